@@ -1,0 +1,1 @@
+"""tokbridge engine: Ecwid catalog + YAML policies -> desired TikTok Shop state -> plan -> apply."""

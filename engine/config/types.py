@@ -1,0 +1,283 @@
+"""The typed, frozen Config every command works from: the meaning of the merchant's YAML.
+
+`engine.config.load(root)` is the only producer. Every rule value keeps a `RuleRef` (file:line)
+so plans, traces and action-required items can name the rule behind them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from engine.expr import Expression, Template
+from engine.model.listing import RuleRef
+
+
+class Region(StrEnum):
+    US = "US"
+    UK = "UK"
+
+
+class PriceSource(StrEnum):
+    PRICE = "price"
+    COMPARE_TO_PRICE = "compare_to_price"
+    COST_PRICE = "cost_price"
+
+
+class Rounding(StrEnum):
+    NONE = "none"
+    END_99 = ".99"  # 27.60 -> 27.99
+    END_95 = ".95"
+    END_X9 = ".x9"  # 27.63 -> 27.69
+    WHOLE = "whole"  # 27.60 -> 28.00 (half up)
+    NEAREST10 = "nearest10"  # 27.60 -> 30.00
+
+
+class ModifierKind(StrEnum):
+    PERCENT = "percent"  # +15 raises by 15 %
+    ADD = "add"  # +0.50
+    MULTIPLY = "multiply"
+
+
+@dataclass(frozen=True, slots=True)
+class PriceModifier:
+    kind: ModifierKind
+    value: Decimal | Expression
+    ref: RuleRef
+
+
+@dataclass(frozen=True, slots=True)
+class PricePolicy:
+    source: PriceSource | Expression = PriceSource.PRICE
+    modifiers: tuple[PriceModifier, ...] = ()
+    round: Rounding = Rounding.NONE
+    min: Decimal | Expression | None = None
+    max: Decimal | Expression | None = None
+    list_price: PriceSource | Expression | None = None  # TikTok "was" price; None = not sent
+
+
+@dataclass(frozen=True, slots=True)
+class QuantityPolicy:
+    source: str | int | Expression = "stock"  # "stock", a fixed int (`fixed:N`), or an expression
+    percent: int = 100  # share of stock offered, floored
+    reserve: int = 0  # held back against overselling
+    min_to_list: int = 0  # below this the SKU lists as 0
+    max: int | None = None
+    unlimited_as: int = 100  # what Ecwid's unlimited stock lists as
+
+
+@dataclass(frozen=True, slots=True)
+class SellingPolicy:
+    name: str
+    when: Expression | None
+    price: PricePolicy
+    quantity: QuantityPolicy
+    ref: RuleRef
+
+
+class OnEcwidDelete(StrEnum):
+    DELETE = "delete"
+    DEACTIVATE = "deactivate"
+
+
+class DriftPolicy(StrEnum):
+    REVERT = "revert"  # put TikTok back to what the rules say
+    ADOPT = "adopt"  # accept the Seller Center edit; stop revising that field until the rules change
+
+
+@dataclass(frozen=True, slots=True)
+class ListRule:
+    when: Expression | None
+    min_quantity: int = 1
+    save_mode: str = "LISTING"  # LISTING (goes to review, then live) | AS_DRAFT (finish in Seller Center)
+    ref: RuleRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RelistRule:
+    enabled: bool = True
+    min_quantity: int = 1
+    after_manual_stop: bool = False  # relist a listing the merchant deactivated in Seller Center
+    ref: RuleRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviseRule:
+    quantity: bool = True
+    price: bool = True
+    title: bool = False
+    description: bool = False
+    images: bool = False
+    attributes: bool = False
+    category: bool = False
+    ref: RuleRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StopRule:
+    when_disabled: bool = True
+    when_out_of_stock: bool = True
+    when: Expression | None = None
+    ref: RuleRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListingTemplates:
+    title: Template
+    description: Template
+    ref: RuleRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRules:
+    listing: ListingTemplates
+    list: ListRule
+    relist: RelistRule
+    revise: ReviseRule
+    stop: StopRule
+    on_ecwid_delete: OnEcwidDelete = OnEcwidDelete.DELETE
+    drift: DriftPolicy = DriftPolicy.REVERT
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRule:
+    when: Expression
+    tiktok_category_id: str
+    ref: RuleRef
+
+
+@dataclass(frozen=True, slots=True)
+class SalesAttributeMap:
+    tiktok_name: str  # "Color"
+    option: str  # Ecwid option name
+    values: Mapping[str, str]  # Ecwid choice -> TikTok value; unmapped values pass through
+    ref: RuleRef
+
+
+@dataclass(frozen=True, slots=True)
+class ProductAttributeMap:
+    attribute: str  # TikTok attribute id or name
+    value: Expression
+    ref: RuleRef
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeMapping:
+    brand: Expression | None = None
+    sales_attributes: tuple[SalesAttributeMap, ...] = ()
+    product_attributes: Mapping[str, tuple[ProductAttributeMap, ...]] = field(default_factory=dict)
+
+
+class UnknownSku(StrEnum):
+    ACTION_REQUIRED = "action_required"  # hold the order; it shows in `status`
+    PLACEHOLDER = "placeholder"  # import with a line that links to no Ecwid product
+
+
+class BuyerCancellation(StrEnum):
+    APPROVE = "approve"
+    SURFACE = "surface"  # show as action required; the merchant decides in Seller Center
+
+
+@dataclass(frozen=True, slots=True)
+class EcwidStatusUpdate:
+    payment_status: str | None
+    fulfillment_status: str | None
+    ref: RuleRef
+
+
+class EcwidToTikTokAction(StrEnum):
+    SHIP_PACKAGE = "ship_package"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class EcwidToTikTokRule:
+    when: Expression
+    do: EcwidToTikTokAction
+    ref: RuleRef
+    shipping_provider: Template | None = None
+    cancel_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRule:
+    when: Expression
+    payment_status: str
+    fulfillment_status: str
+    customer_email: Template
+    ref: RuleRef
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRules:
+    import_: ImportRule
+    tiktok_to_ecwid: Mapping[str, EcwidStatusUpdate]  # TikTok order status -> Ecwid statuses
+    ecwid_to_tiktok: tuple[EcwidToTikTokRule, ...]
+    carriers: Mapping[str, str]  # Ecwid shippingCarrierName -> TikTok shipping provider name or id
+    cancel_reasons: Mapping[str, str]  # reason label -> TikTok cancel reason key
+    default_cancel_reason: str
+    unknown_sku: UnknownSku = UnknownSku.ACTION_REQUIRED
+    buyer_cancellation: BuyerCancellation = BuyerCancellation.SURFACE
+    restock_on_cancel: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Guardrails:
+    max_stop_share: Decimal = Decimal("0.2")  # share of live listings one apply may deactivate/delete
+    max_price_drop_percent: Decimal = Decimal("30")
+
+
+@dataclass(frozen=True, slots=True)
+class EcwidConnection:
+    store_id: int
+    token_env: str = "ECWID_TOKEN"
+    client_secret_env: str = "ECWID_CLIENT_SECRET"
+    base_url: str = "https://app.ecwid.com/api/v3"
+
+
+@dataclass(frozen=True, slots=True)
+class TikTokConnection:
+    app_key_env: str = "TIKTOK_APP_KEY"
+    app_secret_env: str = "TIKTOK_APP_SECRET"
+    base_url: str = "https://open-api.tiktokglobalshop.com"
+    auth_url: str = "https://auth.tiktok-shops.com"
+    shop_id: str = ""
+    warehouse_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Intervals:
+    poll_ecwid_seconds: int = 60
+    poll_tiktok_seconds: int = 60
+    full_reconcile_seconds: int = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookListen:
+    host: str = "127.0.0.1"
+    port: int = 8787
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    region: Region
+    ecwid: EcwidConnection
+    tiktok: TikTokConnection
+    state_path: str = ".tokbridge/state.db"
+    intervals: Intervals = Intervals()
+    webhooks: WebhookListen = WebhookListen()
+    guardrails: Guardrails = Guardrails()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    root: str
+    settings: Settings
+    selling: tuple[SellingPolicy, ...]
+    sync: SyncRules
+    categories: tuple[CategoryRule, ...]
+    attributes: AttributeMapping
+    orders: OrderRules
+    digest: str  # hash of every config file's bytes: part of the rule-cache key and of a plan's inputs

@@ -1,0 +1,1 @@
+"""Ecwid REST API v3 client: httpx calls and JSON <-> engine.model converters."""

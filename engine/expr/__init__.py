@@ -1,0 +1,210 @@
+"""Sandboxed Jinja2 expressions and templates: compiled once at load, evaluated many times. Pure.
+
+Merchants write expressions (`variant.cost_price * 1.2`, `'Sale' in product.categories`) and
+templates (`{{ product.name }} by {{ product.attributes.Brand }}`) in YAML. They run in a
+`SandboxedEnvironment` with `StrictUndefined`: a missing name or attribute is an error, never a
+silent empty string, and no attribute that reaches Python internals is reachable.
+
+Money stays `Decimal`: arithmetic between a Decimal and a float literal (Jinja parses `1.2` as a
+float) is done in Decimal through the sandbox's binop hook, so `cost_price * 1.2` is exact.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+
+# The names an expression may use, by where it appears. The loader rejects any other name at load
+# time, with the position of the expression in the file. Documented in docs/expressions.md.
+NAMES: Mapping[str, str] = {
+    "product": "the Ecwid product (engine.model.catalog.Product): name, sku, price, categories, "
+    "category_path, attributes, enabled, images, quantity, unlimited, options, variants, ...",
+    "variant": "the SKU being priced: an Ecwid combination, or the product itself when it has none "
+    "(price, compare_to_price, cost_price, quantity, unlimited, sku, options, weight)",
+    "order": "an order (TikTok order in import rules; Ecwid order in ecwid_to_tiktok rules)",
+    "carriers": "the carrier map from rules/orders.yaml (Ecwid carrier name -> TikTok provider)",
+}
+
+
+class ExpressionError(Exception):
+    """A compile or evaluation problem. `offset` is the 0-based character offset in the source, if known."""
+
+    def __init__(self, message: str, *, offset: int | None = None, lineno: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.lineno = lineno
+
+
+def _to_decimal(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+class _MoneyEnvironment(SandboxedEnvironment):
+    intercepted_binops = frozenset(["+", "-", "*", "/", "//", "%", "**"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if isinstance(left, Decimal) or isinstance(right, Decimal):
+            left, right = _to_decimal(left), _to_decimal(right)
+        return super().call_binop(context, operator, left, right)
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {value!r}") from exc
+
+
+def _money(value: Any) -> Decimal:
+    return _decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _clamp(value: Any, low: Any = None, high: Any = None) -> Any:
+    if low is not None and value < low:
+        value = low
+    if high is not None and value > high:
+        value = high
+    return value
+
+
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+
+def _strip_html(value: Any) -> str:
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", str(value)))).strip()
+
+
+FILTERS: Mapping[str, Callable[..., Any]] = {
+    "decimal": _decimal,
+    "money": _money,
+    "clamp": _clamp,
+    "strip_html": _strip_html,
+}
+
+
+def _environment() -> SandboxedEnvironment:
+    env = _MoneyEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env.filters.update(FILTERS)
+    return env
+
+
+_ENV = _environment()
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePos:
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+def _undeclared(ast: nodes.Template) -> frozenset[str]:
+    return frozenset(meta.find_undeclared_variables(ast))
+
+
+def _syntax_error(exc: TemplateSyntaxError) -> ExpressionError:
+    return ExpressionError(f"syntax error: {exc.message}", lineno=exc.lineno)
+
+
+def _check_names(names: frozenset[str], allowed: frozenset[str] | None) -> None:
+    if allowed is None:
+        return
+    unknown = sorted(names - allowed)
+    if unknown:
+        known = ", ".join(sorted(allowed)) or "none"
+        raise ExpressionError(f"unknown name '{unknown[0]}' (names here: {known})")
+
+
+def _run(fn: Callable[[], Any], source: str) -> Any:
+    try:
+        return fn()
+    except UndefinedError as exc:
+        raise ExpressionError(f"{exc.message} in '{source}'") from None
+    except SecurityError as exc:
+        raise ExpressionError(f"not allowed: {exc} in '{source}'") from None
+    except ExpressionError:
+        raise
+    except Exception as exc:  # any error inside merchant code is that expression's error
+        raise ExpressionError(f"{type(exc).__name__}: {exc} in '{source}'") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Expression:
+    """A compiled Jinja2 expression. `evaluate(product=..., variant=...)` returns a Python value."""
+
+    source: str
+    pos: SourcePos | None = None
+    names: frozenset[str] = frozenset()
+    _fn: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
+
+    def evaluate(self, **names: Any) -> Any:
+        assert self._fn is not None
+        fn = self._fn
+
+        def run() -> Any:
+            value = fn(**names)
+            if isinstance(value, Undefined):
+                str(value)  # StrictUndefined raises UndefinedError naming what is missing
+            return value
+
+        return _run(run, self.source)
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A compiled Jinja2 string template. `render(product=...)` returns a str."""
+
+    source: str
+    pos: SourcePos | None = None
+    names: frozenset[str] = frozenset()
+    _template: Any = field(default=None, repr=False, compare=False)
+
+    def render(self, **names: Any) -> str:
+        template = self._template
+        return str(_run(lambda: template.render(**names), self.source))
+
+
+def compile_expression(
+    source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None
+) -> Expression:
+    """Compile once; raise ExpressionError for a syntax error or a name outside `allowed`."""
+    try:
+        fn = _ENV.compile_expression(source, undefined_to_none=False)
+        ast = _ENV.parse("{{ " + source + " }}")
+    except TemplateSyntaxError as exc:
+        raise _syntax_error(exc) from None
+    names = _undeclared(ast)
+    _check_names(names, allowed)
+    return Expression(source=source, pos=pos, names=names, _fn=fn)
+
+
+def compile_template(
+    source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None
+) -> Template:
+    try:
+        ast = _ENV.parse(source)
+        template = _ENV.from_string(source)
+    except TemplateSyntaxError as exc:
+        raise _syntax_error(exc) from None
+    names = _undeclared(ast)
+    _check_names(names, allowed)
+    return Template(source=source, pos=pos, names=names, _template=template)

@@ -1,0 +1,130 @@
+"""The Ecwid catalog as the rule engine sees it.
+
+Attribute names here are the names merchants use in expressions (`product.categories`,
+`product.attributes.Brand`, `variant.cost_price`), so they are part of the config contract:
+renaming one breaks merchants' YAML. The documented set lives in `engine.expr.NAMES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+
+EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+class WeightUnit(StrEnum):
+    """Ecwid store weight units (`/profile` formatsAndUnits.weightUnit)."""
+
+    CARAT = "CARAT"
+    GRAM = "GRAM"
+    OUNCE = "OUNCE"
+    POUND = "POUND"
+    KILOGRAM = "KILOGRAM"
+
+
+class DimensionUnit(StrEnum):
+    """Ecwid store dimension units (`/profile` formatsAndUnits.dimensionsUnit)."""
+
+    MM = "MM"
+    CM = "CM"
+    IN = "IN"
+    YD = "YD"
+
+
+@dataclass(frozen=True, slots=True)
+class Dimensions:
+    length: Decimal
+    width: Decimal
+    height: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    id: int
+    name: str
+    parent_id: int | None
+    path: str  # "Apparel/Men/T-Shirts": names from the root, joined by "/"
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ProductOption:
+    """An Ecwid product option (SELECT, RADIO, SIZE, SWATCHES, ...) and its choice texts in order."""
+
+    name: str
+    type: str
+    choices: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """An Ecwid combination, with the fields it omits already inherited from its product.
+
+    `quantity` is None when `unlimited` (Ecwid omits it then).
+    """
+
+    id: int
+    sku: str
+    options: Mapping[str, str]  # option name -> chosen value, in the product's option order
+    price: Decimal
+    compare_to_price: Decimal | None
+    cost_price: Decimal | None
+    quantity: int | None
+    unlimited: bool
+    weight: Decimal | None
+    image_url: str | None
+    attributes: Mapping[str, str] = EMPTY
+    has_own_stock: bool = True  # False when the combination has no own SKU and shares product stock
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """An Ecwid product. `categories`/`category_paths` are resolved names, `images` keep Ecwid order."""
+
+    id: int
+    sku: str
+    name: str
+    description: str  # HTML as Ecwid stores it
+    enabled: bool
+    price: Decimal
+    compare_to_price: Decimal | None
+    cost_price: Decimal | None
+    quantity: int | None
+    unlimited: bool
+    weight: Decimal | None
+    dimensions: Dimensions | None
+    images: tuple[str, ...]
+    category_ids: tuple[int, ...]
+    categories: tuple[str, ...]
+    category_paths: tuple[str, ...]
+    category_path: str  # path of the default category, "" when none
+    attributes: Mapping[str, str]
+    options: tuple[ProductOption, ...]
+    variants: tuple[Variant, ...]
+    update_timestamp: int
+    content_hash: str = ""  # stable hash of the Ecwid JSON this was built from; keys the rule cache
+
+    @property
+    def in_stock(self) -> bool:
+        if self.variants:
+            return any(v.unlimited or (v.quantity or 0) > 0 for v in self.variants)
+        return self.unlimited or (self.quantity or 0) > 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoreProfile:
+    store_id: int
+    currency: str = "USD"
+    weight_unit: WeightUnit = WeightUnit.KILOGRAM
+    dimensions_unit: DimensionUnit = DimensionUnit.CM
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    profile: StoreProfile
+    products: tuple[Product, ...]
+    categories: Mapping[int, Category] = field(default_factory=dict)

@@ -1,0 +1,172 @@
+"""Desired TikTok listings (what the rules say) and actual TikTok products (what TikTok holds).
+
+The reconciler compares the two field by field, so both sides use the same field names and
+the same normal forms: money as Decimal with 2 places, images as source URLs (desired) or
+TikTok URIs (actual; the state store maps one to the other), attributes as sorted tuples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRef:
+    """Where a value came from: a rule in a merchant file, e.g. rules/selling.yaml:12 (policy "default")."""
+
+    file: str
+    line: int
+    name: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        return f'{where}, {self.name}' if self.name else where
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """How one value was produced: the rule and the steps, e.g. ("24.00", "+15% 27.60", "ending .99 27.99")."""
+
+    rule: RuleRef
+    steps: tuple[str, ...] = ()
+
+
+class ListingIntent(StrEnum):
+    LIST = "list"  # should be live on TikTok (create, or keep live and revise)
+    STOP = "stop"  # should not be for sale (deactivate if live; do not create)
+    DELETE = "delete"  # gone from Ecwid: delete on TikTok
+    SKIP = "skip"  # not selected for TikTok at all: never create; leave an existing listing to stop rules
+
+
+class SaveMode(StrEnum):
+    LISTING = "LISTING"
+    AS_DRAFT = "AS_DRAFT"
+
+
+@dataclass(frozen=True, slots=True)
+class PackageWeight:
+    value: Decimal
+    unit: str  # KILOGRAM | POUND
+
+
+@dataclass(frozen=True, slots=True)
+class PackageDimensions:
+    length: int
+    width: int
+    height: int
+    unit: str  # CENTIMETER | INCH
+
+
+@dataclass(frozen=True, slots=True)
+class SalesAttribute:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductAttribute:
+    """A TikTok product attribute: `id` when known from the category's attribute list, else the name."""
+
+    id: str
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredSku:
+    seller_sku: str
+    ecwid_product_id: int
+    ecwid_combination_id: int | None
+    price: Decimal
+    quantity: int
+    sales_attributes: tuple[SalesAttribute, ...] = ()
+    list_price: Decimal | None = None
+    image_url: str | None = None
+    trace: Mapping[str, Trace] = field(default_factory=dict)  # "price" / "quantity" -> Trace
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredListing:
+    """What one Ecwid product should look like on TikTok, with the rule behind each value."""
+
+    ecwid_product_id: int
+    intent: ListingIntent
+    save_mode: SaveMode
+    title: str
+    description: str
+    category_id: str
+    brand: str
+    main_images: tuple[str, ...]
+    product_attributes: tuple[ProductAttribute, ...]
+    package_weight: PackageWeight | None
+    package_dimensions: PackageDimensions | None
+    skus: tuple[DesiredSku, ...]
+    trace: Mapping[str, Trace] = field(default_factory=dict)  # field name -> Trace
+    content_hash: str = ""  # hash of content fields (title..attributes): edits to these trigger review
+
+
+class ProductStatus(StrEnum):
+    """TikTok product status (202309)."""
+
+    DRAFT = "DRAFT"
+    PENDING = "PENDING"
+    FAILED = "FAILED"
+    ACTIVATE = "ACTIVATE"
+    SELLER_DEACTIVATED = "SELLER_DEACTIVATED"
+    PLATFORM_DEACTIVATED = "PLATFORM_DEACTIVATED"
+    FREEZE = "FREEZE"
+    DELETED = "DELETED"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFailure:
+    position: str
+    reasons: tuple[str, ...]
+    suggestions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TikTokSku:
+    id: str
+    seller_sku: str
+    price: Decimal  # tax_exclusive_price in responses, amount in requests
+    currency: str
+    quantity: int  # summed over warehouses
+    sales_attributes: tuple[SalesAttribute, ...] = ()
+    external_sku_id: str = ""
+    inventory: Mapping[str, int] = field(default_factory=dict)  # warehouse_id -> quantity
+
+
+@dataclass(frozen=True, slots=True)
+class TikTokProduct:
+    id: str
+    status: ProductStatus
+    title: str
+    description: str = ""
+    category_id: str = ""
+    brand_id: str = ""
+    main_images: tuple[str, ...] = ()  # uris
+    product_attributes: tuple[ProductAttribute, ...] = ()
+    package_weight: PackageWeight | None = None
+    package_dimensions: PackageDimensions | None = None
+    skus: tuple[TikTokSku, ...] = ()
+    audit_failed_reasons: tuple[AuditFailure, ...] = ()
+    external_product_id: str = ""
+    create_time: int = 0
+    update_time: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRequired:
+    """A product that cannot be listed as configured: the "Action Required" view merchants know from M2E."""
+
+    ecwid_product_id: int
+    rule: str  # "mappings/categories.yaml:4" or "tiktok review"
+    reason: str
+    fix: str
+    sku: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)

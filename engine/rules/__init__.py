@@ -1,0 +1,1 @@
+"""tokbridge engine.rules."""
