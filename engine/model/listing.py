@@ -170,3 +170,30 @@ class ActionRequired:
     fix: str
     sku: str = ""
     details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TikTokCategory:
+    id: str
+    parent_id: str  # "0" for roots
+    name: str
+    is_leaf: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeValue:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TikTokAttribute:
+    """One attribute of a TikTok category (Get Attributes). `type` is SALES_PROPERTY or PRODUCT_PROPERTY."""
+
+    id: str
+    name: str
+    type: str
+    required: bool = False
+    values: tuple[AttributeValue, ...] = ()
+    customizable: bool = True
+    multiple: bool = False
