@@ -1,0 +1,370 @@
+"""The Ecwid REST API v3 client (../shared/api/ecwid.md): sync httpx, injectable transport, clock and sleep.
+
+Every call goes through `_request`: the client-side limiter keeps under the 600 requests/minute
+budget, `{errorMessage, errorCode}` bodies become the engine.http error tree, and retryable
+failures (429 with Retry-After, 5xx, timeouts, dropped connections) are retried a bounded number of
+times with jittered backoff. The token travels only in the Authorization header and is redacted
+from every message.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from engine.ecwid.converters import (
+    JSON,
+    categories_from_json,
+    created_order_from_json,
+    extra_field_from_json,
+    order_from_json,
+    order_to_json,
+    product_from_json,
+    profile_from_json,
+)
+from engine.http import (
+    ApiError,
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    PermanentError,
+    RateLimitedError,
+    RateLimiter,
+    RetryableError,
+    redact,
+)
+from engine.model.catalog import Catalog, Category, Product, StoreProfile
+from engine.model.ecwid_order import CreatedOrder, EcwidOrder, OrderExtraField
+
+PAGE_LIMIT = 100  # Ecwid's maximum and default page size for products, categories and orders
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+_DECIMAL_MARK = re.compile(r'"\x00dec:([-0-9.Ee+]+)\x00"')
+
+
+def encode_json(body: Any) -> bytes:
+    """JSON with Decimals written as exact numbers (json.dumps alone would refuse them, float would round)."""
+
+    def default(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return f"\x00dec:{value}\x00"
+        raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+    text = json.dumps(body, default=default, ensure_ascii=False, separators=(",", ":"))
+    return _DECIMAL_MARK.sub(r"\1", text).encode("utf-8")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+class EcwidClient:
+    def __init__(
+        self,
+        base_url: str,
+        store_id: int,
+        token: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        requests_per_minute: int = 600,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        max_attempts: int = 5,
+        max_backoff: float = 30.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store_id = store_id
+        self._token = token
+        self._sleep = sleep
+        self._max_attempts = max_attempts
+        self._max_backoff = max_backoff
+        self._rng = rng or random.Random()
+        # Bucket capacity one second's worth at 95 % of the budget: any 60 s window then stays
+        # under Ecwid's 600/min even with the initial burst.
+        per_second = requests_per_minute * 0.95 / 60
+        self._limiter = RateLimiter(per_second, 1.0, clock=clock, sleep=sleep)
+        self._http = httpx.Client(
+            base_url=f"{base_url.rstrip('/')}/{store_id}",
+            transport=transport,
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        )
+        self.request_count = 0  # HTTP requests actually sent, retries included (benchmarks report it)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> EcwidClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport ----------------------------------------------------------------------------
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryableError) and exc.delay is not None:
+            return min(exc.delay, 60.0)  # honour Retry-After, capped as Ecwid's own client does
+        # Full jitter: a random wait up to an exponentially growing ceiling.
+        ceiling = min(self._max_backoff, 0.5 * 2 ** (state.attempt_number - 1))
+        return self._rng.uniform(0, ceiling)
+
+    def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                 body: Any = None) -> Any:
+        retrying = Retrying(
+            stop=stop_after_attempt(self._max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(RetryableError),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        return retrying(self._send, method, path, params, body)
+
+    def _send(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Any:
+        self._limiter.acquire()
+        self.request_count += 1
+        content = None if body is None else encode_json(body)
+        headers = {"Content-Type": "application/json;charset=utf-8"} if content is not None else None
+        where = f"Ecwid {method} {path}"
+        try:
+            response = self._http.request(method, path, params=params, content=content, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise RetryableError(f"{where}: timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            # Dropped connections and truncated bodies land here (RemoteProtocolError, ReadError, ...).
+            message = redact(str(exc), [self._token])
+            raise RetryableError(f"{where}: connection failed: {message}") from None
+        if response.is_success:
+            try:
+                return response.json() if response.content else None
+            except json.JSONDecodeError:
+                raise RetryableError(f"{where}: truncated or non-JSON response", status=response.status_code) from None
+        raise self._error(where, response)
+
+    def _error(self, where: str, response: httpx.Response) -> ApiError:
+        text = redact(response.text, [self._token])
+        try:
+            payload = response.json()
+        except json.JSONDecodeError:
+            payload = {}
+        payload = payload if isinstance(payload, dict) else {}
+        code = payload.get("errorCode")
+        detail = redact(str(payload.get("errorMessage") or response.reason_phrase or ""), [self._token])
+        status = response.status_code
+        message = f"{where}: HTTP {status}{f' {code}' if code else ''}: {detail}"
+        kwargs: dict[str, Any] = {"status": status, "code": code, "body": text}
+        if status == 429:
+            return RateLimitedError(message, delay=_retry_after(response), **kwargs)
+        if status >= 500 or status == 408:
+            return RetryableError(message, delay=_retry_after(response), **kwargs)
+        if status in (401, 403):
+            return AuthError(message, **kwargs)
+        if status == 404:
+            return NotFoundError(message, **kwargs)
+        if status == 409:
+            return ConflictError(message, **kwargs)
+        return PermanentError(message, **kwargs)
+
+    def _pages(self, path: str, params: Mapping[str, Any]) -> Iterator[JSON]:
+        """Every item of an offset/limit envelope, page by page (next page while offset + count < total)."""
+        offset = 0
+        while True:
+            page = self._request("GET", path, params={**params, "offset": offset, "limit": PAGE_LIMIT})
+            items = page.get("items") or []
+            yield from items
+            offset += len(items)
+            if not items or offset >= int(page.get("total", 0)):
+                return
+
+    # -- store profile and categories -----------------------------------------------------------
+
+    def get_profile_json(self) -> JSON:
+        result: JSON = self._request("GET", "/profile")
+        return result
+
+    def get_profile(self) -> StoreProfile:
+        return profile_from_json(self.get_profile_json())
+
+    def iter_categories_json(self) -> Iterator[JSON]:
+        # hidden_categories=true: a disabled category still names the products filed under it.
+        return self._pages("/categories", {"hidden_categories": "true"})
+
+    def get_categories(self) -> dict[int, Category]:
+        return categories_from_json(self.iter_categories_json())
+
+    # -- products -----------------------------------------------------------------------------
+
+    def _with_combinations(self, raw: JSON) -> JSON:
+        # Search results embed `combinations`; fetch them only when a product has options and Ecwid
+        # left them out (trimmed responses, older API shapes), so requests track pages, not products.
+        if "combinations" not in raw and raw.get("options"):
+            raw = {**raw, "combinations": self.get_combinations_json(int(raw["id"]))}
+        return raw
+
+    def iter_products_json(self, updated_from: int | None = None, *,
+                           extra_params: Mapping[str, Any] | None = None) -> Iterator[JSON]:
+        """Raw product objects (combinations included), oldest update first so a cursor can resume."""
+        params: dict[str, Any] = {"sortBy": "UPDATED_TIME_ASC", **(extra_params or {})}
+        if updated_from is not None:
+            params["updatedFrom"] = updated_from
+        for raw in self._pages("/products", params):
+            yield self._with_combinations(raw)
+
+    def iter_products(self, updated_from: int | None = None, *,
+                      categories: Mapping[int, Category] | None = None) -> Iterator[Product]:
+        tree = self.get_categories() if categories is None else categories
+        for raw in self.iter_products_json(updated_from):
+            yield product_from_json(raw, tree)
+
+    def fetch_catalog(self, updated_from: int | None = None) -> Catalog:
+        """Profile, category tree and every product (only those updated since `updated_from` when given)."""
+        profile = self.get_profile()
+        tree = self.get_categories()
+        products = tuple(self.iter_products(updated_from, categories=tree))
+        return Catalog(profile=profile, products=products, categories=tree)
+
+    def fetch_catalog_json(self) -> JSON:
+        """The raw snapshot `tokbridge snapshot ecwid` saves and the sandbox replays."""
+        return {
+            "profile": self.get_profile_json(),
+            "categories": list(self.iter_categories_json()),
+            "products": list(self.iter_products_json()),
+        }
+
+    def get_product_json(self, product_id: int) -> JSON:
+        return self._with_combinations(self._request("GET", f"/products/{int(product_id)}"))
+
+    def get_product(self, product_id: int, *, categories: Mapping[int, Category] | None = None) -> Product:
+        tree = self.get_categories() if categories is None else categories
+        return product_from_json(self.get_product_json(product_id), tree)
+
+    def get_products(self, ids: Iterable[int], *,
+                     categories: Mapping[int, Category] | None = None) -> list[Product]:
+        """Products by id, 100 per request (`productId=1,2,3`); unknown ids are simply absent."""
+        wanted = [int(i) for i in ids]
+        if not wanted:
+            return []
+        tree = self.get_categories() if categories is None else categories
+        found: list[Product] = []
+        for start in range(0, len(wanted), PAGE_LIMIT):
+            chunk = ",".join(str(i) for i in wanted[start:start + PAGE_LIMIT])
+            for raw in self._pages("/products", {"productId": chunk}):
+                found.append(product_from_json(self._with_combinations(raw), tree))
+        return found
+
+    def find_by_sku(self, sku: str, *, categories: Mapping[int, Category] | None = None) -> Product | None:
+        """The product whose SKU, or one of whose variations' SKU, is exactly `sku`."""
+        page = self._request("GET", "/products", params={"sku": sku, "limit": 1})
+        items = page.get("items") or []
+        if not items:
+            return None
+        tree = self.get_categories() if categories is None else categories
+        return product_from_json(self._with_combinations(items[0]), tree)
+
+    def get_combinations_json(self, product_id: int) -> list[JSON]:
+        result: list[JSON] = self._request("GET", f"/products/{int(product_id)}/combinations")
+        return result
+
+    def create_product(self, body: Mapping[str, Any]) -> int:
+        return int(self._request("POST", "/products", body=dict(body))["id"])
+
+    def update_product(self, product_id: int, changes: Mapping[str, Any]) -> int:
+        """Partial update: omitted fields stay as they are."""
+        return int(self._request("PUT", f"/products/{int(product_id)}", body=dict(changes))["updateCount"])
+
+    def delete_product(self, product_id: int) -> int:
+        return int(self._request("DELETE", f"/products/{int(product_id)}")["deleteCount"])
+
+    def create_combination(self, product_id: int, body: Mapping[str, Any]) -> int:
+        return int(self._request("POST", f"/products/{int(product_id)}/combinations", body=dict(body))["id"])
+
+    def adjust_stock(self, product_id: int, delta: int, combination_id: int | None = None) -> str | None:
+        """Change stock by `delta` (relative, may go negative). Returns Ecwid's warning, if any."""
+        path = f"/products/{int(product_id)}"
+        if combination_id is not None:
+            path += f"/combinations/{int(combination_id)}"
+        result = self._request("PUT", f"{path}/inventory", body={"quantityDelta": int(delta)})
+        warning = result.get("warning")
+        return None if warning is None else str(warning)
+
+    # -- orders -------------------------------------------------------------------------------
+
+    def search_orders(
+        self,
+        *,
+        created_from: int | None = None,
+        updated_from: int | None = None,
+        payment_statuses: Sequence[str] = (),
+        fulfillment_statuses: Sequence[str] = (),
+        ids: Sequence[str | int] = (),
+        referer_id: str | None = None,
+        keywords: str | None = None,
+        email: str | None = None,
+    ) -> Iterator[EcwidOrder]:
+        """Every matching order, all pages. Ecwid hides INCOMPLETE orders unless asked by paymentStatus."""
+        params: dict[str, Any] = {}
+        optional = {"createdFrom": created_from, "updatedFrom": updated_from, "refererId": referer_id,
+                    "keywords": keywords, "email": email}
+        params.update({k: v for k, v in optional.items() if v is not None})
+        if payment_statuses:
+            params["paymentStatus"] = ",".join(payment_statuses)
+        if fulfillment_statuses:
+            params["fulfillmentStatus"] = ",".join(fulfillment_statuses)
+        if ids:
+            params["ids"] = ",".join(str(i) for i in ids)
+        for raw in self._pages("/orders", params):
+            yield order_from_json(raw)
+
+    def find_orders_by_referer(self, referer_id: str) -> list[EcwidOrder]:
+        return list(self.search_orders(referer_id=referer_id))
+
+    def find_orders_by_keywords(self, keywords: str) -> list[EcwidOrder]:
+        """Orders whose id, externalTransactionId, email, tracking number, SKUs ... match `keywords`."""
+        return list(self.search_orders(keywords=keywords))
+
+    def get_order_json(self, order_id: str | int) -> JSON:
+        result: JSON = self._request("GET", f"/orders/{order_id}")
+        return result
+
+    def get_order(self, order_id: str | int) -> EcwidOrder:
+        """By string id ("TB-K8XTQ") or internal id; Ecwid accepts both."""
+        return order_from_json(self.get_order_json(order_id))
+
+    def create_order(self, order: EcwidOrder | Mapping[str, Any]) -> CreatedOrder:
+        body = order_to_json(order) if isinstance(order, EcwidOrder) else dict(order)
+        return created_order_from_json(self._request("POST", "/orders", body=body))
+
+    def update_order(self, order_id: str | int, changes: Mapping[str, Any]) -> int:
+        """Partial update. If `changes` has `items`, that list replaces every item of the order."""
+        return int(self._request("PUT", f"/orders/{order_id}", body=dict(changes))["updateCount"])
+
+    def delete_order(self, order_id: str | int) -> int:
+        return int(self._request("DELETE", f"/orders/{order_id}")["deleteCount"])
+
+    def get_order_extra_fields(self, order_id: str | int) -> list[OrderExtraField]:
+        result = self._request("GET", f"/orders/{order_id}/extraFields")
+        return [extra_field_from_json(f) for f in result or []]
+
+    def add_order_extra_field(self, order_id: str | int, field_id: str, value: str, *, title: str = "") -> None:
+        body = {"id": field_id, "value": value, "title": title or field_id,
+                "orderDetailsDisplaySection": "order_comments"}
+        self._request("POST", f"/orders/{order_id}/extraFields", body=body)
+
+    def update_order_extra_field(self, order_id: str | int, field_id: str, value: str) -> None:
+        self._request("PUT", f"/orders/{order_id}/extraFields/{field_id}", body={"value": value})
+
+    def delete_order_extra_field(self, order_id: str | int, field_id: str) -> None:
+        self._request("DELETE", f"/orders/{order_id}/extraFields/{field_id}")
