@@ -1,0 +1,124 @@
+"""Values the TikTok client returns that belong to no other layer: shops, tokens, batch results.
+
+Plain frozen dataclasses; no I/O. Per-item failures of batch calls are `ItemError` values the caller
+acts on (TikTok answers `code: 0` with failures inside `data.errors`), never exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSet:
+    """OAuth tokens of one seller. Expiry times are absolute Unix seconds, as TikTok sends them."""
+
+    access_token: str
+    refresh_token: str
+    access_token_expire_in: int
+    refresh_token_expire_in: int = 0
+    open_id: str = ""
+    seller_name: str = ""
+    seller_base_region: str = ""
+    granted_scopes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # Tokens are secrets: keep them out of reprs that end up in logs and tracebacks.
+        return (f"TokenSet(access_token=***, refresh_token=***, access_token_expire_in={self.access_token_expire_in},"
+                f" refresh_token_expire_in={self.refresh_token_expire_in}, open_id={self.open_id!r})")
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizedShop:
+    id: str
+    name: str
+    region: str
+    seller_type: str  # CROSS_BORDER | LOCAL
+    cipher: str
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    """One failed item of a batch call. `item_id` is the product, SKU, package or warehouse id it names."""
+
+    item_id: str
+    code: int
+    message: str
+    causes: tuple[ItemError, ...] = ()  # `extra_errors`: the real reasons behind a 12052990 "Check failed"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """Result of a batch call: the ids sent and the per-item failures TikTok reported."""
+
+    requested: tuple[str, ...]
+    errors: tuple[ItemError, ...] = ()
+
+    @property
+    def failed_ids(self) -> frozenset[str]:
+        return frozenset(error.item_id for error in self.errors)
+
+    @property
+    def succeeded(self) -> tuple[str, ...]:
+        failed = self.failed_ids
+        return tuple(item for item in self.requested if item not in failed)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductWriteResult:
+    """Create / edit / partial edit answer: the product id and the SKU id of each seller SKU."""
+
+    product_id: str
+    sku_ids: Mapping[str, str] = field(default_factory=dict)  # seller_sku -> TikTok sku id
+    warnings: tuple[str, ...] = ()
+    audit_status: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedImage:
+    uri: str
+    url: str
+    width: int
+    height: int
+    use_case: str
+
+
+@dataclass(frozen=True, slots=True)
+class Brand:
+    id: str
+    name: str
+    authorized: bool
+    available: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Certification:
+    id: str
+    name: str
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRules:
+    certifications: tuple[Certification, ...] = ()
+    size_chart_supported: bool = False
+    size_chart_required: bool = False
+    package_dimension_required: bool = False
+    cod_supported: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Prerequisite:
+    check_item: str  # e.g. RETURN_WAREHOUSE
+    failed: bool
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSubscription:
+    event_type: str
+    address: str
+    create_time: int = 0
+    update_time: int = 0
