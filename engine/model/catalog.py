@@ -77,7 +77,8 @@ class Variant:
     unlimited: bool
     weight: Decimal | None
     image_url: str | None
-    attributes: Mapping[str, str] = EMPTY
+    # default_factory: Python 3.11 dataclasses reject an (unhashable) mappingproxy as a plain default
+    attributes: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     has_own_stock: bool = True  # False when the combination has no own SKU and shares product stock
 
 
