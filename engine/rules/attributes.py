@@ -1,0 +1,141 @@
+"""Attribute mapping: brand, product attributes and SKU sales attributes. Pure; no I/O.
+
+From `mappings/attributes.yaml`::
+
+    brand: "product.attributes.Brand | default('')"
+    sales_attributes:                  # Ecwid option -> TikTok sales attribute, values mapped
+      Color: { option: Color, values: { Navy: Blue } }   # Ecwid "Navy" lists as Color=Blue
+      Size:  { option: Size }                            # unmapped values pass through
+    product_attributes:
+      "601226":                        # per TikTok category: attribute id or name -> expression
+        Material: "product.attributes.Material"
+
+Sales attributes (pass): at most 3 types, the same set on every SKU, no two SKUs with the same
+values. Fail (action-required): a 4th type, a SKU missing an option the others have, two
+combinations that map to the same values, a value over 50 characters.
+
+Product attributes: when the category's attribute list is known (`category_attributes`), each
+mapped name or id must be one of its attributes, and every required PRODUCT_PROPERTY must be
+mapped and non-empty (fail: "required attribute Material (100392) of TikTok category 601226 is
+missing"). An expression giving a list sends several values; None or "" sends none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.config.types import AttributeMapping, Config
+from engine.model.catalog import Product, Variant
+from engine.model.listing import ProductAttribute, RuleRef, SalesAttribute, TikTokAttribute, Trace
+from engine.rules.problems import ActionRequiredError, run
+
+FILE = "mappings/attributes.yaml"
+MAX_SALES_ATTRIBUTES = 3
+MAX_VALUE = 50
+
+
+def brand(config: Config, product: Product) -> tuple[str, Trace | None]:
+    expression = config.attributes.brand
+    if expression is None:
+        return "", None
+    value = run(expression, None, default=FILE, product=product)
+    text = "" if value is None else str(value).strip()
+    ref = RuleRef(expression.pos.file, expression.pos.line) if expression.pos else RuleRef(FILE, 0)
+    return text, Trace(ref, (f"{expression.source} = {text!r}",))
+
+
+def _values(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list | tuple) else (value,)
+    return tuple(text for text in (str(item).strip() for item in items if item is not None) if text)
+
+
+def product_attributes(
+    config: Config, product: Product, category_id: str, known: Sequence[TikTokAttribute] | None
+) -> tuple[tuple[ProductAttribute, ...], Trace | None]:
+    mapped = config.attributes.product_attributes.get(category_id, ())
+    result: list[ProductAttribute] = []
+    filled: set[str] = set()
+    steps: list[str] = []
+    for item in mapped:
+        values = _values(run(item.value, item.ref, default=FILE, product=product))
+        steps.append(f"{item.attribute} = {', '.join(values) or 'none'}")
+        if known is None:
+            if values:
+                result.append(ProductAttribute(id=item.attribute, name=item.attribute, values=values))
+            continue
+        spec = next((a for a in known if item.attribute in (a.id, a.name)), None)
+        if spec is None:
+            names = ", ".join(sorted(a.name for a in known if a.type == "PRODUCT_PROPERTY"))
+            raise ActionRequiredError(
+                rule=f"{item.ref.file}:{item.ref.line}",
+                reason=f"attribute {item.attribute} is not an attribute of TikTok category {category_id}",
+                fix=f"use one of: {names}",
+            )
+        if values:
+            filled.add(spec.id)
+            result.append(ProductAttribute(id=spec.id, name=spec.name, values=values))
+    for spec in known or ():
+        if spec.type == "PRODUCT_PROPERTY" and spec.required and spec.id not in filled:
+            raise ActionRequiredError(
+                rule=FILE,
+                reason=f"required attribute {spec.name} ({spec.id}) of TikTok category {category_id} is missing",
+                fix=f'map it under product_attributes: "{category_id}": in {FILE}, '
+                f'e.g. {spec.name}: "product.attributes.{spec.name.replace(" ", "")}"',
+            )
+    trace = Trace(mapped[0].ref, tuple(steps)) if mapped else None
+    return tuple(sorted(result, key=lambda a: (a.id, a.name))), trace
+
+
+def sales_attributes(mapping: AttributeMapping, product: Product, variant: Variant) -> tuple[SalesAttribute, ...]:
+    """The TikTok sales attributes of one combination, in the order of the mapping."""
+    result: list[SalesAttribute] = []
+    for item in mapping.sales_attributes:
+        choice = variant.options.get(item.option)
+        if choice is None:
+            continue
+        value = item.values.get(choice, choice)
+        if len(value) > MAX_VALUE:
+            raise ActionRequiredError(
+                rule=f"{item.ref.file}:{item.ref.line}",
+                reason=f"sales attribute {item.tiktok_name} value {value!r} is {len(value)} characters; "
+                f"TikTok allows at most {MAX_VALUE}",
+                fix=f"map it to a shorter value under {item.tiktok_name}: values: in {FILE}",
+                sku=variant.sku,
+            )
+        result.append(SalesAttribute(item.tiktok_name, value))
+    return tuple(result)
+
+
+def check_sales_attributes(skus: Sequence[tuple[str, tuple[SalesAttribute, ...]]]) -> None:
+    """TikTok's rules across a product's SKUs: <= 3 types, the same set on each, no duplicate values."""
+    if len(skus) < 2 and not any(len(attrs) > MAX_SALES_ATTRIBUTES for _, attrs in skus):
+        return
+    first_sku, first = skus[0]
+    names = [a.name for a in first]
+    if len(names) > MAX_SALES_ATTRIBUTES:
+        raise ActionRequiredError(
+            rule=FILE,
+            reason=f"{len(names)} sales attribute types ({', '.join(names)}); TikTok allows at most 3",
+            fix=f"map at most 3 Ecwid options under sales_attributes in {FILE}",
+        )
+    seen: dict[tuple[SalesAttribute, ...], str] = {}
+    for sku, attrs in skus:
+        if [a.name for a in attrs] != names:
+            raise ActionRequiredError(
+                rule=FILE,
+                reason=f"SKU {sku} has sales attributes ({', '.join(a.name for a in attrs) or 'none'}) "
+                f"but SKU {first_sku} has ({', '.join(names) or 'none'}); TikTok needs the same set on every SKU",
+                fix=f"give every combination a value for the same options in Ecwid, or map the options in {FILE}",
+                sku=sku,
+            )
+        if attrs in seen:
+            shown = ", ".join(f"{a.name}={a.value}" for a in attrs) or "no sales attributes"
+            raise ActionRequiredError(
+                rule=FILE,
+                reason=f"SKUs {seen[attrs]} and {sku} both have {shown}; TikTok needs different values per SKU",
+                fix=f"map each Ecwid option that tells them apart under sales_attributes in {FILE}",
+                sku=sku,
+            )
+        seen[attrs] = sku

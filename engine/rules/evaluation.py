@@ -1,0 +1,348 @@
+"""The evaluator: Config + Catalog -> one DesiredListing per Ecwid product, or its ActionRequired items.
+
+Pure; no I/O, no clock. Each rule kind lives in its own module (see `RULE_KINDS`); this module
+runs them in order and isolates failures per product:
+
+- A product selected for listing (intent LIST) with any problem (an expression that raises, no
+  category mapping, a TikTok constraint broken) gets no DesiredListing, only ActionRequired
+  items: a half-right listing must never reach TikTok. Independent parts are all checked, so the
+  merchant sees every problem of the product at once (e.g. no image and an unmapped category).
+- A product whose intent is STOP or SKIP is decided before its price and content are needed, so
+  a problem there must not keep a live listing on sale: it still gets a DesiredListing with that
+  intent. When its content cannot be evaluated, that listing is bare (empty title, no SKUs), and
+  no ActionRequired is raised for a product that is not to be listed; the reconciler acts on the
+  intent alone.
+- When the stop/list decision itself fails (a `stop.when` or `list.when` expression raises), the
+  product gets only the ActionRequired item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import TypeVar
+
+from engine.config.types import Config, Region
+from engine.model.catalog import Catalog, Product, StoreProfile
+from engine.model.listing import (
+    ActionRequired,
+    DesiredListing,
+    DesiredSku,
+    PackageDimensions,
+    PackageWeight,
+    ProductAttribute,
+    SalesAttribute,
+    TikTokAttribute,
+    Trace,
+)
+from engine.rules import attributes, category, listing, selling, sync
+from engine.rules.problems import ActionRequiredError, skus_of
+
+T = TypeVar("T")
+MAX_SKUS = 100  # US and UK (tiktok.md §6.2; the emulator enforces 100)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductEvaluation:
+    """One product's outcome: its listing (None when it cannot be listed) and what needs the merchant."""
+
+    listing: DesiredListing | None
+    action_required: tuple[ActionRequired, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    listings: Mapping[int, DesiredListing]  # by Ecwid product id
+    action_required: tuple[ActionRequired, ...]  # sorted by product id, so independent of catalog order
+
+
+class EvaluationCache:
+    """Remembers each product's outcome under content hash + config digest + category-attributes digest.
+
+    One entry per product id, replaced when the key changes, so it never outgrows the catalog.
+    Products without a content hash are never cached (nothing proves them unchanged).
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[str, ProductEvaluation]] = {}
+
+    def get(self, product_id: int, key: str) -> ProductEvaluation | None:
+        entry = self._entries.get(product_id)
+        return entry[1] if entry is not None and entry[0] == key else None
+
+    def put(self, product_id: int, key: str, outcome: ProductEvaluation) -> None:
+        self._entries[product_id] = (key, outcome)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def attributes_digest(category_attributes: Mapping[str, Sequence[TikTokAttribute]] | None) -> str:
+    if not category_attributes:
+        return ""
+    text = repr(sorted((key, tuple(value)) for key, value in category_attributes.items()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _content_hash(*fields: object) -> str:
+    return hashlib.sha256(repr(fields).encode()).hexdigest()
+
+
+class _Problems:
+    """Collects ActionRequiredErrors from independent checks so a product reports all of them at once."""
+
+    def __init__(self, product_id: int) -> None:
+        self.product_id = product_id
+        self.items: list[ActionRequired] = []
+
+    def attempt(self, fn: Callable[[], T]) -> T | None:
+        try:
+            return fn()
+        except ActionRequiredError as exc:
+            self.add(exc)
+            return None
+
+    def add(self, exc: ActionRequiredError) -> None:
+        self.items.append(ActionRequired(self.product_id, exc.rule, exc.reason, exc.fix, sku=exc.sku))
+
+
+@dataclass(frozen=True, slots=True)
+class _Content:
+    title: str
+    description: str
+    category_id: str
+    brand: str
+    main_images: tuple[str, ...]
+    product_attributes: tuple[ProductAttribute, ...]
+    package_weight: PackageWeight
+    package_dimensions: PackageDimensions
+    skus: tuple[DesiredSku, ...]
+    trace: Mapping[str, Trace]
+
+
+def _skus(config: Config, product: Product, problems: _Problems) -> tuple[DesiredSku, ...] | None:
+    variants = skus_of(product)
+    if len(variants) > MAX_SKUS:
+        problems.add(
+            ActionRequiredError(
+                rule="ecwid",
+                reason=f"product has {len(variants)} SKUs; TikTok allows at most {MAX_SKUS} in US and UK",
+                fix="split the product in Ecwid or remove combinations",
+            )
+        )
+        return None
+    policy = problems.attempt(lambda: selling.select(config, product))
+    if policy is None:
+        return None
+    before = len(problems.items)
+    result: list[DesiredSku] = []
+    labelled: list[tuple[str, tuple[SalesAttribute, ...]]] = []
+    combinations = bool(product.variants)
+    for variant in variants:
+        sku = variant.sku
+        if not sku or len(sku) > 50 or any(ch.isspace() for ch in sku):
+            shown = f"{sku!r} is {len(sku)} characters" if sku else "is empty"
+            what = f"combination {variant.id}" if combinations else "product"
+            problems.add(
+                ActionRequiredError(
+                    rule="ecwid",
+                    reason=f"SKU {shown}; TikTok needs 1-50 characters without spaces",
+                    fix=f"set a SKU of 1-50 characters without spaces on the {what} in Ecwid",
+                    sku=sku,
+                )
+            )
+            continue
+        price = problems.attempt(partial(selling.price, policy, product, variant))
+        count = problems.attempt(partial(selling.quantity, policy, product, variant))
+        was = problems.attempt(partial(selling.list_price, policy, product, variant))
+        sales = problems.attempt(partial(attributes.sales_attributes, config.attributes, product, variant))
+        if price is None or count is None or sales is None:
+            continue
+        labelled.append((sku, sales))
+        result.append(
+            DesiredSku(
+                seller_sku=sku,
+                ecwid_product_id=product.id,
+                ecwid_combination_id=variant.id if combinations else None,
+                price=price[0],
+                quantity=count[0],
+                sales_attributes=sales if combinations else (),
+                list_price=was,
+                image_url=variant.image_url,
+                trace={"price": price[1], "quantity": count[1]},
+            )
+        )
+    if len(problems.items) > before:
+        return None
+    if combinations:
+        problems.attempt(partial(attributes.check_sales_attributes, labelled))
+        if len(problems.items) > before:
+            return None
+    return tuple(result)
+
+
+def _content(
+    config: Config,
+    product: Product,
+    *,
+    profile: StoreProfile,
+    known: Mapping[str, Sequence[TikTokAttribute]] | None,
+    region: Region,
+    problems: _Problems,
+) -> _Content | None:
+    before = len(problems.items)
+    title = problems.attempt(lambda: listing.title(config.sync, product, region))
+    description = problems.attempt(lambda: listing.description(config.sync, product))
+    images = problems.attempt(lambda: listing.images(product))
+    weight = problems.attempt(lambda: listing.package_weight(product, profile))
+    dimensions = problems.attempt(lambda: listing.package_dimensions(product, profile))
+    brand = problems.attempt(lambda: attributes.brand(config, product))
+    mapped = problems.attempt(lambda: category.category(config, product))
+    product_attributes = None
+    if mapped is not None:
+        category_id = mapped[0]
+        found = known.get(category_id) if known is not None else None
+        product_attributes = problems.attempt(
+            lambda: attributes.product_attributes(config, product, category_id, found)
+        )
+    skus = _skus(config, product, problems)
+    if len(problems.items) > before:
+        return None
+    assert title and description and images and weight and dimensions and brand and mapped and skus is not None
+    assert product_attributes is not None
+    trace = {
+        "title": title[1],
+        "description": description[1],
+        "category_id": mapped[1],
+        "main_images": images[1],
+        "package_weight": weight[1],
+        "package_dimensions": dimensions[1],
+    }
+    if brand[1] is not None:
+        trace["brand"] = brand[1]
+    if product_attributes[1] is not None:
+        trace["product_attributes"] = product_attributes[1]
+    return _Content(
+        title=title[0],
+        description=description[0],
+        category_id=mapped[0],
+        brand=brand[0],
+        main_images=images[0],
+        product_attributes=product_attributes[0],
+        package_weight=weight[0],
+        package_dimensions=dimensions[0],
+        skus=skus,
+        trace=trace,
+    )
+
+
+def _zeroed(skus: tuple[DesiredSku, ...], step: Trace) -> tuple[DesiredSku, ...]:
+    out = []
+    for sku in skus:
+        before = sku.trace["quantity"]
+        trace = {**sku.trace, "quantity": Trace(before.rule, (*before.steps, f"{step.steps[0]}: 0"))}
+        out.append(replace(sku, quantity=0, trace=trace))
+    return tuple(out)
+
+
+def evaluate_product(
+    config: Config,
+    product: Product,
+    *,
+    profile: StoreProfile,
+    category_attributes: Mapping[str, Sequence[TikTokAttribute]] | None = None,
+    region: Region | None = None,
+) -> ProductEvaluation:
+    """Evaluate one Ecwid product against every rule kind (see the module docstring for isolation)."""
+    region = region or config.settings.region
+    problems = _Problems(product.id)
+    decided = problems.attempt(lambda: sync.selection(config.sync, product))
+    if problems.items:
+        return ProductEvaluation(None, tuple(problems.items))
+    mode, mode_trace = sync.save_mode(config.sync)
+    content = _content(config, product, profile=profile, known=category_attributes, region=region, problems=problems)
+    if decided is not None:
+        intent, intent_trace = decided
+        if content is None:
+            bare = DesiredListing(
+                ecwid_product_id=product.id,
+                intent=intent,
+                save_mode=mode,
+                title="",
+                description="",
+                category_id="",
+                brand="",
+                main_images=(),
+                product_attributes=(),
+                package_weight=None,
+                package_dimensions=None,
+                skus=(),
+                trace={"intent": intent_trace, "save_mode": mode_trace},
+            )
+            return ProductEvaluation(bare)
+        skus = content.skus
+    else:
+        if content is None:
+            return ProductEvaluation(None, tuple(problems.items))
+        total = sum(sku.quantity for sku in content.skus)
+        intent, zero, intent_trace = sync.by_quantity(config.sync, total)
+        skus = _zeroed(content.skus, intent_trace) if zero else content.skus
+    digest = _content_hash(
+        content.title,
+        content.description,
+        content.category_id,
+        content.brand,
+        content.main_images,
+        content.product_attributes,
+        content.package_weight,
+        content.package_dimensions,
+    )
+    return ProductEvaluation(
+        DesiredListing(
+            ecwid_product_id=product.id,
+            intent=intent,
+            save_mode=mode,
+            title=content.title,
+            description=content.description,
+            category_id=content.category_id,
+            brand=content.brand,
+            main_images=content.main_images,
+            product_attributes=content.product_attributes,
+            package_weight=content.package_weight,
+            package_dimensions=content.package_dimensions,
+            skus=skus,
+            trace={"intent": intent_trace, "save_mode": mode_trace, **content.trace},
+            content_hash=digest,
+        )
+    )
+
+
+def evaluate(
+    config: Config,
+    catalog: Catalog,
+    *,
+    category_attributes: Mapping[str, Sequence[TikTokAttribute]] | None = None,
+    region: Region | None = None,
+    cache: EvaluationCache | None = None,
+) -> Evaluation:
+    """Evaluate the whole catalog; an unchanged product is taken from `cache` instead of re-evaluated."""
+    region = region or config.settings.region
+    suffix = f"|{config.digest}|{attributes_digest(category_attributes)}|{region.value}"
+    listings: dict[int, DesiredListing] = {}
+    problems: list[ActionRequired] = []
+    for product in catalog.products:
+        key = product.content_hash + suffix if product.content_hash else ""
+        outcome = cache.get(product.id, key) if cache is not None and key else None
+        if outcome is None:
+            outcome = evaluate_product(
+                config, product, profile=catalog.profile, category_attributes=category_attributes, region=region
+            )
+            if cache is not None and key:
+                cache.put(product.id, key, outcome)
+        if outcome.listing is not None:
+            listings[product.id] = outcome.listing
+        problems.extend(outcome.action_required)
+    problems.sort(key=lambda item: (item.ecwid_product_id, item.rule, item.sku, item.reason))
+    return Evaluation(listings, tuple(problems))

@@ -1,0 +1,338 @@
+"""Listing content: title, description, main images, package weight and dimensions. Pure; no I/O.
+
+Title and description come from the `listing` templates in `rules/sync.yaml`::
+
+    listing:
+      title: "{{ product.name }}"          # pass: "Linen Shirt"
+      description: "{{ product.description }}"
+
+The title is trimmed and its whitespace collapsed; it must be 1-255 characters in US and UK,
+else the product is action-required ("title is 301 characters; TikTok allows 1-255 in US").
+
+The description is cut down to the HTML TikTok accepts: `p ul ol li br strong b i em u`, no
+attributes, `strong b i em u br` only inside `p`/`li`, `li` only inside `ul`/`ol`, no tag nested
+in one of its own level. Every other tag is dropped and its text kept (`<h2>Care</h2>` becomes
+`<p>Care</p>`); `script` and `style` are dropped with their content; `<img>` is dropped because
+TikTok only accepts images uploaded to TikTok there. After cleaning it must be 1-10,000 characters.
+
+Main images: the Ecwid product images in order, at most 9; none is action-required.
+
+Package weight and dimensions are converted from the store's units to KILOGRAM and CENTIMETER
+(TikTok pairs KILOGRAM with CENTIMETER in every region, POUND/INCH only in the US, so one pair
+serves both). Weight is rounded up to 0.01 kg, dimensions up to whole centimetres; a product
+with no weight or no dimensions is action-required (TikTok requires both in US and UK).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from decimal import ROUND_CEILING, ROUND_UP, Decimal
+from html.parser import HTMLParser
+
+from engine.config.types import Region, SyncRules
+from engine.model.catalog import DimensionUnit, Product, StoreProfile, WeightUnit
+from engine.model.listing import PackageDimensions, PackageWeight, RuleRef, Trace
+from engine.rules.problems import ActionRequiredError, render
+
+FILE = "rules/sync.yaml"
+TITLE_LIMITS: dict[Region, tuple[int, int]] = {Region.US: (1, 255), Region.UK: (1, 255)}
+DESCRIPTION_LIMIT = 10_000
+MAX_IMAGES = 9
+
+KILOGRAMS_PER: dict[WeightUnit, Decimal] = {
+    WeightUnit.CARAT: Decimal("0.0002"),
+    WeightUnit.GRAM: Decimal("0.001"),
+    WeightUnit.OUNCE: Decimal("0.028349523125"),
+    WeightUnit.POUND: Decimal("0.45359237"),
+    WeightUnit.KILOGRAM: Decimal(1),
+}
+CENTIMETRES_PER: dict[DimensionUnit, Decimal] = {
+    DimensionUnit.MM: Decimal("0.1"),
+    DimensionUnit.CM: Decimal(1),
+    DimensionUnit.IN: Decimal("2.54"),
+    DimensionUnit.YD: Decimal("91.44"),
+}
+
+_SPACE = re.compile(r"\s+")
+
+
+def _ref(sync: SyncRules) -> RuleRef:
+    return sync.listing.ref or RuleRef(FILE, 0)
+
+
+def _at(ref: RuleRef) -> str:
+    return f"{ref.file}:{ref.line}" if ref.line else ref.file
+
+
+def title(sync: SyncRules, product: Product, region: Region) -> tuple[str, Trace]:
+    ref = _ref(sync)
+    template = sync.listing.title
+    text = _SPACE.sub(" ", render(template, ref, default=FILE, product=product)).strip()
+    low, high = TITLE_LIMITS[region]
+    rule = _at(ref)
+    if not text:
+        raise ActionRequiredError(
+            rule=rule,
+            reason=f"title is empty; TikTok requires {low}-{high} characters in {region.value}",
+            fix=f"give the product a name in Ecwid or change the title template at {rule}",
+        )
+    if len(text) > high:
+        raise ActionRequiredError(
+            rule=rule,
+            reason=f"title is {len(text)} characters; TikTok allows {low}-{high} in {region.value}",
+            fix=f"shorten the product name in Ecwid or cut the title template at {rule}, "
+            f"e.g. {{{{ product.name | truncate({high}) }}}}",
+        )
+    return text, Trace(ref, (f"template {template.source!r}", f"{len(text)} characters"))
+
+
+def description(sync: SyncRules, product: Product) -> tuple[str, Trace]:
+    ref = _ref(sync)
+    template = sync.listing.description
+    raw = render(template, ref, default=FILE, product=product)
+    text = sanitize(raw)
+    rule = _at(ref)
+    if not text:
+        raise ActionRequiredError(
+            rule=rule,
+            reason="description is empty; TikTok requires one",
+            fix=f"add a description to the product in Ecwid or a fallback in the template at {rule}, "
+            "e.g. {{ product.description or product.name }}",
+        )
+    if len(text) > DESCRIPTION_LIMIT:
+        raise ActionRequiredError(
+            rule=rule,
+            reason=f"description is {len(text)} characters after cleaning; TikTok allows at most 10,000",
+            fix=f"shorten the product description in Ecwid or the description template at {rule}",
+        )
+    steps = (f"template {template.source!r}", f"{len(raw)} characters -> cleaned {len(text)}")
+    return text, Trace(ref, steps)
+
+
+def images(product: Product) -> tuple[tuple[str, ...], Trace]:
+    ref = RuleRef("ecwid", 0, "product images")
+    if not product.images:
+        raise ActionRequiredError(
+            rule="ecwid",
+            reason="product has no images; TikTok requires 1-9 main images",
+            fix="add at least one image to the product in Ecwid",
+        )
+    chosen = product.images[:MAX_IMAGES]
+    steps = [f"{len(product.images)} Ecwid images"]
+    if len(product.images) > MAX_IMAGES:
+        steps.append(f"first {MAX_IMAGES}")
+    return chosen, Trace(ref, tuple(steps))
+
+
+def package_weight(product: Product, profile: StoreProfile) -> tuple[PackageWeight, Trace]:
+    if product.weight is None or product.weight <= 0:
+        raise ActionRequiredError(
+            rule="ecwid",
+            reason="product has no weight; TikTok requires a package weight",
+            fix=f"set the product weight in Ecwid (in {profile.weight_unit.value})",
+        )
+    kilograms = (product.weight * KILOGRAMS_PER[profile.weight_unit]).quantize(Decimal("0.01"), rounding=ROUND_UP)
+    steps = (f"{product.weight.normalize():f} {profile.weight_unit.value}", f"{kilograms} KILOGRAM (rounded up)")
+    return PackageWeight(kilograms, "KILOGRAM"), Trace(RuleRef("ecwid", 0, "product weight"), steps)
+
+
+def _centimetres(value: Decimal, unit: DimensionUnit) -> int:
+    return int((value * CENTIMETRES_PER[unit]).to_integral_value(rounding=ROUND_CEILING))
+
+
+def package_dimensions(product: Product, profile: StoreProfile) -> tuple[PackageDimensions, Trace]:
+    size = product.dimensions
+    if size is None or not (size.length > 0 or size.width > 0 or size.height > 0):
+        raise ActionRequiredError(
+            rule="ecwid",
+            reason="product has no dimensions; TikTok requires package dimensions",
+            fix=f"set the product length, width and height in Ecwid (in {profile.dimensions_unit.value})",
+        )
+    unit = profile.dimensions_unit
+    result = PackageDimensions(
+        _centimetres(size.length, unit), _centimetres(size.width, unit), _centimetres(size.height, unit), "CENTIMETER"
+    )
+    steps = (
+        f"{size.length.normalize():f}x{size.width.normalize():f}x{size.height.normalize():f} {unit.value}",
+        f"{result.length}x{result.width}x{result.height} CENTIMETER (rounded up)",
+    )
+    return result, Trace(RuleRef("ecwid", 0, "product dimensions"), steps)
+
+
+_BLOCKS = frozenset({"p", "ul", "ol"})
+_INLINE = frozenset({"strong", "b", "i", "em", "u"})
+_DROP_CONTENT = frozenset({"script", "style", "head", "title", "template", "noscript"})
+# Tags that separate paragraphs in the source: their text starts a new <p> rather than running on.
+_BREAKING = frozenset(
+    {
+        "div",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "aside",
+        "blockquote",
+        "pre",
+        "table",
+        "tr",
+        "hr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "dl",
+        "dt",
+        "dd",
+        "figure",
+        "figcaption",
+        "main",
+        "nav",
+    }
+)
+
+
+class _Sanitizer(HTMLParser):
+    """A one-pass state machine: at most one open block (p/ul/ol), one li, one inline tag."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.block: str | None = None
+        self.block_start = 0
+        self.block_text = False
+        self.li_start: int | None = None
+        self.li_text = False
+        self.inline: str | None = None
+        self.skip = 0
+        self.fresh = True  # at the start of a p/li or after a <br>: leading spaces are dropped
+
+    def _open_block(self, tag: str) -> None:
+        self._close_block()
+        self.block, self.block_start, self.block_text, self.fresh = tag, len(self.out), False, True
+        self.out.append(f"<{tag}>")
+
+    def _close_inline(self) -> None:
+        if self.inline is not None:
+            if self.out[-1] == f"<{self.inline}>":
+                self.out.pop()
+            else:
+                self.out.append(f"</{self.inline}>")
+            self.inline = None
+
+    def _trim(self) -> None:
+        while self.out and self.out[-1] == "<br>":
+            self.out.pop()
+        if self.out and not self.out[-1].startswith("<"):
+            self.out[-1] = self.out[-1].rstrip()
+
+    def _close_li(self) -> None:
+        if self.li_start is None:
+            return
+        self._close_inline()
+        if self.li_text:
+            self._trim()
+            self.out.append("</li>")
+        else:
+            del self.out[self.li_start :]
+        self.li_start = None
+
+    def _close_block(self) -> None:
+        if self.block is None:
+            return
+        self._close_inline()
+        self._close_li()
+        if self.block_text:
+            self._trim()
+            self.out.append(f"</{self.block}>")
+        else:
+            del self.out[self.block_start :]
+        self.block = None
+
+    def _container(self) -> bool:
+        """Make sure text has a p or li to go in."""
+        if self.block is None:
+            self._open_block("p")
+        elif self.block != "p" and self.li_start is None:
+            self._open_li()
+        return True
+
+    def _open_li(self) -> None:
+        self._close_li()
+        if self.block not in ("ul", "ol"):
+            self._open_block("ul")
+        self.li_start, self.li_text, self.fresh = len(self.out), False, True
+        self.out.append("<li>")
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _DROP_CONTENT:
+            self.skip += 1
+        elif self.skip:
+            return
+        elif tag in _BLOCKS:
+            if self.li_start is None:
+                self._open_block(tag)
+        elif tag == "li":
+            self._open_li()
+        elif tag in _INLINE:
+            if self.inline is None:
+                self._container()
+                self.inline = tag
+                self.out.append(f"<{tag}>")
+        elif tag == "br":
+            if self.block == "p" or self.li_start is not None:
+                self._close_inline()
+                self.out.append("<br>")
+                self.fresh = True
+        elif tag in _BREAKING and self.li_start is None:
+            self._close_block()
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _DROP_CONTENT:
+            self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _DROP_CONTENT:
+            self.skip = max(0, self.skip - 1)
+        elif self.skip:
+            return
+        elif tag in ("p", "ul", "ol") and self.block == tag:
+            self._close_block()
+        elif tag == "li":
+            self._close_li()
+        elif tag == self.inline:
+            self._close_inline()
+        elif tag in _BREAKING and self.li_start is None and self.block == "p":
+            self._close_block()
+
+    def handle_data(self, data: str) -> None:
+        if self.skip:
+            return
+        text = _SPACE.sub(" ", data)
+        if not text.strip():
+            if not self.fresh and (self.block == "p" or self.li_start is not None):
+                self.out.append(" ")
+                self.fresh = True
+            return
+        self._container()
+        if self.fresh:
+            text = text.lstrip()
+        self.out.append(html.escape(text, quote=False))
+        self.fresh = text.endswith(" ")
+        self.block_text = True
+        if self.li_start is not None:
+            self.li_text = True
+
+    def result(self) -> str:
+        self.close()
+        self._close_block()
+        return "".join(self.out)
+
+
+def sanitize(source: str) -> str:
+    """Ecwid HTML -> the HTML TikTok accepts in a description (see the module docstring)."""
+    parser = _Sanitizer()
+    parser.feed(source)
+    return parser.result()

@@ -1,0 +1,102 @@
+"""What every rule kind shares: the per-product problem, expression running, the SKU view. Pure; no I/O.
+
+A rule kind raises `ActionRequiredError` when a product cannot be listed as configured; the
+evaluator turns it into an `ActionRequired` item for that product and carries on with the rest
+of the catalog. Expression errors become the same thing, naming the expression's FILE:LINE.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from engine.expr import Expression, ExpressionError, Template
+from engine.model.catalog import Product, Variant
+from engine.model.listing import RuleRef
+
+
+class ActionRequiredError(Exception):
+    """One reason a product cannot be listed: the rule (FILE:LINE), the reason and the suggested fix."""
+
+    def __init__(self, *, rule: str, reason: str, fix: str, sku: str = "") -> None:
+        super().__init__(reason)
+        self.rule = rule
+        self.reason = reason
+        self.fix = fix
+        self.sku = sku
+
+
+def where(code: Expression | Template, ref: RuleRef | None, default: str) -> str:
+    """FILE:LINE of an expression: its own position when the loader recorded one, else its rule's."""
+    if code.pos is not None:
+        return f"{code.pos.file}:{code.pos.line}"
+    if ref is not None:
+        return f"{ref.file}:{ref.line}"
+    return default
+
+
+def expression_failed(exc: ExpressionError, *, rule: str, sku: str = "") -> ActionRequiredError:
+    return ActionRequiredError(
+        rule=rule,
+        reason=f"expression failed: {exc.message}",
+        fix=f"fix the expression at {rule} or the Ecwid data it reads",
+        sku=sku,
+    )
+
+
+def run(expression: Expression, ref: RuleRef | None, *, default: str, sku: str = "", **names: Any) -> Any:
+    """Evaluate one merchant expression; its failure becomes this product's ActionRequiredError."""
+    try:
+        return expression.evaluate(**names)
+    except ExpressionError as exc:
+        raise expression_failed(exc, rule=where(expression, ref, default), sku=sku) from None
+
+
+def render(template: Template, ref: RuleRef | None, *, default: str, **names: Any) -> str:
+    try:
+        return template.render(**names)
+    except ExpressionError as exc:
+        raise expression_failed(exc, rule=where(template, ref, default)) from None
+
+
+def to_decimal(value: Any, *, what: str, rule: str, sku: str = "") -> Decimal:
+    """A number from an expression result; bool and non-numbers are the merchant's error, not a crash."""
+    if isinstance(value, Decimal):
+        return value
+    problem = ActionRequiredError(
+        rule=rule,
+        reason=f"{what} is {value!r}, not a number",
+        fix=f"make the expression at {rule} return a number",
+        sku=sku,
+    )
+    if isinstance(value, bool) or value is None:
+        raise problem
+    try:
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+    except InvalidOperation:
+        raise problem from None
+
+
+def product_as_variant(product: Product) -> Variant:
+    """The SKU view of a product without combinations: the same field names as an Ecwid combination.
+
+    Its `id` is the product id, so `variant.id` is never None in an expression.
+    """
+    return Variant(
+        id=product.id,
+        sku=product.sku,
+        options={},
+        price=product.price,
+        compare_to_price=product.compare_to_price,
+        cost_price=product.cost_price,
+        quantity=product.quantity,
+        unlimited=product.unlimited,
+        weight=product.weight,
+        image_url=None,
+        attributes=product.attributes,
+    )
+
+
+def skus_of(product: Product) -> tuple[Variant, ...]:
+    """One SKU per Ecwid combination, or the product itself when it has none."""
+    return product.variants or (product_as_variant(product),)

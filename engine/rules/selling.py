@@ -1,0 +1,215 @@
+"""Selling policies: which policy prices a product, and each SKU's price and quantity. Pure; no I/O.
+
+The first policy in `rules/selling.yaml` whose `when` is true wins; a policy without `when`
+matches everything, so put it last as the catch-all. A product no policy matches is
+action-required ("no selling policy matches").
+
+Price, per SKU: source -> modifiers in order -> rounding ending -> min/max -> 2 decimal places
+(ROUND_HALF_UP). `source` is `price`, `compare_to_price`, `cost_price` or an expression;
+modifiers are `{percent: 15}` (+15 %), `{add: "0.50"}`, `{multiply: "1.1"}`, each a number or an
+expression. Endings replace the cents (`.99`: 27.60 -> 27.99, 28.00 -> 28.99; `.95`: 27.60 ->
+27.95), or the last cent digit (`.x9`: 27.63 -> 27.69), or round half up to a whole unit
+(`whole`: 27.60 -> 28.00) or to the nearest ten (`nearest10`: 27.60 -> 30.00)::
+
+    - name: default                       # pass: price 24.00 lists at 27.99
+      price: { modifiers: [{percent: 15}], round: ".99" }
+      # explain: price 24.00 -> +15% 27.60 -> ending .99 27.99  (rules/selling.yaml:12, policy "default")
+
+    - name: at-cost                       # fail: a product without cost price is action-required
+      price: { source: cost_price }       #   "price source cost_price is empty"
+
+Quantity, per SKU: source (`stock`, `fixed:N`, or an expression) -> percent (floored) -> minus
+reserve -> below `min_to_list` lists 0 -> at most `max`; never negative. Ecwid's unlimited stock
+lists as `unlimited_as`, still capped by `max`::
+
+    quantity: { percent: 80, reserve: 2, min_to_list: 2, max: 50 }
+    # stock 10 -> 80% 8 -> reserve 2 6 ;  stock 3 -> 80% 2 -> reserve 2 0 -> below min_to_list 2 0
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from engine.config.types import (
+    Config,
+    ModifierKind,
+    PricePolicy,
+    PriceSource,
+    QuantityPolicy,
+    Rounding,
+    SellingPolicy,
+)
+from engine.expr import Expression
+from engine.model.catalog import Product, Variant
+from engine.model.listing import RuleRef, Trace
+from engine.rules.problems import ActionRequiredError, run, to_decimal, where
+
+FILE = "rules/selling.yaml"
+CENT = Decimal("0.01")
+ONE = Decimal(1)
+TEN = Decimal(10)
+HUNDRED = Decimal(100)
+
+
+def select(config: Config, product: Product) -> SellingPolicy:
+    """The first policy whose `when` matches this product."""
+    for policy in config.selling:
+        if policy.when is None or run(policy.when, policy.ref, default=FILE, product=product):
+            return policy
+    raise ActionRequiredError(
+        rule=FILE,
+        reason="no selling policy matches",
+        fix=f"add a policy without `when` at the end of {FILE} as the catch-all, e.g. "
+        "`- name: default` with `price: {modifiers: []}`",
+    )
+
+
+def trace_rule(policy: SellingPolicy) -> RuleRef:
+    return RuleRef(policy.ref.file, policy.ref.line, f'policy "{policy.name}"')
+
+
+def _show(value: Decimal) -> str:
+    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def _number(value: Decimal | Expression, ref: RuleRef, what: str, product: Product, variant: Variant) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    rule = where(value, ref, FILE)
+    result = run(value, ref, default=FILE, sku=variant.sku, product=product, variant=variant)
+    return to_decimal(result, what=what, rule=rule, sku=variant.sku)
+
+
+def _source(
+    source: PriceSource | Expression, ref: RuleRef, product: Product, variant: Variant, what: str
+) -> tuple[Decimal | None, str]:
+    if isinstance(source, PriceSource):
+        value: Decimal | None = getattr(variant, source.value)
+        label = "" if source is PriceSource.PRICE else f"{source.value} "
+        return value, label
+    result = run(source, ref, default=FILE, sku=variant.sku, product=product, variant=variant)
+    if result is None:
+        return None, ""
+    return to_decimal(result, what=what, rule=where(source, ref, FILE), sku=variant.sku), f"{source.source} = "
+
+
+def _modify(value: Decimal, kind: ModifierKind, amount: Decimal) -> tuple[Decimal, str]:
+    if kind is ModifierKind.PERCENT:
+        value = value * (HUNDRED + amount) / HUNDRED
+        return value, f"{'+' if amount >= 0 else ''}{amount.normalize():f}% {_show(value)}"
+    if kind is ModifierKind.ADD:
+        value = value + amount
+        return value, f"{'+' if amount >= 0 else ''}{_show(amount)} {_show(value)}"
+    value = value * amount
+    return value, f"x{amount.normalize():f} {_show(value)}"
+
+
+def round_ending(value: Decimal, rounding: Rounding) -> Decimal:
+    """Apply a rounding ending (see the module docstring for what each one does)."""
+    if rounding is Rounding.END_99:
+        return value.to_integral_value(rounding=ROUND_FLOOR) + Decimal("0.99")
+    if rounding is Rounding.END_95:
+        return value.to_integral_value(rounding=ROUND_FLOOR) + Decimal("0.95")
+    if rounding is Rounding.END_X9:
+        return value.quantize(Decimal("0.1"), rounding=ROUND_FLOOR) + Decimal("0.09")
+    if rounding is Rounding.WHOLE:
+        return value.quantize(ONE, rounding=ROUND_HALF_UP)
+    if rounding is Rounding.NEAREST10:
+        return (value / TEN).quantize(ONE, rounding=ROUND_HALF_UP) * TEN
+    return value
+
+
+def price(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[Decimal, Trace]:
+    """The SKU's TikTok price, 2 decimal places, and the steps that made it."""
+    rules: PricePolicy = policy.price
+    ref = policy.ref
+    value, label = _source(rules.source, ref, product, variant, "price source")
+    if value is None:
+        name = rules.source.value if isinstance(rules.source, PriceSource) else rules.source.source
+        raise ActionRequiredError(
+            rule=f"{ref.file}:{ref.line}",
+            reason=f"price source {name} is empty",
+            fix=f'set {name} on the product in Ecwid or choose another price source in policy "{policy.name}"',
+            sku=variant.sku,
+        )
+    steps = [f"{label}{_show(value)}"]
+    for modifier in rules.modifiers:
+        amount = _number(modifier.value, modifier.ref, f"{modifier.kind.value} modifier", product, variant)
+        value, step = _modify(value, modifier.kind, amount)
+        steps.append(step)
+    if rules.round is not Rounding.NONE:
+        value = round_ending(value, rules.round)
+        name = "ending" if rules.round in (Rounding.END_99, Rounding.END_95, Rounding.END_X9) else "round"
+        steps.append(f"{name} {rules.round.value} {_show(value)}")
+    if rules.min is not None:
+        low = _number(rules.min, ref, "min price", product, variant)
+        if value < low:
+            value = low
+            steps.append(f"min {_show(low)}")
+    if rules.max is not None:
+        high = _number(rules.max, ref, "max price", product, variant)
+        if value > high:
+            value = high
+            steps.append(f"max {_show(high)}")
+    final = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    if final < CENT:
+        raise ActionRequiredError(
+            rule=f"{ref.file}:{ref.line}",
+            reason=f"price {final} is below TikTok's minimum 0.01",
+            fix=f'set a `min` price in policy "{policy.name}" or check the product\'s price in Ecwid',
+            sku=variant.sku,
+        )
+    return final, Trace(trace_rule(policy), tuple(steps))
+
+
+def list_price(policy: SellingPolicy, product: Product, variant: Variant) -> Decimal | None:
+    """TikTok's "was" price from `list_price`, or None when the policy sends none or the source is empty."""
+    source = policy.price.list_price
+    if source is None:
+        return None
+    value, _ = _source(source, policy.ref, product, variant, "list price")
+    return None if value is None else value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _whole(value: object, *, rule: str, sku: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    number = to_decimal(value, what="quantity", rule=rule, sku=sku)
+    return int(number.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def quantity(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[int, Trace]:
+    """The SKU's TikTok quantity, an int in [0, max], and the steps that made it."""
+    rules: QuantityPolicy = policy.quantity
+    ref = policy.ref
+    source = rules.source
+    if isinstance(source, Expression):
+        result = run(source, ref, default=FILE, sku=variant.sku, product=product, variant=variant)
+        count = _whole(result, rule=where(source, ref, FILE), sku=variant.sku)
+        steps = [f"{source.source} = {count}"]
+    elif isinstance(source, int):
+        count = source
+        steps = [f"fixed {count}"]
+    elif variant.unlimited:
+        count = rules.unlimited_as
+        steps = [f"unlimited -> {count}"]
+    else:
+        count = variant.quantity or 0
+        steps = [f"stock {count}"]
+    if not (variant.unlimited and source == "stock"):
+        if rules.percent != 100:
+            count = int((Decimal(count) * rules.percent / HUNDRED).to_integral_value(rounding=ROUND_FLOOR))
+            steps.append(f"{rules.percent}% {count}")
+        if rules.reserve:
+            count -= rules.reserve
+            steps.append(f"reserve {rules.reserve} {count}")
+        if count < rules.min_to_list:
+            count = 0
+            steps.append(f"below min_to_list {rules.min_to_list} 0")
+    if rules.max is not None and count > rules.max:
+        count = rules.max
+        steps.append(f"max {count}")
+    if count < 0:
+        count = 0
+        steps.append("never negative 0")
+    return count, Trace(trace_rule(policy), tuple(steps))
