@@ -288,6 +288,8 @@ class _Sanitizer(HTMLParser):
                 self.fresh = True
         elif tag in _BREAKING and self.li_start is None:
             self._close_block()
+        elif tag in ("td", "th"):
+            self.handle_data(" ")  # table cells run together into one paragraph: keep their words apart
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in _DROP_CONTENT:

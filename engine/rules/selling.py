@@ -203,7 +203,7 @@ def quantity(policy: SellingPolicy, product: Product, variant: Variant) -> tuple
         if rules.reserve:
             count -= rules.reserve
             steps.append(f"reserve {rules.reserve} {count}")
-        if count < rules.min_to_list:
+        if rules.min_to_list and count < rules.min_to_list:
             count = 0
             steps.append(f"below min_to_list {rules.min_to_list} 0")
     if rules.max is not None and count > rules.max:

@@ -128,7 +128,9 @@ def sales(*maps: tuple[str, str, Mapping[str, str]]) -> tuple[SalesAttributeMap,
 
 def product_attribute(attribute: str, source: str) -> ProductAttributeMap:
     return ProductAttributeMap(
-        attribute=attribute, value=expr(source, "mappings/attributes.yaml", 8), ref=RuleRef("mappings/attributes.yaml", 8)
+        attribute=attribute,
+        value=expr(source, "mappings/attributes.yaml", 8),
+        ref=RuleRef("mappings/attributes.yaml", 8),
     )
 
 
