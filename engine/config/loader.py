@@ -1,0 +1,159 @@
+"""The one loader every command uses: a config directory -> frozen Config, or ConfigError. Reads files only.
+
+read -> parse (positions in a side table) -> version gate -> JSON Schema -> expressions compiled
+-> semantic checks -> typed build. Every stage reports into one list of Diagnostics, so a run shows
+all problems at once, sorted by position. Nothing here raises anything but ConfigError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+
+from engine.config import build
+from engine.config.check import Compiled, compile_expressions, schema_diagnostics
+from engine.config.diagnostics import ConfigError, Diagnostic
+from engine.config.scaffold import PLACEHOLDER
+from engine.config.schema import FILES
+from engine.config.types import Config
+from engine.config.yamlsource import Document, YamlProblem, parse
+
+SECRETS_FILE = ".tokbridge/secrets"
+MAX_FILE_BYTES = 2_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    documents: dict[str, Document]  # kind -> parsed document
+    digest: str
+
+
+def _read_secrets(root: FsPath) -> tuple[dict[str, str], list[Diagnostic]]:
+    """KEY=VALUE lines; `#` comments, blank lines and `export ` are allowed. Values never reach a message."""
+    path = root / SECRETS_FILE
+    if not path.is_file():
+        return {}, []
+    values: dict[str, str] = {}
+    problems = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}, [Diagnostic(SECRETS_FILE, 1, 1, "$", "cannot read the secrets file as UTF-8 text", "secrets")]
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key.isidentifier():
+            problems.append(Diagnostic(SECRETS_FILE, number, 1, "$", "expected KEY=VALUE", "secrets"))
+            continue
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values, problems
+
+
+def environment(root: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables secrets are read from: `env` (default os.environ) over `<root>/.tokbridge/secrets`."""
+    from_file, _ = _read_secrets(FsPath(root))
+    return {**from_file, **(os.environ if env is None else env)}
+
+
+def placeholder_secrets(root: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> list[str]:
+    """Names whose value is still the placeholder `tokbridge init` wrote (the config is valid, not usable)."""
+    return sorted(name for name, value in environment(root, env).items() if value == PLACEHOLDER)
+
+
+def _version_gate(doc: Document) -> Diagnostic | None:
+    if not isinstance(doc.data, dict):
+        return Diagnostic(doc.file, 1, 1, "$", "expected a mapping with `version: 1` at the top of the file", "version")
+    if "version" not in doc.data:
+        return Diagnostic(doc.file, 1, 1, "$", "missing `version: 1` (first line of every tokbridge file)", "version")
+    version = doc.data["version"]
+    if version != 1 or isinstance(version, bool):
+        pos = doc.pos(("version",))
+        return Diagnostic(doc.file, pos.line, pos.column, "version",
+                          f"unsupported version {version!r}: this tokbridge reads version 1", "version")
+    return None
+
+
+def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
+    documents: dict[str, Document] = {}
+    digest = hashlib.sha256()
+    for folder in ("rules", "mappings"):
+        if (root / folder).is_dir():
+            for extra in sorted((root / folder).iterdir()):
+                relative = f"{folder}/{extra.name}"
+                if extra.suffix in (".yaml", ".yml") and relative not in FILES:
+                    expected = ", ".join(f for f in FILES if f.startswith(folder))
+                    problems.append(Diagnostic(relative, 1, 1, "$", f"unknown config file (expected: {expected})",
+                                               "file"))
+    for relative, kind in FILES.items():
+        path = root / relative
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                problems.append(Diagnostic(relative, 1, 1, "$", f"file larger than {MAX_FILE_BYTES} bytes", "file"))
+                continue
+            data = path.read_bytes()
+        except FileNotFoundError:
+            problems.append(Diagnostic(relative, 1, 1, "$", "file is missing (tokbridge init writes a starter)",
+                                       "file"))
+            continue
+        except OSError as exc:
+            problems.append(Diagnostic(relative, 1, 1, "$", f"cannot read: {exc.strerror}", "file"))
+            continue
+        digest.update(relative.encode() + b"\0" + data + b"\0")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            problems.append(Diagnostic(relative, line, 1, "$", "not UTF-8 text", "file"))
+            continue
+        try:
+            documents[kind] = parse(text.removeprefix("\ufeff"), relative)
+        except YamlProblem as problem:
+            problems.append(problem.diagnostic)
+    return _Read(documents, digest.hexdigest())
+
+
+def load(root: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate the config directory `root`; raise ConfigError listing every problem.
+
+    `env` defaults to os.environ; in both cases `<root>/.tokbridge/secrets` fills in what it lacks.
+    """
+    base = FsPath(root)
+    if not base.is_dir():
+        raise ConfigError([Diagnostic(str(root), 1, 1, "$", "config directory does not exist", "file")])
+    problems: list[Diagnostic] = []
+    read = _read(base, problems)
+    from_file, secret_problems = _read_secrets(base)
+    problems += secret_problems
+    variables = {**from_file, **(os.environ if env is None else env)}
+    compiled: dict[str, Compiled] = {}
+    for kind, doc in read.documents.items():
+        gate = _version_gate(doc)
+        if gate is not None:
+            problems.append(gate)
+            continue
+        structural = schema_diagnostics(doc, kind)
+        compiled[kind], expression_problems = compile_expressions(doc, kind)
+        problems += structural + expression_problems
+        if not structural:
+            problems += build.semantic_diagnostics(kind, doc, env=variables)
+    if problems:
+        raise ConfigError(problems)
+    docs = read.documents
+    return Config(
+        root=str(base),
+        settings=build.build_settings(docs["tokbridge"]),
+        selling=build.build_selling(docs["selling"], compiled["selling"]),
+        sync=build.build_sync(docs["sync"], compiled["sync"]),
+        categories=build.build_categories(docs["categories"], compiled["categories"]),
+        attributes=build.build_attributes(docs["attributes"], compiled["attributes"]),
+        orders=build.build_orders(docs["orders"], compiled["orders"]),
+        digest=read.digest,
+    )
