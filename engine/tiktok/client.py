@@ -97,6 +97,7 @@ class TikTokClient:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
         qps: float = 50.0,
         max_attempts: int = 5,
@@ -115,6 +116,7 @@ class TikTokClient:
         self._http = httpx.Client(transport=transport, timeout=timeout)
         self._clock = clock
         self._sleep = sleep
+        self._monotonic = monotonic
         self._jitter = jitter
         self._qps = qps
         self._limiters: dict[str, RateLimiter] = {}
@@ -152,7 +154,9 @@ class TikTokClient:
 
     def _limiter(self, api: str) -> RateLimiter:
         if api not in self._limiters:
-            self._limiters[api] = RateLimiter(self._qps, clock=self._clock, sleep=self._sleep)
+            # Paced, no burst: one token refilled every 1/qps s, so any one-second window sees at most
+            # qps calls of this API (a full bucket of qps would allow nearly twice that in a second).
+            self._limiters[api] = RateLimiter(1, 1.0 / self._qps, clock=self._monotonic, sleep=self._sleep)
         return self._limiters[api]
 
     def _wait(self, state: tenacity.RetryCallState) -> float:

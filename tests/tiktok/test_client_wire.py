@@ -66,7 +66,8 @@ def make(answer: Callable[[httpx.Request], httpx.Response], *, tokens: TokenSet 
         KEY, SECRET,
         tokens=tokens or TokenSet(ACCESS, REFRESH, access_token_expire_in=NOW + 86400),
         shop_cipher="GCP_cipher", api_base="https://api.test", auth_base="https://auth.test",
-        transport=httpx.MockTransport(recorder), clock=fake.clock, sleep=fake.sleep, jitter=lambda: 1.0,
+        transport=httpx.MockTransport(recorder), clock=fake.clock, sleep=fake.sleep, monotonic=fake.clock,
+        jitter=lambda: 1.0,
         **kwargs,
     )
     return client, recorder, fake
@@ -368,9 +369,9 @@ def test_rate_limiter_keeps_each_api_under_its_qps() -> None:
     client, _, fake = make(lambda r: ok({"warehouses": [], "tracking": []}), qps=2)
     for _ in range(3):
         client.warehouses()
-    assert fake.slept == [0.5]  # the third call in the same instant waits for a token
-    client.get_tracking("1")  # another API has its own bucket
-    assert fake.slept == [0.5]
+    assert fake.slept == [0.5, 0.5]  # paced: one call per 1/qps seconds, no burst
+    client.get_tracking("1")  # another API has its own pace
+    assert fake.slept == [0.5, 0.5]
 
 
 def test_cancellation_calls() -> None:
