@@ -63,7 +63,7 @@ class EcwidEvent:
     store_id: int
     event_type: str  # normalised camelCase, e.g. "order.updated"
     entity_id: int | str  # a string for application.* events (the store id, quoted)
-    data: Mapping[str, Any] = field(default=EMPTY)
+    data: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     @property
     def entity(self) -> str:

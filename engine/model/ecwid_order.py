@@ -8,7 +8,7 @@ Statuses are the §7.8 enums; custom statuses keep their CUSTOM_* names.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -71,7 +71,7 @@ class EcwidOrderItem:
     sku: str = ""
     product_id: int | None = None  # with an email and PAID, a valid id makes Ecwid decrement stock
     combination_id: int | None = None
-    selected_options: Mapping[str, str] = EMPTY  # option name -> chosen value
+    selected_options: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # option name -> chosen value
     quantity_in_stock: int | None = None  # stock before the order (set by Ecwid)
     id: int | None = None  # order item id (set by Ecwid)
 
@@ -99,7 +99,7 @@ class EcwidOrder:
     referer_id: str = ""
     private_admin_notes: str = ""
     disable_all_customer_notifications: bool = False
-    extra_fields: Mapping[str, str] = EMPTY  # `extraFields`: name -> value
+    extra_fields: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # `extraFields`: name -> value
     create_timestamp: int = 0
     update_timestamp: int = 0
 
