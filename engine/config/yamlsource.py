@@ -229,6 +229,7 @@ def parse(text: str, file: str) -> Document:
         offset = getattr(exc, "position", None)
         line = text.count("\n", 0, offset) + 1 if isinstance(offset, int) else 1
         character = getattr(exc, "character", None)
-        what = f"character #x{ord(character):04x}" if isinstance(character, str) else "character"
+        code = ord(character) if isinstance(character, str) else character  # the C reader gives an int
+        what = f"character #x{code:04x}" if isinstance(code, int) else "character"
         raise YamlProblem(Diagnostic(file, line, 1, "$", f"not YAML text: unacceptable {what}", "yaml")) from None
     return Document(file=file, data=root, positions=positions, lines=tuple(text.splitlines()))

@@ -1,0 +1,111 @@
+"""`tokbridge init` / `validate` / `schema` through the real command line: exit codes, formats, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+from .helpers import plant
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in ("ECWID_TOKEN", "ECWID_CLIENT_SECRET", "TIKTOK_APP_KEY", "TIKTOK_APP_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_init_then_validate_round_trip_in_a_real_process(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ECWID_", "TIKTOK_"))}
+    init = subprocess.run([sys.executable, "-c", "from cli import main; main()", "init", "shop"], cwd=tmp_path,
+                          env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+                          capture_output=True, text=True, check=False)
+    assert init.returncode == 0, init.stderr
+    validate = subprocess.run([sys.executable, "-c", "from cli import main; main()", "validate", "shop"],
+                              cwd=tmp_path, env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+                              capture_output=True, text=True, check=False)
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert validate.stdout == "shop: valid (2 selling policies, 1 category rule(s))\n"
+    assert "placeholders for ECWID_CLIENT_SECRET, ECWID_TOKEN, TIKTOK_APP_KEY, TIKTOK_APP_SECRET" in validate.stderr
+
+
+def test_init_refuses_to_overwrite(in_tmp: Path) -> None:
+    assert _run("init", "shop")[0] == 0
+    code, _, err = _run("init", "shop")
+    assert code == 1
+    assert err == "Error: shop/tokbridge.yaml already exists; not overwriting anything\n"
+
+
+def test_invalid_config_exits_1_with_each_format(in_tmp: Path) -> None:
+    _run("init", "shop")
+    plant(in_tmp / "shop", "rules/sync.yaml", "on_ecwid_delete: delete ", "on_ecwid_delete: remove ")
+    code, out, err = _run("validate", "shop")
+    assert (code, out, err) == (
+        1,
+        "shop/rules/sync.yaml:33:18: error: on_ecwid_delete: 'remove' is not one of: delete, deactivate\n",
+        "1 problem found\n",
+    )
+    assert _run("validate", "shop", "--format", "parsable")[1] == (
+        "shop/rules/sync.yaml:33:18: [error] on_ecwid_delete: 'remove' is not one of: delete, deactivate (enum)\n"
+    )
+    assert _run("validate", "shop", "--format", "github")[1] == (
+        "::error file=shop/rules/sync.yaml,line=33,col=18::on_ecwid_delete: 'remove' is not one of: delete, "
+        "deactivate\n"
+    )
+
+
+def test_schema_command_writes_the_schemas(in_tmp: Path) -> None:
+    code, out, _ = _run("schema", "--out", "out")
+    assert (code, out) == (0, "wrote 6 schemas to out\n")
+    written = json.loads((in_tmp / "out" / "selling.schema.json").read_text(encoding="utf-8"))
+    assert written["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+BAD_INPUT = {
+    "binary file": (b"\x00\x01\xff\xfe\x00", "shop/rules/selling.yaml:1:1: error: $: not UTF-8 text"),
+    "control characters": (
+        b"version: 1\x07\n",
+        "shop/rules/selling.yaml:1:1: error: $: not YAML text: unacceptable character #x0007",
+    ),
+    "non-mapping document": (
+        b"- 1\n- 2\n",
+        "shop/rules/selling.yaml:1:1: error: $: expected a mapping with `version: 1` at the top of the file",
+    ),
+    "empty file": (b"", "shop/rules/selling.yaml:1:1: error: $: expected a mapping with `version: 1` at the top of "
+                        "the file"),
+    "alias bomb": (
+        b"version: 1\na: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + b"".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n".encode()
+                   for i in range(8)),
+        "shop/rules/selling.yaml:6:46: error: $: document too large: more than 200000 nodes after aliases",
+    ),
+    "deep nesting": (b"a: " + b"[" * 5000, "shop/rules/selling.yaml:1:67: error: $: nesting deeper than 64 levels"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_is_a_diagnostic_never_a_traceback(in_tmp: Path, case: str) -> None:
+    _run("init", "shop")
+    content, expected = BAD_INPUT[case]
+    (in_tmp / "shop" / "rules" / "selling.yaml").write_bytes(content)
+    code, out, err = _run("validate", "shop")
+    assert (code, out, err) == (1, expected + "\n", "1 problem found\n")
+
+
+def test_missing_directory(in_tmp: Path) -> None:
+    assert _run("validate", "nowhere") == (1, "nowhere:1:1: error: $: config directory does not exist\n",
+                                           "1 problem found\n")
