@@ -1,0 +1,257 @@
+"""Cancellations and returns of the TikTok sandbox (tiktok.md §11, §16 points 20-21).
+
+Seller cancels are checked against the order status (25001021), may cover some units (US/UK),
+and complete at once; buyer requests after the remorse window wait for the seller's approve or
+reject (idempotent on idempotency_key). Cancelled units go back to stock; webhooks 11 and 1.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from engine.sandbox.tiktok.core import INVALID_PARAMS, ApiFailure, Call, Route, in_bounds, paginate, time_bounds
+from engine.sandbox.tiktok.orders import adjust_stock, find_order, set_status
+
+if TYPE_CHECKING:
+    from engine.sandbox.tiktok.app import TikTokSandbox
+
+REASON_MISMATCH = 25001021
+# Not documented: a request already answered, or not a buyer request [I].
+NOT_PENDING = 25001004
+UNPAID_REASONS = ("seller_cancel_unpaid_reason_out_of_stock", "seller_cancel_unpaid_reason_wrong_price",
+                  "seller_cancel_unpaid_reason_buyer_hasnt_paid_within_time_allowed",
+                  "seller_cancel_unpaid_reason_buyer_requested_cancellation")
+PAID_REASONS = ("seller_cancel_reason_out_of_stock", "seller_cancel_reason_wrong_price",
+                "seller_cancel_paid_reason_address_not_deliver",
+                "seller_cancel_paid_reason_buyer_requested_cancellation")
+REJECT_REASONS = ("order_manage_list_action_respond_popup_reject_reason_invalid_cancellation_reason",
+                  "order_manage_list_action_respond_popup_reject_reason_delivered",
+                  "order_manage_list_action_respond_popup_reject_reason_buyer_agree",
+                  "seller_reject_apply_product_has_been_packed")
+BUYER_REASON = "ecom_order_to_ship_canceled_reason_created_by_mistakes"
+PAID_STATUSES = ("ON_HOLD", "AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTION")
+
+
+def _reasons(sb: TikTokSandbox, keys: tuple[str, ...]) -> set[str]:
+    return {f"{k}_uk" for k in keys} | set(keys) if sb.region == "UK" else set(keys)
+
+
+def _record(sb: TikTokSandbox, order: dict[str, Any], items: list[dict[str, Any]], *, role: str, reason: str,
+            cancel_type: str, status: str) -> dict[str, Any]:
+    now = sb.now()
+    subtotal = sum((Decimal(i["sale_price"]) for i in items), Decimal(0))
+    currency = order["payment"]["currency"]
+    refund = {"currency": currency, "refund_total": str(subtotal), "refund_subtotal": str(subtotal),
+              "refund_shipping_fee": "0", "refund_tax": "0"}
+    cancellation = {
+        "cancel_id": sb.ids.new("40", 19), "order_id": order["id"], "cancel_type": cancel_type,
+        "cancel_status": status, "role": role, "cancel_reason": reason, "cancel_reason_text": reason.replace("_", " "),
+        "create_time": now, "update_time": now, "buyer_user_id": order["user_id"], "refund_amount": refund,
+        "seller_next_action_response": [{"action": "SELLER_RESPOND_CANCEL", "deadline": now + 2 * 86400}]
+        if status == "CANCELLATION_REQUEST_PENDING" else [],
+        "cancel_line_items": [{"cancel_line_item_id": sb.ids.new("40", 19), "order_line_item_id": i["id"],
+                               "sku_id": i["sku_id"], "sku_name": i["sku_name"], "product_name": i["product_name"],
+                               "seller_sku": i["seller_sku"], "refund_amount": {
+                                   "currency": currency, "refund_total": i["sale_price"],
+                                   "refund_subtotal": i["sale_price"]}} for i in items],
+        "_idempotency_key": "",
+    }
+    sb.cancellations[cancellation["cancel_id"]] = cancellation
+    sb.emit(11, {"order_id": order["id"], "cancellations_role": role, "cancel_status": status,
+                 "cancel_id": cancellation["cancel_id"], "create_time": now})
+    return cancellation
+
+
+def cancel_lines(sb: TikTokSandbox, order: dict[str, Any], items: list[dict[str, Any]], *, role: str,
+                 reason: str) -> dict[str, Any]:
+    """Cancel these units now: back to stock; the order is CANCELLED once every unit is."""
+    cancel_user = {"BUYER": "BUYER", "SELLER": "SELLER", "SYSTEM": "SYSTEM"}[role]
+    for item in items:
+        item.update({"display_status": "CANCELLED", "cancel_user": cancel_user, "cancel_reason": reason})
+        for product in sb.products.values():
+            for sku in product["content"]["skus"]:
+                if sku["id"] == item["sku_id"]:
+                    adjust_stock(sku, 1)
+    record = _record(sb, order, items, role=role, reason=reason, cancel_type="CANCEL",
+                     status="CANCELLATION_REQUEST_COMPLETE")
+    if all(i["display_status"] == "CANCELLED" for i in order["line_items"]):
+        order.update({"cancellation_initiator": role, "cancel_reason": reason, "cancel_time": sb.now()})
+        set_status(sb, order, "CANCELLED")
+    else:
+        order["update_time"] = max(sb.now(), order["update_time"] + 1)
+    return record
+
+
+def seller_cancel(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    body = call.obj()
+    order = find_order(sb, str(body.get("order_id", "")))
+    reason = body.get("cancel_reason")
+    if not isinstance(reason, str) or not reason:
+        raise ApiFailure(INVALID_PARAMS, "cancel_reason is required")
+    if order["status"] == "UNPAID":
+        allowed = _reasons(sb, UNPAID_REASONS)
+    elif order["status"] in PAID_STATUSES:
+        allowed = _reasons(sb, PAID_REASONS)
+    else:
+        allowed = set()
+    if reason not in allowed:
+        raise ApiFailure(REASON_MISMATCH, "Reason not match order status")
+    open_items = [i for i in order["line_items"] if i["display_status"] != "CANCELLED" and not i["package_id"]]
+    items = _select(open_items, body)
+    if not items:
+        raise ApiFailure(INVALID_PARAMS, "No cancellable items: shipped items cannot be cancelled")
+    record = cancel_lines(sb, order, items, role="SELLER", reason=reason)
+    return {"cancel_id": record["cancel_id"], "cancel_status": "CANCELLATION_REQUEST_SUCCESS"}
+
+
+def _select(open_items: list[dict[str, Any]], body: dict[str, Any]) -> list[dict[str, Any]]:
+    if body.get("order_line_item_ids"):
+        wanted = set(body["order_line_item_ids"])
+        chosen = [i for i in open_items if i["id"] in wanted]
+        if len(chosen) != len(wanted):
+            raise ApiFailure(INVALID_PARAMS, "order_line_item_ids has items that are not open in this order")
+        return chosen
+    if body.get("skus"):
+        chosen = []
+        for entry in body["skus"]:
+            units = [i for i in open_items if i["sku_id"] == str(entry.get("sku_id")) and i not in chosen]
+            quantity = entry.get("quantity", 1)
+            if not isinstance(quantity, int) or quantity < 1 or len(units) < quantity:
+                raise ApiFailure(INVALID_PARAMS, f"Cannot cancel {quantity} of SKU {entry.get('sku_id')}")
+            chosen.extend(units[:quantity])
+        return chosen
+    return open_items
+
+
+def buyer_cancel(sb: TikTokSandbox, order: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Buyer side: free cancel while UNPAID/ON_HOLD; afterwards a request the seller must answer."""
+    reason = body.get("reason", BUYER_REASON)
+    open_items = [i for i in order["line_items"] if i["display_status"] != "CANCELLED" and not i["package_id"]]
+    if order["status"] in ("UNPAID", "ON_HOLD"):
+        return _public(cancel_lines(sb, order, open_items, role="BUYER", reason=reason))
+    if order["status"] not in ("AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"):
+        raise ApiFailure(INVALID_PARAMS, f"Order {order['id']} is {order['status']}; the buyer cannot cancel it")
+    if any(c["order_id"] == order["id"] and c["cancel_status"] == "CANCELLATION_REQUEST_PENDING"
+           for c in sb.cancellations.values()):
+        raise ApiFailure(INVALID_PARAMS, "A cancellation request is already pending")
+    order.update({"is_buyer_request_cancel": True, "request_cancel_time": sb.now(),
+                  "update_time": max(sb.now(), order["update_time"] + 1)})
+    return _public(_record(sb, order, open_items, role="BUYER", reason=reason, cancel_type="BUYER_CANCEL",
+                           status="CANCELLATION_REQUEST_PENDING"))
+
+
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+def search_cancellations(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    body = call.obj()
+    statuses = set(body.get("cancel_status") or [])
+    if "CANCELLATION_REQUEST_CANCEL" in statuses:  # the request enum's spelling of the same status
+        statuses.add("CANCELLATION_REQUEST_CANCELLED")
+    filters = {"cancel_id": body.get("cancel_ids"), "order_id": body.get("order_ids"),
+               "buyer_user_id": body.get("buyer_user_ids"), "cancel_type": body.get("cancel_types")}
+    bounds = time_bounds(body)
+    matches = [c for c in sb.cancellations.values()
+               if all(not values or c[key] in values for key, values in filters.items())
+               and (not statuses or c["cancel_status"] in statuses)
+               and in_bounds(c, bounds)]
+    sort_field = call.query.get("sort_field", "create_time")
+    matches.sort(key=lambda c: (c.get(sort_field, 0), c["cancel_id"]), reverse=call.query.get("sort_order") == "DESC")
+    page, token = paginate(matches, call.query, maximum=50, code=INVALID_PARAMS, default=10)
+    return {"total_count": len(matches), "next_page_token": token,
+            "cancellations": [{k: v for k, v in _public(c).items() if k != "buyer_user_id"} for c in page]}
+
+
+def _respond(sb: TikTokSandbox, call: Call) -> tuple[dict[str, Any], bool]:
+    key = call.query.get("idempotency_key", "")
+    if not key or len(key) > 255:
+        raise ApiFailure(INVALID_PARAMS, "idempotency_key is required (at most 255 characters)")
+    record = sb.cancellations.get(call.params["cancel_id"])
+    if record is None:
+        raise ApiFailure(INVALID_PARAMS, f"Cancellation {call.params['cancel_id']} does not exist")
+    if record["_idempotency_key"] == key:
+        return record, True  # a retry of a call that already took effect
+    if record["cancel_type"] != "BUYER_CANCEL" or record["cancel_status"] != "CANCELLATION_REQUEST_PENDING":
+        raise ApiFailure(NOT_PENDING, "The cancellation request is not pending a seller response")
+    record["_idempotency_key"] = key
+    return record, False
+
+
+def approve(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    record, repeated = _respond(sb, call)
+    if repeated:
+        return {}
+    order = sb.orders[record["order_id"]]
+    ids = {line["order_line_item_id"] for line in record["cancel_line_items"]}
+    items = [i for i in order["line_items"] if i["id"] in ids and i["display_status"] != "CANCELLED"]
+    for item in items:
+        item.update({"display_status": "CANCELLED", "cancel_user": "BUYER", "cancel_reason": record["cancel_reason"]})
+        for product in sb.products.values():
+            for sku in product["content"]["skus"]:
+                if sku["id"] == item["sku_id"]:
+                    adjust_stock(sku, 1)
+    record.update({"cancel_status": "CANCELLATION_REQUEST_COMPLETE", "update_time": sb.now(),
+                   "seller_next_action_response": []})
+    order["is_buyer_request_cancel"] = False
+    sb.emit(11, {"order_id": order["id"], "cancellations_role": "BUYER", "cancel_status": record["cancel_status"],
+                 "cancel_id": record["cancel_id"], "create_time": record["create_time"]})
+    if all(i["display_status"] == "CANCELLED" for i in order["line_items"]):
+        order.update({"cancellation_initiator": "BUYER", "cancel_reason": record["cancel_reason"],
+                      "cancel_time": sb.now()})
+        set_status(sb, order, "CANCELLED")
+    return {}
+
+
+def reject(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    reason = call.obj().get("reject_reason")
+    if reason not in REJECT_REASONS:
+        raise ApiFailure(INVALID_PARAMS, f"reject_reason must be one of {', '.join(REJECT_REASONS)}")
+    record, repeated = _respond(sb, call)
+    if repeated:
+        return {}
+    record.update({"cancel_status": "CANCELLATION_REQUEST_CANCELLED", "update_time": sb.now(),
+                   "seller_next_action_response": [], "reject_reason": reason})
+    order = sb.orders[record["order_id"]]
+    order["is_buyer_request_cancel"] = False
+    order["update_time"] = max(sb.now(), order["update_time"] + 1)
+    sb.emit(11, {"order_id": order["id"], "cancellations_role": "BUYER", "cancel_status": record["cancel_status"],
+                 "cancel_id": record["cancel_id"], "create_time": record["create_time"]})
+    return {}
+
+
+def reject_reasons(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    return {"reasons": [{"name": r, "text": r.rsplit("reason_", 1)[-1].replace("_", " ").capitalize()}
+                        for r in REJECT_REASONS]}
+
+
+def search_returns(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    # The sandbox models no returns yet: every search is a real, empty result.
+    paginate([], call.query, maximum=50, code=INVALID_PARAMS, default=10)
+    return {"return_orders": [], "total_count": 0, "next_page_token": ""}
+
+
+def aftersale_eligibility(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    order = find_order(sb, call.params["order_id"])
+    eligible = order["status"] in ("AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTION", "IN_TRANSIT",
+                                   "DELIVERED")
+    by_sku: dict[str, list[str]] = {}
+    for item in order["line_items"]:
+        by_sku.setdefault(item["sku_id"], []).append(item["id"])
+    return {"sku_eligibility": [
+        {"sku_id": sku, "line_item_eligibility": [
+            {"request_type": "REFUND", "order_line_items_ids": items, "eligible": eligible}]}
+        for sku, items in by_sku.items()]}
+
+
+_R = "/return_refund/{v}"
+ROUTES = [
+    Route("POST", f"{_R}/cancellations", seller_cancel),
+    Route("POST", f"{_R}/cancellations/search", search_cancellations),
+    Route("POST", f"{_R}/cancellations/{{cancel_id}}/approve", approve),
+    Route("POST", f"{_R}/cancellations/{{cancel_id}}/reject", reject),
+    Route("GET", f"{_R}/reject_reasons", reject_reasons),
+    Route("POST", f"{_R}/returns/search", search_returns),
+    Route("GET", f"{_R}/orders/{{order_id}}/aftersale_eligibility", aftersale_eligibility),
+]

@@ -1,0 +1,327 @@
+"""Orders of the TikTok sandbox (tiktok.md §9, §16 points 14-16, 19) and the buyer-side API.
+
+Order ids are 19-digit strings, one line item per unit, money as decimal strings. Lifecycle:
+UNPAID -> (ON_HOLD for `remorse_window`, UK by default) -> AWAITING_SHIPMENT -> (Mark Package As
+Shipped) PARTIALLY_SHIPPING / AWAITING_COLLECTION -> IN_TRANSIT -> DELIVERED -> COMPLETED, each
+later step due on the sandbox clock (or forced by /_seller/orders/{id}/advance); an order not
+shipped by shipping_due_time is cancelled by the SYSTEM. Every status change bumps update_time
+and emits webhook 1. The buyer API (/_buyer, unsigned) places, pays and cancels orders.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route as StarletteRoute
+
+from engine.sandbox.tiktok.core import INVALID_PARAMS, ApiFailure, Call, Route, in_bounds, paginate, time_bounds
+from engine.sandbox.tiktok.data import CURRENCY
+
+if TYPE_CHECKING:
+    from engine.sandbox.tiktok.app import TikTokSandbox
+
+STATUSES = ("UNPAID", "ON_HOLD", "AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTION", "IN_TRANSIT",
+            "DELIVERED", "COMPLETED", "CANCELLED")
+ORDER_NOT_FOUND = 21008111
+LINE_STATUS = {"UNPAID": "UNPAID", "ON_HOLD": "AWAITING_SHIPMENT", "AWAITING_SHIPMENT": "AWAITING_SHIPMENT",
+               "PARTIALLY_SHIPPING": "AWAITING_SHIPMENT", "AWAITING_COLLECTION": "AWAITING_COLLECTION",
+               "IN_TRANSIT": "IN_TRANSIT", "DELIVERED": "DELIVERED", "COMPLETED": "COMPLETED", "CANCELLED": "CANCELLED"}
+
+BUYERS = {
+    "US": {"name": "Jordan Rivera", "first_name": "Jordan", "last_name": "Rivera", "phone_number": "(+1)213-***-1234",
+           "address_line1": "5800 Bristol Pkwy", "address_line2": "Suite 100", "address_line3": "",
+           "address_line4": "", "postal_code": "90230", "region_code": "US",
+           "full_address": "5800 Bristol Pkwy Suite 100, Culver City, CA 90230",
+           "district_info": [{"address_level_name": "Country", "address_name": "United States", "address_level": "L0"},
+                             {"address_level_name": "State", "address_name": "California", "address_level": "L1"},
+                             {"address_level_name": "City", "address_name": "Culver City", "address_level": "L3"}]},
+    "UK": {"name": "Alex Turner", "first_name": "Alex", "last_name": "Turner", "phone_number": "(+44)7700-***-123",
+           "address_line1": "221B Baker Street", "address_line2": "", "address_line3": "", "address_line4": "",
+           "postal_code": "NW1 6XE", "region_code": "GB", "post_town": "London",
+           "full_address": "221B Baker Street, London NW1 6XE",
+           "district_info": [{"address_level_name": "Country", "address_name": "United Kingdom", "address_level": "L0"},
+                             {"address_level_name": "County", "address_name": "Greater London", "address_level": "L1"},
+                             {"address_level_name": "Post Town", "address_name": "London", "address_level": "L3"}]},
+}
+
+
+def find_order(sb: TikTokSandbox, order_id: str) -> dict[str, Any]:
+    order = sb.orders.get(order_id)
+    if order is None:
+        raise ApiFailure(ORDER_NOT_FOUND, "The order or package does not belong to the current seller")
+    return order
+
+
+def set_status(sb: TikTokSandbox, order: dict[str, Any], status: str) -> None:
+    order["status"] = status
+    order["update_time"] = max(sb.now(), order["update_time"] + 1)
+    for item in order["line_items"]:
+        if item["display_status"] != "CANCELLED":
+            item["display_status"] = LINE_STATUS[status]
+    sb.emit(1, {"order_id": order["id"], "order_status": status, "is_on_hold_order": order["is_on_hold_order"],
+                "update_time": order["update_time"]})
+
+
+def order_view(order: dict[str, Any]) -> dict[str, Any]:
+    view = {k: v for k, v in order.items() if not k.startswith("_")}
+    if order["status"] in ("UNPAID", "ON_HOLD"):
+        view.pop("recipient_address", None)  # hidden until the remorse window is over
+    return view
+
+
+def _find_sku(sb: TikTokSandbox, item: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    for product in sb.products.values():
+        for sku in product["content"]["skus"]:
+            by_seller_sku = bool(item.get("seller_sku")) and sku["seller_sku"] == item.get("seller_sku")
+            if sku["id"] == str(item.get("sku_id", "")) or by_seller_sku:
+                if product["status"] != "ACTIVATE":
+                    raise ApiFailure(INVALID_PARAMS, f"Product {product['id']} is not on sale ({product['status']})")
+                return product, sku
+    raise ApiFailure(INVALID_PARAMS, f"Unknown SKU {item.get('sku_id') or item.get('seller_sku')}")
+
+
+def adjust_stock(sku: dict[str, Any], delta: int) -> None:
+    if sku["inventory"]:
+        sku["inventory"][0]["quantity"] += delta
+    sku["committed"] = sku.get("committed", 0) - delta
+
+
+def place_order(sb: TikTokSandbox, body: dict[str, Any]) -> dict[str, Any]:
+    items = body.get("items")
+    if not isinstance(items, list) or not items:
+        raise ApiFailure(INVALID_PARAMS, "items must list {sku_id or seller_sku, quantity}")
+    lines = []
+    for item in items:
+        quantity = item.get("quantity", 1)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise ApiFailure(INVALID_PARAMS, "quantity must be a positive integer")
+        product, sku = _find_sku(sb, item)
+        available = sum(e["quantity"] for e in sku["inventory"])
+        if available < quantity:
+            raise ApiFailure(INVALID_PARAMS, f"Only {available} of SKU {sku['seller_sku']} in stock")
+        lines.append((product, sku, quantity))
+    now = sb.now()
+    currency = CURRENCY[sb.region]
+    line_items = []
+    subtotal = Decimal(0)
+    for product, sku, quantity in lines:
+        adjust_stock(sku, -quantity)
+        price = Decimal(sku["price"]["amount"])
+        for _ in range(quantity):  # one line item per unit
+            subtotal += price
+            line_items.append({
+                "id": sb.ids.new("57", 19), "sku_id": sku["id"], "product_id": product["id"],
+                "seller_sku": sku["seller_sku"], "product_name": product["content"]["title"],
+                "sku_name": ", ".join(a["value_name"] for a in sku["sales_attributes"]),
+                "sku_image": "", "original_price": str(price), "sale_price": str(price), "platform_discount": "0",
+                "seller_discount": "0", "currency": currency, "display_status": "UNPAID", "sku_type": "NORMAL",
+                "is_gift": False, "cancel_user": "", "cancel_reason": "", "package_id": "", "package_status": "",
+                "tracking_number": "", "shipping_provider_id": "", "shipping_provider_name": "", "rts_time": 0})
+    shipping = Decimal(body.get("shipping_fee", "0"))
+    tax = (subtotal * Decimal("0.0725")).quantize(Decimal("0.01")) if sb.region == "US" else Decimal("0.00")
+    address = dict(BUYERS[sb.region])
+    address.update(body.get("recipient_address") or {})
+    order = {
+        "id": sb.ids.new("57", 19), "status": "UNPAID", "user_id": sb.ids.new("72", 19),
+        "buyer_email": "buyer@scs.tiktokw.us", "buyer_message": body.get("buyer_message", ""), "seller_note": "",
+        "create_time": now, "update_time": now, "paid_time": 0, "rts_time": 0, "rts_sla_time": 0, "tts_sla_time": 0,
+        "shipping_due_time": 0, "collection_due_time": 0, "delivery_due_time": 0, "collection_time": 0,
+        "delivery_time": 0, "cancel_time": 0, "request_cancel_time": 0, "cancel_order_sla_time": now + 86400,
+        "cancellation_initiator": "", "cancel_reason": "", "is_buyer_request_cancel": False,
+        "shipping_provider": "", "shipping_provider_id": "", "tracking_number": "", "shipping_type": "SELLER",
+        "fulfillment_type": "FULFILLMENT_BY_SELLER", "delivery_type": "HOME_DELIVERY",
+        "delivery_option_id": sb.delivery_option_ids[0], "delivery_option_name": "Standard shipping",
+        "warehouse_id": sb.sales_warehouse_id, "packages": [], "split_or_combine_tag": "",
+        "has_updated_recipient_address": False, "is_cod": False, "is_sample_order": False,
+        "is_on_hold_order": False, "is_replacement_order": False, "replaced_order_id": "",
+        "payment_method_name": "Credit card",
+        "payment": {"currency": currency, "sub_total": str(subtotal), "shipping_fee": str(shipping),
+                    "seller_discount": "0", "platform_discount": "0", "total_amount": str(subtotal + shipping + tax),
+                    "original_total_product_price": str(subtotal), "original_shipping_fee": str(shipping),
+                    "shipping_fee_seller_discount": "0", "shipping_fee_platform_discount": "0", "tax": str(tax),
+                    "product_tax": str(tax), "shipping_fee_tax": "0"},
+        "recipient_address": address, "line_items": line_items,
+    }
+    sb.orders[order["id"]] = order
+    sb.emit(1, {"order_id": order["id"], "order_status": "UNPAID", "is_on_hold_order": False,
+                "update_time": now})
+    return order
+
+
+def pay_order(sb: TikTokSandbox, order: dict[str, Any]) -> None:
+    if order["status"] != "UNPAID":
+        raise ApiFailure(INVALID_PARAMS, f"Order {order['id']} is {order['status']}, not UNPAID")
+    now = sb.now()
+    order["paid_time"] = now
+    order["shipping_due_time"] = order["rts_sla_time"] = now + int(sb.shipping_sla)
+    order["collection_due_time"] = order["tts_sla_time"] = now + int(sb.shipping_sla + sb.collection_delay * 2)
+    order["delivery_due_time"] = order["delivery_sla_time"] = now + int(sb.shipping_sla + 14 * 86400)
+    if sb.on_hold:
+        order["is_on_hold_order"] = True
+        set_status(sb, order, "ON_HOLD")
+        sb.scheduler.at(sb.clock.now() + sb.remorse_window, lambda: _release_hold(sb, order["id"]))
+    else:
+        set_status(sb, order, "AWAITING_SHIPMENT")
+    sb.scheduler.at(order["shipping_due_time"], lambda: _sla_check(sb, order["id"]))
+
+
+def _release_hold(sb: TikTokSandbox, order_id: str) -> None:
+    order = sb.orders[order_id]
+    if order["status"] == "ON_HOLD":
+        set_status(sb, order, "AWAITING_SHIPMENT")
+
+
+def _sla_check(sb: TikTokSandbox, order_id: str) -> None:
+    from engine.sandbox.tiktok.cancellations import cancel_lines
+    order = sb.orders[order_id]
+    if order["status"] in ("AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "ON_HOLD"):
+        open_items = [i for i in order["line_items"] if i["display_status"] != "CANCELLED" and not i["package_id"]]
+        cancel_lines(sb, order, open_items, role="SYSTEM", reason="seller_did_not_ship_in_time")
+
+
+def schedule_collection(sb: TikTokSandbox, order: dict[str, Any]) -> None:
+    sb.scheduler.at(sb.clock.now() + sb.collection_delay, lambda: advance(sb, order, "IN_TRANSIT", only_from=True))
+
+
+def advance(sb: TikTokSandbox, order: dict[str, Any], target: str, *, only_from: bool = False) -> None:
+    """Move a shipped order forward: the carrier's scans (scheduled) or a test hook (forced)."""
+    previous = {"IN_TRANSIT": "AWAITING_COLLECTION", "DELIVERED": "IN_TRANSIT", "COMPLETED": "DELIVERED"}
+    if target not in previous:
+        raise ApiFailure(INVALID_PARAMS, "to must be IN_TRANSIT, DELIVERED or COMPLETED")
+    path = ["AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED", "COMPLETED"]
+    if order["status"] not in path or path.index(order["status"]) >= path.index(target):
+        if only_from:
+            return  # a scheduled scan for an order that moved on (or was cancelled)
+        raise ApiFailure(INVALID_PARAMS, f"Order {order['id']} is {order['status']}; cannot move to {target}")
+    while order["status"] != target:
+        step = path[path.index(order["status"]) + 1]
+        now = sb.now()
+        package_status = {"IN_TRANSIT": "FULFILLING", "DELIVERED": "COMPLETED", "COMPLETED": "COMPLETED"}[step]
+        for item in order["line_items"]:
+            if item["package_id"]:
+                item["package_status"] = package_status
+        for package_id in {i["package_id"] for i in order["line_items"] if i["package_id"]}:
+            package = sb.packages[package_id]
+            package["package_status"] = package_status
+            package["update_time"] = now
+            package["tracking_events"].append({"description": {
+                "IN_TRANSIT": "Your package has been picked up by the carrier",
+                "DELIVERED": "Your package was delivered", "COMPLETED": "Order completed"}[step],
+                "update_time_millis": now * 1000})
+        if step == "IN_TRANSIT":
+            order["collection_time"] = now
+            sb.scheduler.at(sb.clock.now() + sb.transit_delay, lambda: advance(sb, order, "DELIVERED", only_from=True))
+        elif step == "DELIVERED":
+            order["delivery_time"] = now
+            sb.scheduler.at(sb.clock.now() + sb.completion_delay,
+                            lambda: advance(sb, order, "COMPLETED", only_from=True))
+        set_status(sb, order, step)
+
+
+def search_orders(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    body = call.obj()
+    sort_field = call.query.get("sort_field", "create_time")
+    sort_order = call.query.get("sort_order", "DESC")
+    if sort_field not in ("create_time", "update_time") or sort_order not in ("ASC", "DESC"):
+        raise ApiFailure(INVALID_PARAMS, "sort_field must be create_time or update_time; sort_order ASC or DESC")
+    status = body.get("order_status")
+    if status is not None and status not in STATUSES:
+        raise ApiFailure(INVALID_PARAMS, f"order_status must be one of {', '.join(STATUSES)}")
+    bounds = time_bounds(body)
+    matches = []
+    for order in sb.orders.values():
+        if status and order["status"] != status:
+            continue
+        if not in_bounds(order, bounds):
+            continue
+        if body.get("buyer_user_id") and order["user_id"] != body["buyer_user_id"]:
+            continue
+        if "is_buyer_request_cancel" in body and order["is_buyer_request_cancel"] != body["is_buyer_request_cancel"]:
+            continue
+        if body.get("shipping_type") and order["shipping_type"] != body["shipping_type"]:
+            continue
+        if body.get("warehouse_ids") and order["warehouse_id"] not in body["warehouse_ids"]:
+            continue
+        matches.append(order)
+    matches.sort(key=lambda o: (o[sort_field], o["id"]), reverse=sort_order == "DESC")
+    page, token = paginate(matches, call.query, maximum=100, code=INVALID_PARAMS)
+    return {"total_count": len(matches), "next_page_token": token, "orders": [order_view(o) for o in page]}
+
+
+def order_detail(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    ids = [i for i in call.query.get("ids", "").split(",") if i]
+    if not 1 <= len(ids) <= 50:
+        raise ApiFailure(INVALID_PARAMS, "ids must list 1 to 50 order ids")
+    return {"orders": [order_view(find_order(sb, i)) for i in ids]}
+
+
+def price_detail(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    order = find_order(sb, call.params["order_id"])
+    payment = order["payment"]
+    return {"currency": payment["currency"], "subtotal": payment["sub_total"], "total": payment["total_amount"],
+            "shipping": payment["shipping_fee"], "tax_amount": payment["tax"],
+            "line_items": [{"id": i["id"], "sale_price": i["sale_price"], "currency": i["currency"]}
+                           for i in order["line_items"]]}
+
+
+def seed_orders(sb: TikTokSandbox, path: Path) -> list[str]:
+    """Load raw order objects, shaped as Get Order Detail returns them (a list, or {data: {orders}})."""
+    raw = json.loads(path.read_text())
+    orders = raw["data"]["orders"] if isinstance(raw, dict) else raw
+    with sb.lock:
+        for order in orders:
+            order = dict(order)
+            order["id"] = str(order["id"])
+            order.setdefault("update_time", order.get("create_time", sb.now()))
+            order.setdefault("is_on_hold_order", False)
+            order.setdefault("is_buyer_request_cancel", False)
+            order.setdefault("packages", [])
+            order.setdefault("line_items", [])
+            sb.orders[order["id"]] = order
+    return [str(o["id"]) for o in orders]
+
+
+ROUTES = [
+    Route("POST", "/order/{v}/orders/search", search_orders),
+    Route("GET", "/order/{v}/orders", order_detail, versions=("202309", "202507")),
+    Route("GET", "/order/{v}/orders/{order_id}/price_detail", price_detail, versions=("202407",)),
+]
+
+
+def buyer_routes(sb: TikTokSandbox) -> list[StarletteRoute]:
+    async def run(request: Request, action: Any) -> Response:
+        try:
+            body = json.loads(await request.body() or b"{}")
+            with sb.lock:
+                sb.scheduler.run_due(sb.clock.now())
+                return JSONResponse({"code": 0, "message": "Success", "data": action(body)})
+        except ApiFailure as failure:
+            return JSONResponse({"code": failure.code, "message": failure.message, "data": None}, status_code=400)
+        except ValueError:
+            return JSONResponse({"code": INVALID_PARAMS, "message": "body must be JSON", "data": None},
+                                status_code=400)
+
+    async def place(request: Request) -> Response:
+        return await run(request, lambda body: order_view(place_order(sb, body)))
+
+    async def pay(request: Request) -> Response:
+        def action(body: dict[str, Any]) -> Any:
+            order = find_order(sb, request.path_params["order_id"])
+            pay_order(sb, order)
+            return order_view(order)
+        return await run(request, action)
+
+    async def cancel(request: Request) -> Response:
+        from engine.sandbox.tiktok.cancellations import buyer_cancel
+        return await run(request, lambda body: buyer_cancel(sb, find_order(sb, request.path_params["order_id"]), body))
+
+    return [
+        StarletteRoute("/_buyer/orders", place, methods=["POST"]),
+        StarletteRoute("/_buyer/orders/{order_id}/pay", pay, methods=["POST"]),
+        StarletteRoute("/_buyer/orders/{order_id}/cancel", cancel, methods=["POST"]),
+    ]
