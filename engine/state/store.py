@@ -1,0 +1,678 @@
+"""The SQLite state store: the only code that touches the database.
+
+One file (default `.tokbridge/state.db` under the config root) in WAL mode, so readers never block
+the writer and a crash leaves the last committed transaction intact. Schema changes are a numbered
+list of migrations tracked in `PRAGMA user_version`; a database newer than this code is refused.
+
+Thread-safe: one connection guarded by a re-entrant lock, so the apply engine's worker threads can
+record results concurrently; every multi-row change runs in one `BEGIN IMMEDIATE` transaction.
+Several processes may open the same file (WAL + a busy timeout serialise their writers).
+
+It keeps links and the last-applied essence of every listing (as `ActualListing`s), image
+uploads, action-required items, create intents, the plan serial, sync cursors, OAuth tokens,
+imported orders, and an append-only audit log of every write made to a remote API. The clock is a
+parameter; nothing here calls a network.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.http import redact
+from engine.model.listing import ActionRequired, AuditFailure, ProductStatus
+from engine.reconcile.codec import audit_failure_from_json, audit_failure_to_json
+from engine.reconcile.essence import ActualListing, canonical_json, essence_from_json, essence_hash, essence_to_json
+
+DEFAULT_PATH = ".tokbridge/state.db"
+BUSY_TIMEOUT_MS = 10_000
+AUDIT_TEXT_LIMIT = 2_000
+
+# Append only: never edit or reorder an entry; add a new one. Entry i brings the schema to i + 1.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE listings (
+            ecwid_product_id INTEGER PRIMARY KEY,
+            tiktok_product_id TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL,
+            stopped_by_us INTEGER NOT NULL DEFAULT 0,
+            applied TEXT NOT NULL,
+            known TEXT NOT NULL,
+            essence_hash TEXT NOT NULL,
+            audit_failures TEXT NOT NULL DEFAULT '[]',
+            updated_at REAL NOT NULL
+        )""",
+        """CREATE TABLE sku_links (
+            seller_sku TEXT PRIMARY KEY,
+            ecwid_product_id INTEGER NOT NULL REFERENCES listings(ecwid_product_id) ON DELETE CASCADE,
+            ecwid_combination_id INTEGER,
+            tiktok_sku_id TEXT NOT NULL
+        )""",
+        "CREATE INDEX sku_links_product ON sku_links(ecwid_product_id)",
+        """CREATE TABLE images (
+            source_url TEXT PRIMARY KEY,
+            tiktok_uri TEXT NOT NULL,
+            uploaded_at REAL NOT NULL
+        )""",
+        """CREATE TABLE action_required (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            source TEXT NOT NULL,
+            ecwid_product_id INTEGER NOT NULL,
+            sku TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            fix TEXT NOT NULL,
+            details TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE intents (
+            intent_id TEXT PRIMARY KEY,
+            ecwid_product_id INTEGER NOT NULL UNIQUE,
+            seller_skus TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            started_at REAL NOT NULL
+        )""",
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        "CREATE TABLE cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL)",
+        """CREATE TABLE tokens (
+            name TEXT PRIMARY KEY,
+            access_token TEXT NOT NULL,
+            refresh_token TEXT NOT NULL,
+            access_expires_at REAL,
+            refresh_expires_at REAL,
+            extra TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        """CREATE TABLE orders (
+            tiktok_order_id TEXT PRIMARY KEY,
+            ecwid_order_id TEXT NOT NULL,
+            tiktok_status TEXT NOT NULL,
+            ecwid_payment_status TEXT NOT NULL,
+            ecwid_fulfillment_status TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        "CREATE INDEX orders_ecwid ON orders(ecwid_order_id)",
+        """CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            request TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            error TEXT NOT NULL
+        )""",
+        """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+        """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StateError(Exception):
+    """The state database cannot be used: newer schema, corrupt file, not a database."""
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A create about to be sent. Cleared on success; one left behind means a crash mid-call."""
+
+    intent_id: str
+    ecwid_product_id: int
+    seller_skus: tuple[str, ...]
+    idempotency_key: str
+    started_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SkuLink:
+    seller_sku: str
+    ecwid_product_id: int
+    ecwid_combination_id: int | None
+    tiktok_product_id: str
+    tiktok_sku_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    name: str
+    value: str
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredToken:
+    access_token: str
+    refresh_token: str
+    access_expires_at: float | None = None
+    refresh_expires_at: float | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)  # e.g. shop_cipher, seller name
+
+    def __repr__(self) -> str:  # tokens never reach a log through a repr
+        return f"StoredToken(access_expires_at={self.access_expires_at}, refresh_expires_at={self.refresh_expires_at})"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedOrder:
+    tiktok_order_id: str
+    ecwid_order_id: str
+    tiktok_status: str
+    ecwid_payment_status: str
+    ecwid_fulfillment_status: str
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: float
+    kind: str
+    key: str
+    request: str
+    outcome: str
+    error: str
+
+
+class StateStore:
+    """The state database. Open with `StateStore.open(path)`; close when done (or use `with`)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, clock: Callable[[], float]) -> None:
+        self._conn = conn
+        self._lock = threading.RLock()
+        self._clock = clock
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path, *, clock: Callable[[], float] = time.time) -> StateStore:
+        """Open (creating if needed) the database at `path` and bring its schema up to date."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _ignore_in_git(path.parent)
+        try:
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            conn.execute("PRAGMA synchronous = NORMAL")  # durable at each WAL checkpoint; safe in WAL mode
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{path}: cannot open the state database: {exc}") from exc
+        if str(mode).lower() != "wal":
+            conn.close()
+            raise StateError(f"{path}: the state database could not switch to WAL mode (got {mode!r})")
+        store = cls(conn, path, clock=clock)
+        try:
+            store._migrate()
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: everything inside commits together or not at all."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            cur = self._conn.execute(sql, tuple(params))
+            cur.row_factory = sqlite3.Row
+            return cur.fetchall()
+
+    def _migrate(self) -> None:
+        try:
+            version = self.schema_version
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{self.path}: not a tokbridge state database: {exc}") from exc
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"{self.path}: schema version {version} is newer than this tokbridge understands "
+                f"({SCHEMA_VERSION}); upgrade tokbridge"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self.transaction() as conn:
+                for statement in MIGRATIONS[number]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @property
+    def journal_mode(self) -> str:
+        with self._lock:
+            return str(self._conn.execute("PRAGMA journal_mode").fetchone()[0])
+
+    # Listings: links, last-applied essence, TikTok status and audit reasons.
+
+    def save_listing(self, listing: ActualListing, *, combination_ids: Mapping[str, int | None] | None = None) -> None:
+        """Record a listing as it is after a successful write (its `live` read is not stored)."""
+        with self.transaction() as conn:
+            self._save_listing(conn, listing, combination_ids or {})
+
+    def _save_listing(self, conn: sqlite3.Connection, listing: ActualListing, combos: Mapping[str, int | None]) -> None:
+        previous = {
+            row[0]: row[1]
+            for row in conn.execute(
+                "SELECT seller_sku, ecwid_combination_id FROM sku_links WHERE ecwid_product_id = ?",
+                (listing.ecwid_product_id,),
+            )
+        }
+        conn.execute(
+            """INSERT INTO listings (ecwid_product_id, tiktok_product_id, status, stopped_by_us, applied, known,
+                   essence_hash, audit_failures, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(ecwid_product_id) DO UPDATE SET tiktok_product_id = excluded.tiktok_product_id,
+                   status = excluded.status, stopped_by_us = excluded.stopped_by_us, applied = excluded.applied,
+                   known = excluded.known, essence_hash = excluded.essence_hash,
+                   audit_failures = excluded.audit_failures, updated_at = excluded.updated_at""",
+            (
+                listing.ecwid_product_id,
+                listing.tiktok_product_id,
+                listing.status.value,
+                int(listing.stopped_by_us),
+                canonical_json(essence_to_json(listing.applied)),
+                canonical_json(essence_to_json(listing.known)),
+                essence_hash(listing.applied),
+                canonical_json([audit_failure_to_json(f) for f in listing.audit_failures]),
+                self._clock(),
+            ),
+        )
+        conn.execute("DELETE FROM sku_links WHERE ecwid_product_id = ?", (listing.ecwid_product_id,))
+        conn.executemany(
+            """INSERT INTO sku_links (seller_sku, ecwid_product_id, ecwid_combination_id, tiktok_sku_id)
+               VALUES (?, ?, ?, ?)
+               ON CONFLICT(seller_sku) DO UPDATE SET ecwid_product_id = excluded.ecwid_product_id,
+                   ecwid_combination_id = excluded.ecwid_combination_id,
+                   tiktok_sku_id = excluded.tiktok_sku_id""",
+            [
+                (sku, listing.ecwid_product_id, combos.get(sku, previous.get(sku)), sku_id)
+                for sku, sku_id in sorted(listing.sku_ids.items())
+            ],
+        )
+
+    def remove_listing(self, ecwid_product_id: int) -> None:
+        """Forget a listing (deleted on TikTok); its SKU links go with it."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM listings WHERE ecwid_product_id = ?", (ecwid_product_id,))
+
+    def set_status(
+        self,
+        ecwid_product_id: int,
+        status: ProductStatus,
+        *,
+        audit_failures: Iterable[AuditFailure] | None = None,
+    ) -> None:
+        """Record a status (and audit failure reasons) read from TikTok, e.g. after a review finished."""
+        with self.transaction() as conn:
+            if audit_failures is None:
+                conn.execute(
+                    "UPDATE listings SET status = ?, updated_at = ? WHERE ecwid_product_id = ?",
+                    (status.value, self._clock(), ecwid_product_id),
+                )
+            else:
+                failures = canonical_json([audit_failure_to_json(f) for f in audit_failures])
+                conn.execute(
+                    "UPDATE listings SET status = ?, audit_failures = ?, updated_at = ? WHERE ecwid_product_id = ?",
+                    (status.value, failures, self._clock(), ecwid_product_id),
+                )
+
+    def listing(self, ecwid_product_id: int) -> ActualListing | None:
+        found = self._listings("WHERE l.ecwid_product_id = ?", (ecwid_product_id,))
+        return found.get(ecwid_product_id)
+
+    def listings(self) -> dict[int, ActualListing]:
+        """Every linked listing as the reconciler's `actual` side (planning from state)."""
+        return self._listings("", ())
+
+    def _listings(self, where: str, params: tuple[Any, ...]) -> dict[int, ActualListing]:
+        rows = self._read(f"SELECT * FROM listings l {where} ORDER BY l.ecwid_product_id", params)
+        sku_rows = self._read(
+            f"""SELECT s.ecwid_product_id, s.seller_sku, s.tiktok_sku_id FROM sku_links s
+                JOIN listings l ON l.ecwid_product_id = s.ecwid_product_id {where}""",
+            params,
+        )
+        sku_ids: dict[int, dict[str, str]] = {}
+        for row in sku_rows:
+            sku_ids.setdefault(row["ecwid_product_id"], {})[row["seller_sku"]] = row["tiktok_sku_id"]
+        return {
+            row["ecwid_product_id"]: ActualListing(
+                ecwid_product_id=row["ecwid_product_id"],
+                tiktok_product_id=row["tiktok_product_id"],
+                status=ProductStatus(row["status"]),
+                applied=essence_from_json(json.loads(row["applied"])),
+                known=essence_from_json(json.loads(row["known"])),
+                sku_ids=sku_ids.get(row["ecwid_product_id"], {}),
+                stopped_by_us=bool(row["stopped_by_us"]),
+                audit_failures=tuple(audit_failure_from_json(f) for f in json.loads(row["audit_failures"])),
+            )
+            for row in rows
+        }
+
+    def status_counts(self) -> dict[str, int]:
+        rows = self._read("SELECT status, COUNT(*) AS n FROM listings GROUP BY status ORDER BY status")
+        return {row["status"]: row["n"] for row in rows}
+
+    def sku_link(self, seller_sku: str) -> SkuLink | None:
+        rows = self._read(
+            """SELECT s.*, l.tiktok_product_id FROM sku_links s
+               JOIN listings l ON l.ecwid_product_id = s.ecwid_product_id WHERE s.seller_sku = ?""",
+            (seller_sku,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return SkuLink(
+            seller_sku=row["seller_sku"],
+            ecwid_product_id=row["ecwid_product_id"],
+            ecwid_combination_id=row["ecwid_combination_id"],
+            tiktok_product_id=row["tiktok_product_id"],
+            tiktok_sku_id=row["tiktok_sku_id"],
+        )
+
+    # Images: source URL -> TikTok URI, so an image is uploaded once and live reads map back.
+
+    def record_image(self, source_url: str, tiktok_uri: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO images (source_url, tiktok_uri, uploaded_at) VALUES (?, ?, ?)
+                   ON CONFLICT(source_url) DO UPDATE SET tiktok_uri = excluded.tiktok_uri,
+                       uploaded_at = excluded.uploaded_at""",
+                (source_url, tiktok_uri, self._clock()),
+            )
+
+    def image_uri(self, source_url: str) -> str | None:
+        rows = self._read("SELECT tiktok_uri FROM images WHERE source_url = ?", (source_url,))
+        return rows[0]["tiktok_uri"] if rows else None
+
+    def image_sources(self) -> dict[str, str]:
+        """TikTok URI -> the source URL it was uploaded from."""
+        return {row["tiktok_uri"]: row["source_url"] for row in self._read("SELECT * FROM images")}
+
+    # Action required: "rules" items are replaced by every evaluation; "tiktok" items (rejections)
+    # stay until that product is written successfully.
+
+    def replace_action_required(self, items: Iterable[ActionRequired], *, source: str = "rules") -> None:
+        now = self._clock()
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM action_required WHERE source = ?", (source,))
+            conn.executemany(
+                """INSERT INTO action_required (source, ecwid_product_id, sku, rule, reason, fix, details, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    (source, i.ecwid_product_id, i.sku, i.rule, i.reason, i.fix, canonical_json(dict(i.details)), now)
+                    for i in items
+                ],
+            )
+
+    def add_action_required(self, item: ActionRequired, *, source: str = "tiktok") -> None:
+        """Record one item (a TikTok rejection), replacing an earlier one for the same product and source."""
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM action_required WHERE source = ? AND ecwid_product_id = ?",
+                (source, item.ecwid_product_id),
+            )
+            conn.execute(
+                """INSERT INTO action_required (source, ecwid_product_id, sku, rule, reason, fix, details, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    source,
+                    item.ecwid_product_id,
+                    item.sku,
+                    item.rule,
+                    item.reason,
+                    item.fix,
+                    canonical_json(dict(item.details)),
+                    self._clock(),
+                ),
+            )
+
+    def clear_action_required(self, ecwid_product_id: int, *, source: str = "tiktok") -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM action_required WHERE source = ? AND ecwid_product_id = ?", (source, ecwid_product_id)
+            )
+
+    def action_required(self, *, source: str | None = None) -> list[ActionRequired]:
+        where, params = ("WHERE source = ?", (source,)) if source is not None else ("", ())
+        rows = self._read(f"SELECT * FROM action_required {where} ORDER BY ecwid_product_id, sku, id", params)
+        return [
+            ActionRequired(
+                ecwid_product_id=row["ecwid_product_id"],
+                rule=row["rule"],
+                reason=row["reason"],
+                fix=row["fix"],
+                sku=row["sku"],
+                details=json.loads(row["details"]),
+            )
+            for row in rows
+        ]
+
+    # Intents: written before every create, so a crash mid-call is recovered by a lookup by seller
+    # SKU instead of a second create. A retry reuses the idempotency key of the pending intent.
+
+    def begin_intent(self, ecwid_product_id: int, *, seller_skus: Iterable[str]) -> Intent:
+        skus = tuple(sorted(seller_skus))
+        with self.transaction() as conn:
+            row = conn.execute("SELECT * FROM intents WHERE ecwid_product_id = ?", (ecwid_product_id,)).fetchone()
+            if row is not None:
+                conn.execute("UPDATE intents SET seller_skus = ? WHERE intent_id = ?", (json.dumps(skus), row[0]))
+                return Intent(row[0], row[1], skus, row[3], row[4])
+            intent = Intent(
+                intent_id=uuid.uuid4().hex,
+                ecwid_product_id=ecwid_product_id,
+                seller_skus=skus,
+                idempotency_key=f"tokbridge-create-{ecwid_product_id}-{uuid.uuid4().hex}",
+                started_at=self._clock(),
+            )
+            conn.execute(
+                "INSERT INTO intents VALUES (?, ?, ?, ?, ?)",
+                (intent.intent_id, ecwid_product_id, json.dumps(skus), intent.idempotency_key, intent.started_at),
+            )
+            return intent
+
+    def clear_intent(self, intent_id: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM intents WHERE intent_id = ?", (intent_id,))
+
+    def complete_create(
+        self,
+        intent_id: str,
+        listing: ActualListing,
+        *,
+        combination_ids: Mapping[str, int | None] | None = None,
+    ) -> None:
+        """Record the new link and clear its intent in one transaction: no window where both are lost."""
+        with self.transaction() as conn:
+            self._save_listing(conn, listing, combination_ids or {})
+            conn.execute("DELETE FROM intents WHERE intent_id = ?", (intent_id,))
+
+    def pending_intents(self) -> list[Intent]:
+        rows = self._read("SELECT * FROM intents ORDER BY started_at, ecwid_product_id")
+        return [
+            Intent(
+                intent_id=row["intent_id"],
+                ecwid_product_id=row["ecwid_product_id"],
+                seller_skus=tuple(json.loads(row["seller_skus"])),
+                idempotency_key=row["idempotency_key"],
+                started_at=row["started_at"],
+            )
+            for row in rows
+        ]
+
+    # Counters and cursors.
+
+    def next_plan_serial(self) -> int:
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO counters (name, value) VALUES ('plan_serial', 1)
+                   ON CONFLICT(name) DO UPDATE SET value = value + 1"""
+            )
+            return int(conn.execute("SELECT value FROM counters WHERE name = 'plan_serial'").fetchone()[0])
+
+    def set_cursor(self, name: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
+                   ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at""",
+                (name, value, self._clock()),
+            )
+
+    def cursor(self, name: str) -> Cursor | None:
+        rows = self._read("SELECT * FROM cursors WHERE name = ?", (name,))
+        return Cursor(rows[0]["name"], rows[0]["value"], rows[0]["updated_at"]) if rows else None
+
+    def cursors(self) -> dict[str, Cursor]:
+        return {
+            row["name"]: Cursor(row["name"], row["value"], row["updated_at"])
+            for row in self._read("SELECT * FROM cursors ORDER BY name")
+        }
+
+    # OAuth tokens: kept here (under .tokbridge/, git-ignored), never in the merchant's files.
+
+    def save_token(self, name: str, token: StoredToken) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(name) DO UPDATE SET access_token = excluded.access_token,
+                       refresh_token = excluded.refresh_token, access_expires_at = excluded.access_expires_at,
+                       refresh_expires_at = excluded.refresh_expires_at, extra = excluded.extra,
+                       updated_at = excluded.updated_at""",
+                (
+                    name,
+                    token.access_token,
+                    token.refresh_token,
+                    token.access_expires_at,
+                    token.refresh_expires_at,
+                    canonical_json(dict(token.extra)),
+                    self._clock(),
+                ),
+            )
+
+    def token(self, name: str) -> StoredToken | None:
+        rows = self._read("SELECT * FROM tokens WHERE name = ?", (name,))
+        if not rows:
+            return None
+        row = rows[0]
+        return StoredToken(
+            access_token=row["access_token"],
+            refresh_token=row["refresh_token"],
+            access_expires_at=row["access_expires_at"],
+            refresh_expires_at=row["refresh_expires_at"],
+            extra=json.loads(row["extra"]),
+        )
+
+    # Imported orders: TikTok order id <-> Ecwid order id, and the last statuses seen on both sides.
+
+    def record_order(self, order: ImportedOrder) -> None:
+        now = self._clock()
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(tiktok_order_id) DO UPDATE SET ecwid_order_id = excluded.ecwid_order_id,
+                       tiktok_status = excluded.tiktok_status, ecwid_payment_status = excluded.ecwid_payment_status,
+                       ecwid_fulfillment_status = excluded.ecwid_fulfillment_status,
+                       updated_at = excluded.updated_at""",
+                (
+                    order.tiktok_order_id,
+                    order.ecwid_order_id,
+                    order.tiktok_status,
+                    order.ecwid_payment_status,
+                    order.ecwid_fulfillment_status,
+                    now,
+                    now,
+                ),
+            )
+
+    def order(self, tiktok_order_id: str) -> ImportedOrder | None:
+        rows = self._read("SELECT * FROM orders WHERE tiktok_order_id = ?", (tiktok_order_id,))
+        return _order(rows[0]) if rows else None
+
+    def order_by_ecwid_id(self, ecwid_order_id: str) -> ImportedOrder | None:
+        rows = self._read("SELECT * FROM orders WHERE ecwid_order_id = ?", (ecwid_order_id,))
+        return _order(rows[0]) if rows else None
+
+    def orders(self) -> dict[str, ImportedOrder]:
+        return {row["tiktok_order_id"]: _order(row) for row in self._read("SELECT * FROM orders ORDER BY created_at")}
+
+    # The audit log: one append-only entry per remote write, whatever its outcome.
+
+    def audit(self, kind: str, key: str, *, request: str, outcome: str, error: str = "") -> None:
+        """Append an entry. Text is redacted and truncated: secrets never land in the database log."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO audit_log (at, kind, key, request, outcome, error) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    self._clock(),
+                    kind,
+                    key,
+                    redact(request)[:AUDIT_TEXT_LIMIT],
+                    outcome,
+                    redact(error)[:AUDIT_TEXT_LIMIT],
+                ),
+            )
+
+    def audit_log(self, *, limit: int | None = None, key: str | None = None) -> list[AuditEntry]:
+        """Entries oldest first (the last `limit` of them when given)."""
+        where, params = ("WHERE key = ?", [key]) if key is not None else ("", [])
+        sql = f"SELECT * FROM audit_log {where} ORDER BY id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        rows = self._read(sql, params)
+        return [
+            AuditEntry(row["id"], row["at"], row["kind"], row["key"], row["request"], row["outcome"], row["error"])
+            for row in reversed(rows)
+        ]
+
+
+def _order(row: sqlite3.Row) -> ImportedOrder:
+    return ImportedOrder(
+        tiktok_order_id=row["tiktok_order_id"],
+        ecwid_order_id=row["ecwid_order_id"],
+        tiktok_status=row["tiktok_status"],
+        ecwid_payment_status=row["ecwid_payment_status"],
+        ecwid_fulfillment_status=row["ecwid_fulfillment_status"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def default_path(config_root: str | Path) -> Path:
+    return Path(config_root) / DEFAULT_PATH
+
+
+def _ignore_in_git(directory: Path) -> None:
+    # The directory holds OAuth tokens: make sure `git add .` in the merchant's repo never picks it up.
+    if directory.name == ".tokbridge":
+        marker = directory / ".gitignore"
+        if not marker.exists():
+            marker.write_text("*\n")
