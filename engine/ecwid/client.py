@@ -46,7 +46,7 @@ from engine.model.ecwid_order import CreatedOrder, EcwidOrder, OrderExtraField
 
 PAGE_LIMIT = 100  # Ecwid's maximum and default page size for products, categories and orders
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-_DECIMAL_MARK = re.compile(r'"\x00dec:([-0-9.Ee+]+)\x00"')
+_DECIMAL_MARK = re.compile(r'"@@tokbridge-decimal:([-0-9.Ee+]+)@@"')
 
 
 def encode_json(body: Any) -> bytes:
@@ -54,7 +54,7 @@ def encode_json(body: Any) -> bytes:
 
     def default(value: Any) -> Any:
         if isinstance(value, Decimal):
-            return f"\x00dec:{value}\x00"
+            return f"@@tokbridge-decimal:{value}@@"
         raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
     text = json.dumps(body, default=default, ensure_ascii=False, separators=(",", ":"))
