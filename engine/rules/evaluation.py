@@ -18,6 +18,7 @@ runs them in order and isolates failures per product:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -330,6 +331,25 @@ def evaluate(
     """Evaluate the whole catalog; an unchanged product is taken from `cache` instead of re-evaluated."""
     region = region or config.settings.region
     suffix = f"|{config.digest}|{attributes_digest(category_attributes)}|{region.value}"
+    # Evaluation allocates millions of small acyclic values; the cyclic collector rescanning the
+    # growing result would take as long as the evaluation itself, so it pauses for the loop.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _evaluate_all(config, catalog, suffix, category_attributes, region, cache)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _evaluate_all(
+    config: Config,
+    catalog: Catalog,
+    suffix: str,
+    category_attributes: Mapping[str, Sequence[TikTokAttribute]] | None,
+    region: Region,
+    cache: EvaluationCache | None,
+) -> Evaluation:
     listings: dict[int, DesiredListing] = {}
     problems: list[ActionRequired] = []
     for product in catalog.products:

@@ -33,6 +33,9 @@ from tests.rules.build import catalog, config, product
         ("<table><tr><td>a</td><td>b</td></tr></table>", "<p>a b</p>"),
         ("<ol><li><strong>x</strong> y</li></ol>", "<ol><li><strong>x</strong> y</li></ol>"),
         ("<p>open <p>next", "<p>open</p><p>next</p>"),
+        ("a < b <!-- note --> c<script/>d", "<p>a &lt; b cd</p>"),
+        ('<a href="x>y">link</a> &amp; <BR/>more', "<p>link &amp; <br>more</p>"),
+        ("<!DOCTYPE html><p>x</p>", "<p>x</p>"),
     ],
 )
 def test_sanitize(source: str, clean: str) -> None:
