@@ -375,9 +375,7 @@ def _updates(want: DesiredListing, have: ActualListing, sync: SyncRules, *, live
         # so it subsumes the price and inventory calls.
         changes = content_changes
         if sku_set:
-            changes.append(
-                FieldChange(SKU_SET, _show_skus(current), _show_skus(target), _rule(want.trace, SKU_SET))
-            )
+            changes.append(FieldChange(SKU_SET, _show_skus(current), _show_skus(target), _rule(want.trace, SKU_SET)))
         changes += price_changes + quantity_changes
         return [action(ActionKind.UPDATE_PRODUCT, [*content, SKU_SET], changes)]
     out: list[Action] = []

@@ -9,12 +9,12 @@ from reconcile_builders import actual, listing, sku, sync
 
 from engine.config.types import DriftPolicy, OnEcwidDelete, RelistRule, ReviseRule
 from engine.model.listing import ActionRequired, ListingIntent, ProductStatus, SaveMode
-from engine.model.plan import ActionKind, FieldChange
+from engine.model.plan import ActionKind, FieldChange, Plan
 from engine.reconcile import batches, diff
 
 
-def kinds(plan: object) -> list[tuple[int | None, ActionKind]]:
-    return [(a.ecwid_product_id, a.kind) for a in plan.actions]  # type: ignore[attr-defined]
+def kinds(plan: Plan) -> list[tuple[int | None, ActionKind]]:
+    return [(a.ecwid_product_id, a.kind) for a in plan.actions]
 
 
 def test_converged_catalog_gives_an_empty_plan() -> None:
