@@ -97,3 +97,67 @@ def schema(out: str) -> None:
     files = schema_files()
     _write_files(pathlib.Path(out), files, overwrite=True)
     click.echo(f"wrote {len(files)} schemas to {out}")
+
+
+@main.group()
+def snapshot() -> None:
+    """Save a store's data as JSON, to replay in the sandbox or try rules on."""
+
+
+@snapshot.command("ecwid")
+@click.argument("directory", default=".", type=click.Path())
+def snapshot_ecwid(directory: str) -> None:
+    """Write the Ecwid catalog (raw products, categories, profile) of the store DIRECTORY's config names to stdout."""
+    import json
+
+    from engine.config.loader import environment
+    from engine.ecwid import EcwidClient
+    from engine.http import ApiError
+
+    config = load_config(directory)
+    ecwid = config.settings.ecwid
+    token = environment(directory).get(ecwid.token_env)
+    if not token:
+        raise click.ClickException(f"environment variable {ecwid.token_env} is not set (tokbridge.yaml ecwid)")
+    try:
+        with EcwidClient(ecwid.base_url, ecwid.store_id, token) as client:
+            data = client.fetch_catalog_json()
+    except ApiError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(f"saved {len(data['products'])} products and {len(data['categories'])} categories", err=True)
+
+
+@main.command()
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated catalog.")
+@click.option("--products", "n_products", type=int, default=200, show_default=True, help="How many to generate.")
+@click.option("--ecwid-catalog", type=click.Path(exists=True, dir_okay=False),
+              help="Load this `tokbridge snapshot ecwid` file instead of generating a catalog.")
+@click.option("--port", type=int, default=0, help="Ecwid sandbox port (default: any free one).")
+def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int) -> None:
+    """Run the local emulators on 127.0.0.1 and print their URLs and credentials, until Ctrl-C."""
+    import threading
+
+    from engine.sandbox.ecwid import start_ecwid_sandbox
+    from engine.sandbox.seed import CatalogFileError, load_catalog_file
+
+    try:
+        catalog = load_catalog_file(ecwid_catalog) if ecwid_catalog else None
+    except CatalogFileError as error:
+        raise click.ClickException(str(error)) from None
+    running = start_ecwid_sandbox(n_products=n_products, seed=seed, catalog=catalog, port=port)
+    source = f"loaded from {ecwid_catalog}" if ecwid_catalog else f"{n_products} generated products, seed {seed}"
+    click.echo(f"Ecwid sandbox: {running.url}  ({source})")
+    click.echo(f"  merchant admin: {running.url}/_admin/...   images: {running.image_base_url}/")
+    click.echo("  in tokbridge.yaml:")
+    click.echo(f"    ecwid: {{store_id: {running.store_id}, base_url: {running.base_url}}}")
+    click.echo("  export:")
+    click.echo(f"    export ECWID_TOKEN={running.token}")
+    click.echo(f"    export ECWID_CLIENT_SECRET={running.client_secret}")
+    click.echo("Ctrl-C to stop.")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    finally:
+        running.stop()
