@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import jinja2
@@ -119,6 +120,7 @@ _STATUS_FIELDS: Mapping[str, Mapping[str, tuple[str, tuple[str, ...]]]] = {
 _PARSER = jinja2.Environment()
 
 
+@cache
 def _compared_literals(source: str) -> list[tuple[str, str]]:
     """(order field, string) for each `order.FIELD == 'X'` / `order.FIELD in ['X', ...]` in an expression."""
     try:
@@ -273,7 +275,9 @@ def build_sync(doc: Document, compiled: Compiled) -> SyncRules:
     data = doc.data
 
     def template(path: Path, default: str) -> Template:
-        return _template(compiled, path) if path in compiled else compile_template(default, allowed=frozenset())
+        if path in compiled:
+            return _template(compiled, path)
+        return compile_template(default, allowed=frozenset({"product"}))
 
     def ref(key: str) -> RuleRef:
         return _ref(doc, (key,) if key in data else ())

@@ -102,3 +102,11 @@ def test_missing_and_unknown_files(shop: Path) -> None:
         "rules/orders.yaml)",
         "rules/orders.yaml:1:1: error: $: file is missing (tokbridge init writes a starter)",
     ]
+
+
+def test_sync_without_listing_templates_uses_name_and_description(shop: Path) -> None:
+    templates = 'listing:\n  title: "{{ product.name }}"\n  description: "{{ product.description }}"\n'
+    plant(shop, "rules/sync.yaml", templates, "")
+    listing = load(shop, env=ENV).sync.listing
+    assert listing.title.render(product={"name": "Tee"}) == "Tee"
+    assert listing.description.render(product={"description": "<p>Soft</p>"}) == "<p>Soft</p>"
