@@ -121,12 +121,12 @@ _PARSER = jinja2.Environment()
 
 
 @cache
-def _compared_literals(source: str) -> list[tuple[str, str]]:
+def _compared_literals(source: str) -> tuple[tuple[str, str], ...]:
     """(order field, string) for each `order.FIELD == 'X'` / `order.FIELD in ['X', ...]` in an expression."""
     try:
         ast = _PARSER.parse("{{ " + source + " }}")
     except (jinja2.TemplateSyntaxError, RecursionError):
-        return []  # reported by the compile pass
+        return ()  # reported by the compile pass
     found = []
     for compare in ast.find_all(nodes.Compare):
         left = compare.expr
@@ -135,7 +135,7 @@ def _compared_literals(source: str) -> list[tuple[str, str]]:
         for operand in compare.ops:
             values = operand.expr.items if isinstance(operand.expr, nodes.List | nodes.Tuple) else [operand.expr]
             found += [(left.attr, v.value) for v in values if isinstance(v, nodes.Const) and isinstance(v.value, str)]
-    return found
+    return tuple(found)
 
 
 def _status_literal_diagnostics(doc: Document, section: str, path: Path, source: Any) -> list[Diagnostic]:
