@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:  # the engine is imported lazily inside commands so `tokbridge --help` stays fast
+    from engine.config import ConfigError
+    from engine.config.types import Config
 
 
 @click.group()
@@ -22,14 +26,14 @@ def main() -> None:
 _FORMATS = click.Choice(["standard", "parsable", "github"])
 
 
-def _echo_diagnostics(error: Any, root: str, fmt: str, *, err: bool) -> None:
+def _echo_diagnostics(error: ConfigError, root: str, fmt: str, *, err: bool) -> None:
     from engine.config import OutputFormat, render
 
     for diagnostic in error.diagnostics:
         click.echo(render(diagnostic, OutputFormat(fmt), prefix=root), err=err)
 
 
-def load_config(root: str, *, fmt: str = "standard") -> Any:
+def load_config(root: str, *, fmt: str = "standard") -> Config:
     """The error boundary for config problems: every command loads through here.
 
     Prints each Diagnostic (to stderr, so a command's own output stays clean) and exits 1.
