@@ -36,9 +36,9 @@ def big_selling(policies: int) -> str:
             f"    when: \"'Category {i}' in product.categories and product.price > {i % 50}\"",
             "    price:",
             "      source: price" if i % 3 else '      source: "variant.cost_price * 2 if variant.cost_price else 1"',
-            f"      modifiers: [{{percent: {i % 30}}}, {{add: \"0.{i % 100:02d}\"}}]",
-            f"      round: \"{rounding[i % len(rounding)]}\"",
-            f"      min: \"variant.cost_price * 1.{i % 9 + 1} if variant.cost_price else 0\"",
+            f'      modifiers: [{{percent: {i % 30}}}, {{add: "0.{i % 100:02d}"}}]',
+            f'      round: "{rounding[i % len(rounding)]}"',
+            f'      min: "variant.cost_price * 1.{i % 9 + 1} if variant.cost_price else 0"',
             "    quantity:",
             f"      percent: {50 + i % 50}",
             f"      reserve: {i % 5}",
@@ -53,8 +53,9 @@ def timed(root: Path) -> float:
     best = float("inf")
     for _ in range(3):
         start = time.perf_counter()
-        result = subprocess.run(["tokbridge", "validate", str(root)], env=env, capture_output=True, text=True,
-                                check=False)
+        result = subprocess.run(
+            ["tokbridge", "validate", str(root)], env=env, capture_output=True, text=True, check=False
+        )
         best = min(best, time.perf_counter() - start)
         if result.returncode != 0:
             sys.exit(f"validate failed:\n{result.stdout}{result.stderr}")
