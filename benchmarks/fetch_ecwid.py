@@ -24,8 +24,10 @@ def main(n_products: int = 10_000) -> None:
         variants = sum(len(p.variants) for p in catalog.products)
         print(f"seeded {n_products} products in {seeded:.1f}s")
         print(f"fetched {len(catalog.products)} products, {variants} variants, {len(catalog.categories)} categories")
-        print(f"time: {elapsed:.1f}s  HTTP requests: {client.request_count} "
-              f"(sandbox served {running.sandbox.request_count}; pages of 100: {-(-n_products // 100)})")
+        print(
+            f"time: {elapsed:.1f}s  HTTP requests: {client.request_count} "
+            f"(sandbox served {running.sandbox.request_count}; pages of 100: {-(-n_products // 100)})"
+        )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from decimal import ROUND_CEILING, ROUND_UP, Decimal
 from engine.config.types import Region, SyncRules
 from engine.model.catalog import DimensionUnit, Product, StoreProfile, WeightUnit
 from engine.model.listing import PackageDimensions, PackageWeight, RuleRef, Trace
-from engine.rules.problems import ActionRequiredError, render
+from engine.rules.problems import ActionRequiredError, render, where
 
 FILE = "rules/sync.yaml"
 TITLE_LIMITS: dict[Region, tuple[int, int]] = {Region.US: (1, 255), Region.UK: (1, 255)}
@@ -60,16 +60,12 @@ def _ref(sync: SyncRules) -> RuleRef:
     return sync.listing.ref or RuleRef(FILE, 0)
 
 
-def _at(ref: RuleRef) -> str:
-    return f"{ref.file}:{ref.line}" if ref.line else ref.file
-
-
 def title(sync: SyncRules, product: Product, region: Region) -> tuple[str, Trace]:
     ref = _ref(sync)
     template = sync.listing.title
     text = _SPACE.sub(" ", render(template, ref, default=FILE, product=product)).strip()
     low, high = TITLE_LIMITS[region]
-    rule = _at(ref)
+    rule = where(template, ref, FILE)
     if not text:
         raise ActionRequiredError(
             rule=rule,
@@ -91,7 +87,7 @@ def description(sync: SyncRules, product: Product) -> tuple[str, Trace]:
     template = sync.listing.description
     raw = render(template, ref, default=FILE, product=product)
     text = sanitize(raw)
-    rule = _at(ref)
+    rule = where(template, ref, FILE)
     if not text:
         raise ActionRequiredError(
             rule=rule,

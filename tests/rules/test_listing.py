@@ -51,9 +51,9 @@ def test_title_too_long_names_limit_and_length() -> None:
     result = evaluate(config(), catalog(product(1, name="x" * 256)))
     assert result.listings == {}
     assert _only(result.action_required) == (
-        "rules/sync.yaml:2",
+        "rules/sync.yaml:3",
         "title is 256 characters; TikTok allows 1-255 in US",
-        "shorten the product name in Ecwid or cut the title template at rules/sync.yaml:2, "
+        "shorten the product name in Ecwid or cut the title template at rules/sync.yaml:3, "
         "e.g. {{ product.name | truncate(255) }}",
     )
 
@@ -62,9 +62,9 @@ def test_title_empty_and_whitespace_collapsed() -> None:
     result = evaluate(config(region=Region.UK), catalog(product(1, name="  "), product(2, name=" A \n  b ")))
     assert result.listings[2].title == "A b"
     assert _only(result.action_required) == (
-        "rules/sync.yaml:2",
+        "rules/sync.yaml:3",
         "title is empty; TikTok requires 1-255 characters in UK",
-        "give the product a name in Ecwid or change the title template at rules/sync.yaml:2",
+        "give the product a name in Ecwid or change the title template at rules/sync.yaml:3",
     )
 
 
