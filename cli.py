@@ -165,3 +165,45 @@ def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int) ->
         raise SystemExit(130) from None
     finally:
         running.stop()
+
+
+@main.command("explain")
+@click.argument("target")
+@click.option("--config", "directory", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="The config directory.")
+def explain_command(target: str, directory: str) -> None:
+    """Show which rule set each TikTok value of one Ecwid product (TARGET: product id or SKU), step by step."""
+    from engine.config.loader import environment
+    from engine.ecwid import EcwidClient
+    from engine.http import ApiError, NotFoundError
+    from engine.rules import evaluate_product, explain
+
+    config = load_config(directory)
+    ecwid = config.settings.ecwid
+    token = environment(directory).get(ecwid.token_env)
+    if not token:
+        raise click.ClickException(f"environment variable {ecwid.token_env} is not set (tokbridge.yaml ecwid)")
+    try:
+        with EcwidClient(ecwid.base_url, ecwid.store_id, token) as client:
+            profile = client.get_profile()
+            categories = client.get_categories()
+            product = None
+            if target.isdigit():
+                try:
+                    product = client.get_product(int(target), categories=categories)
+                except NotFoundError:
+                    product = None  # an all-digit SKU is still a SKU
+            if product is None:
+                product = client.find_by_sku(target, categories=categories)
+    except ApiError as error:
+        raise click.ClickException(error.message) from None
+    if product is None:
+        raise click.ClickException(f"no Ecwid product with id or SKU {target!r}")
+    outcome = evaluate_product(config, product, profile=profile)
+    if outcome.listing is not None:
+        for line in explain(outcome.listing):
+            click.echo(line)
+    for item in outcome.action_required:
+        sku = f" (SKU {item.sku})" if item.sku else ""
+        click.echo(f"action required{sku}: {item.reason}  ({item.rule})")
+        click.echo(f"  fix: {item.fix}")
