@@ -9,8 +9,8 @@ category id::
       - when: "product.category_path.startswith('Home/')"
         tiktok_category_id: "600001"
 
-A product no rule matches is action-required: "no category mapping matches", with a rule to
-add as the fix.
+Fail: a product no rule matches (say in Apparel/Hats) is action-required, "no category mapping
+matches", with a rule to add as the fix.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ Title and description come from the `listing` templates in `rules/sync.yaml`::
       title: "{{ product.name }}"          # pass: "Linen Shirt"
       description: "{{ product.description }}"
 
-The title is trimmed and its whitespace collapsed; it must be 1-255 characters in US and UK,
-else the product is action-required ("title is 301 characters; TikTok allows 1-255 in US").
+The title is trimmed and its whitespace collapsed; it must be 1-255 characters in US and UK
+(fail: "title is 301 characters; TikTok allows 1-255 in US", action-required).
 
 The description is cut down to the HTML TikTok accepts: `p ul ol li br strong b i em u`, no
 attributes, `strong b i em u br` only inside `p`/`li`, `li` only inside `ul`/`ol`, no tag nested
@@ -15,7 +15,8 @@ in one of its own level. Every other tag is dropped and its text kept (`<h2>Care
 `<p>Care</p>`); `script` and `style` are dropped with their content; `<img>` is dropped because
 TikTok only accepts images uploaded to TikTok there. After cleaning it must be 1-10,000 characters.
 
-Main images: the Ecwid product images in order, at most 9; none is action-required.
+Main images: the Ecwid product images in order, at most 9 (pass: 12 images -> the first 9;
+fail: none -> "product has no images; TikTok requires 1-9 main images").
 
 Package weight and dimensions are converted from the store's units to KILOGRAM and CENTIMETER
 (TikTok pairs KILOGRAM with CENTIMETER in every region, POUND/INCH only in the US, so one pair

@@ -11,6 +11,8 @@ From `rules/sync.yaml`, checked in this order (the first that applies decides)::
 - LIST otherwise. When the quantities the selling policy gives add up to less than
   `list.min_quantity`, the product STOPs if `when_out_of_stock` is on, else it LISTs with every
   SKU at 0 (pass: min_quantity 5, total 3, when_out_of_stock false -> list, quantity 0).
+- fail: a `stop.when` or `list.when` that raises (`product.attributes.Discontinued` on a product
+  without that attribute) leaves the product undecided: action-required at that FILE:LINE.
 
 DELETE is not decided here: the reconciler decides it when the product is gone from Ecwid.
 `save_mode`: LISTING sends a new listing to TikTok review and then live; AS_DRAFT saves it as a
