@@ -53,7 +53,7 @@ def test_timestamp_window(client: SignedClient) -> None:
 
 
 def test_oauth_code_expired_token_and_refresh(client: SignedClient, served: tuple[str, TikTokSandbox]) -> None:
-    url, sandbox = served
+    sandbox = served[1]
     code = client.http.post("/_seller/auth_code").json()["data"]["auth_code"]
     base = {"app_key": APP_KEY, "app_secret": APP_SECRET}
     got = client.http.get("/api/v2/token/get", params={**base, "auth_code": code,
