@@ -215,6 +215,16 @@ class ShippingProvider:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryOption:
+    """A way a warehouse ships (Get Warehouse Delivery Options); each has its own shipping providers."""
+
+    id: str
+    name: str
+    type: str  # STANDARD | EXPRESS | ...
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Warehouse:
     id: str
     name: str

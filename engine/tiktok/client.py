@@ -35,6 +35,7 @@ from engine.http import (
 from engine.model.listing import TikTokAttribute, TikTokCategory, TikTokProduct
 from engine.model.tiktok_order import (
     Cancellation,
+    DeliveryOption,
     Package,
     ShippedPackage,
     ShippingProvider,
@@ -524,10 +525,31 @@ class TikTokClient:
 
     # ---- fulfilment --------------------------------------------------------------------------
 
+    def delivery_options(self, warehouse_id: str) -> tuple[DeliveryOption, ...]:
+        return convert.parse_delivery_options(self.call(
+            "GET", "/logistics/202309/warehouses/{warehouse_id}/delivery_options",
+            path_params={"warehouse_id": warehouse_id}))
+
     def shipping_providers(self, delivery_option_id: str) -> tuple[ShippingProvider, ...]:
         return convert.parse_shipping_providers(self.call(
             "GET", "/logistics/202309/delivery_options/{delivery_option_id}/shipping_providers",
             path_params={"delivery_option_id": delivery_option_id}))
+
+    def order_shipping_providers(self, order: TikTokOrder) -> tuple[ShippingProvider, ...]:
+        """The carriers Mark Package As Shipped accepts for `order`: those of its delivery option, or, when the
+        order names none, those of every delivery option of its warehouse (else of the default sales warehouse)."""
+        if order.delivery_option_id:
+            return self.shipping_providers(order.delivery_option_id)
+        warehouse_id = order.warehouse_id or next(
+            (w.id for w in self.warehouses() if w.type == "SALES_WAREHOUSE" and w.is_default), "")
+        if not warehouse_id:
+            raise PermanentError(f"TikTok order {order.id} names no delivery option or warehouse, and the shop "
+                                 "has no default sales warehouse to look up shipping providers by")
+        providers: dict[str, ShippingProvider] = {}
+        for option in self.delivery_options(warehouse_id):
+            for provider in self.shipping_providers(option.id):
+                providers.setdefault(provider.id, provider)
+        return tuple(providers.values())
 
     def mark_package_shipped(self, order_id: str, *, tracking_number: str, shipping_provider_id: str,
                              order_line_item_ids: Sequence[str] = ()) -> ShippedPackage:

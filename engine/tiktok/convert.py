@@ -29,6 +29,7 @@ from engine.model.tiktok_order import (
     Cancellation,
     CancelRole,
     CancelStatus,
+    DeliveryOption,
     OrderLine,
     OrderLineItem,
     OrderPayment,
@@ -304,6 +305,12 @@ def parse_warehouses(data: Mapping[str, Any]) -> tuple[Warehouse, ...]:
                   region_code=_s((w.get("address") or {}).get("region_code")))
         for w in data.get("warehouses") or ()
     )
+
+
+def parse_delivery_options(data: Mapping[str, Any]) -> tuple[DeliveryOption, ...]:
+    return tuple(DeliveryOption(id=_s(d.get("id")), name=_s(d.get("name")).strip(), type=_s(d.get("type")),
+                                description=_s(d.get("description")).strip())
+                 for d in data.get("delivery_options") or ())
 
 
 def parse_shipping_providers(data: Mapping[str, Any]) -> tuple[ShippingProvider, ...]:

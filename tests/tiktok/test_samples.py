@@ -95,6 +95,8 @@ RESPONSES: dict[str, Callable[[dict[str, Any]], object]] = {
     "create-custom-brands": lambda d: d["id"] == "7082427311584347905" or pytest.fail("id"),
     "check-listing-prerequisites": lambda d: convert.parse_prerequisites(d)[0].failed or pytest.fail("failed"),
     "get-warehouse-list": lambda d: convert.parse_warehouses(d)[0].is_default or pytest.fail("default"),
+    "get-warehouse-delivery-options": lambda d: convert.parse_delivery_options(d)[0].type == "STANDARD"
+    or pytest.fail("type"),
     "get-shipping-providers": lambda d: convert.parse_shipping_providers(d)[0].name == "USPS" or pytest.fail("p"),
     "get-order-detail": _check_order,
     "mark-package-as-shipped": lambda d: convert.parse_shipped_package(d).package_id == "32141235124234"
@@ -114,8 +116,8 @@ RESPONSES: dict[str, Callable[[dict[str, Any]], object]] = {
 # their samples must still be well-formed envelopes, so a new sample cannot slip by unnoticed.
 UNUSED_RESPONSES = {
     "check-product-listing", "create-packages", "get-aftersale-eligibility", "get-eligible-shipping-service",
-    "get-package-shipping-document", "get-price-detail", "get-reject-reasons", "get-warehouse-delivery-options",
-    "inventory-search", "search-returns",
+    "get-package-shipping-document", "get-price-detail", "get-reject-reasons", "inventory-search",
+    "search-returns",
 }
 
 
