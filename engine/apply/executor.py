@@ -1,0 +1,372 @@
+"""Carrying out a Plan on TikTok: the only code that calls TikTok's write endpoints.
+
+Order: drift entries are recorded first (`record_live`), then the actions run phase by phase in
+the reconciler's priority (stop > activate/create > inventory > price > content), each phase on
+a bounded thread pool under the TikTok client's rate limiter; activate / deactivate / delete go
+in batches of at most 20 ids. After each write TikTok accepted, the state store records exactly
+what `engine.reconcile.transitions` says it leaves behind, so a second plan is empty.
+
+Failures are isolated per action: a retryable failure is retried (the client retries each call;
+the executor retries the whole action, which is safe because every action re-reads what it needs);
+a TikTok rejection (PermanentError) becomes an action-required item with TikTok's message; the
+other actions carry on, and a product whose earlier action failed skips its later ones (a price
+update needs the activate before it). Every write is in the audit log, whatever its outcome.
+
+Crash safety for creates: an intent is recorded before the call; every create first looks the
+product up on TikTok by seller SKU and adopts what it finds, so a kill -9 between TikTok's answer
+and our commit never leads to a second product.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from engine.apply.runtime import Runtime
+from engine.http import ApiError, AuthError, PermanentError, RetryableError
+from engine.model.listing import ActionRequired, DesiredListing, ProductStatus, TikTokProduct
+from engine.model.plan import Action, ActionKind, Plan
+from engine.reconcile import (
+    PRIORITY,
+    ActualListing,
+    after_create,
+    after_success,
+    batches,
+    essence_from_tiktok,
+    essence_of,
+    listing_from_json,
+    record_live,
+)
+from engine.tiktok import convert
+from engine.tiktok.values import BatchResult, ItemError
+
+TIKTOK_RULE = "tiktok"
+DEFAULT_WORKERS = 4
+ACTION_ATTEMPTS = 3
+# Reconciler field name -> TikTok partial edit field name (the rules name brands, TikTok wants ids).
+EDIT_FIELDS: Mapping[str, str] = {"brand": "brand_id"}
+
+
+@dataclass(frozen=True, slots=True)
+class ActionOutcome:
+    action: Action
+    ok: bool
+    message: str = ""
+    skipped: bool = False
+
+
+@dataclass
+class ApplyReport:
+    outcomes: list[ActionOutcome] = field(default_factory=list)
+    writes: int = 0  # write calls sent to TikTok (uploads included)
+
+    @property
+    def failed(self) -> list[ActionOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def succeeded(self) -> list[ActionOutcome]:
+        return [o for o in self.outcomes if o.ok]
+
+
+class _Rejected(Exception):
+    """TikTok accepted the call but refused the item (per-item errors of a batch, price or stock call)."""
+
+
+def _item_message(errors: Sequence[ItemError]) -> str:
+    parts = []
+    for error in errors:
+        causes = "; ".join(c.message for c in error.causes)
+        parts.append(f"{error.message} ({error.code})" + (f": {causes}" if causes else ""))
+    return "; ".join(parts)
+
+
+class Executor:
+    """Runs one plan against one runtime. `on_progress(done, total)` after each action."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        workers: int = DEFAULT_WORKERS,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.state = runtime.state
+        self.workers = max(1, workers)
+        self.on_progress = on_progress
+        self.report = ApplyReport()
+        self._lock = threading.Lock()
+        self._failed_products: set[int] = set()
+        self._done = 0
+        self._total = 0
+
+    # -- orchestration ------------------------------------------------------------------------
+
+    def run(self, plan: Plan) -> ApplyReport:
+        for entry in plan.drift:
+            before = self.state.listing(entry.ecwid_product_id or 0)
+            if before is not None:
+                self.state.save_listing(record_live(entry, before))
+        self._total = len(plan.actions)
+        for phase in sorted(set(PRIORITY.values())):
+            actions = [a for a in plan.actions if PRIORITY[a.kind] == phase]
+            if not actions:
+                continue
+            units = list(batches(actions))
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                list(pool.map(lambda unit: self._unit(unit[0], unit[1]), units))
+        return self.report
+
+    def _unit(self, kind: ActionKind, group: tuple[Action, ...]) -> None:
+        runnable = []
+        for action in group:
+            if (action.ecwid_product_id or 0) in self._failed_products:
+                self._finish(ActionOutcome(action, ok=False, skipped=True,
+                                           message="skipped: an earlier action for this product failed"))
+            else:
+                runnable.append(action)
+        if not runnable:
+            return
+        if kind in (ActionKind.ACTIVATE, ActionKind.DEACTIVATE, ActionKind.DELETE_PRODUCT):
+            self._guarded(runnable, lambda: self._status_batch(kind, runnable))
+        else:
+            action = runnable[0]
+            self._guarded([action], lambda: self._single(action))
+
+    def _guarded(self, actions: list[Action], work: Callable[[], list[ActionOutcome]]) -> None:
+        """Run `work` with action-level retries; turn what still fails into outcomes, never exceptions."""
+        for attempt in range(1, ACTION_ATTEMPTS + 1):
+            try:
+                outcomes = work()
+            except RetryableError as error:
+                if attempt < ACTION_ATTEMPTS:
+                    continue
+                outcomes = [ActionOutcome(a, ok=False, message=f"gave up after retries: {error.message}")
+                            for a in actions]
+            except AuthError as error:
+                outcomes = [ActionOutcome(a, ok=False, message=error.message) for a in actions]
+            except (PermanentError, _Rejected, convert.ConversionError) as error:
+                message = error.message if isinstance(error, ApiError) else str(error)
+                for action in actions:
+                    self._reject(action, message)
+                outcomes = [ActionOutcome(a, ok=False, message=message) for a in actions]
+            for outcome in outcomes:
+                self._finish(outcome)
+            return
+
+    def _finish(self, outcome: ActionOutcome) -> None:
+        with self._lock:
+            self.report.outcomes.append(outcome)
+            if not outcome.ok:
+                self._failed_products.add(outcome.action.ecwid_product_id or 0)
+            self._done += 1
+            done, total = self._done, self._total
+        if self.on_progress is not None:
+            self.on_progress(done, total)
+
+    def _reject(self, action: Action, message: str) -> None:
+        pid = action.ecwid_product_id or 0
+        self.state.add_action_required(
+            ActionRequired(
+                ecwid_product_id=pid,
+                rule=TIKTOK_RULE,
+                reason=f"TikTok refused {action.kind.value}: {message}",
+                fix="fix the product or the rules as TikTok's message says; the next apply tries again",
+                details={"action": action.kind.value},
+            ),
+            source="tiktok",
+        )
+
+    def _write(self, kind: str, key: str, request: Any, call: Callable[[], Any]) -> Any:
+        """One write call to TikTok, counted and audited whatever its outcome."""
+        text = request if isinstance(request, str) else json.dumps(request, default=str, sort_keys=True)
+        with self._lock:
+            self.report.writes += 1
+        try:
+            result = call()
+        except ApiError as error:
+            outcome = "rejected" if isinstance(error, PermanentError) else "failed"
+            self.state.audit(kind, key, request=text, outcome=outcome, error=error.message)
+            raise
+        self.state.audit(kind, key, request=text, outcome="ok")
+        return result
+
+    # -- single-product actions ---------------------------------------------------------------
+
+    def _single(self, action: Action) -> list[ActionOutcome]:
+        if action.kind is ActionKind.CREATE_PRODUCT:
+            message = self._create(action)
+        else:
+            before = self.state.listing(action.ecwid_product_id or 0)
+            if before is None:
+                return [ActionOutcome(action, ok=False, message="no longer linked; plan again")]
+            message = self._update(action, before)
+        self.state.clear_action_required(action.ecwid_product_id or 0, source="tiktok")
+        return [ActionOutcome(action, ok=True, message=message)]
+
+    def _listing(self, action: Action) -> DesiredListing:
+        return listing_from_json(action.payload["listing"])
+
+    def _create(self, action: Action) -> str:
+        listing = self._listing(action)
+        skus = [s.seller_sku for s in listing.skus]
+        intent = self.state.begin_intent(listing.ecwid_product_id, seller_skus=skus)
+        combos = {s.seller_sku: s.ecwid_combination_id for s in listing.skus}
+        found = self._find_by_skus(skus)
+        if found is not None:
+            product = self.runtime.tiktok.get_product(found.id)
+            adopted = after_create(action, tiktok_product_id=product.id,
+                                   sku_ids={s.seller_sku: s.id for s in product.skus}, status=product.status)
+            live = essence_from_tiktok(product, known=essence_of(listing), image_sources=self.state.image_sources())
+            # Adopted, not created: what TikTok holds is what we know, so the next plan revises any difference.
+            self.state.complete_create(intent.intent_id, dataclasses.replace(adopted, known=live),
+                                       combination_ids=combos)
+            return f"adopted TikTok product {product.id} (found by seller SKU)"
+        body = self._body(listing)
+        result = self._write(
+            action.kind.value, action.key, body,
+            lambda: self.runtime.tiktok.create_product(body, idempotency_key=intent.idempotency_key))
+        self.state.complete_create(
+            intent.intent_id,
+            after_create(action, tiktok_product_id=result.product_id, sku_ids=result.sku_ids),
+            combination_ids=combos,
+        )
+        return f"created TikTok product {result.product_id}"
+
+    def _find_by_skus(self, skus: Sequence[str]) -> TikTokProduct | None:
+        wanted = set(skus)
+        for product in self.runtime.tiktok.search_products(seller_skus=list(skus)):
+            if product.status is not ProductStatus.DELETED and wanted & {s.seller_sku for s in product.skus}:
+                return product
+        return None
+
+    def _body(self, listing: DesiredListing) -> dict[str, Any]:
+        runtime = self.runtime
+        return convert.product_request(
+            listing,
+            image_uris=self._upload_images(listing),
+            warehouse_id=runtime.warehouse_id(),
+            currency=runtime.currency,
+            brand_id=runtime.brand_id(listing.brand),
+            category_version=runtime.category_version,
+        )
+
+    def _upload_images(self, listing: DesiredListing) -> dict[str, str]:
+        uris: dict[str, str] = {}
+        wanted = [(url, "MAIN_IMAGE") for url in listing.main_images]
+        wanted += [(s.image_url, "ATTRIBUTE_IMAGE") for s in listing.skus if s.image_url and s.sales_attributes]
+        for url, use_case in wanted:
+            known = self.state.image_uri(url)
+            if known is None:
+                image = self.runtime.fetch_image(url)
+                uploaded = self._write(
+                    "upload_image", f"product:{listing.ecwid_product_id}", url,
+                    lambda image=image, use_case=use_case: self.runtime.tiktok.upload_image(  # type: ignore[misc]
+                        image.content, filename=image.filename, content_type=image.content_type, use_case=use_case))
+                self.state.record_image(url, uploaded.uri)
+                known = uploaded.uri
+            uris[url] = known
+        return uris
+
+    def _update(self, action: Action, before: ActualListing) -> str:
+        tiktok = self.runtime.tiktok
+        product_id = before.tiktok_product_id
+        listing = self._listing(action)
+        sku_ids = dict(before.sku_ids)
+        sku_result: Mapping[str, str] | None = None
+        if action.kind is ActionKind.UPDATE_PRICE:
+            changed = self._changed_skus(action, "price", "list_price")
+            prices = {sku_ids[s.seller_sku]: s.price for s in listing.skus if s.seller_sku in changed}
+            list_prices: dict[str, Decimal] = {sku_ids[s.seller_sku]: s.list_price for s in listing.skus
+                                               if s.seller_sku in changed and s.list_price is not None}
+            request = {"product_id": product_id, "prices": prices, "list_prices": list_prices}
+            errors = self._write(action.kind.value, action.key, request, lambda: tiktok.update_price(
+                product_id, prices, currency=self.runtime.currency, list_prices=list_prices or None))
+            if errors:
+                raise _Rejected(_item_message(errors))
+        elif action.kind is ActionKind.UPDATE_INVENTORY:
+            changed = self._changed_skus(action, "quantity")
+            warehouse = self.runtime.warehouse_id()
+            quantities = {sku_ids[s.seller_sku]: {warehouse: s.quantity} for s in listing.skus
+                          if s.seller_sku in changed}
+            request = {"product_id": product_id, "quantities": quantities}
+            errors = self._write(action.kind.value, action.key, request,
+                                 lambda: tiktok.update_inventory(product_id, quantities))
+            if errors:
+                raise _Rejected(_item_message(errors))
+        elif action.kind is ActionKind.UPDATE_PRODUCT:
+            fields = list(action.payload["fields"])
+            full = self._body(listing)
+            for sku in full["skus"]:
+                if sku["seller_sku"] in sku_ids:
+                    sku["id"] = sku_ids[sku["seller_sku"]]  # keep TikTok's SKU ids (and their sales history)
+            body = convert.partial_edit_request(full, [EDIT_FIELDS.get(f, f) for f in fields])
+            body.pop("save_mode", None)
+            result = self._write(action.kind.value, action.key, {"product_id": product_id, **body},
+                                 lambda: tiktok.partial_edit_product(product_id, body))
+            if "skus" in fields:
+                sku_result = result.sku_ids
+        else:
+            raise ValueError(f"{action.kind.value} is not a single-product listing action")
+        after = after_success(action, before, sku_ids=sku_result)
+        assert after is not None  # only deletes leave nothing behind
+        self.state.save_listing(after, combination_ids={s.seller_sku: s.ecwid_combination_id for s in listing.skus})
+        return action.reason
+
+    @staticmethod
+    def _changed_skus(action: Action, *names: str) -> set[str]:
+        changed = set()
+        for change in action.changes:
+            if change.field.startswith("skus[") and change.field.rsplit(".", 1)[-1] in names:
+                changed.add(change.field[len("skus["):change.field.index("]")])
+        return changed
+
+    # -- batched status actions ---------------------------------------------------------------
+
+    def _status_batch(self, kind: ActionKind, actions: list[Action]) -> list[ActionOutcome]:
+        tiktok = self.runtime.tiktok
+        call = {
+            ActionKind.ACTIVATE: tiktok.activate_products,
+            ActionKind.DEACTIVATE: tiktok.deactivate_products,
+            ActionKind.DELETE_PRODUCT: tiktok.delete_products,
+        }[kind]
+        ids = [a.tiktok_product_id or "" for a in actions]
+        key = actions[0].key if len(actions) == 1 else f"batch:{len(actions)} products"
+        result: BatchResult = self._write(kind.value, key, {"product_ids": ids}, lambda: call(ids))
+        errors = {e.item_id: e for e in result.errors}
+        outcomes = []
+        for action in actions:
+            pid = action.ecwid_product_id or 0
+            error = errors.get(action.tiktok_product_id or "")
+            if error is not None:
+                message = _item_message([error])
+                self._reject(action, message)
+                outcomes.append(ActionOutcome(action, ok=False, message=message))
+                continue
+            before = self.state.listing(pid)
+            after = after_success(action, before) if before is not None else None
+            if after is None:
+                self.state.remove_listing(pid)
+            else:
+                self.state.save_listing(after)
+            self.state.clear_action_required(pid, source="tiktok")
+            outcomes.append(ActionOutcome(action, ok=True, message=action.reason))
+        return outcomes
+
+
+def execute(
+    runtime: Runtime,
+    plan: Plan,
+    *,
+    workers: int = DEFAULT_WORKERS,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ApplyReport:
+    """Carry out `plan` (see the module docstring). Never raises for a failed action: see the report."""
+    return Executor(runtime, workers=workers, on_progress=on_progress).run(plan)

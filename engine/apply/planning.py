@@ -1,0 +1,153 @@
+"""Reading both sides and computing the Plan: what `tokbridge plan` shows and `apply` carries out.
+
+Reads only (Ecwid, and TikTok when asked); the state store gets nothing but the rules'
+action-required items and status refreshes, never a link. The reconciler decides; this wires
+its inputs:
+
+- desired: the Ecwid catalog (incremental, see `engine.apply.runtime`) through the rule engine,
+  with the category attributes TikTok publishes;
+- actual: the state store's links and last-applied essences (zero TikTok calls), or with
+  `refresh` a live read of every linked product so drift and review results show.
+
+`inputs_digest` covers desired, actual, blocked items and the config, so `apply --plan` can
+recompute it the same way (`meta.refresh` records which way) and refuse a stale plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from engine.apply.runtime import Runtime
+from engine.http import NotFoundError
+from engine.model.listing import ActionRequired, ProductStatus, TikTokProduct
+from engine.model.plan import Plan
+from engine.reconcile import ActualListing, diff, essence_from_tiktok, product_key
+from engine.rules import evaluate
+from engine.rules.evaluation import attributes_digest
+
+REVIEW_RULE = "tiktok review"
+READ_WORKERS = 8
+
+
+def normalise_target(target: str) -> str:
+    """`--target` accepts `product:123` or a bare Ecwid product id."""
+    target = target.strip()
+    return product_key(int(target)) if target.isdigit() else target
+
+
+def make_plan(
+    runtime: Runtime, *, refresh: bool = False, full: bool = False, targets: Iterable[str] = ()
+) -> Plan:
+    """Read, evaluate and diff. `targets` narrows the actions (not the digest) to those product keys."""
+    config = runtime.config
+    catalog = runtime.read_catalog(full=full)
+    attributes = runtime.category_attributes()
+    evaluation = evaluate(config, catalog, category_attributes=attributes or None, cache=runtime.rule_cache)
+    runtime.state.replace_action_required(evaluation.action_required, source="rules")
+    actual = runtime.state.listings()
+    if refresh:
+        actual = read_live(runtime, actual)
+    plan = diff(
+        evaluation.listings,
+        actual,
+        sync=config.sync,
+        blocked=evaluation.action_required,
+        config_digest=f"{config.digest}|{attributes_digest(attributes)}",
+    )
+    meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": len(catalog.products)}
+    wanted = {normalise_target(t) for t in targets}
+    if wanted:
+        meta["targets"] = sorted(wanted)
+        plan = dataclasses.replace(
+            plan,
+            actions=tuple(a for a in plan.actions if a.key in wanted),
+            drift=tuple(a for a in plan.drift if a.key in wanted),
+            blocked=tuple(b for b in plan.blocked if product_key(b.ecwid_product_id) in wanted),
+        )
+    return dataclasses.replace(plan, meta=meta)
+
+
+def read_live(runtime: Runtime, actual: dict[int, ActualListing]) -> dict[int, ActualListing]:
+    """Every linked listing with a live TikTok read: status, audit reasons, and `live` for drift."""
+    sources = runtime.state.image_sources()
+    tiktok = runtime.tiktok
+
+    def read(listing: ActualListing) -> ActualListing:
+        try:
+            product = tiktok.get_product(listing.tiktok_product_id)
+        except NotFoundError:
+            runtime.state.set_status(listing.ecwid_product_id, ProductStatus.DELETED)
+            return dataclasses.replace(listing, status=ProductStatus.DELETED)
+        record_review(runtime, listing, product)
+        live = essence_from_tiktok(product, known=listing.known, image_sources=sources)
+        return dataclasses.replace(listing, status=product.status, live=live,
+                                   audit_failures=product.audit_failed_reasons)
+
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        fresh = list(pool.map(read, actual.values()))
+    return {listing.ecwid_product_id: listing for listing in fresh}
+
+
+def refresh_reviews(runtime: Runtime) -> int:
+    """Ask TikTok how the reviews of PENDING and FAILED listings went; returns how many changed status."""
+    waiting = [a for a in runtime.state.listings().values()
+               if a.status in (ProductStatus.PENDING, ProductStatus.FAILED)]
+    if not waiting:
+        return 0
+    tiktok = runtime.tiktok
+
+    def read(listing: ActualListing) -> bool:
+        try:
+            product = tiktok.get_product(listing.tiktok_product_id)
+        except NotFoundError:
+            runtime.state.set_status(listing.ecwid_product_id, ProductStatus.DELETED)
+            return True
+        record_review(runtime, listing, product)
+        return product.status is not listing.status
+
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        return sum(pool.map(read, waiting))
+
+
+def record_review(runtime: Runtime, listing: ActualListing, product: TikTokProduct) -> None:
+    """Keep a status read from TikTok; a failed review becomes action-required with TikTok's words."""
+    state = runtime.state
+    if product.status is not listing.status or product.audit_failed_reasons != listing.audit_failures:
+        state.set_status(listing.ecwid_product_id, product.status, audit_failures=product.audit_failed_reasons)
+    pid = listing.ecwid_product_id
+    if product.status is ProductStatus.FAILED:
+        reasons = [r for f in product.audit_failed_reasons for r in f.reasons] or ["TikTok's review failed"]
+        fixes = [s for f in product.audit_failed_reasons for s in f.suggestions]
+        state.add_action_required(
+            ActionRequired(
+                ecwid_product_id=pid,
+                rule=REVIEW_RULE,
+                reason=" ".join(reasons),
+                fix=" ".join(fixes) or "fix the product in Ecwid; the next apply resubmits it",
+                details={"tiktok_product_id": listing.tiktok_product_id},
+            ),
+            source="tiktok",
+        )
+    elif product.status is ProductStatus.ACTIVATE:
+        state.clear_action_required(pid, source="tiktok")
+
+
+class StalePlanError(Exception):
+    """A saved plan whose inputs changed since it was made: applying it could undo newer changes."""
+
+
+def check_fresh(runtime: Runtime, plan: Plan) -> Plan:
+    """Recompute the plan the saved one was made from; refuse it unless its inputs are unchanged.
+
+    Returns the saved plan itself, so `apply --plan` carries out exactly what was reviewed.
+    """
+    current = make_plan(runtime, refresh=bool(plan.meta.get("refresh", False)))
+    if current.inputs_digest != plan.inputs_digest:
+        raise StalePlanError(
+            "the saved plan is stale: the Ecwid catalog, the config or TikTok changed since it was made; "
+            "run `tokbridge plan --out` again and review the new plan"
+        )
+    return plan

@@ -1,0 +1,177 @@
+"""Text for people: a Plan as `terraform plan` prints it, the apply result, and `status`. Pure; no I/O.
+
+A plan reads product by product (Ecwid id, TikTok id), each action marked `+` create, `~` update,
+`-` stop or delete, `!` blocked, its fields as `old -> new` with the rule behind them; SKU fields
+are grouped under their SKU. Actions that send a live product back to TikTok's review say so.
+The last line is the summary; tests pin these words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from engine.model.listing import ActionRequired
+from engine.model.plan import Action, ActionKind, FieldChange, Plan
+
+MARK = {
+    ActionKind.CREATE_PRODUCT: "+",
+    ActionKind.DEACTIVATE: "-",
+    ActionKind.DELETE_PRODUCT: "-",
+}
+STOPS = (ActionKind.DEACTIVATE, ActionKind.DELETE_PRODUCT)
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        return f'"{value}"' if value == "" or " " in value or len(value) > 40 else value
+    return str(value)
+
+
+def _change(change: FieldChange, name: str) -> str:
+    rule = f"   # {change.rule}" if change.rule else ""
+    return f"{name}: {_value(change.old)} -> {_value(change.new)}{rule}"
+
+
+def _action_lines(action: Action) -> list[str]:
+    mark = MARK.get(action.kind, "~")
+    review = "   [triggers review]" if action.triggers_review else ""
+    lines = [f"    {mark} {action.kind.value}: {action.reason}{review}"]
+    by_sku: dict[str, list[FieldChange]] = {}
+    for change in action.changes:
+        if change.field.startswith("skus[") and "]." in change.field:
+            by_sku.setdefault(change.field[len("skus["):change.field.index("]")], []).append(change)
+        else:
+            lines.append("        " + _change(change, change.field))
+    for sku, changes in by_sku.items():
+        lines.append(f"        SKU {sku}")
+        for change in changes:
+            lines.append("            " + _change(change, change.field.rsplit(".", 1)[-1]))
+    return lines
+
+
+def _product_mark(actions: Sequence[Action]) -> str:
+    kinds = {a.kind for a in actions}
+    if ActionKind.CREATE_PRODUCT in kinds:
+        return "+"
+    if kinds & set(STOPS):
+        return "-"
+    return "~"
+
+
+def _header(mark: str, pid: int, tiktok_id: str | None) -> str:
+    tiktok = f" (TikTok {tiktok_id})" if tiktok_id else ""
+    return f"{mark} product {pid}{tiktok}"
+
+
+def _group(actions: Iterable[Action]) -> dict[int, list[Action]]:
+    grouped: dict[int, list[Action]] = {}
+    for action in actions:
+        grouped.setdefault(action.ecwid_product_id or 0, []).append(action)
+    return grouped
+
+
+def counts(plan: Plan) -> dict[str, int]:
+    creates = sum(1 for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT)
+    stops = sum(1 for a in plan.actions if a.kind in STOPS)
+    return {
+        "create": creates,
+        "update": len(plan.actions) - creates - stops,
+        "stop": stops,
+        "blocked": len(plan.blocked),
+        "review": sum(1 for a in plan.actions if a.triggers_review),
+        "drift": len(plan.drift),
+    }
+
+
+def summary(plan: Plan) -> str:
+    if plan.empty:
+        tail = f"; {len(plan.blocked)} blocked (see `tokbridge status`)" if plan.blocked else ""
+        return f"No changes: TikTok matches the rules{tail}."
+    c = counts(plan)
+    text = f"Plan: {c['create']} to create, {c['update']} to update, {c['stop']} to stop or delete, " \
+           f"{c['blocked']} blocked"
+    if c["review"]:
+        text += f"; {c['review']} trigger{'s' if c['review'] == 1 else ''} review"
+    return text + "."
+
+
+def render_plan(plan: Plan) -> str:
+    lines: list[str] = []
+    if plan.drift:
+        lines.append("Changed on TikTok since the last apply (drift):")
+        for pid, entries in _group(plan.drift).items():
+            lines.append("  " + _header("~", pid, entries[0].tiktok_product_id))
+            for entry in entries:
+                lines.extend("  " + line for line in _action_lines(entry))
+        lines.append("")
+    for pid, actions in _group(plan.actions).items():
+        lines.append(_header(_product_mark(actions), pid, actions[0].tiktok_product_id))
+        for action in actions:
+            lines.extend(_action_lines(action))
+    blocked = _blocked_lines(plan.blocked)
+    if blocked:
+        if lines:
+            lines.append("")
+        lines.extend(blocked)
+    if lines:
+        lines.append("")
+    lines.append(summary(plan))
+    return "\n".join(lines)
+
+
+def _blocked_lines(items: Iterable[ActionRequired]) -> list[str]:
+    lines: list[str] = []
+    for pid, group in _by_product(items).items():
+        lines.append(f"! product {pid}: action required")
+        for item in group:
+            sku = f" (SKU {item.sku})" if item.sku else ""
+            lines.append(f"    ! {item.reason}{sku}   # {item.rule}")
+            lines.append(f"      fix: {item.fix}")
+    return lines
+
+
+def _by_product(items: Iterable[ActionRequired]) -> dict[int, list[ActionRequired]]:
+    grouped: dict[int, list[ActionRequired]] = {}
+    for item in items:
+        grouped.setdefault(item.ecwid_product_id, []).append(item)
+    return grouped
+
+
+def render_apply(outcomes: Sequence[Any]) -> str:
+    """One line per failed action, then the tally (`outcomes` are executor ActionOutcomes)."""
+    lines = []
+    failed = [o for o in outcomes if not o.ok]
+    for outcome in failed:
+        action = outcome.action
+        lines.append(f"! {action.key} {action.kind.value}: {outcome.message}")
+    done = len(outcomes) - len(failed)
+    tally = f"Apply complete: {done} action{'s' if done != 1 else ''} done, {len(failed)} failed."
+    return "\n".join([*lines, tally])
+
+
+def render_status(report: Mapping[str, Any]) -> str:
+    """The `status` view: listings by TikTok status, action required, last sync times."""
+    lines = ["Listings by status:"]
+    by_status: Mapping[str, int] = report["listings"]
+    if not by_status:
+        lines.append("  (none yet: run `tokbridge apply`)")
+    for status, n in by_status.items():
+        lines.append(f"  {status:<22}{n}")
+    items = report["action_required"]
+    lines.append("")
+    lines.append(f"Action required ({len(items)}):")
+    for item in items:
+        sku = f" SKU {item['sku']}" if item["sku"] else ""
+        lines.append(f"  ! product {item['ecwid_product_id']}{sku}: {item['reason']}   # {item['rule']}")
+        lines.append(f"    fix: {item['fix']}")
+    lines.append("")
+    lines.append("Last sync:")
+    syncs: Mapping[str, str | None] = report["last_sync"]
+    for name, when in syncs.items():
+        lines.append(f"  {name:<22}{when or 'never'}")
+    return "\n".join(lines)

@@ -1,0 +1,314 @@
+"""The runtime every command works from: config, secrets, state store, API clients, caches.
+
+`Runtime.open(root)` loads the config and its secrets through the one loader, opens the state
+store, and builds (lazily, so `plan` from state makes no TikTok call) the Ecwid client, the
+TikTok client and the image fetcher. `plan`, `apply`, `status`, `watch`, `orders`, `connect`,
+`disconnect` and `demo` all start here, so they cannot disagree on how tokbridge is wired.
+
+- TikTok tokens and the shop cipher live in the state store (`save_tiktok_grant`); tokens the
+  client refreshes are written back at once (`on_tokens_refreshed`).
+- Category attributes (what the rule engine needs to name TikTok attribute ids and to flag
+  missing required attributes before a create) are fetched once per category and kept in the
+  state store as a cache entry for `ATTRIBUTES_TTL`, so a converged plan makes no TikTok call.
+- Ecwid is mirrored in memory: the first read is full; later reads in the same process (the
+  watch daemon, or apply re-planning) ask only for products updated since the cursor (Ecwid's
+  `updatedFrom`), and the rule cache re-evaluates only those. A product deleted in Ecwid is not
+  in an incremental answer, so deletions are caught by a full read, which happens on the first
+  read of a process, on `full=True` (a product.deleted webhook, `plan --full`), and whenever the
+  last full read is older than `intervals.full_reconcile_seconds`. This keeps the common path at
+  one request per 100 changed products while no deletion is missed for longer than that interval.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.config import Secrets, load, secrets
+from engine.config.types import Config, Region
+from engine.ecwid import EcwidClient
+from engine.ecwid.images import FetchedImage, ImageFetcher
+from engine.model.catalog import Catalog, Category, Product, StoreProfile
+from engine.model.listing import AttributeValue, TikTokAttribute
+from engine.rules import EvaluationCache
+from engine.state import StateStore, StoredToken
+from engine.tiktok.client import TikTokClient
+from engine.tiktok.values import AuthorizedShop, TokenSet
+
+TIKTOK_TOKEN = "tiktok"  # the state store's token row for the connected shop
+ECWID_CURSOR = "ecwid.products.updated_from"
+ECWID_FULL_READ = "ecwid.products.full_read"
+ATTRIBUTES_CACHE = "cache.tiktok.attributes"  # + ":<version>:<category id>"
+ATTRIBUTES_TTL = 86_400.0  # TikTok changes category forms rarely; a day-old copy is fresh enough
+CURRENCY = {Region.US: "USD", Region.UK: "GBP"}
+CATEGORY_VERSION = {Region.US: "v2", Region.UK: "v1"}  # US shops must use the 7-level v2 tree
+DEFAULT_QPS = 40.0  # under TikTok's 50 per API per second, so pacing jitter never earns a 429
+
+
+class NotConnectedError(Exception):
+    """TikTok has not been authorised for this config yet (no tokens in the state store)."""
+
+
+class SetupError(Exception):
+    """Something the merchant must fix before a command can run (named in the message)."""
+
+
+def save_tiktok_grant(state: StateStore, tokens: TokenSet, shop: AuthorizedShop) -> None:
+    """Keep an OAuth grant and the chosen shop: what `connect` (and test fixtures) record."""
+    state.save_token(TIKTOK_TOKEN, _stored(tokens, {"shop_cipher": shop.cipher, "shop_id": shop.id,
+                                                    "shop_name": shop.name}))
+
+
+def _stored(tokens: TokenSet, extra: Mapping[str, str]) -> StoredToken:
+    return StoredToken(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        access_expires_at=float(tokens.access_token_expire_in),
+        refresh_expires_at=float(tokens.refresh_token_expire_in),
+        extra={**extra, "open_id": tokens.open_id, "seller_name": tokens.seller_name},
+    )
+
+
+def _token_set(stored: StoredToken) -> TokenSet:
+    return TokenSet(
+        access_token=stored.access_token,
+        refresh_token=stored.refresh_token,
+        access_token_expire_in=int(stored.access_expires_at or 0),
+        refresh_token_expire_in=int(stored.refresh_expires_at or 0),
+        open_id=stored.extra.get("open_id", ""),
+        seller_name=stored.extra.get("seller_name", ""),
+    )
+
+
+def _attribute_json(a: TikTokAttribute) -> dict[str, Any]:
+    return {"id": a.id, "name": a.name, "type": a.type, "required": a.required, "customizable": a.customizable,
+            "multiple": a.multiple, "values": [[v.id, v.name] for v in a.values]}
+
+
+def _attribute_from_json(d: Mapping[str, Any]) -> TikTokAttribute:
+    return TikTokAttribute(id=d["id"], name=d["name"], type=d["type"], required=bool(d["required"]),
+                           values=tuple(AttributeValue(i, n) for i, n in d["values"]),
+                           customizable=bool(d["customizable"]), multiple=bool(d["multiple"]))
+
+
+@dataclass
+class CatalogMirror:
+    """The last Ecwid catalog read in this process, kept current by incremental reads."""
+
+    profile: StoreProfile | None = None
+    categories: Mapping[int, Category] = field(default_factory=dict)
+    products: dict[int, Product] = field(default_factory=dict)
+    cursor: int | None = None  # the newest updateTimestamp seen: the next `updatedFrom`
+    full_read_at: float | None = None
+
+    def catalog(self) -> Catalog:
+        assert self.profile is not None
+        products = tuple(self.products[pid] for pid in sorted(self.products))
+        return Catalog(profile=self.profile, products=products, categories=self.categories)
+
+
+class Runtime:
+    """Everything a command needs, built from one config root. Close it (or use `with`)."""
+
+    def __init__(
+        self,
+        config: Config,
+        credentials: Secrets,
+        state: StateStore,
+        *,
+        ecwid_transport: Any = None,
+        tiktok_transport: Any = None,
+        image_transport: Any = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        qps: float = DEFAULT_QPS,
+    ) -> None:
+        self.config = config
+        self.state = state
+        self.clock = clock
+        self._credentials = credentials
+        self._ecwid_transport = ecwid_transport
+        self._tiktok_transport = tiktok_transport
+        self._image_transport = image_transport
+        self._sleep = sleep
+        self._qps = qps
+        self._lock = threading.RLock()
+        self._ecwid: EcwidClient | None = None
+        self._tiktok: TikTokClient | None = None
+        self._images: ImageFetcher | None = None
+        self._warehouse_id: str | None = None
+        self._brand_ids: dict[str, str] | None = None
+        self.mirror = CatalogMirror()
+        self.rule_cache = EvaluationCache()
+
+    @classmethod
+    def open(cls, root: str | Path, *, env: Mapping[str, str] | None = None, **options: Any) -> Runtime:
+        """Load config (ConfigError with diagnostics) and secrets, open the state store (StateError)."""
+        config = load(str(root), env=env)
+        credentials = secrets(config, env)
+        state_path = Path(config.root) / config.settings.state_path
+        state = StateStore.open(state_path, clock=options.get("clock", time.time))
+        return cls(config, credentials, state, **options)
+
+    def close(self) -> None:
+        for client in (self._ecwid, self._tiktok, self._images):
+            if client is not None:
+                client.close()
+        self.state.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- market -------------------------------------------------------------------------------
+
+    @property
+    def region(self) -> Region:
+        return self.config.settings.region
+
+    @property
+    def currency(self) -> str:
+        return CURRENCY[self.region]
+
+    @property
+    def category_version(self) -> str:
+        return CATEGORY_VERSION[self.region]
+
+    # -- clients ------------------------------------------------------------------------------
+
+    @property
+    def ecwid(self) -> EcwidClient:
+        with self._lock:
+            if self._ecwid is None:
+                settings = self.config.settings.ecwid
+                self._ecwid = EcwidClient(settings.base_url, settings.store_id, self._credentials.ecwid_token,
+                                          transport=self._ecwid_transport, sleep=self._sleep)
+            return self._ecwid
+
+    @property
+    def connected(self) -> bool:
+        return self.state.token(TIKTOK_TOKEN) is not None
+
+    @property
+    def tiktok(self) -> TikTokClient:
+        """The shop's TikTok client; NotConnectedError until a grant is saved in the state store."""
+        with self._lock:
+            if self._tiktok is None:
+                stored = self.state.token(TIKTOK_TOKEN)
+                if stored is None or not stored.extra.get("shop_cipher"):
+                    raise NotConnectedError("TikTok Shop is not connected yet: run `tokbridge connect` first")
+                extra = dict(stored.extra)
+                settings = self.config.settings.tiktok
+
+                def keep(tokens: TokenSet) -> None:
+                    # A refresh invalidates the old refresh token: persist before anything else can fail.
+                    self.state.save_token(TIKTOK_TOKEN, _stored(tokens, extra))
+
+                self._tiktok = TikTokClient(
+                    self._credentials.tiktok_app_key,
+                    self._credentials.tiktok_app_secret,
+                    tokens=_token_set(stored),
+                    shop_cipher=extra["shop_cipher"],
+                    api_base=settings.base_url,
+                    auth_base=settings.auth_url,
+                    transport=self._tiktok_transport,
+                    sleep=self._sleep,
+                    qps=self._qps,
+                    on_tokens_refreshed=keep,
+                )
+            return self._tiktok
+
+    def fetch_image(self, url: str) -> FetchedImage:
+        with self._lock:
+            if self._images is None:
+                self._images = ImageFetcher(transport=self._image_transport)
+            fetcher = self._images
+        return fetcher(url)
+
+    def warehouse_id(self) -> str:
+        """The configured sales warehouse, else the shop's default one (asked once)."""
+        with self._lock:
+            if self._warehouse_id is None:
+                configured = self.config.settings.tiktok.warehouse_id
+                if configured:
+                    self._warehouse_id = configured
+                else:
+                    sales = [w for w in self.tiktok.warehouses() if w.type == "SALES_WAREHOUSE"]
+                    chosen = next((w for w in sales if w.is_default), sales[0] if sales else None)
+                    if chosen is None:
+                        raise SetupError("the TikTok shop has no sales warehouse; add one in Seller Center")
+                    self._warehouse_id = chosen.id
+            return self._warehouse_id
+
+    def brand_id(self, name: str) -> str:
+        """The TikTok brand id of a brand name; a brand TikTok does not know is created as a custom brand."""
+        if not name:
+            return ""
+        with self._lock:
+            if self._brand_ids is None:
+                self._brand_ids = {b.name.casefold(): b.id for b in self.tiktok.brands()}
+            key = name.casefold()
+            if key not in self._brand_ids:
+                self._brand_ids[key] = self.tiktok.create_custom_brand(name)
+            return self._brand_ids[key]
+
+    # -- category attributes ------------------------------------------------------------------
+
+    def category_attributes(self, *, refresh: bool = False) -> dict[str, tuple[TikTokAttribute, ...]]:
+        """Attributes of every category the mappings name, from the state cache or TikTok (once each).
+
+        Without a TikTok connection the rule engine runs without them (attribute ids unresolved).
+        """
+        wanted = sorted({rule.tiktok_category_id for rule in self.config.categories})
+        result: dict[str, tuple[TikTokAttribute, ...]] = {}
+        now = self.clock()
+        for category_id in wanted:
+            name = f"{ATTRIBUTES_CACHE}:{self.category_version}:{category_id}"
+            cached = self.state.cursor(name)
+            if cached is not None and not refresh and now - cached.updated_at < ATTRIBUTES_TTL:
+                result[category_id] = tuple(_attribute_from_json(a) for a in json.loads(cached.value))
+                continue
+            if not self.connected:
+                return {}
+            attributes = self.tiktok.get_attributes(category_id, category_version=self.category_version)
+            self.state.set_cursor(name, json.dumps([_attribute_json(a) for a in attributes]))
+            result[category_id] = attributes
+        return result
+
+    # -- Ecwid catalog ------------------------------------------------------------------------
+
+    def read_catalog(self, *, full: bool = False) -> Catalog:
+        """The current Ecwid catalog: incremental when this process has read it in full recently."""
+        mirror = self.mirror
+        interval = self.config.settings.intervals.full_reconcile_seconds
+        now = self.clock()
+        stale = mirror.full_read_at is None or now - mirror.full_read_at >= interval
+        ecwid = self.ecwid
+        if full or stale or mirror.cursor is None or mirror.profile is None:
+            catalog = ecwid.fetch_catalog()
+            mirror.profile = catalog.profile
+            mirror.categories = catalog.categories
+            mirror.products = {p.id: p for p in catalog.products}
+            mirror.full_read_at = now
+            self.state.set_cursor(ECWID_FULL_READ, str(int(now)))
+        else:
+            # Profile and categories are small; a renamed category changes every product filed in it.
+            mirror.profile = ecwid.get_profile()
+            mirror.categories = ecwid.get_categories()
+            for product in ecwid.iter_products(mirror.cursor, categories=mirror.categories):
+                mirror.products[product.id] = product
+        newest = max((p.update_timestamp for p in mirror.products.values()), default=mirror.cursor or 0)
+        mirror.cursor = max(newest, mirror.cursor or 0)
+        self.state.set_cursor(ECWID_CURSOR, str(mirror.cursor))
+        return mirror.catalog()
+
+    def forget_product(self, product_id: int) -> None:
+        """Drop a product Ecwid reported deleted (webhook), so the next plan deletes its listing."""
+        self.mirror.products.pop(product_id, None)
