@@ -1,0 +1,70 @@
+"""What the order planner decides from: plain values gathered by `engine.apply.orders`. Pure; no I/O.
+
+The planner sits below the clients and the state store (layers), so the state's rows arrive here
+as these values: the imported-orders table as `OrderRecord`s, SKU links as `SkuTarget`s, and the
+one-time effects already carried out (a restock) as marker names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from engine.model.ecwid_order import EcwidOrder
+from engine.model.tiktok_order import Cancellation, TikTokOrder
+
+# Ecwid `refererId` of every order tokbridge imports: a channel label the Ecwid search filters on,
+# so the Ecwid poll asks only for TikTok orders. The TikTok order id itself goes in
+# `externalTransactionId` (found by `keywords` search). Neither hides Ecwid's fulfilment controls,
+# unlike `externalOrderId`, which needs `externalFulfillment: true` (ecwid.md §7.4).
+REFERER_ID = "TikTok Shop"
+
+
+def restock_marker(tiktok_order_id: str) -> str:
+    """The name under which a finished restock of an order is recorded (a state cursor)."""
+    return f"orders.restock.{tiktok_order_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class SkuTarget:
+    """Where a seller SKU lives in Ecwid: the product, and the combination for a variation."""
+
+    seller_sku: str
+    ecwid_product_id: int
+    ecwid_combination_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """A TikTok order already imported: its Ecwid order and the statuses last synchronised."""
+
+    tiktok_order_id: str
+    ecwid_order_id: str
+    tiktok_status: str
+    ecwid_payment_status: str
+    ecwid_fulfillment_status: str
+
+
+class Effect:
+    """Values of a one-time effect marker: STARTED is written before the calls, DONE after them."""
+
+    STARTED = "started"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderInputs:
+    """Everything one order pass looks at.
+
+    `tiktok_orders`: changed since the cursor, named by webhooks, held for action, or linked to a
+    changed Ecwid order. `ecwid_orders`: the Ecwid orders linked to those, by TikTok order id.
+    `cancellations`: buyer cancellation requests awaiting the seller's answer.
+    `effects`: marker name -> Effect value, for one-time effects already begun or done.
+    """
+
+    tiktok_orders: tuple[TikTokOrder, ...]
+    ecwid_orders: Mapping[str, EcwidOrder] = field(default_factory=dict)
+    records: Mapping[str, OrderRecord] = field(default_factory=dict)
+    skus: Mapping[str, SkuTarget] = field(default_factory=dict)
+    cancellations: tuple[Cancellation, ...] = ()
+    effects: Mapping[str, str] = field(default_factory=dict)
