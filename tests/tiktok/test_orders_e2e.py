@@ -455,3 +455,22 @@ def test_order_and_cancellation_webhooks_arrive_signed_and_parse() -> None:
         webhooks.receive(sandbox.app_key, sandbox.app_secret, tampered, authorization)
     with pytest.raises(webhooks.WebhookSignatureError):
         webhooks.receive(sandbox.app_key, "another-secret", body, authorization)
+
+
+# ---- fidelity fixes the scenarios above turned up -------------------------------------------------
+
+
+def test_an_over_long_title_is_refused_at_create_and_edit_not_left_to_review(shop: Shop) -> None:
+    product = shop.client.get_product(shop.product_ids[0])
+    body = convert.product_request(listing(9, product.category_id, title="x" * 300), image_uris={
+        "https://ecwid.test/1.png": product.main_images[0]}, warehouse_id=next(iter(product.skus[0].inventory)),
+        currency="USD", category_version="v2")
+    with pytest.raises(PermanentError) as info:
+        shop.client.create_product(body)
+    assert info.value.code == 12052051
+    assert "The product title must be 1-255 characters; it has 300." in str(info.value)
+    with pytest.raises(PermanentError) as info:
+        shop.client.partial_edit_product(shop.product_ids[0], {"title": "y" * 256})
+    assert info.value.code == 12052051
+    assert shop.client.create_product({**body, "title": "z" * 255}).product_id  # the limit itself is fine
+

@@ -1,8 +1,8 @@
 """Product APIs of the TikTok sandbox (tiktok.md §6-§8, §16 points 8-13).
 
 Create and edit check the payload's structure at once (unknown/non-leaf category, category
-version, images present, SKU fields, warehouses, price format, units) and reject with the
-documented code; what TikTok's *review* judges (title length, prohibited words, required
+version, title length, images present, SKU fields, warehouses, price format, units) and reject
+with the documented code; what TikTok's *review* judges (prohibited words, required
 attributes, image quality, price range, SKU count, sales-attribute consistency) is decided
 `review_delay` seconds later on the sandbox clock: ACTIVATE, or FAILED with audit_failed_reasons.
 A content edit of a live product keeps it ACTIVATE while the new version is audited
@@ -80,6 +80,10 @@ def _structural_checks(sb: TikTokSandbox, body: dict[str, Any], *, partial: bool
     for key in ("title", "description", "category_id"):
         if key in body and not isinstance(body[key], str):
             raise ApiFailure(PRODUCT_INVALID_PARAMS, f"{key} must be a string")
+    # 12052051 is in create's documented error list (tiktok.md §6.7, §16.8): refused outright, not at review.
+    if "title" in body and not 1 <= len(body["title"]) <= TITLE_MAX:
+        raise ApiFailure(TITLE_TOO_LONG, f"The product title must be 1-{TITLE_MAX} characters; it has "
+                         f"{len(body['title'])}.")
     version = body.get("category_version", "v1")
     if version not in ("v1", "v2"):
         raise ApiFailure(WRONG_CATEGORY_VERSION, "category_version must be v1 or v2")
@@ -160,11 +164,7 @@ def audit(sb: TikTokSandbox, content: dict[str, Any]) -> list[dict[str, Any]]:
         reasons.append({"position": "product", "reasons": [reason], "suggestions": [suggestion],
                         "listing_platform": "TIKTOK_SHOP"})
 
-    title = content.get("title", "")
-    if not 1 <= len(title) <= TITLE_MAX:
-        fail(f"The product title must be 1-{TITLE_MAX} characters; it has {len(title)}.",
-             f"Shorten the title to at most {TITLE_MAX} characters and keep the key product words first.")
-    text = f"{title} {content.get('description', '')}".lower()
+    text = f"{content.get('title', '')} {content.get('description', '')}".lower()
     found = [w for w in PROHIBITED_WORDS if re.search(rf"\b{re.escape(w)}\b", text)]
     if found:
         fail(f"The listing contains prohibited content: {', '.join(found)}.",
