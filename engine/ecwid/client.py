@@ -123,9 +123,9 @@ class EcwidClient:
         return self._rng.uniform(0, ceiling)
 
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                 body: Any = None) -> Any:
+                 body: Any = None, attempts: int | None = None) -> Any:
         retrying = Retrying(
-            stop=stop_after_attempt(self._max_attempts),
+            stop=stop_after_attempt(attempts or self._max_attempts),
             wait=self._wait,
             retry=retry_if_exception_type(RetryableError),
             sleep=self._sleep,
@@ -343,9 +343,11 @@ class EcwidClient:
         """By string id ("TB-K8XTQ") or internal id; Ecwid accepts both."""
         return order_from_json(self.get_order_json(order_id))
 
-    def create_order(self, order: EcwidOrder | Mapping[str, Any]) -> CreatedOrder:
+    def create_order(self, order: EcwidOrder | Mapping[str, Any], *, attempts: int | None = None) -> CreatedOrder:
+        """`attempts=1` for callers that must not repeat a create whose response was lost (a timeout after
+        Ecwid stored the order): they look the order up before trying again."""
         body = order_to_json(order) if isinstance(order, EcwidOrder) else dict(order)
-        return created_order_from_json(self._request("POST", "/orders", body=body))
+        return created_order_from_json(self._request("POST", "/orders", body=body, attempts=attempts))
 
     def update_order(self, order_id: str | int, changes: Mapping[str, Any]) -> int:
         """Partial update. If `changes` has `items`, that list replaces every item of the order."""
