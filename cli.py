@@ -6,13 +6,15 @@ This module is the one error boundary: code below raises, this maps to exit code
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:  # the engine is imported lazily inside commands so `tokbridge --help` stays fast
+    from engine.apply import Runtime
     from engine.config import ConfigError
     from engine.config.types import Config
 
@@ -207,3 +209,133 @@ def explain_command(target: str, directory: str) -> None:
         sku = f" (SKU {item.sku})" if item.sku else ""
         click.echo(f"action required{sku}: {item.reason}  ({item.rule})")
         click.echo(f"  fix: {item.fix}")
+
+
+# -- plan / apply / status (engine.apply) ------------------------------------------------------
+
+_CONFIG_DIR = click.option("--config", "directory", default=".", show_default=True,
+                           type=click.Path(file_okay=False), help="The config directory.")
+
+
+def _open_runtime(directory: str) -> Runtime:
+    """Config problems print as diagnostics (exit 1); a state database we cannot use is a plain error."""
+    from engine.apply import Runtime
+    from engine.config import ConfigError
+    from engine.state import StateError
+
+    try:
+        return Runtime.open(directory)
+    except ConfigError as error:
+        _echo_diagnostics(error, directory, "standard", err=True)
+        raise SystemExit(1) from None
+    except StateError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@contextlib.contextmanager
+def _engine_errors() -> Iterator[None]:
+    """The error boundary of the commands that talk to the APIs: a clear message, never a traceback."""
+    from engine.apply import NotConnectedError, SetupError, StalePlanError
+    from engine.http import ApiError
+    from engine.reconcile import PlanFileError
+
+    try:
+        yield
+    except ApiError as error:
+        raise click.ClickException(error.message) from None
+    except (NotConnectedError, SetupError, StalePlanError, PlanFileError) as error:
+        raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        raise SystemExit(130) from None
+
+
+@main.command("plan")
+@_CONFIG_DIR
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (with format_version).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Save the plan to this file for `apply --plan`.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none, 1 on error.")
+@click.option("--target", "targets", multiple=True, help="Only this product (`product:ID` or ID); repeatable.")
+@click.option("--refresh", is_flag=True, help="Read TikTok live (drift, review results) instead of the state.")
+def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitcode: bool,
+                 targets: tuple[str, ...], refresh: bool) -> None:
+    """Show what `apply` would change on TikTok, like `terraform plan`."""
+    from engine.apply import make_plan, render_plan
+    from engine.reconcile import plan_to_json
+
+    with _open_runtime(directory) as runtime, _engine_errors():
+        plan = make_plan(runtime, refresh=refresh, targets=targets)
+    text = plan_to_json(plan)
+    if out:
+        pathlib.Path(out).write_text(text, encoding="utf-8")
+    click.echo(text if as_json else render_plan(plan), nl=not as_json)
+    if out and not as_json:
+        click.echo(f"saved the plan to {out}; apply exactly it with: tokbridge apply --plan {out}")
+    if detailed_exitcode and not plan.empty:
+        raise SystemExit(2)
+
+
+@main.command("apply")
+@_CONFIG_DIR
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False),
+              help="Apply exactly this saved plan (refused when stale).")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-destructive", is_flag=True, help="Apply even when the plan breaks the guardrails.")
+@click.option("--target", "targets", multiple=True, help="Only this product (`product:ID` or ID); repeatable.")
+@click.option("--workers", type=click.IntRange(1, 32), default=4, show_default=True, help="Concurrent writes.")
+def apply_command(directory: str, plan_file: str | None, auto_approve: bool, allow_destructive: bool,
+                  targets: tuple[str, ...], workers: int) -> None:
+    """Make TikTok match the rules: plan afresh (or take a saved plan), confirm, apply."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from engine.apply import check_fresh, execute, make_plan, refresh_reviews, render_apply, render_plan, summary
+    from engine.reconcile import check_guardrails, plan_from_json
+
+    with _open_runtime(directory) as runtime, _engine_errors():
+        runtime.tiktok  # noqa: B018 - fail now, before reading anything, when TikTok is not connected
+        if plan_file:
+            plan = check_fresh(runtime, plan_from_json(pathlib.Path(plan_file).read_text(encoding="utf-8")))
+        else:
+            refresh_reviews(runtime)
+            plan = make_plan(runtime, targets=targets)
+        click.echo(render_plan(plan))
+        if plan.empty:
+            return
+        violations = check_guardrails(plan, runtime.config.settings.guardrails)
+        if violations and not allow_destructive:
+            for violation in violations:
+                click.echo(f"refused: {violation}", err=True)
+            click.echo("nothing was applied; review the plan, then re-run with --allow-destructive", err=True)
+            raise SystemExit(1)
+        if not plan_file and not auto_approve and not click.confirm(f"{summary(plan)} Apply it to TikTok?"):
+            click.echo("Apply cancelled; nothing was changed.")
+            raise SystemExit(1)
+        with Progress(TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task("apply", total=len(plan.actions))
+            report = execute(runtime, plan, workers=workers,
+                             on_progress=lambda done, total: progress.update(task, completed=done))
+        click.echo(render_apply(report.outcomes))
+        if report.failed:
+            raise SystemExit(1)
+
+
+@main.command("status")
+@_CONFIG_DIR
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def status_command(directory: str, as_json: bool) -> None:
+    """Listings by state, action-required items (reason and fix), last sync times. No API calls."""
+    import json
+    from pathlib import Path
+
+    from engine.apply import render_status, status_report
+    from engine.state import StateError, StateStore
+
+    config = load_config(directory)
+    try:
+        with StateStore.open(Path(config.root) / config.settings.state_path) as state:
+            report = status_report(state)
+    except StateError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(report, indent=2, sort_keys=True) if as_json else render_status(report))

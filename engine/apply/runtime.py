@@ -127,6 +127,7 @@ class Runtime:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         qps: float = DEFAULT_QPS,
+        tiktok_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.state = state
@@ -137,6 +138,7 @@ class Runtime:
         self._image_transport = image_transport
         self._sleep = sleep
         self._qps = qps
+        self._tiktok_options = dict(tiktok_options or {})  # extra TikTokClient arguments (tests: backoff)
         self._lock = threading.RLock()
         self._ecwid: EcwidClient | None = None
         self._tiktok: TikTokClient | None = None
@@ -222,6 +224,7 @@ class Runtime:
                     sleep=self._sleep,
                     qps=self._qps,
                     on_tokens_refreshed=keep,
+                    **self._tiktok_options,
                 )
             return self._tiktok
 

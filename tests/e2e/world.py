@@ -1,0 +1,129 @@
+"""An end-to-end world: both sandboxes on 127.0.0.1, a merchant config pointing at them, TikTok connected.
+
+`make_world(tmp_path, n_products=..., seed=...)` starts the Ecwid sandbox (seeded catalog, images
+served as real PNGs) and the TikTok sandbox (a ManualClock the tests advance instead of sleeping),
+writes the starter config with the sandbox URLs and a catch-all category mapping, puts the
+credentials in `.tokbridge/secrets`, and connects TikTok the way `connect` will: a minted auth
+code exchanged by the real client, the shop chosen, the grant saved in the state store.
+
+Every TikTok request the runtime makes goes through a counting transport, so tests count write
+calls at the wire, independent of the audit log.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from engine.apply import Runtime, save_tiktok_grant
+from engine.config import starter_files
+from engine.sandbox.ecwid import RunningEcwidSandbox, start_ecwid_sandbox
+from engine.sandbox.server import ServerThread
+from engine.sandbox.tiktok.app import TikTokSandbox, start_tiktok_sandbox
+from engine.state import StateStore
+from engine.tiktok.client import TikTokClient
+
+CATEGORIES = """version: 1
+categories:
+  - name: t-shirts
+    when: "'T-Shirts' in product.categories"
+    tiktok_category_id: "601226"
+  - name: everything else
+    when: "product.id > 0"
+    tiktok_category_id: "601591"
+"""
+
+
+class CountingTransport(httpx.HTTPTransport):
+    """Records (method, path) of every request; `writes()` are the calls that change TikTok."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.calls.append((request.method, request.url.path))
+        return super().handle_request(request)
+
+    def writes(self, path_part: str = "") -> list[tuple[str, str]]:
+        with self._lock:
+            return [(m, p) for m, p in self.calls
+                    if m != "GET" and not p.endswith("/products/search") and "/token/" not in p and path_part in p]
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+
+@dataclass
+class World:
+    root: Path
+    ecwid: RunningEcwidSandbox
+    tiktok_server: ServerThread
+    tiktok: TikTokSandbox
+    transport: CountingTransport = field(default_factory=CountingTransport)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {}  # credentials come from <root>/.tokbridge/secrets only
+
+    def runtime(self, **options: Any) -> Runtime:
+        options.setdefault("tiktok_transport", self.transport)
+        options.setdefault("tiktok_options", {"backoff_base": 0.01, "backoff_max": 0.05})
+        return Runtime.open(self.root, env=self.env, **options)
+
+    def finish_reviews(self) -> None:
+        """Let TikTok's review of everything pending finish (the sandbox clock, not a sleep)."""
+        self.tiktok.clock.advance(self.tiktok.review_delay + 1)
+
+    def live_products(self) -> list[dict[str, Any]]:
+        """TikTok products that are not deleted, from the sandbox's own state."""
+        return [p for p in self.tiktok.state()["products"].values() if p["status"] != "DELETED"]
+
+    def edit_config(self, name: str, old: str, new: str) -> None:
+        path = self.root / name
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {name}"
+        path.write_text(text.replace(old, new, 1))
+
+
+def write_config(root: Path, ecwid: RunningEcwidSandbox, tiktok_url: str, tiktok: TikTokSandbox) -> None:
+    for name, text in starter_files().items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    settings = root / "tokbridge.yaml"
+    text = settings.read_text()
+    text = text.replace("  store_id: 1003 ", f"  store_id: {ecwid.store_id}\n  base_url: {ecwid.base_url}\n  #", 1)
+    text = text.replace("tiktok:\n", f"tiktok:\n  base_url: {tiktok_url}\n  auth_url: {tiktok_url}\n", 1)
+    settings.write_text(text)
+    (root / "mappings" / "categories.yaml").write_text(CATEGORIES)
+    (root / ".tokbridge" / "secrets").write_text(
+        f"ECWID_TOKEN={ecwid.token}\nECWID_CLIENT_SECRET={ecwid.client_secret}\n"
+        f"TIKTOK_APP_KEY={tiktok.app_key}\nTIKTOK_APP_SECRET={tiktok.app_secret}\n")
+
+
+def connect(root: Path, url: str, tiktok: TikTokSandbox) -> None:
+    with TikTokClient(tiktok.app_key, tiktok.app_secret, api_base=url, auth_base=url) as client:
+        tokens = client.get_token(tiktok.mint_auth_code())
+        shop = client.select_shop()
+    with StateStore.open(root / ".tokbridge" / "state.db") as state:
+        save_tiktok_grant(state, tokens, shop)
+
+
+@contextmanager
+def make_world(root: Path, *, n_products: int = 30, seed: int = 3, **tiktok_options: Any) -> Iterator[World]:
+    tiktok_options.setdefault("review_delay", 60.0)
+    with start_ecwid_sandbox(n_products=n_products, seed=seed, webhook_time_scale=0.0001) as ecwid, \
+            start_tiktok_sandbox(**tiktok_options) as (server, tiktok):
+        write_config(root, ecwid, server.url, tiktok)
+        connect(root, server.url, tiktok)
+        yield World(root=root, ecwid=ecwid, tiktok_server=server, tiktok=tiktok)
