@@ -23,14 +23,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from engine.http import PermanentError
+from engine.http import PermanentError, RateLimitedError
 from engine.model.tiktok_order import CancelRole, CancelStatus, OrderStatus, PackageStatus
 from engine.sandbox.server import ServerThread
 from engine.sandbox.tiktok.app import TikTokSandbox, start_tiktok_sandbox
 from engine.sandbox.tiktok.orders import seed_orders
 from engine.tiktok import convert, webhooks
 from engine.tiktok.client import TikTokClient
-from tests.tiktok.test_sandbox_e2e import SAMPLES, connect, leaf_without_required_attributes, listing, png
+from tests.tiktok.test_sandbox_e2e import (
+    SAMPLES,
+    FakeWall,
+    connect,
+    leaf_without_required_attributes,
+    listing,
+    png,
+)
 
 UNPAID_REASON = "seller_cancel_unpaid_reason_out_of_stock"
 PAID_REASON = "seller_cancel_reason_out_of_stock"
@@ -473,4 +480,23 @@ def test_an_over_long_title_is_refused_at_create_and_edit_not_left_to_review(sho
         shop.client.partial_edit_product(shop.product_ids[0], {"title": "y" * 256})
     assert info.value.code == 12052051
     assert shop.client.create_product({**body, "title": "z" * 255}).product_id  # the limit itself is fine
+
+
+def test_a_429_carries_no_retry_after_so_the_client_backs_off_on_its_own() -> None:
+    # tiktok.md §14 documents no Retry-After: the sandbox sends none, and the client's own backoff must serve.
+    wall = FakeWall()
+    with start_tiktok_sandbox(wall=wall.clock, qps=1) as (server, sandbox):
+        once = connect(server, sandbox, clock=wall.clock, monotonic=wall.clock, sleep=wall.sleep, qps=1000,
+                       max_attempts=1)
+        once.warehouses()
+        with pytest.raises(RateLimitedError) as info:
+            once.warehouses()
+        assert (info.value.status, info.value.code, info.value.delay) == (429, 36009002, None)
+
+        patient = connect(server, sandbox, clock=wall.clock, monotonic=wall.clock, sleep=wall.sleep, qps=1000,
+                          max_attempts=2, backoff_base=1.0, jitter=lambda: 1.0)
+        patient.warehouses()
+        wall.slept.clear()
+        assert patient.warehouses()  # refused once, then retried after the client's own 1 s backoff
+        assert [s for s in wall.slept if s > 0.01] == [1.0]  # beyond the 1 ms per-call pacing
 
