@@ -1,0 +1,151 @@
+"""Exactly once: every webhook delivered three times, overlapping polls, a create whose answer was lost,
+and kill -9 between Ecwid's create and the state write, 20 times over. Zero duplicates, zero lost orders.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from engine.apply.orders import TIKTOK_CURSOR, webhook_order_ids
+from engine.ecwid.client import EcwidClient
+from engine.model.plan import ActionKind
+from engine.sandbox.server import ServerThread
+from engine.tiktok.webhooks import receive
+from tests.orders.conftest import Shop
+
+REPO = Path(__file__).resolve().parents[2]
+CRASH_RUNS = 20
+
+
+class Inbox:
+    """A webhook endpoint on 127.0.0.1 that keeps each delivery's raw body and signature."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[tuple[bytes, str]] = []
+        self.lock = threading.Lock()
+        self.server = ServerThread(Starlette(routes=[Route("/hook", self.hook, methods=["POST"])])).start()
+        self.url = self.server.url + "/hook"
+
+    async def hook(self, request: Request) -> Response:
+        raw = await request.body()
+        with self.lock:
+            self.deliveries.append((raw, request.headers.get("authorization", "")))
+        return Response(status_code=200)
+
+    def wait_for(self, count: int, *, timeout: float = 10.0) -> list[tuple[bytes, str]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.deliveries) >= count:
+                    return list(self.deliveries)
+            time.sleep(0.01)  # a deadline poll: the sandbox delivers from its own thread
+        raise AssertionError(f"{len(self.deliveries)} of {count} webhooks arrived in {timeout} s")
+
+
+def assert_exactly_once(shop: Shop, order_ids: list[str]) -> None:
+    for order_id in order_ids:
+        found = shop.ecwid_orders_for(order_id)
+        assert len(found) == 1, f"TikTok order {order_id} has {len(found)} Ecwid orders"
+        record = shop.state.order(order_id)
+        assert record is not None and record.ecwid_order_id == found[0]["id"]
+    assert len(shop.ecwid_running.sandbox.orders) == len(order_ids)
+
+
+def test_each_webhook_three_times_and_overlapping_polls_import_each_order_once(shop: Shop) -> None:
+    inbox = Inbox()
+    try:
+        shop.tiktok_sandbox.webhook_url = inbox.url
+        order_ids = [shop.buy(("MUG-1", 1)) for _ in range(3)] + [shop.buy(("TEE-RED-M", 1)) for _ in range(2)]
+        deliveries = inbox.wait_for(10)  # UNPAID and AWAITING_SHIPMENT for each of the five
+        for raw, signature in deliveries:
+            event = receive(shop.tiktok.app_key, shop.tiktok_sandbox.app_secret, raw, signature)
+            for _ in range(3):
+                shop.sync(webhook_order_ids=webhook_order_ids([event]))
+            shop.state.set_cursor(TIKTOK_CURSOR, "0")  # the next poll overlaps everything seen so far
+        for _ in range(3):
+            shop.sync()
+    finally:
+        inbox.server.stop()
+    assert_exactly_once(shop, order_ids)
+    assert shop.stock(shop.mug_id) == 7 and shop.stock(shop.tee_id, shop.tee_red_m) == 3
+    imports = [e for e in shop.state.audit_log() if e.kind == ActionKind.IMPORT_ORDER.value and e.outcome == "ok"]
+    assert len(imports) == 5
+
+
+class LoseFirstCreateAnswer(httpx.BaseTransport):
+    """Forwards to the sandbox, then throws away the answer to the first order create: a timeout after
+    Ecwid stored the order."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.lost = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.method == "POST" and request.url.path.endswith("/orders") and not self.lost:
+            response.read()
+            response.close()
+            self.lost += 1
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
+
+
+def test_a_create_whose_answer_was_lost_is_found_not_repeated(shop: Shop) -> None:
+    transport = LoseFirstCreateAnswer()
+    running = shop.ecwid_running
+    shop.ecwid = EcwidClient(running.base_url, running.store_id, running.token, transport=transport,
+                             sleep=lambda _: None, requests_per_minute=100_000)
+    order_id = shop.buy(("MUG-1", 2))
+    result = shop.sync()
+    assert transport.lost == 1 and result.done == (f"order:{order_id}",) and result.failed == ()
+    assert shop.slept == [0.5]  # the action was retried once, after its backoff
+    assert_exactly_once(shop, [order_id])
+    assert shop.stock(shop.mug_id) == 8
+
+
+def _crash_pass(shop: Shop) -> subprocess.CompletedProcess[str]:
+    args = {"ecwid_url": shop.ecwid_running.base_url, "store_id": shop.ecwid_running.store_id,
+            "token": shop.ecwid_running.token, "tiktok_url": shop.tiktok_server.url,
+            "app_key": shop.tiktok_sandbox.app_key, "app_secret": shop.tiktok_sandbox.app_secret,
+            "state": str(shop.state.path), "config": str(shop.root)}
+    return subprocess.run([sys.executable, "-m", "tests.orders.crash_import", json.dumps(args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_kill_9_between_the_ecwid_create_and_the_state_write_never_duplicates_or_loses(shop: Shop) -> None:
+    order_ids: list[str] = []
+    for run in range(CRASH_RUNS):
+        new = [shop.buy(("MUG-1", 1)), shop.buy(("TEE-RED-M", 1))] if run % 2 else [shop.buy(("MUG-1", 1))]
+        order_ids += new
+        crashed = _crash_pass(shop)
+        assert crashed.returncode == 137, crashed.stderr
+        created_unrecorded = [o for o in new if shop.ecwid_orders_for(o) and shop.state.order(o) is None]
+        assert len(created_unrecorded) == 1  # the crash hit right after exactly one create
+        recovered = shop.sync()
+        assert recovered.failed == () and all(a.kind is ActionKind.IMPORT_ORDER for a in recovered.plan.actions)
+        assert_exactly_once(shop, order_ids)
+    assert len(order_ids) == 30
+    assert shop.stock(shop.mug_id) == 10 - CRASH_RUNS and shop.stock(shop.tee_id, shop.tee_red_m) == 5 - 10
+
+
+def _intents(shop: Shop) -> list[dict[str, Any]]:
+    return [{"key": e.key, "outcome": e.outcome} for e in shop.state.audit_log() if e.outcome == "intent"]
+
+
+def test_the_import_intent_is_audited_before_the_create(shop: Shop) -> None:
+    order_id = shop.buy(("MUG-1", 1))
+    seen: list[list[dict[str, Any]]] = []
+    shop.sync(after_create=lambda _: seen.append(_intents(shop)))
+    assert seen == [[{"key": f"order:{order_id}", "outcome": "intent"}]]
