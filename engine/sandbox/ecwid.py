@@ -3,7 +3,9 @@
 `EcwidSandbox` holds the store (products, categories, orders, tokens) behind one lock; `.app` is the
 Starlette app: `/api/v3/{storeId}/...` (Bearer tokens and scopes, 600/min per token, pagination
 caps, filters, webhooks, with `FaultMiddleware` around it), `/images/{storeId}/{name}.png` (real
-PNGs), and `/_admin/...`, the merchant's side: what a person does in the Ecwid admin (change a price
+PNGs), and `/api/oauth/authorize` + `/api/oauth/token` (§2.2: a consent page that grants at once and
+redirects with a single-use code; re-using a code disables the token it gave), and
+`/_admin/...`, the merchant's side: what a person does in the Ecwid admin (change a price
 or stock, disable or delete a product, add a variation, ship or cancel an order). Admin actions bump
 `updateTimestamp` and fire webhooks like any other change. `start_ecwid_sandbox` serves it on
 127.0.0.1 and returns the URLs and credentials.
@@ -23,10 +25,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from engine.sandbox.ecwid_images import render_png
@@ -62,6 +65,7 @@ SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 _ORDER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 API_PREFIX = "/api/v3/"
+OAUTH_CODE_TTL = 600  # "lives minutes" (§2.2) [I: ten]
 
 
 class EcwidApiError(Exception):
@@ -144,8 +148,10 @@ class EcwidSandbox:
                  clock: Callable[[], float] = time.time, rate_limit_per_minute: int = 600,
                  webhook_url: str | None = None, webhook_time_scale: float = 1 / 900,
                  order_prefix: str = "TB-", order_suffix: str = "", currency: str = "USD",
-                 faults: Faults | None = None) -> None:
+                 faults: Faults | None = None, oauth_client_id: str = "sandbox-client-id") -> None:
         self.store_id = store_id
+        self.oauth_client_id = oauth_client_id
+        self.oauth_codes: dict[str, dict[str, Any]] = {}  # code -> {scopes, redirect_uri, expires, token}
         self.client_secret = client_secret or f"sandbox_client_secret_{secrets.token_hex(12)}"
         self.clock = clock
         self.rate_limit_per_minute = rate_limit_per_minute
@@ -170,6 +176,8 @@ class EcwidSandbox:
                                         time_scale=webhook_time_scale)
         api = Starlette(routes=[
             Route("/api/v3/{rest:path}", self._api, methods=["GET", "POST", "PUT", "DELETE"]),
+            Route("/api/oauth/authorize", self._oauth_authorize, methods=["GET"]),
+            Route("/api/oauth/token", self._oauth_token, methods=["GET", "POST"]),
             Route("/images/{store:int}/{name}.png", self._image, methods=["GET"]),
             Route("/_admin/{rest:path}", self._admin, methods=["GET", "POST", "PUT", "DELETE"]),
         ])
@@ -308,6 +316,59 @@ class EcwidSandbox:
             else:
                 merged.setdefault(key, value)
         return merged
+
+    # -- OAuth (§2.2) -----------------------------------------------------------------------------
+
+    async def _oauth_authorize(self, request: Request) -> Response:
+        """The consent page: the sandbox merchant always agrees, so it redirects at once with a code."""
+        q = request.query_params
+        redirect_uri = q.get("redirect_uri", "")
+        if q.get("client_id") != self.oauth_client_id:
+            return JSONResponse({"error": "invalid_client", "error_description": "Unknown client_id"}, 400)
+        if q.get("response_type") != "code" or not redirect_uri.startswith(("http://", "https://")):
+            return JSONResponse({"error": "invalid_request",
+                                 "error_description": "response_type=code and an http(s) redirect_uri are required"},
+                                400)
+        requested = set(q.get("scope", "").split())
+        unknown = requested - ALL_SCOPES
+        if unknown:
+            return JSONResponse({"error": "invalid_scope",
+                                 "error_description": f"Unknown scope: {', '.join(sorted(unknown))}"}, 400)
+        code = secrets.token_urlsafe(24)
+        with self.lock:
+            self.oauth_codes[code] = {"scopes": requested | {"read_store_profile"}, "redirect_uri": redirect_uri,
+                                      "expires": self.now() + OAUTH_CODE_TTL, "token": None}
+        back = {"code": code, **({"state": q["state"]} if "state" in q else {})}
+        separator = "&" if "?" in redirect_uri else "?"
+        return RedirectResponse(f"{redirect_uri}{separator}{urlencode(back)}", status_code=302)
+
+    async def _oauth_token(self, request: Request) -> Response:
+        q = dict(request.query_params)
+        if request.method == "POST":
+            q.update({k: str(v) for k, v in (await request.form()).items()})
+
+        def refuse(error: str, description: str, status: int = 400) -> Response:
+            return JSONResponse({"error": error, "error_description": description}, status)
+
+        if q.get("client_id") != self.oauth_client_id or q.get("client_secret") != self.client_secret:
+            return refuse("invalid_client", "Wrong client_id or client_secret", 401)
+        if q.get("grant_type") != "authorization_code":
+            return refuse("unsupported_grant_type", "grant_type must be authorization_code")
+        with self.lock:
+            grant = self.oauth_codes.get(q.get("code", ""))
+            if grant is None or grant["expires"] < self.now():
+                return refuse("invalid_grant", "Unknown or expired code")
+            if grant["token"] is not None:
+                # Re-using a code disables the token issued for it (§2.2).
+                self.revoke_token(grant["token"])
+                return refuse("invalid_grant", "The code was already used; the token issued for it is disabled")
+            if q.get("redirect_uri") != grant["redirect_uri"]:
+                return refuse("invalid_grant", "redirect_uri does not match the one the code was issued for")
+            token = self.mint_token(grant["scopes"])
+            grant["token"] = token
+        return JSONResponse({"access_token": token, "token_type": "bearer",
+                             "scope": " ".join(sorted(grant["scopes"])), "store_id": self.store_id,
+                             "public_token": self.public_token})
 
     # -- HTTP plumbing --------------------------------------------------------------------------
 
@@ -1033,6 +1094,11 @@ class RunningEcwidSandbox:
     @property
     def client_secret(self) -> str:
         return self.sandbox.client_secret
+
+    @property
+    def client_id(self) -> str:
+        """The app's OAuth client_id (`tokbridge connect ecwid --client-id`)."""
+        return self.sandbox.oauth_client_id
 
     @property
     def image_base_url(self) -> str:

@@ -578,6 +578,11 @@ class StateStore:
                 ),
             )
 
+    def delete_token(self, name: str) -> None:
+        """Forget a token (disconnect); forgetting one that is not there is harmless."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM tokens WHERE name = ?", (name,))
+
     def token(self, name: str) -> StoredToken | None:
         rows = self._read("SELECT * FROM tokens WHERE name = ?", (name,))
         if not rows:

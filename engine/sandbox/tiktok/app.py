@@ -26,7 +26,7 @@ from starlette.routing import Route as StarletteRoute
 
 from engine.sandbox.faults import FaultMiddleware, Faults
 from engine.sandbox.server import ServerThread
-from engine.sandbox.tiktok import cancellations, fulfillment, orders, products, seller
+from engine.sandbox.tiktok import cancellations, consent, fulfillment, orders, products, seller
 from engine.sandbox.tiktok.clock import Clock, ManualClock
 from engine.sandbox.tiktok.core import ApiFailure, Call, Ids, Route, Scheduler
 from engine.sandbox.tiktok.data import BRAND_NAMES, PROVIDERS, REGION_CODE, CategoryTree
@@ -67,7 +67,8 @@ class TikTokSandbox:
                  webhook_url: str | None = None, seed: int = 0, on_hold: bool | None = None,
                  daily_upload_quota: int = 1000, wall: Callable[[], float] = time.time, qps: int = QPS,
                  collection_delay: float = 86400.0, transit_delay: float = 3 * 86400.0,
-                 completion_delay: float = 7 * 86400.0, shipping_sla: float = 3 * 86400.0) -> None:
+                 completion_delay: float = 7 * 86400.0, shipping_sla: float = 3 * 86400.0,
+                 service_id: str = "sandbox-service-id", redirect_url: str = "") -> None:
         if region not in ("US", "UK"):
             raise ValueError(f"region must be 'US' or 'UK', not {region!r}")
         self.region = region
@@ -116,6 +117,10 @@ class TikTokSandbox:
         self.tokens: dict[str, Token] = {}
         self.suspended = False
         self.authorized = True
+        self.service_id = service_id  # the app's service id in its authorization link (§4)
+        self.redirect_url = redirect_url  # the app's redirect URL (Partner Center)
+        self.consent_denied = False  # the seller refuses on the consent page
+        self.missing_setup: set[str] = set()  # listing prerequisites the seller has not set up (consent.py)
         self._rate: dict[tuple[str, str, str], deque[float]] = {}
         self.webhooks = WebhookDispatcher(app_key=app_key, app_secret=app_secret, now=self.clock.now,
                                           realtime=self.clock.realtime)
@@ -178,13 +183,14 @@ class TikTokSandbox:
         routes = [
             StarletteRoute("/api/v2/token/get", self._token_get, methods=["GET"]),
             StarletteRoute("/api/v2/token/refresh", self._token_refresh, methods=["GET"]),
+            *consent.routes(self),
             *seller.admin_routes(self),
             *orders.buyer_routes(self),
             StarletteRoute("/{path:path}", self._api, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
         ]
         app = Starlette(routes=routes)
         return FaultMiddleware(app, faults=self.faults, render_error=_error_renderer(self.ids),
-                               applies_to=lambda path: not path.startswith(("/_buyer", "/_seller")))
+                               applies_to=lambda path: not path.startswith(("/_buyer", "/_seller", "/open/")))
 
     def envelope(self, code: int, message: str, data: Any, status: int = 200) -> Response:
         return JSONResponse({"code": code, "message": message, "request_id": self.ids.request_id(), "data": data},

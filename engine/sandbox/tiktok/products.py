@@ -683,8 +683,8 @@ def create_custom_brand(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
 
 
 def prerequisites(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
-    return {"check_results": [{"check_item": item, "is_failed": False, "fail_reasons": []}
-                              for item in ("RETURN_WAREHOUSE", "SHOP_STATUS", "SELLER_PROFILE")]}
+    from engine.sandbox.tiktok.consent import check_results
+    return {"check_results": check_results(sb)}
 
 
 def listing_check(sb: TikTokSandbox, call: Call) -> dict[str, Any]:

@@ -149,6 +149,11 @@ def admin_routes(sb: TikTokSandbox) -> list[StarletteRoute]:
         deauthorize(sb)
         return {}
 
+    def setup(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        # What the seller has not set up in Seller Center yet (listing prerequisites, consent.py).
+        sb.missing_setup = set(body.get("missing") or ())
+        return {"missing": sorted(sb.missing_setup)}
+
     return [
         StarletteRoute("/_seller/state", handler(lambda r, b: sb.state()), methods=["GET"]),
         StarletteRoute("/_seller/auth_code", handler(lambda r, b: {"auth_code": sb.mint_auth_code()}),
@@ -159,6 +164,7 @@ def admin_routes(sb: TikTokSandbox) -> list[StarletteRoute]:
         StarletteRoute("/_seller/suspend", handler(set_suspended(True)), methods=["POST"]),
         StarletteRoute("/_seller/unsuspend", handler(set_suspended(False)), methods=["POST"]),
         StarletteRoute("/_seller/deauthorize", handler(deauth), methods=["POST"]),
+        StarletteRoute("/_seller/setup", handler(setup), methods=["POST"]),
         StarletteRoute("/_seller/orders/{order_id}/advance", handler(advance_order), methods=["POST"]),
         StarletteRoute("/_seller/clock/advance", handler(clock_advance), methods=["POST"]),
     ]
