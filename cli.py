@@ -331,11 +331,51 @@ def status_command(directory: str, as_json: bool) -> None:
 
     from engine.apply import render_status, status_report
     from engine.state import StateError, StateStore
+    from engine.watch import ShopState, health_report, load_health
 
     config = load_config(directory)
     try:
         with StateStore.open(Path(config.root) / config.settings.state_path) as state:
             report = status_report(state)
+            report["shop"] = health_report(state)
+            shop_health = load_health(state)
     except StateError as error:
         raise click.ClickException(str(error)) from None
     click.echo(json.dumps(report, indent=2, sort_keys=True) if as_json else render_status(report))
+    if not as_json and shop_health.state is not ShopState.OK:
+        click.echo(shop_health.describe())
+
+
+@main.command("watch")
+@_CONFIG_DIR
+@click.option("--once", is_flag=True, help="Run one cycle (reconcile, orders) and exit.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Log lines as text or as one JSON object per line.")
+@click.option("--host", default=None, help="Listen address for webhooks (default: tokbridge.yaml webhooks.host).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Listen port (default: tokbridge.yaml webhooks.port; 0 picks a free one).")
+@click.option("--no-webhooks", is_flag=True, help="Do not listen for webhooks; rely on polling.")
+def watch_command(directory: str, once: bool, log_format: str, host: str | None, port: int | None,
+                  no_webhooks: bool) -> None:
+    """Keep TikTok in step with Ecwid (and Ecwid with TikTok's orders) until SIGTERM / Ctrl-C."""
+    import signal
+
+    from engine.config import secrets
+    from engine.watch import Daemon, WatchOptions, configure_logging
+
+    with _open_runtime(directory) as runtime, _engine_errors():
+        creds = secrets(runtime.config)
+        configure_logging(log_format, secrets=[creds.ecwid_token, creds.ecwid_client_secret,
+                                               creds.tiktok_app_key, creds.tiktok_app_secret])
+        runtime.tiktok  # noqa: B018 - fail now when TikTok is not connected
+        daemon = Daemon(runtime, WatchOptions(host=host, port=port, webhooks=not no_webhooks))
+        if once:
+            daemon.run_once()
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: daemon.request_stop())
+        daemon.start()
+        while not daemon.wait(1.0):
+            pass
+        daemon.stop()
+    click.echo("tokbridge watch stopped; cursors and queued work saved", err=True)

@@ -1,0 +1,88 @@
+"""Shop health: whether tokbridge may write to TikTok, kept in the state store for `status`.
+
+TikTok can suspend a shop (its write calls are refused and Get Active Shops no longer lists it)
+or the seller can deauthorize the app (webhook type 6; every call is refused). Either way the
+daemon stops writing to TikTok and keeps importing what it still can; `status` prints the
+`what_to_do` line. Webhook type 7 (the grant expires within 30 days) is only a warning until the
+expiry passes. The health is a cursor row (JSON), so it survives restarts and any process
+(`status`) can read it without an API call. Pure apart from the state store calls.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from engine.state import StateStore
+
+HEALTH_CURSOR = "watch.shop_health"
+
+
+class ShopState(StrEnum):
+    OK = "ok"
+    EXPIRING = "authorization_expiring"  # still writes; reconnect soon
+    SUSPENDED = "suspended"
+    DEAUTHORIZED = "deauthorized"
+
+
+WHAT_TO_DO = {
+    ShopState.OK: "",
+    ShopState.EXPIRING: "reconnect before the authorization expires: run `tokbridge connect`",
+    ShopState.SUSPENDED: "TikTok suspended the shop: appeal in TikTok Seller Center (Account health); "
+                         "tokbridge resumes writing by itself once TikTok lists the shop as active again",
+    ShopState.DEAUTHORIZED: "the TikTok Shop authorization was revoked: run `tokbridge connect` to reconnect, "
+                            "then restart `tokbridge watch`",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ShopHealth:
+    state: ShopState = ShopState.OK
+    reason: str = ""
+    since: float = 0.0
+    expires_at: float = 0.0  # type 7: when the grant ends
+
+    @property
+    def writable(self) -> bool:
+        return self.state in (ShopState.OK, ShopState.EXPIRING)
+
+    @property
+    def readable(self) -> bool:
+        """A deauthorized app cannot even read TikTok; a suspended shop still answers reads."""
+        return self.state is not ShopState.DEAUTHORIZED
+
+    @property
+    def what_to_do(self) -> str:
+        return WHAT_TO_DO[self.state]
+
+    def describe(self) -> str:
+        if self.state is ShopState.OK:
+            return "TikTok shop: ok"
+        since = datetime.fromtimestamp(self.since, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        head = f"TikTok shop: {self.state.value.replace('_', ' ')} since {since}"
+        writes = "" if self.writable else "; tokbridge is not writing to TikTok"
+        return f"{head} ({self.reason}){writes}\n  what to do: {self.what_to_do}"
+
+
+def load_health(state: StateStore) -> ShopHealth:
+    row = state.cursor(HEALTH_CURSOR)
+    if row is None:
+        return ShopHealth()
+    data = json.loads(row.value)
+    return ShopHealth(state=ShopState(data["state"]), reason=data.get("reason", ""),
+                      since=float(data.get("since", 0.0)), expires_at=float(data.get("expires_at", 0.0)))
+
+
+def save_health(state: StateStore, health: ShopHealth) -> None:
+    data = asdict(health)
+    data["state"] = health.state.value
+    state.set_cursor(HEALTH_CURSOR, json.dumps(data, sort_keys=True))
+
+
+def health_report(state: StateStore) -> dict[str, object]:
+    """The JSON view `status --json` adds under "shop"."""
+    health = load_health(state)
+    return {"state": health.state.value, "reason": health.reason, "writing_to_tiktok": health.writable,
+            "what_to_do": health.what_to_do}
