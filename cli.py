@@ -15,8 +15,10 @@ import click
 
 if TYPE_CHECKING:  # the engine is imported lazily inside commands so `tokbridge --help` stays fast
     from engine.apply import Runtime
+    from engine.apply.orders import Watermarks
     from engine.config import ConfigError
     from engine.config.types import Config
+    from engine.model.plan import Plan
 
 
 @click.group()
@@ -217,6 +219,15 @@ _CONFIG_DIR = click.option("--config", "directory", default=".", show_default=Tr
                            type=click.Path(file_okay=False), help="The config directory.")
 
 
+def _order_plan(runtime: Runtime) -> tuple[Plan, Watermarks] | None:
+    """The order actions (import, Ecwid statuses, ship, cancel); they need TikTok, so None until connected."""
+    from engine.apply.orders import plan_order_sync
+
+    if not runtime.connected:
+        return None
+    return plan_order_sync(runtime.config.orders, ecwid=runtime.ecwid, tiktok=runtime.tiktok, state=runtime.state)
+
+
 def _open_runtime(directory: str) -> Runtime:
     """Config problems print as diagnostics (exit 1); a state database we cannot use is a plain error."""
     from engine.apply import Runtime
@@ -265,13 +276,18 @@ def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitco
 
     with _open_runtime(directory) as runtime, _engine_errors():
         plan = make_plan(runtime, refresh=refresh, targets=targets)
+        orders = _order_plan(runtime)
     text = plan_to_json(plan)
     if out:
         pathlib.Path(out).write_text(text, encoding="utf-8")
     click.echo(text if as_json else render_plan(plan), nl=not as_json)
+    if orders is not None and not as_json:
+        from engine.apply.orders import render_order_plan
+
+        click.echo(render_order_plan(orders[0]))
     if out and not as_json:
         click.echo(f"saved the plan to {out}; apply exactly it with: tokbridge apply --plan {out}")
-    if detailed_exitcode and not plan.empty:
+    if detailed_exitcode and (not plan.empty or (orders is not None and not orders[0].empty)):
         raise SystemExit(2)
 
 
@@ -290,6 +306,14 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from engine.apply import check_fresh, execute, make_plan, refresh_reviews, render_apply, render_plan, summary
+    from engine.apply.orders import (
+        Watermarks,
+        advance_cursors,
+        apply_order_plan,
+        render_order_plan,
+        render_order_result,
+    )
+    from engine.model.plan import Plan
     from engine.reconcile import check_guardrails, plan_from_json
 
     with _open_runtime(directory) as runtime, _engine_errors():
@@ -299,8 +323,10 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
         else:
             refresh_reviews(runtime)
             plan = make_plan(runtime, targets=targets)
+        order_plan, marks = _order_plan(runtime) or (Plan(actions=()), Watermarks())
         click.echo(render_plan(plan))
-        if plan.empty:
+        click.echo(render_order_plan(order_plan))
+        if plan.empty and order_plan.empty:
             return
         violations = check_guardrails(plan, runtime.config.settings.guardrails)
         if violations and not allow_destructive:
@@ -317,7 +343,10 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
             report = execute(runtime, plan, workers=workers,
                              on_progress=lambda done, total: progress.update(task, completed=done))
         click.echo(render_apply(report.outcomes))
-        if report.failed:
+        orders = apply_order_plan(order_plan, ecwid=runtime.ecwid, tiktok=runtime.tiktok, state=runtime.state)
+        advance_cursors(runtime.state, marks)
+        click.echo(render_order_result(orders))
+        if report.failed or orders.failed:
             raise SystemExit(1)
 
 
