@@ -35,6 +35,7 @@ from engine.model.plan import Action, ActionKind, Plan
 from engine.reconcile import (
     PRIORITY,
     ActualListing,
+    Essence,
     after_create,
     after_success,
     batches,
@@ -47,6 +48,9 @@ from engine.tiktok import convert
 from engine.tiktok.values import BatchResult, ItemError
 
 TIKTOK_RULE = "tiktok"
+# What we know of a product a crashed run created: nothing but what TikTok shows.
+_NOTHING = Essence(title="", description="", category_id="", brand="", main_images=(), product_attributes=(),
+                   package_weight=None, package_dimensions=None, skus=())
 DEFAULT_WORKERS = 4
 ACTION_ATTEMPTS = 3
 # Reconciler field name -> TikTok partial edit field name (the rules name brands, TikTok wants ids).
@@ -110,6 +114,10 @@ class Executor:
     # -- orchestration ------------------------------------------------------------------------
 
     def run(self, plan: Plan) -> ApplyReport:
+        creating = {a.ecwid_product_id for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT}
+        for intent in self.state.pending_intents():
+            if intent.ecwid_product_id not in creating:
+                self._recover(intent.intent_id, intent.ecwid_product_id, intent.seller_skus)
         for entry in plan.drift:
             before = self.state.listing(entry.ecwid_product_id or 0)
             if before is not None:
@@ -239,6 +247,22 @@ class Executor:
             combination_ids=combos,
         )
         return f"created TikTok product {result.product_id}"
+
+    def _recover(self, intent_id: str, ecwid_product_id: int, seller_skus: Sequence[str]) -> None:
+        """A create a crash interrupted, for a product this plan no longer creates: link what TikTok holds.
+
+        Linked, the product is reconciled like any other (a disabled one is deactivated by the next
+        plan); found nowhere, the create never happened and the intent is dropped.
+        """
+        found = self._find_by_skus(seller_skus) if seller_skus else None
+        if found is None:
+            self.state.clear_intent(intent_id)
+            return
+        product = self.runtime.tiktok.get_product(found.id)
+        held = essence_from_tiktok(product, known=_NOTHING, image_sources=self.state.image_sources())
+        self.state.complete_create(intent_id, ActualListing(
+            ecwid_product_id=ecwid_product_id, tiktok_product_id=product.id, status=product.status,
+            applied=held, known=held, sku_ids={s.seller_sku: s.id for s in product.skus}))
 
     def _find_by_skus(self, skus: Sequence[str]) -> TikTokProduct | None:
         wanted = set(skus)

@@ -56,8 +56,6 @@ ECWID_CURSOR = "orders.ecwid.update_time"
 OVERLAP_SECONDS = 600  # re-read the last ten minutes on every poll: clock skew and same-second updates
 SOURCE = "orders"  # action-required items of the order pass (replaced on every pass)
 ACTION_ATTEMPTS = 3
-ORDER_KINDS = frozenset({ActionKind.IMPORT_ORDER, ActionKind.UPDATE_ECWID_ORDER, ActionKind.SHIP_PACKAGE,
-                         ActionKind.CANCEL_ORDER, ActionKind.APPROVE_CANCELLATION})
 _MONEY = ("subtotal", "total", "tax")
 
 AfterCreate = Callable[[str], None]  # called with the new Ecwid order id, before the state write

@@ -236,10 +236,13 @@ class Runtime:
         return fetcher(url)
 
     def warehouse_id(self) -> str:
-        """The configured sales warehouse, else the shop's default one (asked once)."""
+        """The configured (or connect-chosen) sales warehouse, else the shop's default one (asked once)."""
         with self._lock:
             if self._warehouse_id is None:
-                configured = self.config.settings.tiktok.warehouse_id
+                stored = self.state.token(TIKTOK_TOKEN)
+                # tokbridge.yaml wins; then the one `connect tiktok --warehouse` chose; then the default.
+                configured = self.config.settings.tiktok.warehouse_id or (
+                    stored.extra.get("warehouse_id", "") if stored is not None else "")
                 if configured:
                     self._warehouse_id = configured
                 else:
