@@ -223,4 +223,4 @@ def test_plan_json_target_and_confirmation(converged: World) -> None:
     assert code == 0, out
     code, out = cli(world, "plan")
     assert f"~ product {second}" in out and f"product {first}" not in out
-    assert out.rstrip().endswith("Plan: 0 to create, 1 to update, 0 to stop or delete, 1 blocked.")
+    assert "Plan: 0 to create, 1 to update, 0 to stop or delete, 1 blocked." in out.splitlines()
