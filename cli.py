@@ -408,3 +408,147 @@ def watch_command(directory: str, once: bool, log_format: str, host: str | None,
             pass
         daemon.stop()
     click.echo("tokbridge watch stopped; cursors and queued work saved", err=True)
+
+
+# -- connect / disconnect (engine.apply.connect, engine.apply.disconnect) --------------------------
+
+
+@contextlib.contextmanager
+def _connect_errors(directory: str) -> Iterator[None]:
+    """connect/disconnect problems: config diagnostics (exit 1), or one clear message."""
+    from engine.apply.connect import ConnectError
+    from engine.config import ConfigError
+    from engine.state import StateError
+
+    try:
+        with _engine_errors():
+            yield
+    except ConfigError as error:
+        _echo_diagnostics(error, directory, "standard", err=True)
+        raise SystemExit(1) from None
+    except (ConnectError, StateError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _show_consent(url: str) -> None:
+    click.echo("Open this address in a browser and approve tokbridge:")
+    click.echo(f"  {url}")
+    click.echo("Waiting for the redirect back to this computer (Ctrl-C to stop)...")
+
+
+_CALLBACK_PORT = click.option("--callback-port", type=click.IntRange(0, 65535), default=8788, show_default=True,
+                              help="Port of the one-shot callback on 127.0.0.1 (the app's redirect URL).")
+_PASTED_CODE = click.option("--code", default="", help="Paste the authorization code (or the whole redirected "
+                                                       "URL) instead of waiting on the local callback.")
+
+
+@main.group("connect")
+def connect_group() -> None:
+    """Authorise tokbridge on the Ecwid store and the TikTok shop, and check what is missing."""
+
+
+@connect_group.command("ecwid")
+@_CONFIG_DIR
+@click.option("--client-id", envvar="ECWID_CLIENT_ID", default="", help="Your Ecwid app's client_id.")
+@_PASTED_CODE
+@click.option("--redirect-uri", default="", help="With --code: the redirect URI the consent used.")
+@_CALLBACK_PORT
+@click.option("--webhook-url", default="", help="Public URL of `tokbridge watch`, for the app's webhook setting.")
+def connect_ecwid_command(directory: str, client_id: str, code: str, redirect_uri: str, callback_port: int,
+                          webhook_url: str) -> None:
+    """OAuth with Ecwid; the token goes in .tokbridge/secrets (mode 0600)."""
+    from engine.apply.connect import ECWID_WEBHOOK_PATH, connect_ecwid, webhook_address
+    from engine.config.loader import environment
+
+    with _connect_errors(directory):
+        client_id = client_id or environment(directory).get("ECWID_CLIENT_ID", "")
+        result = connect_ecwid(directory, client_id=client_id, code=code, redirect_uri=redirect_uri,
+                               callback_port=callback_port, open_url=_show_consent)
+    click.echo(f"Ecwid store {result.store_id} connected; its token is in {result.secrets_file} as "
+               f"{result.variable} (mode 0600, git-ignored).")
+    if result.missing_scopes:
+        click.echo(f"warning: Ecwid did not grant {', '.join(result.missing_scopes)}; add them to the app's "
+                   "scopes and connect again", err=True)
+    address = webhook_address(webhook_url or "https://<public address of tokbridge watch>", ECWID_WEBHOOK_PATH)
+    click.echo(f"In your Ecwid app settings, set the webhook URL to {address}")
+
+
+@connect_group.command("tiktok")
+@_CONFIG_DIR
+@_PASTED_CODE
+@click.option("--service-id", envvar="TIKTOK_SERVICE_ID", default="", help="Your TikTok app's service id.")
+@click.option("--shop-id", default="", help="Which authorised shop (default: tokbridge.yaml tiktok.shop_id, "
+                                            "or the only one).")
+@click.option("--warehouse", default="", help="Sales warehouse id to stock listings from (default: the shop's "
+                                              "default sales warehouse).")
+@click.option("--webhook-url", default="", help="Public URL of `tokbridge watch`: subscribe TikTok webhooks to it.")
+@_CALLBACK_PORT
+def connect_tiktok_command(directory: str, code: str, service_id: str, shop_id: str, warehouse: str,
+                           webhook_url: str, callback_port: int) -> None:
+    """OAuth with TikTok Shop: choose shop and warehouse, subscribe webhooks, then check the setup."""
+    from engine.apply.connect import check_connection, connect_tiktok, render_findings
+
+    with _connect_errors(directory):
+        result = connect_tiktok(directory, code=code, service_id=service_id, shop_id=shop_id, warehouse=warehouse,
+                                webhook_url=webhook_url, callback_port=callback_port, open_url=_show_consent)
+        click.echo(f"TikTok shop {result.shop.name} ({result.shop.id}, {result.shop.region}) connected; "
+                   f"listings stock from warehouse {result.warehouse_id}.")
+        if result.webhooks:
+            click.echo(f"Subscribed {len(result.webhooks)} webhook event types to {result.webhook_address}")
+        else:
+            click.echo("No webhooks subscribed (no --webhook-url): `tokbridge watch` polls instead.")
+        findings = check_connection(directory)
+    click.echo(render_findings(findings))
+    if not all(f.ok for f in findings):
+        raise SystemExit(1)
+
+
+@connect_group.command("check")
+@_CONFIG_DIR
+def connect_check_command(directory: str) -> None:
+    """Report what is missing: token, scopes, authorisation, region, warehouse, Seller Center setup."""
+    from engine.apply.connect import check_connection, render_findings
+
+    with _connect_errors(directory):
+        findings = check_connection(directory)
+    click.echo(render_findings(findings))
+    if not all(f.ok for f in findings):
+        raise SystemExit(1)
+
+
+@main.command("disconnect")
+@_CONFIG_DIR
+@click.option("--delete", is_flag=True, help="Delete the TikTok listings instead of deactivating them.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def disconnect_command(directory: str, delete: bool, yes: bool) -> None:
+    """Stop every linked TikTok listing, remove webhooks, stop order import, forget the tokens."""
+    from engine.apply import render_apply, render_plan
+    from engine.apply.connect import open_runtime
+    from engine.apply.disconnect import disconnect, plan_disconnect
+
+    with _connect_errors(directory), open_runtime(directory) as runtime:
+        plan = plan_disconnect(runtime, delete=delete)
+        if not runtime.connected:
+            click.echo("TikTok Shop is not connected: no listing to stop and no webhook to remove.")
+        elif plan.actions:
+            click.echo(render_plan(plan))
+        else:
+            click.echo("No linked listing is live on TikTok.")
+        click.echo("Then: remove the webhook subscriptions, stop order import and forget the tokens. "
+                   "The Ecwid catalog is not touched.")
+        if not yes and not click.confirm("Disconnect tokbridge?"):
+            click.echo("Disconnect cancelled; nothing was changed.")
+            raise SystemExit(1)
+        report = disconnect(runtime, plan)
+    if plan.actions:
+        click.echo(render_apply(report.apply.outcomes))
+    if not report.complete:
+        click.echo("Some listings could not be stopped; nothing was forgotten. Fix them and run disconnect again.",
+                   err=True)
+        raise SystemExit(1)
+    if report.webhooks_removed:
+        click.echo(f"Removed {len(report.webhooks_removed)} webhook subscriptions.")
+    forgotten = [name for name, done in (("TikTok", report.tiktok_forgotten),
+                                         ("Ecwid", report.ecwid_token_removed)) if done]
+    click.echo("Order import stopped. " + (f"Forgot the {' and '.join(forgotten)} tokens." if forgotten
+                                           else "No tokens were left to forget."))
