@@ -169,6 +169,8 @@ class Daemon:
         self._due = {"ecwid": now + self._interval("poll_ecwid_seconds"),
                      "tiktok": now, "health": now,
                      "reconcile": now + self._interval("full_reconcile_seconds")}
+        # Whatever changed while no daemon ran: the first (full) read sees it, this plans it.
+        self.queue.put(REPLAN_KEY, Priority.PRICE, "start")
         self._thread = threading.Thread(target=self._loop, name="tokbridge-watch", daemon=True)
         self._thread.start()
         return self
@@ -201,9 +203,11 @@ class Daemon:
         row = self.runtime.state.cursor(PENDING_CURSOR)
         if row is None:
             return
-        for key, priority, reason in json.loads(row.value):
+        saved = json.loads(row.value)
+        for key, priority, reason in saved:
             self.queue.put(key, Priority(priority), reason)
-        log.info("resuming %d key(s) left queued by the last run", len(self.queue))
+        if saved:
+            log.info("resuming %d key(s) left queued by the last run", len(saved))
 
     def _save_pending(self) -> None:
         pending = [[i.key, int(i.priority), i.reason] for i in self.queue.pending()]
@@ -321,10 +325,12 @@ class Daemon:
 
     def _poll_ecwid(self) -> None:
         mirror = self.runtime.mirror
-        before = {pid: p.update_timestamp for pid, p in mirror.products.items()}
+        before = dict(mirror.products)
         self.runtime.read_catalog()
         self.metrics.synced("ecwid")
-        changed = [pid for pid, p in mirror.products.items() if before.get(pid) != p.update_timestamp]
+        # Compare the products, not `updateTimestamp`: it has one-second resolution, so an edit in the
+        # same second as the previous read keeps the timestamp and only the content tells.
+        changed = [pid for pid, p in mirror.products.items() if before.get(pid) != p]
         removed = [pid for pid in before if pid not in mirror.products]
         self.queue.put_many((product_key(pid) for pid in changed), Priority.QUANTITY, "ecwid poll")
         self.queue.put_many((product_key(pid) for pid in removed), Priority.STOP, "ecwid poll (deleted)")
