@@ -20,7 +20,10 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
+from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
+
+from engine.expr.closures import Closure, compile_closure
 
 # The names an expression may use, by where it appears. The loader rejects any other name at load
 # time, with the position of the expression in the file. Documented in docs/expressions.md.
@@ -134,17 +137,23 @@ def _check_names(names: frozenset[str], allowed: frozenset[str] | None) -> None:
         raise ExpressionError(f"unknown name '{unknown[0]}' (names here: {known})")
 
 
+def _failure(exc: Exception, source: str) -> ExpressionError:
+    """The ExpressionError for an exception raised inside merchant code (any error there is that
+    expression's error, never a crash)."""
+    if isinstance(exc, UndefinedError):
+        return ExpressionError(f"{exc.message} in '{source}'")
+    if isinstance(exc, SecurityError):
+        return ExpressionError(f"not allowed: {exc} in '{source}'")
+    return ExpressionError(f"{type(exc).__name__}: {exc} in '{source}'")
+
+
 def _run(fn: Callable[[], Any], source: str) -> Any:
     try:
         return fn()
-    except UndefinedError as exc:
-        raise ExpressionError(f"{exc.message} in '{source}'") from None
-    except SecurityError as exc:
-        raise ExpressionError(f"not allowed: {exc} in '{source}'") from None
     except ExpressionError:
         raise
-    except Exception as exc:  # any error inside merchant code is that expression's error
-        raise ExpressionError(f"{type(exc).__name__}: {exc} in '{source}'") from None
+    except Exception as exc:
+        raise _failure(exc, source) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,18 +164,22 @@ class Expression:
     pos: SourcePos | None = None
     names: frozenset[str] = frozenset()
     _fn: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
+    _closure: Closure | None = field(default=None, repr=False, compare=False)
 
     def evaluate(self, **names: Any) -> Any:
-        assert self._fn is not None
-        fn = self._fn
-
-        def run() -> Any:
-            value = fn(**names)
+        # The closure (engine.expr.closures) gives Jinja's value or exception without Jinja's
+        # per-call render context; expressions it does not cover run on Jinja's compiled code.
+        fast, jinja = self._closure, self._fn
+        assert fast is not None or jinja is not None
+        try:
+            value = fast(names) if fast is not None else jinja(**names)  # type: ignore[misc]
             if isinstance(value, Undefined):
                 str(value)  # StrictUndefined raises UndefinedError naming what is missing
             return value
-
-        return _run(run, self.source)
+        except ExpressionError:
+            raise
+        except Exception as exc:
+            raise _failure(exc, self.source) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,20 +212,29 @@ def compile_expression(
         ast = _ENV.parse("{{ " + source + " }}")
     except TemplateSyntaxError as exc:
         raise _syntax_error(exc) from None
+    except (RecursionError, MemoryError, OverflowError):
+        raise  # pathological input: the loader reports these as too complex
+    except Exception as exc:  # Jinja's constant folding failed: `1 if 0.__class__`, `{[]: 0} | first`
+        raise _failure(exc, source) from None
     names = _undeclared(ast)
     _check_names(names, allowed)
     _flatten_globals(fn._template)
-    return Expression(source=source, pos=pos, names=names, _fn=fn)
+    # the same parse as Environment.compile_expression's, which succeeded just above
+    parsed = Parser(_ENV, source, state="variable").parse_expression()
+    closure = compile_closure(parsed, environment=_ENV, template=fn._template)
+    return Expression(source=source, pos=pos, names=names, _fn=fn, _closure=closure)
 
 
-def compile_template(
-    source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None
-) -> Template:
+def compile_template(source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None) -> Template:
     try:
         ast = _ENV.parse(source)
         template = _ENV.from_string(source)
     except TemplateSyntaxError as exc:
         raise _syntax_error(exc) from None
+    except (RecursionError, MemoryError, OverflowError):
+        raise  # pathological input: the loader reports these as too complex
+    except Exception as exc:  # Jinja's constant folding failed: `1 if 0.__class__`, `{[]: 0} | first`
+        raise _failure(exc, source) from None
     names = _undeclared(ast)
     _check_names(names, allowed)
     _flatten_globals(template)

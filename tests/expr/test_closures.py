@@ -1,0 +1,319 @@
+"""The closure fast path against Jinja's own compiled code: same value, or the same ExpressionError.
+
+Every expression is evaluated twice through the public `Expression.evaluate`: once as compiled
+(the closure path when it covers the expression) and once with the closure removed (Jinja's
+compiled code, the reference).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.expr import Expression, ExpressionError, compile_expression
+from engine.model.catalog import Dimensions, Product, ProductOption, Variant
+
+ADDRESS = re.compile(r"0x[0-9a-f]+")
+
+
+def jinja_only(expression: Expression) -> Expression:
+    return dataclasses.replace(expression, _closure=None)
+
+
+def outcome(expression: Expression, names: dict[str, Any]) -> tuple[str, str]:
+    """The value's type and repr, or the error message; addresses masked (each run builds fresh objects)."""
+    try:
+        value = expression.evaluate(**names)
+    except ExpressionError as exc:
+        return "error", ADDRESS.sub("0x?", exc.message)
+    return type(value).__name__, ADDRESS.sub("0x?", repr(value))
+
+
+def same_outcome(source: str, names: dict[str, Any]) -> Expression:
+    expression = compile_expression(source)
+    assert outcome(expression, names) == outcome(jinja_only(expression), names), source
+    return expression
+
+
+def variant(**changes: Any) -> Variant:
+    base = Variant(
+        id=11,
+        sku="P1-S",
+        options={"Size": "S", "Color": "Navy"},
+        price=Decimal("24.00"),
+        compare_to_price=None,
+        cost_price=Decimal("10.50"),
+        quantity=7,
+        unlimited=False,
+        weight=Decimal("0.3"),
+        image_url=None,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def product(**changes: Any) -> Product:
+    base = Product(
+        id=1,
+        sku="P1",
+        name="Cotton tee",
+        description="<p>Soft</p>",
+        enabled=True,
+        price=Decimal("24.00"),
+        compare_to_price=Decimal("30"),
+        cost_price=None,
+        quantity=None,
+        unlimited=False,
+        weight=Decimal("0.3"),
+        dimensions=Dimensions(Decimal(30), Decimal(20), Decimal(2)),
+        images=("https://img.example/1.jpg",),
+        category_ids=(1,),
+        categories=("T-Shirts", "Clearance"),
+        category_paths=("Apparel/Clearance",),
+        category_path="Apparel/Clearance",
+        attributes={"Brand": "Acme"},
+        options=(ProductOption("Size", "SIZE", ("S", "M")),),
+        variants=(),
+        update_timestamp=0,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+# Covered by closures: a representative of every node type the fast path mirrors.
+COVERED = [
+    "'Clearance' in product.categories",
+    "'Sale' not in product.categories and product.enabled",
+    "variant.cost_price * 1.2 if variant.cost_price else 0",
+    "product.attributes.Brand | default('')",
+    "product.attributes.Material | default('Cotton')",
+    "product.attributes['Brand'] ~ '-' ~ variant.sku",
+    "product.category_path.startswith('Apparel/')",
+    "variant.price - 1 > 20 >= variant.quantity",
+    "(variant.price * 2) // 3 % 5 + 1.5",
+    "-variant.quantity + +2",
+    "not product.images",
+    "product.name[0:6]",
+    "product.name[::2]",
+    "[1, variant.price, (2, 3), {'k': variant.sku}]",
+    "variant.options.Size",
+    "variant.price | money",
+    "variant.quantity is number and variant.sku is string",
+    "product.missing is defined",
+    "variant.price if variant.unlimited",
+    "range(3) | list",
+    "product.name | upper | length",
+    "variant.price | round(1) if false else variant.price | clamp(1, 20)",
+    "product.dimensions.length * 2",
+    "product.options[0].choices | join(',')",
+    "dict(a=variant.sku)",
+]
+
+
+@pytest.mark.parametrize("source", COVERED)
+def test_covered_expressions_take_the_fast_path_and_agree_with_jinja(source: str) -> None:
+    expression = same_outcome(source, {"product": product(), "variant": variant()})
+    assert expression._closure is not None
+
+
+# Errors: each must give Jinja's exact message through the closure path too.
+FAILING = {
+    "product.missing * 2": "'engine.model.catalog.Product object' has no attribute 'missing'",
+    "product.attributes.Material + 'x'": "'dict object' has no attribute 'Material'",
+    "nothing": "'nothing' is undefined",
+    "variant.price / 0": "DivisionByZero: [<class 'decimal.DivisionByZero'>]",
+    "product.name + 1": 'TypeError: can only concatenate str (not "int") to str',
+    "product.__class__": "not allowed: access to attribute '__class__' of 'Product' object is unsafe.",
+    "product._private": "'engine.model.catalog.Product object' has no attribute '_private'",
+    "range(10 ** 9) | list": "OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).",
+    "product.variants[3]": "tuple object has no element 3",
+}
+
+
+@pytest.mark.parametrize("source", FAILING)
+def test_errors_carry_jinja_messages_through_the_fast_path(source: str) -> None:
+    expression = compile_expression(source)
+    assert expression._closure is not None
+    names = {"product": product(), "variant": variant()}
+    with pytest.raises(ExpressionError) as fast:
+        expression.evaluate(**names)
+    with pytest.raises(ExpressionError) as slow:
+        jinja_only(expression).evaluate(**names)
+    assert fast.value.message == slow.value.message == f"{FAILING[source]} in '{source}'"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "product.name | map('upper') | list",  # map needs the render context
+        "product.name.upper(*[])",  # *args
+        "product.name.format(*['a'])",
+    ],
+)
+def test_unsupported_expressions_stay_on_jinja(source: str) -> None:
+    expression = compile_expression(source)
+    assert expression._closure is None
+    assert outcome(expression, {"product": product()}) == outcome(jinja_only(expression), {"product": product()})
+
+
+def test_deep_nesting_stays_on_jinja() -> None:
+    source = "(" * 50 + "variant.price" + " + 1)" * 50
+    expression = compile_expression(source)
+    assert expression._closure is None
+    assert expression.evaluate(variant=variant()) == Decimal("74.00")
+
+
+# --- hypothesis: generated expressions over generated products and variants ---
+
+ATTRS = [
+    "name",
+    "sku",
+    "price",
+    "cost_price",
+    "compare_to_price",
+    "quantity",
+    "unlimited",
+    "enabled",
+    "categories",
+    "attributes",
+    "options",
+    "images",
+    "category_path",
+    "weight",
+    "missing",
+    "_private",
+    "__class__",
+    "mro",
+    "items",
+    "get",
+]
+KEYS = ["Brand", "Material", "Size", "Color", "items", "get", "_hidden"]
+FILTERS = [
+    "default('x')",
+    "default(0, true)",
+    "decimal",
+    "money",
+    "clamp(1, 50)",
+    "length",
+    "upper",
+    "string",
+    "int",
+    "abs",
+    "round(1)",
+    "first",
+    "list",
+    "join('-')",
+    "trim",
+    "title",
+    "float",
+]
+TESTS = [
+    "defined",
+    "undefined",
+    "none",
+    "number",
+    "string",
+    "sequence",
+    "mapping",
+    "true",
+    "divisibleby(3)",
+    "in(['S', 'M'])",
+]
+
+leaf = st.one_of(
+    st.sampled_from(["product", "variant", "missing_name", "range", "dict"]),
+    st.integers(-3, 12).map(str),
+    st.sampled_from(["1.2", "0.5", "-0.01", "100.0"]),
+    st.sampled_from(["'S'", "'Acme'", "''", "'Clearance'", "none", "true", "false"]),
+)
+
+
+def _extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.tuples(inner, st.sampled_from(ATTRS)).map(lambda t: f"{t[0]}.{t[1]}"),
+        st.tuples(inner, st.sampled_from([*KEYS, "0", "-1", "2"])).map(
+            lambda t: f"{t[0]}[{t[1] if t[1][0] in '-0123456789' else repr(t[1])}]"
+        ),
+        st.tuples(inner, st.sampled_from(["1:", ":2", "::-1"])).map(lambda t: f"{t[0]}[{t[1]}]"),
+        st.tuples(
+            inner,
+            st.sampled_from(["+", "-", "*", "/", "//", "%", "~", "==", "!=", "<", ">=", "in", "not in", "and", "or"]),
+            inner,
+        ).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(inner, inner, inner).map(lambda t: f"({t[0]} < {t[1]} <= {t[2]})"),
+        st.tuples(st.sampled_from(["not ", "-", "+"]), inner).map(lambda t: f"({t[0]}{t[1]})"),
+        st.tuples(inner, inner, st.one_of(st.none(), inner)).map(
+            lambda t: f"({t[0]} if {t[1]}" + ("" if t[2] is None else f" else {t[2]}") + ")"
+        ),
+        st.tuples(inner, st.sampled_from(FILTERS)).map(lambda t: f"({t[0]} | {t[1]})"),
+        st.tuples(inner, st.sampled_from(["", "not "]), st.sampled_from(TESTS)).map(
+            lambda t: f"({t[0]} is {t[1]}{t[2]})"
+        ),
+        st.lists(inner, max_size=3).map(lambda items: "[" + ", ".join(items) + "]"),
+        st.tuples(inner, inner).map(lambda t: f"({t[0]}, {t[1]})"),
+        st.tuples(inner, inner).map(lambda t: f"{{{t[0]}: {t[1]}}}"),
+        st.tuples(
+            inner,
+            st.sampled_from(
+                [
+                    "upper()",
+                    "startswith('P')",
+                    "get('Brand')",
+                    "items()",
+                    "quantize(1)",
+                    "format(1)",
+                    "split('/')",
+                    "mro()",
+                ]
+            ),
+        ).map(lambda t: f"{t[0]}.{t[1]}"),
+        st.tuples(st.sampled_from(["range", "dict"]), st.integers(0, 4)).map(lambda t: f"{t[0]}({t[1]})"),
+    )
+
+
+expressions = st.recursive(leaf, _extend, max_leaves=6)
+money = st.decimals(min_value=Decimal("-5"), max_value=Decimal("500"), places=2, allow_nan=False)
+
+
+@st.composite
+def catalog_names(draw: st.DrawFn) -> dict[str, Any]:
+    chosen = draw(
+        st.builds(
+            variant,
+            sku=st.sampled_from(["P1-S", "", "A B"]),
+            options=st.sampled_from([{}, {"Size": "S"}, {"Size": "M", "Color": "Navy"}]),
+            price=money,
+            cost_price=st.one_of(st.none(), money),
+            quantity=st.one_of(st.none(), st.integers(-3, 50)),
+            unlimited=st.booleans(),
+        )
+    )
+    item = draw(
+        st.builds(
+            product,
+            name=st.sampled_from(["Cotton tee", "", "P{0}"]),
+            enabled=st.booleans(),
+            price=money,
+            cost_price=st.one_of(st.none(), money),
+            categories=st.lists(st.sampled_from(["T-Shirts", "Clearance", "Sale"]), max_size=2).map(tuple),
+            category_path=st.sampled_from(["", "Apparel/T-Shirts", "Home/Mugs"]),
+            attributes=st.sampled_from([{}, {"Brand": "Acme"}, {"Brand": "", "Material": "Linen"}]),
+            images=st.sampled_from([(), ("https://img.example/1.jpg",)]),
+            variants=st.just((chosen,)),
+        )
+    )
+    return {"product": item, "variant": chosen}
+
+
+@settings(max_examples=1200, deadline=None)
+@given(source=expressions, names=catalog_names())
+def test_fast_path_and_jinja_agree_on_generated_expressions(source: str, names: dict[str, Any]) -> None:
+    try:
+        expression = compile_expression(source)
+    except ExpressionError:
+        return  # not an expression (e.g. a filter Jinja rejects): nothing to compare
+    assert outcome(expression, names) == outcome(jinja_only(expression), names), source

@@ -1,0 +1,70 @@
+"""The sandbox holds on both evaluation paths: no Python internals, no private names, no unsafe calls."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from jinja2.sandbox import unsafe
+
+from engine.expr import ExpressionError, compile_expression
+from tests.expr.test_closures import jinja_only, product, variant
+
+BLOCKED = {
+    "product.__class__": "not allowed: access to attribute '__class__' of 'Product' object is unsafe.",
+    "product.name.__class__.__mro__": "not allowed: access to attribute '__class__' of 'str' object is unsafe.",
+    "product.attributes.__class__": "not allowed: access to attribute '__class__' of 'dict' object is unsafe.",
+    "product._private": "'engine.model.catalog.Product object' has no attribute '_private'",
+    "variant.options._hidden": "'dict object' has no attribute '_hidden'",
+    "dict.mro()": "not allowed: access to attribute 'mro' of 'type' object is unsafe.",
+    "product.name.upper.__self__": "not allowed: access to attribute '__self__' of 'builtin_function_or_method' "
+    "object is unsafe.",
+    "range.__call__.__globals__": "not allowed: access to attribute '__call__' of 'function' object is unsafe.",
+    "range(100001) | list": "OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).",
+    "'{0.__class__}'.format(product)": "not allowed: access to attribute '__class__' of 'Product' object is unsafe.",
+    "launch()": "not allowed: <function launch at 0x?> is not safely callable",
+}
+
+
+@unsafe
+def launch() -> str:
+    return "launched"
+
+
+@pytest.mark.parametrize("source", BLOCKED)
+@pytest.mark.parametrize("path", ["fast", "jinja"])
+def test_unsafe_access_is_an_expression_error_on_both_paths(source: str, path: str) -> None:
+    expression = compile_expression(source)
+    assert expression._closure is not None  # the fast path covers every one of these
+    if path == "jinja":
+        expression = jinja_only(expression)
+    with pytest.raises(ExpressionError) as caught:
+        expression.evaluate(product=product(), variant=variant(), launch=launch)
+    message = caught.value.message
+    address = message.find(" at 0x")
+    if address >= 0:
+        message = message[: address + 6] + "?" + message[message.index(">", address) :]
+    assert message == f"{BLOCKED[source]} in '{source}'"
+
+
+def test_compile_time_constant_folding_of_unsafe_access_is_an_expression_error() -> None:
+    with pytest.raises(ExpressionError) as caught:
+        compile_expression("1 if 0.__class__ else 2")
+    assert caught.value.message == (
+        "not allowed: access to attribute '__class__' of 'int' object is unsafe. in '1 if 0.__class__ else 2'"
+    )
+
+
+def test_money_stays_decimal_through_float_literals() -> None:
+    expression = compile_expression("variant.cost_price * 1.2 + 0.1")
+    value = expression.evaluate(variant=variant(cost_price=Decimal("10.10")))
+    assert value == Decimal("12.220") and isinstance(value, Decimal)
+    assert jinja_only(expression).evaluate(variant=variant(cost_price=Decimal("10.10"))) == value
+
+
+def test_missing_name_is_strict_on_both_paths() -> None:
+    expression = compile_expression("product.name ~ variant")
+    for candidate in (expression, jinja_only(expression)):
+        with pytest.raises(ExpressionError) as caught:
+            candidate.evaluate(product=product())
+        assert caught.value.message == "'variant' is undefined in 'product.name ~ variant'"
