@@ -55,6 +55,7 @@ def _to_decimal(value: Any) -> Any:
 
 class _MoneyEnvironment(SandboxedEnvironment):
     intercepted_binops = frozenset(["+", "-", "*", "/", "//", "%", "**"])
+    floats_as_decimal = True  # tells engine.expr.closures that call_binop is exactly the method below
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if isinstance(left, Decimal) or isinstance(right, Decimal):

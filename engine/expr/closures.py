@@ -11,6 +11,8 @@ the value, or the exception, is the same as Jinja's:
   (slices index directly, as Jinja's code does); Compare (incl. `in`, `not in`, chains);
   And / Or / Not / Neg / Pos; arithmetic through the environment's `call_binop` (Decimal-safe);
   `~` concatenation; CondExpr (a missing `else` yields Jinja's plain Undefined);
+  A float literal on the right of Decimal arithmetic is converted once, at build time, when the
+  environment declares `floats_as_decimal` (its call_binop turns floats into Decimal(repr(f)));
 - Filter and Test calls to registered filters and tests, passing the environment or a fresh eval
   context when the function asks for one; Call through the sandbox's `is_safe_callable` check.
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import copy
 import operator
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from types import BuiltinMethodType, MappingProxyType, MethodType
 from typing import Any
 
@@ -241,6 +244,19 @@ class _Builder:
         if symbol not in self.env.intercepted_binops:
             raise _Unsupported(symbol)  # our environment intercepts every arithmetic operator
         call_binop = self.env.call_binop
+        constant = _folded(node.right)
+        if getattr(self.env, "floats_as_decimal", False) and isinstance(constant, float):
+            # `cost_price * 1.2`: call_binop would turn 1.2 into Decimal('1.2') on every call; do it once
+            apply = self.env.binop_table[symbol]
+            exact = Decimal(repr(constant))
+
+            def with_constant(names: Names) -> Any:
+                value = left(names)
+                if isinstance(value, Decimal):
+                    return apply(value, exact)
+                return call_binop(None, symbol, value, right(names))  # type: ignore[arg-type]
+
+            return with_constant
         return lambda names: call_binop(None, symbol, left(names), right(names))  # type: ignore[arg-type]
 
     _Add = _Sub = _Mul = _Div = _FloorDiv = _Mod = _Pow = _binary
@@ -339,6 +355,11 @@ class _Builder:
                 return env.undefined(_STOP_ITERATION)
 
         return call
+
+
+def _folded(node: nodes.Node) -> object:
+    """The value of a literal operand (after folding), or None."""
+    return node.value if isinstance(node, nodes.Const) else None
 
 
 def _slice_parts(node: nodes.Slice) -> tuple[nodes.Expr | None, nodes.Expr | None, nodes.Expr | None]:

@@ -49,6 +49,10 @@ CENT = Decimal("0.01")
 ONE = Decimal(1)
 TEN = Decimal(10)
 HUNDRED = Decimal(100)
+_CENTS_99, _CENTS_95, _CENTS_09, _TENTH = Decimal("0.99"), Decimal("0.95"), Decimal("0.09"), Decimal("0.1")
+_PRICE = PriceSource.PRICE
+_NO_ROUNDING = Rounding.NONE
+_ENDINGS = frozenset({Rounding.END_99, Rounding.END_95, Rounding.END_X9})
 
 
 def select(config: Config, product: Product) -> SellingPolicy:
@@ -64,8 +68,22 @@ def select(config: Config, product: Product) -> SellingPolicy:
     )
 
 
+# Every SKU's price and quantity trace names its policy: one RuleRef per policy, not two per SKU.
+# Keyed by id() with the policy kept in the entry, so a recycled id can never match a new policy;
+# cleared when full, so reloaded configs cannot grow it.
+_TRACE_RULES: dict[int, tuple[SellingPolicy, RuleRef]] = {}
+_TRACE_RULES_MAX = 256
+
+
 def trace_rule(policy: SellingPolicy) -> RuleRef:
-    return RuleRef(policy.ref.file, policy.ref.line, f'policy "{policy.name}"')
+    entry = _TRACE_RULES.get(id(policy))
+    if entry is not None and entry[0] is policy:
+        return entry[1]
+    rule = RuleRef(policy.ref.file, policy.ref.line, f'policy "{policy.name}"')
+    if len(_TRACE_RULES) >= _TRACE_RULES_MAX:
+        _TRACE_RULES.clear()
+    _TRACE_RULES[id(policy)] = (policy, rule)
+    return rule
 
 
 def _show(value: Decimal) -> str:
@@ -75,28 +93,44 @@ def _show(value: Decimal) -> str:
 def _number(value: Decimal | Expression, ref: RuleRef, what: str, product: Product, variant: Variant) -> Decimal:
     if isinstance(value, Decimal):
         return value
-    rule = where(value, ref, FILE)
     result = run(value, ref, default=FILE, sku=variant.sku, product=product, variant=variant)
-    return to_decimal(result, what=what, rule=rule, sku=variant.sku)
+    if isinstance(result, Decimal):
+        return result
+    return to_decimal(result, what=what, rule=where(value, ref, FILE), sku=variant.sku)
 
 
 def _source(
     source: PriceSource | Expression, ref: RuleRef, product: Product, variant: Variant, what: str
 ) -> tuple[Decimal | None, str]:
     if isinstance(source, PriceSource):
-        value: Decimal | None = getattr(variant, source.value)
-        label = "" if source is PriceSource.PRICE else f"{source.value} "
-        return value, label
+        # a StrEnum member is its field name; `.value` is a slow descriptor on this hot path
+        value: Decimal | None = getattr(variant, source)
+        return value, "" if source is _PRICE else f"{source} "
     result = run(source, ref, default=FILE, sku=variant.sku, product=product, variant=variant)
     if result is None:
         return None, ""
     return to_decimal(result, what=what, rule=where(source, ref, FILE), sku=variant.sku), f"{source.source} = "
 
 
+# "+15%" / "-10%" for each percent amount seen: the same few amounts label every SKU's trace.
+_PERCENT_LABELS: dict[tuple[Decimal, bool], str] = {}
+
+
+def _percent_label(amount: Decimal) -> str:
+    key = (amount, amount.is_signed())  # -0 equals 0 but labels differently
+    label = _PERCENT_LABELS.get(key)
+    if label is None:
+        label = f"{'+' if amount >= 0 else ''}{amount.normalize():f}%"
+        if len(_PERCENT_LABELS) >= 1024:  # amounts from expressions may all differ: stay bounded
+            _PERCENT_LABELS.clear()
+        _PERCENT_LABELS[key] = label
+    return label
+
+
 def _modify(value: Decimal, kind: ModifierKind, amount: Decimal) -> tuple[Decimal, str]:
     if kind is ModifierKind.PERCENT:
         value = value * (HUNDRED + amount) / HUNDRED
-        return value, f"{'+' if amount >= 0 else ''}{amount.normalize():f}% {_show(value)}"
+        return value, f"{_percent_label(amount)} {_show(value)}"
     if kind is ModifierKind.ADD:
         value = value + amount
         return value, f"{'+' if amount >= 0 else ''}{_show(amount)} {_show(value)}"
@@ -107,11 +141,11 @@ def _modify(value: Decimal, kind: ModifierKind, amount: Decimal) -> tuple[Decima
 def round_ending(value: Decimal, rounding: Rounding) -> Decimal:
     """Apply a rounding ending (see the module docstring for what each one does)."""
     if rounding is Rounding.END_99:
-        return value.to_integral_value(rounding=ROUND_FLOOR) + Decimal("0.99")
+        return value.to_integral_value(rounding=ROUND_FLOOR) + _CENTS_99
     if rounding is Rounding.END_95:
-        return value.to_integral_value(rounding=ROUND_FLOOR) + Decimal("0.95")
+        return value.to_integral_value(rounding=ROUND_FLOOR) + _CENTS_95
     if rounding is Rounding.END_X9:
-        return value.quantize(Decimal("0.1"), rounding=ROUND_FLOOR) + Decimal("0.09")
+        return value.quantize(_TENTH, rounding=ROUND_FLOOR) + _CENTS_09
     if rounding is Rounding.WHOLE:
         return value.quantize(ONE, rounding=ROUND_HALF_UP)
     if rounding is Rounding.NEAREST10:
@@ -137,10 +171,10 @@ def price(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[De
         amount = _number(modifier.value, modifier.ref, f"{modifier.kind.value} modifier", product, variant)
         value, step = _modify(value, modifier.kind, amount)
         steps.append(step)
-    if rules.round is not Rounding.NONE:
-        value = round_ending(value, rules.round)
-        name = "ending" if rules.round in (Rounding.END_99, Rounding.END_95, Rounding.END_X9) else "round"
-        steps.append(f"{name} {rules.round.value} {_show(value)}")
+    rounding = rules.round
+    if rounding is not _NO_ROUNDING:
+        value = round_ending(value, rounding)
+        steps.append(f"{'ending' if rounding in _ENDINGS else 'round'} {rounding} {_show(value)}")
     if rules.min is not None:
         low = _number(rules.min, ref, "min price", product, variant)
         if value < low:
