@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.apply import NotConnectedError, Runtime, execute, make_plan, refresh_reviews
+from engine.apply.connect import order_import_enabled
 from engine.apply.orders import (
     Watermarks,
     advance_cursors,
@@ -134,7 +135,7 @@ class Daemon:
         self._last_loop = clock()
         self.health = load_health(runtime.state)
         self.metrics.tiktok_writable.set(1 if self.health.writable else 0)
-        self.cycles = 0  # loop iterations that did work: tests and the benchmark wait on it
+        self.cycles = 0  # batches worked through
 
     # -- intervals ---------------------------------------------------------------------------
 
@@ -226,6 +227,7 @@ class Daemon:
         self._ensure_mirror()
         while len(self.queue):
             self._work(self.queue.take(limit=self.options.batch_size, timeout=0))
+            self.queue.done()
         self._save_pending()
 
     # -- the loop ----------------------------------------------------------------------------
@@ -242,9 +244,16 @@ class Daemon:
                 wait = max(0.0, min(0.25, min(self._due.values()) - self._clock()))
                 batch = self.queue.take(limit=self.options.batch_size, timeout=wait)
                 if batch:
-                    self._work(batch)
+                    try:
+                        self._work(batch)
+                    finally:
+                        self.queue.done()
         finally:
             self._stopped.set()
+
+    def idle(self) -> bool:
+        """Nothing queued and no batch in progress (tests and the benchmark wait on this)."""
+        return self.queue.idle()
 
     def _ensure_mirror_logged(self) -> None:
         try:
@@ -452,6 +461,9 @@ class Daemon:
         if not self.health.readable:
             return
         runtime = self.runtime
+        if not order_import_enabled(runtime.state):
+            log.info("order sync is stopped (`tokbridge disconnect`); run `tokbridge connect` to resume it")
+            return
         ids = [k.partition(":")[2] for k in keys if k.startswith("order:")]
         rules = runtime.config.orders
         if self.health.writable:

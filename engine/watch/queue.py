@@ -46,6 +46,7 @@ class WorkQueue:
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._on_change = on_change
+        self._in_flight = 0  # batches taken and not yet `done()`
 
     def put(self, key: str, priority: Priority, reason: str) -> None:
         with self._cond:
@@ -76,10 +77,21 @@ class WorkQueue:
             chosen = [WorkItem(k, p, r) for k, (p, _, r) in ranked if p == top][:limit]
             for item in chosen:
                 del self._items[item.key]
+            self._in_flight += 1
             depth = len(self._items)
         if self._on_change is not None:
             self._on_change(depth)
         return chosen
+
+    def done(self) -> None:
+        """The batch from the last `take` is finished."""
+        with self._cond:
+            self._in_flight = max(0, self._in_flight - 1)
+
+    def idle(self) -> bool:
+        """Nothing queued and no batch being worked on."""
+        with self._cond:
+            return not self._items and self._in_flight == 0
 
     def wake(self) -> None:
         with self._cond:

@@ -54,8 +54,8 @@ def build_app(keys: WebhookKeys, *, on_ecwid: Callable[[EcwidEvent], None],
             metrics.webhooks.labels("ecwid", "bad_signature").inc()
             log.warning("ecwid webhook refused: bad signature", extra={"event_id": event.event_id})
             return Response(status_code=401)
-        metrics.webhooks.labels("ecwid", "accepted").inc()
         on_ecwid(event)
+        metrics.webhooks.labels("ecwid", "accepted").inc()  # after the enqueue: tests wait on it
         return Response(status_code=200)
 
     async def tiktok(request: Request) -> Response:
@@ -70,8 +70,8 @@ def build_app(keys: WebhookKeys, *, on_ecwid: Callable[[EcwidEvent], None],
         except tiktok_webhooks.WebhookError as error:
             metrics.webhooks.labels("tiktok", "bad_request").inc()
             return Response(str(error), status_code=400)
-        metrics.webhooks.labels("tiktok", "accepted").inc()
         on_tiktok(event)
+        metrics.webhooks.labels("tiktok", "accepted").inc()
         return Response(status_code=200)
 
     async def healthz(request: Request) -> Response:

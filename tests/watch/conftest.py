@@ -103,7 +103,7 @@ def make_watched(tmp_path: Path) -> Iterator[Callable[..., Watched]]:
         options.setdefault("health_seconds", 3600)
         daemon = Daemon(world.runtime(), WatchOptions(**options)).start()
         started.append(daemon)
-        wait_for(lambda: daemon.cycles >= 2 and len(daemon.queue) == 0, what="the daemon's start-up work")
+        wait_for(lambda: daemon.cycles >= 2 and daemon.idle(), what="the daemon's start-up work")
         if daemon.options.webhooks:
             world.ecwid.sandbox.webhooks.url = f"{daemon.url}/webhooks/ecwid"
             world.tiktok.webhook_url = f"{daemon.url}/webhooks/tiktok"

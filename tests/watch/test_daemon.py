@@ -10,6 +10,7 @@ import httpx
 from click.testing import CliRunner
 
 from cli import main
+from engine.apply.connect import ORDER_IMPORT
 from engine.sandbox.tiktok.orders import pay_order, place_order
 from engine.tiktok.signing import webhook_signature
 from engine.watch import ShopState
@@ -115,7 +116,7 @@ def test_suspension_stops_writes_and_status_says_what_to_do(make_watched: Callab
     before = writes()
     cycles = daemon.cycles
     world.ecwid.sandbox.admin_update_product(second, quantity=31)
-    wait_for(lambda: daemon.cycles > cycles and len(daemon.queue) == 0, what="the next change to be handled")
+    wait_for(lambda: daemon.cycles > cycles and daemon.idle(), what="the next change to be handled")
     assert writes() == before  # nothing more was sent to TikTok
     assert daemon.metrics.actions.labels("update_inventory", "held")._value.get() >= 1
     result = CliRunner().invoke(main, ["status", "--config", str(world.root)])
@@ -138,3 +139,21 @@ def test_deauthorization_webhook_stops_writes(make_watched: Callable[..., Watche
     assert health["shop"] == {"state": "deauthorized", "writing_to_tiktok": False,
                               "what_to_do": "the TikTok Shop authorization was revoked: run `tokbridge connect` "
                                             "to reconnect, then restart `tokbridge watch`"}
+
+
+def test_no_order_sync_after_disconnect_stopped_it(make_watched: Callable[..., Watched]) -> None:
+    watched = make_watched()
+    world, daemon = watched.world, watched.daemon
+    daemon.runtime.state.set_cursor(ORDER_IMPORT, "stopped")
+    pid = simple_live_products(world)[0]
+    with state(world) as store:
+        listing = store.listing(pid)
+    assert listing is not None
+    sb = world.tiktok
+    cycles = daemon.cycles
+    with sb.lock:
+        order = place_order(sb, {"items": [{"seller_sku": next(iter(dict(listing.sku_ids))), "quantity": 1}]})
+        pay_order(sb, order)
+    wait_for(lambda: daemon.metrics.webhooks.labels("tiktok", "accepted")._value.get() >= 2
+             and daemon.cycles > cycles and daemon.idle(), what="the order webhooks to be handled")
+    assert not [o for o in world.ecwid.sandbox.orders.values() if o.get("externalTransactionId") == order["id"]]
