@@ -52,6 +52,7 @@ HUNDRED = Decimal(100)
 _CENTS_99, _CENTS_95, _CENTS_09, _TENTH = Decimal("0.99"), Decimal("0.95"), Decimal("0.09"), Decimal("0.1")
 _PRICE = PriceSource.PRICE
 _NO_ROUNDING = Rounding.NONE
+_MODIFIER_WHAT = {kind: f"{kind.value} modifier" for kind in ModifierKind}
 _ENDINGS = frozenset({Rounding.END_99, Rounding.END_95, Rounding.END_X9})
 
 
@@ -153,11 +154,45 @@ def round_ending(value: Decimal, rounding: Rounding) -> Decimal:
     return value
 
 
+# source -> modifiers -> ending depends only on the policy and the source value when every modifier is
+# a number, and catalogs repeat prices: that prefix (value and trace steps) is computed once per
+# (policy, value). Equal Decimals give equal results and equal 2-place steps; the sign of zero is
+# part of the key because "-0.00" and "0.00" print differently. Keyed and bounded like _QUANTITIES.
+_PRICE_PREFIXES: dict[tuple[int, Decimal, bool], tuple[SellingPolicy, Decimal, tuple[str, ...]]] = {}
+_PRICE_PREFIXES_MAX = 65536
+
+
+def _price_prefix(
+    policy: SellingPolicy, value: Decimal, label: str, product: Product, variant: Variant
+) -> tuple[Decimal, list[str], bool]:
+    """Source step, modifiers and rounding ending; the flag says whether only numbers were involved."""
+    rules = policy.price
+    steps = [f"{label}{_show(value)}"]
+    constant = True
+    for modifier in rules.modifiers:
+        amount = modifier.value
+        if not isinstance(amount, Decimal):
+            constant = False
+            amount = _number(amount, modifier.ref, _MODIFIER_WHAT[modifier.kind], product, variant)
+        value, step = _modify(value, modifier.kind, amount)
+        steps.append(step)
+    rounding = rules.round
+    if rounding is not _NO_ROUNDING:
+        value = round_ending(value, rounding)
+        steps.append(f"{'ending' if rounding in _ENDINGS else 'round'} {rounding} {_show(value)}")
+    return value, steps, constant
+
+
 def price(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[Decimal, Trace]:
     """The SKU's TikTok price, 2 decimal places, and the steps that made it."""
     rules: PricePolicy = policy.price
     ref = policy.ref
-    value, label = _source(rules.source, ref, product, variant, "price source")
+    source = rules.source
+    if isinstance(source, PriceSource):  # inlined _source: this is the per-SKU hot path
+        value: Decimal | None = getattr(variant, source)
+        label = "" if source is _PRICE else f"{source} "
+    else:
+        value, label = _source(source, ref, product, variant, "price source")
     if value is None:
         name = rules.source.value if isinstance(rules.source, PriceSource) else rules.source.source
         raise ActionRequiredError(
@@ -166,15 +201,16 @@ def price(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[De
             fix=f'set {name} on the product in Ecwid or choose another price source in policy "{policy.name}"',
             sku=variant.sku,
         )
-    steps = [f"{label}{_show(value)}"]
-    for modifier in rules.modifiers:
-        amount = _number(modifier.value, modifier.ref, f"{modifier.kind.value} modifier", product, variant)
-        value, step = _modify(value, modifier.kind, amount)
-        steps.append(step)
-    rounding = rules.round
-    if rounding is not _NO_ROUNDING:
-        value = round_ending(value, rounding)
-        steps.append(f"{'ending' if rounding in _ENDINGS else 'round'} {rounding} {_show(value)}")
+    key = (id(policy), value, value.is_signed()) if type(value) is Decimal and value.is_finite() else None
+    entry = _PRICE_PREFIXES.get(key) if key is not None else None
+    if entry is not None and entry[0] is policy:
+        value, steps = entry[1], list(entry[2])
+    else:
+        value, steps, constant = _price_prefix(policy, value, label, product, variant)
+        if constant and key is not None:
+            if len(_PRICE_PREFIXES) >= _PRICE_PREFIXES_MAX:
+                _PRICE_PREFIXES.clear()
+            _PRICE_PREFIXES[key] = (policy, value, tuple(steps))
     if rules.min is not None:
         low = _number(rules.min, ref, "min price", product, variant)
         if value < low:
@@ -212,25 +248,54 @@ def _whole(value: object, *, rule: str, sku: str) -> int:
     return int(number.to_integral_value(rounding=ROUND_FLOOR))
 
 
+# Stock-based quantities depend only on the policy, the unlimited flag and the stock count, and the
+# same few counts recur across a catalog: each outcome (count and its immutable Trace) is computed
+# once. Keyed by id() with the policy kept in the entry (a recycled id never matches); cleared when
+# full, so it stays bounded whatever the catalog.
+_QUANTITIES: dict[tuple[int, bool, int | None], tuple[SellingPolicy, tuple[int, Trace]]] = {}
+_QUANTITIES_MAX = 65536
+
+
 def quantity(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[int, Trace]:
     """The SKU's TikTok quantity, an int in [0, max], and the steps that made it."""
     rules: QuantityPolicy = policy.quantity
-    ref = policy.ref
     source = rules.source
     if isinstance(source, Expression):
+        ref = policy.ref
         result = run(source, ref, default=FILE, sku=variant.sku, product=product, variant=variant)
         count = _whole(result, rule=where(source, ref, FILE), sku=variant.sku)
-        steps = [f"{source.source} = {count}"]
-    elif isinstance(source, int):
+        return _quantity_steps(policy, count, [f"{source.source} = {count}"], unlimited=variant.unlimited)
+    stock, unlimited = variant.quantity, variant.unlimited
+    if stock is not None and type(stock) is not int:  # an int subclass (bool) would share a key with its int
+        return _stock_quantity(policy, source, stock, unlimited)
+    key = (id(policy), unlimited, stock)
+    entry = _QUANTITIES.get(key)
+    if entry is not None and entry[0] is policy:
+        return entry[1]
+    outcome = _stock_quantity(policy, source, stock, unlimited)
+    if len(_QUANTITIES) >= _QUANTITIES_MAX:
+        _QUANTITIES.clear()
+    _QUANTITIES[key] = (policy, outcome)
+    return outcome
+
+
+def _stock_quantity(policy: SellingPolicy, source: str | int, stock: int | None, unlimited: bool) -> tuple[int, Trace]:
+    if isinstance(source, int):
         count = source
         steps = [f"fixed {count}"]
-    elif variant.unlimited:
-        count = rules.unlimited_as
+    elif unlimited:
+        count = policy.quantity.unlimited_as
         steps = [f"unlimited -> {count}"]
     else:
-        count = variant.quantity or 0
+        count = stock or 0
         steps = [f"stock {count}"]
-    if not (variant.unlimited and source == "stock"):
+    return _quantity_steps(policy, count, steps, unlimited=unlimited)
+
+
+def _quantity_steps(policy: SellingPolicy, count: int, steps: list[str], *, unlimited: bool) -> tuple[int, Trace]:
+    """percent -> reserve -> min_to_list -> max -> never negative, after the source's first step."""
+    rules = policy.quantity
+    if not (unlimited and rules.source == "stock"):
         if rules.percent != 100:
             count = int((Decimal(count) * rules.percent / HUNDRED).to_integral_value(rounding=ROUND_FLOOR))
             steps.append(f"{rules.percent}% {count}")
