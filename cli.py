@@ -142,33 +142,77 @@ def snapshot_ecwid(directory: str) -> None:
 @click.option("--ecwid-catalog", type=click.Path(exists=True, dir_okay=False),
               help="Load this `tokbridge snapshot ecwid` file instead of generating a catalog.")
 @click.option("--port", type=int, default=0, help="Ecwid sandbox port (default: any free one).")
-def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int) -> None:
-    """Run the local emulators on 127.0.0.1 and print their URLs and credentials, until Ctrl-C."""
+@click.option("--tiktok-port", type=int, default=0, help="TikTok sandbox port (default: any free one).")
+@click.option("--config-dir", type=click.Path(file_okay=False),
+              help="Write a ready config here (starter rules, sandbox URLs, credentials, TikTok connected).")
+@click.option("--review-delay", type=float, default=30.0, show_default=True,
+              help="Seconds TikTok's review of a new listing takes.")
+def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int, tiktok_port: int,
+            config_dir: str | None, review_delay: float) -> None:
+    """Run the Ecwid and TikTok emulators on 127.0.0.1 and print URLs and credentials, until Ctrl-C."""
+    import signal
     import threading
 
-    from engine.sandbox.ecwid import start_ecwid_sandbox
+    from engine.sandbox.demo import connect_shop, start_sandboxes, write_config_dir
     from engine.sandbox.seed import CatalogFileError, load_catalog_file
 
     try:
         catalog = load_catalog_file(ecwid_catalog) if ecwid_catalog else None
     except CatalogFileError as error:
         raise click.ClickException(str(error)) from None
-    running = start_ecwid_sandbox(n_products=n_products, seed=seed, catalog=catalog, port=port)
-    source = f"loaded from {ecwid_catalog}" if ecwid_catalog else f"{n_products} generated products, seed {seed}"
-    click.echo(f"Ecwid sandbox: {running.url}  ({source})")
-    click.echo(f"  merchant admin: {running.url}/_admin/...   images: {running.image_base_url}/")
-    click.echo("  in tokbridge.yaml:")
-    click.echo(f"    ecwid: {{store_id: {running.store_id}, base_url: {running.base_url}}}")
-    click.echo("  export:")
-    click.echo(f"    export ECWID_TOKEN={running.token}")
-    click.echo(f"    export ECWID_CLIENT_SECRET={running.client_secret}")
-    click.echo("Ctrl-C to stop.")
+    target = pathlib.Path(config_dir) if config_dir else None
+    if target is not None and (target / "tokbridge.yaml").exists():
+        raise click.ClickException(f"{target / 'tokbridge.yaml'} already exists; not overwriting anything")
+    with start_sandboxes(n_products=n_products, seed=seed, catalog=catalog, ecwid_port=port,
+                         tiktok_port=tiktok_port, review_delay=review_delay) as running:
+        source = f"loaded from {ecwid_catalog}" if ecwid_catalog else f"{n_products} generated products, seed {seed}"
+        click.echo(f"Ecwid sandbox:  {running.ecwid.url}  ({source})")
+        click.echo(f"  merchant admin: {running.ecwid.url}/_admin/...   images: {running.ecwid.image_base_url}/")
+        click.echo(f"TikTok sandbox: {running.tiktok_url}  (US shop; reviews take {review_delay:g} s)")
+        click.echo(f"  buyer: {running.tiktok_url}/_buyer/...   seller center: {running.tiktok_url}/_seller/...")
+        if target is not None:
+            target.mkdir(parents=True, exist_ok=True)
+            write_config_dir(target, running, secrets_file=True)
+            shop = connect_shop(target, running)
+            click.echo(f"Config: {target} (credentials in {target / '.tokbridge' / 'secrets'}; TikTok shop "
+                       f"{shop.shop.id} connected)")
+            click.echo(f"  try: tokbridge validate {target} && tokbridge plan --config {target}")
+        else:
+            click.echo("In tokbridge.yaml:")
+            click.echo(f"  ecwid:  {{store_id: {running.ecwid.store_id}, base_url: {running.ecwid.base_url}}}")
+            click.echo(f"  tiktok: {{base_url: {running.tiktok_url}, auth_url: {running.tiktok_url}}}")
+            click.echo("Export (or put in .tokbridge/secrets):")
+            for name, value in running.credentials.items():
+                click.echo(f"  export {name}={value}")
+            click.echo(f"Connect TikTok: POST {running.tiktok_url}/_seller/auth_code gives a consent code; "
+                       "then tokbridge connect tiktok --code CODE")
+        click.echo("Ctrl-C to stop.")
+        # Like `watch`, the sandbox is a server: Ctrl-C / SIGTERM is its normal end (exit 0). The handlers
+        # are set explicitly because a shell starts background jobs with SIGINT ignored.
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        while not stop.wait(1.0):
+            pass
+    click.echo("sandboxes stopped", err=True)
+
+
+@main.command()
+@click.option("--products", "n_products", type=click.IntRange(10, 2000), default=200, show_default=True,
+              help="How many products to seed the Ecwid sandbox with.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated catalog.")
+@click.option("--keep", is_flag=True, help="Keep the demo's config and state directory and print where it is.")
+def demo(n_products: int, seed: int, keep: bool) -> None:
+    """The whole story on local sandboxes: validate, plan, apply, a rejected listing fixed, orders both ways."""
+    from engine.sandbox.demo import DemoError, run_demo
+
     try:
-        threading.Event().wait()
+        run_demo(n_products=n_products, seed=seed, keep=keep)
+    except DemoError as error:
+        raise click.ClickException(f"the demo went off script: {error}") from None
     except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
         raise SystemExit(130) from None
-    finally:
-        running.stop()
 
 
 @main.command("explain")
