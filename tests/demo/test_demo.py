@@ -37,8 +37,8 @@ ENV = {**os.environ, "COLUMNS": "240", "NO_COLOR": "1"}
 STARTUP_DEADLINE = 60.0
 
 
-def tokbridge(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*TOKBRIDGE, *args], cwd=REPO, env=ENV, capture_output=True, text=True, timeout=timeout)
+def tokbridge(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*TOKBRIDGE, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
 
 
 def test_the_demo_tells_the_whole_story_and_exits_0() -> None:
@@ -178,6 +178,11 @@ def test_sandbox_config_dir_is_ready_to_validate_plan_and_apply(tmp_path: Path) 
         assert "Apply complete: 27 actions done, 0 failed." in applied.stdout.splitlines()
         status = tokbridge("status", "--config", str(shop))
         assert re.search(r"^  (PENDING|ACTIVATE) +\d+$", status.stdout, re.M), status.stdout
+        # The pull-request workflow's two commands (docs/examples/tokbridge-plan.yml), run as it runs them.
+        assert tokbridge("validate", ".", "--format", "github", cwd=shop).returncode == 0
+        refreshed = tokbridge("plan", "--config", ".", "--refresh", "--detailed-exitcode", cwd=shop)
+        assert refreshed.returncode in (0, 2), refreshed.stdout + refreshed.stderr  # reviews may still run
+        assert "to create" not in refreshed.stdout or "Plan: 0 to create" in refreshed.stdout
 
         code, err = sandbox.interrupt()
     assert code == 0, err
