@@ -60,7 +60,24 @@ class _MoneyEnvironment(SandboxedEnvironment):
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if isinstance(left, Decimal) or isinstance(right, Decimal):
             left, right = _to_decimal(left), _to_decimal(right)
+        _check_size(operator, left, right)
         return super().call_binop(context, operator, left, right)
+
+
+# A merchant's expression runs on every product: `9 ** 9 ** 9` or `'x' * 10 ** 9` would hang or
+# exhaust memory for the whole sync, so results that cannot be prices or titles are refused.
+MAX_EXPONENT = 64
+MAX_REPEAT = 100_000
+
+
+def _check_size(operator: str, left: Any, right: Any) -> None:
+    if operator == "**" and isinstance(right, (int, Decimal)) and abs(right) > MAX_EXPONENT:
+        raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
+    if operator == "*":
+        for sequence, count in ((left, right), (right, left)):
+            repeats = isinstance(sequence, (str, list, tuple)) and isinstance(count, int)
+            if repeats and count * len(sequence) > MAX_REPEAT:
+                raise SecurityError(f"repeating a sequence to more than {MAX_REPEAT} items")
 
 
 def _decimal(value: Any) -> Decimal:

@@ -68,3 +68,16 @@ def test_missing_name_is_strict_on_both_paths() -> None:
         with pytest.raises(ExpressionError) as caught:
             candidate.evaluate(product=product())
         assert caught.value.message == "'variant' is undefined in 'product.name ~ variant'"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("9 ** (9 ** 9)", "not allowed: exponent 387420489 is larger than 64 in '9 ** (9 ** 9)'"),
+        ("'x' * 10 ** 9", "not allowed: repeating a sequence to more than 100000 items in ''x' * 10 ** 9'"),
+    ],
+)
+def test_runaway_arithmetic_is_refused(source: str, message: str) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        compile_expression(source).evaluate()
+    assert str(caught.value) == message
