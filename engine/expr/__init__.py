@@ -71,7 +71,7 @@ MAX_REPEAT = 100_000
 
 
 def _check_size(operator: str, left: Any, right: Any) -> None:
-    if operator == "**" and isinstance(right, (int, Decimal)) and abs(right) > MAX_EXPONENT:
+    if operator == "**" and isinstance(right, (int, Decimal)) and not -MAX_EXPONENT <= right <= MAX_EXPONENT:
         raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
     if operator == "*":
         for sequence, count in ((left, right), (right, left)):
