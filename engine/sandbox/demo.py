@@ -245,8 +245,14 @@ class _Story:
     def command(self, line: str) -> None:
         self.console.print(Text(f"$ {line}", style="bold cyan"))
 
-    def output(self, text: str) -> None:
-        self.console.print(Text(text), highlight=False)
+    def output(self, text: str, *, cut: bool = False) -> None:
+        """Command output as the command prints it; `cut`: each line ends at the terminal's edge instead
+        of wrapping (for the diff, whose indentation is what makes it readable)."""
+        if not cut:
+            self.console.print(Text(text), highlight=False)
+            return
+        for line in text.splitlines():
+            self.console.print(Text(line), no_wrap=True, overflow="ellipsis", crop=True, highlight=False)
 
     # -- the two outside worlds ----------------------------------------------------------------
 
@@ -322,7 +328,7 @@ class _Story:
         shown = min(blocks[:10], key=len, default=[])
         while shown and not shown[-1].strip():
             shown = shown[:-1]
-        self.output("\n".join(shown))
+        self.output("\n".join(shown), cut=True)
         if len(blocks) > 1:
             self.say(f"[dim]    ... and {len(blocks) - 1} more products ({blocked - len(shown)} lines)[/dim]")
         self.output("\n".join(lines[blocked:]))
@@ -368,7 +374,9 @@ class _Story:
         self.command(f"tokbridge apply --config {self.root.name} --target {flawed} --auto-approve")
         with self.runtime() as runtime:
             plan = make_plan(runtime, targets=[str(flawed)])
-            self.output(render_plan(plan))
+            *diff, total = render_plan(plan).splitlines()
+            self.output("\n".join(diff), cut=True)
+            self.output(total)
             report = execute(runtime, plan)
         self.output(render_apply(report.outcomes))
         self.later(self.sandboxes.tiktok.review_delay + 1, "TikTok's review")
