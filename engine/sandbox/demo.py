@@ -16,6 +16,7 @@ story is the same on every run. Lives in the sandbox package: the engine never i
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -148,13 +149,10 @@ def start_sandboxes(*, n_products: int = 200, seed: int = 0, catalog: SeedCatalo
     `manual_clock`: TikTok's time moves only when advanced (the demo); otherwise it is wall time, so
     reviews finish `review_delay` seconds after a create, as they would for a merchant trying rules.
     """
-    # The demo applies hundreds of listings in seconds: the sandboxes' per-minute and per-second
-    # limits are raised for it (the clients still pace themselves as against the real APIs).
-    ecwid = start_ecwid_sandbox(n_products=n_products, seed=seed, catalog=catalog, port=ecwid_port,
-                                rate_limit_per_minute=100_000)
+    ecwid = start_ecwid_sandbox(n_products=n_products, seed=seed, catalog=catalog, port=ecwid_port)
     try:
         tiktok = TikTokSandbox(region="US", clock=ManualClock() if manual_clock else RealClock(),
-                               review_delay=review_delay, seed=seed, qps=1000)
+                               review_delay=review_delay, seed=seed)
         server = ServerThread(tiktok.app, port=tiktok_port).start()
     except BaseException:
         ecwid.stop()
@@ -188,11 +186,13 @@ def write_config_dir(root: Path, sandboxes: Sandboxes, *, secrets_file: bool) ->
     (root / "mappings" / "categories.yaml").write_text(SANDBOX_CATEGORIES, encoding="utf-8")
     (root / "mappings" / "attributes.yaml").write_text(SANDBOX_ATTRIBUTES, encoding="utf-8")
     secrets = root / ".tokbridge" / "secrets"
+    # The starter wrote placeholders; the demo passes real credentials as environment instead, and a
+    # file of placeholders beside them would only mislead whoever opens a kept demo directory.
+    secrets.unlink(missing_ok=True)
     if secrets_file:
-        secrets.write_text("".join(f"{k}={v}\n" for k, v in sandboxes.credentials.items()), encoding="utf-8")
-        secrets.chmod(0o600)
-    else:
-        secrets.unlink(missing_ok=True)  # the starter's placeholders would only shadow nothing; keep it clean
+        fd = os.open(secrets, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write("".join(f"{k}={v}\n" for k, v in sandboxes.credentials.items()))
 
 
 def connect_shop(root: Path, sandboxes: Sandboxes, *, env: Mapping[str, str] | None = None) -> TikTokConnection:
