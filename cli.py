@@ -184,8 +184,8 @@ def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int, ti
             click.echo("Export (or put in .tokbridge/secrets):")
             for name, value in running.credentials.items():
                 click.echo(f"  export {name}={value}")
-            click.echo(f"Connect TikTok: POST {running.tiktok_url}/_seller/auth_code gives a consent code; "
-                       "then tokbridge connect tiktok --code CODE")
+            click.echo("Then connect (each sandbox's consent page agrees at once; see docs/connect.md):")
+            click.echo(f"  tokbridge connect tiktok --service-id {running.tiktok.service_id}")
         click.echo("Ctrl-C to stop.")
         # Like `watch`, the sandbox is a server: Ctrl-C / SIGTERM is its normal end (exit 0). The handlers
         # are set explicitly because a shell starts background jobs with SIGINT ignored.
@@ -364,6 +364,7 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
         runtime.tiktok  # noqa: B018 - fail now, before reading anything, when TikTok is not connected
         if plan_file:
             plan = check_fresh(runtime, plan_from_json(pathlib.Path(plan_file).read_text(encoding="utf-8")))
+            refresh_reviews(runtime)  # after the freshness check: review results are news, not plan inputs
         else:
             refresh_reviews(runtime)
             plan = make_plan(runtime, targets=targets)
