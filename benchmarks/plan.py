@@ -4,7 +4,8 @@ Run: python benchmarks/plan.py [N_PRODUCTS]. Setting up converges the catalog fi
 the TikTok sandbox with its rate limit lifted, so setup does not take an hour); the measured plans
 run as `tokbridge plan` does: a fresh runtime, Ecwid read in full, TikTok taken from the state
 store. Then a second plan in the same runtime shows the incremental Ecwid read (`updatedFrom`).
-Prints wall time, API calls by side, and write calls (must be 0; the plan must be empty).
+Prints wall time, API calls by side, and write calls (must be 0; the plan must be empty, with the
+products TikTok refused listed as blocked).
 The Ecwid client keeps its real 600 requests/minute budget, so the full read's time is what
 Ecwid itself would impose.
 """
@@ -27,9 +28,9 @@ def main(n_products: int = 10_000) -> None:
     with tempfile.TemporaryDirectory() as tmp, make_world(
         Path(tmp), n_products=0, qps=10**6, daily_upload_quota=n_products * 2
     ) as world:
-        # Without the seed's deliberately broken products, which TikTok refuses and the next apply retries.
-        world.ecwid.sandbox.load(generate_catalog(n_products, seed=1, problematic=False,
-                                                  image_base_url=world.ecwid.image_base_url))
+        # With the seed's deliberately broken products: TikTok refuses them, and the plans below must
+        # hold them as Action Required (plan.blocked) instead of sending them again.
+        world.ecwid.sandbox.load(generate_catalog(n_products, seed=1, image_base_url=world.ecwid.image_base_url))
         t0 = time.perf_counter()
         with world.runtime(qps=10_000.0) as runtime:
             report = execute(runtime, make_plan(runtime), workers=16)
@@ -51,7 +52,7 @@ def main(n_products: int = 10_000) -> None:
                       f"TikTok calls {len(world.transport.calls) - tiktok_before}, "
                       f"write calls {len(world.transport.writes())}, actions {len(plan.actions)}, "
                       f"blocked {len(plan.blocked)}")
-                assert plan.empty and not world.transport.writes()
+                assert plan.empty and plan.blocked and not world.transport.writes()
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ what `engine.reconcile.transitions` says it leaves behind, so a second plan is e
 
 Failures are isolated per action: a retryable failure is retried (the client retries each call;
 the executor retries the whole action, which is safe because every action re-reads what it needs);
-a TikTok rejection (PermanentError) becomes an action-required item with TikTok's message; the
-other actions carry on, and a product whose earlier action failed skips its later ones (a price
-update needs the activate before it). Every write is in the audit log, whatever its outcome.
+a TikTok rejection (PermanentError) becomes an action-required item with TikTok's message (a
+refused create also keeps the `rejection_fingerprint` of what was refused, so the next plans hold
+it instead of sending it again until the listing or the config changes); the other actions carry
+on, and a product whose earlier action failed skips its later ones (a price update needs the
+activate before it). Every write is in the audit log, whatever its outcome.
 
 Crash safety for creates: an intent is recorded before the call; every create first looks the
 product up on TikTok by seller SKU and adopts what it finds, so a kill -9 between TikTok's answer
@@ -43,6 +45,7 @@ from engine.reconcile import (
     essence_of,
     listing_from_json,
     record_live,
+    rejection_fingerprint,
 )
 from engine.tiktok import convert
 from engine.tiktok.values import BatchResult, ItemError
@@ -110,10 +113,12 @@ class Executor:
         self._failed_products: set[int] = set()
         self._done = 0
         self._total = 0
+        self._config_digest = ""
 
     # -- orchestration ------------------------------------------------------------------------
 
     def run(self, plan: Plan) -> ApplyReport:
+        self._config_digest = str(plan.meta.get("config_digest", ""))
         creating = {a.ecwid_product_id for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT}
         for intent in self.state.pending_intents():
             if intent.ecwid_product_id not in creating:
@@ -181,13 +186,20 @@ class Executor:
 
     def _reject(self, action: Action, message: str) -> None:
         pid = action.ecwid_product_id or 0
+        details: dict[str, Any] = {"action": action.kind.value}
+        fix = "fix the product or the rules as TikTok's message says; the next apply tries again"
+        if action.kind is ActionKind.CREATE_PRODUCT:
+            # Held by the reconciler until the listing or the config changes (see engine.reconcile.diff).
+            details["fingerprint"] = rejection_fingerprint(self._listing(action), config_digest=self._config_digest)
+            fix = ("fix the product in Ecwid or the rules as TikTok's message says; "
+                   "tokbridge lists it again once the listing or the config changes")
         self.state.add_action_required(
             ActionRequired(
                 ecwid_product_id=pid,
                 rule=TIKTOK_RULE,
                 reason=f"TikTok refused {action.kind.value}: {message}",
-                fix="fix the product or the rules as TikTok's message says; the next apply tries again",
-                details={"action": action.kind.value},
+                fix=fix,
+                details=details,
             ),
             source="tiktok",
         )
@@ -342,6 +354,9 @@ class Executor:
         after = after_success(action, before, sku_ids=sku_result)
         assert after is not None  # only deletes leave nothing behind
         self.state.save_listing(after, combination_ids={s.seller_sku: s.ecwid_combination_id for s in listing.skus})
+        if action.kind is ActionKind.UPDATE_PRODUCT:
+            # A live listing stays ACTIVATE while TikTok reviews the edit; `refresh_reviews` asks how it went.
+            self.state.set_review_pending(before.ecwid_product_id, True)
         return action.reason
 
     @staticmethod

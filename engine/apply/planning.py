@@ -29,6 +29,8 @@ from engine.rules import evaluate
 from engine.rules.evaluation import attributes_digest
 
 REVIEW_RULE = "tiktok review"
+AUDITING = "AUDITING"  # TikTok's audit.status while a review runs
+FAILED_AUDIT = "FAILED"
 READ_WORKERS = 8
 
 
@@ -50,14 +52,17 @@ def make_plan(
     actual = runtime.state.listings()
     if refresh:
         actual = read_live(runtime, actual)
+    config_digest = f"{config.digest}|{attributes_digest(attributes)}"
     plan = diff(
         evaluation.listings,
         actual,
         sync=config.sync,
         blocked=evaluation.action_required,
-        config_digest=f"{config.digest}|{attributes_digest(attributes)}",
+        held=runtime.state.action_required(source="tiktok"),
+        config_digest=config_digest,
     )
-    meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": len(catalog.products)}
+    meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": len(catalog.products),
+                            "config_digest": config_digest}
     wanted = {normalise_target(t) for t in targets}
     if wanted:
         meta["targets"] = sorted(wanted)
@@ -92,9 +97,16 @@ def read_live(runtime: Runtime, actual: dict[int, ActualListing]) -> dict[int, A
 
 
 def refresh_reviews(runtime: Runtime) -> int:
-    """Ask TikTok how the reviews of PENDING and FAILED listings went; returns how many changed status."""
-    waiting = [a for a in runtime.state.listings().values()
-               if a.status in (ProductStatus.PENDING, ProductStatus.FAILED)]
+    """Ask TikTok how pending reviews went; returns how many listings changed status or review state.
+
+    Pending: PENDING and FAILED listings, and live listings whose content edit is under review (they
+    stay ACTIVATE meanwhile, `audit.status` AUDITING). `apply` (plain or `--plan`) and the daemon's
+    periodic pass call this.
+    """
+    state = runtime.state
+    editing = state.reviews_pending()
+    waiting = [a for a in state.listings().values()
+               if a.status in (ProductStatus.PENDING, ProductStatus.FAILED) or a.ecwid_product_id in editing]
     if not waiting:
         return 0
     tiktok = runtime.tiktok
@@ -103,36 +115,46 @@ def refresh_reviews(runtime: Runtime) -> int:
         try:
             product = tiktok.get_product(listing.tiktok_product_id)
         except NotFoundError:
-            runtime.state.set_status(listing.ecwid_product_id, ProductStatus.DELETED)
+            state.set_status(listing.ecwid_product_id, ProductStatus.DELETED)
             return True
-        record_review(runtime, listing, product)
-        return product.status is not listing.status
+        record_review(runtime, listing, product, editing=listing.ecwid_product_id in editing)
+        finished = listing.ecwid_product_id in editing and product.audit_status != AUDITING
+        return product.status is not listing.status or finished
 
     with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
         return sum(pool.map(read, waiting))
 
 
-def record_review(runtime: Runtime, listing: ActualListing, product: TikTokProduct) -> None:
-    """Keep a status read from TikTok; a failed review becomes action-required with TikTok's words."""
+def record_review(runtime: Runtime, listing: ActualListing, product: TikTokProduct, *, editing: bool = False) -> None:
+    """Keep a status read from TikTok; a failed review becomes action-required with TikTok's words.
+
+    A live listing whose edit failed review stays ACTIVATE (the previous version stays on sale); its
+    `audit.status` FAILED is what makes it action-required. `editing`: the listing was marked as
+    waiting for the review of an edit; the mark goes once the review is over.
+    """
     state = runtime.state
     if product.status is not listing.status or product.audit_failed_reasons != listing.audit_failures:
         state.set_status(listing.ecwid_product_id, product.status, audit_failures=product.audit_failed_reasons)
     pid = listing.ecwid_product_id
-    if product.status is ProductStatus.FAILED:
+    live_edit_failed = product.status is ProductStatus.ACTIVATE and product.audit_status == FAILED_AUDIT
+    if product.status is ProductStatus.FAILED or live_edit_failed:
         reasons = [r for f in product.audit_failed_reasons for r in f.reasons] or ["TikTok's review failed"]
         fixes = [s for f in product.audit_failed_reasons for s in f.suggestions]
+        prefix = "TikTok's review refused the edit (the previous version stays on sale): " if live_edit_failed else ""
         state.add_action_required(
             ActionRequired(
                 ecwid_product_id=pid,
                 rule=REVIEW_RULE,
-                reason=" ".join(reasons),
+                reason=prefix + " ".join(reasons),
                 fix=" ".join(fixes) or "fix the product in Ecwid; the next apply resubmits it",
-                details={"tiktok_product_id": listing.tiktok_product_id},
+                details={"tiktok_product_id": listing.tiktok_product_id, "review": True},
             ),
             source="tiktok",
         )
-    elif product.status is ProductStatus.ACTIVATE:
+    elif product.status is ProductStatus.ACTIVATE and product.audit_status != AUDITING:
         state.clear_action_required(pid, source="tiktok")
+    if editing and product.audit_status != AUDITING:
+        state.set_review_pending(pid, False)
 
 
 class StalePlanError(Exception):

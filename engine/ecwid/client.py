@@ -5,6 +5,14 @@ budget, `{errorMessage, errorCode}` bodies become the engine.http error tree, an
 failures (429 with Retry-After, 5xx, timeouts, dropped connections) are retried a bounded number of
 times with jittered backoff. The token travels only in the Authorization header and is redacted
 from every message.
+
+Retry policy: reads and absolute writes (GET, PUT of fields, DELETE) are repeated on any retryable
+failure, since sending them twice leaves the same result. Writes that are not idempotent (every
+POST create, and the relative stock change `adjust_stock`, whose `quantityDelta` would be applied
+twice) are repeated only when Ecwid surely did not act on them: a 429 (refused before any work) or
+a connection that was never made. A timeout, a 5xx or a dropped answer after the request went out
+is uncertain: it is raised as a `RetryableError` at once, for the caller to look before it writes
+again (the order import looks the order up; a restock marked STARTED is surfaced, never repeated).
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from engine.ecwid.converters import (
     JSON,
@@ -59,6 +67,14 @@ def encode_json(body: Any) -> bytes:
 
     text = json.dumps(body, default=default, ensure_ascii=False, separators=(",", ":"))
     return _DECIMAL_MARK.sub(r"\1", text).encode("utf-8")
+
+
+class _NotSent(RetryableError):
+    """The connection was never made, so Ecwid cannot have acted: repeating any request is safe."""
+
+
+def _safe_to_repeat(error: BaseException) -> bool:
+    return isinstance(error, RateLimitedError | _NotSent)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -123,11 +139,17 @@ class EcwidClient:
         return self._rng.uniform(0, ceiling)
 
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                 body: Any = None, attempts: int | None = None) -> Any:
+                 body: Any = None, attempts: int | None = None, idempotent: bool | None = None) -> Any:
+        """One call with retries; `idempotent` defaults to "not a POST" (see the module docstring)."""
+        repeatable = method != "POST" if idempotent is None else idempotent
+
+        def retry(error: BaseException) -> bool:
+            return isinstance(error, RetryableError) and (repeatable or _safe_to_repeat(error))
+
         retrying = Retrying(
             stop=stop_after_attempt(attempts or self._max_attempts),
             wait=self._wait,
-            retry=retry_if_exception_type(RetryableError),
+            retry=retry_if_exception(retry),
             sleep=self._sleep,
             reraise=True,
         )
@@ -141,6 +163,9 @@ class EcwidClient:
         where = f"Ecwid {method} {path}"
         try:
             response = self._http.request(method, path, params=params, content=content, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            message = redact(str(exc), [self._token])
+            raise _NotSent(f"{where}: could not connect: {message}") from None
         except httpx.TimeoutException as exc:
             raise RetryableError(f"{where}: timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
@@ -292,11 +317,15 @@ class EcwidClient:
         return int(self._request("POST", f"/products/{int(product_id)}/combinations", body=dict(body))["id"])
 
     def adjust_stock(self, product_id: int, delta: int, combination_id: int | None = None) -> str | None:
-        """Change stock by `delta` (relative, may go negative). Returns Ecwid's warning, if any."""
+        """Change stock by `delta` (relative, may go negative). Returns Ecwid's warning, if any.
+
+        Not idempotent: a timeout or a lost answer raises RetryableError without a second send (the
+        delta may have been applied); only a 429 or a connection never made is retried here.
+        """
         path = f"/products/{int(product_id)}"
         if combination_id is not None:
             path += f"/combinations/{int(combination_id)}"
-        result = self._request("PUT", f"{path}/inventory", body={"quantityDelta": int(delta)})
+        result = self._request("PUT", f"{path}/inventory", body={"quantityDelta": int(delta)}, idempotent=False)
         warning = result.get("warning")
         return None if warning is None else str(warning)
 

@@ -158,6 +158,9 @@ class TikTokProduct:
     external_product_id: str = ""
     create_time: int = 0
     update_time: int = 0
+    # Newer `audit.status` (NONE, AUDITING, FAILED, PRE_APPROVED, APPROVED; "" when absent): a content
+    # edit of a live product stays ACTIVATE while AUDITING, so only this tells how that review went.
+    audit_status: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from engine.reconcile.codec import (
     plan_to_dict,
     plan_to_json,
 )
-from engine.reconcile.diff import BATCH_SIZE, PRIORITY, batches, diff, product_key
+from engine.reconcile.diff import BATCH_SIZE, PRIORITY, batches, diff, product_key, rejection_fingerprint
 from engine.reconcile.essence import ActualListing, Essence, EssenceSku, essence_from_tiktok, essence_hash, essence_of
 from engine.reconcile.guardrails import check_guardrails, stopped_live
 from engine.reconcile.transitions import after_create, after_success, record_live
@@ -46,5 +46,6 @@ __all__ = [
     "plan_to_json",
     "product_key",
     "record_live",
+    "rejection_fingerprint",
     "stopped_live",
 ]

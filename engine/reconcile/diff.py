@@ -9,7 +9,14 @@ The cheapest correct call wins:
   on a live listing (a difference in a field `revise` does not allow is not an action);
 - STOP and live -> deactivate; LIST and seller-deactivated -> activate, when `relist` allows it;
 - linked but gone from Ecwid -> delete or deactivate per `on_ecwid_delete`;
-- action-required products -> nothing (listed in `plan.blocked`, never deleted for being absent).
+- action-required products -> nothing (listed in `plan.blocked`, never deleted for being absent);
+- a create TikTok refused for good (`held`: the state's TikTok items) -> nothing while the listing
+  and the config are what was refused (same `rejection_fingerprint`): the item is listed in
+  `plan.blocked` instead, M2E's Action Required. Once the product's desired essence or the config
+  changes, the fingerprint differs and the create is planned again (a re-submission). A linked
+  listing whose review failed (an item with `details["review"]`) is listed in `plan.blocked` while
+  nothing is planned for it, so a converged catalog with rejected products plans zero actions and
+  still shows every one of them.
 
 Activate / deactivate / delete stay one Action per product so `--target`, rendering and failure
 isolation work per product; `batches()` groups them into calls of at most 20 ids for apply.
@@ -24,6 +31,7 @@ plans nothing for a drifted field until the rules change that field.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -51,6 +59,7 @@ from engine.reconcile.essence import (
     ActualListing,
     Essence,
     EssenceSku,
+    essence_hash,
     essence_of,
     essence_to_json,
 )
@@ -86,22 +95,45 @@ def product_key(ecwid_product_id: int) -> str:
     return f"product:{ecwid_product_id}"
 
 
+def rejection_fingerprint(listing: DesiredListing, *, config_digest: str) -> str:
+    """What a refused create is remembered by: the listing's essence, its save mode and the config.
+
+    Apply stores it with the rejection; `diff` holds the create back while it is unchanged.
+    """
+    text = f"{essence_hash(essence_of(listing))}|{listing.save_mode.value}|{config_digest}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _held_now(item: ActionRequired | None, want: DesiredListing, config_digest: str) -> bool:
+    if item is None:
+        return False
+    return item.details.get("fingerprint") == rejection_fingerprint(want, config_digest=config_digest)
+
+
 def diff(
     desired: Mapping[int, DesiredListing],
     actual: Mapping[int, ActualListing],
     *,
     sync: SyncRules,
     blocked: Iterable[ActionRequired] = (),
+    held: Iterable[ActionRequired] = (),
     config_digest: str = "",
 ) -> Plan:
-    """The plan that takes TikTok from `actual` to `desired`. A converged catalog gives an empty plan."""
-    blocked_items = tuple(sorted(blocked, key=lambda b: (b.ecwid_product_id, b.sku, b.rule, b.reason)))
-    blocked_ids = {b.ecwid_product_id for b in blocked_items}
+    """The plan that takes TikTok from `actual` to `desired`. A converged catalog gives an empty plan.
+
+    `blocked`: the rules' action-required items (their products get no action). `held`: TikTok's
+    refusals and failed reviews from earlier applies (see the module docstring).
+    """
+    rules_blocked = list(blocked)
+    blocked_ids = {b.ecwid_product_id for b in rules_blocked}
+    held_by_pid = {h.ecwid_product_id: h for h in held}
+    shown: list[ActionRequired] = []
     actions: list[Action] = []
     drift: list[Action] = []
     for pid in sorted(set(desired) | set(actual)):
         if pid in blocked_ids:
             continue
+        planned = len(actions)
         want = desired.get(pid)
         have = actual.get(pid)
         if have is not None and have.status is ProductStatus.DELETED:
@@ -115,9 +147,16 @@ def diff(
                 actions.extend(_gone(have, want, sync))
         elif have is None:
             if want.intent is ListingIntent.LIST:
-                actions.append(_create(want, sync))
+                if _held_now(held_by_pid.get(pid), want, config_digest):
+                    shown.append(held_by_pid[pid])
+                else:
+                    actions.append(_create(want, sync))
         else:
             actions.extend(_converge(want, have, sync))
+            item = held_by_pid.get(pid)
+            if len(actions) == planned and item is not None and item.details.get("review"):
+                shown.append(item)
+    blocked_items = tuple(sorted([*rules_blocked, *shown], key=lambda b: (b.ecwid_product_id, b.sku, b.rule, b.reason)))
     actions.sort(key=lambda a: (a.ecwid_product_id or 0, PRIORITY[a.kind]))
     live = sum(1 for a in actual.values() if a.status in STOPPABLE)
     return Plan(

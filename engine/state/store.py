@@ -8,7 +8,8 @@ Thread-safe: one connection guarded by a re-entrant lock, so the apply engine's 
 record results concurrently; every multi-row change runs in one `BEGIN IMMEDIATE` transaction.
 Several processes may open the same file (WAL + a busy timeout serialise their writers).
 
-It keeps links and the last-applied essence of every listing (as `ActualListing`s), image
+It keeps links and the last-applied essence of every listing (as `ActualListing`s, plus whether a
+content edit is under TikTok's review: `set_review_pending` / `reviews_pending`), image
 uploads, action-required items, create intents, the plan serial, sync cursors, OAuth tokens,
 imported orders, and an append-only audit log of every write made to a remote API. The clock is a
 parameter; nothing here calls a network.
@@ -115,6 +116,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
     ),
+    # A content edit of a live listing waits for TikTok's review while the listing stays ACTIVATE.
+    ("ALTER TABLE listings ADD COLUMN review_pending INTEGER NOT NULL DEFAULT 0",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -345,6 +348,17 @@ class StateStore:
                     "UPDATE listings SET status = ?, audit_failures = ?, updated_at = ? WHERE ecwid_product_id = ?",
                     (status.value, failures, self._clock(), ecwid_product_id),
                 )
+
+    def set_review_pending(self, ecwid_product_id: int, pending: bool) -> None:
+        """Mark (or clear) a listing whose content edit TikTok is still reviewing."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE listings SET review_pending = ? WHERE ecwid_product_id = ?", (int(pending), ecwid_product_id)
+            )
+
+    def reviews_pending(self) -> set[int]:
+        """Ecwid ids of the listings with a content edit under TikTok review."""
+        return {row[0] for row in self._read("SELECT ecwid_product_id FROM listings WHERE review_pending = 1")}
 
     def listing(self, ecwid_product_id: int) -> ActualListing | None:
         found = self._listings("WHERE l.ecwid_product_id = ?", (ecwid_product_id,))

@@ -204,6 +204,7 @@ def parse_product(data: Mapping[str, Any]) -> TikTokProduct:
         external_product_id=_s(data.get("external_product_id")),
         create_time=_i(data.get("create_time")),
         update_time=_i(data.get("update_time")),
+        audit_status=_s((data.get("audit") or {}).get("status")),
     )
 
 

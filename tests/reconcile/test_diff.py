@@ -10,7 +10,7 @@ from reconcile_builders import actual, listing, sku, sync
 from engine.config.types import DriftPolicy, OnEcwidDelete, RelistRule, ReviseRule
 from engine.model.listing import ActionRequired, ListingIntent, ProductStatus, SaveMode
 from engine.model.plan import ActionKind, FieldChange, Plan
-from engine.reconcile import batches, diff
+from engine.reconcile import batches, diff, rejection_fingerprint
 
 
 def kinds(plan: Plan) -> list[tuple[int | None, ActionKind]]:
@@ -257,3 +257,23 @@ def test_inputs_digest_changes_with_any_input() -> None:
     cheaper = {1: dataclasses.replace(listing(1), skus=(sku("SKU-1", "9.99", 5),))}
     assert base != diff(cheaper, have, sync=sync(), config_digest="c1").inputs_digest
     assert Decimal("9.99") == cheaper[1].skus[0].price
+
+
+def test_a_refused_create_is_held_until_the_listing_or_the_config_changes() -> None:
+    want = listing(7)
+    refused = ActionRequired(7, "tiktok", "TikTok refused create_product: bad image", "fix it",
+                             details={"fingerprint": rejection_fingerprint(want, config_digest="c1")})
+    plan = diff({7: want}, {}, sync=sync(), held=[refused], config_digest="c1")
+    assert plan.empty and plan.blocked == (refused,)
+    assert kinds(diff({7: listing(7, title="Fixed")}, {}, sync=sync(), held=[refused], config_digest="c1")) == [
+        (7, ActionKind.CREATE_PRODUCT)]
+    assert kinds(diff({7: want}, {}, sync=sync(), held=[refused], config_digest="c2")) == [
+        (7, ActionKind.CREATE_PRODUCT)]
+    # Only a failed review of a linked listing with nothing planned shows; other held items do not.
+    review = ActionRequired(8, "tiktok review", "prohibited content", "remove it", details={"review": True})
+    failed = listing(8)
+    held_plan = diff({8: failed}, {8: actual(failed, status=ProductStatus.FAILED)}, sync=sync(), held=[review])
+    assert held_plan.empty and held_plan.blocked == (review,)
+    fixed = diff({8: listing(8, title="Clean")}, {8: actual(failed, status=ProductStatus.FAILED)}, sync=sync(),
+                 held=[review])
+    assert kinds(fixed) == [(8, ActionKind.UPDATE_PRODUCT)] and fixed.blocked == ()

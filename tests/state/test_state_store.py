@@ -28,6 +28,7 @@ from engine.state import (
     StoredToken,
     default_path,
 )
+from engine.state.store import MIGRATIONS
 
 
 class FakeClock:
@@ -77,7 +78,7 @@ def test_opens_from_empty_with_every_migration_in_wal_mode(tmp_path: Path) -> No
     path = default_path(tmp_path)
     assert path == tmp_path / ".tokbridge" / "state.db"
     with StateStore.open(path) as s:
-        assert s.schema_version == SCHEMA_VERSION == 1
+        assert s.schema_version == SCHEMA_VERSION == 2
         assert s.journal_mode == "wal"
     assert (tmp_path / ".tokbridge" / ".gitignore").read_text() == "*\n"
     raw = sqlite3.connect(path)
@@ -96,7 +97,7 @@ def test_opens_from_empty_with_every_migration_in_wal_mode(tmp_path: Path) -> No
         "audit_log",
     } <= tables
     with StateStore.open(path) as again:  # reopening runs nothing twice
-        assert again.schema_version == 1
+        assert again.schema_version == 2
 
 
 def test_refuses_a_newer_schema_and_a_file_that_is_not_a_database(tmp_path: Path) -> None:
@@ -107,7 +108,7 @@ def test_refuses_a_newer_schema_and_a_file_that_is_not_a_database(tmp_path: Path
     raw.close()
     with pytest.raises(StateError) as exc:
         StateStore.open(path)
-    assert str(exc.value) == f"{path}: schema version 7 is newer than this tokbridge understands (1); upgrade tokbridge"
+    assert str(exc.value) == f"{path}: schema version 7 is newer than this tokbridge understands (2); upgrade tokbridge"
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(StateError, match=re.escape(f"{junk}: cannot open the state database: file is not a database")):
@@ -242,3 +243,21 @@ def test_concurrent_writers_from_threads_and_a_second_connection(tmp_path: Path)
         assert len(shared.listings()) == 320
         assert len(other.audit_log()) == 320
         assert shared.next_plan_serial() == 321
+
+
+def test_a_version_1_database_gains_review_pending_and_keeps_its_listings(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    raw = sqlite3.connect(path)
+    for statement in MIGRATIONS[0]:
+        raw.execute(statement)
+    raw.execute("PRAGMA user_version = 1")
+    raw.commit()
+    raw.close()
+    with StateStore.open(path) as s:
+        s.save_listing(linked(1))
+        assert s.schema_version == 2 and s.reviews_pending() == set()
+        s.set_review_pending(1, True)
+        s.save_listing(linked(1))  # recording a later write does not forget the pending review
+        assert s.reviews_pending() == {1}
+        s.set_review_pending(1, False)
+        assert s.reviews_pending() == set()
