@@ -293,12 +293,13 @@ def _engine_errors() -> Iterator[None]:
     from engine.apply import NotConnectedError, SetupError, StalePlanError
     from engine.http import ApiError
     from engine.reconcile import PlanFileError
+    from engine.state import WriterBusyError
 
     try:
         yield
     except ApiError as error:
         raise click.ClickException(error.message) from None
-    except (NotConnectedError, SetupError, StalePlanError, PlanFileError) as error:
+    except (NotConnectedError, SetupError, StalePlanError, PlanFileError, WriterBusyError) as error:
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
@@ -361,6 +362,7 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
     from engine.reconcile import check_guardrails, plan_from_json
 
     with _open_runtime(directory) as runtime, _engine_errors():
+        runtime.hold_writer_lock("tokbridge apply")
         runtime.tiktok  # noqa: B018 - fail now, before reading anything, when TikTok is not connected
         if plan_file:
             plan = check_fresh(runtime, plan_from_json(pathlib.Path(plan_file).read_text(encoding="utf-8")))
@@ -441,6 +443,7 @@ def watch_command(directory: str, once: bool, log_format: str, host: str | None,
         creds = secrets(runtime.config)
         configure_logging(log_format, secrets=[creds.ecwid_token, creds.ecwid_client_secret,
                                                creds.tiktok_app_key, creds.tiktok_app_secret])
+        runtime.hold_writer_lock("tokbridge watch")
         runtime.tiktok  # noqa: B018 - fail now when TikTok is not connected
         daemon = Daemon(runtime, WatchOptions(host=host, port=port, webhooks=not no_webhooks))
         if once:
@@ -572,6 +575,7 @@ def disconnect_command(directory: str, delete: bool, yes: bool) -> None:
     from engine.apply.disconnect import disconnect, plan_disconnect
 
     with _connect_errors(directory), open_runtime(directory) as runtime:
+        runtime.hold_writer_lock("tokbridge disconnect")
         plan = plan_disconnect(runtime, delete=delete)
         if not runtime.connected:
             click.echo("TikTok Shop is not connected: no listing to stop and no webhook to remove.")

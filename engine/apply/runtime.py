@@ -17,6 +17,7 @@ TikTok client and the image fetcher. `plan`, `apply`, `status`, `watch`, `orders
   read of a process, on `full=True` (a product.deleted webhook, `plan --full`), and whenever the
   last full read is older than `intervals.full_reconcile_seconds`. This keeps the common path at
   one request per 100 changed products while no deletion is missed for longer than that interval.
+- One writer per state database: `hold_writer_lock(command)` (see `engine.state.lock`) until `close`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from engine.ecwid.images import FetchedImage, ImageFetcher
 from engine.model.catalog import Catalog, Category, Product, StoreProfile
 from engine.model.listing import AttributeValue, TikTokAttribute
 from engine.rules import EvaluationCache
-from engine.state import StateStore, StoredToken
+from engine.state import StateStore, StoredToken, WriterLock
 from engine.tiktok.client import TikTokClient
 from engine.tiktok.values import AuthorizedShop, TokenSet
 
@@ -147,6 +148,7 @@ class Runtime:
         self._brand_ids: dict[str, str] | None = None
         self.mirror = CatalogMirror()
         self.rule_cache = EvaluationCache()
+        self._writer: WriterLock | None = None
 
     @classmethod
     def open(cls, root: str | Path, *, env: Mapping[str, str] | None = None, **options: Any) -> Runtime:
@@ -157,11 +159,22 @@ class Runtime:
         state = StateStore.open(state_path, clock=options.get("clock", time.time))
         return cls(config, credentials, state, **options)
 
+    def hold_writer_lock(self, command: str) -> None:
+        """Become the one writer of this state database until `close` (WriterBusyError names the holder).
+
+        `apply`, `watch` and `disconnect` call this before their first write; read-only commands never do.
+        """
+        if self._writer is None:
+            self._writer = WriterLock.acquire(self.state.path, command=command)
+
     def close(self) -> None:
         for client in (self._ecwid, self._tiktok, self._images):
             if client is not None:
                 client.close()
         self.state.close()
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
 
     def __enter__(self) -> Runtime:
         return self

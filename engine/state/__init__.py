@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.state.lock import WriterBusyError, WriterLock, lock_path
 from engine.state.store import (
     DEFAULT_PATH,
     SCHEMA_VERSION,
@@ -27,5 +28,8 @@ __all__ = [
     "StateError",
     "StateStore",
     "StoredToken",
+    "WriterBusyError",
+    "WriterLock",
     "default_path",
+    "lock_path",
 ]

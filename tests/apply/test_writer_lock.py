@@ -1,0 +1,80 @@
+"""One writer per state database: a second `apply` (or `disconnect`) while `watch` runs is refused,
+naming the watch process; `plan` and `status` still work. Two real processes."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from engine.state import WriterBusyError, WriterLock, lock_path
+from tests.apply.conftest import converge
+from tests.e2e.world import make_world
+from tests.watch.conftest import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tokbridge(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from cli import main; main()", *args]
+
+
+def test_a_second_writer_is_refused_while_watch_runs(tmp_path: Path) -> None:
+    with make_world(tmp_path / "shop", n_products=6) as world:
+        converge(world)
+        database = world.root / ".tokbridge" / "state.db"
+        watch = subprocess.Popen(tokbridge("watch", "--config", str(world.root), "--no-webhooks"), cwd=REPO,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            holder = wait_for(lambda: lock_path(database).read_text() if lock_path(database).exists() else "",
+                              what="watch to take the writer lock")
+            assert holder == f"{watch.pid}\ntokbridge watch\n"
+            applied = subprocess.run(tokbridge("apply", "--auto-approve", "--config", str(world.root)), cwd=REPO,
+                                     capture_output=True, text=True, timeout=60)
+            assert applied.returncode == 1
+            assert applied.stderr.strip() == (
+                f"Error: {database} is in use by pid {watch.pid} (tokbridge watch); only one tokbridge process "
+                "may write to a state database at a time: wait for it to finish or stop it, then run this again")
+            assert "Traceback" not in applied.stderr
+            runner = CliRunner()
+            refused = runner.invoke(main, ["disconnect", "--yes", "--config", str(world.root)])
+            assert refused.exit_code == 1 and f"in use by pid {watch.pid} (tokbridge watch)" in refused.output
+            for read_only in (["plan"], ["status"], ["validate", str(world.root)]):
+                args = read_only if read_only[0] == "validate" else [*read_only, "--config", str(world.root)]
+                result = runner.invoke(main, args)
+                assert result.exit_code == 0, (read_only, result.output)
+            watch.send_signal(signal.SIGTERM)
+            assert watch.wait(timeout=30) == 0
+        finally:
+            if watch.poll() is None:
+                watch.kill()
+        applied = subprocess.run(tokbridge("apply", "--auto-approve", "--config", str(world.root)), cwd=REPO,
+                                 capture_output=True, text=True, timeout=60)
+        assert applied.returncode == 0, applied.stderr
+        assert "No changes: TikTok matches the rules" in applied.stdout
+
+
+def test_the_lock_is_released_on_close_and_by_the_kernel_when_a_holder_dies(tmp_path: Path) -> None:
+    database = tmp_path / "state.db"
+    with WriterLock.acquire(database, command="tokbridge apply"), \
+            pytest.raises(WriterBusyError, match="tokbridge apply"):
+        WriterLock.acquire(database, command="tokbridge watch")
+    WriterLock.acquire(database, command="tokbridge watch").release()
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from engine.state import WriterLock; "
+                               f"WriterLock.acquire({str(database)!r}, command='held'); print('ok', flush=True); "
+                               "sys.stdin.read()"], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "ok\n"
+        with pytest.raises(WriterBusyError, match=f"pid {holder.pid} \\(held\\)"):
+            WriterLock.acquire(database, command="tokbridge apply")
+        holder.kill()
+        holder.wait(timeout=10)
+        WriterLock.acquire(database, command="tokbridge apply").release()  # kill -9 leaves no stale lock
+    finally:
+        if holder.poll() is None:
+            holder.kill()
