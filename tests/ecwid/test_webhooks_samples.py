@@ -28,7 +28,7 @@ from engine.ecwid.converters import (
 from engine.sandbox.ecwid import RunningEcwidSandbox
 from engine.sandbox.server import ServerThread
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "api" / "samples" / "ecwid"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "ecwid"
 
 
 def test_signature_matches_documented_algorithm() -> None:

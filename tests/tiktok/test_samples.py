@@ -15,7 +15,7 @@ from engine.model.tiktok_order import CancelStatus, OrderStatus, PackageStatus
 from engine.tiktok import convert, signing, webhooks
 from engine.tiktok.webhooks import GenericEvent
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "api" / "samples" / "tiktok"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "tiktok"
 
 
 def _check_product(data: dict[str, Any]) -> None:

@@ -35,7 +35,7 @@ from engine.tiktok import convert, signing
 from engine.tiktok.client import TikTokClient
 from engine.tiktok.values import TokenSet
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "api" / "samples" / "tiktok"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "tiktok"
 
 
 def png(width: int, height: int) -> bytes:

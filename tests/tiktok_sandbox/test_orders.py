@@ -12,7 +12,7 @@ from engine.sandbox.tiktok import ManualClock, TikTokSandbox, start_tiktok_sandb
 from engine.sandbox.tiktok.orders import seed_orders
 from tests.tiktok_sandbox.conftest import APP_KEY, APP_SECRET, Receiver, SignedClient, live_product, png
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "api" / "samples" / "tiktok"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "tiktok"
 ORDERS = "/order/202309/orders"
 
 

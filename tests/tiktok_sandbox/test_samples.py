@@ -10,7 +10,7 @@ import pytest
 from engine.sandbox.tiktok import ManualClock
 from tests.tiktok_sandbox.conftest import SignedClient, live_product
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "api" / "samples" / "tiktok"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "tiktok"
 # file stem -> (method, path with {ids} filled from objects created first, extra query)
 ENDPOINTS = {
     "activate-product": ("POST", "/product/202309/products/activate", {}),
