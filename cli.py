@@ -316,13 +316,13 @@ def _engine_errors() -> Iterator[None]:
 def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitcode: bool,
                  targets: tuple[str, ...], refresh: bool) -> None:
     """Show what `apply` would change on TikTok, like `terraform plan`."""
-    from engine.apply import make_plan, render_plan
+    from engine.apply import make_plan, plan_orders_for_file, render_plan
     from engine.reconcile import plan_to_json
 
     with _open_runtime(directory) as runtime, _engine_errors():
         plan = make_plan(runtime, refresh=refresh, targets=targets)
-        orders = _order_plan(runtime)
-    text = plan_to_json(plan)
+        orders = plan_orders_for_file(runtime)
+    text = plan_to_json(plan, orders=None if orders is None else orders[0])
     if out:
         pathlib.Path(out).write_text(text, encoding="utf-8")
     click.echo(text if as_json else render_plan(plan), nl=not as_json)
@@ -350,7 +350,17 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from engine.apply import check_fresh, execute, make_plan, refresh_reviews, render_apply, render_plan, summary
+    from engine.apply import (
+        check_fresh,
+        check_fresh_orders,
+        execute,
+        make_plan,
+        order_summary,
+        refresh_reviews,
+        render_apply,
+        render_plan,
+        summary,
+    )
     from engine.apply.orders import (
         Watermarks,
         advance_cursors,
@@ -359,18 +369,21 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
         render_order_result,
     )
     from engine.model.plan import Plan
-    from engine.reconcile import check_guardrails, plan_from_json
+    from engine.reconcile import check_guardrails, saved_plan_from_json
 
     with _open_runtime(directory) as runtime, _engine_errors():
         runtime.hold_writer_lock("tokbridge apply")
         runtime.tiktok  # noqa: B018 - fail now, before reading anything, when TikTok is not connected
         if plan_file:
-            plan = check_fresh(runtime, plan_from_json(pathlib.Path(plan_file).read_text(encoding="utf-8")))
-            refresh_reviews(runtime)  # after the freshness check: review results are news, not plan inputs
+            # Exactly the saved plan, listings and orders, each refused when its inputs moved on.
+            saved, saved_orders = saved_plan_from_json(pathlib.Path(plan_file).read_text(encoding="utf-8"))
+            plan = check_fresh(runtime, saved)
+            order_plan, marks = check_fresh_orders(runtime, saved_orders)
+            refresh_reviews(runtime)  # after the freshness checks: review results are news, not plan inputs
         else:
             refresh_reviews(runtime)
             plan = make_plan(runtime, targets=targets)
-        order_plan, marks = _order_plan(runtime) or (Plan(actions=()), Watermarks())
+            order_plan, marks = _order_plan(runtime) or (Plan(actions=()), Watermarks())
         click.echo(render_plan(plan))
         click.echo(render_order_plan(order_plan))
         if plan.empty and order_plan.empty:
@@ -381,7 +394,8 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
                 click.echo(f"refused: {violation}", err=True)
             click.echo("nothing was applied; review the plan, then re-run with --allow-destructive", err=True)
             raise SystemExit(1)
-        if not plan_file and not auto_approve and not click.confirm(f"{summary(plan)} Apply it to TikTok?"):
+        prompt = f"{summary(plan)} {order_summary(order_plan)} Apply both?"
+        if not plan_file and not auto_approve and not click.confirm(prompt):
             click.echo("Apply cancelled; nothing was changed.")
             raise SystemExit(1)
         with Progress(TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

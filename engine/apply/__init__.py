@@ -9,8 +9,17 @@ and the `render_*` functions give the text and JSON views.
 from __future__ import annotations
 
 from engine.apply.executor import ActionOutcome, ApplyReport, execute
-from engine.apply.planning import StalePlanError, check_fresh, make_plan, normalise_target, read_live, refresh_reviews
-from engine.apply.render import counts, render_apply, render_plan, render_status, summary
+from engine.apply.planning import (
+    StalePlanError,
+    check_fresh,
+    check_fresh_orders,
+    make_plan,
+    normalise_target,
+    plan_orders_for_file,
+    read_live,
+    refresh_reviews,
+)
+from engine.apply.render import counts, order_summary, render_apply, render_plan, render_status, summary
 from engine.apply.runtime import NotConnectedError, Runtime, SetupError, save_tiktok_grant
 from engine.apply.status import status_report
 
@@ -22,10 +31,13 @@ __all__ = [
     "SetupError",
     "StalePlanError",
     "check_fresh",
+    "check_fresh_orders",
     "counts",
     "execute",
     "make_plan",
     "normalise_target",
+    "order_summary",
+    "plan_orders_for_file",
     "read_live",
     "refresh_reviews",
     "render_apply",

@@ -10,7 +10,9 @@ its inputs:
   `refresh` a live read of every linked product so drift and review results show.
 
 `inputs_digest` covers desired, actual, blocked items and the config, so `apply --plan` can
-recompute it the same way (`meta.refresh` records which way) and refuse a stale plan.
+recompute it the same way (`meta.refresh` records which way) and refuse a stale plan. The order
+actions saved beside it are checked the same way: the order plan is made again and must be
+exactly the saved one (`check_fresh_orders`).
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from engine.apply.orders import Watermarks, plan_order_sync
 from engine.apply.runtime import Runtime
 from engine.http import NotFoundError
 from engine.model.listing import ActionRequired, ProductStatus, TikTokProduct
 from engine.model.plan import Plan
-from engine.reconcile import ActualListing, diff, essence_from_tiktok, product_key
+from engine.reconcile import ActualListing, diff, essence_from_tiktok, order_plan_digest, product_key
 from engine.rules import evaluate
 from engine.rules.evaluation import attributes_digest
 
@@ -155,6 +158,29 @@ def record_review(runtime: Runtime, listing: ActualListing, product: TikTokProdu
         state.clear_action_required(pid, source="tiktok")
     if editing and product.audit_status != AUDITING:
         state.set_review_pending(pid, False)
+
+
+def plan_orders_for_file(runtime: Runtime) -> tuple[Plan, Watermarks] | None:
+    """The order plan as `plan --out` saves it (digest and poll watermarks in it); None until connected."""
+    if not runtime.connected:
+        return None
+    orders, marks = plan_order_sync(runtime.config.orders, ecwid=runtime.ecwid, tiktok=runtime.tiktok,
+                                    state=runtime.state)
+    meta = {**orders.meta, "watermarks": {"tiktok": marks.tiktok, "ecwid": marks.ecwid}}
+    return dataclasses.replace(orders, inputs_digest=order_plan_digest(orders), meta=meta), marks
+
+
+def check_fresh_orders(runtime: Runtime, saved: Plan | None) -> tuple[Plan, Watermarks]:
+    """Refuse saved order actions unless planning the orders now gives exactly them; else return them
+    with the watermarks they were planned up to (the cursors move there after they are carried out)."""
+    current = plan_orders_for_file(runtime)
+    if saved is None or current is None or current[0].inputs_digest != saved.inputs_digest:
+        raise StalePlanError(
+            "the saved plan is stale: TikTok or Ecwid orders changed since it was made; "
+            "run `tokbridge plan --out` again and review the new plan"
+        )
+    marks = saved.meta.get("watermarks") or {}
+    return saved, Watermarks(tiktok=marks.get("tiktok"), ecwid=marks.get("ecwid"))
 
 
 class StalePlanError(Exception):

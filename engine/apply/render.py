@@ -100,6 +100,15 @@ def summary(plan: Plan) -> str:
     return text + "."
 
 
+def order_summary(plan: Plan) -> str:
+    """The order plan in one line, in the words the order section of `tokbridge plan` ends with."""
+    kinds: dict[str, int] = {}
+    for action in plan.actions:
+        kinds[action.kind.value] = kinds.get(action.kind.value, 0) + 1
+    counted = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+    return f"Orders: {counted or 'no changes'}; {len(plan.blocked)} need you."
+
+
 def render_plan(plan: Plan) -> str:
     lines: list[str] = []
     if plan.drift:

@@ -13,9 +13,11 @@ from engine.reconcile.codec import (
     inputs_digest,
     listing_from_json,
     listing_to_json,
+    order_plan_digest,
     plan_from_json,
     plan_to_dict,
     plan_to_json,
+    saved_plan_from_json,
 )
 from engine.reconcile.diff import BATCH_SIZE, PRIORITY, batches, diff, product_key, rejection_fingerprint
 from engine.reconcile.essence import ActualListing, Essence, EssenceSku, essence_from_tiktok, essence_hash, essence_of
@@ -41,11 +43,13 @@ __all__ = [
     "inputs_digest",
     "listing_from_json",
     "listing_to_json",
+    "order_plan_digest",
     "plan_from_json",
     "plan_to_dict",
     "plan_to_json",
     "product_key",
     "record_live",
     "rejection_fingerprint",
+    "saved_plan_from_json",
     "stopped_live",
 ]

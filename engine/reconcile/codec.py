@@ -4,6 +4,11 @@ A plan file (`tokbridge plan --out`, `tokbridge apply --plan`) carries a `format
 digest of the inputs it was computed from, so `apply` can refuse a stale or foreign plan. Every
 Action payload the reconciler builds is already JSON-native (Decimals as strings), so a plan
 survives a round trip unchanged.
+
+Format 2 (this version) also carries the order actions under `orders` (their actions, the orders
+held for the merchant, the digest `order_plan_digest` of the order plan, and the poll watermarks
+in `meta`), or null when TikTok was not connected; `apply --plan` carries out exactly those.
+Format 1 files had no orders: they are refused with a message saying to plan again.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from engine.reconcile.essence import (
     weight_json,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class PlanFileError(ValueError):
@@ -254,7 +259,22 @@ def _action_from_json(data: Mapping[str, Any]) -> Action:
     )
 
 
-def plan_to_dict(plan: Plan) -> dict[str, Any]:
+def _order_plan_to_dict(plan: Plan) -> dict[str, Any]:
+    return {
+        "inputs_digest": plan.inputs_digest,
+        "meta": plan.meta,
+        "actions": [_action_to_json(a) for a in plan.actions],
+        "blocked": [action_required_to_json(b) for b in plan.blocked],
+    }
+
+
+def order_plan_digest(plan: Plan) -> str:
+    """Hash of what an order plan would do (actions and held orders): equal plans, equal digests."""
+    body = _order_plan_to_dict(plan)
+    return hashlib.sha256(canonical_json([body["actions"], body["blocked"]]).encode()).hexdigest()
+
+
+def plan_to_dict(plan: Plan, *, orders: Plan | None = None) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "inputs_digest": plan.inputs_digest,
@@ -262,33 +282,52 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "actions": [_action_to_json(a) for a in plan.actions],
         "drift": [_action_to_json(a) for a in plan.drift],
         "blocked": [action_required_to_json(b) for b in plan.blocked],
+        "orders": None if orders is None else _order_plan_to_dict(orders),
     }
 
 
-def plan_to_json(plan: Plan) -> str:
-    return json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def plan_to_json(plan: Plan, *, orders: Plan | None = None) -> str:
+    return json.dumps(plan_to_dict(plan, orders=orders), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def plan_from_json(text: str) -> Plan:
-    """Read a plan file back; raises PlanFileError with a message fit for the merchant."""
+    """Read a plan file back (its listing part); raises PlanFileError with a message fit for the merchant."""
+    return saved_plan_from_json(text)[0]
+
+
+def saved_plan_from_json(text: str) -> tuple[Plan, Plan | None]:
+    """Read a plan file back: the listing plan and the order plan (None: TikTok was not connected)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PlanFileError(f"not a plan file: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
     if not isinstance(data, dict) or "format_version" not in data:
         raise PlanFileError("not a plan file: no format_version")
+    if data["format_version"] == 1:
+        raise PlanFileError(
+            "plan file format_version 1 has no order actions, which `apply --plan` now carries out exactly; "
+            "run `tokbridge plan --out` again with this version"
+        )
     if data["format_version"] != FORMAT_VERSION:
         raise PlanFileError(
             f"plan file format_version {data['format_version']!r} is not supported (expected {FORMAT_VERSION}); "
             "run `tokbridge plan --out` again with this version"
         )
     try:
-        return Plan(
+        listings = Plan(
             actions=tuple(_action_from_json(a) for a in data["actions"]),
             drift=tuple(_action_from_json(a) for a in data["drift"]),
             blocked=tuple(action_required_from_json(b) for b in data["blocked"]),
             inputs_digest=data["inputs_digest"],
             meta=dict(data["meta"]),
         )
+        saved = data["orders"]
+        orders = None if saved is None else Plan(
+            actions=tuple(_action_from_json(a) for a in saved["actions"]),
+            blocked=tuple(action_required_from_json(b) for b in saved["blocked"]),
+            inputs_digest=saved["inputs_digest"],
+            meta=dict(saved["meta"]),
+        )
+        return listings, orders
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanFileError(f"plan file is damaged: {type(exc).__name__}: {exc}") from exc

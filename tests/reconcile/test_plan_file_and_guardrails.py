@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 
@@ -9,18 +10,37 @@ import pytest
 from reconcile_builders import actual, listing, sku, sync
 
 from engine.config.types import Guardrails
-from engine.model.listing import ListingIntent
-from engine.reconcile import FORMAT_VERSION, PlanFileError, check_guardrails, diff, plan_from_json, plan_to_json
+from engine.model.listing import ActionRequired, ListingIntent
+from engine.model.plan import Action, ActionKind, FieldChange, Plan
+from engine.reconcile import (
+    FORMAT_VERSION,
+    PlanFileError,
+    check_guardrails,
+    diff,
+    order_plan_digest,
+    plan_from_json,
+    plan_to_json,
+    saved_plan_from_json,
+)
 
 
 def test_plan_file_carries_format_version_and_digest() -> None:
     plan = diff({1: listing(1)}, {}, sync=sync(), config_digest="abc")
     data = json.loads(plan_to_json(plan))
-    assert data["format_version"] == FORMAT_VERSION == 1
+    assert data["format_version"] == FORMAT_VERSION == 2
+    assert data["orders"] is None
     assert data["inputs_digest"] == plan.inputs_digest
     assert len(plan.inputs_digest) == 64
     assert data["actions"][0]["kind"] == "create_product"
     assert plan_from_json(plan_to_json(plan)) == plan
+    orders = Plan(actions=(Action(ActionKind.IMPORT_ORDER, "order:57", payload={"tiktok_order_id": "57"},
+                                  changes=(FieldChange("paymentStatus", None, "PAID", "rules/orders.yaml:4"),)),),
+                  blocked=(ActionRequired(0, "rules/orders.yaml", "order 58 held", "check it",
+                                          details={"tiktok_order_id": "58"}),),
+                  meta={"watermarks": {"tiktok": 1700000000, "ecwid": None}})
+    orders = dataclasses.replace(orders, inputs_digest=order_plan_digest(orders))
+    assert saved_plan_from_json(plan_to_json(plan, orders=orders)) == (plan, orders)
+    assert order_plan_digest(dataclasses.replace(orders, actions=())) != orders.inputs_digest
 
 
 def test_foreign_or_damaged_plan_files_are_refused_with_a_reason() -> None:
@@ -31,10 +51,16 @@ def test_foreign_or_damaged_plan_files_are_refused_with_a_reason() -> None:
     with pytest.raises(PlanFileError) as exc:
         plan_from_json(json.dumps({"format_version": 99}))
     assert str(exc.value) == (
-        "plan file format_version 99 is not supported (expected 1); run `tokbridge plan --out` again with this version"
+        "plan file format_version 99 is not supported (expected 2); run `tokbridge plan --out` again with this version"
+    )
+    with pytest.raises(PlanFileError) as exc:
+        plan_from_json(json.dumps({"format_version": 1, "inputs_digest": "", "actions": []}))
+    assert str(exc.value) == (
+        "plan file format_version 1 has no order actions, which `apply --plan` now carries out exactly; "
+        "run `tokbridge plan --out` again with this version"
     )
     with pytest.raises(PlanFileError, match=r"^plan file is damaged: KeyError: 'actions'$"):
-        plan_from_json(json.dumps({"format_version": 1, "inputs_digest": ""}))
+        plan_from_json(json.dumps({"format_version": 2, "inputs_digest": ""}))
 
 
 def test_mass_stop_guardrail_message() -> None:
