@@ -391,6 +391,13 @@ def test_watch_converges_under_faults_and_random_kills(chaos: Chaos) -> None:
         sandbox_faults.configure(error_rate=FAULT_RATE, kinds=tuple(Fault), seed=rng.randrange(1 << 30))
 
     chaos.start_daemon()
+
+    def order_products_live() -> bool:
+        world.finish_reviews()
+        return all(chaos._live_sku(pid) for pid in chaos.order_products)
+
+    # The first listing runs under faults too; buyers need something to buy before the kills start.
+    wait_for(order_products_live, timeout=CONVERGE_DEADLINE, what="the first listings to go live")
     for step in range(STEPS):
         events = []
         if rng.random() < 0.6:
