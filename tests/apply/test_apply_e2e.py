@@ -195,6 +195,7 @@ def test_guardrails_refuse_mass_deactivation_unless_allowed(converged: World) ->
     assert world.transport.writes() == []
     code, out = cli(world, "apply", "--auto-approve", "--allow-destructive")
     assert code == 0, out
+    assert world.transport.writes("/products/deactivate")  # the counter sees the CLI's own calls
     statuses = {p["status"] for p in world.live_products() if p["id"] in {linked(world)[i] for i in listed[:2]}}
     assert statuses == {"SELLER_DEACTIVATED"}
 

@@ -41,26 +41,42 @@ categories:
 
 
 class CountingTransport(httpx.HTTPTransport):
-    """Records (method, path) of every request; `writes()` are the calls that change TikTok."""
+    """Records (method, path) of every request; `writes()` are the calls that change TikTok.
 
-    def __init__(self) -> None:
+    Given the sandbox, it reads the sandbox's own request log instead of its own: then requests
+    made by other runtimes (a CLI command, a daemon subprocess) count too.
+    """
+
+    def __init__(self, sandbox: TikTokSandbox | None = None) -> None:
         super().__init__()
-        self.calls: list[tuple[str, str]] = []
+        self._own: list[tuple[str, str]] = []
+        self._sandbox = sandbox
+        self._start = 0
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         with self._lock:
-            self.calls.append((request.method, request.url.path))
+            self._own.append((request.method, request.url.path))
         return super().handle_request(request)
 
+    @property
+    def calls(self) -> list[tuple[str, str]]:
+        if self._sandbox is None:
+            with self._lock:
+                return list(self._own)
+        with self._sandbox.lock:
+            return [(m, p) for m, p, _ in list(self._sandbox.request_log)[self._start:]]
+
     def writes(self, path_part: str = "") -> list[tuple[str, str]]:
-        with self._lock:
-            return [(m, p) for m, p in self.calls
-                    if m != "GET" and not p.endswith("/products/search") and "/token/" not in p and path_part in p]
+        return [(m, p) for m, p in self.calls
+                if m != "GET" and not p.endswith("/search") and "/token/" not in p and path_part in p]
 
     def reset(self) -> None:
         with self._lock:
-            self.calls.clear()
+            self._own.clear()
+        if self._sandbox is not None:
+            with self._sandbox.lock:
+                self._start = len(self._sandbox.request_log)
 
 
 @dataclass
@@ -69,7 +85,10 @@ class World:
     ecwid: RunningEcwidSandbox
     tiktok_server: ServerThread
     tiktok: TikTokSandbox
-    transport: CountingTransport = field(default_factory=CountingTransport)
+    transport: CountingTransport = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.transport = CountingTransport(self.tiktok)
 
     @property
     def env(self) -> dict[str, str]:

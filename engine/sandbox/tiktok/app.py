@@ -88,6 +88,7 @@ class TikTokSandbox:
         self.qps = qps
         self.ids = Ids(seed)
         self.lock = threading.RLock()
+        self.request_log: deque[tuple[str, str, int]] = deque(maxlen=200_000)  # (method, path, code)
         self.scheduler = Scheduler()
         self.faults = Faults(seed=seed)
         self.trees = {"v1": CategoryTree("v1"), "v2": CategoryTree("v2")}
@@ -260,8 +261,16 @@ class TikTokSandbox:
         try:
             data = await self._dispatch(request, raw)
         except ApiFailure as failure:
+            self._log_request(request, failure.code)
             return self.envelope(failure.code, failure.message, failure.data, failure.status)
+        self._log_request(request, 0)
         return self.envelope(0, "Success", data)
+
+    def _log_request(self, request: Request, code: int) -> None:
+        # The sandbox's own audit of what reached it: tests count write calls here, whatever
+        # process (CLI, daemon subprocess) made them.
+        with self.lock:
+            self.request_log.append((request.method, request.url.path, code))
 
     async def _dispatch(self, request: Request, raw: bytes) -> Any:
         path = request.url.path
