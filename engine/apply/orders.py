@@ -209,8 +209,14 @@ def import_order(action: Action, *, ecwid: EcwidClient, state: StateStore,
 def _restock(tiktok_order_id: str, items: Iterable[Mapping[str, Any]], *, ecwid: EcwidClient,
              state: StateStore) -> None:
     marker = restock_marker(tiktok_order_id)
-    if state.cursor(marker) is not None:
-        return  # begun or done before (a stale plan file): never a second restock
+    begun = state.cursor(marker)
+    if begun is not None and begun.value == Effect.DONE:
+        return  # done before (a stale plan file): never a second restock
+    if begun is not None:
+        # Begun and not finished: a stock call failed or its answer was lost, so the stock may or may
+        # not have moved. Repeating it could restock twice; the merchant checks instead.
+        raise PermanentError(f"restocking Ecwid for TikTok order {tiktok_order_id} was interrupted; "
+                             "check the stock of its products in Ecwid (tokbridge will not restock it again)")
     state.set_cursor(marker, Effect.STARTED)
     for item in items:
         combination = item.get("combinationId")

@@ -23,7 +23,7 @@ from engine.ecwid.client import EcwidClient
 from engine.model.plan import ActionKind
 from engine.sandbox.server import ServerThread
 from engine.tiktok.webhooks import receive
-from tests.orders.conftest import Shop
+from tests.orders.conftest import Shop, order_rules
 
 REPO = Path(__file__).resolve().parents[2]
 CRASH_RUNS = 20
@@ -149,3 +149,43 @@ def test_the_import_intent_is_audited_before_the_create(shop: Shop) -> None:
     seen: list[list[dict[str, Any]]] = []
     shop.sync(after_create=lambda _: seen.append(_intents(shop)))
     assert seen == [[{"key": f"order:{order_id}", "outcome": "intent"}]]
+
+
+class LoseFirstRestockAnswer(httpx.BaseTransport):
+    """Forwards to the sandbox, then throws away the answer to the first stock adjustment: Ecwid moved
+    the stock, tokbridge cannot know."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.lost = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.method == "PUT" and request.url.path.endswith("/inventory") and not self.lost:
+            response.read()
+            response.close()
+            self.lost += 1
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
+
+
+def test_a_restock_whose_answer_was_lost_is_surfaced_never_repeated(shop: Shop, tmp_path: Path) -> None:
+    rules = order_rules(tmp_path / "approve", ("buyer_cancellation: surface", "buyer_cancellation: approve"))
+    order_id = shop.buy(("TEE-RED-M", 2))
+    shop.sync(rules=rules)
+    assert shop.stock(shop.tee_id, shop.tee_red_m) == 3
+    shop.buyer_cancel(order_id)
+    shop.sync(rules=rules)  # approves the buyer's request: TikTok cancels
+    transport = LoseFirstRestockAnswer()
+    running = shop.ecwid_running
+    shop.ecwid = EcwidClient(running.base_url, running.store_id, running.token, transport=transport,
+                             sleep=lambda _: None, requests_per_minute=100_000)
+    result = shop.sync(rules=rules, webhook_order_ids=(order_id,))
+    assert transport.lost == 1 and result.done == ()
+    [held] = result.failed
+    assert held.reason == (f"update_ecwid_order order:{order_id}:ecwid failed: restocking Ecwid for TikTok order "
+                           f"{order_id} was interrupted; check the stock of its products in Ecwid (tokbridge will "
+                           "not restock it again)")
+    assert shop.stock(shop.tee_id, shop.tee_red_m) == 5  # moved once, by the call whose answer was lost
+    shop.sync(rules=rules, webhook_order_ids=(order_id,))
+    assert shop.stock(shop.tee_id, shop.tee_red_m) == 5  # and never again
