@@ -23,9 +23,12 @@ class Fault(StrEnum):
     RATE_LIMITED = "429"
     TIMEOUT = "timeout"  # hold the request longer than any sane client timeout
     DROP = "drop"  # start a response, then cut the connection mid-body
+    # Do the work, then cut the connection before the answer: a timeout after the server acted, the
+    # case where a blind retry of a create or a ship would do it twice. Opt-in (not in ALL_FAULTS).
+    LOST_ANSWER = "lost_answer"
 
 
-ALL_FAULTS = tuple(Fault)
+ALL_FAULTS = (Fault.SERVER_ERROR, Fault.UNAVAILABLE, Fault.RATE_LIMITED, Fault.TIMEOUT, Fault.DROP)
 
 # (status, retry_after) -> (body bytes, extra headers); each emulator answers in its own envelope.
 ErrorRenderer = Callable[[int, int | None], tuple[bytes, dict[str, str]]]
@@ -82,6 +85,10 @@ class Faults:
             return fault
 
 
+async def _discard(message: Any) -> None:
+    """An ASGI `send` that loses the response (LOST_ANSWER): the app's work is done, its answer never leaves."""
+
+
 class FaultMiddleware:
     def __init__(self, app: Any, *, faults: Faults, render_error: ErrorRenderer,
                  applies_to: Callable[[str], bool] = lambda path: True) -> None:
@@ -102,7 +109,9 @@ class FaultMiddleware:
         elif fault is Fault.TIMEOUT:
             await asyncio.sleep(self.faults.hang_seconds)
             await self._error(send, 504, None)
-        elif fault is Fault.DROP:
+        elif fault in (Fault.DROP, Fault.LOST_ANSWER):
+            if fault is Fault.LOST_ANSWER:
+                await self.app(scope, receive, _discard)
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
             await send({"type": "http.response.body", "body": b'{"partial": ', "more_body": True})
