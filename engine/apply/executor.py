@@ -250,9 +250,11 @@ class Executor:
                                        combination_ids=combos)
             return f"adopted TikTok product {product.id} (found by seller SKU)"
         body = self._body(listing)
+        # One attempt: an answer lost after TikTok created the product must not become a second
+        # product. `_guarded` runs this method again, and its seller-SKU lookup adopts what TikTok holds.
         result = self._write(
             action.kind.value, action.key, body,
-            lambda: self.runtime.tiktok.create_product(body, idempotency_key=intent.idempotency_key))
+            lambda: self.runtime.tiktok.create_product(body, idempotency_key=intent.idempotency_key, attempts=1))
         self.state.complete_create(
             intent.intent_id,
             after_create(action, tiktok_product_id=result.product_id, sku_ids=result.sku_ids),

@@ -172,9 +172,9 @@ class TikTokClient:
         sleep = state.next_action.sleep if state.next_action is not None else 0.0
         log.warning("tiktok: retrying after %s (attempt %d, waiting %.2fs)", error, state.attempt_number, sleep)
 
-    def _with_retries(self, attempt: Callable[[], T]) -> T:
+    def _with_retries(self, attempt: Callable[[], T], attempts: int | None = None) -> T:
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self._max_attempts),
+            stop=tenacity.stop_after_attempt(attempts or self._max_attempts),
             wait=self._wait,
             retry=tenacity.retry_if_exception_type(RetryableError),
             sleep=self._sleep,
@@ -235,8 +235,12 @@ class TikTokClient:
         body: Mapping[str, Any] | None = None,
         files: Mapping[str, Any] | None = None,
         shop_scoped: bool = True,
+        attempts: int | None = None,
     ) -> Any:
         """Send one signed API request and return the envelope's `data`.
+
+        `attempts=1` for a write that must not be repeated blindly: a retryable failure may come after
+        TikTok acted (a timeout or a connection lost before the answer), so the caller looks first.
 
         `path` is the documented template (`/product/202309/products/{product_id}`); it also keys the
         per-API rate limiter. `files` makes a multipart upload, whose body is not signed (§3 step 5).
@@ -249,7 +253,8 @@ class TikTokClient:
             self._ensure_fresh()
             try:
                 return self._with_retries(
-                    lambda: self._signed_once(method, path, real_path, what, query, content, files, shop_scoped))
+                    lambda: self._signed_once(method, path, real_path, what, query, content, files, shop_scoped),
+                    attempts)
             except _TokenExpired as exc:
                 if refreshed or self._tokens is None or not self._tokens.refresh_token:
                     raise AuthError(f"{exc.message}; refreshing the access token did not help", status=exc.status,
@@ -343,9 +348,11 @@ class TikTokClient:
 
     # ---- products ----------------------------------------------------------------------------
 
-    def create_product(self, body: Mapping[str, Any], *, idempotency_key: str = "") -> ProductWriteResult:
+    def create_product(self, body: Mapping[str, Any], *, idempotency_key: str = "",
+                       attempts: int | None = None) -> ProductWriteResult:
         payload = {**body, "idempotency_key": idempotency_key} if idempotency_key else body
-        return convert.parse_product_write(self.call("POST", "/product/202309/products", body=payload))
+        return convert.parse_product_write(self.call("POST", "/product/202309/products", body=payload,
+                                                     attempts=attempts))
 
     def edit_product(self, product_id: str, body: Mapping[str, Any]) -> ProductWriteResult:
         return convert.parse_product_write(self.call(
