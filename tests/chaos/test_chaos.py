@@ -1,9 +1,10 @@
 """Chaos end to end: `tokbridge watch` under 20% faults, killed and restarted at random, converges.
 
 Both sandboxes run in this process and inject faults into one API request in five (5xx, 429,
-a slow gateway timeout, a connection dropped mid-body). `tokbridge watch` runs as a real
-subprocess with webhooks on and one-second polls, and is killed (mostly SIGKILL, sometimes
-SIGTERM, which must exit 0) at a random point of every step, then started again. Between kills
+a slow gateway timeout, a connection dropped mid-body, an answer lost after the server acted).
+`tokbridge watch` runs as a real subprocess with webhooks on and one-second polls, and is
+killed (mostly SIGKILL, sometimes SIGTERM, which must exit 0) at a random point of every step,
+then started again. Between kills
 the merchant edits the Ecwid catalog (price, stock, disable / enable, new variations,
 deletions), buyers order on TikTok (paid, unpaid, cancelled in the remorse window or after
 import), the merchant ships or cancels in Ecwid, and the TikTok clock moves on so reviews and
@@ -44,7 +45,7 @@ from engine.ecwid.client import EcwidClient
 from engine.model.listing import ListingIntent
 from engine.rules import evaluate
 from engine.sandbox.ecwid import ALL_SCOPES
-from engine.sandbox.faults import Fault
+from engine.sandbox.faults import ALL_FAULTS, Fault
 from tests.e2e.world import World, make_world
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,6 +96,7 @@ class Chaos:
     process: subprocess.Popen[bytes] | None = None
     kills: Counter[str] = field(default_factory=Counter)
     token: str = ""  # the test's own Ecwid token: its reads must not eat the daemon's rate limit
+    port: int = 0  # the daemon's webhook receiver (and /healthz)
 
     def __post_init__(self) -> None:
         self.token = self.ecwid.mint_token(ALL_SCOPES)
@@ -130,6 +132,9 @@ class Chaos:
         else:
             raise AssertionError(f"tokbridge watch exited on its own with {code}:\n{self.log_tail()}")
         if self.rng.random() < 0.3:
+            # SIGTERM is graceful once the daemon has set its handlers, which it does before it serves
+            # /healthz; earlier, SIGTERM just ends the process, which SIGKILL covers already.
+            wait_for(self.daemon_up, timeout=CONVERGE_DEADLINE, what="the daemon to serve /healthz")
             process.send_signal(signal.SIGTERM)
             code = process.wait(timeout=60)
             assert code == 0, f"SIGTERM: exit {code}\n{self.log_tail()}"
@@ -138,6 +143,12 @@ class Chaos:
             process.send_signal(signal.SIGKILL)
             process.wait()
             self.kills["SIGKILL"] += 1
+
+    def daemon_up(self) -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=5).status_code in (200, 503)
+        except httpx.TransportError:
+            return False
 
     def stop_daemon(self) -> None:
         process = self.process
@@ -258,6 +269,9 @@ class Chaos:
         return f"{kind} {order_id}"
 
     def advance_clock(self) -> str:
+        if self.rng.random() < 0.2:
+            self.tiktok.expire_tokens()  # the daemon must refresh (TikTok rotates the refresh token)
+            return "access token expired"
         seconds = self.rng.choice([self.tiktok.review_delay + 1, REMORSE + 1, REMORSE + 1, DAY])
         self.tiktok.clock.advance(seconds)
         return f"clock +{seconds:g}s"
@@ -366,7 +380,7 @@ def chaos(tmp_path: Path) -> Iterator[Chaos]:
         _configure(world, port)
         world.ecwid.sandbox.webhooks.url = f"http://127.0.0.1:{port}/webhooks/ecwid"
         world.tiktok.webhook_url = f"http://127.0.0.1:{port}/webhooks/tiktok"
-        run = Chaos(world, rng, tmp_path / "watch.log")
+        run = Chaos(world, rng, tmp_path / "watch.log", port=port)
         simple = [pid for pid, raw in sorted(world.ecwid.sandbox.products.items())
                   if not raw.get("combinations") and raw.get("enabled", True) and not raw.get("unlimited")
                   and raw.get("imageUrl")]
@@ -388,7 +402,8 @@ def test_watch_converges_under_faults_and_random_kills(chaos: Chaos) -> None:
     world, rng = chaos.world, chaos.rng
     for sandbox_faults in (world.ecwid.sandbox.faults, world.tiktok.faults):
         sandbox_faults.hang_seconds = HANG_SECONDS
-        sandbox_faults.configure(error_rate=FAULT_RATE, kinds=tuple(Fault), seed=rng.randrange(1 << 30))
+        sandbox_faults.configure(error_rate=FAULT_RATE, kinds=(*ALL_FAULTS, Fault.LOST_ANSWER),
+                                  seed=rng.randrange(1 << 30))
 
     chaos.start_daemon()
 
