@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the engine is imported lazily inside commands so `tokbridge
     from engine.apply.orders import Watermarks
     from engine.config import ConfigError
     from engine.config.types import Config
+    from engine.ecwid import EcwidClient
     from engine.model.plan import Plan
 
 
@@ -107,6 +108,19 @@ def schema(out: str) -> None:
     click.echo(f"wrote {len(files)} schemas to {out}")
 
 
+def _ecwid_client(directory: str) -> tuple[Config, EcwidClient]:
+    """The Ecwid client of the store DIRECTORY's config names, for the commands that only read Ecwid."""
+    from engine.config.loader import environment
+    from engine.ecwid import EcwidClient
+
+    config = load_config(directory)
+    ecwid = config.settings.ecwid
+    token = environment(directory).get(ecwid.token_env)
+    if not token:
+        raise click.ClickException(f"environment variable {ecwid.token_env} is not set (tokbridge.yaml ecwid)")
+    return config, EcwidClient(ecwid.base_url, ecwid.store_id, token)
+
+
 @main.group()
 def snapshot() -> None:
     """Save a store's data as JSON, to replay in the sandbox or try rules on."""
@@ -118,17 +132,10 @@ def snapshot_ecwid(directory: str) -> None:
     """Write the Ecwid catalog (raw products, categories, profile) of the store DIRECTORY's config names to stdout."""
     import json
 
-    from engine.config.loader import environment
-    from engine.ecwid import EcwidClient
     from engine.http import ApiError
 
-    config = load_config(directory)
-    ecwid = config.settings.ecwid
-    token = environment(directory).get(ecwid.token_env)
-    if not token:
-        raise click.ClickException(f"environment variable {ecwid.token_env} is not set (tokbridge.yaml ecwid)")
     try:
-        with EcwidClient(ecwid.base_url, ecwid.store_id, token) as client:
+        with _ecwid_client(directory)[1] as client:
             data = client.fetch_catalog_json()
     except ApiError as error:
         raise click.ClickException(error.message) from None
@@ -221,18 +228,12 @@ def demo(n_products: int, seed: int, keep: bool) -> None:
               help="The config directory.")
 def explain_command(target: str, directory: str) -> None:
     """Show which rule set each TikTok value of one Ecwid product (TARGET: product id or SKU), step by step."""
-    from engine.config.loader import environment
-    from engine.ecwid import EcwidClient
     from engine.http import ApiError, NotFoundError
     from engine.rules import evaluate_product, explain
 
-    config = load_config(directory)
-    ecwid = config.settings.ecwid
-    token = environment(directory).get(ecwid.token_env)
-    if not token:
-        raise click.ClickException(f"environment variable {ecwid.token_env} is not set (tokbridge.yaml ecwid)")
+    config, ecwid_client = _ecwid_client(directory)
     try:
-        with EcwidClient(ecwid.base_url, ecwid.store_id, token) as client:
+        with ecwid_client as client:
             profile = client.get_profile()
             categories = client.get_categories()
             product = None
