@@ -381,9 +381,11 @@ def chaos(tmp_path: Path) -> Iterator[Chaos]:
         world.ecwid.sandbox.webhooks.url = f"http://127.0.0.1:{port}/webhooks/ecwid"
         world.tiktok.webhook_url = f"http://127.0.0.1:{port}/webhooks/tiktok"
         run = Chaos(world, rng, tmp_path / "watch.log", port=port)
+        # Buyers order simple products TikTok can list: the seed's deliberately broken ones (no image,
+        # an over-long title, a 100x100 image the review rejects) stay action-required for good.
         simple = [pid for pid, raw in sorted(world.ecwid.sandbox.products.items())
                   if not raw.get("combinations") and raw.get("enabled", True) and not raw.get("unlimited")
-                  and raw.get("imageUrl")]
+                  and raw.get("imageUrl") and "100x100" not in raw["imageUrl"] and len(raw["name"]) <= 255]
         run.order_products = rng.sample(simple, 3)
         for pid in run.order_products:
             world.ecwid.sandbox.admin_update_product(pid, quantity=500)
@@ -412,7 +414,15 @@ def test_watch_converges_under_faults_and_random_kills(chaos: Chaos) -> None:
         return all(chaos._live_sku(pid) for pid in chaos.order_products)
 
     # The first listing runs under faults too; buyers need something to buy before the kills start.
-    wait_for(order_products_live, timeout=CONVERGE_DEADLINE, what="the first listings to go live")
+    try:
+        wait_for(order_products_live, timeout=CONVERGE_DEADLINE, what="the first listings to go live")
+    except AssertionError as error:
+        held = {pid: [(p["id"], p["status"], p["audit_failed_reasons"]) for p in world.live_products()
+                      if p["content"]["external_product_id"] == str(pid)] for pid in chaos.order_products}
+        with world.runtime() as runtime:
+            blocked = [(a.ecwid_product_id, a.rule, a.reason) for a in runtime.state.action_required()
+                       if a.ecwid_product_id in chaos.order_products]
+        raise AssertionError(f"{error}: TikTok holds {held}; action required: {blocked}\n{chaos.log_tail()}") from None
     for step in range(STEPS):
         events = []
         if rng.random() < 0.6:
