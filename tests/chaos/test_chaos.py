@@ -270,7 +270,7 @@ class Chaos:
 
     def advance_clock(self) -> str:
         if self.rng.random() < 0.2:
-            self.tiktok.expire_tokens()  # the daemon must refresh (TikTok rotates the refresh token)
+            self.tiktok.expire_tokens()  # the daemon must refresh (the refresh token rotates)
             return "access token expired"
         seconds = self.rng.choice([self.tiktok.review_delay + 1, REMORSE + 1, REMORSE + 1, DAY])
         self.tiktok.clock.advance(seconds)

@@ -68,11 +68,14 @@ def test_oauth_code_expired_token_and_refresh(client: SignedClient, served: tupl
     refreshed = client.http.get("/api/v2/token/refresh", params={
         **base, "refresh_token": got["data"]["refresh_token"], "grant_type": "refresh_token"}).json()
     assert refreshed["code"] == 0 and refreshed["data"]["refresh_token"] != got["data"]["refresh_token"]
+    repeated = client.http.get("/api/v2/token/refresh", params={
+        **base, "refresh_token": got["data"]["refresh_token"], "grant_type": "refresh_token"}).json()
+    assert repeated["data"] == refreshed["data"]  # an answer lost in transit: the same pair again
     client.token = refreshed["data"]["access_token"]
     assert client.call("GET", "/authorization/202309/shops")["code"] == 0
     spent = client.http.get("/api/v2/token/refresh", params={
         **base, "refresh_token": got["data"]["refresh_token"], "grant_type": "refresh_token"}).json()
-    assert spent["code"] == 36009004  # rotated
+    assert spent["code"] == 36009004  # rotated: spent once its successor was used
 
 
 def test_token_expires_on_the_sandbox_clock(client: SignedClient, clock: ManualClock) -> None:

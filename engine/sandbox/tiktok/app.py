@@ -50,6 +50,8 @@ class Token:
     access_expires: float
     refresh_expires: float
     revoked: bool = False
+    used: bool = False  # the access token has made an API call
+    successor: Token | None = None  # the pair a refresh with this token's refresh token handed out
 
 
 def _error_renderer(request_ids: Ids) -> Callable[[int, int | None], tuple[bytes, dict[str, str]]]:
@@ -222,9 +224,15 @@ class TikTokSandbox:
                             if t.refresh_token == q.get("refresh_token") and not t.revoked), None)
                 if old is None or old.refresh_expires < self.clock.now():
                     raise ApiFailure(36009004, "Invalid or expired refresh_token")
-                # Rotation: the old refresh token is spent; the old access token lives out its term.
-                old.refresh_token = ""
+                if old.successor is not None:
+                    # Rotation: the old refresh token is spent once its successor has been used. Until
+                    # then a repeat (a refresh whose answer was lost) gets the same new pair again, so a
+                    # lost answer never costs the seller's grant.
+                    if old.successor.used:
+                        raise ApiFailure(36009004, "Invalid or expired refresh_token")
+                    return self.envelope(0, "success", self._token_data(old.successor))
                 token = self.issue_token()
+                old.successor = token
                 token.refresh_expires = old.refresh_expires
                 return self.envelope(0, "success", self._token_data(token))
             except ApiFailure as failure:
@@ -325,6 +333,7 @@ class TikTokSandbox:
                 raise ApiFailure(36009004, "Invalid access token")
             if token.access_expires <= self.clock.now():
                 raise ApiFailure(105002, "Access token is expired, please refresh it")
+            token.used = True
         return access_token
 
     def _check_cipher(self, route: Route, path: str, query: dict[str, str]) -> None:
