@@ -7,6 +7,7 @@ This module is the one error boundary: code below raises, this maps to exit code
 from __future__ import annotations
 
 import contextlib
+import os
 import pathlib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
@@ -22,7 +23,32 @@ if TYPE_CHECKING:  # the engine is imported lazily inside commands so `tokbridge
     from engine.model.plan import Plan
 
 
-@click.group()
+class _ErrorBoundary(click.Group):
+    """The last line of the boundary: what no command mapped itself still ends in a message and an exit code.
+
+    Ctrl-C exits 130; an unexpected exception (a bug) prints one redacted line and exits 1, with the
+    traceback only when TOKBRIDGE_DEBUG is set, so a merchant never reads a stack of internals.
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise SystemExit(130) from None
+        except Exception as error:
+            if os.environ.get("TOKBRIDGE_DEBUG"):
+                raise
+            from engine.http import redact
+
+            raise click.ClickException(
+                f"internal error: {type(error).__name__}: {redact(str(error))} "
+                "(this is a bug in tokbridge; TOKBRIDGE_DEBUG=1 shows the traceback)") from None
+
+
+@click.group(cls=_ErrorBoundary)
 @click.version_option(package_name="tokbridge")
 def main() -> None:
     """Sell an Ecwid catalog on TikTok Shop from YAML policies kept in git."""
