@@ -8,10 +8,11 @@ what `engine.reconcile.transitions` says it leaves behind, so a second plan is e
 
 Failures are isolated per action: a retryable failure is retried (the client retries each call;
 the executor retries the whole action, which is safe because every action re-reads what it needs);
-a TikTok rejection (PermanentError) becomes an action-required item with TikTok's message (a
-refused create also keeps the `rejection_fingerprint` of what was refused, so the next plans hold
-it instead of sending it again until the listing or the config changes); the other actions carry
-on, and a product whose earlier action failed skips its later ones (a price update needs the
+a TikTok rejection (PermanentError or per-item errors) becomes an action-required item with
+TikTok's message (a refused create, activate, price, stock or content update also keeps the
+`rejection_fingerprint` of what was refused, so the next plans hold it instead of sending it again
+until what would be sent or the config changes; a retryable failure is never held); the other
+actions carry on, and a product whose earlier action failed skips its later ones (a price update needs the
 activate before it). Every write is in the audit log, whatever its outcome.
 
 Crash safety for creates: an intent is recorded before the call; every create first looks the
@@ -35,6 +36,7 @@ from engine.http import ApiError, AuthError, PermanentError, RetryableError
 from engine.model.listing import ActionRequired, DesiredListing, ProductStatus, TikTokProduct
 from engine.model.plan import Action, ActionKind, Plan
 from engine.reconcile import (
+    HOLDABLE,
     PRIORITY,
     ActualListing,
     Essence,
@@ -193,6 +195,12 @@ class Executor:
             details["fingerprint"] = rejection_fingerprint(self._listing(action), config_digest=self._config_digest)
             fix = ("fix the product in Ecwid or the rules as TikTok's message says; "
                    "tokbridge lists it again once the listing or the config changes")
+        elif action.kind.value in HOLDABLE and "listing" in action.payload:  # a plan file older than held updates
+            # Held likewise until what it would send or the config changes.
+            details["fingerprint"] = rejection_fingerprint(
+                self._listing(action), config_digest=self._config_digest, action=action)
+            fix = ("fix the product in Ecwid or the rules as TikTok's message says; "
+                   f"tokbridge sends {action.kind.value} again once what it sends or the config changes")
         self.state.add_action_required(
             ActionRequired(
                 ecwid_product_id=pid,
@@ -228,8 +236,21 @@ class Executor:
             if before is None:
                 return [ActionOutcome(action, ok=False, message="no longer linked; plan again")]
             message = self._update(action, before)
-        self.state.clear_action_required(action.ecwid_product_id or 0, source="tiktok")
+        self._clear_held(action)
         return [ActionOutcome(action, ok=True, message=message)]
+
+    def _clear_held(self, action: Action) -> None:
+        """A success clears the product's TikTok item, except a refusal of another update still held.
+
+        A stock update going through says nothing about the refused price beside it.
+        """
+        pid = action.ecwid_product_id or 0
+        for item in self.state.action_required(source="tiktok"):
+            held = item.details.get("action")
+            if (item.ecwid_product_id == pid and "fingerprint" in item.details and held in HOLDABLE
+                    and held != action.kind.value):
+                return
+        self.state.clear_action_required(pid, source="tiktok")
 
     def _listing(self, action: Action) -> DesiredListing:
         return listing_from_json(action.payload["listing"])
@@ -397,7 +418,7 @@ class Executor:
                 self.state.remove_listing(pid)
             else:
                 self.state.save_listing(after)
-            self.state.clear_action_required(pid, source="tiktok")
+            self._clear_held(action)
             outcomes.append(ActionOutcome(action, ok=True, message=action.reason))
         return outcomes
 

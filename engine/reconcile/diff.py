@@ -17,6 +17,11 @@ The cheapest correct call wins:
   listing whose review failed (an item with `details["review"]`) is listed in `plan.blocked` while
   nothing is planned for it, so a converged catalog with rejected products plans zero actions and
   still shows every one of them.
+- an update of a linked listing TikTok refused for good (update_price, update_inventory,
+  update_product, activate; the item's `details["action"]`) -> held the same way while what we
+  would send is what was refused (same `rejection_fingerprint` of that action): that action is
+  dropped and the item listed in `plan.blocked`; the product's other actions go ahead (stock keeps
+  syncing under a refused price), except behind a held activate, whose updates need a live product.
 
 Activate / deactivate / delete stay one Action per product so `--target`, rendering and failure
 isolation work per product; `batches()` groups them into calls of at most 20 ids for apply.
@@ -31,7 +36,9 @@ plans nothing for a drifted field until the rules change that field.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -75,6 +82,9 @@ PRIORITY: Mapping[ActionKind, int] = {
     ActionKind.UPDATE_PRICE: 3,
     ActionKind.UPDATE_PRODUCT: 4,
 }
+# Updates of a linked listing held after a refusal by what they send; an activate by the listing.
+HELD_UPDATES = frozenset({ActionKind.UPDATE_PRICE, ActionKind.UPDATE_INVENTORY, ActionKind.UPDATE_PRODUCT})
+HOLDABLE = frozenset(k.value for k in (*HELD_UPDATES, ActionKind.ACTIVATE))
 # Statuses a deactivate makes sense for (buyers can see it, or will once review passes).
 STOPPABLE = frozenset({ProductStatus.ACTIVATE, ProductStatus.PENDING})
 # Not on sale and editable: an edit (re)submits it to review, so `revise` does not hold it back,
@@ -95,12 +105,20 @@ def product_key(ecwid_product_id: int) -> str:
     return f"product:{ecwid_product_id}"
 
 
-def rejection_fingerprint(listing: DesiredListing, *, config_digest: str) -> str:
-    """What a refused create is remembered by: the listing's essence, its save mode and the config.
+def rejection_fingerprint(listing: DesiredListing, *, config_digest: str, action: Action | None = None) -> str:
+    """What a refusal is remembered by: what was sent, and the config.
 
-    Apply stores it with the rejection; `diff` holds the create back while it is unchanged.
+    A create (`action` None or a create) and an activate send the listing: its essence and save
+    mode. A price, stock or content update sends only its changed fields, so it is remembered by
+    its kind and the new values (a stock change does not release a refused price). Apply stores
+    it with the rejection; `diff` holds the action back while it is unchanged.
     """
     text = f"{essence_hash(essence_of(listing))}|{listing.save_mode.value}|{config_digest}"
+    if action is not None and action.kind in HELD_UPDATES:
+        sent = sorted((c.field, json.dumps(c.new, default=str, sort_keys=True)) for c in action.changes)
+        text = json.dumps([action.kind.value, sent, config_digest])
+    elif action is not None and action.kind is ActionKind.ACTIVATE:
+        text = f"{action.kind.value}|{text}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -108,6 +126,20 @@ def _held_now(item: ActionRequired | None, want: DesiredListing, config_digest: 
     if item is None:
         return False
     return item.details.get("fingerprint") == rejection_fingerprint(want, config_digest=config_digest)
+
+
+def _unheld(
+    actions: list[Action], item: ActionRequired | None, want: DesiredListing, config_digest: str
+) -> list[Action]:
+    """`actions` less the one a refusal holds (all of them behind a held activate)."""
+    if item is None or item.details.get("action") not in HOLDABLE:
+        return actions
+    for action in actions:
+        if action.kind.value == item.details["action"] and item.details.get("fingerprint") == rejection_fingerprint(
+            want, config_digest=config_digest, action=action
+        ):
+            return [] if action.kind is ActionKind.ACTIVATE else [a for a in actions if a is not action]
+    return actions
 
 
 def diff(
@@ -152,9 +184,13 @@ def diff(
                 else:
                     actions.append(_create(want, sync))
         else:
-            actions.extend(_converge(want, have, sync))
             item = held_by_pid.get(pid)
-            if len(actions) == planned and item is not None and item.details.get("review"):
+            converge = _converge(want, have, sync)
+            kept = _unheld(converge, item, want, config_digest)
+            actions.extend(kept)
+            if item is not None and (
+                len(kept) < len(converge) or (len(actions) == planned and item.details.get("review"))
+            ):
                 shown.append(item)
     blocked_items = tuple(sorted([*rules_blocked, *shown], key=lambda b: (b.ecwid_product_id, b.sku, b.rule, b.reason)))
     actions.sort(key=lambda a: (a.ecwid_product_id or 0, PRIORITY[a.kind]))
@@ -312,6 +348,8 @@ def _converge(want: DesiredListing, have: ActualListing, sync: SyncRules) -> lis
             return []
         rule = _rule(want.trace, "intent", sync.relist.ref)
         activate = _status_action(ActionKind.ACTIVATE, have, ProductStatus.ACTIVATE, reason="relist", rule=rule)
+        # The listing goes along so that a refusal can be remembered by it (`rejection_fingerprint`).
+        activate = dataclasses.replace(activate, payload={**activate.payload, "listing": listing_to_json(want)})
         return [activate, *_updates(want, have, sync, live=True)]
     if have.status in OFFLINE_EDITABLE:
         return _updates(want, have, sync, live=False)
