@@ -47,6 +47,7 @@ from engine.rules import evaluate
 from engine.sandbox.ecwid import ALL_SCOPES
 from engine.sandbox.faults import ALL_FAULTS, Fault
 from tests.e2e.world import World, make_world
+from tests.watch.conftest import wait_for as watch_wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 STEPS = 14  # one kill per step: at least 10 kills per run
@@ -70,15 +71,8 @@ def _free_port() -> int:
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str) -> Any:
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.25)
+    # Each check reads both sandboxes in full: poll at a pace that leaves the daemon the CPU.
+    return watch_wait_for(predicate, timeout=timeout, what=what, interval=0.25)
 
 
 # -- the merchant's and the buyers' side -------------------------------------------------------------

@@ -21,8 +21,9 @@ from tests.e2e.world import World, make_world
 DEADLINE = 20.0
 
 
-def wait_for(predicate: Callable[[], Any], *, timeout: float = DEADLINE, what: str = "condition") -> Any:
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+def wait_for(predicate: Callable[[], Any], *, timeout: float = DEADLINE, what: str = "condition",
+             interval: float = 0.02) -> Any:
+    """Poll `predicate` every `interval` seconds until it returns something truthy; fail after `timeout`."""
     end = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -30,7 +31,7 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float = DEADLINE, what: s
             return value
         if time.monotonic() > end:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
+        time.sleep(interval)
 
 
 def state(world: World) -> StateStore:
