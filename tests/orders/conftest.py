@@ -8,8 +8,6 @@ sandbox runs on a ManualClock the tests advance; nothing sleeps.
 
 from __future__ import annotations
 
-import struct
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,19 +30,13 @@ from engine.sandbox.tiktok import ManualClock, TikTokSandbox, start_tiktok_sandb
 from engine.state.store import StateStore
 from engine.tiktok.client import TikTokClient
 from tests.config.helpers import ENV, plant, write_starter
+from tests.tiktok_sandbox.conftest import png
 
 PLACEHOLDER_EMAIL = "tiktok-orders@shop.example"
 EMPTY = Essence(title="", description="", category_id="", brand="", main_images=(), product_attributes=(),
                 package_weight=None, package_dimensions=None, skus=())
 
 
-def png(width: int, height: int) -> bytes:
-    raw = b"".join(b"\x00" + b"\xff" * (width * 3) for _ in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def order_rules(root: Path, *edits: tuple[str, str]) -> OrderRules:

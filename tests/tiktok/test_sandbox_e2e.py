@@ -7,9 +7,7 @@ rate limit run on the sandbox's `wall`, which the rate-limit tests share with th
 from __future__ import annotations
 
 import json
-import struct
 import time
-import zlib
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -34,14 +32,11 @@ from engine.sandbox.tiktok.app import TikTokSandbox, start_tiktok_sandbox
 from engine.tiktok import convert, signing
 from engine.tiktok.client import TikTokClient
 from engine.tiktok.values import TokenSet
+from tests.tiktok_sandbox.conftest import png
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "tiktok"
 
 
-def png(width: int, height: int) -> bytes:
-    header = struct.pack(">II", width, height) + b"\x08\x02\x00\x00\x00"
-    chunk = b"IHDR" + header
-    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
 
 
 class FakeWall:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from engine.sandbox.ecwid_images import render_png
 from engine.sandbox.server import ServerThread
 from engine.sandbox.tiktok import ManualClock, TikTokSandbox, start_tiktok_sandbox
 from engine.tiktok.signing import sign, verify_webhook
@@ -26,13 +25,8 @@ APP_SECRET = "test-app-secret"
 
 
 def png(width: int, height: int) -> bytes:
-    """A real (tiny, valid) PNG of the given size."""
-    raw = b"".join(b"\x00" + b"\xff" * (width * 3) for _ in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    """A real PNG of the given size (the Ecwid sandbox's image generator)."""
+    return render_png(f"test-{width}x{height}")
 
 
 class SignedClient:
