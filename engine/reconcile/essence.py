@@ -113,22 +113,27 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
+def _sorted_skus(skus: Iterable[EssenceSku]) -> tuple[EssenceSku, ...]:
+    return tuple(sorted(skus, key=lambda s: s.seller_sku))
+
+
+def _sorted_attributes(attributes: Iterable[ProductAttribute]) -> tuple[ProductAttribute, ...]:
+    return tuple(sorted(attributes, key=lambda a: (a.id, a.name)))
+
+
+# essence_of and essence_from_tiktok must give the same normal form (money to cents, SKUs by seller
+# SKU, attributes by id), or every live read would show drift; the sorting lives in the two helpers.
 def essence_of(listing: DesiredListing) -> Essence:
     """The comparable part of a desired listing."""
-    skus = tuple(
-        sorted(
-            (
-                EssenceSku(
-                    seller_sku=s.seller_sku,
-                    price=_money(s.price),
-                    quantity=s.quantity,
-                    sales_attributes=s.sales_attributes,
-                    list_price=None if s.list_price is None else _money(s.list_price),
-                )
-                for s in listing.skus
-            ),
-            key=lambda s: s.seller_sku,
+    skus = _sorted_skus(
+        EssenceSku(
+            seller_sku=s.seller_sku,
+            price=_money(s.price),
+            quantity=s.quantity,
+            sales_attributes=s.sales_attributes,
+            list_price=None if s.list_price is None else _money(s.list_price),
         )
+        for s in listing.skus
     )
     return Essence(
         title=listing.title,
@@ -136,7 +141,7 @@ def essence_of(listing: DesiredListing) -> Essence:
         category_id=listing.category_id,
         brand=listing.brand,
         main_images=listing.main_images,
-        product_attributes=tuple(sorted(listing.product_attributes, key=lambda a: (a.id, a.name))),
+        product_attributes=_sorted_attributes(listing.product_attributes),
         package_weight=listing.package_weight,
         package_dimensions=listing.package_dimensions,
         skus=skus,
@@ -150,20 +155,15 @@ def essence_from_tiktok(product: TikTokProduct, *, known: Essence, image_sources
     added in Seller Center, stays as the URI so it shows as drift). TikTok returns a brand id, not
     the brand name the rules produce, so the brand is taken from `known`.
     """
-    skus = tuple(
-        sorted(
-            (
-                EssenceSku(
-                    seller_sku=s.seller_sku,
-                    price=_money(s.price),
-                    quantity=s.quantity,
-                    sales_attributes=s.sales_attributes,
-                    list_price=_known_list_price(known, s.seller_sku),
-                )
-                for s in product.skus
-            ),
-            key=lambda s: s.seller_sku,
+    skus = _sorted_skus(
+        EssenceSku(
+            seller_sku=s.seller_sku,
+            price=_money(s.price),
+            quantity=s.quantity,
+            sales_attributes=s.sales_attributes,
+            list_price=_known_list_price(known, s.seller_sku),
         )
+        for s in product.skus
     )
     return Essence(
         title=product.title,
@@ -171,7 +171,7 @@ def essence_from_tiktok(product: TikTokProduct, *, known: Essence, image_sources
         category_id=product.category_id,
         brand=known.brand,
         main_images=tuple(image_sources.get(uri, uri) for uri in product.main_images),
-        product_attributes=tuple(sorted(product.product_attributes, key=lambda a: (a.id, a.name))),
+        product_attributes=_sorted_attributes(product.product_attributes),
         package_weight=product.package_weight,
         package_dimensions=product.package_dimensions,
         skus=skus,
