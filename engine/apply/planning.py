@@ -78,16 +78,23 @@ def make_plan(
     return dataclasses.replace(plan, meta=meta)
 
 
+def _read_product(runtime: Runtime, listing: ActualListing) -> TikTokProduct | None:
+    """TikTok's copy of a linked listing; None (recorded as DELETED) when TikTok no longer has it."""
+    try:
+        return runtime.tiktok.get_product(listing.tiktok_product_id)
+    except NotFoundError:
+        runtime.state.set_status(listing.ecwid_product_id, ProductStatus.DELETED)
+        return None
+
+
 def read_live(runtime: Runtime, actual: dict[int, ActualListing]) -> dict[int, ActualListing]:
     """Every linked listing with a live TikTok read: status, audit reasons, and `live` for drift."""
     sources = runtime.state.image_sources()
-    tiktok = runtime.tiktok
+    runtime.tiktok  # noqa: B018 - build the lazy client here, once, before the reader threads share it
 
     def read(listing: ActualListing) -> ActualListing:
-        try:
-            product = tiktok.get_product(listing.tiktok_product_id)
-        except NotFoundError:
-            runtime.state.set_status(listing.ecwid_product_id, ProductStatus.DELETED)
+        product = _read_product(runtime, listing)
+        if product is None:
             return dataclasses.replace(listing, status=ProductStatus.DELETED)
         record_review(runtime, listing, product)
         live = essence_from_tiktok(product, known=listing.known, image_sources=sources)
@@ -112,13 +119,11 @@ def refresh_reviews(runtime: Runtime) -> int:
                if a.status in (ProductStatus.PENDING, ProductStatus.FAILED) or a.ecwid_product_id in editing]
     if not waiting:
         return 0
-    tiktok = runtime.tiktok
+    runtime.tiktok  # noqa: B018 - build the lazy client here, once, before the reader threads share it
 
     def read(listing: ActualListing) -> bool:
-        try:
-            product = tiktok.get_product(listing.tiktok_product_id)
-        except NotFoundError:
-            state.set_status(listing.ecwid_product_id, ProductStatus.DELETED)
+        product = _read_product(runtime, listing)
+        if product is None:
             return True
         record_review(runtime, listing, product, editing=listing.ecwid_product_id in editing)
         finished = listing.ecwid_product_id in editing and product.audit_status != AUDITING
