@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.apply.runtime import Runtime
-from engine.http import ApiError, AuthError, PermanentError, RetryableError
+from engine.http import ApiError, AuthError, PermanentError, QuotaExceededError, RetryableError
 from engine.model.listing import ActionRequired, DesiredListing, ProductStatus, TikTokProduct
 from engine.model.plan import Action, ActionKind, Plan
 from engine.reconcile import (
@@ -68,6 +68,7 @@ class ActionOutcome:
     ok: bool
     message: str = ""
     skipped: bool = False
+    deferred: bool = False  # refused for now by a used-up quota: the same action succeeds once it resets
 
 
 @dataclass
@@ -167,6 +168,9 @@ class Executor:
                             for a in actions]
             except AuthError as error:
                 outcomes = [ActionOutcome(a, ok=False, message=error.message) for a in actions]
+            except QuotaExceededError as error:
+                # Not the product's fault: not held, not action-required; a later plan sends it again.
+                outcomes = [ActionOutcome(a, ok=False, message=error.message, deferred=True) for a in actions]
             except (PermanentError, _Rejected, convert.ConversionError) as error:
                 message = error.message if isinstance(error, ApiError) else str(error)
                 for action in actions:

@@ -48,6 +48,14 @@ class RateLimitedError(RetryableError):
     pass
 
 
+class QuotaExceededError(ApiError):
+    """The shop's allowance for this kind of call is used up (TikTok's daily product uploads).
+
+    Neither a retry now nor a fix to the request helps: the same request succeeds once the allowance
+    resets, so callers defer it instead of holding it as the merchant's problem.
+    """
+
+
 class PermanentError(ApiError):
     """Retrying the same request cannot help: validation errors, unknown ids, business-rule refusals."""
 

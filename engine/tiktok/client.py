@@ -27,6 +27,7 @@ import tenacity
 from engine.http import (
     AuthError,
     PermanentError,
+    QuotaExceededError,
     RateLimitedError,
     RateLimiter,
     RetryableError,
@@ -66,6 +67,7 @@ TOKEN_EXPIRED = 105002
 RATE_LIMITED_CODES = frozenset({36009002})
 RETRYABLE_CODES = frozenset({36009003, 36009007})
 AUTH_CODES = frozenset({36009004, 101000, 105005, 106001, 106013})
+QUOTA_CODES = frozenset({12052202})  # daily product uploads used up (new shops 100/day, then 1,000/day)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -216,6 +218,8 @@ class TikTokClient:
             raise _TokenExpired(detail, **common)
         if code in AUTH_CODES or str(code).startswith("105"):
             raise AuthError(detail, **common)
+        if code in QUOTA_CODES:
+            raise QuotaExceededError(detail, **common)
         raise PermanentError(detail, **common)
 
     def _ensure_fresh(self) -> None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -76,9 +75,7 @@ log = logging.getLogger("engine.watch")
 
 PENDING_CURSOR = "watch.pending"  # keys still queued at shutdown, queued again at start
 REPLAN_KEY = "replan"
-UPLOAD_QUOTA_CODE = 12052202  # TikTok's "daily product upload limit reached": blocks creates until tomorrow
 WRITE_PAUSE_MAX = 3600.0  # longest wait between health probes while TikTok refuses writes
-_CODE = re.compile(r"\(code (\d+)")
 _ORDER_ACTIONS_ON_ECWID = frozenset({ActionKind.IMPORT_ORDER, ActionKind.UPDATE_ECWID_ORDER})
 
 
@@ -102,11 +99,6 @@ class WatchOptions:
 
 def _utc_day(timestamp: float) -> int:
     return int(timestamp // 86_400)
-
-
-def _codes(message: str) -> set[int]:
-    # The executor flattens TikTok's errors into messages ("... (code 12052202, request_id ...)").
-    return {int(c) for c in _CODE.findall(message)}
 
 
 class Daemon:
@@ -523,7 +515,7 @@ class Daemon:
             self.metrics.actions.labels(kind.value, state).inc()
             if outcome.ok and kind is ActionKind.CREATE_PRODUCT:
                 self._creates_today += 1
-            if not outcome.ok and UPLOAD_QUOTA_CODE in _codes(outcome.message):
+            if outcome.deferred:
                 self._block_creates("TikTok refused a create: the daily upload quota is used up")
             elif not outcome.ok and not outcome.skipped:
                 blocked_writes = True
