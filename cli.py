@@ -6,31 +6,39 @@ This module is the one error boundary: code below raises, this maps to exit code
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pathlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:  # the engine is imported lazily inside commands so `tokbridge --help` stays fast
-    from engine.apply import Runtime
-    from engine.apply.orders import Watermarks
     from engine.config import ConfigError
     from engine.config.types import Config
     from engine.ecwid import EcwidClient
     from engine.model.plan import Plan
+    from engine.passes.run import Carried, Prepared
+    from engine.runtime import Runtime
+    from engine.sandbox.demo import Sandboxes
+    from engine.watch import Daemon
+
+
+ROOT_KEY = "tokbridge.root"  # ctx.meta: the config directory as the user typed it, for diagnostics
 
 
 class _ErrorBoundary(click.Group):
-    """The last line of the boundary: what no command mapped itself still ends in a message and an exit code.
+    """The one error boundary: code below only raises; this maps what it raised to a message and an exit code.
 
-    Ctrl-C exits 130; an unexpected exception (a bug) prints one redacted line and exits 1, with the
-    traceback only when TOKBRIDGE_DEBUG is set, so a merchant never reads a stack of internals.
+    A `TokbridgeError` is the merchant's to act on: its message, exit 1 (a `ConfigError` prints every
+    diagnostic, FILE:LINE:COL). Ctrl-C exits 130. Anything else is a bug: one redacted line and exit 1,
+    with the traceback only when TOKBRIDGE_DEBUG is set, so a merchant never reads a stack of internals.
     """
 
     def invoke(self, ctx: click.Context) -> object:
+        from engine.config import ConfigError
+        from engine.model.errors import TokbridgeError
+
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
@@ -38,6 +46,11 @@ class _ErrorBoundary(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             raise SystemExit(130) from None
+        except ConfigError as error:
+            _echo_diagnostics(error, str(ctx.meta.get(ROOT_KEY, ".")), "standard", err=True)
+            raise SystemExit(1) from None
+        except TokbridgeError as error:
+            raise click.ClickException(error.message) from None
         except Exception as error:
             if os.environ.get("TOKBRIDGE_DEBUG"):
                 raise
@@ -46,6 +59,11 @@ class _ErrorBoundary(click.Group):
             raise click.ClickException(
                 f"internal error: {type(error).__name__}: {redact(str(error))} "
                 "(this is a bug in tokbridge; TOKBRIDGE_DEBUG=1 shows the traceback)") from None
+
+
+def _remember_root(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    ctx.meta[ROOT_KEY] = value
+    return value
 
 
 @click.group(cls=_ErrorBoundary)
@@ -62,20 +80,6 @@ def _echo_diagnostics(error: ConfigError, root: str, fmt: str, *, err: bool) -> 
 
     for diagnostic in error.diagnostics:
         click.echo(render(diagnostic, OutputFormat(fmt), prefix=root), err=err)
-
-
-def load_config(root: str, *, fmt: str = "standard") -> Config:
-    """The error boundary for config problems: every command loads through here.
-
-    Prints each Diagnostic (to stderr, so a command's own output stays clean) and exits 1.
-    """
-    from engine.config import ConfigError, load
-
-    try:
-        return load(root)
-    except ConfigError as error:
-        _echo_diagnostics(error, root, fmt, err=True)
-        raise SystemExit(1) from None
 
 
 def _write_files(target: pathlib.Path, files: Mapping[str, str], *, overwrite: bool) -> None:
@@ -136,10 +140,11 @@ def schema(out: str) -> None:
 
 def _ecwid_client(directory: str) -> tuple[Config, EcwidClient]:
     """The Ecwid client of the store DIRECTORY's config names, for the commands that only read Ecwid."""
+    from engine.config import load
     from engine.config.loader import environment
     from engine.ecwid import EcwidClient
 
-    config = load_config(directory)
+    config = load(directory)
     ecwid = config.settings.ecwid
     token = environment(directory).get(ecwid.token_env)
     if not token:
@@ -153,18 +158,13 @@ def snapshot() -> None:
 
 
 @snapshot.command("ecwid")
-@click.argument("directory", default=".", type=click.Path())
+@click.argument("directory", default=".", type=click.Path(), callback=_remember_root)
 def snapshot_ecwid(directory: str) -> None:
     """Write the Ecwid catalog (raw products, categories, profile) of the store DIRECTORY's config names to stdout."""
     import json
 
-    from engine.http import ApiError
-
-    try:
-        with _ecwid_client(directory)[1] as client:
-            data = client.fetch_catalog_json()
-    except ApiError as error:
-        raise click.ClickException(error.message) from None
+    with _ecwid_client(directory)[1] as client:
+        data = client.fetch_catalog_json()
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     click.echo(f"saved {len(data['products'])} products and {len(data['categories'])} categories", err=True)
 
@@ -186,7 +186,7 @@ def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int, ti
     import signal
     import threading
 
-    from engine.sandbox.demo import connect_shop, start_sandboxes, write_config_dir
+    from engine.sandbox.demo import start_sandboxes
     from engine.sandbox.seed import CatalogFileError, load_catalog_file
 
     try:
@@ -198,27 +198,12 @@ def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int, ti
         raise click.ClickException(f"{target / 'tokbridge.yaml'} already exists; not overwriting anything")
     with start_sandboxes(n_products=n_products, seed=seed, catalog=catalog, ecwid_port=port,
                          tiktok_port=tiktok_port, review_delay=review_delay) as running:
-        source = f"loaded from {ecwid_catalog}" if ecwid_catalog else f"{n_products} generated products, seed {seed}"
-        click.echo(f"Ecwid sandbox:  {running.ecwid.url}  ({source})")
-        click.echo(f"  merchant admin: {running.ecwid.url}/_admin/...   images: {running.ecwid.image_base_url}/")
-        click.echo(f"TikTok sandbox: {running.tiktok_url}  (US shop; reviews take {review_delay:g} s)")
-        click.echo(f"  buyer: {running.tiktok_url}/_buyer/...   seller center: {running.tiktok_url}/_seller/...")
+        _describe_sandboxes(running, source=f"loaded from {ecwid_catalog}" if ecwid_catalog
+                            else f"{n_products} generated products, seed {seed}", review_delay=review_delay)
         if target is not None:
-            target.mkdir(parents=True, exist_ok=True)
-            write_config_dir(target, running, secrets_file=True)
-            shop = connect_shop(target, running)
-            click.echo(f"Config: {target} (credentials in {target / '.tokbridge' / 'secrets'}; TikTok shop "
-                       f"{shop.shop.id} connected)")
-            click.echo(f"  try: tokbridge validate {target} && tokbridge plan --config {target}")
+            _sandbox_config_dir(target, running)
         else:
-            click.echo("In tokbridge.yaml:")
-            click.echo(f"  ecwid:  {{store_id: {running.ecwid.store_id}, base_url: {running.ecwid.base_url}}}")
-            click.echo(f"  tiktok: {{base_url: {running.tiktok_url}, auth_url: {running.tiktok_url}}}")
-            click.echo("Export (or put in .tokbridge/secrets):")
-            for name, value in running.credentials.items():
-                click.echo(f"  export {name}={value}")
-            click.echo("Then connect (each sandbox's consent page agrees at once; see docs/connect.md):")
-            click.echo(f"  tokbridge connect tiktok --service-id {running.tiktok.service_id}")
+            _sandbox_instructions(running)
         click.echo("Ctrl-C to stop.")
         # Like `watch`, the sandbox is a server: Ctrl-C / SIGTERM is its normal end (exit 0). The handlers
         # are set explicitly because a shell starts background jobs with SIGINT ignored.
@@ -228,6 +213,35 @@ def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int, ti
         while not stop.wait(1.0):
             pass
     click.echo("sandboxes stopped", err=True)
+
+
+def _describe_sandboxes(running: Sandboxes, *, source: str, review_delay: float) -> None:
+    click.echo(f"Ecwid sandbox:  {running.ecwid.url}  ({source})")
+    click.echo(f"  merchant admin: {running.ecwid.url}/_admin/...   images: {running.ecwid.image_base_url}/")
+    click.echo(f"TikTok sandbox: {running.tiktok_url}  (US shop; reviews take {review_delay:g} s)")
+    click.echo(f"  buyer: {running.tiktok_url}/_buyer/...   seller center: {running.tiktok_url}/_seller/...")
+
+
+def _sandbox_config_dir(target: pathlib.Path, running: Sandboxes) -> None:
+    from engine.sandbox.demo import connect_shop, write_config_dir
+
+    target.mkdir(parents=True, exist_ok=True)
+    write_config_dir(target, running, secrets_file=True)
+    shop = connect_shop(target, running)
+    click.echo(f"Config: {target} (credentials in {target / '.tokbridge' / 'secrets'}; TikTok shop "
+               f"{shop.shop.id} connected)")
+    click.echo(f"  try: tokbridge validate {target} && tokbridge plan --config {target}")
+
+
+def _sandbox_instructions(running: Sandboxes) -> None:
+    click.echo("In tokbridge.yaml:")
+    click.echo(f"  ecwid:  {{store_id: {running.ecwid.store_id}, base_url: {running.ecwid.base_url}}}")
+    click.echo(f"  tiktok: {{base_url: {running.tiktok_url}, auth_url: {running.tiktok_url}}}")
+    click.echo("Export (or put in .tokbridge/secrets):")
+    for name, value in running.credentials.items():
+        click.echo(f"  export {name}={value}")
+    click.echo("Then connect (each sandbox's consent page agrees at once; see docs/connect.md):")
+    click.echo(f"  tokbridge connect tiktok --service-id {running.tiktok.service_id}")
 
 
 @main.command()
@@ -243,38 +257,20 @@ def demo(n_products: int, seed: int, keep: bool) -> None:
         run_demo(n_products=n_products, seed=seed, keep=keep)
     except DemoError as error:
         raise click.ClickException(f"the demo went off script: {error}") from None
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        raise SystemExit(130) from None
 
 
 @main.command("explain")
 @click.argument("target")
 @click.option("--config", "directory", default=".", show_default=True, type=click.Path(file_okay=False),
-              help="The config directory.")
+              callback=_remember_root, help="The config directory.")
 def explain_command(target: str, directory: str) -> None:
     """Show which rule set each TikTok value of one Ecwid product (TARGET: product id or SKU), step by step."""
-    from engine.http import ApiError, NotFoundError
-    from engine.rules import evaluate_product, explain
+    from engine.passes.explain import explain_product
+    from engine.rules import explain
 
     config, ecwid_client = _ecwid_client(directory)
-    try:
-        with ecwid_client as client:
-            profile = client.get_profile()
-            categories = client.get_categories()
-            product = None
-            if target.isdigit():
-                try:
-                    product = client.get_product(int(target), categories=categories)
-                except NotFoundError:
-                    product = None  # an all-digit SKU is still a SKU
-            if product is None:
-                product = client.find_by_sku(target, categories=categories)
-    except ApiError as error:
-        raise click.ClickException(error.message) from None
-    if product is None:
-        raise click.ClickException(f"no Ecwid product with id or SKU {target!r}")
-    outcome = evaluate_product(config, product, profile=profile)
+    with ecwid_client as client:
+        outcome = explain_product(config, client, target)
     if outcome.listing is not None:
         for line in explain(outcome.listing):
             click.echo(line)
@@ -284,53 +280,16 @@ def explain_command(target: str, directory: str) -> None:
         click.echo(f"  fix: {item.fix}")
 
 
-# -- plan / apply / status (engine.apply) ------------------------------------------------------
+# -- plan / apply / status / watch (engine.passes) -----------------------------------------------
 
-_CONFIG_DIR = click.option("--config", "directory", default=".", show_default=True,
+_CONFIG_DIR = click.option("--config", "directory", default=".", show_default=True, callback=_remember_root,
                            type=click.Path(file_okay=False), help="The config directory.")
 
 
-def _order_plan(runtime: Runtime) -> tuple[Plan, Watermarks] | None:
-    """The order actions (import, Ecwid statuses, ship, cancel); they need TikTok, so None until connected."""
-    from engine.apply.orders import plan_order_sync
-
-    if not runtime.connected:
-        return None
-    return plan_order_sync(runtime.config.orders, ecwid=runtime.ecwid, tiktok=runtime.tiktok, state=runtime.state)
-
-
 def _open_runtime(directory: str) -> Runtime:
-    """Config problems print as diagnostics (exit 1); a state database we cannot use is a plain error."""
-    from engine.apply import Runtime
-    from engine.config import ConfigError
-    from engine.state import StateError
+    from engine.runtime import Runtime
 
-    try:
-        return Runtime.open(directory)
-    except ConfigError as error:
-        _echo_diagnostics(error, directory, "standard", err=True)
-        raise SystemExit(1) from None
-    except StateError as error:
-        raise click.ClickException(str(error)) from None
-
-
-@contextlib.contextmanager
-def _engine_errors() -> Iterator[None]:
-    """The error boundary of the commands that talk to the APIs: a clear message, never a traceback."""
-    from engine.apply import NotConnectedError, SetupError, StalePlanError
-    from engine.http import ApiError
-    from engine.reconcile import PlanFileError
-    from engine.state import WriterBusyError
-
-    try:
-        yield
-    except ApiError as error:
-        raise click.ClickException(error.message) from None
-    except (NotConnectedError, SetupError, StalePlanError, PlanFileError, WriterBusyError) as error:
-        raise click.ClickException(str(error)) from None
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        raise SystemExit(130) from None
+    return Runtime.open(directory)
 
 
 @main.command("plan")
@@ -343,23 +302,24 @@ def _engine_errors() -> Iterator[None]:
 def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitcode: bool,
                  targets: tuple[str, ...], refresh: bool) -> None:
     """Show what `apply` would change on TikTok, like `terraform plan`."""
-    from engine.apply import make_plan, plan_orders_for_file, render_plan
+    from engine.passes.catalog import plan_catalog
+    from engine.passes.run import NO_ORDERS, plan_orders
     from engine.reconcile import plan_to_json
+    from engine.views import render_order_plan, render_plan
 
-    with _open_runtime(directory) as runtime, _engine_errors():
-        plan = make_plan(runtime, refresh=refresh, targets=targets)
-        orders = plan_orders_for_file(runtime)
-    text = plan_to_json(plan, orders=None if orders is None else orders[0])
+    with _open_runtime(directory) as runtime:
+        plan = plan_catalog(runtime, refresh=refresh, targets=targets)
+        orders = plan_orders(runtime)
+    order_plan = NO_ORDERS if orders is None else orders[0]
+    text = plan_to_json(plan, orders=None if orders is None else order_plan)
     if out:
         pathlib.Path(out).write_text(text, encoding="utf-8")
     click.echo(text if as_json else render_plan(plan), nl=not as_json)
     if orders is not None and not as_json:
-        from engine.apply.orders import render_order_plan
-
-        click.echo(render_order_plan(orders[0]))
+        click.echo(render_order_plan(order_plan))
     if out and not as_json:
         click.echo(f"saved the plan to {out}; apply exactly it with: tokbridge apply --plan {out}")
-    if detailed_exitcode and (not plan.empty or (orders is not None and not orders[0].empty)):
+    if detailed_exitcode and not (plan.empty and order_plan.empty):
         raise SystemExit(2)
 
 
@@ -374,68 +334,59 @@ def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitco
 def apply_command(directory: str, plan_file: str | None, auto_approve: bool, allow_destructive: bool,
                   targets: tuple[str, ...], workers: int) -> None:
     """Make TikTok match the rules: plan afresh (or take a saved plan), confirm, apply."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from engine.passes import run
+    from engine.views import order_summary, render_order_plan, render_plan, summary
 
-    from engine.apply import (
-        check_fresh,
-        check_fresh_orders,
-        execute,
-        make_plan,
-        order_summary,
-        refresh_reviews,
-        render_apply,
-        render_plan,
-        summary,
-    )
-    from engine.apply.orders import (
-        Watermarks,
-        advance_cursors,
-        apply_order_plan,
-        render_order_plan,
-        render_order_result,
-    )
-    from engine.model.plan import Plan
-    from engine.reconcile import check_guardrails, saved_plan_from_json
-
-    with _open_runtime(directory) as runtime, _engine_errors():
+    with _open_runtime(directory) as runtime:
         runtime.hold_writer_lock("tokbridge apply")
         runtime.tiktok  # noqa: B018 - fail now, before reading anything, when TikTok is not connected
         if plan_file:
-            # Exactly the saved plan, listings and orders, each refused when its inputs moved on.
-            saved, saved_orders = saved_plan_from_json(pathlib.Path(plan_file).read_text(encoding="utf-8"))
-            plan = check_fresh(runtime, saved)
-            order_plan, marks = check_fresh_orders(runtime, saved_orders)
-            refresh_reviews(runtime)  # after the freshness checks: review results are news, not plan inputs
+            prepared = run.prepare_saved(runtime, pathlib.Path(plan_file).read_text(encoding="utf-8"))
         else:
-            refresh_reviews(runtime)
-            plan = make_plan(runtime, targets=targets)
-            order_plan, marks = _order_plan(runtime) or (Plan(actions=()), Watermarks())
-        click.echo(render_plan(plan))
-        click.echo(render_order_plan(order_plan))
-        if plan.empty and order_plan.empty:
+            prepared = run.prepare(runtime, targets=targets)
+        click.echo(render_plan(prepared.catalog))
+        click.echo(render_order_plan(prepared.orders))
+        if prepared.empty:
             return
-        violations = check_guardrails(plan, runtime.config.settings.guardrails)
-        if violations and not allow_destructive:
-            for violation in violations:
-                click.echo(f"refused: {violation}", err=True)
-            click.echo("nothing was applied; review the plan, then re-run with --allow-destructive", err=True)
-            raise SystemExit(1)
-        prompt = f"{summary(plan)} {order_summary(order_plan)} Apply both?"
+        _refuse_past_guardrails(prepared.guardrail_violations(runtime), allowed=allow_destructive)
+        prompt = f"{summary(prepared.catalog)} {order_summary(prepared.orders)} Apply both?"
         if not plan_file and not auto_approve and not click.confirm(prompt):
             click.echo("Apply cancelled; nothing was changed.")
             raise SystemExit(1)
-        with Progress(TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task("apply", total=len(plan.actions))
-            report = execute(runtime, plan, workers=workers,
+        carried = _carry_out_with_progress(runtime, prepared, allow_destructive=allow_destructive, workers=workers)
+    _echo_carried(carried)
+    if carried.failed:
+        raise SystemExit(1)
+
+
+def _refuse_past_guardrails(violations: tuple[str, ...], *, allowed: bool) -> None:
+    if violations and not allowed:
+        for violation in violations:
+            click.echo(f"refused: {violation}", err=True)
+        click.echo("nothing was applied; review the plan, then re-run with --allow-destructive", err=True)
+        raise SystemExit(1)
+
+
+def _carry_out_with_progress(runtime: Runtime, prepared: Prepared, *, allow_destructive: bool,
+                             workers: int) -> Carried:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from engine.passes import run
+
+    with Progress(TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("apply", total=len(prepared.catalog.actions))
+        return run.carry_out(runtime, prepared, allow_destructive=allow_destructive, workers=workers,
                              on_progress=lambda done, total: progress.update(task, completed=done))
-        click.echo(render_apply(report.outcomes))
-        orders = apply_order_plan(order_plan, ecwid=runtime.ecwid, tiktok=runtime.tiktok, state=runtime.state)
-        advance_cursors(runtime.state, marks)
-        click.echo(render_order_result(orders))
-        if report.failed or orders.failed:
-            raise SystemExit(1)
+
+
+def _echo_carried(carried: Carried) -> None:
+    from engine.views import render_apply, render_order_result
+
+    click.echo(render_apply(carried.catalog.report.outcomes))
+    if carried.orders is not None:
+        click.echo(render_order_result(carried.orders))
 
 
 @main.command("status")
@@ -446,21 +397,14 @@ def status_command(directory: str, as_json: bool) -> None:
     import json
     from pathlib import Path
 
-    from engine.apply import render_status, status_report
-    from engine.state import StateError, StateStore
-    from engine.watch import ShopState, health_report, load_health
+    from engine.config import load
+    from engine.state import StateStore
+    from engine.views import render_status, status_report
 
-    config = load_config(directory)
-    try:
-        with StateStore.open(Path(config.root) / config.settings.state_path) as state:
-            report = status_report(state)
-            report["shop"] = health_report(state)
-            shop_health = load_health(state)
-    except StateError as error:
-        raise click.ClickException(str(error)) from None
+    config = load(directory)
+    with StateStore.open(Path(config.root) / config.settings.state_path) as state:
+        report = status_report(state)
     click.echo(json.dumps(report, indent=2, sort_keys=True) if as_json else render_status(report))
-    if not as_json and shop_health.state is not ShopState.OK:
-        click.echo(shop_health.describe())
 
 
 @main.command("watch")
@@ -475,12 +419,10 @@ def status_command(directory: str, as_json: bool) -> None:
 def watch_command(directory: str, once: bool, log_format: str, host: str | None, port: int | None,
                   no_webhooks: bool) -> None:
     """Keep TikTok in step with Ecwid (and Ecwid with TikTok's orders) until SIGTERM / Ctrl-C."""
-    import signal
-
     from engine.config import secrets
     from engine.watch import Daemon, WatchOptions, configure_logging
 
-    with _open_runtime(directory) as runtime, _engine_errors():
+    with _open_runtime(directory) as runtime:
         creds = secrets(runtime.config)
         configure_logging(log_format, secrets=[creds.ecwid_token, creds.ecwid_client_secret,
                                                creds.tiktok_app_key, creds.tiktok_app_secret])
@@ -490,33 +432,26 @@ def watch_command(directory: str, once: bool, log_format: str, host: str | None,
         if once:
             daemon.run_once()
             return
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: daemon.request_stop())
-        daemon.start()
-        while not daemon.wait(1.0):
-            pass
-        daemon.stop()
+        _serve(daemon)
+    if daemon.failure is not None:
+        # Never exit 0 on a failure: a supervisor (systemd Restart=on-failure) restarts the daemon.
+        raise click.ClickException(f"tokbridge watch stopped after a failure: {daemon.failure}")
     click.echo("tokbridge watch stopped; cursors and queued work saved", err=True)
 
 
-# -- connect / disconnect (engine.apply.connect, engine.apply.disconnect) --------------------------
+def _serve(daemon: Daemon) -> None:
+    """Run the daemon until SIGTERM / Ctrl-C (its normal end) or until its loop fails."""
+    import signal
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: daemon.request_stop())
+    daemon.start()
+    while not daemon.wait(1.0):
+        pass
+    daemon.stop()
 
 
-@contextlib.contextmanager
-def _connect_errors(directory: str) -> Iterator[None]:
-    """connect/disconnect problems: config diagnostics (exit 1), or one clear message."""
-    from engine.apply.connect import ConnectError
-    from engine.config import ConfigError
-    from engine.state import StateError
-
-    try:
-        with _engine_errors():
-            yield
-    except ConfigError as error:
-        _echo_diagnostics(error, directory, "standard", err=True)
-        raise SystemExit(1) from None
-    except (ConnectError, StateError) as error:
-        raise click.ClickException(str(error)) from None
+# -- connect / disconnect (engine.connect) --------------------------------------------------------
 
 
 def _show_consent(url: str) -> None:
@@ -546,13 +481,12 @@ def connect_group() -> None:
 def connect_ecwid_command(directory: str, client_id: str, code: str, redirect_uri: str, callback_port: int,
                           webhook_url: str) -> None:
     """OAuth with Ecwid; the token goes in .tokbridge/secrets (mode 0600)."""
-    from engine.apply.connect import ECWID_WEBHOOK_PATH, connect_ecwid, webhook_address
     from engine.config.loader import environment
+    from engine.connect.flows import ECWID_WEBHOOK_PATH, connect_ecwid, webhook_address
 
-    with _connect_errors(directory):
-        client_id = client_id or environment(directory).get("ECWID_CLIENT_ID", "")
-        result = connect_ecwid(directory, client_id=client_id, code=code, redirect_uri=redirect_uri,
-                               callback_port=callback_port, open_url=_show_consent)
+    client_id = client_id or environment(directory).get("ECWID_CLIENT_ID", "")
+    result = connect_ecwid(directory, client_id=client_id, code=code, redirect_uri=redirect_uri,
+                           callback_port=callback_port, open_url=_show_consent)
     click.echo(f"Ecwid store {result.store_id} connected; its token is in {result.secrets_file} as "
                f"{result.variable} (mode 0600, git-ignored).")
     if result.missing_scopes:
@@ -575,31 +509,30 @@ def connect_ecwid_command(directory: str, client_id: str, code: str, redirect_ur
 def connect_tiktok_command(directory: str, code: str, service_id: str, shop_id: str, warehouse: str,
                            webhook_url: str, callback_port: int) -> None:
     """OAuth with TikTok Shop: choose shop and warehouse, subscribe webhooks, then check the setup."""
-    from engine.apply.connect import check_connection, connect_tiktok, render_findings
+    from engine.connect.flows import connect_tiktok
 
-    with _connect_errors(directory):
-        result = connect_tiktok(directory, code=code, service_id=service_id, shop_id=shop_id, warehouse=warehouse,
-                                webhook_url=webhook_url, callback_port=callback_port, open_url=_show_consent)
-        click.echo(f"TikTok shop {result.shop.name} ({result.shop.id}, {result.shop.region}) connected; "
-                   f"listings stock from warehouse {result.warehouse_id}.")
-        if result.webhooks:
-            click.echo(f"Subscribed {len(result.webhooks)} webhook event types to {result.webhook_address}")
-        else:
-            click.echo("No webhooks subscribed (no --webhook-url): `tokbridge watch` polls instead.")
-        findings = check_connection(directory)
-    click.echo(render_findings(findings))
-    if not all(f.ok for f in findings):
-        raise SystemExit(1)
+    result = connect_tiktok(directory, code=code, service_id=service_id, shop_id=shop_id, warehouse=warehouse,
+                            webhook_url=webhook_url, callback_port=callback_port, open_url=_show_consent)
+    click.echo(f"TikTok shop {result.shop.name} ({result.shop.id}, {result.shop.region}) connected; "
+               f"listings stock from warehouse {result.warehouse_id}.")
+    if result.webhooks:
+        click.echo(f"Subscribed {len(result.webhooks)} webhook event types to {result.webhook_address}")
+    else:
+        click.echo("No webhooks subscribed (no --webhook-url): `tokbridge watch` polls instead.")
+    _check_connection(directory)
 
 
 @connect_group.command("check")
 @_CONFIG_DIR
 def connect_check_command(directory: str) -> None:
     """Report what is missing: token, scopes, authorisation, region, warehouse, Seller Center setup."""
-    from engine.apply.connect import check_connection, render_findings
+    _check_connection(directory)
 
-    with _connect_errors(directory):
-        findings = check_connection(directory)
+
+def _check_connection(directory: str) -> None:
+    from engine.connect.flows import check_connection, render_findings
+
+    findings = check_connection(directory)
     click.echo(render_findings(findings))
     if not all(f.ok for f in findings):
         raise SystemExit(1)
@@ -611,21 +544,14 @@ def connect_check_command(directory: str) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def disconnect_command(directory: str, delete: bool, yes: bool) -> None:
     """Stop every linked TikTok listing, remove webhooks, stop order import, forget the tokens."""
-    from engine.apply import render_apply, render_plan
-    from engine.apply.connect import open_runtime
-    from engine.apply.disconnect import disconnect, plan_disconnect
+    from engine.connect.disconnect import disconnect, plan_disconnect
+    from engine.connect.flows import open_runtime
+    from engine.views import render_apply
 
-    with _connect_errors(directory), open_runtime(directory) as runtime:
+    with open_runtime(directory) as runtime:
         runtime.hold_writer_lock("tokbridge disconnect")
         plan = plan_disconnect(runtime, delete=delete)
-        if not runtime.connected:
-            click.echo("TikTok Shop is not connected: no listing to stop and no webhook to remove.")
-        elif plan.actions:
-            click.echo(render_plan(plan))
-        else:
-            click.echo("No linked listing is live on TikTok.")
-        click.echo("Then: remove the webhook subscriptions, stop order import and forget the tokens. "
-                   "The Ecwid catalog is not touched.")
+        _describe_disconnect(plan, connected=runtime.connected)
         if not yes and not click.confirm("Disconnect tokbridge?"):
             click.echo("Disconnect cancelled; nothing was changed.")
             raise SystemExit(1)
@@ -642,3 +568,16 @@ def disconnect_command(directory: str, delete: bool, yes: bool) -> None:
                                          ("Ecwid", report.ecwid_token_removed)) if done]
     click.echo("Order import stopped. " + (f"Forgot the {' and '.join(forgotten)} tokens." if forgotten
                                            else "No tokens were left to forget."))
+
+
+def _describe_disconnect(plan: Plan, *, connected: bool) -> None:
+    from engine.views import render_plan
+
+    if not connected:
+        click.echo("TikTok Shop is not connected: no listing to stop and no webhook to remove.")
+    elif plan.actions:
+        click.echo(render_plan(plan))
+    else:
+        click.echo("No linked listing is live on TikTok.")
+    click.echo("Then: remove the webhook subscriptions, stop order import and forget the tokens. "
+               "The Ecwid catalog is not touched.")

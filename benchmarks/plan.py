@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the e2e world lives with the tests
 
-from engine.apply import execute, make_plan, refresh_reviews
+from engine.apply import execute
+from engine.passes.catalog import plan_catalog, refresh_reviews
 from engine.sandbox.seed import generate_catalog
 from tests.e2e.world import make_world
 
@@ -33,7 +34,7 @@ def main(n_products: int = 10_000) -> None:
         world.ecwid.sandbox.load(generate_catalog(n_products, seed=1, image_base_url=world.ecwid.image_base_url))
         t0 = time.perf_counter()
         with world.runtime(qps=10_000.0) as runtime:
-            report = execute(runtime, make_plan(runtime), workers=16)
+            report = execute(runtime, plan_catalog(runtime), workers=16)
         world.finish_reviews()
         with world.runtime(qps=10_000.0) as runtime:
             refresh_reviews(runtime)
@@ -46,7 +47,7 @@ def main(n_products: int = 10_000) -> None:
                 ecwid_before = runtime.ecwid.request_count
                 tiktok_before = len(world.transport.calls)
                 t1 = time.perf_counter()
-                plan = make_plan(runtime)
+                plan = plan_catalog(runtime)
                 elapsed = time.perf_counter() - t1
                 print(f"{label}: {elapsed:.2f}s wall, Ecwid requests {runtime.ecwid.request_count - ecwid_before}, "
                       f"TikTok calls {len(world.transport.calls) - tiktok_before}, "

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from engine.apply.runtime import Runtime
 from engine.http import ApiError, AuthError, PermanentError, QuotaExceededError, RetryableError
 from engine.model.listing import ActionRequired, DesiredListing, ProductStatus, TikTokProduct
 from engine.model.plan import Action, ActionKind, Plan
@@ -49,6 +48,7 @@ from engine.reconcile import (
     record_live,
     rejection_fingerprint,
 )
+from engine.runtime import Runtime
 from engine.tiktok import convert
 from engine.tiktok.values import BatchResult, ItemError
 

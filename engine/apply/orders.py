@@ -1,11 +1,7 @@
-"""Orders: gather what the order planner needs, and carry out its actions (one function per kind).
+"""Carrying out order actions, one function per kind: the only code that writes orders.
 
-Reads: TikTok orders updated since the `orders.tiktok.update_time` cursor (polled with an overlap
-window, so a same-second update or a late write is never skipped; seeing an order twice is
-harmless), plus those named by webhooks and those held for action; Ecwid orders of our channel
-updated since `orders.ecwid.update_time` (same overlap); the Ecwid orders linked to all of those.
-
-Writes, and why each happens at most once:
+Reading and planning the orders is the order pass (`engine.passes.orders`); this module only
+carries out what it planned. Why each write happens at most once:
 
 - import: the TikTok order id is stored on the Ecwid order (`externalTransactionId`). Before every
   create the executor looks the Ecwid order up by that id and adopts what it finds, and the create
@@ -30,43 +26,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from engine.config.types import OrderRules
 from engine.ecwid.client import EcwidClient
 from engine.http import ApiError, PermanentError, RetryableError
 from engine.model.ecwid_order import EcwidOrder
 from engine.model.listing import ActionRequired
 from engine.model.plan import Action, ActionKind, Plan
-from engine.model.tiktok_order import CancelStatus, OrderStatus, TikTokOrder
-from engine.orders import (
-    REFERER_ID,
-    Effect,
-    OrderInputs,
-    OrderRecord,
-    SkuTarget,
-    plan_orders,
-    restock_marker,
-)
+from engine.model.tiktok_order import OrderStatus, TikTokOrder
+from engine.orders import Effect, restock_marker
 from engine.orders.plan import AWAITING_SHIPMENT
 from engine.state.store import ImportedOrder, StateStore
 from engine.tiktok.client import TikTokClient
-from engine.tiktok.webhooks import CancellationStatusChanged, OrderStatusChanged, RecipientAddressUpdated, WebhookEvent
 
-TIKTOK_CURSOR = "orders.tiktok.update_time"
-ECWID_CURSOR = "orders.ecwid.update_time"
-OVERLAP_SECONDS = 600  # re-read the last ten minutes on every poll: clock skew and same-second updates
 SOURCE = "orders"  # action-required items of the order pass (replaced on every pass)
 ACTION_ATTEMPTS = 3
 _MONEY = ("subtotal", "total", "tax")
 
 AfterCreate = Callable[[str], None]  # called with the new Ecwid order id, before the state write
-
-
-@dataclass(frozen=True, slots=True)
-class Watermarks:
-    """The newest update times a poll saw; the cursors move to them after the pass."""
-
-    tiktok: int | None = None
-    ecwid: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,94 +51,12 @@ class OrderSyncResult:
     failed: tuple[ActionRequired, ...]  # one per action that failed (also in the state's action-required)
 
 
-# ---- reads -----------------------------------------------------------------------------------
-
-
-def webhook_order_ids(events: Iterable[WebhookEvent]) -> tuple[str, ...]:
-    """The TikTok order ids a batch of webhooks is about (the order pass looks at each, once)."""
-    ids = [e.order_id for e in events
-           if isinstance(e, OrderStatusChanged | RecipientAddressUpdated | CancellationStatusChanged)]
-    return tuple(dict.fromkeys(ids))
-
-
 def find_imported_order(ecwid: EcwidClient, tiktok_order_id: str) -> EcwidOrder | None:
     """The Ecwid order created for a TikTok order: searched by keywords, then matched exactly on
     `externalTransactionId` (a keyword search also matches ids that merely contain the text)."""
     matches = [o for o in ecwid.search_orders(keywords=tiktok_order_id)
                if o.external_transaction_id == tiktok_order_id]
     return min(matches, key=lambda o: o.internal_id) if matches else None
-
-
-def _records(state: StateStore) -> dict[str, OrderRecord]:
-    return {
-        tid: OrderRecord(o.tiktok_order_id, o.ecwid_order_id, o.tiktok_status, o.ecwid_payment_status,
-                         o.ecwid_fulfillment_status)
-        for tid, o in state.orders().items()
-    }
-
-
-def _held_order_ids(state: StateStore) -> list[str]:
-    return [str(item.details["tiktok_order_id"]) for item in state.action_required(source=SOURCE)
-            if item.details.get("retry") and item.details.get("tiktok_order_id")]
-
-
-def _cursor(state: StateStore, name: str) -> int | None:
-    found = state.cursor(name)
-    return int(found.value) if found is not None else None
-
-
-def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
-                         webhook_order_ids: Iterable[str] = ()) -> tuple[OrderInputs, Watermarks]:
-    """Read everything one order pass needs. Read-only: `tokbridge plan` calls it too."""
-    records = _records(state)
-    since = _cursor(state, TIKTOK_CURSOR)
-    polled = list(tiktok.search_orders(update_time_ge=None if since is None else max(0, since - OVERLAP_SECONDS),
-                                       sort_field="update_time", sort_order="ASC"))
-    orders: dict[str, TikTokOrder] = {o.id: o for o in polled}
-    ecwid_since = _cursor(state, ECWID_CURSOR)
-    changed = list(ecwid.search_orders(
-        updated_from=None if ecwid_since is None else max(0, ecwid_since - OVERLAP_SECONDS), referer_id=REFERER_ID))
-    by_ecwid_id = {r.ecwid_order_id: tid for tid, r in records.items()}
-    wanted = [*webhook_order_ids, *_held_order_ids(state),
-              *(by_ecwid_id[o.id] for o in changed if o.id in by_ecwid_id)]
-    missing = [tid for tid in dict.fromkeys(wanted) if tid not in orders]
-    if missing:
-        orders.update((o.id, o) for o in tiktok.get_orders(missing))
-    linked = [records[tid].ecwid_order_id for tid in orders if tid in records]
-    ecwid_orders: dict[str, EcwidOrder] = {}
-    for start in range(0, len(linked), 100):
-        for found in ecwid.search_orders(ids=linked[start:start + 100]):
-            if found.id in by_ecwid_id:
-                ecwid_orders[by_ecwid_id[found.id]] = found
-    skus: dict[str, SkuTarget] = {}
-    for sku in sorted({line.seller_sku for o in orders.values() for line in o.lines}):
-        link = state.sku_link(sku)
-        if link is not None:
-            skus[sku] = SkuTarget(sku, link.ecwid_product_id, link.ecwid_combination_id)
-    cancellations = tuple(tiktok.search_cancellations(cancel_types=["BUYER_CANCEL"],
-                                                      cancel_status=[CancelStatus.PENDING.value]))
-    effects = {name: c.value for name, c in state.cursors().items() if name.startswith("orders.restock.")}
-    inputs = OrderInputs(tiktok_orders=tuple(orders[k] for k in sorted(orders)), ecwid_orders=ecwid_orders,
-                         records=records, skus=skus, cancellations=cancellations, effects=effects)
-    marks = Watermarks(tiktok=max((o.update_time for o in polled), default=None),
-                       ecwid=max((o.update_timestamp for o in changed), default=None))
-    return inputs, marks
-
-
-def plan_order_sync(rules: OrderRules, *, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
-                    webhook_order_ids: Iterable[str] = ()) -> tuple[Plan, Watermarks]:
-    """Gather and decide; no writes. The plan's actions are carried out by `execute_order_action`."""
-    inputs, marks = collect_order_inputs(ecwid=ecwid, tiktok=tiktok, state=state,
-                                         webhook_order_ids=webhook_order_ids)
-    return plan_orders(inputs, rules), marks
-
-
-def advance_cursors(state: StateStore, marks: Watermarks) -> None:
-    """Move the poll cursors forward (never back) after a pass."""
-    for name, seen in ((TIKTOK_CURSOR, marks.tiktok), (ECWID_CURSOR, marks.ecwid)):
-        current = _cursor(state, name)
-        if seen is not None and (current is None or seen > current):
-            state.set_cursor(name, str(seen))
 
 
 # ---- writes: one function per action kind ----------------------------------------------------------
@@ -331,45 +224,3 @@ def apply_order_plan(plan: Plan, *, ecwid: EcwidClient, tiktok: TikTokClient, st
             failed.append(_failure(action, error))
     state.replace_action_required([*plan.blocked, *failed], source=SOURCE)
     return OrderSyncResult(plan=plan, done=tuple(done), failed=tuple(failed))
-
-
-def sync_orders(rules: OrderRules, *, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
-                webhook_order_ids: Iterable[str] = (), sleep: Callable[[float], None] = time.sleep,
-                after_create: AfterCreate | None = None) -> OrderSyncResult:
-    """One order pass: read, plan, apply, then move the poll cursors. What `apply` and the daemon run."""
-    plan, marks = plan_order_sync(rules, ecwid=ecwid, tiktok=tiktok, state=state,
-                                  webhook_order_ids=webhook_order_ids)
-    result = apply_order_plan(plan, ecwid=ecwid, tiktok=tiktok, state=state, sleep=sleep, after_create=after_create)
-    advance_cursors(state, marks)
-    return result
-
-
-# ---- text views for `plan` and `apply` -----------------------------------------------------------
-
-_MARKS = {ActionKind.IMPORT_ORDER: "+", ActionKind.CANCEL_ORDER: "-"}
-
-
-def render_order_plan(plan: Plan) -> str:
-    """The order section of `tokbridge plan`: one line per action with its field changes and rules,
-    then what is held for the merchant, then a summary line."""
-    lines = []
-    for action in plan.actions:
-        lines.append(f"  {_MARKS.get(action.kind, '~')} {action.kind.value} {action.key}: {action.reason}")
-        for change in action.changes:
-            old = "" if change.old is None else f"{change.old} -> "
-            lines.append(f"      {change.field}: {old}{change.new}  ({change.rule})")
-    for item in plan.blocked:
-        lines.append(f"  ! {item.reason}")
-        lines.append(f"      fix: {item.fix}  ({item.rule})")
-    kinds = {kind: sum(1 for a in plan.actions if a.kind is kind) for kind in ActionKind}
-    counted = ", ".join(f"{n} {kind.value}" for kind, n in kinds.items() if n)
-    lines.append(f"Orders: {counted or 'no changes'}; {len(plan.blocked)} need you.")
-    return "\n".join(lines)
-
-
-def render_order_result(result: OrderSyncResult) -> str:
-    failed = {item.reason for item in result.failed}
-    lines = [f"  done {key}" for key in result.done]
-    lines += [f"  FAILED {reason}" for reason in sorted(failed)]
-    lines.append(f"Orders: {len(result.done)} done, {len(result.failed)} failed.")
-    return "\n".join(lines)

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from engine.model.errors import TokbridgeError
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Diagnostic:
@@ -26,7 +28,7 @@ class Diagnostic:
         return f"{self.file}:{self.line}:{self.column}: error: {self.path}: {self.message}"
 
 
-class ConfigError(Exception):
+class ConfigError(TokbridgeError):
     """The config is invalid; `.diagnostics` lists every problem, sorted by (file, line, column)."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:

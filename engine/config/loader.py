@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
+from typing import Any
 
 from engine.config import build
 from engine.config.check import Compiled, compile_expressions, schema_diagnostics
@@ -118,6 +119,14 @@ def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
         except YamlProblem as problem:
             problems.append(problem.diagnostic)
     return _Read(documents, digest.hexdigest())
+
+
+def declared_settings(root: str | os.PathLike[str]) -> Mapping[str, Any]:
+    """tokbridge.yaml as written, read and parsed like `load` reads it but before any check that needs
+    the environment: `connect` learns from it where a secret goes before the secret exists. Empty
+    when the file cannot be read (then `load` reports why)."""
+    document = _read(FsPath(root), []).documents.get(FILES["tokbridge.yaml"])
+    return document.data if document is not None and isinstance(document.data, dict) else {}
 
 
 def load(root: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Config:

@@ -13,10 +13,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from engine.model.errors import TokbridgeError
+
 BODY_LIMIT = 500
 
 
-class ApiError(Exception):
+class ApiError(TokbridgeError):
     """Any failed API call. `status` is the HTTP status (0 when no response); `code` the API's own code."""
 
     def __init__(

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from engine.model.errors import TokbridgeError
 from engine.model.listing import (
     ActionRequired,
     AuditFailure,
@@ -47,7 +48,7 @@ from engine.reconcile.essence import (
 FORMAT_VERSION = 2
 
 
-class PlanFileError(ValueError):
+class PlanFileError(TokbridgeError, ValueError):
     """A plan file that cannot be read back: not JSON, another format version, or a missing field."""
 
 

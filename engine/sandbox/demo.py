@@ -35,16 +35,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.rule import Rule
 from rich.text import Text
 
-from engine.apply import Runtime, execute, make_plan, refresh_reviews, render_apply, render_plan, status_report
-from engine.apply.connect import ConnectError, TikTokConnection, connect_tiktok
-from engine.apply.orders import render_order_result, sync_orders
+from engine.apply import execute
 from engine.config import ConfigError, load, starter_files
+from engine.connect.flows import ConnectError, TikTokConnection, connect_tiktok
 from engine.http import ApiError
 from engine.model.listing import ProductStatus
+from engine.passes.catalog import plan_catalog, refresh_reviews
+from engine.passes.orders import sync_orders
+from engine.runtime import Runtime
 from engine.sandbox.ecwid import RunningEcwidSandbox, start_ecwid_sandbox
 from engine.sandbox.seed import SeedCatalog
 from engine.sandbox.server import ServerThread
 from engine.sandbox.tiktok import ManualClock, RealClock, TikTokSandbox
+from engine.views import render_apply, render_order_result, render_plan, status_report
 
 # Every leaf of the seeded catalog (engine/sandbox/seed.py) gets a TikTok US (v2) leaf category, so
 # the only products left unlisted are the seed's deliberately broken ones.
@@ -318,7 +321,7 @@ class _Story:
         self.heading("Plan: what would change on TikTok")
         self.command(f"tokbridge plan --config {self.root.name}")
         with self.runtime() as runtime:
-            plan = make_plan(runtime)
+            plan = plan_catalog(runtime)
         lines = render_plan(plan).splitlines()
         # A plan of a whole catalog is thousands of lines: show one product (the shortest of the
         # first few, so it fits), then the blocked products and the summary, which a reviewer reads first.
@@ -341,7 +344,7 @@ class _Story:
                                                  TimeElapsedColumn(), console=self.console,
                                                  transient=True) as progress:
             task = progress.add_task("apply", total=total)
-            plan = make_plan(runtime)
+            plan = plan_catalog(runtime)
             report = execute(runtime, plan, on_progress=lambda done, _: progress.update(task, completed=done))
         self.output(render_apply(report.outcomes))
         self.say(f"{len(report.succeeded)} listings went to TikTok; they are PENDING until TikTok's review "
@@ -373,7 +376,7 @@ class _Story:
         self.ecwid_admin(f"products/{flawed}", {"description": description})
         self.command(f"tokbridge apply --config {self.root.name} --target {flawed} --auto-approve")
         with self.runtime() as runtime:
-            plan = make_plan(runtime, targets=[str(flawed)])
+            plan = plan_catalog(runtime, targets=[str(flawed)])
             *diff, total = render_plan(plan).splitlines()
             self.output("\n".join(diff), cut=True)
             self.output(total)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.http import redact
+from engine.model.errors import TokbridgeError
 from engine.model.listing import ActionRequired, AuditFailure, ProductStatus
 from engine.reconcile.codec import audit_failure_from_json, audit_failure_to_json
 from engine.reconcile.essence import ActualListing, canonical_json, essence_from_json, essence_hash, essence_to_json
@@ -122,7 +123,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class StateError(Exception):
+class StateError(TokbridgeError):
     """The state database cannot be used: newer schema, corrupt file, not a database."""
 
 

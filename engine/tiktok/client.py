@@ -46,6 +46,7 @@ from engine.model.tiktok_order import (
 )
 from engine.tiktok import convert, signing
 from engine.tiktok.values import (
+    ActiveShop,
     AuthorizedShop,
     BatchResult,
     Brand,
@@ -338,6 +339,10 @@ class TikTokClient:
 
     def authorized_shops(self) -> tuple[AuthorizedShop, ...]:
         return convert.parse_shops(self.call("GET", "/authorization/202309/shops", shop_scoped=False))
+
+    def active_shops(self) -> tuple[ActiveShop, ...]:
+        """Get Active Shops: the shops TikTok lets sell now (a suspended shop is not listed)."""
+        return convert.parse_active_shops(self.call("GET", "/seller/202309/shops", shop_scoped=False))
 
     def select_shop(self, shop_id: str = "") -> AuthorizedShop:
         """Use the cipher of the authorised shop `shop_id` (or the only one) for shop-scoped calls."""

@@ -45,6 +45,7 @@ from engine.model.tiktok_order import (
     Warehouse,
 )
 from engine.tiktok.values import (
+    ActiveShop,
     AuthorizedShop,
     Brand,
     CategoryRules,
@@ -132,6 +133,10 @@ def parse_shops(data: Mapping[str, Any]) -> tuple[AuthorizedShop, ...]:
                        seller_type=_s(s.get("seller_type")), cipher=_s(s.get("cipher")), code=_s(s.get("code")))
         for s in data.get("shops") or ()
     )
+
+
+def parse_active_shops(data: Mapping[str, Any]) -> tuple[ActiveShop, ...]:
+    return tuple(ActiveShop(id=_s(s.get("id")), region=_s(s.get("region"))) for s in data.get("shops") or ())
 
 
 # ---- products --------------------------------------------------------------------------------

@@ -40,6 +40,14 @@ class AuthorizedShop:
 
 
 @dataclass(frozen=True, slots=True)
+class ActiveShop:
+    """A shop TikTok lists as active (Get Active Shops): a suspended shop is missing from the list."""
+
+    id: str
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
 class ItemError:
     """One failed item of a batch call. `item_id` is the product, SKU, package or warehouse id it names."""
 

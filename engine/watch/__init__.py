@@ -1,23 +1,24 @@
-"""tokbridge engine.watch: the sync daemon (schedules; holds no business logic).
+"""tokbridge engine.watch: the sync daemon (schedules and shows; holds no business rule).
+
+kopf's split: `queueing` (typed work, priorities, events become work), `processing` (work -> the
+passes in `engine.passes`), `running` (the daemon's lifecycle, timers and triggers). Plus the
+webhook receiver, the config file watcher, metrics and logging.
 
 `Daemon(runtime, WatchOptions(...)).start()` / `.run_once()` / `.stop()`; `run_watch(root)`;
-`configure_logging(fmt, secrets=...)`; shop health for `status` (`load_health`, `health_report`).
+`configure_logging(fmt, secrets=...)`.
 """
 
-from engine.watch.daemon import Daemon, WatchOptions, run_watch
-from engine.watch.health import ShopHealth, ShopState, health_report, load_health
 from engine.watch.logs import configure_logging
-from engine.watch.queue import Priority, WorkQueue
+from engine.watch.queueing import Priority, Work, WorkKind, WorkQueue
+from engine.watch.running import Daemon, WatchOptions, run_watch
 
 __all__ = [
     "Daemon",
     "Priority",
-    "ShopHealth",
-    "ShopState",
     "WatchOptions",
+    "Work",
+    "WorkKind",
     "WorkQueue",
     "configure_logging",
-    "health_report",
-    "load_health",
     "run_watch",
 ]

@@ -37,6 +37,8 @@ class Metrics:
                                 ["source", "outcome"], registry=r)
         self.config_reloads = Counter("tokbridge_config_reloads", "Config reloads, by outcome.", ["outcome"],
                                       registry=r)
+        self.internal_errors = Counter("tokbridge_internal_errors", "Work that failed unexpectedly (a bug); "
+                                       "the daemon logs the traceback and carries on.", registry=r)
         self.tiktok_writable = Gauge("tokbridge_tiktok_writable", "1 while the shop may be written to.", registry=r)
         self.tiktok_writable.set(1)
 

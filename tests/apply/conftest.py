@@ -7,19 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from engine.apply import execute, make_plan, refresh_reviews
+from engine.apply import execute
+from engine.passes.catalog import plan_catalog, refresh_reviews
 from tests.e2e.world import World, make_world
 
 
 def converge(world: World) -> None:
     """Apply until nothing is left: create, let the reviews finish, record their outcome."""
     with world.runtime() as runtime:
-        report = execute(runtime, make_plan(runtime))
+        report = execute(runtime, plan_catalog(runtime))
         assert not report.failed, [(o.action.key, o.message) for o in report.failed]
     world.finish_reviews()
     with world.runtime() as runtime:
         refresh_reviews(runtime)
-        plan = make_plan(runtime)
+        plan = plan_catalog(runtime)
         assert plan.empty, [a.key for a in plan.actions]
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cli import main
-from engine.apply import execute, make_plan, refresh_reviews, render_plan, status_report
+from engine.apply import execute
 from engine.model.listing import ProductStatus
 from engine.model.plan import ActionKind
+from engine.passes.catalog import plan_catalog, refresh_reviews
 from engine.state import StateStore
+from engine.views import render_plan, status_report
 from tests.e2e.world import World, make_world
 
 
@@ -34,7 +36,7 @@ def cli(world: World, *args: str, input: str | None = None) -> tuple[int, str]:
 
 def test_first_apply_lists_the_catalog_and_a_second_apply_writes_nothing(world: World) -> None:
     with world.runtime() as runtime:
-        plan = make_plan(runtime)
+        plan = plan_catalog(runtime)
         creates = [a for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT]
         assert creates and len(creates) == len(plan.actions)
         report = execute(runtime, plan)
@@ -54,9 +56,9 @@ def test_first_apply_lists_the_catalog_and_a_second_apply_writes_nothing(world: 
     assert "No changes: TikTok matches the rules" in out
     assert world.transport.writes() == []
     with world.runtime() as runtime:
-        assert make_plan(runtime).empty
+        assert plan_catalog(runtime).empty
         before = len(runtime.state.audit_log())
-        execute(runtime, make_plan(runtime))
+        execute(runtime, plan_catalog(runtime))
         assert len(runtime.state.audit_log()) == before
 
 
@@ -67,7 +69,7 @@ def test_price_change_on_one_percent_is_exactly_that_many_price_updates(converge
         price = Decimal(str(world.ecwid.sandbox.products[pid]["price"]))
         world.ecwid.sandbox.admin_update_product(pid, price=float(price + 1))
     with world.runtime() as runtime:
-        plan = make_plan(runtime)
+        plan = plan_catalog(runtime)
         assert [(a.kind, a.ecwid_product_id) for a in plan.actions] == [(ActionKind.UPDATE_PRICE, p) for p in chosen]
         assert "~ update_price: price changed" in render_plan(plan)
         report = execute(runtime, plan)
@@ -80,7 +82,7 @@ def test_price_change_on_one_percent_is_exactly_that_many_price_updates(converge
         assert Decimal(product["content"]["skus"][0]["price"]["amount"]) == Decimal(
             str(world.ecwid.sandbox.products[pid]["price"])).quantize(Decimal("0.01"))
     with world.runtime() as runtime:
-        assert make_plan(runtime).empty
+        assert plan_catalog(runtime).empty
 
 
 def test_stock_change_plans_only_inventory_updates(converged: World) -> None:
@@ -88,13 +90,13 @@ def test_stock_change_plans_only_inventory_updates(converged: World) -> None:
     pid = simple_listed(world)[0]
     world.ecwid.sandbox.admin_update_product(pid, quantity=7)
     with world.runtime() as runtime:
-        plan = make_plan(runtime)
+        plan = plan_catalog(runtime)
         assert [a.kind for a in plan.actions] == [ActionKind.UPDATE_INVENTORY]
         assert [c.new for c in plan.actions[0].changes] == [6]  # stock 7, reserve 1
         assert not execute(runtime, plan).failed
     assert [p.rsplit("/", 2)[-2:] for _, p in world.transport.writes()] == [["inventory", "update"]]
     with world.runtime() as runtime:
-        assert make_plan(runtime).empty
+        assert plan_catalog(runtime).empty
 
 
 def test_disabled_product_is_deactivated_and_relisted_when_enabled_again(converged: World) -> None:
@@ -103,16 +105,16 @@ def test_disabled_product_is_deactivated_and_relisted_when_enabled_again(converg
     tiktok_id = linked(world)[pid]
     world.ecwid.sandbox.admin_update_product(pid, enabled=False)
     with world.runtime() as runtime:
-        plan = make_plan(runtime)
+        plan = plan_catalog(runtime)
         assert [a.kind for a in plan.actions] == [ActionKind.DEACTIVATE]
         assert not execute(runtime, plan).failed
     assert world.tiktok.state()["products"][tiktok_id]["status"] == "SELLER_DEACTIVATED"
     world.ecwid.sandbox.admin_update_product(pid, enabled=True)
     with world.runtime() as runtime:
-        plan = make_plan(runtime)
+        plan = plan_catalog(runtime)
         assert [a.kind for a in plan.actions] == [ActionKind.ACTIVATE]
         assert not execute(runtime, plan).failed
-        assert make_plan(runtime).empty
+        assert plan_catalog(runtime).empty
     assert world.tiktok.state()["products"][tiktok_id]["status"] == "ACTIVATE"
 
 
@@ -126,7 +128,7 @@ def test_listings_tiktok_rejects_show_in_status_and_a_fixed_one_is_resubmitted(t
         name = world.ecwid.sandbox.products[flagged]["name"]
         world.ecwid.sandbox.admin_update_product(flagged, name=f"{name} replica")
         with world.runtime() as runtime:
-            report = execute(runtime, make_plan(runtime))
+            report = execute(runtime, plan_catalog(runtime))
         assert [o.action.ecwid_product_id for o in report.failed] == [tiny]
         world.finish_reviews()
         with world.runtime() as runtime:
@@ -148,7 +150,7 @@ def test_listings_tiktok_rejects_show_in_status_and_a_fixed_one_is_resubmitted(t
 
         world.ecwid.sandbox.admin_update_product(flagged, name=name)  # the merchant fixes it in Ecwid
         with world.runtime() as runtime:
-            plan = make_plan(runtime, targets=[str(flagged)])
+            plan = plan_catalog(runtime, targets=[str(flagged)])
             assert [(a.kind, a.triggers_review) for a in plan.actions] == [(ActionKind.UPDATE_PRODUCT, True)]
             assert not execute(runtime, plan).failed
         world.finish_reviews()

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.apply import execute, make_plan, refresh_reviews
+from engine.apply import execute
+from engine.passes.catalog import plan_catalog, refresh_reviews
 from tests.e2e.world import World, make_world
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,12 +64,12 @@ def test_kill_apply_at_random_points_then_reapply(tmp_path: Path) -> None:
         for _ in range(3):  # the guardrails are the CLI's business; this re-apply is the merchant's go-ahead
             with world.runtime() as runtime:
                 refresh_reviews(runtime)
-                report = execute(runtime, make_plan(runtime))
+                report = execute(runtime, plan_catalog(runtime))
                 assert not report.failed, [(o.action.key, o.message) for o in report.failed]
             world.finish_reviews()
         with world.runtime() as runtime:
             refresh_reviews(runtime)
-            assert make_plan(runtime).empty
+            assert plan_catalog(runtime).empty
             linked = runtime.state.listings()
             assert runtime.state.pending_intents() == []
         assert duplicates(world) == []

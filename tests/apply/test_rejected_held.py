@@ -11,9 +11,11 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cli import main
-from engine.apply import execute, make_plan, refresh_reviews, render_plan
+from engine.apply import execute
 from engine.model.plan import ActionKind
+from engine.passes.catalog import plan_catalog, refresh_reviews
 from engine.sandbox.seed import image_fields
+from engine.views import render_plan
 from tests.e2e.world import World, make_world
 
 
@@ -24,7 +26,7 @@ def cli(world: World, *args: str) -> tuple[int, str]:
 
 def creates(world: World) -> list[int]:
     with world.runtime() as runtime:
-        return [a.ecwid_product_id or 0 for a in make_plan(runtime).actions if a.kind is ActionKind.CREATE_PRODUCT]
+        return [a.ecwid_product_id or 0 for a in plan_catalog(runtime).actions if a.kind is ActionKind.CREATE_PRODUCT]
 
 
 def test_refused_create_and_failed_review_are_held_until_fixed(tmp_path: Path) -> None:
@@ -35,12 +37,12 @@ def test_refused_create_and_failed_review_are_held_until_fixed(tmp_path: Path) -
         name = products[flagged]["name"]
         world.ecwid.sandbox.admin_update_product(flagged, name=f"{name} replica")
         with world.runtime() as runtime:
-            first = execute(runtime, make_plan(runtime))
+            first = execute(runtime, plan_catalog(runtime))
         assert [o.action.ecwid_product_id for o in first.failed] == [tiny]
         world.finish_reviews()
         with world.runtime() as runtime:
             refresh_reviews(runtime)
-            plan = make_plan(runtime)
+            plan = plan_catalog(runtime)
         assert plan.empty, [a.key for a in plan.actions]
         by_rules = {b.ecwid_product_id for b in plan.blocked if not b.rule.startswith("tiktok")}
         assert by_rules  # the seed's products without an image: the rules' own Action Required
@@ -58,7 +60,7 @@ def test_refused_create_and_failed_review_are_held_until_fixed(tmp_path: Path) -
 
         world.transport.reset()
         with world.runtime() as runtime:
-            report = execute(runtime, make_plan(runtime))
+            report = execute(runtime, plan_catalog(runtime))
             audited = len(runtime.state.audit_log())
         assert report.outcomes == [] and report.writes == 0
         assert world.transport.writes() == []  # counted at the wire
@@ -86,6 +88,6 @@ def test_refused_create_and_failed_review_are_held_until_fixed(tmp_path: Path) -
         assert code == 0, out
         assert "Apply complete: 1 action done, 0 failed." in out
         with world.runtime() as runtime:
-            plan = make_plan(runtime)
+            plan = plan_catalog(runtime)
             assert plan.empty and {b.ecwid_product_id for b in plan.blocked} == by_rules | {flagged}
             assert tiny in runtime.state.listings()

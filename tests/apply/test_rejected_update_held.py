@@ -10,11 +10,13 @@ from decimal import Decimal
 from click.testing import CliRunner
 
 from cli import main
-from engine.apply import execute, make_plan, render_plan
+from engine.apply import execute
 from engine.apply.executor import ACTION_ATTEMPTS
 from engine.model.plan import ActionKind, Plan
+from engine.passes.catalog import plan_catalog
 from engine.sandbox.faults import Fault
 from engine.state import StateStore
+from engine.views import render_plan
 from tests.e2e.world import World
 
 
@@ -25,7 +27,7 @@ def cli(world: World, *args: str) -> tuple[int, str]:
 
 def plan_now(world: World) -> Plan:
     with world.runtime() as runtime:
-        return make_plan(runtime)
+        return plan_catalog(runtime)
 
 
 def kinds(plan: Plan, pid: int) -> list[ActionKind]:
@@ -72,7 +74,7 @@ def test_refused_price_update_is_held_until_the_price_changes(converged: World) 
     # Converged with the refusal: applies (library and CLI, as the daemon does) write nothing.
     world.transport.reset()
     with world.runtime() as runtime:
-        report = execute(runtime, make_plan(runtime))
+        report = execute(runtime, plan_catalog(runtime))
     assert report.outcomes == [] and report.writes == 0
     code, out = cli(world, "apply", "--auto-approve")
     assert code == 0 and "No changes: TikTok matches the rules" in out, out
@@ -112,7 +114,7 @@ def test_retryable_failures_of_an_update_are_not_held(converged: World) -> None:
     pid, tiktok_id = one_sku_listing(world)
     world.ecwid.sandbox.admin_update_product(pid, quantity=11)
     with world.runtime() as runtime:
-        plan = make_plan(runtime)
+        plan = plan_catalog(runtime)
         assert kinds(plan, pid) == [ActionKind.UPDATE_INVENTORY]
         wanted = plan.actions[0].changes[0].new
         runtime.warehouse_id()  # read before the faults, so they hit the stock write itself

@@ -11,9 +11,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cli import main
-from engine.apply import execute, make_plan, refresh_reviews
+from engine.apply import execute
 from engine.model.listing import ProductStatus
 from engine.model.plan import ActionKind
+from engine.passes.catalog import plan_catalog, refresh_reviews
 from tests.e2e.world import World
 
 
@@ -41,7 +42,7 @@ def test_a_failed_review_of_a_live_edit_becomes_action_required(converged: World
         assert runtime.state.reviews_pending() == {flagged, clean}
         assert refresh_reviews(runtime) == 0  # still AUDITING: nothing to record yet
         assert runtime.state.reviews_pending() == {flagged, clean}
-        assert make_plan(runtime).empty
+        assert plan_catalog(runtime).empty
 
     world.finish_reviews()
     code, out = cli(world, "plan", "--out", str(saved))
@@ -55,7 +56,7 @@ def test_a_failed_review_of_a_live_edit_becomes_action_required(converged: World
         assert set(items) == {flagged}
         assert items[flagged].reason == ("TikTok's review refused the edit (the previous version stays on sale): "
                                          "The listing contains prohibited content: replica.")
-        plan = make_plan(runtime)
+        plan = plan_catalog(runtime)
         assert plan.empty and flagged in {b.ecwid_product_id for b in plan.blocked}
     live = world.tiktok.state()["products"]
     assert "replica" not in live[listings[flagged].tiktok_product_id]["content"]["title"]
@@ -66,7 +67,7 @@ def test_a_failed_review_of_a_live_edit_becomes_action_required(converged: World
     # Fixed in Ecwid: the edit goes again, and its passing review clears the item.
     world.ecwid.sandbox.admin_update_product(flagged, name=f"{products[flagged]['name'].replace(' replica', '')} v2")
     with world.runtime() as runtime:
-        plan = make_plan(runtime)
+        plan = plan_catalog(runtime)
         assert [(a.ecwid_product_id, a.kind) for a in plan.actions] == [(flagged, ActionKind.UPDATE_PRODUCT)]
         assert not execute(runtime, plan).failed
     world.finish_reviews()

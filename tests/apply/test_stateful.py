@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from engine.apply import execute, make_plan, refresh_reviews
+from engine.apply import execute
+from engine.passes.catalog import plan_catalog, refresh_reviews
 from engine.sandbox.faults import Fault
 from tests.e2e.world import World, make_world
 
@@ -90,7 +91,7 @@ class ApplyMachine(RuleBasedStateMachine):
         faults.configure(error_rate=rate, kinds=FAULTS, seed=seed)
         try:
             with self.world.runtime(sleep=lambda _s: None) as runtime:
-                execute(runtime, make_plan(runtime))
+                execute(runtime, plan_catalog(runtime))
         finally:
             faults.configure(error_rate=0.0)
         self.converged = False
@@ -100,14 +101,14 @@ class ApplyMachine(RuleBasedStateMachine):
         for _ in range(4):
             with self.world.runtime() as runtime:
                 refresh_reviews(runtime)
-                plan = make_plan(runtime)
+                plan = plan_catalog(runtime)
                 if plan.empty:
                     break
                 execute(runtime, plan)
             self.world.finish_reviews()
         with self.world.runtime() as runtime:
             refresh_reviews(runtime)
-            plan = make_plan(runtime)
+            plan = plan_catalog(runtime)
         assert plan.empty, [(a.key, a.kind.value) for a in plan.actions]
         self.converged = True
 
@@ -115,7 +116,7 @@ class ApplyMachine(RuleBasedStateMachine):
     @invariant()
     def converged_plan_is_empty(self) -> None:
         with self.world.runtime() as runtime:
-            assert make_plan(runtime).empty
+            assert plan_catalog(runtime).empty
 
     @invariant()
     def never_two_live_products_for_one_ecwid_product(self) -> None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.apply import execute, make_plan
+from engine.apply import execute
 from engine.model.plan import ActionKind
+from engine.passes.catalog import plan_catalog
 from engine.watch import Daemon, WatchOptions
 from tests.e2e.world import make_world
 
@@ -18,7 +19,7 @@ QUOTA = 3
 
 def test_creates_over_the_quota_are_deferred_and_listed_the_next_day(tmp_path: Path) -> None:
     with make_world(tmp_path, n_products=12, daily_upload_quota=QUOTA) as world, world.runtime() as runtime:
-        plan = make_plan(runtime)
+        plan = plan_catalog(runtime)
         wanted = {a.ecwid_product_id for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT}
         assert len(wanted) > QUOTA
         report = execute(runtime, plan)
@@ -26,10 +27,10 @@ def test_creates_over_the_quota_are_deferred_and_listed_the_next_day(tmp_path: P
         listed = {o.action.ecwid_product_id for o in report.outcomes if o.ok}
         assert len(listed) == QUOTA and deferred == wanted - listed
         assert not [i for i in runtime.state.action_required(source="tiktok") if i.ecwid_product_id in deferred]
-        again = {a.ecwid_product_id for a in make_plan(runtime).actions if a.kind is ActionKind.CREATE_PRODUCT}
+        again = {a.ecwid_product_id for a in plan_catalog(runtime).actions if a.kind is ActionKind.CREATE_PRODUCT}
         assert again == deferred  # planned again, not held
         world.tiktok.clock.advance(86_400)
-        second = execute(runtime, make_plan(runtime))
+        second = execute(runtime, plan_catalog(runtime))
         relisted = {o.action.ecwid_product_id for o in second.outcomes
                     if o.ok and o.action.kind is ActionKind.CREATE_PRODUCT}
         assert len(relisted) == QUOTA and relisted <= deferred

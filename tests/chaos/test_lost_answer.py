@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.apply import execute, make_plan
+from engine.apply import execute
+from engine.passes.catalog import plan_catalog
 from engine.sandbox.faults import Fault
 from tests.e2e.world import make_world
 
@@ -35,7 +36,7 @@ def test_a_create_whose_answer_is_lost_lists_the_product_once(tmp_path: Path) ->
         world.tiktok.app.applies_to = lambda path: path == CREATE_PATH
         world.tiktok.faults.fail_next(Fault.LOST_ANSWER, Fault.LOST_ANSWER)
         with world.runtime() as runtime:
-            report = execute(runtime, make_plan(runtime), workers=1)
+            report = execute(runtime, plan_catalog(runtime), workers=1)
             assert report.failed == []
             linked = runtime.state.listings()
             assert runtime.state.pending_intents() == []

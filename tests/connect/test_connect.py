@@ -18,8 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine.apply import Runtime, execute, make_plan, refresh_reviews
-from engine.apply.connect import (
+from engine.apply import execute
+from engine.config import ConfigError
+from engine.connect.disconnect import disconnect, plan_disconnect
+from engine.connect.flows import (
     ECWID_SCOPES,
     WEBHOOK_EVENTS,
     ConnectError,
@@ -29,10 +31,10 @@ from engine.apply.connect import (
     open_runtime,
     order_import_enabled,
 )
-from engine.apply.disconnect import disconnect, plan_disconnect
-from engine.config import ConfigError
 from engine.ecwid.oauth import authorize_url, exchange_code, oauth_base_for
 from engine.http import AuthError
+from engine.passes.catalog import plan_catalog, refresh_reviews
+from engine.runtime import Runtime
 from engine.sandbox.ecwid import RunningEcwidSandbox, start_ecwid_sandbox
 from engine.sandbox.server import ServerThread
 from engine.sandbox.tiktok.app import TikTokSandbox, start_tiktok_sandbox
@@ -99,7 +101,7 @@ def test_connect_from_nothing_to_a_working_plan(blank: Blank) -> None:
     assert result.exit_code == 0, result.output
     assert "to create" in result.output
     with Runtime.open(blank.root, env={}) as runtime:
-        plan = make_plan(runtime)
+        plan = plan_catalog(runtime)
         assert plan.actions and runtime.warehouse_id() == blank.tiktok.sales_warehouse_id
     assert all(f.ok for f in check_connection(blank.root, env={})), check_connection(blank.root, env={})
 
@@ -206,11 +208,11 @@ def state_store(root: Path) -> StateStore:
 
 def _converge(root: Path, transport: CountingTransport, tiktok: TikTokSandbox) -> None:
     with Runtime.open(root, env={}, tiktok_transport=transport) as runtime:
-        assert not execute(runtime, make_plan(runtime)).failed
+        assert not execute(runtime, plan_catalog(runtime)).failed
     tiktok.clock.advance(tiktok.review_delay + 1)
     with Runtime.open(root, env={}, tiktok_transport=transport) as runtime:
         refresh_reviews(runtime)
-        assert make_plan(runtime).empty
+        assert plan_catalog(runtime).empty
 
 
 @pytest.mark.parametrize("delete", [False, True])

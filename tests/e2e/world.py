@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from engine.apply import Runtime, save_tiktok_grant
 from engine.config import starter_files
+from engine.runtime import Runtime, save_tiktok_grant
 from engine.sandbox.ecwid import RunningEcwidSandbox, start_ecwid_sandbox
 from engine.sandbox.server import ServerThread
 from engine.sandbox.tiktok.app import TikTokSandbox, start_tiktok_sandbox

@@ -17,12 +17,13 @@ from typing import Any
 import httpx
 import pytest
 
-from engine.apply.orders import OrderSyncResult, find_imported_order, sync_orders
+from engine.apply.orders import OrderSyncResult, find_imported_order
 from engine.config import load
 from engine.config.types import OrderRules
 from engine.ecwid.client import EcwidClient
 from engine.model.ecwid_order import EcwidOrder
 from engine.model.listing import ProductStatus
+from engine.passes.orders import sync_orders
 from engine.reconcile.essence import ActualListing, Essence
 from engine.sandbox.ecwid import RunningEcwidSandbox, start_ecwid_sandbox
 from engine.sandbox.server import ServerThread

@@ -13,9 +13,9 @@ import sys
 
 import httpx
 
-from engine.apply.orders import sync_orders
 from engine.config import load
 from engine.ecwid.client import EcwidClient
+from engine.passes.orders import sync_orders
 from engine.state.store import StateStore
 from engine.tiktok.client import TikTokClient
 from tests.config.helpers import ENV

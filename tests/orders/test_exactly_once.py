@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from engine.apply.orders import TIKTOK_CURSOR, webhook_order_ids
 from engine.ecwid.client import EcwidClient
 from engine.model.plan import ActionKind
+from engine.passes.orders import TIKTOK_CURSOR, webhook_order_ids
 from engine.sandbox.server import ServerThread
 from engine.tiktok.webhooks import receive
 from tests.orders.conftest import Shop, order_rules

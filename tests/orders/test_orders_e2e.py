@@ -8,10 +8,10 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from engine.apply.orders import ECWID_CURSOR, TIKTOK_CURSOR
 from engine.model.ecwid_order import FulfillmentStatus, PaymentStatus
 from engine.model.plan import ActionKind
 from engine.orders import REFERER_ID
+from engine.passes.orders import ECWID_CURSOR, TIKTOK_CURSOR
 from tests.orders.conftest import PLACEHOLDER_EMAIL, Shop, order_rules
 
 

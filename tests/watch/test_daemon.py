@@ -10,10 +10,10 @@ import httpx
 from click.testing import CliRunner
 
 from cli import main
-from engine.apply.connect import ORDER_IMPORT
+from engine.connect.flows import ORDER_IMPORT
+from engine.passes.health import ShopState
 from engine.sandbox.tiktok.orders import pay_order, place_order
 from engine.tiktok.signing import webhook_signature
-from engine.watch import ShopState
 from tests.watch.conftest import Watched, simple_live_products, state, tiktok_price, tiktok_quantity, wait_for
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.apply.runtime import ECWID_CURSOR, ECWID_FULL_READ
+from engine.passes.health import health_report
+from engine.runtime import ECWID_CURSOR, ECWID_FULL_READ
 from engine.state import StateStore
 
 STATUS_FORMAT_VERSION = 1
@@ -49,4 +50,5 @@ def status_report(state: StateStore) -> dict[str, Any]:
             "ecwid full read": _when(full_read.updated_at if full_read else None),
             "tiktok write": _when(last_write[0].at if last_write else None),
         },
+        "shop": health_report(state),
     }

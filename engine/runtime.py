@@ -35,6 +35,7 @@ from engine.config.types import Config, Region
 from engine.ecwid import EcwidClient
 from engine.ecwid.images import FetchedImage, ImageFetcher
 from engine.model.catalog import Catalog, Category, Product, StoreProfile
+from engine.model.errors import TokbridgeError
 from engine.model.listing import AttributeValue, TikTokAttribute
 from engine.rules import EvaluationCache
 from engine.state import StateStore, StoredToken, WriterLock
@@ -51,11 +52,11 @@ CATEGORY_VERSION = {Region.US: "v2", Region.UK: "v1"}  # US shops must use the 7
 DEFAULT_QPS = 40.0  # under TikTok's 50 per API per second, so pacing jitter never earns a 429
 
 
-class NotConnectedError(Exception):
+class NotConnectedError(TokbridgeError):
     """TikTok has not been authorised for this config yet (no tokens in the state store)."""
 
 
-class SetupError(Exception):
+class SetupError(TokbridgeError):
     """Something the merchant must fix before a command can run (named in the message)."""
 
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.apply.connect import ORDER_IMPORT, ecwid_token_variable, remove_secret
 from engine.apply.executor import ApplyReport, execute
-from engine.apply.planning import read_live
-from engine.apply.runtime import TIKTOK_TOKEN, Runtime
+from engine.connect.flows import ORDER_IMPORT, remove_secret
 from engine.http import ApiError
 from engine.model.listing import ProductStatus
 from engine.model.plan import Action, ActionKind, FieldChange, Plan
+from engine.passes.catalog import read_live
 from engine.reconcile import ActualListing, product_key
+from engine.runtime import TIKTOK_TOKEN, Runtime
 
 RULE = "tokbridge disconnect"
 LIVE = frozenset({ProductStatus.ACTIVATE, ProductStatus.PENDING})  # what TikTok lets a seller deactivate
@@ -91,6 +91,6 @@ def disconnect(runtime: Runtime, plan: Plan, *, workers: int = 4) -> DisconnectR
             removed.append(subscription.event_type)
     state.set_cursor(ORDER_IMPORT, "stopped")
     state.delete_token(TIKTOK_TOKEN)
-    ecwid_removed = remove_secret(runtime.config.root, ecwid_token_variable(runtime.config.root))
+    ecwid_removed = remove_secret(runtime.config.root, runtime.config.settings.ecwid.token_env)
     return DisconnectReport(apply=report, was_connected=was_connected, webhooks_removed=tuple(removed),
                             tiktok_forgotten=was_connected, ecwid_token_removed=ecwid_removed)

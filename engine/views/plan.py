@@ -183,4 +183,7 @@ def render_status(report: Mapping[str, Any]) -> str:
     syncs: Mapping[str, str | None] = report["last_sync"]
     for name, when in syncs.items():
         lines.append(f"  {name:<22}{when or 'never'}")
+    shop: Mapping[str, Any] = report.get("shop") or {}
+    if shop.get("state", "ok") != "ok":
+        lines.append(str(shop["summary"]))
     return "\n".join(lines)

@@ -1,35 +1,44 @@
-"""Reading both sides and computing the Plan: what `tokbridge plan` shows and `apply` carries out.
+"""The catalog pass: read both sides, plan, and carry the plan out within the merchant's limits.
 
-Reads only (Ecwid, and TikTok when asked); the state store gets nothing but the rules'
+`tokbridge plan`, `tokbridge apply` and every cycle of the watch daemon assemble their catalog work
+from these functions, so the three cannot disagree on what is planned or what is let through.
+
+Planning reads only (Ecwid, and TikTok when asked); the state store gets nothing but the rules'
 action-required items and status refreshes, never a link. The reconciler decides; this wires
 its inputs:
 
-- desired: the Ecwid catalog (incremental, see `engine.apply.runtime`) through the rule engine,
-  with the category attributes TikTok publishes;
+- desired: the Ecwid catalog (incremental, see `engine.runtime`) through the rule engine, with the
+  category attributes TikTok publishes;
 - actual: the state store's links and last-applied essences (zero TikTok calls), or with
   `refresh` a live read of every linked product so drift and review results show.
 
 `inputs_digest` covers desired, actual, blocked items and the config, so `apply --plan` can
-recompute it the same way (`meta.refresh` records which way) and refuse a stale plan. The order
-actions saved beside it are checked the same way: the order plan is made again and must be
-exactly the saved one (`check_fresh_orders`).
+recompute it the same way (`meta.refresh` records which way) and refuse a stale plan.
+
+Carrying a plan out (`apply_catalog`) is where the merchant's limits hold, for the CLI and the
+daemon alike: nothing is written while TikTok refuses writes (suspended shop, revoked grant); a
+plan that breaks the guardrails is refused whole unless the merchant allowed it; new listings
+beyond TikTok's daily upload quota are deferred to a later day. Then the executor writes.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from engine.apply.orders import Watermarks, plan_order_sync
-from engine.apply.runtime import Runtime
+from engine.apply import ApplyReport, execute
 from engine.http import NotFoundError
 from engine.model.listing import ActionRequired, ProductStatus, TikTokProduct
-from engine.model.plan import Plan
-from engine.reconcile import ActualListing, diff, essence_from_tiktok, order_plan_digest, product_key
+from engine.model.plan import Action, ActionKind, Plan
+from engine.passes.errors import StalePlanError
+from engine.reconcile import ActualListing, check_guardrails, diff, essence_from_tiktok, product_key
 from engine.rules import evaluate
 from engine.rules.evaluation import attributes_digest
+from engine.runtime import Runtime
 
 REVIEW_RULE = "tiktok review"
 AUDITING = "AUDITING"  # TikTok's audit.status while a review runs
@@ -43,7 +52,7 @@ def normalise_target(target: str) -> str:
     return product_key(int(target)) if target.isdigit() else target
 
 
-def make_plan(
+def plan_catalog(
     runtime: Runtime, *, refresh: bool = False, full: bool = False, targets: Iterable[str] = ()
 ) -> Plan:
     """Read, evaluate and diff. `targets` narrows the actions (not the digest) to those product keys."""
@@ -146,50 +155,26 @@ def record_review(runtime: Runtime, listing: ActualListing, product: TikTokProdu
     pid = listing.ecwid_product_id
     live_edit_failed = product.status is ProductStatus.ACTIVATE and product.audit_status == FAILED_AUDIT
     if product.status is ProductStatus.FAILED or live_edit_failed:
-        reasons = [r for f in product.audit_failed_reasons for r in f.reasons] or ["TikTok's review failed"]
-        fixes = [s for f in product.audit_failed_reasons for s in f.suggestions]
-        prefix = "TikTok's review refused the edit (the previous version stays on sale): " if live_edit_failed else ""
-        state.add_action_required(
-            ActionRequired(
-                ecwid_product_id=pid,
-                rule=REVIEW_RULE,
-                reason=prefix + " ".join(reasons),
-                fix=" ".join(fixes) or "fix the product in Ecwid; the next apply resubmits it",
-                details={"tiktok_product_id": listing.tiktok_product_id, "review": True},
-            ),
-            source="tiktok",
-        )
+        state.add_action_required(_review_failure(listing, product, live_edit_failed=live_edit_failed),
+                                  source="tiktok")
     elif product.status is ProductStatus.ACTIVATE and product.audit_status != AUDITING:
         state.clear_action_required(pid, source="tiktok")
     if editing and product.audit_status != AUDITING:
         state.set_review_pending(pid, False)
 
 
-def plan_orders_for_file(runtime: Runtime) -> tuple[Plan, Watermarks] | None:
-    """The order plan as `plan --out` saves it (digest and poll watermarks in it); None until connected."""
-    if not runtime.connected:
-        return None
-    orders, marks = plan_order_sync(runtime.config.orders, ecwid=runtime.ecwid, tiktok=runtime.tiktok,
-                                    state=runtime.state)
-    meta = {**orders.meta, "watermarks": {"tiktok": marks.tiktok, "ecwid": marks.ecwid}}
-    return dataclasses.replace(orders, inputs_digest=order_plan_digest(orders), meta=meta), marks
-
-
-def check_fresh_orders(runtime: Runtime, saved: Plan | None) -> tuple[Plan, Watermarks]:
-    """Refuse saved order actions unless planning the orders now gives exactly them; else return them
-    with the watermarks they were planned up to (the cursors move there after they are carried out)."""
-    current = plan_orders_for_file(runtime)
-    if saved is None or current is None or current[0].inputs_digest != saved.inputs_digest:
-        raise StalePlanError(
-            "the saved plan is stale: TikTok or Ecwid orders changed since it was made; "
-            "run `tokbridge plan --out` again and review the new plan"
-        )
-    marks = saved.meta.get("watermarks") or {}
-    return saved, Watermarks(tiktok=marks.get("tiktok"), ecwid=marks.get("ecwid"))
-
-
-class StalePlanError(Exception):
-    """A saved plan whose inputs changed since it was made: applying it could undo newer changes."""
+def _review_failure(listing: ActualListing, product: TikTokProduct, *, live_edit_failed: bool) -> ActionRequired:
+    """TikTok's reasons and suggestions, as the merchant's action-required item."""
+    reasons = [r for f in product.audit_failed_reasons for r in f.reasons] or ["TikTok's review failed"]
+    fixes = [s for f in product.audit_failed_reasons for s in f.suggestions]
+    prefix = "TikTok's review refused the edit (the previous version stays on sale): " if live_edit_failed else ""
+    return ActionRequired(
+        ecwid_product_id=listing.ecwid_product_id,
+        rule=REVIEW_RULE,
+        reason=prefix + " ".join(reasons),
+        fix=" ".join(fixes) or "fix the product in Ecwid; the next apply resubmits it",
+        details={"tiktok_product_id": listing.tiktok_product_id, "review": True},
+    )
 
 
 def check_fresh(runtime: Runtime, plan: Plan) -> Plan:
@@ -197,10 +182,114 @@ def check_fresh(runtime: Runtime, plan: Plan) -> Plan:
 
     Returns the saved plan itself, so `apply --plan` carries out exactly what was reviewed.
     """
-    current = make_plan(runtime, refresh=bool(plan.meta.get("refresh", False)))
+    current = plan_catalog(runtime, refresh=bool(plan.meta.get("refresh", False)))
     if current.inputs_digest != plan.inputs_digest:
         raise StalePlanError(
             "the saved plan is stale: the Ecwid catalog, the config or TikTok changed since it was made; "
             "run `tokbridge plan --out` again and review the new plan"
         )
     return plan
+
+
+# ---- carrying a plan out ---------------------------------------------------------------------------
+
+
+def _utc_day(timestamp: float) -> int:
+    return int(timestamp // 86_400)
+
+
+class UploadQuota:
+    """TikTok's daily cap on new listings: 100 a day for new shops, 1,000 after probation.
+
+    Creates beyond what is left today are deferred (they stay unlisted; a later plan creates them),
+    so TikTok never has to refuse them. When TikTok refuses one anyway (the quota is TikTok's count,
+    not ours), no create is sent until the next UTC day. Today's count starts from the audit log, so
+    a restart does not forget what was already created.
+    """
+
+    def __init__(self, runtime: Runtime, *, daily: int) -> None:
+        self.daily = daily
+        self._clock = runtime.clock
+        self._day = _utc_day(self._clock())
+        self._used = sum(1 for e in runtime.state.audit_log(limit=20_000)
+                         if e.kind == ActionKind.CREATE_PRODUCT.value and e.outcome == "ok"
+                         and _utc_day(e.at) == self._day)
+        self.blocked_until = 0.0
+
+    def _roll_over(self) -> None:
+        today = _utc_day(self._clock())
+        if today != self._day:
+            self._used, self._day = 0, today
+
+    def room(self) -> int:
+        self._roll_over()
+        return 0 if self._clock() < self.blocked_until else max(0, self.daily - self._used)
+
+    def admit(self, plan: Plan) -> tuple[Plan, tuple[Action, ...]]:
+        """The plan with only as many creates as today allows, and the creates held back."""
+        room = self.room()
+        creates = [a for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT]
+        if len(creates) <= room:
+            return plan, ()
+        if room == 0:
+            self.block_for_today()
+        deferred = tuple(creates[room:])
+        keys = {a.key for a in deferred}
+        return dataclasses.replace(plan, actions=tuple(a for a in plan.actions if a.key not in keys)), deferred
+
+    def block_for_today(self) -> None:
+        self.blocked_until = max(self.blocked_until, (_utc_day(self._clock()) + 1) * 86_400.0)
+
+    def record(self, report: ApplyReport) -> None:
+        for outcome in report.outcomes:
+            if outcome.ok and outcome.action.kind is ActionKind.CREATE_PRODUCT:
+                self._used += 1
+            if outcome.deferred:
+                self.block_for_today()
+
+    def resumes_at(self) -> str:
+        return datetime.fromtimestamp(self.blocked_until, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogOutcome:
+    """What `apply_catalog` did with a plan; nothing was written when `held` or `refused`."""
+
+    plan: Plan
+    report: ApplyReport = dataclasses.field(default_factory=ApplyReport)
+    held: bool = False  # TikTok refuses writes (suspended shop, revoked grant)
+    refused: tuple[str, ...] = ()  # guardrail violations, each a sentence for the merchant
+    deferred: tuple[Action, ...] = ()  # creates over today's upload quota
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.report.failed)
+
+
+def apply_catalog(
+    runtime: Runtime,
+    plan: Plan,
+    *,
+    writable: bool = True,
+    allow_destructive: bool = False,
+    quota: UploadQuota | None = None,
+    workers: int = 4,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> CatalogOutcome:
+    """Carry out a catalog plan within the merchant's limits (see the module docstring)."""
+    if not plan.actions:
+        if plan.drift and writable:
+            execute(runtime, plan, workers=workers)  # records what changed on TikTok; writes nothing
+        return CatalogOutcome(plan)
+    if not writable:
+        return CatalogOutcome(plan, held=True)
+    violations = tuple(check_guardrails(plan, runtime.config.settings.guardrails))
+    if violations and not allow_destructive:
+        return CatalogOutcome(plan, refused=violations)
+    deferred: tuple[Action, ...] = ()
+    if quota is not None:
+        plan, deferred = quota.admit(plan)
+    report = execute(runtime, plan, workers=workers, on_progress=on_progress)
+    if quota is not None:
+        quota.record(report)
+    return CatalogOutcome(plan, report=report, deferred=deferred)

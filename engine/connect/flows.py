@@ -33,14 +33,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import yaml
-
-from engine.apply.runtime import TIKTOK_TOKEN, Runtime, SetupError, save_tiktok_grant
 from engine.config import load, secrets
-from engine.config.loader import SECRETS_FILE, environment
+from engine.config.loader import SECRETS_FILE, declared_settings, environment
 from engine.config.types import Config, Region
 from engine.ecwid.oauth import REQUIRED_SCOPES, authorize_url, exchange_code, oauth_base_for
 from engine.http import ApiError, AuthError
+from engine.model.errors import TokbridgeError
+from engine.runtime import TIKTOK_TOKEN, Runtime, SetupError, save_tiktok_grant
 from engine.state import StateStore
 from engine.tiktok.client import DEFAULT_AUTH_BASE, TikTokClient
 from engine.tiktok.values import AuthorizedShop
@@ -68,7 +67,7 @@ PREREQUISITE_FIXES = {
 }
 
 
-class ConnectError(Exception):
+class ConnectError(TokbridgeError):
     """A connect step the merchant must act on; the message says what and how."""
 
 
@@ -173,12 +172,9 @@ def default_redirect_uri(port: int = DEFAULT_CALLBACK_PORT) -> str:
 
 def ecwid_token_variable(root: str | Path) -> str:
     """The variable tokbridge.yaml names for the Ecwid token, read before the config can load without it."""
-    try:
-        data = yaml.safe_load((Path(root) / "tokbridge.yaml").read_text(encoding="utf-8"))
-        name = data["ecwid"]["token_env"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
-        return "ECWID_TOKEN"  # the loader reports whatever is wrong with the file
-    return name if isinstance(name, str) and name else "ECWID_TOKEN"
+    ecwid = declared_settings(root).get("ecwid")
+    name = ecwid.get("token_env") if isinstance(ecwid, dict) else None
+    return name if isinstance(name, str) and name else "ECWID_TOKEN"  # the loader reports what is wrong
 
 
 def connect_environment(root: str | Path, env: Mapping[str, str] | None = None) -> tuple[dict[str, str], bool]:

@@ -1,11 +1,12 @@
-"""Shop health: whether tokbridge may write to TikTok, kept in the state store for `status`.
+"""The health pass: whether tokbridge may write to TikTok, probed from TikTok, kept for `status`.
 
 TikTok can suspend a shop (its write calls are refused and Get Active Shops no longer lists it)
 or the seller can deauthorize the app (webhook type 6; every call is refused). Either way the
 daemon stops writing to TikTok and keeps importing what it still can; `status` prints the
 `what_to_do` line. Webhook type 7 (the grant expires within 30 days) is only a warning until the
 expiry passes. The health is a cursor row (JSON), so it survives restarts and any process
-(`status`) can read it without an API call. Pure apart from the state store calls.
+(`status`) can read it without an API call. `probe_health` asks TikTok (Get Active Shops, which
+also refreshes an expiring token) and decides the next health from the answer.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from engine.http import ApiError, AuthError
+from engine.runtime import TIKTOK_TOKEN, NotConnectedError, Runtime
 from engine.state import StateStore
 
 HEALTH_CURSOR = "watch.shop_health"
@@ -82,7 +85,35 @@ def save_health(state: StateStore, health: ShopHealth) -> None:
 
 
 def health_report(state: StateStore) -> dict[str, object]:
-    """The JSON view `status --json` adds under "shop"."""
+    """The JSON view `status --json` shows under "shop" (`summary` is the text `status` prints)."""
     health = load_health(state)
     return {"state": health.state.value, "reason": health.reason, "writing_to_tiktok": health.writable,
-            "what_to_do": health.what_to_do}
+            "what_to_do": health.what_to_do, "summary": health.describe()}
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What one probe learnt: the health to keep, or None when TikTok could not be asked (keep the last)."""
+
+    health: ShopHealth | None
+    error: str = ""
+
+
+def probe_health(runtime: Runtime, current: ShopHealth) -> Probe:
+    """Ask TikTok whether the shop is active; also refreshes an expiring token on the way."""
+    now = runtime.clock()
+    try:
+        active = {shop.id for shop in runtime.tiktok.active_shops()}
+    except NotConnectedError as error:
+        return Probe(ShopHealth(ShopState.DEAUTHORIZED, str(error), now))
+    except AuthError as error:
+        return Probe(ShopHealth(ShopState.DEAUTHORIZED, error.message, now))
+    except ApiError as error:
+        return Probe(None, error.message)
+    stored = runtime.state.token(TIKTOK_TOKEN)
+    shop_id = stored.extra.get("shop_id", "") if stored is not None else ""
+    if shop_id and shop_id not in active:
+        return Probe(ShopHealth(ShopState.SUSPENDED, "TikTok does not list the shop as active", now))
+    if current.state is ShopState.EXPIRING and current.expires_at > now:
+        return Probe(current)  # still active; the grant's end is still ahead
+    return Probe(ShopHealth())

@@ -1,0 +1,190 @@
+"""The order pass: read both sides, plan the order actions, carry them out, move the poll cursors.
+
+`tokbridge plan` (read and plan only), `tokbridge apply` and the watch daemon all run their order
+work through these functions, so the three cannot disagree on which orders are looked at.
+
+Reads: TikTok orders updated since the `orders.tiktok.update_time` cursor (polled with an overlap
+window, so a same-second update or a late write is never skipped; seeing an order twice is
+harmless), plus those named by webhooks and those held for action; Ecwid orders of our channel
+updated since `orders.ecwid.update_time` (same overlap); the Ecwid orders linked to all of those.
+The decisions are the pure planner's (`engine.orders`); the writes are `engine.apply.orders`'.
+
+While TikTok refuses writes (a suspended shop) the pass still imports orders into Ecwid and
+updates Ecwid orders, but sends nothing to TikTok; the Ecwid cursor then stays put, so the ship and
+cancel actions held back are planned again once the shop is writable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from engine.apply.orders import SOURCE, AfterCreate, OrderSyncResult, apply_order_plan
+from engine.config.types import OrderRules
+from engine.ecwid.client import EcwidClient
+from engine.model.ecwid_order import EcwidOrder
+from engine.model.plan import ActionKind, Plan
+from engine.model.tiktok_order import CancelStatus, TikTokOrder
+from engine.orders import REFERER_ID, OrderInputs, OrderRecord, SkuTarget, plan_orders
+from engine.passes.errors import StalePlanError
+from engine.reconcile import order_plan_digest
+from engine.state.store import StateStore
+from engine.tiktok.client import TikTokClient
+from engine.tiktok.webhooks import CancellationStatusChanged, OrderStatusChanged, RecipientAddressUpdated, WebhookEvent
+
+TIKTOK_CURSOR = "orders.tiktok.update_time"
+ECWID_CURSOR = "orders.ecwid.update_time"
+OVERLAP_SECONDS = 600  # re-read the last ten minutes on every poll: clock skew and same-second updates
+ECWID_ID_BATCH = 100  # Ecwid's order search takes at most this many ids at once
+# What a pass may still do while TikTok refuses writes: everything that only writes to Ecwid.
+ECWID_ONLY = frozenset({ActionKind.IMPORT_ORDER, ActionKind.UPDATE_ECWID_ORDER})
+
+
+@dataclass(frozen=True, slots=True)
+class Watermarks:
+    """The newest update times a poll saw; the cursors move to them after the pass."""
+
+    tiktok: int | None = None
+    ecwid: int | None = None
+
+
+# ---- reads -----------------------------------------------------------------------------------
+
+
+def webhook_order_ids(events: Iterable[WebhookEvent]) -> tuple[str, ...]:
+    """The TikTok order ids a batch of webhooks is about (the order pass looks at each, once)."""
+    ids = [e.order_id for e in events
+           if isinstance(e, OrderStatusChanged | RecipientAddressUpdated | CancellationStatusChanged)]
+    return tuple(dict.fromkeys(ids))
+
+
+def _records(state: StateStore) -> dict[str, OrderRecord]:
+    return {
+        tid: OrderRecord(o.tiktok_order_id, o.ecwid_order_id, o.tiktok_status, o.ecwid_payment_status,
+                         o.ecwid_fulfillment_status)
+        for tid, o in state.orders().items()
+    }
+
+
+def _held_order_ids(state: StateStore) -> list[str]:
+    return [str(item.details["tiktok_order_id"]) for item in state.action_required(source=SOURCE)
+            if item.details.get("retry") and item.details.get("tiktok_order_id")]
+
+
+def _cursor(state: StateStore, name: str) -> int | None:
+    found = state.cursor(name)
+    return int(found.value) if found is not None else None
+
+
+def _since(cursor: int | None) -> int | None:
+    return None if cursor is None else max(0, cursor - OVERLAP_SECONDS)
+
+
+def _linked_ecwid_orders(ecwid: EcwidClient, linked: list[str],
+                         by_ecwid_id: Mapping[str, str]) -> dict[str, EcwidOrder]:
+    """The Ecwid orders of the given Ecwid ids, keyed by their TikTok order id."""
+    found: dict[str, EcwidOrder] = {}
+    for start in range(0, len(linked), ECWID_ID_BATCH):
+        for order in ecwid.search_orders(ids=linked[start:start + ECWID_ID_BATCH]):
+            if order.id in by_ecwid_id:
+                found[by_ecwid_id[order.id]] = order
+    return found
+
+
+def _sku_targets(state: StateStore, orders: Iterable[TikTokOrder]) -> dict[str, SkuTarget]:
+    targets: dict[str, SkuTarget] = {}
+    for sku in sorted({line.seller_sku for o in orders for line in o.lines}):
+        link = state.sku_link(sku)
+        if link is not None:
+            targets[sku] = SkuTarget(sku, link.ecwid_product_id, link.ecwid_combination_id)
+    return targets
+
+
+def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
+                         webhook_order_ids: Iterable[str] = ()) -> tuple[OrderInputs, Watermarks]:
+    """Read everything one order pass needs. Read-only: `tokbridge plan` calls it too."""
+    records = _records(state)
+    polled = list(tiktok.search_orders(update_time_ge=_since(_cursor(state, TIKTOK_CURSOR)),
+                                       sort_field="update_time", sort_order="ASC"))
+    orders: dict[str, TikTokOrder] = {o.id: o for o in polled}
+    changed = list(ecwid.search_orders(updated_from=_since(_cursor(state, ECWID_CURSOR)), referer_id=REFERER_ID))
+    by_ecwid_id = {r.ecwid_order_id: tid for tid, r in records.items()}
+    wanted = [*webhook_order_ids, *_held_order_ids(state),
+              *(by_ecwid_id[o.id] for o in changed if o.id in by_ecwid_id)]
+    missing = [tid for tid in dict.fromkeys(wanted) if tid not in orders]
+    if missing:
+        orders.update((o.id, o) for o in tiktok.get_orders(missing))
+    linked = [records[tid].ecwid_order_id for tid in orders if tid in records]
+    cancellations = tuple(tiktok.search_cancellations(cancel_types=["BUYER_CANCEL"],
+                                                      cancel_status=[CancelStatus.PENDING.value]))
+    effects = {name: c.value for name, c in state.cursors().items() if name.startswith("orders.restock.")}
+    inputs = OrderInputs(tiktok_orders=tuple(orders[k] for k in sorted(orders)),
+                         ecwid_orders=_linked_ecwid_orders(ecwid, linked, by_ecwid_id),
+                         records=records, skus=_sku_targets(state, orders.values()),
+                         cancellations=cancellations, effects=effects)
+    marks = Watermarks(tiktok=max((o.update_time for o in polled), default=None),
+                       ecwid=max((o.update_timestamp for o in changed), default=None))
+    return inputs, marks
+
+
+def plan_order_sync(rules: OrderRules, *, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
+                    webhook_order_ids: Iterable[str] = ()) -> tuple[Plan, Watermarks]:
+    """Gather and decide; no writes. The plan's actions are carried out by `engine.apply.orders`."""
+    inputs, marks = collect_order_inputs(ecwid=ecwid, tiktok=tiktok, state=state,
+                                         webhook_order_ids=webhook_order_ids)
+    return plan_orders(inputs, rules), marks
+
+
+def advance_cursors(state: StateStore, marks: Watermarks) -> None:
+    """Move the poll cursors forward (never back) after a pass."""
+    for name, seen in ((TIKTOK_CURSOR, marks.tiktok), (ECWID_CURSOR, marks.ecwid)):
+        current = _cursor(state, name)
+        if seen is not None and (current is None or seen > current):
+            state.set_cursor(name, str(seen))
+
+
+# ---- the pass ----------------------------------------------------------------------------------
+
+
+def sync_orders(rules: OrderRules, *, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
+                webhook_order_ids: Iterable[str] = (), tiktok_writable: bool = True,
+                sleep: Callable[[float], None] = time.sleep,
+                after_create: AfterCreate | None = None) -> OrderSyncResult:
+    """One order pass: read, plan, apply, then move the poll cursors. What `apply` and the daemon run.
+
+    `tiktok_writable=False` (a suspended shop): only the Ecwid side is carried out, and only the
+    TikTok cursor moves (see the module docstring).
+    """
+    plan, marks = plan_order_sync(rules, ecwid=ecwid, tiktok=tiktok, state=state,
+                                  webhook_order_ids=webhook_order_ids)
+    if not tiktok_writable:
+        plan = dataclasses.replace(plan, actions=tuple(a for a in plan.actions if a.kind in ECWID_ONLY))
+        marks = Watermarks(tiktok=marks.tiktok)
+    result = apply_order_plan(plan, ecwid=ecwid, tiktok=tiktok, state=state, sleep=sleep, after_create=after_create)
+    advance_cursors(state, marks)
+    return result
+
+
+# ---- saved plans (`plan --out`, `apply --plan`) ----------------------------------------------------
+
+
+def plan_for_file(rules: OrderRules, *, ecwid: EcwidClient, tiktok: TikTokClient,
+                  state: StateStore) -> tuple[Plan, Watermarks]:
+    """The order plan as `plan --out` saves it: its digest and the poll watermarks travel with it."""
+    orders, marks = plan_order_sync(rules, ecwid=ecwid, tiktok=tiktok, state=state)
+    meta = {**orders.meta, "watermarks": {"tiktok": marks.tiktok, "ecwid": marks.ecwid}}
+    return dataclasses.replace(orders, inputs_digest=order_plan_digest(orders), meta=meta), marks
+
+
+def check_fresh(saved: Plan | None, current: Plan) -> tuple[Plan, Watermarks]:
+    """Refuse saved order actions unless planning the orders now gives exactly them; else return them
+    with the watermarks they were planned up to (the cursors move there after they are carried out)."""
+    if saved is None or current.inputs_digest != saved.inputs_digest:
+        raise StalePlanError(
+            "the saved plan is stale: TikTok or Ecwid orders changed since it was made; "
+            "run `tokbridge plan --out` again and review the new plan"
+        )
+    marks = saved.meta.get("watermarks") or {}
+    return saved, Watermarks(tiktok=marks.get("tiktok"), ecwid=marks.get("ecwid"))

@@ -1,0 +1,254 @@
+"""Processing: carry out a batch of queued work by calling the passes, and say what happened.
+
+Every decision is a pass's (`engine.passes`): this module picks the pass for each kind of work,
+hands it what the daemon knows (the shop's health, today's upload quota), and turns the outcome into
+log lines and metrics. One piece of work failing never stops the rest: an API failure is logged and
+the next tick retries; an unexpected error is logged with its traceback and counted, and the batch
+goes on. Only a broken state database stops the daemon (`StateError`), since nothing can be
+recorded safely without it: the daemon then exits non-zero, so a supervisor restarts it and the
+merchant sees why.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from engine.connect.flows import order_import_enabled
+from engine.http import ApiError
+from engine.model.plan import Plan
+from engine.passes.catalog import (
+    CatalogOutcome,
+    UploadQuota,
+    apply_catalog,
+    plan_catalog,
+    record_review,
+    refresh_reviews,
+)
+from engine.passes.health import ShopHealth, ShopState, load_health, probe_health, save_health
+from engine.passes.orders import sync_orders
+from engine.reconcile import product_key
+from engine.runtime import NotConnectedError, Runtime
+from engine.state import StateError
+from engine.tiktok.webhooks import AuthorizationExpiring
+from engine.watch.metrics import Metrics
+from engine.watch.queueing import RECONCILE, Priority, Queued, Work, WorkItem, WorkKind
+
+log = logging.getLogger("engine.watch")
+
+WRITE_PAUSE_MAX = 3600.0  # longest wait between health probes while TikTok refuses writes
+LOGGED_KEYS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessingOptions:
+    workers: int = 4
+    daily_upload_quota: int = 1000  # TikTok: 100 a day for new shops, 1,000 after probation
+    blocked_backoff_seconds: float = 60.0  # first wait before re-probing a shop that refuses writes
+
+
+class Processor:
+    """Works through batches on the daemon's one loop thread; `requeue` puts follow-up work back."""
+
+    def __init__(self, runtime: Runtime, options: ProcessingOptions, *, metrics: Metrics,
+                 requeue: Callable[[Work, Priority, str], None]) -> None:
+        self.runtime = runtime
+        self.options = options
+        self.metrics = metrics
+        self._requeue = requeue
+        self.health = load_health(runtime.state)
+        self.quota = UploadQuota(runtime, daily=options.daily_upload_quota)
+        self.write_pause = options.blocked_backoff_seconds
+        self.cycles = 0  # batches worked through
+        self.metrics.tiktok_writable.set(1 if self.health.writable else 0)
+
+    # -- one batch ---------------------------------------------------------------------------
+
+    def process(self, batch: Sequence[WorkItem]) -> None:
+        keys = [item.key.key for item in batch]
+        more = f" (+{len(keys) - LOGGED_KEYS})" if len(keys) > LOGGED_KEYS else ""
+        log.info("syncing %s", ", ".join(keys[:LOGGED_KEYS]) + more,
+                 extra={"keys": len(keys), "priority": batch[0].priority.name.lower()})
+        ids: dict[WorkKind, list[str]] = {}
+        for item in batch:
+            ids.setdefault(item.key.kind, []).append(item.key.id)
+        if WorkKind.HEALTH in ids:
+            self.guard("tiktok", "health probe", self.check_health)
+        if WorkKind.PRODUCT in ids:
+            self.guard("ecwid", "sync products", partial(self._sync_products, ids[WorkKind.PRODUCT]))
+        if WorkKind.LISTING in ids:
+            self.guard("tiktok", "read listings", partial(self._sync_listings, ids[WorkKind.LISTING]))
+        if WorkKind.ORDER in ids or WorkKind.ORDERS in ids:
+            # One order pass covers the polled orders and every order a webhook named.
+            self.guard("tiktok", "sync orders", partial(self._sync_orders, ids.get(WorkKind.ORDER, [])))
+        if WorkKind.REPLAN in ids:
+            self.guard("ecwid", "replan", self._replan)
+        if WorkKind.RECONCILE in ids:
+            self.guard("tiktok", "reconcile", self._reconcile)
+        self.cycles += 1
+
+    def guard(self, side: str, operation: str, work: Callable[[], None]) -> bool:
+        """Run one unit: an API failure or an unexpected error is logged and counted, never fatal."""
+        try:
+            with self.metrics.timed(side, operation):
+                work()
+        except NotConnectedError as error:
+            self.set_health(ShopHealth(ShopState.DEAUTHORIZED, str(error), self.runtime.clock()))
+            return False
+        except ApiError as error:
+            log.error("%s %s failed: %s", side, operation, error.message,
+                      extra={"side": side, "operation": operation, "error": type(error).__name__})
+            return False
+        except StateError:
+            raise  # nothing can be recorded safely: stop (non-zero exit) rather than guess
+        except Exception:
+            log.exception("%s %s failed unexpectedly; carrying on with the rest", side, operation,
+                          extra={"side": side, "operation": operation, "error": "internal"})
+            self.metrics.internal_errors.inc()
+            return False
+        return True
+
+    # -- catalog -----------------------------------------------------------------------------
+
+    def ensure_mirror(self) -> None:
+        if self.runtime.mirror.profile is None:
+            with self.metrics.timed("ecwid", "read"):
+                self.runtime.read_catalog()
+            self.metrics.synced("ecwid")
+
+    def poll_ecwid(self) -> list[Queued]:
+        """Read what changed in Ecwid since the last read; the changed products become work."""
+        mirror = self.runtime.mirror
+        before = dict(mirror.products)
+        self.runtime.read_catalog()
+        self.metrics.synced("ecwid")
+        # Compare the products, not `updateTimestamp`: it has one-second resolution, so an edit in the
+        # same second as the previous read keeps the timestamp and only the content tells.
+        changed = [pid for pid, p in mirror.products.items() if before.get(pid) != p]
+        removed = [pid for pid in before if pid not in mirror.products]
+        return ([(Work.product(pid), Priority.QUANTITY, "ecwid poll") for pid in changed]
+                + [(Work.product(pid), Priority.STOP, "ecwid poll (deleted)") for pid in removed])
+
+    def _sync_products(self, ids: Sequence[str]) -> None:
+        runtime = self.runtime
+        self.ensure_mirror()
+        wanted = [int(i) for i in ids]
+        found = runtime.ecwid.get_products(wanted, categories=runtime.mirror.categories)
+        present = {p.id for p in found}
+        for product in found:
+            runtime.mirror.products[product.id] = product
+        for pid in wanted:
+            if pid not in present:
+                runtime.forget_product(pid)
+        self.metrics.synced("ecwid")
+        self._apply(plan_catalog(runtime, targets=[product_key(pid) for pid in wanted]))
+
+    def _sync_listings(self, tiktok_ids: Sequence[str]) -> None:
+        if not self.health.readable:
+            return
+        wanted = set(tiktok_ids)
+        linked = [a for a in self.runtime.state.listings().values() if a.tiktok_product_id in wanted]
+        for listing in linked:
+            try:
+                product = self.runtime.tiktok.get_product(listing.tiktok_product_id)
+            except ApiError as error:
+                log.info("listing %s not read (%s); the next full reconcile reads it",
+                         listing.tiktok_product_id, error.message)
+                continue
+            record_review(self.runtime, listing, product)
+        if linked:
+            self._sync_products([str(a.ecwid_product_id) for a in linked])
+
+    def _replan(self) -> None:
+        self._apply(plan_catalog(self.runtime))
+
+    def _reconcile(self) -> None:
+        live = self.health.readable
+        if live:
+            refresh_reviews(self.runtime)
+        self._apply(plan_catalog(self.runtime, full=True, refresh=live))
+        self.metrics.synced("ecwid")
+
+    def _apply(self, plan: Plan) -> None:
+        with self.metrics.timed("tiktok", "apply"):
+            outcome = apply_catalog(self.runtime, plan, writable=self.health.writable, quota=self.quota,
+                                    workers=self.options.workers)
+        self._report(outcome)
+
+    def _report(self, outcome: CatalogOutcome) -> None:
+        actions = outcome.plan.actions
+        if outcome.held:
+            for action in actions:
+                self.metrics.actions.labels(action.kind.value, "held").inc()
+            log.warning("not writing %d action(s) to TikTok: %s", len(actions), self.health.state.value)
+            return
+        if outcome.refused:
+            log.error("refused to apply %d action(s): %s (run `tokbridge apply --allow-destructive` after review)",
+                      len(actions), "; ".join(outcome.refused))
+            return
+        if outcome.deferred:
+            log.warning("deferring %d new listing(s) to respect the daily upload quota of %d",
+                        len(outcome.deferred), self.quota.daily)
+        if self.quota.blocked_until > self.runtime.clock():
+            log.warning("the daily upload quota is used up; new listings wait until %s", self.quota.resumes_at())
+        failed = False
+        for result in outcome.report.outcomes:
+            state = "ok" if result.ok else "skipped" if result.skipped else "failed"
+            self.metrics.actions.labels(result.action.kind.value, state).inc()
+            if state == "failed" and not result.deferred:
+                failed = True
+                log.warning("%s %s failed: %s", result.action.kind.value, result.action.key, result.message)
+        if failed:
+            self.check_health()  # a suspension or revoked grant shows here first
+        if actions and not outcome.failed:
+            self.metrics.synced("tiktok")
+
+    # -- orders ------------------------------------------------------------------------------
+
+    def _sync_orders(self, order_ids: Sequence[str]) -> None:
+        if not self.health.readable:
+            return
+        runtime = self.runtime
+        if not order_import_enabled(runtime.state):
+            log.info("order sync is stopped (`tokbridge disconnect`); run `tokbridge connect` to resume it")
+            return
+        result = sync_orders(runtime.config.orders, ecwid=runtime.ecwid, tiktok=runtime.tiktok, state=runtime.state,
+                             webhook_order_ids=order_ids, tiktok_writable=self.health.writable)
+        done = set(result.done)
+        for action in result.plan.actions:
+            self.metrics.actions.labels(action.kind.value, "ok" if action.key in done else "failed").inc()
+        self.metrics.synced("tiktok")
+
+    # -- health ------------------------------------------------------------------------------
+
+    def check_health(self) -> None:
+        """Ask TikTok about the shop now (Get Active Shops; also refreshes an expiring token)."""
+        probe = probe_health(self.runtime, self.health)
+        if probe.health is None:
+            log.warning("TikTok health probe failed: %s", probe.error)
+            return
+        if probe.health.state is ShopState.SUSPENDED:
+            self.write_pause = min(WRITE_PAUSE_MAX, self.write_pause * 2)
+        self.set_health(probe.health)
+
+    def note_expiring(self, event: AuthorizationExpiring) -> None:
+        if self.health.state is ShopState.OK:
+            self.set_health(ShopHealth(ShopState.EXPIRING, event.message or "TikTok webhook 7",
+                                       self.runtime.clock(), expires_at=float(event.expiration_time)))
+
+    def set_health(self, health: ShopHealth) -> None:
+        previous = self.health
+        if health.state is previous.state and health.reason == previous.reason:
+            return
+        self.health = health
+        save_health(self.runtime.state, health)
+        self.metrics.tiktok_writable.set(1 if health.writable else 0)
+        if health.state is ShopState.OK:
+            log.info("TikTok shop is healthy again; resuming writes")
+            self.write_pause = self.options.blocked_backoff_seconds
+            if not previous.writable:
+                self._requeue(RECONCILE, Priority.RECONCILE, "shop healthy again")
+        else:
+            log.error("%s", health.describe().replace("\n", ";"))

@@ -1,0 +1,325 @@
+"""Running: the daemon's lifecycle, timers and triggers (`tokbridge watch`).
+
+Schedules only; every decision is a pass's, reached through `engine.watch.processing`. One loop
+thread owns the runtime (the Ecwid mirror, the clients, the state store): it runs due timers (Ecwid
+poll by `updatedFrom`, TikTok order poll, shop-health probe, periodic full reconcile with a live
+TikTok read for drift) and takes work from the queue (`engine.watch.queueing`), most urgent first.
+Webhooks and the config watcher run on their own threads and only enqueue.
+
+On stop the in-flight batch finishes, cursors are already persisted by each pass, and work still
+queued is saved in the state store and queued again by the next start, so a SIGTERM loses nothing.
+If the loop itself fails, `failure` says why and the command exits non-zero, so a supervisor
+(systemd `Restart=on-failure`) restarts it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.config import ConfigError, OutputFormat, load, render, secrets
+from engine.ecwid.webhooks import EcwidEvent
+from engine.passes.health import ShopHealth
+from engine.runtime import Runtime
+from engine.state import StateError
+from engine.tiktok.webhooks import AuthorizationExpiring, WebhookEvent
+from engine.watch.files import ConfigWatcher
+from engine.watch.metrics import Metrics
+from engine.watch.processing import ProcessingOptions, Processor
+from engine.watch.queueing import (
+    ORDERS,
+    RECONCILE,
+    REPLAN,
+    Priority,
+    Queued,
+    Work,
+    WorkQueue,
+    work_for_ecwid,
+    work_for_tiktok,
+)
+from engine.watch.receiver import ReceiverServer, WebhookKeys, build_app
+
+log = logging.getLogger("engine.watch")
+
+PENDING_CURSOR = "watch.pending"  # work still queued at shutdown, queued again at start
+LOOP_STALL_SECONDS = 300  # /healthz says not ok when the loop has not turned for this long
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    """What the command line (or a test) may override; None keeps the config's value."""
+
+    host: str | None = None
+    port: int | None = None  # 0: any free port
+    poll_ecwid_seconds: float | None = None
+    poll_tiktok_seconds: float | None = None
+    full_reconcile_seconds: float | None = None
+    health_seconds: float = 60.0  # shop-health probe (and token refresh) while all is well
+    webhooks: bool = True
+    watch_files: bool = True
+    workers: int = 4
+    batch_size: int = 100
+    daily_upload_quota: int = 1000  # TikTok: 100 a day for new shops, 1,000 after probation
+    blocked_backoff_seconds: float = 60.0  # first wait before re-probing a shop that refuses writes
+
+
+class Daemon:
+    """Start with `start()` (threads) or run one cycle with `run_once()`; `stop()` is graceful."""
+
+    def __init__(self, runtime: Runtime, options: WatchOptions = WatchOptions(), *,
+                 env: Mapping[str, str] | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.runtime = runtime
+        self.options = options
+        self.metrics = Metrics()
+        self.queue = WorkQueue(on_change=self.metrics.queue_depth.set)
+        self.processor = Processor(
+            runtime,
+            ProcessingOptions(workers=options.workers, daily_upload_quota=options.daily_upload_quota,
+                              blocked_backoff_seconds=options.blocked_backoff_seconds),
+            metrics=self.metrics, requeue=self.queue.put)
+        self.config_problems: tuple[str, ...] = ()
+        self.failure: BaseException | None = None  # why the loop stopped, when it was not asked to
+        self._env = env
+        self._clock = clock
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._receiver: ReceiverServer | None = None
+        self._watcher: ConfigWatcher | None = None
+        self._reload_requested = threading.Event()
+        self._due: dict[str, float] = {}
+        self._last_loop = clock()
+
+    @property
+    def health(self) -> ShopHealth:
+        return self.processor.health
+
+    @property
+    def cycles(self) -> int:
+        return self.processor.cycles
+
+    # -- intervals ---------------------------------------------------------------------------
+
+    def _interval(self, name: str) -> float:
+        override = getattr(self.options, name)
+        return float(override if override is not None else getattr(self.runtime.config.settings.intervals, name))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._receiver is None:
+            raise RuntimeError("the webhook receiver is not running")
+        return self._receiver.url
+
+    def start(self) -> Daemon:
+        self._restore_pending()
+        if self.options.webhooks:
+            self._start_receiver()
+        if self.options.watch_files:
+            self._watcher = ConfigWatcher(self.runtime.config.root, self._reload_requested.set).start()
+        now = self._clock()
+        self._due = {"ecwid": now + self._interval("poll_ecwid_seconds"),
+                     "tiktok": now, "health": now,
+                     "reconcile": now + self._interval("full_reconcile_seconds")}
+        # Whatever changed while no daemon ran: the first (full) read sees it, this plans it.
+        self.queue.put(REPLAN, Priority.PRICE, "start")
+        self._thread = threading.Thread(target=self._loop, name="tokbridge-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def _start_receiver(self) -> None:
+        listen = self.runtime.config.settings.webhooks
+        host = self.options.host or listen.host
+        port = listen.port if self.options.port is None else self.options.port
+        creds = secrets(self.runtime.config, self._env)
+        keys = WebhookKeys(creds.ecwid_client_secret, creds.tiktok_app_key, creds.tiktok_app_secret)
+        app = build_app(keys, on_ecwid=self.on_ecwid_event, on_tiktok=self.on_tiktok_event,
+                        health=self.healthz, metrics=self.metrics)
+        self._receiver = ReceiverServer(app, host=host, port=port).start()
+        log.info("listening for webhooks on %s (/webhooks/ecwid, /webhooks/tiktok, /healthz, /metrics)",
+                 self._receiver.url)
+
+    def request_stop(self) -> None:
+        """Safe from a signal handler: the loop finishes its batch and exits."""
+        self._stopping.set()
+        self.queue.wake()
+
+    def stop(self, timeout: float = 60.0) -> None:
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._shutdown()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the loop has exited (after `request_stop`, or a failure); True when it has."""
+        return self._stopped.wait(timeout)
+
+    def _shutdown(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        if self._receiver is not None:
+            self._receiver.stop()
+            self._receiver = None
+        try:
+            self._save_pending()
+        except StateError as error:  # the database is what failed: say so, the exit is non-zero anyway
+            log.error("queued work could not be saved: %s", error)
+
+    def _restore_pending(self) -> None:
+        row = self.runtime.state.cursor(PENDING_CURSOR)
+        if row is None:
+            return
+        saved = json.loads(row.value)
+        for key, priority, reason in saved:
+            self.queue.put(Work.parse(key), Priority(priority), reason)
+        if saved:
+            log.info("resuming %d key(s) left queued by the last run", len(saved))
+
+    def _save_pending(self) -> None:
+        pending = [[i.key.key, int(i.priority), i.reason] for i in self.queue.pending()]
+        self.runtime.state.set_cursor(PENDING_CURSOR, json.dumps(pending))
+        if pending:
+            log.info("saved %d queued key(s) for the next run", len(pending))
+
+    # -- one cycle (`--once`) ----------------------------------------------------------------
+
+    def run_once(self) -> None:
+        """Everything a cycle does, once: resume saved work, probe the shop, reconcile, orders."""
+        self._restore_pending()
+        self.queue.put(RECONCILE, Priority.RECONCILE, "--once")
+        self.queue.put(ORDERS, Priority.ORDER, "--once")
+        self.processor.check_health()
+        self.processor.ensure_mirror()
+        while len(self.queue):
+            self.processor.process(self.queue.take(limit=self.options.batch_size, timeout=0))
+            self.queue.done()
+        self._save_pending()
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        try:
+            self.processor.guard("ecwid", "read", self.processor.ensure_mirror)
+            while not self._stopping.is_set():
+                self._turn()
+        except BaseException as error:  # the loop must never end silently: `failure` makes the exit non-zero
+            self.failure = error
+            log.critical("the watch loop stopped: %s: %s", type(error).__name__, error, exc_info=True)
+        finally:
+            self._stopped.set()
+
+    def _turn(self) -> None:
+        self._last_loop = self._clock()
+        if self._reload_requested.is_set():
+            self._reload_requested.clear()
+            self.reload_config()
+        self._run_timers()
+        wait = max(0.0, min(0.25, min(self._due.values()) - self._clock()))
+        batch = self.queue.take(limit=self.options.batch_size, timeout=wait)
+        if batch:
+            try:
+                self.processor.process(batch)
+            finally:
+                self.queue.done()
+
+    def idle(self) -> bool:
+        """Nothing queued and no batch in progress (tests and the benchmark wait on this)."""
+        return self.queue.idle()
+
+    def _run_timers(self) -> None:
+        now = self._clock()
+        if now >= self._due["health"]:
+            self.processor.guard("tiktok", "health probe", self.processor.check_health)
+            pause = self.options.health_seconds if self.health.writable else self.processor.write_pause
+            self._due["health"] = self._clock() + pause
+        if now >= self._due["ecwid"]:
+            self.processor.guard("ecwid", "poll", lambda: self._enqueue(self.processor.poll_ecwid()))
+            self._due["ecwid"] = self._clock() + self._interval("poll_ecwid_seconds")
+        if now >= self._due["tiktok"]:
+            self.queue.put(ORDERS, Priority.ORDER, "tiktok order poll")
+            self._due["tiktok"] = self._clock() + self._interval("poll_tiktok_seconds")
+        if now >= self._due["reconcile"]:
+            self.queue.put(RECONCILE, Priority.RECONCILE, "periodic full reconcile")
+            self._due["reconcile"] = self._clock() + self._interval("full_reconcile_seconds")
+
+    def _enqueue(self, work: list[Queued]) -> None:
+        for key, priority, reason in work:
+            self.queue.put(key, priority, reason)
+
+    # -- triggers ----------------------------------------------------------------------------
+
+    def on_ecwid_event(self, event: EcwidEvent) -> None:
+        work = work_for_ecwid(event)
+        if not work:
+            log.info("ecwid webhook %s: nothing to do", event.event_type)
+        self._enqueue(work)
+
+    def on_tiktok_event(self, event: WebhookEvent) -> None:
+        if isinstance(event, AuthorizationExpiring):
+            self.processor.note_expiring(event)
+            return
+        work = work_for_tiktok(event)
+        if not work:
+            log.info("tiktok webhook type %d: nothing to do", event.type)
+        self._enqueue(work)
+
+    def reload_config(self) -> bool:
+        """Load the config again with the one loader; keep the last good one when it is invalid."""
+        root = self.runtime.config.root
+        try:
+            config = load(root, env=self._env)
+        except ConfigError as error:
+            self.config_problems = tuple(render(d, OutputFormat.STANDARD, prefix=root) for d in error.diagnostics)
+        except Exception as error:  # a loader bug must not take the daemon down: keep the last good config
+            log.exception("config not reloaded: the loader failed")
+            self.config_problems = (f"{root}: the config could not be loaded ({type(error).__name__}); "
+                                    "still running on the last valid config",)
+        else:
+            self.config_problems = ()
+            self._take_config(config)
+            return True
+        self.metrics.config_reloads.labels("invalid").inc()
+        for line in self.config_problems:
+            log.error("config not reloaded: %s", line)
+        log.error("still running on the last valid config (%d problem(s) above)", len(self.config_problems))
+        return False
+
+    def _take_config(self, config: Any) -> None:
+        if config.digest == self.runtime.config.digest:
+            return
+        self.runtime.config = config
+        self.metrics.config_reloads.labels("ok").inc()
+        log.info("config reloaded; re-planning the catalog")
+        self.queue.put(REPLAN, Priority.PRICE, "config changed")
+
+    # -- health endpoint ---------------------------------------------------------------------
+
+    def healthz(self) -> dict[str, Any]:
+        state = self.runtime.state
+        cursors = state.cursors()
+        alive = not self._stopped.is_set() and (self._clock() - self._last_loop) < LOOP_STALL_SECONDS
+        health = self.health
+        return {
+            "ok": alive,
+            "queue_depth": len(self.queue),
+            "shop": {"state": health.state.value, "writing_to_tiktok": health.writable,
+                     "what_to_do": health.what_to_do},
+            "config": {"valid": not self.config_problems, "problems": list(self.config_problems)},
+            "cursors": {name: c.value for name, c in cursors.items()
+                        if not name.startswith(("cache.", "orders.restock.", "watch."))},
+        }
+
+
+def run_watch(root: str | Path, options: WatchOptions = WatchOptions(), *, env: Mapping[str, str] | None = None,
+              runtime_options: Mapping[str, Any] | None = None) -> Daemon:
+    """Open the runtime and start a daemon on it (the caller stops it, then closes `daemon.runtime`)."""
+    runtime = Runtime.open(root, env=env, **dict(runtime_options or {}))
+    return Daemon(runtime, options, env=env).start()
