@@ -305,7 +305,6 @@ def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitco
     from engine.passes.catalog import plan_catalog
     from engine.passes.run import NO_ORDERS, plan_orders
     from engine.reconcile import plan_to_json
-    from engine.views import render_order_plan, render_plan
 
     with _open_runtime(directory) as runtime:
         plan = plan_catalog(runtime, refresh=refresh, targets=targets)
@@ -314,13 +313,22 @@ def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitco
     text = plan_to_json(plan, orders=None if orders is None else order_plan)
     if out:
         pathlib.Path(out).write_text(text, encoding="utf-8")
-    click.echo(text if as_json else render_plan(plan), nl=not as_json)
-    if orders is not None and not as_json:
-        click.echo(render_order_plan(order_plan))
-    if out and not as_json:
-        click.echo(f"saved the plan to {out}; apply exactly it with: tokbridge apply --plan {out}")
+    if as_json:
+        click.echo(text, nl=False)
+    else:
+        _echo_plan(plan, None if orders is None else order_plan, out=out)
     if detailed_exitcode and not (plan.empty and order_plan.empty):
         raise SystemExit(2)
+
+
+def _echo_plan(plan: Plan, orders: Plan | None, *, out: str | None) -> None:
+    from engine.views import render_order_plan, render_plan
+
+    click.echo(render_plan(plan))
+    if orders is not None:
+        click.echo(render_order_plan(orders))
+    if out:
+        click.echo(f"saved the plan to {out}; apply exactly it with: tokbridge apply --plan {out}")
 
 
 @main.command("apply")
@@ -431,6 +439,9 @@ def watch_command(directory: str, once: bool, log_format: str, host: str | None,
         daemon = Daemon(runtime, WatchOptions(host=host, port=port, webhooks=not no_webhooks))
         if once:
             daemon.run_once()
+            if daemon.processor.failures:
+                raise click.ClickException(f"{daemon.processor.failures} step(s) of this cycle failed (see the log "
+                                           "above); the next cycle tries them again")
             return
         _serve(daemon)
     if daemon.failure is not None:

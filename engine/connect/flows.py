@@ -490,23 +490,31 @@ def check_tiktok(runtime: Runtime) -> list[Finding]:
     if shop is None:
         findings.append(Finding("tiktok", "region", False, "the connected shop is no longer authorised", reconnect))
         return findings
-    try:
-        choose_shop([shop], config=runtime.config, shop_id=shop.id)
-        findings.append(Finding("tiktok", "region", True, f"shop {shop.name} ({shop.id}) sells in {shop.region}"))
-    except ConnectError as error:
-        findings.append(Finding("tiktok", "region", False, str(error),
-                                "connect a US or UK shop matching tokbridge.yaml's region"))
+    findings.append(_region_finding(runtime, shop))
     findings.append(_warehouse_finding(runtime, client, stored.extra.get("warehouse_id", "")))
-    for item in client.listing_prerequisites():
-        if item.failed:
-            fix = PREREQUISITE_FIXES.get(item.check_item, "fix it in Seller Center as TikTok's message says")
-            findings.append(Finding("tiktok", "prerequisite", False,
-                                    f"{item.check_item}: {' '.join(item.reasons) or 'not set up'}", fix,
-                                    {"check_item": item.check_item}))
-    if not any(f.item == "prerequisite" for f in findings):
-        findings.append(Finding("tiktok", "prerequisite", True, "listing prerequisites met"))
+    findings += _prerequisite_findings(client)
     findings.append(_webhook_finding(client))
     return findings
+
+
+def _region_finding(runtime: Runtime, shop: AuthorizedShop) -> Finding:
+    try:
+        choose_shop([shop], config=runtime.config, shop_id=shop.id)
+    except ConnectError as error:
+        return Finding("tiktok", "region", False, str(error),
+                       "connect a US or UK shop matching tokbridge.yaml's region")
+    return Finding("tiktok", "region", True, f"shop {shop.name} ({shop.id}) sells in {shop.region}")
+
+
+def _prerequisite_findings(client: TikTokClient) -> list[Finding]:
+    """TikTok's Check Listing Prerequisites: one finding per failed item, or one saying all are met."""
+    failed = [
+        Finding("tiktok", "prerequisite", False, f"{item.check_item}: {' '.join(item.reasons) or 'not set up'}",
+                PREREQUISITE_FIXES.get(item.check_item, "fix it in Seller Center as TikTok's message says"),
+                {"check_item": item.check_item})
+        for item in client.listing_prerequisites() if item.failed
+    ]
+    return failed or [Finding("tiktok", "prerequisite", True, "listing prerequisites met")]
 
 
 def _warehouse_finding(runtime: Runtime, client: TikTokClient, chosen: str) -> Finding:

@@ -102,20 +102,24 @@ def _sku_targets(state: StateStore, orders: Iterable[TikTokOrder]) -> dict[str, 
     return targets
 
 
+def _with_named_orders(tiktok: TikTokClient, polled: dict[str, TikTokOrder],
+                       wanted: Iterable[str]) -> dict[str, TikTokOrder]:
+    """The polled orders plus every named one the poll did not bring (read by id)."""
+    missing = [tid for tid in dict.fromkeys(wanted) if tid not in polled]
+    return {**polled, **{o.id: o for o in tiktok.get_orders(missing)}} if missing else polled
+
+
 def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
                          webhook_order_ids: Iterable[str] = ()) -> tuple[OrderInputs, Watermarks]:
     """Read everything one order pass needs. Read-only: `tokbridge plan` calls it too."""
     records = _records(state)
     polled = list(tiktok.search_orders(update_time_ge=_since(_cursor(state, TIKTOK_CURSOR)),
                                        sort_field="update_time", sort_order="ASC"))
-    orders: dict[str, TikTokOrder] = {o.id: o for o in polled}
     changed = list(ecwid.search_orders(updated_from=_since(_cursor(state, ECWID_CURSOR)), referer_id=REFERER_ID))
     by_ecwid_id = {r.ecwid_order_id: tid for tid, r in records.items()}
     wanted = [*webhook_order_ids, *_held_order_ids(state),
               *(by_ecwid_id[o.id] for o in changed if o.id in by_ecwid_id)]
-    missing = [tid for tid in dict.fromkeys(wanted) if tid not in orders]
-    if missing:
-        orders.update((o.id, o) for o in tiktok.get_orders(missing))
+    orders = _with_named_orders(tiktok, {o.id: o for o in polled}, wanted)
     linked = [records[tid].ecwid_order_id for tid in orders if tid in records]
     cancellations = tuple(tiktok.search_cancellations(cancel_types=["BUYER_CANCEL"],
                                                       cancel_status=[CancelStatus.PENDING.value]))

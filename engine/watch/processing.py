@@ -62,6 +62,7 @@ class Processor:
         self.quota = UploadQuota(runtime, daily=options.daily_upload_quota)
         self.write_pause = options.blocked_backoff_seconds
         self.cycles = 0  # batches worked through
+        self.failures = 0  # units of work that failed (an API error or a bug); the next tick retries them
         self.metrics.tiktok_writable.set(1 if self.health.writable else 0)
 
     # -- one batch ---------------------------------------------------------------------------
@@ -95,15 +96,18 @@ class Processor:
             with self.metrics.timed(side, operation):
                 work()
         except NotConnectedError as error:
+            self.failures += 1
             self.set_health(ShopHealth(ShopState.DEAUTHORIZED, str(error), self.runtime.clock()))
             return False
         except ApiError as error:
+            self.failures += 1
             log.error("%s %s failed: %s", side, operation, error.message,
                       extra={"side": side, "operation": operation, "error": type(error).__name__})
             return False
         except StateError:
             raise  # nothing can be recorded safely: stop (non-zero exit) rather than guess
         except Exception:
+            self.failures += 1
             log.exception("%s %s failed unexpectedly; carrying on with the rest", side, operation,
                           extra={"side": side, "operation": operation, "error": "internal"})
             self.metrics.internal_errors.inc()
