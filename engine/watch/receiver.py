@@ -4,7 +4,8 @@ Rule: a webhook reaches its callback only when it is authentic, fresh, for our s
 Anything else gets a 4xx, never a 500, whatever a hostile sender puts in it:
 
 - 413 when the body is over `max_body_bytes`: refused at `Content-Length` before reading, else as
-  soon as the streamed body passes the limit, so no body is ever held whole;
+  soon as the streamed body passes the limit, so no more than the limit is ever held (uvicorn
+  discards the rest of a refused body, for at most its keep-alive timeout);
 - 401 on a missing or bad signature. TikTok signs the raw bytes: checked before they are parsed.
   Ecwid signs only `eventCreated.eventId`, so its body is parsed first, as strict JSON (no
   NaN/Infinity, nesting bounded); a request without a well-formed signature header is refused
@@ -18,8 +19,9 @@ Anything else gets a 4xx, never a 500, whatever a hostile sender puts in it:
 
 An accepted event goes to a callback that only enqueues work, and is answered at once: TikTok
 wants an empty 200 within 3 s. Events are hints: the daemon re-reads every entity from its API,
-and confirms a TikTok deauthorisation with TikTok before trusting it. Served by uvicorn on a
-background thread, bound before `start()` returns, so the URL works at once.
+and a TikTok deauthorisation is to be confirmed with TikTok before it is trusted (a signature
+says TikTok sent it once, not that it is still true). Served by uvicorn on a background thread,
+bound before `start()` returns, so the URL works at once.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class Refused(Exception):
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The body, read as it streams in and abandoned once over `limit` (uvicorn discards the rest)."""
+    """The body, read as it streams in and abandoned once over `limit`."""
     too_large = Refused(413, "too_large", f"body over {limit} bytes")
     try:
         declared = int(request.headers.get("content-length", "0"))

@@ -37,7 +37,9 @@ class ReplayGuard:
 
     def fresh(self, timestamp: float) -> bool:
         """Whether an event stamped `timestamp` (Unix seconds) is inside the window now."""
-        return abs(self._clock() - timestamp) <= self.window_seconds
+        now = self._clock()
+        # Compared, not subtracted: a 4,000-digit timestamp would overflow a float subtraction.
+        return now - self.window_seconds <= timestamp <= now + self.window_seconds
 
     def seen(self, keys: Iterable[str]) -> bool:
         """Whether any of an event's keys was remembered and its event is still inside the window."""

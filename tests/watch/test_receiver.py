@@ -209,6 +209,8 @@ def test_malformed_requests_get_4xx_never_500(serve: Callable[..., Receiver]) ->
         ("TikTok NaN, signed", lambda: receiver.tiktok(b'{"type": 1, "timestamp": NaN}'), 400),
         ("TikTok not UTF-8, signed", lambda: receiver.tiktok(b'{"type": 1, "shop_id": "\xff"}'), 400),
         ("TikTok text timestamp, signed", lambda: receiver.tiktok(b'{"type": 1, "timestamp": "soon"}'), 400),
+        ("TikTok 4,000-digit timestamp, signed", lambda: receiver.tiktok(
+            b'{"type": 6, "shop_id": "' + SHOP.encode() + b'", "timestamp": 1' + b"0" * 4000 + b"}"), 401),
         ("TikTok list for package_list, signed",
          lambda: receiver.tiktok(envelope(4, data={"package_list": [1, 2]})), 400),
         ("TikTok not an envelope, signed", lambda: receiver.tiktok(b"[1, 2]"), 400),

@@ -53,6 +53,11 @@ def test_a_remembered_event_is_seen_until_its_timestamp_leaves_the_window() -> N
     assert not guard.fresh(stamp) and not guard.seen(["a"]) and len(guard) == 0
 
 
+def test_an_absurd_timestamp_is_simply_not_fresh() -> None:
+    guard = ReplayGuard(clock=Clock(), window_seconds=WINDOW)
+    assert not guard.fresh(10**4000) and not guard.fresh(-(10**4000))
+
+
 def test_when_full_the_entry_closest_to_leaving_the_window_goes_first() -> None:
     clock = Clock()
     guard = ReplayGuard(clock=clock, window_seconds=WINDOW, capacity=2)
