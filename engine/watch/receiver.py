@@ -67,7 +67,7 @@ class WebhookLimits:
 
     window_seconds: float = DEFAULT_WINDOW_SECONDS  # how far an event's timestamp may be from our clock
     max_body_bytes: int = 1024 * 1024  # real webhooks are under 2 KB
-    remembered_events: int = DEFAULT_CAPACITY
+    remembered_keys: int = DEFAULT_CAPACITY  # replay memory: one key per Ecwid event, two per TikTok event
 
 
 class Refused(Exception):
@@ -133,7 +133,7 @@ def build_app(keys: WebhookKeys, *, on_ecwid: Callable[[EcwidEvent], None],
               clock: Callable[[], float] = time.time, limits: WebhookLimits = WebhookLimits()) -> Starlette:
     """The receiver's app. `tiktok_shop_id` is the connected shop's id ("" when none is connected:
     every TikTok event is refused); `clock` is injectable so tests can replay old samples."""
-    guard = ReplayGuard(clock=clock, window_seconds=limits.window_seconds, capacity=limits.remembered_events)
+    guard = ReplayGuard(clock=clock, window_seconds=limits.window_seconds, capacity=limits.remembered_keys)
 
     def admit(timestamp: int, for_us: bool, whose: str, replay_keys: tuple[str, ...]) -> None:
         if not guard.fresh(timestamp):
