@@ -213,6 +213,12 @@ class Runtime:
         return self.state.token(TIKTOK_TOKEN) is not None
 
     @property
+    def shop_id(self) -> str:
+        """The connected TikTok shop's id; "" until connected."""
+        stored = self.state.token(TIKTOK_TOKEN)
+        return stored.extra.get("shop_id", "") if stored is not None else ""
+
+    @property
     def tiktok(self) -> TikTokClient:
         """The shop's TikTok client; NotConnectedError until a grant is saved in the state store."""
         with self._lock:

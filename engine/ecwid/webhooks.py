@@ -1,9 +1,20 @@
 """Ecwid webhook signatures and event parsing (../shared/api/ecwid.md §8); pure, no I/O.
 
 Signature: Base64 (with padding) of HMAC-SHA256(key=app client_secret, msg="{eventCreated}.{eventId}").
-Only those two fields are signed, not the body, so receivers should also drop stale or replayed
-events. Event names are normalised to the camelCase the docs use: one Ecwid client (JC) spells some
-in snake case (`application.subscription_status_changed`).
+
+Rule: an Ecwid webhook is a hint, never a fact. Only `eventCreated` and `eventId` are signed; the
+rest of the body (`eventType`, `entityId`, `storeId`, `data`) is not, so whoever holds one signed
+event can send it again with any other type, entity or store. A receiver therefore (engine.watch):
+drops events whose `eventCreated` is outside its window and any `eventId` it has seen (the signed
+pair is used once), refuses a `storeId` that is not ours (a mistake or a probe; not proof, since it
+is unsigned), and lets an event do nothing but queue a re-read of the entity from the Ecwid API
+(the daemon re-reads products, runs an order pass for orders): what the API says is what counts,
+so a forged type or entity costs one read and changes nothing. The body must be parsed before the
+signature can be checked; it is parsed as strict JSON (no NaN/Infinity, depth bounded) so a
+malformed body is a 400, never a crash.
+
+Event names are normalised to the camelCase the docs use: one Ecwid client (JC) spells some in
+snake case (`application.subscription_status_changed`).
 """
 
 from __future__ import annotations
@@ -11,16 +22,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from engine.http import strict_json
 from engine.model.catalog import EMPTY
 
 SIGNATURE_HEADER = "X-Ecwid-Webhook-Signature"
+_SIGNATURE_FORMAT = re.compile(r"[A-Za-z0-9+/]{43}=")  # Base64 of 32 bytes, with its padding (§8.4)
 
 
 class WebhookError(ValueError):
@@ -33,14 +45,20 @@ def signature(client_secret: str, event_created: int | str, event_id: str) -> st
     return base64.b64encode(digest).decode("ascii")
 
 
+def signature_well_formed(header_value: str | None) -> bool:
+    """Whether a signature header could be a signature at all (44 Base64 characters): checked before
+    the body is parsed, so a request without one is a 401 whatever its body holds."""
+    return bool(_SIGNATURE_FORMAT.fullmatch((header_value or "").strip()))
+
+
 def verify(client_secret: str, event_created: int | str, event_id: str, header_value: str | None) -> bool:
-    if not header_value:
+    if not signature_well_formed(header_value):
         return False
     try:
         expected = signature(client_secret, event_created, event_id)
     except ValueError:
         return False
-    return hmac.compare_digest(expected.encode("ascii"), header_value.strip().encode("ascii", "replace"))
+    return hmac.compare_digest(expected.encode("ascii"), (header_value or "").strip().encode("ascii"))
 
 
 _SNAKE_PART = re.compile(r"_([a-z])")
@@ -77,38 +95,37 @@ class EcwidEvent:
         return None if value in (None, "") else str(value)
 
 
+def _entity_id(value: Any, event_type: str) -> int | str:
+    # `application.*` events quote the store id; other entities are ints, sometimes sent quoted.
+    if type(value) is int or (isinstance(value, str) and event_type.startswith("application.")):
+        return value
+    if isinstance(value, str) and value.lstrip("-").isascii() and value.lstrip("-").isdigit():
+        return int(value)
+    raise ValueError(f"entityId {str(value)[:40]!r} is not an id")
+
+
 def parse_event(raw_body: bytes) -> EcwidEvent:
     try:
-        body = json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WebhookError(f"webhook body is not JSON: {exc}") from None
+        body = strict_json.loads(raw_body)
+    except strict_json.StrictJSONError as exc:
+        raise WebhookError(f"Ecwid webhook body: {exc}") from None
     if not isinstance(body, dict):
         raise WebhookError("webhook body is not a JSON object")
     missing = [k for k in ("eventId", "eventCreated", "eventType") if body.get(k) in (None, "")]
     if missing:
         raise WebhookError(f"webhook body lacks {', '.join(missing)}")
-    event_type = normalize_event_type(str(body["eventType"]))
-    entity_id: int | str = body.get("entityId", 0)
-    if not event_type.startswith("application.") and isinstance(entity_id, str) and entity_id.lstrip("-").isdigit():
-        entity_id = int(entity_id)
+    if not isinstance(body["eventId"], str) or not isinstance(body["eventType"], str):
+        raise WebhookError("webhook body: eventId and eventType must be strings")
+    event_type = normalize_event_type(body["eventType"])
     data = body.get("data")
     try:
         return EcwidEvent(
-            event_id=str(body["eventId"]),
+            event_id=body["eventId"],
             event_created=int(body["eventCreated"]),
             store_id=int(body.get("storeId", 0)),
             event_type=event_type,
-            entity_id=entity_id,
+            entity_id=_entity_id(body.get("entityId", 0), event_type),
             data=MappingProxyType(dict(data)) if isinstance(data, Mapping) else EMPTY,
         )
     except (TypeError, ValueError) as exc:
-        raise WebhookError(f"webhook body has a malformed field: {exc}") from None
-
-
-def verify_event(client_secret: str, raw_body: bytes, header_value: str | None) -> EcwidEvent | None:
-    """Parse and verify in one step: the event when the signature matches, None otherwise."""
-    try:
-        event = parse_event(raw_body)
-    except WebhookError:
-        return None
-    return event if verify(client_secret, event.event_created, event.event_id, header_value) else None
+        raise WebhookError(f"webhook body has a malformed field: {str(exc)[:200]}") from None

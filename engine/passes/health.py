@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from engine.http import ApiError, AuthError
-from engine.runtime import TIKTOK_TOKEN, NotConnectedError, Runtime
+from engine.runtime import NotConnectedError, Runtime
 from engine.state import StateStore
 
 HEALTH_CURSOR = "watch.shop_health"
@@ -110,8 +110,7 @@ def probe_health(runtime: Runtime, current: ShopHealth) -> Probe:
         return Probe(ShopHealth(ShopState.DEAUTHORIZED, error.message, now))
     except ApiError as error:
         return Probe(None, error.message)
-    stored = runtime.state.token(TIKTOK_TOKEN)
-    shop_id = stored.extra.get("shop_id", "") if stored is not None else ""
+    shop_id = runtime.shop_id
     if shop_id and shop_id not in active:
         return Probe(ShopHealth(ShopState.SUSPENDED, "TikTok does not list the shop as active", now))
     if current.state is ShopState.EXPIRING and current.expires_at > now:

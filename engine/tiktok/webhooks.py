@@ -1,20 +1,27 @@
 """Incoming TikTok Shop webhooks: signature check and typed events (../shared/api/tiktok.md §12).
 
 Pure; no I/O. The receiver (engine.watch) hands over the raw body bytes and the `Authorization`
-header; `receive` verifies the signature in constant time over those exact bytes, then parses the
-envelope `{type, tts_notification_id, shop_id, timestamp, data}`. Known types become their own
-event values; any other type is kept as a `GenericEvent` with its raw data, never dropped.
+header; `receive` verifies the signature in constant time over those exact bytes before anything
+reads them (a header that is not 64 lowercase hex digits, non-ASCII included, is simply a bad
+signature), then parses the envelope `{type, tts_notification_id, shop_id, timestamp, data}` as
+strict JSON (no NaN/Infinity, depth bounded). Known types become their own event values; any other
+type is kept as a `GenericEvent` with its raw data, never dropped. Whether the event is fresh, new
+and for our shop is the receiver's check (`engine.watch.replay`): the signature proves only that
+TikTok sent these bytes once, to someone.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.http import strict_json
 from engine.model.tiktok_order import CancelRole, CancelStatus, OrderStatus
 from engine.tiktok import convert, signing
+
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")  # lowercase hex HMAC-SHA256, compared case-sensitively (§12.4)
 
 
 class WebhookError(ValueError):
@@ -200,31 +207,29 @@ _PARSERS: dict[int, Callable[[_Base, Mapping[str, Any]], WebhookEvent]] = {
 
 def verify(app_key: str, app_secret: str, raw_body: bytes, authorization: str | None) -> bool:
     """True when the `Authorization` header is the signature of these exact bytes (constant time)."""
-    if not authorization:
-        return False
-    return signing.verify_webhook(app_key, app_secret, raw_body, authorization.strip())
+    value = (authorization or "").strip()
+    # compare_digest raises TypeError on non-ASCII text: only a well-formed header reaches it.
+    return bool(_SIGNATURE.fullmatch(value)) and signing.verify_webhook(app_key, app_secret, raw_body, value)
 
 
 def parse(raw_body: bytes) -> WebhookEvent:
     """The typed event of a webhook body (already verified)."""
     try:
-        envelope = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WebhookError(f"TikTok webhook: body is not JSON ({exc})") from None
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("type"), int):
+        envelope = strict_json.loads(raw_body)
+    except strict_json.StrictJSONError as exc:
+        raise WebhookError(f"TikTok webhook body: {exc}") from None
+    if not isinstance(envelope, dict) or type(envelope.get("type")) is not int:
         raise WebhookError("TikTok webhook: body is not an envelope with an integer `type`")
     data = envelope.get("data")
     if not isinstance(data, dict):
         data = {}
-    base: _Base = (envelope["type"], _s(envelope.get("tts_notification_id")), _s(envelope.get("shop_id")),
-                   _i(envelope.get("timestamp")))
-    parser = _PARSERS.get(base[0])
-    if parser is None:
-        return GenericEvent(*base, data=data)
     try:
-        return parser(base, data)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise WebhookError(f"TikTok webhook type {base[0]}: {exc}") from None
+        base: _Base = (envelope["type"], _s(envelope.get("tts_notification_id")), _s(envelope.get("shop_id")),
+                       _i(envelope.get("timestamp")))
+        parser = _PARSERS.get(base[0])
+        return GenericEvent(*base, data=data) if parser is None else parser(base, data)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # AttributeError: a list where an object goes
+        raise WebhookError(f"TikTok webhook type {envelope['type']}: {exc}") from None
 
 
 def receive(app_key: str, app_secret: str, raw_body: bytes, authorization: str | None) -> WebhookEvent:

@@ -141,7 +141,9 @@ class Daemon:
         creds = secrets(self.runtime.config, self._env)
         keys = WebhookKeys(creds.ecwid_client_secret, creds.tiktok_app_key, creds.tiktok_app_secret)
         app = build_app(keys, on_ecwid=self.on_ecwid_event, on_tiktok=self.on_tiktok_event,
-                        health=self.healthz, metrics=self.metrics)
+                        health=self.healthz, metrics=self.metrics, clock=self._clock,
+                        ecwid_store_id=self.runtime.config.settings.ecwid.store_id,
+                        tiktok_shop_id=self.runtime.shop_id)
         self._receiver = ReceiverServer(app, host=host, port=port).start()
         log.info("listening for webhooks on %s (/webhooks/ecwid, /webhooks/tiktok, /healthz, /metrics)",
                  self._receiver.url)

@@ -25,6 +25,7 @@ from engine.ecwid.converters import (
     product_from_json,
     variant_from_json,
 )
+from engine.ecwid.webhooks import WebhookError
 from engine.sandbox.ecwid import RunningEcwidSandbox
 from engine.sandbox.server import ServerThread
 
@@ -62,6 +63,27 @@ def test_parse_event_accepts_legacy_and_snake_case() -> None:
 def test_every_webhook_sample_parses(path: Path) -> None:
     event = parse_event(path.read_bytes())
     assert event.store_id == 1003 and event.event_id
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"eventId": "e", "eventCreated": Infinity, "eventType": "product.updated"}',
+    b'{"eventId": "e", "eventCreated": 1, "eventType": "product.updated", "storeId": NaN}',
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"eventId": "e", "eventType": "product.updated", "eventCreated": ' + b"9" * 5000 + b"}",
+    b'{"eventId": "e", "eventCreated": 1, "eventType": "product.updated", "entityId": {"id": 5}}',
+    b'{"eventId": "e", "eventCreated": 1, "eventType": "product.updated", "entityId": "\\u00b2"}',
+    b'{"eventId": ["e"], "eventCreated": 1, "eventType": "product.updated"}',
+    b'{"eventId": "e", "eventCreated": 1, "eventType": "product.updated", "storeId": "\xff"}',
+    b'\xff',
+])
+def test_parse_event_refuses_what_json_loads_lets_through_or_crashes_on(raw: bytes) -> None:
+    with pytest.raises(WebhookError):
+        parse_event(raw)
+
+
+@given(st.text(max_size=60))
+def test_verify_never_raises_whatever_the_header(header: str) -> None:
+    assert verify("app-secret", 1469429912, "08a78904-0aa0-4c1a-953a-2e33c56236f0", header) is False
 
 
 def test_every_catalog_and_order_sample_parses() -> None:

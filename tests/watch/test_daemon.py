@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -88,7 +89,9 @@ def test_a_tiktok_order_reaches_ecwid(make_watched: Callable[..., Watched]) -> N
 def test_bad_webhook_signatures_get_401(make_watched: Callable[..., Watched]) -> None:
     watched = make_watched()
     url = watched.daemon.url
-    body = json.dumps({"type": 1, "tts_notification_id": "1", "shop_id": "1", "timestamp": 1,
+    # our shop, stamped now: a correctly signed event must also be fresh and ours to be accepted
+    body = json.dumps({"type": 1, "tts_notification_id": "1", "shop_id": watched.world.tiktok.shop["id"],
+                       "timestamp": int(time.time()),
                        "data": {"order_id": "57", "order_status": "AWAITING_SHIPMENT", "update_time": 1}}).encode()
     assert httpx.post(f"{url}/webhooks/tiktok", content=body, headers={"Authorization": "0" * 64}).status_code == 401
     assert httpx.post(f"{url}/webhooks/tiktok", content=body).status_code == 401
