@@ -22,7 +22,7 @@ def test_an_ecwid_stock_change_reaches_tiktok_by_webhook(make_watched: Callable[
     watched = make_watched()  # polls every hour: only the webhook can carry the change in time
     world = watched.world
     pid = simple_live_products(world)[0]
-    world.ecwid.sandbox.admin_update_product(pid, quantity=41)
+    world.ecwid.sandbox.admin_update_product(pid, quantity=30)  # less the starter reserve of 1
     # The starter rules hold one unit back (reserve: 1).
     wait_for(lambda: tiktok_quantity(world, pid) == 40, what="TikTok stock 40")
     wait_for(lambda: watched.daemon.metrics.actions.labels("update_inventory", "ok")._value.get() >= 1,
@@ -160,3 +160,21 @@ def test_no_order_sync_after_disconnect_stopped_it(make_watched: Callable[..., W
     wait_for(lambda: daemon.metrics.webhooks.labels("tiktok", "accepted")._value.get() >= 2
              and daemon.cycles > cycles and daemon.idle(), what="the order webhooks to be handled")
     assert not [o for o in world.ecwid.sandbox.orders.values() if o.get("externalTransactionId") == order["id"]]
+
+
+def test_a_deauthorization_notice_is_confirmed_with_tiktok_before_writes_stop(
+        make_watched: Callable[..., Watched]) -> None:
+    """A validly signed type 6 for our shop that TikTok does not confirm (the grant still works) pauses nothing."""
+    watched = make_watched()
+    world, daemon = watched.world, watched.daemon
+    body = json.dumps({"type": 6, "tts_notification_id": "deauth-1", "shop_id": world.tiktok.shop["id"],
+                       "timestamp": int(time.time()), "data": {"message": "deauthorized"}}).encode()
+    signature = webhook_signature(world.tiktok.app_key, world.tiktok.app_secret, body)
+    cycles = daemon.cycles
+    answer = httpx.post(f"{daemon.url}/webhooks/tiktok", content=body, headers={"Authorization": signature})
+    assert answer.status_code == 200
+    wait_for(lambda: daemon.cycles > cycles and daemon.idle(), what="the notice to be checked with TikTok")
+    assert daemon.health.state is ShopState.OK
+    pid = simple_live_products(world)[0]
+    world.ecwid.sandbox.admin_update_product(pid, quantity=30)  # less the starter reserve of 1
+    wait_for(lambda: tiktok_quantity(world, pid) == 29, what="writes to go on")
