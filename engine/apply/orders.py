@@ -142,7 +142,7 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
             skus[sku] = SkuTarget(sku, link.ecwid_product_id, link.ecwid_combination_id)
     cancellations = tuple(tiktok.search_cancellations(cancel_types=["BUYER_CANCEL"],
                                                       cancel_status=[CancelStatus.PENDING.value]))
-    effects = {name: c.value for name, c in state.cursors().items() if name.startswith("orders.restock.")}
+    effects = {restock_marker(tid): done for tid, done in state.restock_states().items()}
     inputs = OrderInputs(tiktok_orders=tuple(orders[k] for k in sorted(orders)), ecwid_orders=ecwid_orders,
                          records=records, skus=skus, cancellations=cancellations, effects=effects)
     marks = Watermarks(tiktok=max((o.update_time for o in polled), default=None),
@@ -208,21 +208,20 @@ def import_order(action: Action, *, ecwid: EcwidClient, state: StateStore,
 
 def _restock(tiktok_order_id: str, items: Iterable[Mapping[str, Any]], *, ecwid: EcwidClient,
              state: StateStore) -> None:
-    marker = restock_marker(tiktok_order_id)
-    begun = state.cursor(marker)
-    if begun is not None and begun.value == Effect.DONE:
+    begun = state.restock_state(tiktok_order_id)
+    if begun == Effect.DONE:
         return  # done before (a stale plan file): never a second restock
     if begun is not None:
         # Begun and not finished: a stock call failed or its answer was lost, so the stock may or may
         # not have moved. Repeating it could restock twice; the merchant checks instead.
         raise PermanentError(f"restocking Ecwid for TikTok order {tiktok_order_id} was interrupted; "
                              "check the stock of its products in Ecwid (tokbridge will not restock it again)")
-    state.set_cursor(marker, Effect.STARTED)
+    state.mark_restock(tiktok_order_id, Effect.STARTED)
     for item in items:
         combination = item.get("combinationId")
         ecwid.adjust_stock(int(item["productId"]), int(item["quantity"]),
                            None if combination is None else int(combination))
-    state.set_cursor(marker, Effect.DONE)
+    state.mark_restock(tiktok_order_id, Effect.DONE)
 
 
 def update_ecwid_order(action: Action, *, ecwid: EcwidClient, state: StateStore) -> None:

@@ -10,7 +10,6 @@ import httpx
 from click.testing import CliRunner
 
 from cli import main
-from engine.apply.connect import ORDER_IMPORT
 from engine.sandbox.tiktok.orders import pay_order, place_order
 from engine.tiktok.signing import webhook_signature
 from engine.watch import ShopState
@@ -144,7 +143,7 @@ def test_deauthorization_webhook_stops_writes(make_watched: Callable[..., Watche
 def test_no_order_sync_after_disconnect_stopped_it(make_watched: Callable[..., Watched]) -> None:
     watched = make_watched()
     world, daemon = watched.world, watched.daemon
-    daemon.runtime.state.set_cursor(ORDER_IMPORT, "stopped")
+    daemon.runtime.state.set_order_import(False)
     pid = simple_live_products(world)[0]
     with state(world) as store:
         listing = store.listing(pid)
