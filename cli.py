@@ -642,3 +642,25 @@ def disconnect_command(directory: str, delete: bool, yes: bool) -> None:
                                          ("Ecwid", report.ecwid_token_removed)) if done]
     click.echo("Order import stopped. " + (f"Forgot the {' and '.join(forgotten)} tokens." if forgotten
                                            else "No tokens were left to forget."))
+
+
+@main.group("state")
+def state_group() -> None:
+    """The state database (links, tokens, imported orders): recover it when it is damaged."""
+
+
+@state_group.command("rebuild")
+@_CONFIG_DIR
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def state_rebuild_command(directory: str, yes: bool) -> None:
+    """Set the state database aside (kept) and relink every TikTok product to Ecwid by seller SKU."""
+    from engine.apply.relink import rebuild_state, render_rebuild
+
+    if not yes and not click.confirm("Set the state database aside and rebuild its links from TikTok?"):
+        click.echo("Rebuild cancelled; nothing was changed.")
+        raise SystemExit(1)
+    with _connect_errors(directory):
+        report = rebuild_state(directory)
+    click.echo(render_rebuild(report))
+    if not report.connected:
+        raise SystemExit(1)
