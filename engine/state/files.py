@@ -69,8 +69,8 @@ def prepare(path: Path) -> None:
     """Make the directory and an empty database file owner-only before SQLite opens it."""
     directory = path.parent
     created = not directory.exists()
-    directory.mkdir(parents=True, exist_ok=True, mode=OWNER_ONLY_DIRECTORY)
     try:
+        directory.mkdir(parents=True, exist_ok=True, mode=OWNER_ONLY_DIRECTORY)
         if created or directory.name == STATE_DIRECTORY:
             _tighten(directory, OWNER_ONLY_DIRECTORY)
         with contextlib.suppress(FileExistsError):
@@ -78,16 +78,18 @@ def prepare(path: Path) -> None:
             # close cannot drop one of its POSIX locks.
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY_FILE))
         for file in (path, *companions(path)):
-            if file.exists():
-                _tighten(file, OWNER_ONLY_FILE)
+            _tighten(file, OWNER_ONLY_FILE)
     except PermissionError as error:
-        raise StateError(f"{error.filename}: cannot make the state database owner-only ({error.strerror}); "
-                         "it holds the TikTok tokens: run tokbridge as the user who owns it") from None
+        raise StateError(f"{error.filename}: {error.strerror}: tokbridge must create and own its state database "
+                         "(it holds the TikTok tokens, so it is owner-only); run tokbridge as the user who owns "
+                         "it") from None
 
 
 def _tighten(path: Path, mode: int) -> None:
-    if stat.S_IMODE(path.stat().st_mode) != mode:
-        os.chmod(path, mode)
+    # Another process closing its last connection may remove a -wal/-shm between the check and here.
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_IMODE(path.stat().st_mode) != mode:
+            os.chmod(path, mode)
 
 
 def set_aside(path: Path, *, now: float) -> Path:

@@ -48,7 +48,6 @@ BUSY_TIMEOUT_MS = 10_000
 AUDIT_TEXT_LIMIT = 2_000
 
 
-
 @dataclass(frozen=True, slots=True)
 class Intent:
     """A create about to be sent. Cleared on success; one left behind means a crash mid-call."""
