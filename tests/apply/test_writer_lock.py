@@ -105,3 +105,26 @@ def test_deleting_the_lock_file_does_not_let_a_second_writer_in(tmp_path: Path) 
         holder.kill()
         holder.wait(timeout=10)
     WriterLock.acquire(database, command="tokbridge apply").release()
+
+
+def test_apply_is_refused_while_watch_runs_even_after_the_lock_file_is_deleted(tmp_path: Path) -> None:
+    """The issue as a merchant met it: a "stale" state.db.lock deleted, then apply listed every product twice."""
+    with make_world(tmp_path / "shop", n_products=6) as world:
+        database = world.root / ".tokbridge" / "state.db"
+        watch = subprocess.Popen(tokbridge("watch", "--config", str(world.root), "--no-webhooks"), cwd=REPO,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: lock_path(database).exists() and lock_path(database).read_text(),
+                     what="watch to take the writer lock")
+            lock_path(database).unlink()
+            applied = subprocess.run(tokbridge("apply", "--auto-approve", "--config", str(world.root)), cwd=REPO,
+                                     capture_output=True, text=True, timeout=60)
+            assert applied.returncode == 1
+            assert f"in use by pid {watch.pid} (tokbridge watch); only one tokbridge process" in applied.stderr
+            wait_for(lambda: len(world.live_products()) == 6, what="watch to list the catalog")
+            watch.send_signal(signal.SIGTERM)
+            assert watch.wait(timeout=30) == 0
+        finally:
+            if watch.poll() is None:
+                watch.kill()
+        assert len(world.live_products()) == 6  # each product listed once
