@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.model.listing import AttributeValue, TikTokAttribute
 from engine.state import CachedAttributes, PendingWork, ShopHealthRecord, StateStore
@@ -121,3 +123,30 @@ def test_restocks_pending_work_health_order_import_and_scopes(store: StateStore)
     store.save_granted_scopes("ecwid", ["read_catalog"])
     assert store.granted_scopes("ecwid") == ("read_catalog",) and store.granted_scopes("tiktok") is None
     assert store.cursors() == {}
+
+
+REAL_CURSORS = st.sampled_from(["ecwid.products.updated_from", "ecwid.products.full_read", "orders.tiktok.update_time",
+                                "orders.ecwid.updated_from"])
+ORDER_IDS = st.text(alphabet="0123456789", min_size=1, max_size=6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(real=st.dictionaries(REAL_CURSORS, st.integers(0, 2**40).map(str)),
+       restocks=st.dictionaries(ORDER_IDS, st.sampled_from(["started", "done"])),
+       pending=st.lists(st.tuples(st.text(min_size=1, max_size=12), st.integers(0, 5), st.text(max_size=12)),
+                        max_size=5),
+       order_import=st.sampled_from([None, "on", "stopped"]))
+def test_migration_moves_every_legacy_row_and_keeps_every_real_cursor(
+        tmp_path_factory: pytest.TempPathFactory, real: dict[str, str], restocks: dict[str, str],
+        pending: list[tuple[str, int, str]], order_import: str | None) -> None:
+    path = tmp_path_factory.mktemp("migrate") / "state.db"
+    rows = {**real, **{f"orders.restock.{o}": s for o, s in restocks.items()},
+            "watch.pending": json.dumps(pending)}
+    if order_import is not None:
+        rows["connect.orders.import"] = order_import
+    schema_2_database(path, rows)
+    with StateStore.open(path) as store:
+        assert {name: c.value for name, c in store.cursors().items()} == real
+        assert store.restock_states() == restocks
+        assert store.pending_work() == [PendingWork(*item) for item in pending]
+        assert store.order_import_enabled() is (order_import != "stopped")
