@@ -355,6 +355,7 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
         click.echo(render_plan(prepared.catalog))
         click.echo(render_order_plan(prepared.orders))
         if prepared.empty:
+            run.carry_out(runtime, prepared)  # nothing to write; records what waits for the merchant (held orders)
             return
         _refuse_past_guardrails(prepared.guardrail_violations(runtime), allowed=allow_destructive)
         prompt = f"{summary(prepared.catalog)} {order_summary(prepared.orders)} Apply both?"
@@ -592,3 +593,22 @@ def _describe_disconnect(plan: Plan, *, connected: bool) -> None:
         click.echo("No linked listing is live on TikTok.")
     click.echo("Then: remove the webhook subscriptions, stop order import and forget the tokens. "
                "The Ecwid catalog is not touched.")
+@main.group("state")
+def state_group() -> None:
+    """The state database (links, tokens, imported orders): recover it when it is damaged."""
+
+
+@state_group.command("rebuild")
+@_CONFIG_DIR
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def state_rebuild_command(directory: str, yes: bool) -> None:
+    """Set the state database aside (kept) and relink every TikTok product to Ecwid by seller SKU."""
+    from engine.passes.relink import rebuild_state, render_rebuild
+
+    if not yes and not click.confirm("Set the state database aside and rebuild its links from TikTok?"):
+        click.echo("Rebuild cancelled; nothing was changed.")
+        raise SystemExit(1)
+    report = rebuild_state(directory)
+    click.echo(render_rebuild(report))
+    if not report.connected:
+        raise SystemExit(1)

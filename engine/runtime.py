@@ -22,7 +22,6 @@ TikTok client and the image fetcher. `plan`, `apply`, `status`, `watch`, `orders
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -36,7 +35,7 @@ from engine.ecwid import EcwidClient
 from engine.ecwid.images import FetchedImage, ImageFetcher
 from engine.model.catalog import Catalog, Category, Product, StoreProfile
 from engine.model.errors import TokbridgeError
-from engine.model.listing import AttributeValue, TikTokAttribute
+from engine.model.listing import TikTokAttribute
 from engine.rules import EvaluationCache
 from engine.state import StateStore, StoredToken, WriterLock
 from engine.tiktok.client import TikTokClient
@@ -45,7 +44,6 @@ from engine.tiktok.values import AuthorizedShop, TokenSet
 TIKTOK_TOKEN = "tiktok"  # the state store's token row for the connected shop
 ECWID_CURSOR = "ecwid.products.updated_from"
 ECWID_FULL_READ = "ecwid.products.full_read"
-ATTRIBUTES_CACHE = "cache.tiktok.attributes"  # + ":<version>:<category id>"
 ATTRIBUTES_TTL = 86_400.0  # TikTok changes category forms rarely; a day-old copy is fresh enough
 CURRENCY = {Region.US: "USD", Region.UK: "GBP"}
 CATEGORY_VERSION = {Region.US: "v2", Region.UK: "v1"}  # US shops must use the 7-level v2 tree
@@ -85,17 +83,6 @@ def _token_set(stored: StoredToken) -> TokenSet:
         open_id=stored.extra.get("open_id", ""),
         seller_name=stored.extra.get("seller_name", ""),
     )
-
-
-def _attribute_json(a: TikTokAttribute) -> dict[str, Any]:
-    return {"id": a.id, "name": a.name, "type": a.type, "required": a.required, "customizable": a.customizable,
-            "multiple": a.multiple, "values": [[v.id, v.name] for v in a.values]}
-
-
-def _attribute_from_json(d: Mapping[str, Any]) -> TikTokAttribute:
-    return TikTokAttribute(id=d["id"], name=d["name"], type=d["type"], required=bool(d["required"]),
-                           values=tuple(AttributeValue(i, n) for i, n in d["values"]),
-                           customizable=bool(d["customizable"]), multiple=bool(d["multiple"]))
 
 
 @dataclass
@@ -296,15 +283,14 @@ class Runtime:
         result: dict[str, tuple[TikTokAttribute, ...]] = {}
         now = self.clock()
         for category_id in wanted:
-            name = f"{ATTRIBUTES_CACHE}:{self.category_version}:{category_id}"
-            cached = self.state.cursor(name)
-            if cached is not None and not refresh and now - cached.updated_at < ATTRIBUTES_TTL:
-                result[category_id] = tuple(_attribute_from_json(a) for a in json.loads(cached.value))
+            cached = self.state.category_attributes(self.category_version, category_id)
+            if cached is not None and not refresh and now - cached.fetched_at < ATTRIBUTES_TTL:
+                result[category_id] = cached.attributes
                 continue
             if not self.connected:
                 return {}
             attributes = self.tiktok.get_attributes(category_id, category_version=self.category_version)
-            self.state.set_cursor(name, json.dumps([_attribute_json(a) for a in attributes]))
+            self.state.save_category_attributes(self.category_version, category_id, attributes)
             result[category_id] = attributes
         return result
 

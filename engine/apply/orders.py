@@ -32,7 +32,7 @@ from engine.model.ecwid_order import EcwidOrder
 from engine.model.listing import ActionRequired
 from engine.model.plan import Action, ActionKind, Plan
 from engine.model.tiktok_order import OrderStatus, TikTokOrder
-from engine.orders import Effect, restock_marker
+from engine.orders import Effect
 from engine.orders.plan import AWAITING_SHIPMENT
 from engine.state.store import ImportedOrder, StateStore
 from engine.tiktok.client import TikTokClient
@@ -101,21 +101,20 @@ def import_order(action: Action, *, ecwid: EcwidClient, state: StateStore,
 
 def _restock(tiktok_order_id: str, items: Iterable[Mapping[str, Any]], *, ecwid: EcwidClient,
              state: StateStore) -> None:
-    marker = restock_marker(tiktok_order_id)
-    begun = state.cursor(marker)
-    if begun is not None and begun.value == Effect.DONE:
+    begun = state.restock_state(tiktok_order_id)
+    if begun == Effect.DONE:
         return  # done before (a stale plan file): never a second restock
     if begun is not None:
         # Begun and not finished: a stock call failed or its answer was lost, so the stock may or may
         # not have moved. Repeating it could restock twice; the merchant checks instead.
         raise PermanentError(f"restocking Ecwid for TikTok order {tiktok_order_id} was interrupted; "
                              "check the stock of its products in Ecwid (tokbridge will not restock it again)")
-    state.set_cursor(marker, Effect.STARTED)
+    state.mark_restock(tiktok_order_id, Effect.STARTED)
     for item in items:
         combination = item.get("combinationId")
         ecwid.adjust_stock(int(item["productId"]), int(item["quantity"]),
                            None if combination is None else int(combination))
-    state.set_cursor(marker, Effect.DONE)
+    state.mark_restock(tiktok_order_id, Effect.DONE)
 
 
 def update_ecwid_order(action: Action, *, ecwid: EcwidClient, state: StateStore) -> None:

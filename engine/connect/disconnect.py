@@ -4,7 +4,7 @@
 `delete` delete every linked listing TikTok still has. `plan_disconnect` feeds it a live read of
 the linked listings, so one re-activated in Seller Center is caught. `disconnect` carries the plan
 out through the apply executor (the only writer), then removes the Event API subscriptions, stops
-order import (`connect.ORDER_IMPORT`), forgets the TikTok tokens and the Ecwid token `connect ecwid`
+order import (`StateStore.set_order_import`), forgets the TikTok tokens and the Ecwid token `connect ecwid`
 saved. The Ecwid catalog is never touched.
 
 Idempotent: once the tokens are forgotten there is nothing to read or write, so a second run makes
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine.apply.executor import ApplyReport, execute
-from engine.connect.flows import ORDER_IMPORT, remove_secret
+from engine.connect.flows import remove_secret
 from engine.http import ApiError
 from engine.model.listing import ProductStatus
 from engine.model.plan import Action, ActionKind, FieldChange, Plan
@@ -89,7 +89,7 @@ def disconnect(runtime: Runtime, plan: Plan, *, workers: int = 4) -> DisconnectR
                 raise
             state.audit("delete_webhook", subscription.event_type, request="", outcome="ok")
             removed.append(subscription.event_type)
-    state.set_cursor(ORDER_IMPORT, "stopped")
+    state.set_order_import(False)
     state.delete_token(TIKTOK_TOKEN)
     ecwid_removed = remove_secret(runtime.config.root, runtime.config.settings.ecwid.token_env)
     return DisconnectReport(apply=report, was_connected=was_connected, webhooks_removed=tuple(removed),

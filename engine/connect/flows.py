@@ -7,7 +7,7 @@ against the one we sent (a mismatch means someone else's redirect), then exchang
 Where things are kept (never in the merchant's git-tracked files):
 - the Ecwid token: `<root>/.tokbridge/secrets` (mode 0600) under the variable tokbridge.yaml names
   (`ecwid.token_env`), which is where `engine.config.secrets` reads it; the scopes Ecwid granted go
-  in the state store (cursor `ECWID_SCOPES`), so `check` can name a missing one;
+  in the state store (`granted_scopes("ecwid")`), so `check` can name a missing one;
 - TikTok tokens, the shop cipher and the chosen warehouse: the state store, written by
   `save_tiktok_grant` (exactly what `Runtime.tiktok` reads); refreshed tokens are written back by
   the Runtime's client.
@@ -15,7 +15,7 @@ Where things are kept (never in the merchant's git-tracked files):
 Webhook subscriptions are the only TikTok writes made here (Event API), each audited. The watch
 daemon serves `ECWID_WEBHOOK_PATH` and `TIKTOK_WEBHOOK_PATH` under its public URL.
 
-Order import is on while connected: `ORDER_IMPORT` is set to "on" here and to "stopped" by
+Order import is on while connected: `StateStore.set_order_import` turns it on here and off in
 `disconnect`; the orders import and the watch daemon call `order_import_enabled(state)` first.
 """
 
@@ -44,8 +44,6 @@ from engine.state import StateStore
 from engine.tiktok.client import DEFAULT_AUTH_BASE, TikTokClient
 from engine.tiktok.values import AuthorizedShop
 
-ECWID_SCOPES = "connect.ecwid.scopes"
-ORDER_IMPORT = "connect.orders.import"  # "on" | "stopped"
 ECWID_WEBHOOK_PATH = "/webhooks/ecwid"  # served by engine.watch.receiver
 TIKTOK_WEBHOOK_PATH = "/webhooks/tiktok"
 DEFAULT_CALLBACK_PORT = 8788  # register http://127.0.0.1:8788/callback as the app's redirect URL
@@ -234,8 +232,7 @@ def remove_secret(root: str | Path, name: str) -> bool:
 
 def order_import_enabled(state: StateStore) -> bool:
     """False after `tokbridge disconnect` until the next `connect tiktok`: the orders import and watch honour it."""
-    flag = state.cursor(ORDER_IMPORT)
-    return flag is None or flag.value != "stopped"
+    return state.order_import_enabled()
 
 
 def webhook_address(base: str, path: str) -> str:
@@ -298,7 +295,7 @@ def connect_ecwid(
                            "nothing was saved")
     with StateStore.open(Path(config.root) / config.settings.state_path) as state:  # creates .tokbridge/ + .gitignore
         path = write_secret(root, settings.token_env, grant.access_token)
-        state.set_cursor(ECWID_SCOPES, " ".join(grant.scopes))
+        state.save_granted_scopes("ecwid", grant.scopes)
     missing = tuple(s for s in REQUIRED_SCOPES if s not in grant.scopes)
     return EcwidConnection(store_id=settings.store_id, scopes=grant.scopes, missing_scopes=missing,
                            secrets_file=path, variable=settings.token_env)
@@ -416,7 +413,7 @@ def connect_tiktok(
         assert stored is not None  # just saved
         extra = {**stored.extra, "warehouse_id": warehouse_id}
         state.save_token(TIKTOK_TOKEN, dataclasses.replace(stored, extra=extra))
-        state.set_cursor(ORDER_IMPORT, "on")
+        state.set_order_import(True)
         address = webhook_address(webhook_url, TIKTOK_WEBHOOK_PATH) if webhook_url else ""
         subscribed = subscribe_webhooks(client, state, address) if address else ()
     return TikTokConnection(shop=shop, warehouse_id=warehouse_id, webhooks=subscribed, webhook_address=address,
@@ -454,12 +451,12 @@ def check_ecwid(runtime: Runtime, *, token_present: bool) -> list[Finding]:
     except AuthError as error:
         return [Finding("ecwid", "token", False, f"Ecwid refused the token: {error.message}",
                         "run `tokbridge connect ecwid` again")]
-    recorded = runtime.state.cursor(ECWID_SCOPES)
+    recorded = runtime.state.granted_scopes("ecwid")
     if recorded is None:
         findings.append(Finding("ecwid", "scopes", True, "granted scopes unknown (the token was not obtained by "
                                 f"`connect ecwid`); tokbridge needs {', '.join(REQUIRED_SCOPES)}"))
     else:
-        missing = [s for s in REQUIRED_SCOPES if s not in recorded.value.split()]
+        missing = [s for s in REQUIRED_SCOPES if s not in recorded]
         if missing:
             findings.append(Finding("ecwid", "scopes", False, f"missing scopes: {', '.join(missing)}",
                                     "add them to your Ecwid app's access scopes, then run `tokbridge connect ecwid` "

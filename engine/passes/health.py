@@ -4,23 +4,20 @@ TikTok can suspend a shop (its write calls are refused and Get Active Shops no l
 or the seller can deauthorize the app (webhook type 6; every call is refused). Either way the
 daemon stops writing to TikTok and keeps importing what it still can; `status` prints the
 `what_to_do` line. Webhook type 7 (the grant expires within 30 days) is only a warning until the
-expiry passes. The health is a cursor row (JSON), so it survives restarts and any process
-(`status`) can read it without an API call. `probe_health` asks TikTok (Get Active Shops, which
-also refreshes an expiring token) and decides the next health from the answer.
+expiry passes. The health is kept in the state store (`shop_health`), so it survives restarts and
+any process (`status`) can read it without an API call. `probe_health` asks TikTok (Get Active
+Shops, which also refreshes an expiring token) and decides the next health from the answer.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from engine.http import ApiError, AuthError
 from engine.runtime import NotConnectedError, Runtime
-from engine.state import StateStore
-
-HEALTH_CURSOR = "watch.shop_health"
+from engine.state import ShopHealthRecord, StateStore
 
 
 class ShopState(StrEnum):
@@ -70,18 +67,15 @@ class ShopHealth:
 
 
 def load_health(state: StateStore) -> ShopHealth:
-    row = state.cursor(HEALTH_CURSOR)
-    if row is None:
+    record = state.shop_health()
+    if record is None:
         return ShopHealth()
-    data = json.loads(row.value)
-    return ShopHealth(state=ShopState(data["state"]), reason=data.get("reason", ""),
-                      since=float(data.get("since", 0.0)), expires_at=float(data.get("expires_at", 0.0)))
+    return ShopHealth(state=ShopState(record.state), reason=record.reason, since=record.since,
+                      expires_at=record.expires_at)
 
 
 def save_health(state: StateStore, health: ShopHealth) -> None:
-    data = asdict(health)
-    data["state"] = health.state.value
-    state.set_cursor(HEALTH_CURSOR, json.dumps(data, sort_keys=True))
+    state.save_shop_health(ShopHealthRecord(health.state.value, health.reason, health.since, health.expires_at))
 
 
 def health_report(state: StateStore) -> dict[str, object]:

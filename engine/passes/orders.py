@@ -27,7 +27,7 @@ from engine.ecwid.client import EcwidClient
 from engine.model.ecwid_order import EcwidOrder
 from engine.model.plan import ActionKind, Plan
 from engine.model.tiktok_order import CancelStatus, TikTokOrder
-from engine.orders import REFERER_ID, OrderInputs, OrderRecord, SkuTarget, plan_orders
+from engine.orders import REFERER_ID, OrderInputs, OrderRecord, SkuTarget, plan_orders, restock_marker
 from engine.passes.errors import StalePlanError
 from engine.reconcile import order_plan_digest
 from engine.state.store import StateStore
@@ -123,7 +123,7 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
     linked = [records[tid].ecwid_order_id for tid in orders if tid in records]
     cancellations = tuple(tiktok.search_cancellations(cancel_types=["BUYER_CANCEL"],
                                                       cancel_status=[CancelStatus.PENDING.value]))
-    effects = {name: c.value for name, c in state.cursors().items() if name.startswith("orders.restock.")}
+    effects = {restock_marker(tid): done for tid, done in state.restock_states().items()}
     inputs = OrderInputs(tiktok_orders=tuple(orders[k] for k in sorted(orders)),
                          ecwid_orders=_linked_ecwid_orders(ecwid, linked, by_ecwid_id),
                          records=records, skus=_sku_targets(state, orders.values()),

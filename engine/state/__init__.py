@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from engine.state.files import CorruptStateError, set_aside
 from engine.state.lock import WriterBusyError, WriterLock, lock_path
 from engine.state.store import (
     DEFAULT_PATH,
     SCHEMA_VERSION,
     AuditEntry,
+    CachedAttributes,
     Cursor,
     ImportedOrder,
     Intent,
+    PendingWork,
+    ShopHealthRecord,
     SkuLink,
     StateError,
     StateStore,
@@ -21,9 +25,13 @@ __all__ = [
     "DEFAULT_PATH",
     "SCHEMA_VERSION",
     "AuditEntry",
+    "CachedAttributes",
+    "CorruptStateError",
     "Cursor",
     "ImportedOrder",
     "Intent",
+    "PendingWork",
+    "ShopHealthRecord",
     "SkuLink",
     "StateError",
     "StateStore",
@@ -32,4 +40,5 @@ __all__ = [
     "WriterLock",
     "default_path",
     "lock_path",
+    "set_aside",
 ]

@@ -1,8 +1,11 @@
 """The SQLite state store: the only code that touches the database.
 
 One file (default `.tokbridge/state.db` under the config root) in WAL mode, so readers never block
-the writer and a crash leaves the last committed transaction intact. Schema changes are a numbered
-list of migrations tracked in `PRAGMA user_version`; a database newer than this code is refused.
+the writer and a crash leaves the last committed transaction intact; owner-only, since it holds the
+TikTok tokens (`engine.state.files`). Schema changes are the numbered migrations of
+`engine.state.schema`, tracked in `PRAGMA user_version`; a database newer than this code is refused.
+A damaged file is found at open (`PRAGMA quick_check`) and at any later query, and raised as a
+`CorruptStateError` that says how to recover, never as a bare sqlite3 error.
 
 Thread-safe: one connection guarded by a re-entrant lock, so the apply engine's worker threads can
 record results concurrently; every multi-row change runs in one `BEGIN IMMEDIATE` transaction.
@@ -10,9 +13,11 @@ Several processes may open the same file (WAL + a busy timeout serialise their w
 
 It keeps links and the last-applied essence of every listing (as `ActualListing`s, plus whether a
 content edit is under TikTok's review: `set_review_pending` / `reviews_pending`), image
-uploads, action-required items, create intents, the plan serial, sync cursors, OAuth tokens,
-imported orders, and an append-only audit log of every write made to a remote API. The clock is a
-parameter; nothing here calls a network.
+uploads, action-required items, create intents, the plan serial, sync cursors (only the points a
+poll resumes from), OAuth tokens and granted scopes, imported orders and their one-time restocks,
+the cached TikTok category attributes, the watch daemon's queued work and the shop's health, whether
+order import is on, and an append-only audit log of every write made to a remote API. The clock is
+a parameter; nothing here calls a network.
 """
 
 from __future__ import annotations
@@ -29,102 +34,18 @@ from pathlib import Path
 from typing import Any
 
 from engine.http import redact
-from engine.model.errors import TokbridgeError
-from engine.model.listing import ActionRequired, AuditFailure, ProductStatus
+from engine.model.listing import ActionRequired, AttributeValue, AuditFailure, ProductStatus, TikTokAttribute
 from engine.reconcile.codec import audit_failure_from_json, audit_failure_to_json
 from engine.reconcile.essence import ActualListing, canonical_json, essence_from_json, essence_hash, essence_to_json
+from engine.state import files
+from engine.state.files import CorruptStateError as CorruptStateError
+from engine.state.files import StateError as StateError
+from engine.state.schema import MIGRATIONS as MIGRATIONS
+from engine.state.schema import SCHEMA_VERSION as SCHEMA_VERSION
 
 DEFAULT_PATH = ".tokbridge/state.db"
 BUSY_TIMEOUT_MS = 10_000
 AUDIT_TEXT_LIMIT = 2_000
-
-# Append only: never edit or reorder an entry; add a new one. Entry i brings the schema to i + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE listings (
-            ecwid_product_id INTEGER PRIMARY KEY,
-            tiktok_product_id TEXT NOT NULL UNIQUE,
-            status TEXT NOT NULL,
-            stopped_by_us INTEGER NOT NULL DEFAULT 0,
-            applied TEXT NOT NULL,
-            known TEXT NOT NULL,
-            essence_hash TEXT NOT NULL,
-            audit_failures TEXT NOT NULL DEFAULT '[]',
-            updated_at REAL NOT NULL
-        )""",
-        """CREATE TABLE sku_links (
-            seller_sku TEXT PRIMARY KEY,
-            ecwid_product_id INTEGER NOT NULL REFERENCES listings(ecwid_product_id) ON DELETE CASCADE,
-            ecwid_combination_id INTEGER,
-            tiktok_sku_id TEXT NOT NULL
-        )""",
-        "CREATE INDEX sku_links_product ON sku_links(ecwid_product_id)",
-        """CREATE TABLE images (
-            source_url TEXT PRIMARY KEY,
-            tiktok_uri TEXT NOT NULL,
-            uploaded_at REAL NOT NULL
-        )""",
-        """CREATE TABLE action_required (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            source TEXT NOT NULL,
-            ecwid_product_id INTEGER NOT NULL,
-            sku TEXT NOT NULL,
-            rule TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            fix TEXT NOT NULL,
-            details TEXT NOT NULL,
-            created_at REAL NOT NULL
-        )""",
-        """CREATE TABLE intents (
-            intent_id TEXT PRIMARY KEY,
-            ecwid_product_id INTEGER NOT NULL UNIQUE,
-            seller_skus TEXT NOT NULL,
-            idempotency_key TEXT NOT NULL,
-            started_at REAL NOT NULL
-        )""",
-        "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-        "CREATE TABLE cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL)",
-        """CREATE TABLE tokens (
-            name TEXT PRIMARY KEY,
-            access_token TEXT NOT NULL,
-            refresh_token TEXT NOT NULL,
-            access_expires_at REAL,
-            refresh_expires_at REAL,
-            extra TEXT NOT NULL,
-            updated_at REAL NOT NULL
-        )""",
-        """CREATE TABLE orders (
-            tiktok_order_id TEXT PRIMARY KEY,
-            ecwid_order_id TEXT NOT NULL,
-            tiktok_status TEXT NOT NULL,
-            ecwid_payment_status TEXT NOT NULL,
-            ecwid_fulfillment_status TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL
-        )""",
-        "CREATE INDEX orders_ecwid ON orders(ecwid_order_id)",
-        """CREATE TABLE audit_log (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            at REAL NOT NULL,
-            kind TEXT NOT NULL,
-            key TEXT NOT NULL,
-            request TEXT NOT NULL,
-            outcome TEXT NOT NULL,
-            error TEXT NOT NULL
-        )""",
-        """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
-        """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
-    ),
-    # A content edit of a live listing waits for TikTok's review while the listing stays ACTIVATE.
-    ("ALTER TABLE listings ADD COLUMN review_pending INTEGER NOT NULL DEFAULT 0",),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-class StateError(TokbridgeError):
-    """The state database cannot be used: newer schema, corrupt file, not a database."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +73,33 @@ class Cursor:
     name: str
     value: str
     updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CachedAttributes:
+    """A TikTok category's attributes as last fetched, and when."""
+
+    attributes: tuple[TikTokAttribute, ...]
+    fetched_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWork:
+    """One key the watch daemon still had queued when it stopped, queued again at its next start."""
+
+    key: str
+    priority: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShopHealthRecord:
+    """The TikTok shop's health as last seen (`engine.passes.health` gives `state` its meaning)."""
+
+    state: str
+    reason: str = ""
+    since: float = 0.0
+    expires_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,26 +149,51 @@ class StateStore:
     def open(cls, path: str | Path, *, clock: Callable[[], float] = time.time) -> StateStore:
         """Open (creating if needed) the database at `path` and bring its schema up to date."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        files.prepare(path)
         _ignore_in_git(path.parent)
         try:
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            conn.execute("PRAGMA synchronous = NORMAL")  # durable at each WAL checkpoint; safe in WAL mode
-            conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{path}: cannot open the state database: {exc}") from exc
-        if str(mode).lower() != "wal":
-            conn.close()
-            raise StateError(f"{path}: the state database could not switch to WAL mode (got {mode!r})")
         store = cls(conn, path, clock=clock)
         try:
+            store._configure()
+            store._check_integrity()
             store._migrate()
         except BaseException:
             conn.close()
             raise
         return store
+
+    def _configure(self) -> None:
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self._conn.execute("PRAGMA synchronous = NORMAL")  # durable at each WAL checkpoint; safe in WAL mode
+            self._conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise files.damage(self.path, exc) or StateError(
+                f"{self.path}: cannot open the state database: {exc}") from exc
+        if str(mode).lower() != "wal":
+            raise StateError(f"{self.path}: the state database could not switch to WAL mode (got {mode!r})")
+
+    def _check_integrity(self) -> None:
+        """Read every page once (`quick_check`), so damage shows before anything is planned or written."""
+        with self._guard():
+            problems = [str(row[0]) for row in self._conn.execute("PRAGMA quick_check(3)").fetchall()]
+        if problems != ["ok"]:
+            raise CorruptStateError(self.path, f"the state database is damaged ({'; '.join(problems)})")
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """A damaged page met by any query becomes a CorruptStateError that says how to recover."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            damaged = files.damage(self.path, exc)
+            if damaged is None:
+                raise
+            raise damaged from exc
 
     def close(self) -> None:
         with self._lock:
@@ -235,17 +208,18 @@ class StateStore:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic write: everything inside commits together or not at all."""
-        with self._lock:
+        with self._lock, self._guard():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # SQLite may already have rolled back (a damaged page)
+                    self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
 
     def _read(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, self._guard():
             cur = self._conn.execute(sql, tuple(params))
             cur.row_factory = sqlite3.Row
             return cur.fetchall()
@@ -262,8 +236,11 @@ class StateStore:
             )
         for number in range(version, SCHEMA_VERSION):
             with self.transaction() as conn:
-                for statement in MIGRATIONS[number]:
-                    conn.execute(statement)
+                for step in MIGRATIONS[number]:
+                    if isinstance(step, str):
+                        conn.execute(step)
+                    else:
+                        step(conn)
                 conn.execute(f"PRAGMA user_version = {number + 1}")
 
     @property
@@ -544,7 +521,8 @@ class StateStore:
             for row in rows
         ]
 
-    # Counters and cursors.
+    # Counters and cursors: the points a poll resumes from (Ecwid updatedFrom, order poll watermarks,
+    # the last full catalog read), nothing else.
 
     def next_plan_serial(self) -> int:
         with self.transaction() as conn:
@@ -571,6 +549,100 @@ class StateStore:
             row["name"]: Cursor(row["name"], row["value"], row["updated_at"])
             for row in self._read("SELECT * FROM cursors ORDER BY name")
         }
+
+    # TikTok category attributes, cached per category tree version and category.
+
+    def category_attributes(self, version: str, category_id: str) -> CachedAttributes | None:
+        rows = self._read("SELECT attributes, fetched_at FROM category_attributes "
+                          "WHERE category_version = ? AND category_id = ?", (version, category_id))
+        if not rows:
+            return None
+        attributes = tuple(_attribute_from_json(a) for a in json.loads(rows[0]["attributes"]))
+        return CachedAttributes(attributes, rows[0]["fetched_at"])
+
+    def save_category_attributes(self, version: str, category_id: str,
+                                 attributes: Iterable[TikTokAttribute]) -> None:
+        text = canonical_json([_attribute_json(a) for a in attributes])
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO category_attributes VALUES (?, ?, ?, ?)
+                   ON CONFLICT(category_version, category_id) DO UPDATE SET attributes = excluded.attributes,
+                       fetched_at = excluded.fetched_at""",
+                (version, category_id, text, self._clock()),
+            )
+
+    # Restocks: the one-time stock return of a cancelled order. "started" is written before the
+    # stock calls and "done" after them (`engine.orders.Effect`), so none is ever repeated.
+
+    def restock_state(self, tiktok_order_id: str) -> str | None:
+        rows = self._read("SELECT state FROM restocks WHERE tiktok_order_id = ?", (tiktok_order_id,))
+        return str(rows[0]["state"]) if rows else None
+
+    def restock_states(self) -> dict[str, str]:
+        """TikTok order id -> restock state, for every order whose restock began."""
+        return {row["tiktok_order_id"]: row["state"]
+                for row in self._read("SELECT tiktok_order_id, state FROM restocks ORDER BY tiktok_order_id")}
+
+    def mark_restock(self, tiktok_order_id: str, state: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO restocks VALUES (?, ?, ?)
+                   ON CONFLICT(tiktok_order_id) DO UPDATE SET state = excluded.state,
+                       updated_at = excluded.updated_at""",
+                (tiktok_order_id, state, self._clock()),
+            )
+
+    # The watch daemon's queue as it stood when the daemon stopped, in queue order.
+
+    def pending_work(self) -> list[PendingWork]:
+        return [PendingWork(row["key"], row["priority"], row["reason"])
+                for row in self._read("SELECT key, priority, reason FROM pending_work ORDER BY position")]
+
+    def save_pending_work(self, items: Iterable[PendingWork]) -> None:
+        """Replace the saved queue with `items` (an empty one clears it)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM pending_work")
+            conn.executemany("INSERT INTO pending_work VALUES (?, ?, ?, ?)",
+                             [(n, i.key, i.priority, i.reason) for n, i in enumerate(items)])
+
+    # The TikTok shop's health (suspended, deauthorized, ...), read by `status` without an API call.
+
+    def shop_health(self) -> ShopHealthRecord | None:
+        rows = self._read("SELECT * FROM shop_health")
+        if not rows:
+            return None
+        row = rows[0]
+        return ShopHealthRecord(row["state"], row["reason"], row["since"], row["expires_at"])
+
+    def save_shop_health(self, health: ShopHealthRecord) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO shop_health VALUES (1, ?, ?, ?, ?, ?)",
+                         (health.state, health.reason, health.since, health.expires_at, self._clock()))
+
+    # Order import: on while connected; stopped by `disconnect` until the next `connect tiktok`.
+
+    def order_import_enabled(self) -> bool:
+        rows = self._read("SELECT enabled FROM order_import")
+        return bool(rows[0]["enabled"]) if rows else True
+
+    def set_order_import(self, enabled: bool) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO order_import VALUES (1, ?, ?)", (int(enabled), self._clock()))
+
+    # OAuth scopes granted per side ("ecwid"), so `connect check` can name a missing one.
+
+    def granted_scopes(self, side: str) -> tuple[str, ...] | None:
+        """None when unknown (the token was not obtained through `connect`)."""
+        rows = self._read("SELECT scopes FROM granted_scopes WHERE side = ?", (side,))
+        return tuple(str(rows[0]["scopes"]).split()) if rows else None
+
+    def save_granted_scopes(self, side: str, scopes: Iterable[str]) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO granted_scopes VALUES (?, ?, ?)
+                   ON CONFLICT(side) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at""",
+                (side, " ".join(scopes), self._clock()),
+            )
 
     # OAuth tokens: kept here (under .tokbridge/, git-ignored), never in the merchant's files.
 
@@ -684,6 +756,17 @@ def _order(row: sqlite3.Row) -> ImportedOrder:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
+
+
+def _attribute_json(a: TikTokAttribute) -> dict[str, Any]:
+    return {"id": a.id, "name": a.name, "type": a.type, "required": a.required, "customizable": a.customizable,
+            "multiple": a.multiple, "values": [[v.id, v.name] for v in a.values]}
+
+
+def _attribute_from_json(d: Mapping[str, Any]) -> TikTokAttribute:
+    return TikTokAttribute(id=d["id"], name=d["name"], type=d["type"], required=bool(d["required"]),
+                           values=tuple(AttributeValue(i, n) for i, n in d["values"]),
+                           customizable=bool(d["customizable"]), multiple=bool(d["multiple"]))
 
 
 def default_path(config_root: str | Path) -> Path:

@@ -164,7 +164,7 @@ def render_apply(outcomes: Sequence[Any]) -> str:
 
 
 def render_status(report: Mapping[str, Any]) -> str:
-    """The `status` view: listings by TikTok status, action required, last sync times."""
+    """The `status` view: listings by TikTok status, action required, orders held, last sync times."""
     lines = ["Listings by status:"]
     by_status: Mapping[str, int] = report["listings"]
     if not by_status:
@@ -177,6 +177,12 @@ def render_status(report: Mapping[str, Any]) -> str:
     for item in items:
         sku = f" SKU {item['sku']}" if item["sku"] else ""
         lines.append(f"  ! product {item['ecwid_product_id']}{sku}: {item['reason']}   # {item['rule']}")
+        lines.append(f"    fix: {item['fix']}")
+    orders = report["orders_action_required"]
+    lines.append("")
+    lines.append(f"Orders needing you ({len(orders)}):")
+    for item in orders:
+        lines.append(f"  ! TikTok order {item['tiktok_order_id'] or '?'}: {item['reason']}   # {item['rule']}")
         lines.append(f"    fix: {item['fix']}")
     lines.append("")
     lines.append("Last sync:")

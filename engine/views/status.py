@@ -1,8 +1,10 @@
 """`tokbridge status`: what tokbridge knows, from the state store alone (no API call).
 
 Listings by TikTok status, the Action Required items (rules problems and TikTok rejections or
-failed reviews, each with reason and suggested fix), and when Ecwid was last read and TikTok last
-written. JSON-native, so `--json` prints it as is and the text view renders the same data.
+failed reviews, each with reason and suggested fix), the TikTok orders the last order pass held
+for the merchant (an unknown SKU, a buyer's cancellation request, a failed import: order id,
+reason, fix), and when Ecwid was last read and TikTok last written. JSON-native, so `--json`
+prints it as is and the text view renders the same data.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from engine.apply.orders import SOURCE as ORDER_SOURCE
 from engine.passes.health import health_report
 from engine.runtime import ECWID_CURSOR, ECWID_FULL_READ
 from engine.state import StateStore
 
 STATUS_FORMAT_VERSION = 1
+PRODUCT_SOURCES = ("rules", "tiktok")
 
 
 def _when(timestamp: float | None) -> str | None:
@@ -23,27 +27,37 @@ def _when(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def status_report(state: StateStore) -> dict[str, Any]:
-    cursors = state.cursors()
-    last_write = state.audit_log(limit=1)
-    ecwid_read = cursors.get(ECWID_CURSOR)
-    full_read = cursors.get(ECWID_FULL_READ)
-    items = []
-    for source in ("rules", "tiktok"):
-        for item in state.action_required(source=source):
-            items.append({
-                "source": source,
-                "ecwid_product_id": item.ecwid_product_id,
-                "sku": item.sku,
-                "rule": item.rule,
-                "reason": item.reason,
-                "fix": item.fix,
-            })
+def _product_items(state: StateStore) -> list[dict[str, Any]]:
+    items = [
+        {"source": source, "ecwid_product_id": item.ecwid_product_id, "sku": item.sku, "rule": item.rule,
+         "reason": item.reason, "fix": item.fix}
+        for source in PRODUCT_SOURCES
+        for item in state.action_required(source=source)
+    ]
     items.sort(key=lambda i: (i["ecwid_product_id"], i["source"], i["sku"], i["reason"]))
+    return items
+
+
+def _order_items(state: StateStore) -> list[dict[str, Any]]:
+    """What the order pass holds for the merchant, by TikTok order id."""
+    items = [
+        {"tiktok_order_id": str(item.details.get("tiktok_order_id", "")), "sku": item.sku, "rule": item.rule,
+         "reason": item.reason, "fix": item.fix}
+        for item in state.action_required(source=ORDER_SOURCE)
+    ]
+    items.sort(key=lambda i: (i["tiktok_order_id"], i["sku"], i["reason"]))
+    return items
+
+
+def status_report(state: StateStore) -> dict[str, Any]:
+    ecwid_read = state.cursor(ECWID_CURSOR)
+    full_read = state.cursor(ECWID_FULL_READ)
+    last_write = state.audit_log(limit=1)
     return {
         "format_version": STATUS_FORMAT_VERSION,
         "listings": state.status_counts(),
-        "action_required": items,
+        "action_required": _product_items(state),
+        "orders_action_required": _order_items(state),
         "pending_creates": len(state.pending_intents()),
         "last_sync": {
             "ecwid read": _when(ecwid_read.updated_at if ecwid_read else None),

@@ -14,7 +14,6 @@ If the loop itself fails, `failure` says why and the command exits non-zero, so 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -27,7 +26,7 @@ from engine.config import ConfigError, OutputFormat, load, render, secrets
 from engine.ecwid.webhooks import EcwidEvent
 from engine.passes.health import ShopHealth
 from engine.runtime import Runtime
-from engine.state import StateError
+from engine.state import PendingWork, StateError
 from engine.tiktok.webhooks import AuthorizationExpiring, WebhookEvent
 from engine.watch.files import ConfigWatcher
 from engine.watch.metrics import Metrics
@@ -47,7 +46,6 @@ from engine.watch.receiver import ReceiverServer, WebhookKeys, build_app
 
 log = logging.getLogger("engine.watch")
 
-PENDING_CURSOR = "watch.pending"  # work still queued at shutdown, queued again at start
 LOOP_STALL_SECONDS = 300  # /healthz says not ok when the loop has not turned for this long
 
 
@@ -176,18 +174,15 @@ class Daemon:
             log.error("queued work could not be saved: %s", error)
 
     def _restore_pending(self) -> None:
-        row = self.runtime.state.cursor(PENDING_CURSOR)
-        if row is None:
-            return
-        saved = json.loads(row.value)
-        for key, priority, reason in saved:
-            self.queue.put(Work.parse(key), Priority(priority), reason)
+        saved = self.runtime.state.pending_work()
+        for work in saved:
+            self.queue.put(Work.parse(work.key), Priority(work.priority), work.reason)
         if saved:
             log.info("resuming %d key(s) left queued by the last run", len(saved))
 
     def _save_pending(self) -> None:
-        pending = [[i.key.key, int(i.priority), i.reason] for i in self.queue.pending()]
-        self.runtime.state.set_cursor(PENDING_CURSOR, json.dumps(pending))
+        pending = [PendingWork(i.key.key, int(i.priority), i.reason) for i in self.queue.pending()]
+        self.runtime.state.save_pending_work(pending)
         if pending:
             log.info("saved %d queued key(s) for the next run", len(pending))
 
@@ -315,8 +310,7 @@ class Daemon:
             "shop": {"state": health.state.value, "writing_to_tiktok": health.writable,
                      "what_to_do": health.what_to_do},
             "config": {"valid": not self.config_problems, "problems": list(self.config_problems)},
-            "cursors": {name: c.value for name, c in cursors.items()
-                        if not name.startswith(("cache.", "orders.restock.", "watch."))},
+            "cursors": {name: c.value for name, c in cursors.items()},
         }
 
 

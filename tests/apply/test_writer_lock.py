@@ -78,3 +78,53 @@ def test_the_lock_is_released_on_close_and_by_the_kernel_when_a_holder_dies(tmp_
     finally:
         if holder.poll() is None:
             holder.kill()
+
+
+def test_deleting_the_lock_file_does_not_let_a_second_writer_in(tmp_path: Path) -> None:
+    """Merchants delete "stale" lock files: the lock is on the database's directory, the file only names the holder."""
+    database = tmp_path / ".tokbridge" / "state.db"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from engine.state import StateStore, WriterLock; "
+                               f"s = StateStore.open({str(database)!r}); "
+                               f"WriterLock.acquire(s.path, command='tokbridge apply'); print('ok', flush=True); "
+                               "sys.stdin.read()"], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "ok\n"
+        lock_path(database).unlink()
+        second = subprocess.run([sys.executable, "-c", "from engine.state import WriterLock; "
+                                 f"WriterLock.acquire({str(database)!r}, command='tokbridge watch')"],
+                                cwd=REPO, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 1
+        assert second.stderr.strip().splitlines()[-1] == (
+            f"engine.state.lock.WriterBusyError: {database} is in use by pid {holder.pid} (tokbridge apply); "
+            "only one tokbridge process may write to a state database at a time: wait for it to finish or stop "
+            "it, then run this again")
+        with pytest.raises(WriterBusyError, match=f"pid {holder.pid} \\(tokbridge apply\\)"):
+            WriterLock.acquire(database, command="tokbridge apply")
+        assert not lock_path(database).exists()  # a refused writer leaves no note of its own
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    WriterLock.acquire(database, command="tokbridge apply").release()
+
+
+def test_apply_is_refused_while_watch_runs_even_after_the_lock_file_is_deleted(tmp_path: Path) -> None:
+    """The issue as a merchant met it: a "stale" state.db.lock deleted, then apply listed every product twice."""
+    with make_world(tmp_path / "shop", n_products=6) as world:
+        database = world.root / ".tokbridge" / "state.db"
+        watch = subprocess.Popen(tokbridge("watch", "--config", str(world.root), "--no-webhooks"), cwd=REPO,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: lock_path(database).exists() and lock_path(database).read_text(),
+                     what="watch to take the writer lock")
+            lock_path(database).unlink()
+            applied = subprocess.run(tokbridge("apply", "--auto-approve", "--config", str(world.root)), cwd=REPO,
+                                     capture_output=True, text=True, timeout=60)
+            assert applied.returncode == 1
+            assert f"in use by pid {watch.pid} (tokbridge watch); only one tokbridge process" in applied.stderr
+            wait_for(lambda: len(world.live_products()) == 6, what="watch to list the catalog")
+            watch.send_signal(signal.SIGTERM)
+            assert watch.wait(timeout=30) == 0
+        finally:
+            if watch.poll() is None:
+                watch.kill()
+        assert len(world.live_products()) == 6  # each product listed once

@@ -22,7 +22,6 @@ from engine.apply import execute
 from engine.config import ConfigError
 from engine.connect.disconnect import disconnect, plan_disconnect
 from engine.connect.flows import (
-    ECWID_SCOPES,
     WEBHOOK_EVENTS,
     ConnectError,
     check_connection,
@@ -241,7 +240,7 @@ def test_disconnect_stops_every_listing_then_a_second_run_changes_nothing(blank:
     assert "ECWID_TOKEN" not in blank.secrets_text()
     with state_store(blank.root) as state:
         assert state.token("tiktok") is None and not order_import_enabled(state)
-        assert state.cursor(ECWID_SCOPES) is not None
+        assert state.granted_scopes("ecwid") is not None
 
     transport.reset()
     with open_runtime(blank.root, env={}, tiktok_transport=transport) as runtime:

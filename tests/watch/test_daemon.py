@@ -11,7 +11,6 @@ import httpx
 from click.testing import CliRunner
 
 from cli import main
-from engine.connect.flows import ORDER_IMPORT
 from engine.passes.health import ShopState
 from engine.sandbox.tiktok.orders import pay_order, place_order
 from engine.tiktok.signing import webhook_signature
@@ -147,7 +146,7 @@ def test_deauthorization_webhook_stops_writes(make_watched: Callable[..., Watche
 def test_no_order_sync_after_disconnect_stopped_it(make_watched: Callable[..., Watched]) -> None:
     watched = make_watched()
     world, daemon = watched.world, watched.daemon
-    daemon.runtime.state.set_cursor(ORDER_IMPORT, "stopped")
+    daemon.runtime.state.set_order_import(False)
     pid = simple_live_products(world)[0]
     with state(world) as store:
         listing = store.listing(pid)

@@ -1,0 +1,204 @@
+"""The state database's schema: a numbered list of migrations, applied in order by `StateStore.open`.
+
+A step is one SQL statement or, where rows must be reshaped (moving an older database's cursor
+rows into their own tables), a function of the open connection. Entry i brings the schema to
+version i + 1, tracked in `PRAGMA user_version`. The SQL is plain enough for another backend to
+run as is; the functions use only parameterised reads and writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Callable
+
+Step = str | Callable[[sqlite3.Connection], None]
+
+# Names under which schema 2 kept non-cursor values in the cursors table (moved out by migration 3).
+LEGACY_ATTRIBUTES = "cache.tiktok.attributes:"  # + "<version>:<category id>"
+LEGACY_RESTOCK = "orders.restock."  # + "<TikTok order id>"
+LEGACY_PENDING = "watch.pending"
+LEGACY_HEALTH = "watch.shop_health"
+LEGACY_ORDER_IMPORT = "connect.orders.import"
+LEGACY_ECWID_SCOPES = "connect.ecwid.scopes"
+
+
+def _move_attributes(conn: sqlite3.Connection, name: str, value: str, at: float) -> None:
+    version, _, category_id = name.removeprefix(LEGACY_ATTRIBUTES).partition(":")
+    json.loads(value)  # a row that is not JSON is a stale cache entry: dropped, fetched again
+    conn.execute("INSERT OR REPLACE INTO category_attributes VALUES (?, ?, ?, ?)", (version, category_id, value, at))
+
+
+def _move_restock(conn: sqlite3.Connection, name: str, value: str, at: float) -> None:
+    conn.execute("INSERT OR REPLACE INTO restocks VALUES (?, ?, ?)", (name.removeprefix(LEGACY_RESTOCK), value, at))
+
+
+def _move_pending(conn: sqlite3.Connection, name: str, value: str, at: float) -> None:
+    for position, (key, priority, reason) in enumerate(json.loads(value)):
+        conn.execute("INSERT INTO pending_work VALUES (?, ?, ?, ?)", (position, str(key), int(priority), str(reason)))
+
+
+def _move_health(conn: sqlite3.Connection, name: str, value: str, at: float) -> None:
+    data = json.loads(value)
+    conn.execute("INSERT OR REPLACE INTO shop_health VALUES (1, ?, ?, ?, ?, ?)",
+                 (str(data["state"]), str(data.get("reason", "")), float(data.get("since", 0.0)),
+                  float(data.get("expires_at", 0.0)), at))
+
+
+def _move_order_import(conn: sqlite3.Connection, name: str, value: str, at: float) -> None:
+    conn.execute("INSERT OR REPLACE INTO order_import VALUES (1, ?, ?)", (int(value != "stopped"), at))
+
+
+def _move_scopes(conn: sqlite3.Connection, name: str, value: str, at: float) -> None:
+    conn.execute("INSERT OR REPLACE INTO granted_scopes VALUES ('ecwid', ?, ?)", (" ".join(value.split()), at))
+
+
+_MOVERS: tuple[tuple[str, Callable[[sqlite3.Connection, str, str, float], None]], ...] = (
+    (LEGACY_ATTRIBUTES, _move_attributes),
+    (LEGACY_RESTOCK, _move_restock),
+    (LEGACY_PENDING, _move_pending),
+    (LEGACY_HEALTH, _move_health),
+    (LEGACY_ORDER_IMPORT, _move_order_import),
+    (LEGACY_ECWID_SCOPES, _move_scopes),
+)
+
+
+def _move_cursor_rows(conn: sqlite3.Connection) -> None:
+    """Move every non-cursor row of the cursors table into its table; an unreadable one is dropped
+    (each is a cache or a hint that tokbridge rebuilds), never left behind to be misread as a cursor."""
+    rows = conn.execute("SELECT name, value, updated_at FROM cursors ORDER BY name").fetchall()
+    for name, value, at in rows:
+        mover = next((move for prefix, move in _MOVERS
+                      if (name.startswith(prefix) if prefix[-1] in ":." else name == prefix)), None)
+        if mover is None:
+            continue
+        with contextlib.suppress(ValueError, TypeError, KeyError):  # unreadable: dropped all the same
+            mover(conn, name, value, at)
+        conn.execute("DELETE FROM cursors WHERE name = ?", (name,))
+
+
+# Append only: never edit or reorder an entry; add a new one. Entry i brings the schema to i + 1.
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (
+    (
+        """CREATE TABLE listings (
+            ecwid_product_id INTEGER PRIMARY KEY,
+            tiktok_product_id TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL,
+            stopped_by_us INTEGER NOT NULL DEFAULT 0,
+            applied TEXT NOT NULL,
+            known TEXT NOT NULL,
+            essence_hash TEXT NOT NULL,
+            audit_failures TEXT NOT NULL DEFAULT '[]',
+            updated_at REAL NOT NULL
+        )""",
+        """CREATE TABLE sku_links (
+            seller_sku TEXT PRIMARY KEY,
+            ecwid_product_id INTEGER NOT NULL REFERENCES listings(ecwid_product_id) ON DELETE CASCADE,
+            ecwid_combination_id INTEGER,
+            tiktok_sku_id TEXT NOT NULL
+        )""",
+        "CREATE INDEX sku_links_product ON sku_links(ecwid_product_id)",
+        """CREATE TABLE images (
+            source_url TEXT PRIMARY KEY,
+            tiktok_uri TEXT NOT NULL,
+            uploaded_at REAL NOT NULL
+        )""",
+        """CREATE TABLE action_required (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            source TEXT NOT NULL,
+            ecwid_product_id INTEGER NOT NULL,
+            sku TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            fix TEXT NOT NULL,
+            details TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE intents (
+            intent_id TEXT PRIMARY KEY,
+            ecwid_product_id INTEGER NOT NULL UNIQUE,
+            seller_skus TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            started_at REAL NOT NULL
+        )""",
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        "CREATE TABLE cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL)",
+        """CREATE TABLE tokens (
+            name TEXT PRIMARY KEY,
+            access_token TEXT NOT NULL,
+            refresh_token TEXT NOT NULL,
+            access_expires_at REAL,
+            refresh_expires_at REAL,
+            extra TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        """CREATE TABLE orders (
+            tiktok_order_id TEXT PRIMARY KEY,
+            ecwid_order_id TEXT NOT NULL,
+            tiktok_status TEXT NOT NULL,
+            ecwid_payment_status TEXT NOT NULL,
+            ecwid_fulfillment_status TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        "CREATE INDEX orders_ecwid ON orders(ecwid_order_id)",
+        """CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            request TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            error TEXT NOT NULL
+        )""",
+        """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+        """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    ),
+    # A content edit of a live listing waits for TikTok's review while the listing stays ACTIVATE.
+    ("ALTER TABLE listings ADD COLUMN review_pending INTEGER NOT NULL DEFAULT 0",),
+    # The cursors table held more than cursors: each of those now has its own table, and the rows an
+    # older database kept there move into them.
+    (
+        """CREATE TABLE category_attributes (
+            category_version TEXT NOT NULL,
+            category_id TEXT NOT NULL,
+            attributes TEXT NOT NULL,
+            fetched_at REAL NOT NULL,
+            PRIMARY KEY (category_version, category_id)
+        )""",
+        """CREATE TABLE restocks (
+            tiktok_order_id TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        """CREATE TABLE pending_work (
+            position INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            priority INTEGER NOT NULL,
+            reason TEXT NOT NULL
+        )""",
+        """CREATE TABLE shop_health (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            state TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            since REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        """CREATE TABLE order_import (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            enabled INTEGER NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        """CREATE TABLE granted_scopes (
+            side TEXT PRIMARY KEY,
+            scopes TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        _move_cursor_rows,
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
