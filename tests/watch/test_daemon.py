@@ -21,7 +21,7 @@ def test_an_ecwid_stock_change_reaches_tiktok_by_webhook(make_watched: Callable[
     watched = make_watched()  # polls every hour: only the webhook can carry the change in time
     world = watched.world
     pid = simple_live_products(world)[0]
-    world.ecwid.sandbox.admin_update_product(pid, quantity=30)  # less the starter reserve of 1
+    world.ecwid.sandbox.admin_update_product(pid, quantity=41)
     # The starter rules hold one unit back (reserve: 1).
     wait_for(lambda: tiktok_quantity(world, pid) == 40, what="TikTok stock 40")
     wait_for(lambda: watched.daemon.metrics.actions.labels("update_inventory", "ok")._value.get() >= 1,
