@@ -50,6 +50,7 @@ from engine.apply.runtime import TIKTOK_TOKEN
 from engine.config import ConfigError, OutputFormat, load, render, secrets
 from engine.ecwid.webhooks import EcwidEvent
 from engine.http import ApiError, AuthError, NotFoundError
+from engine.http.server import BackgroundServer as ReceiverServer
 from engine.model.plan import Action, ActionKind, Plan
 from engine.reconcile import check_guardrails, product_key
 from engine.tiktok.webhooks import (
@@ -69,7 +70,7 @@ from engine.watch.files import ConfigWatcher
 from engine.watch.health import ShopHealth, ShopState, load_health, save_health
 from engine.watch.metrics import Metrics
 from engine.watch.queue import ORDERS_KEY, RECONCILE_KEY, Priority, WorkItem, WorkQueue
-from engine.watch.receiver import ReceiverServer, WebhookKeys, build_app
+from engine.watch.receiver import WebhookKeys, build_app
 
 log = logging.getLogger("engine.watch")
 
