@@ -186,7 +186,7 @@ def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int, ti
     import signal
     import threading
 
-    from engine.sandbox.demo import connect_shop, start_sandboxes, write_config_dir
+    from engine.demo import connect_shop, start_sandboxes, write_config_dir
     from engine.sandbox.seed import CatalogFileError, load_catalog_file
 
     try:
@@ -237,7 +237,7 @@ def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int, ti
 @click.option("--keep", is_flag=True, help="Keep the demo's config and state directory and print where it is.")
 def demo(n_products: int, seed: int, keep: bool) -> None:
     """The whole story on local sandboxes: validate, plan, apply, a rejected listing fixed, orders both ways."""
-    from engine.sandbox.demo import DemoError, run_demo
+    from engine.demo import DemoError, run_demo
 
     try:
         run_demo(n_products=n_products, seed=seed, keep=keep)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -38,7 +38,7 @@ class BackgroundServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def start(self) -> BackgroundServer:
+    def start(self) -> Self:
         self._sock.listen(128)  # connections queue in the backlog until uvicorn's loop accepts them
         self._thread.start()
         return self
