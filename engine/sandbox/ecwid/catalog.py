@@ -7,10 +7,9 @@ category entries). A variation without its own SKU shares the product's stock (e
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
-from engine.sandbox.ecwid.core import EcwidApiError, bad, format_date
+from engine.sandbox.ecwid.core import EcwidApiError, bad, format_date, json_copy
 
 if TYPE_CHECKING:
     from engine.sandbox.ecwid.app import EcwidSandbox
@@ -73,7 +72,7 @@ def adjust_stock(sb: EcwidSandbox, holder: dict[str, Any], product: dict[str, An
 
 
 def render_variation(product: dict[str, Any], combination: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(combination)
+    out: dict[str, Any] = json_copy(combination)
     stock = combination if combination.get("sku") else product  # no own SKU: shares product stock
     unlimited = bool(stock.get("unlimited"))
     out["unlimited"] = unlimited
@@ -89,7 +88,8 @@ def render_variation(product: dict[str, Any], combination: dict[str, Any]) -> di
 
 
 def render_product(sb: EcwidSandbox, product: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(product)
+    # Variations are copied once, by render_variation; the placeholder keeps the key where it was.
+    out: dict[str, Any] = json_copy({k: [] if k == "combinations" else v for k, v in product.items()})
     out["combinations"] = [render_variation(product, c) for c in product.get("combinations", [])]
     unlimited = bool(product.get("unlimited"))
     if unlimited:

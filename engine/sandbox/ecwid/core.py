@@ -90,6 +90,18 @@ def page(items: list[dict[str, Any]], params: Any) -> dict[str, Any]:
     return {"total": len(items), "count": len(chunk), "offset": offset, "limit": limit, "items": chunk}
 
 
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists, scalars): what `copy.deepcopy` gives, several times faster.
+
+    Rendering copies every product of a page; deepcopy's memo bookkeeping was most of a page's cost.
+    """
+    if isinstance(value, dict):
+        return {k: json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_copy(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Token:
     value: str
