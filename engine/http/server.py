@@ -20,6 +20,8 @@ class BackgroundServer:
 
     def __init__(self, app: Any, *, host: str, port: int, log_level: str = "warning", name: str = "webhooks",
                  graceful_seconds: int = 2) -> None:
+        # `name` prefixes the thread's name ("webhooks:8080" for the daemon's receiver, "sandbox:..."),
+        # so a thread dump says which server a thread is.
         self.app = app
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sock = socket.socket(family, socket.SOCK_STREAM)
