@@ -16,11 +16,11 @@ import click
 if TYPE_CHECKING:  # the engine is imported lazily inside commands so `tokbridge --help` stays fast
     from engine.config import ConfigError
     from engine.config.types import Config
+    from engine.demo import Sandboxes
     from engine.ecwid import EcwidClient
     from engine.model.plan import Plan
     from engine.passes.run import Carried, Prepared
     from engine.runtime import Runtime
-    from engine.sandbox.demo import Sandboxes
     from engine.watch import Daemon
 
 
@@ -186,7 +186,7 @@ def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int, ti
     import signal
     import threading
 
-    from engine.sandbox.demo import start_sandboxes
+    from engine.demo import start_sandboxes
     from engine.sandbox.seed import CatalogFileError, load_catalog_file
 
     try:
@@ -223,7 +223,7 @@ def _describe_sandboxes(running: Sandboxes, *, source: str, review_delay: float)
 
 
 def _sandbox_config_dir(target: pathlib.Path, running: Sandboxes) -> None:
-    from engine.sandbox.demo import connect_shop, write_config_dir
+    from engine.demo import connect_shop, write_config_dir
 
     target.mkdir(parents=True, exist_ok=True)
     write_config_dir(target, running, secrets_file=True)
@@ -251,7 +251,7 @@ def _sandbox_instructions(running: Sandboxes) -> None:
 @click.option("--keep", is_flag=True, help="Keep the demo's config and state directory and print where it is.")
 def demo(n_products: int, seed: int, keep: bool) -> None:
     """The whole story on local sandboxes: validate, plan, apply, a rejected listing fixed, orders both ways."""
-    from engine.sandbox.demo import DemoError, run_demo
+    from engine.demo import DemoError, run_demo
 
     try:
         run_demo(n_products=n_products, seed=seed, keep=keep)

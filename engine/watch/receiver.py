@@ -28,14 +28,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -191,42 +188,4 @@ def build_app(keys: WebhookKeys, *, on_ecwid: Callable[[EcwidEvent], None],
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
     ])
-
-
-class ReceiverServer:
-    """uvicorn on a background thread; the socket is bound in the constructor (port 0: any free one).
-
-    Binding first means the URL is known and connectable as soon as `start()` returns: callers never
-    poll or sleep waiting for a port. The sandbox serves its emulators with the same class.
-    """
-
-    def __init__(self, app: Any, *, host: str, port: int, log_level: str = "warning", name: str = "webhooks",
-                 graceful_seconds: int = 2) -> None:
-        self.app = app
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._sock = socket.socket(family, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
-        self.host, self.port = self._sock.getsockname()[:2]
-        config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False,
-                                timeout_graceful_shutdown=graceful_seconds)
-        self._server = uvicorn.Server(config)
-        # Off the main thread uvicorn installs no signal handlers: SIGTERM/SIGINT stay the daemon's.
-        self._thread = threading.Thread(target=lambda: self._server.run(sockets=[self._sock]),
-                                        name=f"{name}:{self.port}", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    def start(self) -> ReceiverServer:
-        self._sock.listen(128)  # connections queue in the backlog until uvicorn's loop accepts them
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
 

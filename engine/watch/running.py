@@ -24,6 +24,7 @@ from typing import Any
 
 from engine.config import ConfigError, OutputFormat, load, render, secrets
 from engine.ecwid.webhooks import EcwidEvent
+from engine.http.server import BackgroundServer
 from engine.passes.health import ShopHealth
 from engine.runtime import Runtime
 from engine.state import PendingWork, StateError
@@ -42,7 +43,7 @@ from engine.watch.queueing import (
     work_for_ecwid,
     work_for_tiktok,
 )
-from engine.watch.receiver import ReceiverServer, WebhookKeys, build_app
+from engine.watch.receiver import WebhookKeys, build_app
 
 log = logging.getLogger("engine.watch")
 
@@ -88,7 +89,7 @@ class Daemon:
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
-        self._receiver: ReceiverServer | None = None
+        self._receiver: BackgroundServer | None = None
         self._watcher: ConfigWatcher | None = None
         self._reload_requested = threading.Event()
         self._due: dict[str, float] = {}
@@ -142,7 +143,7 @@ class Daemon:
                         health=self.healthz, metrics=self.metrics, clock=self._clock,
                         ecwid_store_id=self.runtime.config.settings.ecwid.store_id,
                         tiktok_shop_id=self.runtime.shop_id)
-        self._receiver = ReceiverServer(app, host=host, port=port).start()
+        self._receiver = BackgroundServer(app, host=host, port=port).start()
         log.info("listening for webhooks on %s (/webhooks/ecwid, /webhooks/tiktok, /healthz, /metrics)",
                  self._receiver.url)
 

@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from cli import main
-from engine.sandbox.demo import run_demo
+from engine.demo import run_demo
 from engine.sandbox.seed import generate_catalog
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from engine.sandbox.ecwid_images import render_png
+from engine.sandbox.ecwid.images import render_png
 from engine.sandbox.server import ServerThread
 from engine.sandbox.tiktok import ManualClock, TikTokSandbox, start_tiktok_sandbox
 from engine.tiktok.signing import sign, verify_webhook

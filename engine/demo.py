@@ -11,7 +11,8 @@ rejection and its fix -> orders both ways, calling what the commands call (`load
 The rule: the demo only drives the two sides the way a merchant and a buyer would (the Ecwid
 admin API, the TikTok buyer API, the sandbox clock); every sync step is the engine's. Time moves
 on the TikTok sandbox's ManualClock, so reviews and carrier collection finish at once and the
-story is the same on every run. Lives in the sandbox package: the engine never imports it.
+story is the same on every run. The top of the engine: it may import the sandbox and every layer,
+and nothing in the engine imports it (the sandbox itself imports no layer above the clients).
 """
 
 from __future__ import annotations
