@@ -22,11 +22,11 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from engine.ecwid.converters import (
     JSON,
@@ -42,11 +42,14 @@ from engine.http import (
     ApiError,
     AuthError,
     ConflictError,
+    Jitter,
     NotFoundError,
     PermanentError,
     RateLimitedError,
     RateLimiter,
     RetryableError,
+    RetryPolicy,
+    call_with_retries,
     redact,
 )
 from engine.model.catalog import Catalog, Category, Product, StoreProfile
@@ -104,8 +107,9 @@ class EcwidClient:
         self.store_id = store_id
         self._token = token
         self._sleep = sleep
-        self._max_attempts = max_attempts
-        self._max_backoff = max_backoff
+        # Full jitter from 0.5 s; Retry-After honoured up to 60 s, as Ecwid's own client does.
+        self.retry = RetryPolicy(attempts=max_attempts, base=0.5, cap=max_backoff, jitter=Jitter.FULL,
+                                 retry_after_cap=60.0)
         self._rng = rng or random.Random()
         # Bucket capacity one second's worth at 95 % of the budget: any 60 s window then stays
         # under Ecwid's 600/min even with the initial burst.
@@ -130,14 +134,6 @@ class EcwidClient:
 
     # -- transport ----------------------------------------------------------------------------
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RetryableError) and exc.delay is not None:
-            return min(exc.delay, 60.0)  # honour Retry-After, capped as Ecwid's own client does
-        # Full jitter: a random wait up to an exponentially growing ceiling.
-        ceiling = min(self._max_backoff, 0.5 * 2 ** (state.attempt_number - 1))
-        return self._rng.uniform(0, ceiling)
-
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                  body: Any = None, attempts: int | None = None, idempotent: bool | None = None) -> Any:
         """One call with retries; `idempotent` defaults to "not a POST" (see the module docstring)."""
@@ -146,14 +142,9 @@ class EcwidClient:
         def retry(error: BaseException) -> bool:
             return isinstance(error, RetryableError) and (repeatable or _safe_to_repeat(error))
 
-        retrying = Retrying(
-            stop=stop_after_attempt(attempts or self._max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception(retry),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        return retrying(self._send, method, path, params, body)
+        policy = self.retry if attempts is None else replace(self.retry, attempts=attempts)
+        return call_with_retries(lambda: self._send(method, path, params, body), policy, sleep=self._sleep,
+                                 draw=self._rng.random, retry_on=retry)
 
     def _send(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Any:
         self._limiter.acquire()
