@@ -8,7 +8,7 @@ number; money becomes Decimal from its string, never through float.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from engine.model.listing import (
@@ -25,6 +25,7 @@ from engine.model.listing import (
     TikTokProduct,
     TikTokSku,
 )
+from engine.model.money import cents_text
 from engine.model.tiktok_order import (
     Cancellation,
     CancelRole,
@@ -57,7 +58,6 @@ from engine.tiktok.values import (
     WebhookSubscription,
 )
 
-CENT = Decimal("0.01")
 # Fields a content edit changes (and that send a live product back to review).
 CONTENT_FIELDS = ("title", "description", "category_id", "brand_id", "main_images", "product_attributes",
                   "package_weight", "package_dimensions")
@@ -97,8 +97,9 @@ def _opt_money(value: Any, *, where: str) -> Decimal | None:
 
 
 def money_str(value: Decimal) -> str:
-    """Two decimal places, plain notation: Decimal("27.9") -> "27.90"."""
-    return format(value.quantize(CENT), "f")
+    """Two decimal places, plain notation: Decimal("27.9") -> "27.90". Prices reach here already in cents
+    (rules round half up); half-even, the decimal default, keeps any other value as the wire always had it."""
+    return cents_text(value, ROUND_HALF_EVEN)
 
 
 _E = TypeVar("_E", OrderStatus, PackageStatus, CancelRole)

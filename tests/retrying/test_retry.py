@@ -66,7 +66,7 @@ def test_permanent_errors_and_the_last_attempt_surface_at_once() -> None:
         call_with_retries(permanent, RetryPolicy(), sleep=slept.append)
     assert permanent.calls == 1 and slept == []
     stubborn = Flaky(*(RetryableError(str(i)) for i in range(10)))
-    with pytest.raises(RetryableError, match="^2$"):
+    with pytest.raises(RetryableError, match=r"^2$"):
         call_with_retries(stubborn, RetryPolicy(attempts=3), sleep=slept.append, draw=lambda: 0.0)
     assert stubborn.calls == 3 and len(slept) == 2
 
