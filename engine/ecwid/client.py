@@ -37,6 +37,7 @@ from engine.ecwid.converters import (
     order_to_json,
     product_from_json,
     profile_from_json,
+    read_product,
 )
 from engine.http import (
     ApiError,
@@ -52,7 +53,7 @@ from engine.http import (
     call_with_retries,
     redact,
 )
-from engine.model.catalog import Catalog, Category, Product, StoreProfile
+from engine.model.catalog import Catalog, Category, Product, StoreProfile, UnreadableProduct
 from engine.model.ecwid_order import CreatedOrder, EcwidOrder, OrderExtraField
 
 PAGE_LIMIT = 100  # Ecwid's maximum and default page size for products, categories and orders
@@ -226,8 +227,10 @@ class EcwidClient:
     def _with_combinations(self, raw: JSON) -> JSON:
         # Search results embed `combinations`; fetch them only when a product has options and Ecwid
         # left them out (trimmed responses, older API shapes), so requests track pages, not products.
-        if "combinations" not in raw and raw.get("options"):
-            raw = {**raw, "combinations": self.get_combinations_json(int(raw["id"]))}
+        # A product whose id is not a number cannot be asked about: read_product reports it unreadable.
+        product_id = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(product_id, int) and "combinations" not in raw and raw.get("options"):
+            raw = {**raw, "combinations": self.get_combinations_json(product_id)}
         return raw
 
     def iter_products_json(self, updated_from: int | None = None, *,
@@ -240,17 +243,25 @@ class EcwidClient:
             yield self._with_combinations(raw)
 
     def iter_products(self, updated_from: int | None = None, *,
-                      categories: Mapping[int, Category] | None = None) -> Iterator[Product]:
+                      categories: Mapping[int, Category] | None = None) -> Iterator[Product | UnreadableProduct]:
+        """Every product, each converted on its own: one whose data cannot be read comes as an
+        UnreadableProduct (its problem), never as an error that would end the read for all."""
         tree = self.get_categories() if categories is None else categories
         for raw in self.iter_products_json(updated_from):
-            yield product_from_json(raw, tree)
+            yield read_product(raw, tree)
 
     def fetch_catalog(self, updated_from: int | None = None) -> Catalog:
         """Profile, category tree and every product (only those updated since `updated_from` when given)."""
         profile = self.get_profile()
         tree = self.get_categories()
-        products = tuple(self.iter_products(updated_from, categories=tree))
-        return Catalog(profile=profile, products=products, categories=tree)
+        products: list[Product] = []
+        unreadable: list[UnreadableProduct] = []
+        for entry in self.iter_products(updated_from, categories=tree):
+            if isinstance(entry, Product):
+                products.append(entry)
+            else:
+                unreadable.append(entry)
+        return Catalog(profile=profile, products=tuple(products), categories=tree, unreadable=tuple(unreadable))
 
     def fetch_catalog_json(self) -> JSON:
         """The raw snapshot `tokbridge snapshot ecwid` saves and the sandbox replays."""
@@ -268,17 +279,18 @@ class EcwidClient:
         return product_from_json(self.get_product_json(product_id), tree)
 
     def get_products(self, ids: Iterable[int], *,
-                     categories: Mapping[int, Category] | None = None) -> list[Product]:
-        """Products by id, 100 per request (`productId=1,2,3`); unknown ids are simply absent."""
+                     categories: Mapping[int, Category] | None = None) -> list[Product | UnreadableProduct]:
+        """Products by id, 100 per request (`productId=1,2,3`); unknown ids are simply absent, unreadable
+        ones come as UnreadableProduct (see `iter_products`)."""
         wanted = [int(i) for i in ids]
         if not wanted:
             return []
         tree = self.get_categories() if categories is None else categories
-        found: list[Product] = []
+        found: list[Product | UnreadableProduct] = []
         for start in range(0, len(wanted), PAGE_LIMIT):
             chunk = ",".join(str(i) for i in wanted[start:start + PAGE_LIMIT])
             for raw in self._pages("/products", {"productId": chunk}):
-                found.append(product_from_json(self._with_combinations(raw), tree))
+                found.append(read_product(self._with_combinations(raw), tree))
         return found
 
     def find_by_sku(self, sku: str, *, categories: Mapping[int, Category] | None = None) -> Product | None:
