@@ -4,6 +4,11 @@ Tolerant by design: unknown fields are ignored and missing ones get Ecwid's mean
 absent = unlimited, `weight` absent = none). A combination inherits SKU, price, weight and image
 from its product when it omits them; its inherited price adds the chosen options' price modifiers,
 as Ecwid's storefront does. Money goes through `Decimal(str(x))` so a JSON float never leaks in.
+
+Strict about what is there: a field that holds the wrong kind of value (a price of "abc" or null,
+an attribute that is not an object, a NaN) raises ConversionError naming the field. The catalog
+is read one product at a time through `read_product`, which never raises: a product that cannot
+be read becomes an `UnreadableProduct`, that product's problem alone, and the rest are read.
 """
 
 from __future__ import annotations
