@@ -275,6 +275,8 @@ class EcwidClient:
         return self._with_combinations(self._request("GET", f"/products/{int(product_id)}"))
 
     def get_product(self, product_id: int, *, categories: Mapping[int, Category] | None = None) -> Product:
+        """One product, asked for by name (`explain`): data it cannot read raises ConversionError naming the
+        field (catalog reads use `read_product` instead, so one product never stops them)."""
         tree = self.get_categories() if categories is None else categories
         return product_from_json(self.get_product_json(product_id), tree)
 
