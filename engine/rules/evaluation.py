@@ -370,6 +370,25 @@ def _named(product: Product) -> str:
     return f"{product.name!r} (id {product.id})"
 
 
+def _clashing_skus(products: Sequence[Product]) -> set[str]:
+    """SKUs used more than once across the catalog (one dict lookup per SKU: this runs on every plan)."""
+    owners: dict[str, Product] = {}
+    clashes: set[str] = set()
+    for product in products:
+        if not product.variants:
+            if owners.setdefault(product.sku, product) is not product:
+                clashes.add(product.sku)
+            continue
+        mine: set[str] = set()
+        for variant in product.variants:
+            sku = variant.sku
+            if sku in mine or owners.setdefault(sku, product) is not product:
+                clashes.add(sku)
+            mine.add(sku)
+    clashes.discard("")  # an empty SKU is the SKU check's to report
+    return clashes
+
+
 def duplicate_skus(products: Sequence[Product]) -> dict[int, tuple[ActionRequired, ...]]:
     """Products whose SKU (or a combination's) is not theirs alone, with one item per shared SKU.
 
@@ -377,21 +396,22 @@ def duplicate_skus(products: Sequence[Product]) -> dict[int, tuple[ActionRequire
     claim one listing, or one listing carry a SKU twice: such products get no listing at all until
     the merchant gives each its own SKU. Empty SKUs are left to the SKU check.
     """
-    owners: dict[str, list[tuple[Product, Variant]]] = {}
+    clashes = _clashing_skus(products)
+    if not clashes:
+        return {}
+    users: dict[str, list[tuple[Product, Variant]]] = {sku: [] for sku in clashes}
     for product in products:
         for variant in skus_of(product):
-            if variant.sku:
-                owners.setdefault(variant.sku, []).append((product, variant))
+            if variant.sku in users:
+                users[variant.sku].append((product, variant))
     found: dict[int, list[ActionRequired]] = {}
-    for sku, users in owners.items():
-        if len(users) < 2:
-            continue
-        shared_by = sorted({product.id: product for product, _ in users}.values(), key=lambda p: p.id)
+    for sku in sorted(users):
+        shared_by = sorted({product.id: product for product, _ in users[sku]}.values(), key=lambda p: p.id)
         for product in shared_by:
             if len(shared_by) > 1:
                 reason = f"SKU {sku!r} is shared by products {', '.join(_named(p) for p in shared_by)}"
             else:
-                ids = ", ".join(str(variant.id) for _, variant in users)
+                ids = ", ".join(str(variant.id) for _, variant in users[sku])
                 reason = f"SKU {sku!r} is shared by combinations {ids} of product {_named(product)}"
             found.setdefault(product.id, []).append(ActionRequired(
                 product.id, "ecwid", f"{reason}; TikTok needs every SKU once",
