@@ -33,7 +33,7 @@ from engine.config import Secrets, load, secrets
 from engine.config.types import Config, Region
 from engine.ecwid import EcwidClient
 from engine.ecwid.images import FetchedImage, ImageFetcher
-from engine.model.catalog import Catalog, Category, Product, StoreProfile
+from engine.model.catalog import Catalog, Category, Product, StoreProfile, UnreadableProduct
 from engine.model.errors import TokbridgeError
 from engine.model.listing import TikTokAttribute
 from engine.rules import EvaluationCache
@@ -91,14 +91,17 @@ class CatalogMirror:
 
     profile: StoreProfile | None = None
     categories: Mapping[int, Category] = field(default_factory=dict)
-    products: dict[int, Product] = field(default_factory=dict)
+    # Unreadable products stay in the mirror as their problem, so a later read that can convert them replaces it.
+    products: dict[int, Product | UnreadableProduct] = field(default_factory=dict)
     cursor: int | None = None  # the newest updateTimestamp seen: the next `updatedFrom`
     full_read_at: float | None = None
 
     def catalog(self) -> Catalog:
         assert self.profile is not None
-        products = tuple(self.products[pid] for pid in sorted(self.products))
-        return Catalog(profile=self.profile, products=products, categories=self.categories)
+        entries = [self.products[pid] for pid in sorted(self.products)]
+        return Catalog(profile=self.profile, products=tuple(p for p in entries if isinstance(p, Product)),
+                       categories=self.categories,
+                       unreadable=tuple(p for p in entries if isinstance(p, UnreadableProduct)))
 
 
 class Runtime:
@@ -308,6 +311,7 @@ class Runtime:
             mirror.profile = catalog.profile
             mirror.categories = catalog.categories
             mirror.products = {p.id: p for p in catalog.products}
+            mirror.products.update((u.id, u) for u in catalog.unreadable)
             mirror.full_read_at = now
             self.state.set_cursor(ECWID_FULL_READ, str(int(now)))
         else:

@@ -22,11 +22,11 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from engine.ecwid.converters import (
     JSON,
@@ -35,21 +35,24 @@ from engine.ecwid.converters import (
     extra_field_from_json,
     order_from_json,
     order_to_json,
-    product_from_json,
     profile_from_json,
+    read_product,
 )
 from engine.http import (
     ApiError,
     AuthError,
     ConflictError,
+    Jitter,
     NotFoundError,
     PermanentError,
     RateLimitedError,
     RateLimiter,
     RetryableError,
+    RetryPolicy,
+    call_with_retries,
     redact,
 )
-from engine.model.catalog import Catalog, Category, Product, StoreProfile
+from engine.model.catalog import Catalog, Category, Product, StoreProfile, UnreadableProduct
 from engine.model.ecwid_order import CreatedOrder, EcwidOrder, OrderExtraField
 
 PAGE_LIMIT = 100  # Ecwid's maximum and default page size for products, categories and orders
@@ -104,8 +107,9 @@ class EcwidClient:
         self.store_id = store_id
         self._token = token
         self._sleep = sleep
-        self._max_attempts = max_attempts
-        self._max_backoff = max_backoff
+        # Full jitter from 0.5 s; Retry-After honoured up to 60 s, as Ecwid's own client does.
+        self.retry = RetryPolicy(attempts=max_attempts, base=0.5, cap=max_backoff, jitter=Jitter.FULL,
+                                 retry_after_cap=60.0)
         self._rng = rng or random.Random()
         # Bucket capacity one second's worth at 95 % of the budget: any 60 s window then stays
         # under Ecwid's 600/min even with the initial burst.
@@ -130,14 +134,6 @@ class EcwidClient:
 
     # -- transport ----------------------------------------------------------------------------
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RetryableError) and exc.delay is not None:
-            return min(exc.delay, 60.0)  # honour Retry-After, capped as Ecwid's own client does
-        # Full jitter: a random wait up to an exponentially growing ceiling.
-        ceiling = min(self._max_backoff, 0.5 * 2 ** (state.attempt_number - 1))
-        return self._rng.uniform(0, ceiling)
-
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                  body: Any = None, attempts: int | None = None, idempotent: bool | None = None) -> Any:
         """One call with retries; `idempotent` defaults to "not a POST" (see the module docstring)."""
@@ -146,14 +142,9 @@ class EcwidClient:
         def retry(error: BaseException) -> bool:
             return isinstance(error, RetryableError) and (repeatable or _safe_to_repeat(error))
 
-        retrying = Retrying(
-            stop=stop_after_attempt(attempts or self._max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception(retry),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        return retrying(self._send, method, path, params, body)
+        policy = self.retry if attempts is None else replace(self.retry, attempts=attempts)
+        return call_with_retries(lambda: self._send(method, path, params, body), policy, sleep=self._sleep,
+                                 draw=self._rng.random, retry_on=retry)
 
     def _send(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Any:
         self._limiter.acquire()
@@ -235,8 +226,10 @@ class EcwidClient:
     def _with_combinations(self, raw: JSON) -> JSON:
         # Search results embed `combinations`; fetch them only when a product has options and Ecwid
         # left them out (trimmed responses, older API shapes), so requests track pages, not products.
-        if "combinations" not in raw and raw.get("options"):
-            raw = {**raw, "combinations": self.get_combinations_json(int(raw["id"]))}
+        # A product whose id is not a number cannot be asked about: read_product reports it unreadable.
+        product_id = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(product_id, int) and "combinations" not in raw and raw.get("options"):
+            raw = {**raw, "combinations": self.get_combinations_json(product_id)}
         return raw
 
     def iter_products_json(self, updated_from: int | None = None, *,
@@ -249,17 +242,25 @@ class EcwidClient:
             yield self._with_combinations(raw)
 
     def iter_products(self, updated_from: int | None = None, *,
-                      categories: Mapping[int, Category] | None = None) -> Iterator[Product]:
+                      categories: Mapping[int, Category] | None = None) -> Iterator[Product | UnreadableProduct]:
+        """Every product, each converted on its own: one whose data cannot be read comes as an
+        UnreadableProduct (its problem), never as an error that would end the read for all."""
         tree = self.get_categories() if categories is None else categories
         for raw in self.iter_products_json(updated_from):
-            yield product_from_json(raw, tree)
+            yield read_product(raw, tree)
 
     def fetch_catalog(self, updated_from: int | None = None) -> Catalog:
         """Profile, category tree and every product (only those updated since `updated_from` when given)."""
         profile = self.get_profile()
         tree = self.get_categories()
-        products = tuple(self.iter_products(updated_from, categories=tree))
-        return Catalog(profile=profile, products=products, categories=tree)
+        products: list[Product] = []
+        unreadable: list[UnreadableProduct] = []
+        for entry in self.iter_products(updated_from, categories=tree):
+            if isinstance(entry, Product):
+                products.append(entry)
+            else:
+                unreadable.append(entry)
+        return Catalog(profile=profile, products=tuple(products), categories=tree, unreadable=tuple(unreadable))
 
     def fetch_catalog_json(self) -> JSON:
         """The raw snapshot `tokbridge snapshot ecwid` saves and the sandbox replays."""
@@ -272,32 +273,37 @@ class EcwidClient:
     def get_product_json(self, product_id: int) -> JSON:
         return self._with_combinations(self._request("GET", f"/products/{int(product_id)}"))
 
-    def get_product(self, product_id: int, *, categories: Mapping[int, Category] | None = None) -> Product:
+    def get_product(self, product_id: int, *,
+                    categories: Mapping[int, Category] | None = None) -> Product | UnreadableProduct:
+        """One product, asked for by id (`explain`); data it cannot read comes as UnreadableProduct."""
         tree = self.get_categories() if categories is None else categories
-        return product_from_json(self.get_product_json(product_id), tree)
+        return read_product(self.get_product_json(product_id), tree)
 
     def get_products(self, ids: Iterable[int], *,
-                     categories: Mapping[int, Category] | None = None) -> list[Product]:
-        """Products by id, 100 per request (`productId=1,2,3`); unknown ids are simply absent."""
+                     categories: Mapping[int, Category] | None = None) -> list[Product | UnreadableProduct]:
+        """Products by id, 100 per request (`productId=1,2,3`); unknown ids are simply absent, unreadable
+        ones come as UnreadableProduct (see `iter_products`)."""
         wanted = [int(i) for i in ids]
         if not wanted:
             return []
         tree = self.get_categories() if categories is None else categories
-        found: list[Product] = []
+        found: list[Product | UnreadableProduct] = []
         for start in range(0, len(wanted), PAGE_LIMIT):
             chunk = ",".join(str(i) for i in wanted[start:start + PAGE_LIMIT])
             for raw in self._pages("/products", {"productId": chunk}):
-                found.append(product_from_json(self._with_combinations(raw), tree))
+                found.append(read_product(self._with_combinations(raw), tree))
         return found
 
-    def find_by_sku(self, sku: str, *, categories: Mapping[int, Category] | None = None) -> Product | None:
-        """The product whose SKU, or one of whose variations' SKU, is exactly `sku`."""
+    def find_by_sku(self, sku: str, *,
+                    categories: Mapping[int, Category] | None = None) -> Product | UnreadableProduct | None:
+        """The product whose SKU, or one of whose variations' SKU, is exactly `sku` (unreadable data as
+        UnreadableProduct)."""
         page = self._request("GET", "/products", params={"sku": sku, "limit": 1})
         items = page.get("items") or []
         if not items:
             return None
         tree = self.get_categories() if categories is None else categories
-        return product_from_json(self._with_combinations(items[0]), tree)
+        return read_product(self._with_combinations(items[0]), tree)
 
     def get_combinations_json(self, product_id: int) -> list[JSON]:
         result: list[JSON] = self._request("GET", f"/products/{int(product_id)}/combinations")

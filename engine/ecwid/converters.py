@@ -4,6 +4,11 @@ Tolerant by design: unknown fields are ignored and missing ones get Ecwid's mean
 absent = unlimited, `weight` absent = none). A combination inherits SKU, price, weight and image
 from its product when it omits them; its inherited price adds the chosen options' price modifiers,
 as Ecwid's storefront does. Money goes through `Decimal(str(x))` so a JSON float never leaks in.
+
+Strict about what is there: a field that holds the wrong kind of value (a price of "abc" or null,
+an attribute that is not an object, a NaN) raises ConversionError naming the field. The catalog
+is read one product at a time through `read_product`, which never raises: a product that cannot
+be read becomes an `UnreadableProduct`, that product's problem alone, and the rest are read.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
@@ -22,6 +28,7 @@ from engine.model.catalog import (
     Product,
     ProductOption,
     StoreProfile,
+    UnreadableProduct,
     Variant,
     WeightUnit,
 )
@@ -40,21 +47,108 @@ JSON = dict[str, Any]
 
 
 class ConversionError(ValueError):
-    """Ecwid JSON that cannot mean anything (a price that is not a number, an unknown status)."""
+    """Ecwid JSON that cannot mean anything (a price that is not a number, an unknown status).
+
+    `field` says where (`price`, `combinations[2].price`, `order 7.total`), `value` what was there.
+    """
+
+    def __init__(self, field: str, problem: str, value: Any = None) -> None:
+        super().__init__(f"{field}: {problem}, got {shown(value)}")
+        self.field = field
+        self.problem = problem
+        self.value = value
+
+
+SHOWN_LIMIT = 60
+MONEY_LIMIT = Decimal(10) ** 12  # far above any real price or weight; keeps later rounding exact
+
+
+def shown(value: Any) -> str:
+    """A value as a message may quote it: repr, cut to SHOWN_LIMIT characters (a field may hold 1 MB)."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_LIMIT else f"{text[:SHOWN_LIMIT]}..."
 
 
 def money(value: Any, *, field: str) -> Decimal:
-    if isinstance(value, bool):
-        raise ConversionError(f"{field}: expected a number, got {value!r}")
+    """A finite number of sane size as Decimal (through str, so a JSON float never leaks in)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ConversionError(field, "expected a number", value)
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value).strip())
     except InvalidOperation:
-        raise ConversionError(f"{field}: expected a number, got {value!r}") from None
+        raise ConversionError(field, "expected a number", value) from None
+    if not number.is_finite() or abs(number) >= MONEY_LIMIT:
+        raise ConversionError(field, "expected a finite number below 10^12", value)
+    return number
 
 
 def _opt_money(raw: Mapping[str, Any], key: str, *, where: str) -> Decimal | None:
     value = raw.get(key)
-    return None if value is None else money(value, field=f"{where}.{key}")
+    return None if value is None else money(value, field=f"{where}{key}")
+
+
+def integer(value: Any, *, field: str, default: int = 0) -> int:
+    """A whole number (Ecwid ids, stock, timestamps); absent or null is `default`."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        raise ConversionError(field, "expected a whole number", value)
+    if isinstance(value, int):
+        return value
+    try:
+        number = Decimal(str(value).strip()) if isinstance(value, float | str) else None
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite() or number != number.to_integral_value() or abs(number) >= 10**18:
+        raise ConversionError(field, "expected a whole number", value)
+    return int(number)
+
+
+def identifier(value: Any, *, field: str) -> int:
+    """An Ecwid id: a whole number that must be there."""
+    if value is None:
+        raise ConversionError(field, "expected an id", value)
+    return integer(value, field=field)
+
+
+def text(value: Any, *, field: str) -> str:
+    """Text from a scalar (Ecwid sends some numbers where text is meant); absent or null is ""."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ConversionError(field, "expected text", value)
+    return str(value)
+
+
+def flag(value: Any, *, field: str, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ConversionError(field, "expected true or false", value)
+    return value
+
+
+def obj(value: Any, *, field: str) -> Mapping[str, Any]:
+    """An object; absent or null is an empty one."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConversionError(field, "expected an object", value)
+    return value
+
+
+def objects(value: Any, *, field: str) -> list[Mapping[str, Any]]:
+    """A list of objects, each checked; absent or null is an empty list."""
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise ConversionError(field, "expected a list", value)
+    for n, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise ConversionError(f"{field}[{n}]", "expected an object", item)
+    return list(value)
 
 
 def content_hash(raw: Mapping[str, Any]) -> str:
@@ -101,7 +195,7 @@ def profile_from_json(raw: Mapping[str, Any]) -> StoreProfile:
         weight_unit = WeightUnit(units.get("weightUnit", "KILOGRAM"))
         dimensions_unit = DimensionUnit(units.get("dimensionsUnit", "CM"))
     except ValueError as exc:
-        raise ConversionError(f"profile.formatsAndUnits: {exc}") from None
+        raise ConversionError("profile.formatsAndUnits", str(exc), units) from None
     return StoreProfile(
         store_id=int(general.get("storeId", 0)),
         currency=str(units.get("currency", "USD")),
@@ -110,134 +204,262 @@ def profile_from_json(raw: Mapping[str, Any]) -> StoreProfile:
     )
 
 
+# -- products -------------------------------------------------------------------------------------
+# Field paths in errors are relative to the product (`price`, `combinations[2].options[0].value`), so
+# an unreadable product tells the merchant which field of which product to correct.
+
+_IMAGE_KEYS = ("imageOriginalUrl", "image1500pxUrl", "image800pxUrl")
+_GALLERY_KEYS = ("originalImageUrl", "url", "imageUrl")
+_MAIN_KEYS = ("originalImageUrl", "imageUrl", "hdThumbnailUrl")
+
+
+def _first_url(raw: Mapping[str, Any], keys: Iterable[str], *, field: str) -> str:
+    for key in keys:
+        url = text(raw.get(key), field=f"{field}{key}")
+        if url:
+            return url
+    return ""
+
+
+def _order_key(item: Mapping[str, Any], key: str, *, field: str) -> int:
+    return integer(item.get(key), field=f"{field}.{key}")
+
+
 def _images(raw: Mapping[str, Any]) -> tuple[str, ...]:
     """Product images in Ecwid order, largest rendition first choice; modern `media` wins over legacy fields."""
-    urls: list[str] = []
-    media = (raw.get("media") or {}).get("images") or []
+    media = objects(obj(raw.get("media"), field="media").get("images"), field="media.images")
     if media:
-        ordered = sorted(media, key=lambda img: (not img.get("isMain", False), img.get("orderBy", 0)))
-        for img in ordered:
-            url = img.get("imageOriginalUrl") or img.get("image1500pxUrl") or img.get("image800pxUrl")
-            if url:
-                urls.append(str(url))
+        keyed = [((not flag(img.get("isMain"), field=f"media.images[{n}].isMain", default=False),
+                   _order_key(img, "orderBy", field=f"media.images[{n}]")), n, img) for n, img in enumerate(media)]
+        urls = [_first_url(img, _IMAGE_KEYS, field=f"media.images[{n}].") for _, n, img in sorted(keyed)]
     else:
-        main = raw.get("originalImageUrl") or raw.get("imageUrl") or raw.get("hdThumbnailUrl")
-        if main:
-            urls.append(str(main))
-        for img in sorted(raw.get("galleryImages") or [], key=lambda g: g.get("orderBy", 0)):
-            url = img.get("originalImageUrl") or img.get("url") or img.get("imageUrl")
-            if url:
-                urls.append(str(url))
-    return tuple(dict.fromkeys(urls))
+        gallery = objects(raw.get("galleryImages"), field="galleryImages")
+        keyed_gallery = sorted((_order_key(img, "orderBy", field=f"galleryImages[{n}]"), n, img)
+                               for n, img in enumerate(gallery))
+        urls = [_first_url(raw, _MAIN_KEYS, field="")]
+        urls += [_first_url(img, _GALLERY_KEYS, field=f"galleryImages[{n}].") for _, n, img in keyed_gallery]
+    return tuple(dict.fromkeys(url for url in urls if url))
 
 
-def _attributes(items: Iterable[Mapping[str, Any]]) -> Mapping[str, str]:
-    return MappingProxyType(
-        {str(a["name"]): str(a["value"]) for a in items if a.get("name") and a.get("value") not in (None, "")}
-    )
+def _attributes(value: Any, *, field: str) -> Mapping[str, str]:
+    found: dict[str, str] = {}
+    for n, item in enumerate(objects(value, field=field)):
+        name = text(item.get("name"), field=f"{field}[{n}].name")
+        shown_value = text(item.get("value"), field=f"{field}[{n}].value")
+        if name and shown_value:
+            found[name] = shown_value
+    return MappingProxyType(found)
 
 
-def _dimensions(raw: Mapping[str, Any], *, where: str) -> Dimensions | None:
-    dims = raw.get("dimensions")
+def _dimensions(raw: Mapping[str, Any]) -> Dimensions | None:
+    dims = obj(raw.get("dimensions"), field="dimensions")
     if not dims:
         return None
-    values = [money(dims.get(k, 0), field=f"{where}.dimensions.{k}") for k in ("length", "width", "height")]
+    values = [money(dims.get(k, 0), field=f"dimensions.{k}") for k in ("length", "width", "height")]
     if not any(values):
         return None  # Ecwid sends all-zero dimensions for "not set"
     return Dimensions(length=values[0], width=values[1], height=values[2])
 
 
-def _option_modifier(options: Iterable[Mapping[str, Any]], chosen: Mapping[str, str], base: Decimal,
-                     *, where: str) -> Decimal:
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    text: str
+    modifier: Decimal
+    percent: bool
+
+
+_Modifiers = tuple[tuple[str, tuple[_Choice, ...]], ...]  # (option name, its choices) in option order
+
+
+def _options(raw: Mapping[str, Any]) -> tuple[tuple[ProductOption, ...], _Modifiers]:
+    """The product's options, and each option's choices with their price modifiers."""
+    options: list[ProductOption] = []
+    modifiers: list[tuple[str, tuple[_Choice, ...]]] = []
+    for n, option in enumerate(objects(raw.get("options"), field="options")):
+        where = f"options[{n}]"
+        choices = tuple(
+            _Choice(text=text(c.get("text"), field=f"{where}.choices[{m}].text"),
+                    modifier=money(c.get("priceModifier", 0), field=f"{where}.choices[{m}].priceModifier"),
+                    percent=c.get("priceModifierType") == "PERCENT")
+            for m, c in enumerate(objects(option.get("choices"), field=f"{where}.choices"))
+        )
+        name = text(option.get("name"), field=f"{where}.name")
+        options.append(ProductOption(name=name, type=text(option.get("type"), field=f"{where}.type"),
+                                     choices=tuple(c.text for c in choices)))
+        modifiers.append((name, choices))
+    return tuple(options), tuple(modifiers)
+
+
+def _option_modifier(modifiers: _Modifiers, chosen: Mapping[str, str], base: Decimal) -> Decimal:
+    """What the chosen options add to the product's price (a PERCENT modifier is a share of it)."""
     total = Decimal(0)
-    for option in options:
-        value = chosen.get(str(option.get("name")))
-        for choice in option.get("choices") or []:
-            if value is not None and choice.get("text") == value:
-                modifier = money(choice.get("priceModifier", 0), field=f"{where}.priceModifier")
-                if choice.get("priceModifierType") == "PERCENT":
-                    modifier = base * modifier / 100
-                total += modifier
+    for name, choices in modifiers:
+        value = chosen.get(name)
+        for choice in choices:
+            if value is not None and choice.text == value:
+                total += base * choice.modifier / 100 if choice.percent else choice.modifier
     return total
 
 
-def variant_from_json(raw: Mapping[str, Any], product: Mapping[str, Any]) -> Variant:
-    where = f"product {product.get('id')} combination {raw.get('id')}"
-    chosen = {str(o.get("name")): str(o.get("value")) for o in raw.get("options") or []}
-    own_sku = str(raw.get("sku") or "")
-    base_price = money(product.get("price", 0), field=f"product {product.get('id')}.price")
-    if raw.get("price") is not None:
-        price = money(raw["price"], field=f"{where}.price")
-    else:
-        price = base_price + _option_modifier(product.get("options") or [], chosen, base_price, where=where)
+@dataclass(frozen=True, slots=True)
+class _Parent:
+    """What a combination inherits from its product, read once per product."""
+
+    sku: str
+    price: Decimal
+    compare_to_price: Decimal | None
+    cost_price: Decimal | None
+    weight: Decimal | None
+    quantity: int | None
+    unlimited: bool
+    image: str | None
+    modifiers: _Modifiers
+
+
+def _stock(raw: Mapping[str, Any], *, where: str) -> tuple[int | None, bool]:
+    """(quantity, unlimited): Ecwid omits `quantity` for unlimited stock."""
+    unlimited = flag(raw.get("unlimited"), field=f"{where}unlimited", default="quantity" not in raw)
+    return (None if unlimited else integer(raw.get("quantity"), field=f"{where}quantity")), unlimited
+
+
+def _chosen(raw: Mapping[str, Any], *, where: str) -> dict[str, str]:
+    field = f"{where}options"
+    return {text(o.get("name"), field=f"{field}[{n}].name"): text(o.get("value"), field=f"{field}[{n}].value")
+            for n, o in enumerate(objects(raw.get("options"), field=field))}
+
+
+def _variant(raw: Mapping[str, Any], parent: _Parent, *, where: str) -> Variant:
+    chosen = _chosen(raw, where=where)
+    own_sku = text(raw.get("sku"), field=f"{where}sku")
+    price = _opt_money(raw, "price", where=where)
+    if price is None:
+        price = parent.price + _option_modifier(parent.modifiers, chosen, parent.price)
     # Without its own SKU a combination shares the product's stock (ecwid.md §5 "Stock ownership").
-    stock_source = raw if own_sku else product
-    unlimited = bool(stock_source.get("unlimited", "quantity" not in stock_source))
-    quantity = None if unlimited else int(stock_source.get("quantity", 0))
-    weight = raw.get("weight", product.get("weight"))
-    image = raw.get("originalImageUrl") or raw.get("imageUrl") or raw.get("hdThumbnailUrl")
-    if not image:
-        product_images = _images(product)
-        image = product_images[0] if product_images else None
-    compare = raw.get("compareToPrice", product.get("compareToPrice"))
-    cost = raw.get("costPrice", product.get("costPrice"))
+    quantity, unlimited = _stock(raw, where=where) if own_sku else (parent.quantity, parent.unlimited)
+    image = _first_url(raw, _MAIN_KEYS, field=where) or parent.image
+    compare = _opt_money(raw, "compareToPrice", where=where) if "compareToPrice" in raw else parent.compare_to_price
+    cost = _opt_money(raw, "costPrice", where=where) if "costPrice" in raw else parent.cost_price
+    weight = _opt_money(raw, "weight", where=where) if "weight" in raw else parent.weight
     return Variant(
-        id=int(raw["id"]),
-        sku=own_sku or str(product.get("sku") or ""),
+        id=identifier(raw.get("id"), field=f"{where}id"),
+        sku=own_sku or parent.sku,
         options=MappingProxyType(chosen),
         price=price,
-        compare_to_price=None if compare is None else money(compare, field=f"{where}.compareToPrice"),
-        cost_price=None if cost is None else money(cost, field=f"{where}.costPrice"),
+        compare_to_price=compare,
+        cost_price=cost,
         quantity=quantity,
         unlimited=unlimited,
-        weight=None if weight is None else money(weight, field=f"{where}.weight"),
-        image_url=str(image) if image else None,
-        attributes=_attributes(raw.get("attributes") or []),
+        weight=weight,
+        image_url=image or None,
+        attributes=_attributes(raw.get("attributes"), field=f"{where}attributes"),
         has_own_stock=bool(own_sku),
     )
 
 
-def product_from_json(raw: Mapping[str, Any], categories: Mapping[int, Category]) -> Product:
-    """One Ecwid product (with `combinations` embedded) as a `Product`; category names come from `categories`."""
-    where = f"product {raw.get('id')}"
-    category_ids = tuple(int(c) for c in raw.get("categoryIds") or [c["id"] for c in raw.get("categories") or []])
-    known = [categories[c] for c in category_ids if c in categories]
-    default_id = int(raw.get("defaultCategoryId") or 0)
-    default = categories.get(default_id) or (known[0] if known else None)
-    unlimited = bool(raw.get("unlimited", "quantity" not in raw))
-    options = tuple(
-        ProductOption(
-            name=str(o.get("name", "")),
-            type=str(o.get("type", "")),
-            choices=tuple(str(c.get("text", "")) for c in o.get("choices") or []),
-        )
-        for o in raw.get("options") or []
-    )
-    combinations = sorted(raw.get("combinations") or [], key=lambda c: (c.get("combinationNumber", 0), c["id"]))
-    return Product(
-        id=int(raw["id"]),
-        sku=str(raw.get("sku") or ""),
-        name=str(raw.get("name") or ""),
-        description=str(raw.get("description") or ""),
-        enabled=bool(raw.get("enabled", True)),
-        price=money(raw.get("price", 0), field=f"{where}.price"),
-        compare_to_price=_opt_money(raw, "compareToPrice", where=where),
-        cost_price=_opt_money(raw, "costPrice", where=where),
-        quantity=None if unlimited else int(raw.get("quantity", 0)),
+def _parent(raw: Mapping[str, Any], images: tuple[str, ...], modifiers: _Modifiers) -> _Parent:
+    quantity, unlimited = _stock(raw, where="")
+    return _Parent(
+        sku=text(raw.get("sku"), field="sku"),
+        price=money(raw.get("price", 0), field="price"),
+        compare_to_price=_opt_money(raw, "compareToPrice", where=""),
+        cost_price=_opt_money(raw, "costPrice", where=""),
+        weight=_opt_money(raw, "weight", where=""),
+        quantity=quantity,
         unlimited=unlimited,
-        weight=_opt_money(raw, "weight", where=where),
-        dimensions=_dimensions(raw, where=where),
-        images=_images(raw),
+        image=images[0] if images else None,
+        modifiers=modifiers,
+    )
+
+
+def variant_from_json(raw: Mapping[str, Any], product: Mapping[str, Any]) -> Variant:
+    """One combination of `product`, with what it omits inherited (see the module docstring)."""
+    _, modifiers = _options(product)
+    return _variant(raw, _parent(product, _images(product), modifiers), where="")
+
+
+def _variants(raw: Mapping[str, Any], parent: _Parent) -> tuple[Variant, ...]:
+    combinations = objects(raw.get("combinations"), field="combinations")
+    variants = [(integer(c.get("combinationNumber"), field=f"combinations[{n}].combinationNumber"),
+                 _variant(c, parent, where=f"combinations[{n}].")) for n, c in enumerate(combinations)]
+    variants.sort(key=lambda pair: (pair[0], pair[1].id))
+    return tuple(variant for _, variant in variants)
+
+
+def _category_ids(raw: Mapping[str, Any]) -> tuple[int, ...]:
+    if raw.get("categoryIds"):
+        listed = raw["categoryIds"]
+        if not isinstance(listed, list | tuple):
+            raise ConversionError("categoryIds", "expected a list", listed)
+        return tuple(integer(c, field=f"categoryIds[{n}]") for n, c in enumerate(listed))
+    return tuple(integer(c.get("id"), field=f"categories[{n}].id")
+                 for n, c in enumerate(objects(raw.get("categories"), field="categories")))
+
+
+def product_from_json(raw: Mapping[str, Any], categories: Mapping[int, Category]) -> Product:
+    """One Ecwid product (with `combinations` embedded) as a `Product`; category names come from `categories`.
+
+    Raises ConversionError naming the field when the JSON cannot mean a product; `read_product` turns
+    that into an `UnreadableProduct` so one product never stops a catalog read.
+    """
+    category_ids = _category_ids(raw)
+    known = [categories[c] for c in category_ids if c in categories]
+    default = categories.get(integer(raw.get("defaultCategoryId"), field="defaultCategoryId"))
+    default = default or (known[0] if known else None)
+    options, modifiers = _options(raw)
+    images = _images(raw)
+    parent = _parent(raw, images, modifiers)
+    return Product(
+        id=identifier(raw.get("id"), field="id"),
+        sku=parent.sku,
+        name=text(raw.get("name"), field="name"),
+        description=text(raw.get("description"), field="description"),
+        enabled=flag(raw.get("enabled"), field="enabled", default=True),
+        price=parent.price,
+        compare_to_price=parent.compare_to_price,
+        cost_price=parent.cost_price,
+        quantity=parent.quantity,
+        unlimited=parent.unlimited,
+        weight=parent.weight,
+        dimensions=_dimensions(raw),
+        images=images,
         category_ids=category_ids,
         categories=tuple(c.name for c in known),
         category_paths=tuple(c.path for c in known),
         category_path=default.path if default else "",
-        attributes=_attributes(raw.get("attributes") or []),
+        attributes=_attributes(raw.get("attributes"), field="attributes"),
         options=options,
-        variants=tuple(variant_from_json(c, raw) for c in combinations),
-        update_timestamp=int(raw.get("updateTimestamp", 0)),
+        variants=_variants(raw, parent),
+        update_timestamp=integer(raw.get("updateTimestamp"), field="updateTimestamp"),
         content_hash=content_hash(raw),
     )
+
+
+def _unreadable(raw: Any, field: str, value: Any, reason: str) -> UnreadableProduct:
+    fields = raw if isinstance(raw, Mapping) else {}
+    try:
+        product_id = integer(fields.get("id"), field="id")
+    except ConversionError:
+        product_id = 0
+    try:
+        timestamp = integer(fields.get("updateTimestamp"), field="updateTimestamp")
+    except ConversionError:
+        timestamp = 0
+    name = fields.get("name")
+    return UnreadableProduct(id=product_id, name=name if isinstance(name, str) else "", field=field,
+                             value=shown(value), reason=reason, update_timestamp=timestamp)
+
+
+def read_product(raw: Any, categories: Mapping[int, Category]) -> Product | UnreadableProduct:
+    """`product_from_json`, or the reason the product cannot be read: never raises, whatever the JSON."""
+    if not isinstance(raw, Mapping):
+        return _unreadable(raw, "product", raw, "expected an object")
+    try:
+        return product_from_json(raw, categories)
+    except ConversionError as exc:
+        return _unreadable(raw, exc.field, exc.value, exc.problem)
+    except (ArithmeticError, RecursionError, TypeError, ValueError) as exc:
+        # A shape no check above foresaw (e.g. nesting too deep to hash): still this product's alone.
+        return _unreadable(raw, "product", None, f"cannot be read ({type(exc).__name__})")
 
 
 def _person_from_json(raw: Mapping[str, Any] | None) -> PersonInfo | None:
@@ -267,7 +489,7 @@ def _status(enum: type[PaymentStatus] | type[FulfillmentStatus], value: Any, *, 
     try:
         return enum(value)
     except ValueError:
-        raise ConversionError(f"{where}: unknown status {value!r}") from None
+        raise ConversionError(where, "unknown status", value) from None
 
 
 def order_item_from_json(raw: Mapping[str, Any], *, where: str) -> EcwidOrderItem:
@@ -276,8 +498,8 @@ def order_item_from_json(raw: Mapping[str, Any], *, where: str) -> EcwidOrderIte
         quantity=int(raw.get("quantity", 0)),
         price=money(raw.get("price", 0), field=f"{where}.price"),
         sku=str(raw.get("sku") or ""),
-        product_id=int(raw["productId"]) if raw.get("productId") else None,
-        combination_id=int(raw["combinationId"]) if raw.get("combinationId") else None,
+        product_id=_optional_id(raw, "productId"),
+        combination_id=_optional_id(raw, "combinationId"),
         selected_options=MappingProxyType(
             {str(o.get("name")): str(o.get("value", "")) for o in raw.get("selectedOptions") or []}
         ),
@@ -286,11 +508,36 @@ def order_item_from_json(raw: Mapping[str, Any], *, where: str) -> EcwidOrderIte
     )
 
 
+def _shipping_option(raw: Mapping[str, Any] | None, *, where: str) -> ShippingOption | None:
+    if not raw:
+        return None
+    return ShippingOption(
+        carrier_name=str(raw.get("shippingCarrierName") or ""),
+        method_name=str(raw.get("shippingMethodName") or ""),
+        rate=_opt_money(raw, "shippingRate", where=f"{where}.shippingOption."),
+        # The update-order docs example spells it `fulfilmentType` (ecwid.md §7.3).
+        fulfillment_type=str(raw.get("fulfillmentType") or raw.get("fulfilmentType") or ""),
+    )
+
+
+def _optional_id(raw: Mapping[str, Any], key: str) -> int | None:
+    return int(raw[key]) if raw.get(key) else None
+
+
+def _marketplace(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a marketplace order carries, top level first, then `externalOrderData`."""
+    external = raw.get("externalOrderData") or {}
+    return {
+        "external_fulfillment": bool(raw.get("externalFulfillment", external.get("externalFulfillment", False))),
+        "external_order_id": str(raw.get("externalOrderId") or external.get("externalOrderId") or ""),
+        "external_transaction_id": str(raw.get("externalTransactionId") or ""),
+        "referer_id": str(raw.get("refererId") or external.get("refererId") or ""),
+    }
+
+
 def order_from_json(raw: Mapping[str, Any]) -> EcwidOrder:
     where = f"order {raw.get('id')}"
-    shipping = raw.get("shippingOption")
     extra = raw.get("extraFields") or {}
-    external = raw.get("externalOrderData") or {}
     return EcwidOrder(
         id=str(raw.get("id") or ""),
         internal_id=int(raw.get("internalId") or raw.get("orderNumber") or 0),
@@ -301,26 +548,17 @@ def order_from_json(raw: Mapping[str, Any]) -> EcwidOrder:
         subtotal=money(raw.get("subtotal", 0), field=f"{where}.subtotal"),
         total=money(raw.get("total", 0), field=f"{where}.total"),
         email=str(raw.get("email") or ""),
-        customer_id=int(raw["customerId"]) if raw.get("customerId") else None,
+        customer_id=_optional_id(raw, "customerId"),
         shipping_person=_person_from_json(raw.get("shippingPerson")),
         billing_person=_person_from_json(raw.get("billingPerson")),
-        shipping_option=None if not shipping else ShippingOption(
-            carrier_name=str(shipping.get("shippingCarrierName") or ""),
-            method_name=str(shipping.get("shippingMethodName") or ""),
-            rate=_opt_money(shipping, "shippingRate", where=f"{where}.shippingOption"),
-            # The update-order docs example spells it `fulfilmentType` (ecwid.md §7.3).
-            fulfillment_type=str(shipping.get("fulfillmentType") or shipping.get("fulfilmentType") or ""),
-        ),
+        shipping_option=_shipping_option(raw.get("shippingOption"), where=where),
         tracking_number=str(raw.get("trackingNumber") or ""),
-        external_fulfillment=bool(raw.get("externalFulfillment", external.get("externalFulfillment", False))),
-        external_order_id=str(raw.get("externalOrderId") or external.get("externalOrderId") or ""),
-        external_transaction_id=str(raw.get("externalTransactionId") or ""),
-        referer_id=str(raw.get("refererId") or external.get("refererId") or ""),
         private_admin_notes=str(raw.get("privateAdminNotes") or ""),
         disable_all_customer_notifications=bool(raw.get("disableAllCustomerNotifications", False)),
         extra_fields=MappingProxyType({str(k): str(v) for k, v in extra.items()}),
         create_timestamp=int(raw.get("createTimestamp") or 0),
         update_timestamp=int(raw.get("updateTimestamp") or 0),
+        **_marketplace(raw),
     )
 
 

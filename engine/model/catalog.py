@@ -117,6 +117,20 @@ class Product:
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadableProduct:
+    """An Ecwid product whose data cannot mean a product (a price that is not a number, an attribute
+    that is not an object): carried with the catalog so the rules name it to the merchant, instead of
+    one product stopping the whole read. `value` is what the field held, shortened for messages."""
+
+    id: int  # 0 when even the id cannot be read
+    name: str
+    field: str  # where in the product: "price", "combinations[2].sku", "attributes[0]"
+    value: str
+    reason: str  # "expected a number"
+    update_timestamp: int = 0  # when readable: keeps the incremental read's cursor moving
+
+
+@dataclass(frozen=True, slots=True)
 class StoreProfile:
     store_id: int
     currency: str = "USD"
@@ -129,3 +143,4 @@ class Catalog:
     profile: StoreProfile
     products: tuple[Product, ...]
     categories: Mapping[int, Category] = field(default_factory=dict)
+    unreadable: tuple[UnreadableProduct, ...] = ()  # products the read could not convert, each its own problem

@@ -5,16 +5,17 @@ from __future__ import annotations
 from engine.config.types import Config
 from engine.ecwid import EcwidClient
 from engine.http import NotFoundError
-from engine.model.catalog import Product
+from engine.model.catalog import Product, UnreadableProduct
 from engine.model.errors import TokbridgeError
 from engine.rules import ProductEvaluation, evaluate_product
+from engine.rules.evaluation import unreadable_problem
 
 
 class ProductNotFoundError(TokbridgeError):
     """No Ecwid product has the id or SKU the merchant named."""
 
 
-def find_product(client: EcwidClient, target: str) -> Product:
+def find_product(client: EcwidClient, target: str) -> Product | UnreadableProduct:
     """The Ecwid product with this id, else with this SKU (an all-digit SKU is still a SKU)."""
     categories = client.get_categories()
     product = None
@@ -33,4 +34,7 @@ def find_product(client: EcwidClient, target: str) -> Product:
 def explain_product(config: Config, client: EcwidClient, target: str) -> ProductEvaluation:
     """Evaluate the named product with the store's profile, keeping the trace of every value."""
     profile = client.get_profile()
-    return evaluate_product(config, find_product(client, target), profile=profile)
+    product = find_product(client, target)
+    if isinstance(product, UnreadableProduct):
+        return ProductEvaluation(listing=None, action_required=(unreadable_problem(product),))
+    return evaluate_product(config, product, profile=profile)

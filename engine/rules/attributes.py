@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from engine.config.types import AttributeMapping, Config
+from engine.config.types import AttributeMapping, Config, ProductAttributeMap
 from engine.model.catalog import Product, Variant
 from engine.model.listing import ProductAttribute, RuleRef, SalesAttribute, TikTokAttribute, Trace
 from engine.rules.problems import ActionRequiredError, run
@@ -51,6 +51,30 @@ def _values(value: object) -> tuple[str, ...]:
     return tuple(text for text in (str(item).strip() for item in items if item is not None) if text)
 
 
+def _spec(item: ProductAttributeMap, category_id: str, known: Sequence[TikTokAttribute]) -> TikTokAttribute:
+    """The category's attribute a mapping entry names (by id or name); naming none is the merchant's to fix."""
+    spec = next((a for a in known if item.attribute in (a.id, a.name)), None)
+    if spec is None:
+        names = ", ".join(sorted(a.name for a in known if a.type == "PRODUCT_PROPERTY"))
+        raise ActionRequiredError(
+            rule=f"{item.ref.file}:{item.ref.line}",
+            reason=f"attribute {item.attribute} is not an attribute of TikTok category {category_id}",
+            fix=f"use one of: {names}",
+        )
+    return spec
+
+
+def _check_required(category_id: str, known: Sequence[TikTokAttribute], filled: set[str]) -> None:
+    for spec in known:
+        if spec.type == "PRODUCT_PROPERTY" and spec.required and spec.id not in filled:
+            raise ActionRequiredError(
+                rule=FILE,
+                reason=f"required attribute {spec.name} ({spec.id}) of TikTok category {category_id} is missing",
+                fix=f'map it under product_attributes: "{category_id}": in {FILE}, '
+                f'e.g. {spec.name}: "product.attributes.{spec.name.replace(" ", "")}"',
+            )
+
+
 def product_attributes(
     config: Config, product: Product, category_id: str, known: Sequence[TikTokAttribute] | None
 ) -> tuple[tuple[ProductAttribute, ...], Trace | None]:
@@ -61,29 +85,15 @@ def product_attributes(
     for item in mapped:
         values = _values(run(item.value, item.ref, default=FILE, product=product))
         steps.append(f"{item.attribute} = {', '.join(values) or 'none'}")
-        if known is None:
-            if values:
-                result.append(ProductAttribute(id=item.attribute, name=item.attribute, values=values))
-            continue
-        spec = next((a for a in known if item.attribute in (a.id, a.name)), None)
-        if spec is None:
-            names = ", ".join(sorted(a.name for a in known if a.type == "PRODUCT_PROPERTY"))
-            raise ActionRequiredError(
-                rule=f"{item.ref.file}:{item.ref.line}",
-                reason=f"attribute {item.attribute} is not an attribute of TikTok category {category_id}",
-                fix=f"use one of: {names}",
-            )
+        # Without the category's attribute list (not connected yet) the mapping's own names stand.
+        spec = _spec(item, category_id, known) if known is not None else None
         if values:
-            filled.add(spec.id)
-            result.append(ProductAttribute(id=spec.id, name=spec.name, values=values))
-    for spec in known or ():
-        if spec.type == "PRODUCT_PROPERTY" and spec.required and spec.id not in filled:
-            raise ActionRequiredError(
-                rule=FILE,
-                reason=f"required attribute {spec.name} ({spec.id}) of TikTok category {category_id} is missing",
-                fix=f'map it under product_attributes: "{category_id}": in {FILE}, '
-                f'e.g. {spec.name}: "product.attributes.{spec.name.replace(" ", "")}"',
-            )
+            if spec is not None:
+                filled.add(spec.id)
+            attribute_id, name = (spec.id, spec.name) if spec is not None else (item.attribute, item.attribute)
+            result.append(ProductAttribute(id=attribute_id, name=name, values=values))
+    if known is not None:
+        _check_required(category_id, known, filled)
     trace = Trace(mapped[0].ref, tuple(steps)) if mapped else None
     return tuple(sorted(result, key=lambda a: (a.id, a.name))), trace
 

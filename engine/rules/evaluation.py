@@ -25,8 +25,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TypeVar
 
-from engine.config.types import Config, Region
-from engine.model.catalog import Catalog, Product, StoreProfile
+from engine.config.types import Config, Region, SellingPolicy
+from engine.model.catalog import Catalog, Product, StoreProfile, UnreadableProduct, Variant
 from engine.model.listing import (
     ActionRequired,
     DesiredListing,
@@ -34,7 +34,6 @@ from engine.model.listing import (
     PackageDimensions,
     PackageWeight,
     ProductAttribute,
-    SalesAttribute,
     TikTokAttribute,
     Trace,
 )
@@ -42,6 +41,7 @@ from engine.rules import attributes, category, listing, selling, sync
 from engine.rules.problems import ActionRequiredError, skus_of
 
 T = TypeVar("T")
+ECWID_DATA = "ecwid data"  # the rule of a product whose Ecwid data cannot be read at all
 MAX_SKUS = 100  # US and UK (tiktok.md §6.2; the emulator enforces 100)
 
 
@@ -123,6 +123,45 @@ class _Content:
     trace: Mapping[str, Trace]
 
 
+def _sku_problem(variant: Variant, combinations: bool) -> ActionRequiredError | None:
+    """TikTok's seller SKU limits: 1-50 characters, no spaces."""
+    sku = variant.sku
+    if sku and len(sku) <= 50 and not any(ch.isspace() for ch in sku):
+        return None
+    shown = f"{sku!r} is {len(sku)} characters" if sku else "is empty"
+    what = f"combination {variant.id}" if combinations else "product"
+    return ActionRequiredError(
+        rule="ecwid",
+        reason=f"SKU {shown}; TikTok needs 1-50 characters without spaces",
+        fix=f"set a SKU of 1-50 characters without spaces on the {what} in Ecwid",
+        sku=sku,
+    )
+
+
+def _desired_sku(
+    policy: SellingPolicy, config: Config, product: Product, variant: Variant, problems: _Problems
+) -> DesiredSku | None:
+    """One SKU's price, stock and sales attributes; None (its problems recorded) when any cannot be had."""
+    price = problems.attempt(partial(selling.price, policy, product, variant))
+    count = problems.attempt(partial(selling.quantity, policy, product, variant))
+    was = problems.attempt(partial(selling.list_price, policy, product, variant))
+    sales = problems.attempt(partial(attributes.sales_attributes, config.attributes, product, variant))
+    if price is None or count is None or sales is None:
+        return None
+    combinations = bool(product.variants)
+    return DesiredSku(
+        seller_sku=variant.sku,
+        ecwid_product_id=product.id,
+        ecwid_combination_id=variant.id if combinations else None,
+        price=price[0],
+        quantity=count[0],
+        sales_attributes=sales if combinations else (),
+        list_price=was,
+        image_url=variant.image_url,
+        trace={"price": price[1], "quantity": count[1]},
+    )
+
+
 def _skus(config: Config, product: Product, problems: _Problems) -> tuple[DesiredSku, ...] | None:
     variants = skus_of(product)
     if len(variants) > MAX_SKUS:
@@ -139,45 +178,19 @@ def _skus(config: Config, product: Product, problems: _Problems) -> tuple[Desire
         return None
     before = len(problems.items)
     result: list[DesiredSku] = []
-    labelled: list[tuple[str, tuple[SalesAttribute, ...]]] = []
     combinations = bool(product.variants)
     for variant in variants:
-        sku = variant.sku
-        if not sku or len(sku) > 50 or any(ch.isspace() for ch in sku):
-            shown = f"{sku!r} is {len(sku)} characters" if sku else "is empty"
-            what = f"combination {variant.id}" if combinations else "product"
-            problems.add(
-                ActionRequiredError(
-                    rule="ecwid",
-                    reason=f"SKU {shown}; TikTok needs 1-50 characters without spaces",
-                    fix=f"set a SKU of 1-50 characters without spaces on the {what} in Ecwid",
-                    sku=sku,
-                )
-            )
+        problem = _sku_problem(variant, combinations)
+        if problem is not None:
+            problems.add(problem)
             continue
-        price = problems.attempt(partial(selling.price, policy, product, variant))
-        count = problems.attempt(partial(selling.quantity, policy, product, variant))
-        was = problems.attempt(partial(selling.list_price, policy, product, variant))
-        sales = problems.attempt(partial(attributes.sales_attributes, config.attributes, product, variant))
-        if price is None or count is None or sales is None:
-            continue
-        labelled.append((sku, sales))
-        result.append(
-            DesiredSku(
-                seller_sku=sku,
-                ecwid_product_id=product.id,
-                ecwid_combination_id=variant.id if combinations else None,
-                price=price[0],
-                quantity=count[0],
-                sales_attributes=sales if combinations else (),
-                list_price=was,
-                image_url=variant.image_url,
-                trace={"price": price[1], "quantity": count[1]},
-            )
-        )
+        desired = _desired_sku(policy, config, product, variant, problems)
+        if desired is not None:
+            result.append(desired)
     if len(problems.items) > before:
         return None
     if combinations:
+        labelled = [(sku.seller_sku, sku.sales_attributes) for sku in result]
         problems.attempt(partial(attributes.check_sales_attributes, labelled))
         if len(problems.items) > before:
             return None
@@ -342,6 +355,70 @@ def evaluate(
             gc.enable()
 
 
+def unreadable_problem(item: UnreadableProduct) -> ActionRequired:
+    """An Ecwid product the read could not convert: the merchant corrects the field in Ecwid."""
+    product = f"{item.name!r} (id {item.id})" if item.name else f"id {item.id}"
+    return ActionRequired(
+        item.id,
+        ECWID_DATA,
+        f"Ecwid product data cannot be read: {item.field} is {item.value} ({item.reason})",
+        f"correct {item.field} of product {product} in Ecwid",
+    )
+
+
+def _named(product: Product) -> str:
+    return f"{product.name!r} (id {product.id})"
+
+
+def _clashing_skus(products: Sequence[Product]) -> set[str]:
+    """SKUs used more than once across the catalog (one dict lookup per SKU: this runs on every plan)."""
+    owners: dict[str, Product] = {}
+    clashes: set[str] = set()
+    for product in products:
+        if not product.variants:
+            if owners.setdefault(product.sku, product) is not product:
+                clashes.add(product.sku)
+            continue
+        mine: set[str] = set()
+        for variant in product.variants:
+            sku = variant.sku
+            if sku in mine or owners.setdefault(sku, product) is not product:
+                clashes.add(sku)
+            mine.add(sku)
+    clashes.discard("")  # an empty SKU is the SKU check's to report
+    return clashes
+
+
+def duplicate_skus(products: Sequence[Product]) -> dict[int, tuple[ActionRequired, ...]]:
+    """Products whose SKU (or a combination's) is not theirs alone, with one item per shared SKU.
+
+    TikTok finds a listing by seller SKU, so a SKU twice in the catalog would make two products
+    claim one listing, or one listing carry a SKU twice: such products get no listing at all until
+    the merchant gives each its own SKU. Empty SKUs are left to the SKU check.
+    """
+    clashes = _clashing_skus(products)
+    if not clashes:
+        return {}
+    users: dict[str, list[tuple[Product, Variant]]] = {sku: [] for sku in clashes}
+    for product in products:
+        for variant in skus_of(product):
+            if variant.sku in users:
+                users[variant.sku].append((product, variant))
+    found: dict[int, list[ActionRequired]] = {}
+    for sku in sorted(users):
+        shared_by = sorted({product.id: product for product, _ in users[sku]}.values(), key=lambda p: p.id)
+        for product in shared_by:
+            if len(shared_by) > 1:
+                reason = f"SKU {sku!r} is shared by products {', '.join(_named(p) for p in shared_by)}"
+            else:
+                ids = ", ".join(str(variant.id) for _, variant in users[sku])
+                reason = f"SKU {sku!r} is shared by combinations {ids} of product {_named(product)}"
+            found.setdefault(product.id, []).append(ActionRequired(
+                product.id, "ecwid", f"{reason}; TikTok needs every SKU once",
+                "give each product and combination its own SKU in Ecwid", sku=sku))
+    return {pid: tuple(items) for pid, items in found.items()}
+
+
 def _evaluate_all(
     config: Config,
     catalog: Catalog,
@@ -351,8 +428,12 @@ def _evaluate_all(
     cache: EvaluationCache | None,
 ) -> Evaluation:
     listings: dict[int, DesiredListing] = {}
-    problems: list[ActionRequired] = []
+    problems: list[ActionRequired] = [unreadable_problem(item) for item in catalog.unreadable]
+    shared = duplicate_skus(catalog.products)
     for product in catalog.products:
+        if product.id in shared:
+            problems.extend(shared[product.id])
+            continue
         key = product.content_hash + suffix if product.content_hash else ""
         outcome = cache.get(product.id, key) if cache is not None and key else None
         if outcome is None:

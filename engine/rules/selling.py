@@ -42,10 +42,10 @@ from engine.config.types import (
 from engine.expr import Expression
 from engine.model.catalog import Product, Variant
 from engine.model.listing import RuleRef, Trace
+from engine.model.money import CENT, cents, cents_text
 from engine.rules.problems import ActionRequiredError, run, to_decimal, where
 
 FILE = "rules/selling.yaml"
-CENT = Decimal("0.01")
 ONE = Decimal(1)
 TEN = Decimal(10)
 HUNDRED = Decimal(100)
@@ -88,7 +88,7 @@ def trace_rule(policy: SellingPolicy) -> RuleRef:
 
 
 def _show(value: Decimal) -> str:
-    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+    return cents_text(value)
 
 
 def _number(value: Decimal | Expression, ref: RuleRef, what: str, product: Product, variant: Variant) -> Decimal:
@@ -185,24 +185,44 @@ def _price_prefix(
     return value, steps, constant
 
 
-def price(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[Decimal, Trace]:
-    """The SKU's TikTok price, 2 decimal places, and the steps that made it."""
-    rules: PricePolicy = policy.price
-    ref = policy.ref
-    source = rules.source
-    if isinstance(source, PriceSource):  # inlined _source: this is the per-SKU hot path
-        value: Decimal | None = getattr(variant, source)
-        label = "" if source is _PRICE else f"{source} "
-    else:
-        value, label = _source(source, ref, product, variant, "price source")
+def _price_source(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[Decimal, str]:
+    """The price source's value and its trace label; an empty source is the merchant's to fix."""
+    value, label = _source(policy.price.source, policy.ref, product, variant, "price source")
     if value is None:
-        name = rules.source.value if isinstance(rules.source, PriceSource) else rules.source.source
+        source = policy.price.source
+        name = source.value if isinstance(source, PriceSource) else source.source
         raise ActionRequiredError(
-            rule=f"{ref.file}:{ref.line}",
+            rule=f"{policy.ref.file}:{policy.ref.line}",
             reason=f"price source {name} is empty",
             fix=f'set {name} on the product in Ecwid or choose another price source in policy "{policy.name}"',
             sku=variant.sku,
         )
+    return value, label
+
+
+def _bounded(policy: SellingPolicy, value: Decimal, steps: list[str], product: Product, variant: Variant) -> Decimal:
+    """`value` raised to the policy's `min` and lowered to its `max`, each bound that bites a trace step."""
+    rules, ref = policy.price, policy.ref
+    if rules.min is not None:
+        low = _number(rules.min, ref, "min price", product, variant)
+        if value < low:
+            value = low
+            steps.append(f"min {_show(low)}")
+    if rules.max is not None:
+        high = _number(rules.max, ref, "max price", product, variant)
+        if value > high:
+            value = high
+            steps.append(f"max {_show(high)}")
+    return value
+
+
+def _numeric_bounds(rules: PricePolicy) -> bool:
+    return not isinstance(rules.min, Expression) and not isinstance(rules.max, Expression)
+
+
+def price(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[Decimal, Trace]:
+    """The SKU's TikTok price, 2 decimal places, and the steps that made it."""
+    value, label = _price_source(policy, product, variant)
     key = (id(policy), value, value.is_signed()) if type(value) is Decimal and value.is_finite() else None
     entry = _PRICE_PREFIXES.get(key) if key is not None else None
     if entry is not None and entry[0] is policy:
@@ -216,26 +236,17 @@ def price(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[De
             if len(_PRICE_PREFIXES) >= _PRICE_PREFIXES_MAX:
                 _PRICE_PREFIXES.clear()
             _PRICE_PREFIXES[key] = (policy, value, tuple(steps), None)
-    if rules.min is not None:
-        low = _number(rules.min, ref, "min price", product, variant)
-        if value < low:
-            value = low
-            steps.append(f"min {_show(low)}")
-    if rules.max is not None:
-        high = _number(rules.max, ref, "max price", product, variant)
-        if value > high:
-            value = high
-            steps.append(f"max {_show(high)}")
-    final = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    value = _bounded(policy, value, steps, product, variant)
+    final = cents(value)
     if final < CENT:
         raise ActionRequiredError(
-            rule=f"{ref.file}:{ref.line}",
+            rule=f"{policy.ref.file}:{policy.ref.line}",
             reason=f"price {final} is below TikTok's minimum 0.01",
             fix=f'set a `min` price in policy "{policy.name}" or check the product\'s price in Ecwid',
             sku=variant.sku,
         )
     result = final, Trace(trace_rule(policy), tuple(steps))
-    if constant and key is not None and not isinstance(rules.min, Expression) and not isinstance(rules.max, Expression):
+    if constant and key is not None and _numeric_bounds(policy.price):
         # numbers all the way: the whole outcome is the policy's for this source value
         _PRICE_PREFIXES[key] = (policy, value, (), result)
     return result
@@ -247,7 +258,7 @@ def list_price(policy: SellingPolicy, product: Product, variant: Variant) -> Dec
     if source is None:
         return None
     value, _ = _source(source, policy.ref, product, variant, "list price")
-    return None if value is None else value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return None if value is None else cents(value)
 
 
 def _whole(value: object, *, rule: str, sku: str) -> int:

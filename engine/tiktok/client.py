@@ -17,20 +17,24 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-import tenacity
 
 from engine.http import (
+    ApiError,
     AuthError,
+    Jitter,
     PermanentError,
     QuotaExceededError,
     RateLimitedError,
     RateLimiter,
     RetryableError,
+    RetryPolicy,
+    call_with_retries,
     redact,
 )
 from engine.model.listing import TikTokAttribute, TikTokCategory, TikTokProduct
@@ -86,6 +90,17 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None  # an HTTP date: rare enough that our own backoff serves
 
 
+def _coded_error(code: int, detail: str, common: Mapping[str, Any]) -> ApiError:
+    """The error for a non-zero TikTok `code` that a retry cannot fix."""
+    if code == TOKEN_EXPIRED:
+        return _TokenExpired(detail, **common)
+    if code in AUTH_CODES or str(code).startswith("105"):
+        return AuthError(detail, **common)
+    if code in QUOTA_CODES:
+        return QuotaExceededError(detail, **common)
+    return PermanentError(detail, **common)
+
+
 class TikTokClient:
     """A seller's TikTok Shop, reached through one app (app_key/app_secret) and one OAuth grant."""
 
@@ -124,9 +139,9 @@ class TikTokClient:
         self._jitter = jitter
         self._qps = qps
         self._limiters: dict[str, RateLimiter] = {}
-        self._max_attempts = max_attempts
-        self._backoff_base = backoff_base
-        self._backoff_max = backoff_max
+        # Equal jitter (never a zero wait); TikTok's Retry-After honoured up to twice the longest backoff.
+        self.retry = RetryPolicy(attempts=max_attempts, base=backoff_base, cap=backoff_max, jitter=Jitter.EQUAL,
+                                 retry_after_cap=backoff_max * 2)
         self._refresh_margin = refresh_margin
         self._on_tokens_refreshed = on_tokens_refreshed
 
@@ -163,28 +178,13 @@ class TikTokClient:
             self._limiters[api] = RateLimiter(1, 1.0 / self._qps, clock=self._monotonic, sleep=self._sleep)
         return self._limiters[api]
 
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(error, RetryableError) and error.delay is not None:
-            return min(error.delay, self._backoff_max * 2)
-        exponential = min(self._backoff_max, self._backoff_base * 2 ** (state.attempt_number - 1))
-        return float(exponential * (0.5 + 0.5 * self._jitter()))  # equal jitter: spread, yet never zero
-
-    def _log_retry(self, state: tenacity.RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome is not None else None
-        sleep = state.next_action.sleep if state.next_action is not None else 0.0
-        log.warning("tiktok: retrying after %s (attempt %d, waiting %.2fs)", error, state.attempt_number, sleep)
+    @staticmethod
+    def _log_retry(error: BaseException, attempt: int, wait: float) -> None:
+        log.warning("tiktok: retrying after %s (attempt %d, waiting %.2fs)", error, attempt, wait)
 
     def _with_retries(self, attempt: Callable[[], T], attempts: int | None = None) -> T:
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(attempts or self._max_attempts),
-            wait=self._wait,
-            retry=tenacity.retry_if_exception_type(RetryableError),
-            sleep=self._sleep,
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
-        return retrying(attempt)
+        policy = self.retry if attempts is None else replace(self.retry, attempts=attempts)
+        return call_with_retries(attempt, policy, sleep=self._sleep, draw=self._jitter, on_retry=self._log_retry)
 
     def _send(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
         """One HTTP exchange -> the envelope's `data`, or a typed error. `what` names the call in messages."""
@@ -195,33 +195,35 @@ class TikTokClient:
         except httpx.TransportError as exc:
             raise RetryableError(self._clean(f"TikTok {what}: connection failed ({type(exc).__name__}: {exc})")) \
                 from None
-        body = self._clean(response.text)
-        status = response.status_code
         try:
             envelope = response.json()
         except ValueError:
             envelope = None
-        code = envelope.get("code") if isinstance(envelope, dict) else None
-        message = str(envelope.get("message", "")) if isinstance(envelope, dict) else ""
-        request_id = str(envelope.get("request_id", "")) if isinstance(envelope, dict) else ""
+        envelope = envelope if isinstance(envelope, dict) else None
+        error = self._error(what, response, envelope)
+        if error is not None:
+            raise error
+        assert envelope is not None  # _error answers every case without an envelope
+        data = envelope.get("data")
+        return {} if data is None else data
+
+    def _error(self, what: str, response: httpx.Response, envelope: Mapping[str, Any] | None) -> ApiError | None:
+        """The typed error an answer means, or None for success (an envelope with code 0, no 429 or 5xx)."""
+        status = response.status_code
+        fields = envelope if envelope is not None else {}
+        code = fields.get("code")
+        message = str(fields.get("message", ""))
+        request_id = str(fields.get("request_id", ""))
         detail = self._clean(f"TikTok {what}: {message or f'HTTP {status}'} (code {code}, request_id {request_id})")
-        common: dict[str, Any] = {"status": status, "code": code, "request_id": request_id, "body": body}
+        common: dict[str, Any] = {"status": status, "code": code, "request_id": request_id,
+                                  "body": self._clean(response.text)}
         if status == 429 or code in RATE_LIMITED_CODES:
-            raise RateLimitedError(detail, delay=_retry_after(response), **common)
+            return RateLimitedError(detail, delay=_retry_after(response), **common)
         if status >= 500 or code in RETRYABLE_CODES:
-            raise RetryableError(detail, delay=_retry_after(response), **common)
-        if not isinstance(envelope, dict) or not isinstance(code, int):
-            raise PermanentError(self._clean(f"TikTok {what}: HTTP {status}, not a TikTok envelope"), **common)
-        if code == 0:
-            data = envelope.get("data")
-            return {} if data is None else data
-        if code == TOKEN_EXPIRED:
-            raise _TokenExpired(detail, **common)
-        if code in AUTH_CODES or str(code).startswith("105"):
-            raise AuthError(detail, **common)
-        if code in QUOTA_CODES:
-            raise QuotaExceededError(detail, **common)
-        raise PermanentError(detail, **common)
+            return RetryableError(detail, delay=_retry_after(response), **common)
+        if envelope is None or not isinstance(code, int):
+            return PermanentError(self._clean(f"TikTok {what}: HTTP {status}, not a TikTok envelope"), **common)
+        return None if code == 0 else _coded_error(code, detail, common)
 
     def _ensure_fresh(self) -> None:
         tokens = self._tokens

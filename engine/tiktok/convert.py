@@ -7,14 +7,15 @@ number; money becomes Decimal from its string, never through float.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from engine.model.listing import (
     AttributeValue,
     AuditFailure,
     DesiredListing,
+    DesiredSku,
     PackageDimensions,
     PackageWeight,
     ProductAttribute,
@@ -25,6 +26,7 @@ from engine.model.listing import (
     TikTokProduct,
     TikTokSku,
 )
+from engine.model.money import cents_text
 from engine.model.tiktok_order import (
     Cancellation,
     CancelRole,
@@ -58,7 +60,6 @@ from engine.tiktok.values import (
     WebhookSubscription,
 )
 
-CENT = Decimal("0.01")
 # Fields a content edit changes (and that send a live product back to review).
 CONTENT_FIELDS = ("title", "description", "category_id", "brand_id", "main_images", "product_attributes",
                   "package_weight", "package_dimensions")
@@ -98,8 +99,9 @@ def _opt_money(value: Any, *, where: str) -> Decimal | None:
 
 
 def money_str(value: Decimal) -> str:
-    """Two decimal places, plain notation: Decimal("27.9") -> "27.90"."""
-    return format(value.quantize(CENT), "f")
+    """Two decimal places, plain notation: Decimal("27.9") -> "27.90". Prices reach here already in cents
+    (rules round half up); half-even, the decimal default, keeps any other value as the wire always had it."""
+    return cents_text(value, ROUND_HALF_EVEN)
 
 
 _E = TypeVar("_E", OrderStatus, PackageStatus, CancelRole)
@@ -176,36 +178,50 @@ def _status(value: Any) -> ProductStatus:
         raise ConversionError(f"unknown TikTok product status {value!r}") from None
 
 
-def parse_product(data: Mapping[str, Any]) -> TikTokProduct:
-    """A product from Get Product or one entry of Search Products (which carries fewer fields)."""
+def _leaf_category(data: Mapping[str, Any]) -> str:
     chain = data.get("category_chains") or ()
     leaf = next((c for c in chain if c.get("is_leaf")), chain[-1] if chain else {})
-    weight = data.get("package_weight")
-    dims = data.get("package_dimensions")
+    return _s(leaf.get("id"))
+
+
+def _product_attribute(a: Mapping[str, Any]) -> ProductAttribute:
+    return ProductAttribute(id=_s(a.get("id")), name=_s(a.get("name")),
+                            values=tuple(_s(v.get("name")) for v in a.get("values") or ()))
+
+
+def _package_weight(weight: Mapping[str, Any] | None) -> PackageWeight | None:
+    if not weight:
+        return None
+    return PackageWeight(value=money(weight.get("value"), where="package_weight"), unit=_s(weight.get("unit")))
+
+
+def _package_dimensions(dims: Mapping[str, Any] | None) -> PackageDimensions | None:
+    if not dims:
+        return None
+    return PackageDimensions(length=_i(dims.get("length")), width=_i(dims.get("width")),
+                             height=_i(dims.get("height")), unit=_s(dims.get("unit")))
+
+
+def _audit_failure(r: Mapping[str, Any]) -> AuditFailure:
+    return AuditFailure(position=_s(r.get("position")), reasons=tuple(_s(x) for x in r.get("reasons") or ()),
+                        suggestions=tuple(_s(x) for x in r.get("suggestions") or ()))
+
+
+def parse_product(data: Mapping[str, Any]) -> TikTokProduct:
+    """A product from Get Product or one entry of Search Products (which carries fewer fields)."""
     return TikTokProduct(
         id=_s(data.get("id")),
         status=_status(data.get("status")),
         title=_s(data.get("title")),
         description=_s(data.get("description")),
-        category_id=_s(leaf.get("id")),
+        category_id=_leaf_category(data),
         brand_id=_s((data.get("brand") or {}).get("id")),
         main_images=tuple(_s(image.get("uri")) for image in data.get("main_images") or ()),
-        product_attributes=tuple(
-            ProductAttribute(id=_s(a.get("id")), name=_s(a.get("name")),
-                             values=tuple(_s(v.get("name")) for v in a.get("values") or ()))
-            for a in data.get("product_attributes") or ()
-        ),
-        package_weight=PackageWeight(value=money(weight.get("value"), where="package_weight"),
-                                     unit=_s(weight.get("unit"))) if weight else None,
-        package_dimensions=PackageDimensions(
-            length=_i(dims.get("length")), width=_i(dims.get("width")), height=_i(dims.get("height")),
-            unit=_s(dims.get("unit"))) if dims else None,
+        product_attributes=tuple(_product_attribute(a) for a in data.get("product_attributes") or ()),
+        package_weight=_package_weight(data.get("package_weight")),
+        package_dimensions=_package_dimensions(data.get("package_dimensions")),
         skus=tuple(parse_sku(sku) for sku in data.get("skus") or ()),
-        audit_failed_reasons=tuple(
-            AuditFailure(position=_s(r.get("position")), reasons=tuple(_s(x) for x in r.get("reasons") or ()),
-                         suggestions=tuple(_s(x) for x in r.get("suggestions") or ()))
-            for r in data.get("audit_failed_reasons") or ()
-        ),
+        audit_failed_reasons=tuple(_audit_failure(r) for r in data.get("audit_failed_reasons") or ()),
         external_product_id=_s(data.get("external_product_id")),
         create_time=_i(data.get("create_time")),
         update_time=_i(data.get("update_time")),
@@ -534,6 +550,32 @@ def parse_tracking(data: Mapping[str, Any]) -> tuple[TrackingEvent, ...]:
 
 # ---- DesiredListing -> request JSON ----------------------------------------------------------
 
+def _attribute_request(attribute: ProductAttribute, where: str) -> dict[str, Any]:
+    if not attribute.id:
+        raise ConversionError(f"{where}: product attribute {attribute.name!r} has no TikTok attribute id")
+    return {"id": attribute.id, "values": [{"name": value} for value in attribute.values]}
+
+
+def _sku_request(sku: DesiredSku, uri: Callable[[str], str], *, warehouse_id: str, currency: str) -> dict[str, Any]:
+    """One SKU of a Create / Edit Product body; `uri` maps a source image URL to its TikTok URI."""
+    entry: dict[str, Any] = {
+        "seller_sku": sku.seller_sku,
+        "external_sku_id": _s(sku.ecwid_combination_id if sku.ecwid_combination_id is not None
+                              else sku.ecwid_product_id),
+        "price": {"amount": money_str(sku.price), "currency": currency},
+        "inventory": [{"warehouse_id": warehouse_id, "quantity": sku.quantity}],
+    }
+    if sku.sales_attributes:
+        sales: list[dict[str, Any]] = [{"name": a.name, "value_name": a.value} for a in sku.sales_attributes]
+        if sku.image_url:
+            # One attribute carries the SKU image (TikTok allows images on a single attribute).
+            sales[0]["sku_img"] = {"uri": uri(sku.image_url)}
+        entry["sales_attributes"] = sales
+    if sku.list_price is not None:
+        entry["list_price"] = {"amount": money_str(sku.list_price), "currency": currency}
+    return entry
+
+
 def product_request(
     listing: DesiredListing,
     *,
@@ -555,31 +597,8 @@ def product_request(
             raise ConversionError(f"{where}: image {url} has not been uploaded to TikTok")
         return image_uris[url]
 
-    attributes = []
-    for attribute in listing.product_attributes:
-        if not attribute.id:
-            raise ConversionError(f"{where}: product attribute {attribute.name!r} has no TikTok attribute id")
-        attributes.append({"id": attribute.id, "values": [{"name": value} for value in attribute.values]})
-
-    skus = []
-    for sku in listing.skus:
-        entry: dict[str, Any] = {
-            "seller_sku": sku.seller_sku,
-            "external_sku_id": _s(sku.ecwid_combination_id if sku.ecwid_combination_id is not None
-                                  else sku.ecwid_product_id),
-            "price": {"amount": money_str(sku.price), "currency": currency},
-            "inventory": [{"warehouse_id": warehouse_id, "quantity": sku.quantity}],
-        }
-        if sku.sales_attributes:
-            sales: list[dict[str, Any]] = [{"name": a.name, "value_name": a.value} for a in sku.sales_attributes]
-            if sku.image_url:
-                # One attribute carries the SKU image (TikTok allows images on a single attribute).
-                sales[0]["sku_img"] = {"uri": uri(sku.image_url)}
-            entry["sales_attributes"] = sales
-        if sku.list_price is not None:
-            entry["list_price"] = {"amount": money_str(sku.list_price), "currency": currency}
-        skus.append(entry)
-
+    attributes = [_attribute_request(attribute, where) for attribute in listing.product_attributes]
+    skus = [_sku_request(sku, uri, warehouse_id=warehouse_id, currency=currency) for sku in listing.skus]
     body: dict[str, Any] = {
         "title": listing.title,
         "description": listing.description,

@@ -74,3 +74,15 @@ def test_explain_unknown_product(tmp_path: Path, running: RunningEcwidSandbox) -
     assert code == 1
     assert "no Ecwid product with id or SKU 'NO-SUCH-SKU'" in output
     assert running.token not in output
+
+
+def test_explain_names_the_field_of_a_product_ecwid_data_makes_unreadable(tmp_path: Path) -> None:
+    with start_ecwid_sandbox(n_products=4, seed=3) as running:
+        _config(tmp_path, running)
+        pid = sorted(running.sandbox.products)[0]
+        with running.sandbox.lock:
+            running.sandbox.products[pid]["price"] = None
+        code, output = _run(tmp_path, running, str(pid))
+    assert code == 0, output
+    assert "action required: Ecwid product data cannot be read: price is None (expected a number)" in output
+    assert "fix: correct price of product" in output and "internal error" not in output
