@@ -252,15 +252,23 @@ def _person_from_json(raw: Mapping[str, Any] | None) -> PersonInfo | None:
         postal_code=str(raw.get("postalCode") or ""),
         state_or_province_code=str(raw.get("stateOrProvinceCode") or ""),
         phone=str(raw.get("phone") or ""),
+        first_name=str(raw.get("firstName") or ""),
+        last_name=str(raw.get("lastName") or ""),
+        country_name=str(raw.get("countryName") or ""),
+        state_or_province_name=str(raw.get("stateOrProvinceName") or ""),
     )
 
 
 def _person_to_json(person: PersonInfo) -> JSON:
-    return {
+    body: JSON = {
         "name": person.name, "companyName": person.company_name, "street": person.street, "city": person.city,
         "countryCode": person.country_code, "postalCode": person.postal_code,
         "stateOrProvinceCode": person.state_or_province_code, "phone": person.phone,
     }
+    optional = {"firstName": person.first_name, "lastName": person.last_name, "countryName": person.country_name,
+                "stateOrProvinceName": person.state_or_province_name}
+    body.update({k: v for k, v in optional.items() if v})
+    return body
 
 
 def _status(enum: type[PaymentStatus] | type[FulfillmentStatus], value: Any, *, where: str) -> Any:
@@ -300,6 +308,7 @@ def order_from_json(raw: Mapping[str, Any]) -> EcwidOrder:
         items=tuple(order_item_from_json(i, where=f"{where}.items[{n}]") for n, i in enumerate(raw.get("items") or [])),
         subtotal=money(raw.get("subtotal", 0), field=f"{where}.subtotal"),
         total=money(raw.get("total", 0), field=f"{where}.total"),
+        tax=_opt_money(raw, "tax", where=where),
         email=str(raw.get("email") or ""),
         customer_id=int(raw["customerId"]) if raw.get("customerId") else None,
         shipping_person=_person_from_json(raw.get("shippingPerson")),
@@ -317,6 +326,7 @@ def order_from_json(raw: Mapping[str, Any]) -> EcwidOrder:
         external_transaction_id=str(raw.get("externalTransactionId") or ""),
         referer_id=str(raw.get("refererId") or external.get("refererId") or ""),
         private_admin_notes=str(raw.get("privateAdminNotes") or ""),
+        order_comments=str(raw.get("orderComments") or ""),
         disable_all_customer_notifications=bool(raw.get("disableAllCustomerNotifications", False)),
         extra_fields=MappingProxyType({str(k): str(v) for k, v in extra.items()}),
         create_timestamp=int(raw.get("createTimestamp") or 0),
@@ -357,6 +367,8 @@ def order_to_json(order: EcwidOrder) -> JSON:
         "email": order.email,
         "items": [order_item_to_json(i) for i in order.items],
     }
+    if order.tax is not None:
+        body["tax"] = float_free(order.tax)
     if order.customer_id is not None:
         body["customerId"] = order.customer_id
     if order.shipping_person:
@@ -372,7 +384,7 @@ def order_to_json(order: EcwidOrder) -> JSON:
     optional = {
         "trackingNumber": order.tracking_number, "externalOrderId": order.external_order_id,
         "externalTransactionId": order.external_transaction_id, "refererId": order.referer_id,
-        "privateAdminNotes": order.private_admin_notes,
+        "privateAdminNotes": order.private_admin_notes, "orderComments": order.order_comments,
     }
     body.update({k: v for k, v in optional.items() if v})
     if order.external_fulfillment:

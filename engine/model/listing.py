@@ -109,6 +109,37 @@ class DesiredListing:
     content_hash: str = ""  # hash of content fields (title..attributes): edits to these trigger review
 
 
+@dataclass(frozen=True, slots=True)
+class EssenceSku:
+    seller_sku: str
+    price: Decimal
+    quantity: int
+    sales_attributes: tuple[SalesAttribute, ...] = ()
+    list_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Essence:
+    """The comparable part of a listing (kopf's "diffbase"); see `engine.reconcile.essence`."""
+
+    title: str
+    description: str
+    category_id: str
+    brand: str
+    main_images: tuple[str, ...]
+    product_attributes: tuple[ProductAttribute, ...]
+    package_weight: PackageWeight | None
+    package_dimensions: PackageDimensions | None
+    skus: tuple[EssenceSku, ...]  # sorted by seller_sku
+
+    def sku(self, seller_sku: str) -> EssenceSku | None:
+        return next((s for s in self.skus if s.seller_sku == seller_sku), None)
+
+    def sku_shape(self) -> tuple[tuple[str, tuple[SalesAttribute, ...]], ...]:
+        """The SKU set: what a partial edit of `skus` changes and a price/stock update cannot."""
+        return tuple((s.seller_sku, s.sales_attributes) for s in self.skus)
+
+
 class ProductStatus(StrEnum):
     """TikTok product status (202309)."""
 

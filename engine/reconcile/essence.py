@@ -33,6 +33,12 @@ from engine.model.listing import (
     SalesAttribute,
     TikTokProduct,
 )
+from engine.model.listing import (
+    Essence as Essence,  # re-exported: the reconciler's name for it
+)
+from engine.model.listing import (
+    EssenceSku as EssenceSku,
+)
 
 # Content fields compared one by one; each maps to the `revise` flag that lets a live listing be
 # edited for it. "skus" (the SKU set and its sales attributes) has no flag: without it a new Ecwid
@@ -60,35 +66,6 @@ REVISE_FLAG: Mapping[str, str] = {
 SKU_SET = "skus"
 PRICE = "price"
 QUANTITY = "quantity"
-
-
-@dataclass(frozen=True, slots=True)
-class EssenceSku:
-    seller_sku: str
-    price: Decimal
-    quantity: int
-    sales_attributes: tuple[SalesAttribute, ...] = ()
-    list_price: Decimal | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Essence:
-    title: str
-    description: str
-    category_id: str
-    brand: str
-    main_images: tuple[str, ...]
-    product_attributes: tuple[ProductAttribute, ...]
-    package_weight: PackageWeight | None
-    package_dimensions: PackageDimensions | None
-    skus: tuple[EssenceSku, ...]  # sorted by seller_sku
-
-    def sku(self, seller_sku: str) -> EssenceSku | None:
-        return next((s for s in self.skus if s.seller_sku == seller_sku), None)
-
-    def sku_shape(self) -> tuple[tuple[str, tuple[SalesAttribute, ...]], ...]:
-        """The SKU set: what a partial edit of `skus` changes and a price/stock update cannot."""
-        return tuple((s.seller_sku, s.sales_attributes) for s in self.skus)
 
 
 @dataclass(frozen=True, slots=True)

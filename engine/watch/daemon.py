@@ -473,7 +473,7 @@ class Daemon:
         failed = {f.details.get("tiktok_order_id") for f in result.failed}
         for action in result.plan.actions:
             done = action.key in result.done
-            if done or action.payload.get("tiktok_order_id") in failed:
+            if done or action.tiktok_order_id in failed:
                 self.metrics.actions.labels(action.kind.value, "ok" if done else "failed").inc()
         self.metrics.synced("tiktok")
 
