@@ -59,15 +59,12 @@ from engine.model.plan import (
 )
 from engine.reconcile.essence import (
     ActualListing,
-    attribute_from_json,
     canonical_json,
-    dimensions_from_json,
-    dimensions_json,
+    content_from_json,
+    content_to_json,
     essence_from_json,
     essence_to_json,
     sales_from_json,
-    weight_from_json,
-    weight_json,
 )
 
 FORMAT_VERSION = 3
@@ -96,16 +93,7 @@ def listing_to_json(listing: DesiredListing) -> dict[str, Any]:
         "ecwid_product_id": listing.ecwid_product_id,
         "intent": listing.intent.value,
         "save_mode": listing.save_mode.value,
-        "title": listing.title,
-        "description": listing.description,
-        "category_id": listing.category_id,
-        "brand": listing.brand,
-        "main_images": list(listing.main_images),
-        "product_attributes": [
-            {"id": a.id, "name": a.name, "values": list(a.values)} for a in listing.product_attributes
-        ],
-        "package_weight": weight_json(listing.package_weight),
-        "package_dimensions": dimensions_json(listing.package_dimensions),
+        **content_to_json(listing),
         "skus": [
             {
                 "seller_sku": s.seller_sku,
@@ -130,14 +118,7 @@ def listing_from_json(data: Mapping[str, Any]) -> DesiredListing:
         ecwid_product_id=int(data["ecwid_product_id"]),
         intent=ListingIntent(data["intent"]),
         save_mode=SaveMode(data["save_mode"]),
-        title=data["title"],
-        description=data["description"],
-        category_id=data["category_id"],
-        brand=data["brand"],
-        main_images=tuple(data["main_images"]),
-        product_attributes=tuple(attribute_from_json(a) for a in data["product_attributes"]),
-        package_weight=weight_from_json(data["package_weight"]),
-        package_dimensions=dimensions_from_json(data["package_dimensions"]),
+        **content_from_json(data),
         skus=tuple(
             DesiredSku(
                 seller_sku=s["seller_sku"],
