@@ -126,3 +126,23 @@ def test_a_unique_conflict_in_the_state_is_a_typed_error_and_nothing_is_written(
         with pytest.raises(StateConflict):
             state.save_listing(ActualListing(2, "T1", ProductStatus.ACTIVATE, nothing, nothing))
         assert sorted(state.listings()) == [1]
+
+
+def test_two_variants_sharing_a_seller_sku_are_refused_before_any_write(tmp_path: Path) -> None:
+    with make_world(tmp_path, n_products=12) as world:
+        with world.runtime() as runtime:
+            plan = make_plan(runtime)
+        variants = next(a for a in plan.actions
+                        if a.kind is ActionKind.CREATE_PRODUCT and len(a.payload.listing.skus) > 1)
+        listing = variants.payload.listing
+        first = listing.skus[0].seller_sku
+        doubled = dataclasses.replace(listing, skus=tuple(dataclasses.replace(s, seller_sku=first)
+                                                          for s in listing.skus))
+        action = dataclasses.replace(variants, payload=dataclasses.replace(variants.payload, listing=doubled))
+        world.transport.reset()
+        with world.runtime() as runtime:
+            report = execute(runtime, Plan(actions=(action,)))
+            (failed,) = report.failed
+            assert f"several variants with seller SKU {first}" in failed.message
+            assert runtime.state.pending_intents() == []
+        assert world.transport.writes() == []
