@@ -240,34 +240,35 @@ def product_from_json(raw: Mapping[str, Any], categories: Mapping[int, Category]
     )
 
 
+# PersonInfo attribute -> Ecwid field; `name` is read apart (Ecwid may send only first and last names).
+_PERSON_FIELDS: Mapping[str, str] = {
+    "first_name": "firstName", "last_name": "lastName", "company_name": "companyName", "street": "street",
+    "city": "city", "country_code": "countryCode", "country_name": "countryName", "postal_code": "postalCode",
+    "state_or_province_code": "stateOrProvinceCode", "state_or_province_name": "stateOrProvinceName",
+    "phone": "phone",
+}
+# Sent even when empty, as before; the names Ecwid derives or shows only are sent when set.
+_PERSON_ALWAYS = frozenset({"companyName", "street", "city", "countryCode", "postalCode", "stateOrProvinceCode",
+                            "phone"})
+
+
+def _text(raw: Mapping[str, Any], key: str) -> str:
+    return str(raw.get(key) or "")
+
+
 def _person_from_json(raw: Mapping[str, Any] | None) -> PersonInfo | None:
     if not raw:
         return None
-    return PersonInfo(
-        name=str(raw.get("name") or " ".join(p for p in (raw.get("firstName"), raw.get("lastName")) if p)),
-        company_name=str(raw.get("companyName") or ""),
-        street=str(raw.get("street") or ""),
-        city=str(raw.get("city") or ""),
-        country_code=str(raw.get("countryCode") or ""),
-        postal_code=str(raw.get("postalCode") or ""),
-        state_or_province_code=str(raw.get("stateOrProvinceCode") or ""),
-        phone=str(raw.get("phone") or ""),
-        first_name=str(raw.get("firstName") or ""),
-        last_name=str(raw.get("lastName") or ""),
-        country_name=str(raw.get("countryName") or ""),
-        state_or_province_name=str(raw.get("stateOrProvinceName") or ""),
-    )
+    name = _text(raw, "name") or " ".join(p for p in (_text(raw, "firstName"), _text(raw, "lastName")) if p)
+    return PersonInfo(name=name, **{attr: _text(raw, key) for attr, key in _PERSON_FIELDS.items()})
 
 
 def _person_to_json(person: PersonInfo) -> JSON:
-    body: JSON = {
-        "name": person.name, "companyName": person.company_name, "street": person.street, "city": person.city,
-        "countryCode": person.country_code, "postalCode": person.postal_code,
-        "stateOrProvinceCode": person.state_or_province_code, "phone": person.phone,
-    }
-    optional = {"firstName": person.first_name, "lastName": person.last_name, "countryName": person.country_name,
-                "stateOrProvinceName": person.state_or_province_name}
-    body.update({k: v for k, v in optional.items() if v})
+    body: JSON = {"name": person.name}
+    for attr, key in _PERSON_FIELDS.items():
+        value = getattr(person, attr)
+        if value or key in _PERSON_ALWAYS:
+            body[key] = value
     return body
 
 
@@ -326,7 +327,7 @@ def order_from_json(raw: Mapping[str, Any]) -> EcwidOrder:
         external_transaction_id=str(raw.get("externalTransactionId") or ""),
         referer_id=str(raw.get("refererId") or external.get("refererId") or ""),
         private_admin_notes=str(raw.get("privateAdminNotes") or ""),
-        order_comments=str(raw.get("orderComments") or ""),
+        order_comments=_text(raw, "orderComments"),
         disable_all_customer_notifications=bool(raw.get("disableAllCustomerNotifications", False)),
         extra_fields=MappingProxyType({str(k): str(v) for k, v in extra.items()}),
         create_timestamp=int(raw.get("createTimestamp") or 0),
