@@ -263,8 +263,12 @@ class Runtime:
                     self._warehouse_id = chosen.id
             return self._warehouse_id
 
-    def brand_id(self, name: str) -> str:
-        """The TikTok brand id of a brand name; a brand TikTok does not know is created as a custom brand."""
+    def brand_id(self, name: str, *, create: Callable[[str], str]) -> str:
+        """The TikTok brand id of a brand name; a brand TikTok does not know is made by `create`.
+
+        `create` is the executor's audited write (`create_custom_brand`): the runtime makes no
+        writes itself, it only caches the shop's brands, so each is looked up once per run.
+        """
         if not name:
             return ""
         with self._lock:
@@ -272,7 +276,7 @@ class Runtime:
                 self._brand_ids = {b.name.casefold(): b.id for b in self.tiktok.brands()}
             key = name.casefold()
             if key not in self._brand_ids:
-                self._brand_ids[key] = self.tiktok.create_custom_brand(name)
+                self._brand_ids[key] = create(name)
             return self._brand_ids[key]
 
     # -- category attributes ------------------------------------------------------------------

@@ -6,8 +6,9 @@ a bounded thread pool under the TikTok client's rate limiter; activate / deactiv
 in batches of at most 20 ids. After each write TikTok accepted, the state store records exactly
 what `engine.reconcile.transitions` says it leaves behind, so a second plan is empty.
 
-Failures are isolated per action: a retryable failure is retried (the client retries each call;
-the executor retries the whole action, which is safe because every action re-reads what it needs);
+Failures are isolated per action: a retryable failure was already retried by the client, so the
+executor gives up on it (not held: the next plan sends it again), except a create, which is sent
+once and re-run so that its seller-SKU lookup adopts what a lost answer created (`rerun_delay`);
 a TikTok rejection (PermanentError or per-item errors) becomes an action-required item with
 TikTok's message (a refused create, activate, price, stock or content update also keeps the
 `rejection_fingerprint` of what was refused, so the next plans hold it instead of sending it again
@@ -17,7 +18,11 @@ activate before it). Every write is in the audit log, whatever its outcome.
 
 Crash safety for creates: an intent is recorded before the call; every create first looks the
 product up on TikTok by seller SKU and adopts what it finds, so a kill -9 between TikTok's answer
-and our commit never leads to a second product.
+and our commit never leads to a second product. Adoption never takes another Ecwid product's
+listing: a create whose seller SKUs belong to another Ecwid product (linked, or created earlier in
+the run) fails as action-required naming both, and so does a recovery of an interrupted create;
+a recovery never stops the run (what it cannot finish is action-required, its intent kept or
+cleared with the reason).
 """
 
 from __future__ import annotations
@@ -25,15 +30,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from engine.apply.rerun import rerun_delay
 from engine.http import ApiError, AuthError, PermanentError, QuotaExceededError, RetryableError
 from engine.model.listing import ActionRequired, DesiredListing, ProductStatus, TikTokProduct
-from engine.model.plan import Action, ActionKind, Plan
+from engine.model.plan import Action, ActionKind, ChangeStatus, CreateListing, Plan, UpdateListing
 from engine.reconcile import (
     HOLDABLE,
     PRIORITY,
@@ -44,11 +51,12 @@ from engine.reconcile import (
     batches,
     essence_from_tiktok,
     essence_of,
-    listing_from_json,
+    product_key,
     record_live,
     rejection_fingerprint,
 )
 from engine.runtime import Runtime
+from engine.state import Intent, StateConflict
 from engine.tiktok import convert
 from engine.tiktok.values import BatchResult, ItemError
 
@@ -57,7 +65,8 @@ TIKTOK_RULE = "tiktok"
 _NOTHING = Essence(title="", description="", category_id="", brand="", main_images=(), product_attributes=(),
                    package_weight=None, package_dimensions=None, skus=())
 DEFAULT_WORKERS = 4
-ACTION_ATTEMPTS = 3
+CONFLICT_FIX = ("give each Ecwid product (and each variant) its own SKU in Ecwid; "
+                "tokbridge lists the product on the next apply")
 # Reconciler field name -> TikTok partial edit field name (the rules name brands, TikTok wants ids).
 EDIT_FIELDS: Mapping[str, str] = {"brand": "brand_id"}
 
@@ -85,6 +94,21 @@ class ApplyReport:
         return [o for o in self.outcomes if o.ok]
 
 
+def _listing_of(action: Action) -> DesiredListing | None:
+    """The desired listing an action carries: creates and updates always, an activate for its fingerprint."""
+    payload = action.payload
+    return payload.listing if isinstance(payload, CreateListing | UpdateListing | ChangeStatus) else None
+
+
+def _changed_skus(action: Action, *names: str) -> set[str]:
+    """Seller SKUs whose named fields the action changes."""
+    return {c.sku for c in action.changes if c.sku is not None and c.field in names}
+
+
+class _Conflict(Exception):
+    """Two Ecwid products claim one TikTok product or one seller SKU: nothing is written for this one."""
+
+
 class _Rejected(Exception):
     """TikTok accepted the call but refused the item (per-item errors of a batch, price or stock call)."""
 
@@ -106,8 +130,10 @@ class Executor:
         *,
         workers: int = DEFAULT_WORKERS,
         on_progress: Callable[[int, int], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.runtime = runtime
+        self._sleep = sleep
         self.state = runtime.state
         self.workers = max(1, workers)
         self.on_progress = on_progress
@@ -117,6 +143,7 @@ class Executor:
         self._done = 0
         self._total = 0
         self._config_digest = ""
+        self._claims: dict[str, int] = {}  # seller SKU -> the Ecwid product creating it in this run
 
     # -- orchestration ------------------------------------------------------------------------
 
@@ -125,7 +152,7 @@ class Executor:
         creating = {a.ecwid_product_id for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT}
         for intent in self.state.pending_intents():
             if intent.ecwid_product_id not in creating:
-                self._recover(intent.intent_id, intent.ecwid_product_id, intent.seller_skus)
+                self._recover_safely(intent)
         for entry in plan.drift:
             before = self.state.listing(entry.ecwid_product_id or 0)
             if before is not None:
@@ -157,28 +184,41 @@ class Executor:
             self._guarded([action], lambda: self._single(action))
 
     def _guarded(self, actions: list[Action], work: Callable[[], list[ActionOutcome]]) -> None:
-        """Run `work` with action-level retries; turn what still fails into outcomes, never exceptions."""
-        for attempt in range(1, ACTION_ATTEMPTS + 1):
+        """Run `work`, re-run only as `rerun_delay` says; turn what still fails into outcomes, never exceptions."""
+        run = 1
+        while True:
             try:
                 outcomes = work()
             except RetryableError as error:
-                if attempt < ACTION_ATTEMPTS:
+                delay = rerun_delay(actions[0].kind, error, run)
+                if delay is not None:
+                    self._sleep(delay)
+                    run += 1
                     continue
                 outcomes = [ActionOutcome(a, ok=False, message=f"gave up after retries: {error.message}")
                             for a in actions]
-            except AuthError as error:
-                outcomes = [ActionOutcome(a, ok=False, message=error.message) for a in actions]
-            except QuotaExceededError as error:
-                # Not the product's fault: not held, not action-required; a later plan sends it again.
-                outcomes = [ActionOutcome(a, ok=False, message=error.message, deferred=True) for a in actions]
-            except (PermanentError, _Rejected, convert.ConversionError) as error:
-                message = error.message if isinstance(error, ApiError) else str(error)
-                for action in actions:
-                    self._reject(action, message)
-                outcomes = [ActionOutcome(a, ok=False, message=message) for a in actions]
+            except (ApiError, _Conflict, StateConflict, _Rejected, convert.ConversionError) as error:
+                outcomes = self._failed(actions, error)
             for outcome in outcomes:
                 self._finish(outcome)
             return
+
+    def _failed(self, actions: list[Action], error: Exception) -> list[ActionOutcome]:
+        """What a failure that is not retried leaves: outcomes, and action-required where the merchant acts."""
+        if isinstance(error, QuotaExceededError):
+            # Not the product's fault: not held, not action-required; a later plan sends it again.
+            return [ActionOutcome(a, ok=False, message=error.message, deferred=True) for a in actions]
+        if isinstance(error, AuthError):
+            return [ActionOutcome(a, ok=False, message=error.message) for a in actions]
+        message = error.message if isinstance(error, ApiError) else str(error)
+        for action in actions:
+            if isinstance(error, _Conflict | StateConflict):
+                # Two Ecwid products claim one TikTok product or seller SKU: never held (fixing either
+                # product releases it), never a crash; the merchant is told which products collide.
+                self._conflict(action, message)
+            else:
+                self._reject(action, message)
+        return [ActionOutcome(a, ok=False, message=message) for a in actions]
 
     def _finish(self, outcome: ActionOutcome) -> None:
         with self._lock:
@@ -199,7 +239,7 @@ class Executor:
             details["fingerprint"] = rejection_fingerprint(self._listing(action), config_digest=self._config_digest)
             fix = ("fix the product in Ecwid or the rules as TikTok's message says; "
                    "tokbridge lists it again once the listing or the config changes")
-        elif action.kind.value in HOLDABLE and "listing" in action.payload:  # a plan file older than held updates
+        elif action.kind.value in HOLDABLE and _listing_of(action) is not None:
             # Held likewise until what it would send or the config changes.
             details["fingerprint"] = rejection_fingerprint(
                 self._listing(action), config_digest=self._config_digest, action=action)
@@ -212,6 +252,18 @@ class Executor:
                 reason=f"TikTok refused {action.kind.value}: {message}",
                 fix=fix,
                 details=details,
+            ),
+            source="tiktok",
+        )
+
+    def _conflict(self, action: Action, message: str, *, fix: str = "") -> None:
+        self.state.add_action_required(
+            ActionRequired(
+                ecwid_product_id=action.ecwid_product_id or 0,
+                rule=TIKTOK_RULE,
+                reason=f"{action.kind.value} not done: {message}",
+                fix=fix or CONFLICT_FIX,
+                details={"action": action.kind.value, "conflict": True},
             ),
             source="tiktok",
         )
@@ -257,14 +309,23 @@ class Executor:
         self.state.clear_action_required(pid, source="tiktok")
 
     def _listing(self, action: Action) -> DesiredListing:
-        return listing_from_json(action.payload["listing"])
+        listing = _listing_of(action)
+        if listing is None:
+            raise ValueError(f"{action.kind.value} {action.key} carries no listing")
+        return listing
 
     def _create(self, action: Action) -> str:
         listing = self._listing(action)
+        pid = listing.ecwid_product_id
         skus = [s.seller_sku for s in listing.skus]
-        intent = self.state.begin_intent(listing.ecwid_product_id, seller_skus=skus)
+        self._claim(pid, skus)
+        intent = self.state.begin_intent(pid, seller_skus=skus)
         combos = {s.seller_sku: s.ecwid_combination_id for s in listing.skus}
-        found = self._find_by_skus(skus)
+        try:
+            found = self._find_by_skus(skus, for_product=pid)
+        except _Conflict:
+            self.state.clear_intent(intent.intent_id)  # nothing was created for this product
+            raise
         if found is not None:
             product = self.runtime.tiktok.get_product(found.id)
             adopted = after_create(action, tiktok_product_id=product.id,
@@ -287,13 +348,63 @@ class Executor:
         )
         return f"created TikTok product {result.product_id}"
 
+    def _claim(self, ecwid_product_id: int, skus: Sequence[str]) -> None:
+        """Refuse a create whose seller SKUs belong to another Ecwid product (linked, or created in this run).
+
+        TikTok finds products by seller SKU, so two Ecwid products with one SKU would share (or both
+        adopt) one TikTok product. Claims are made under the lock: of two concurrent creates sharing
+        a SKU, the second is refused.
+        """
+        doubled = sorted({sku for sku in skus if skus.count(sku) > 1})
+        if doubled:
+            raise _Conflict(f"Ecwid product {ecwid_product_id} has several variants with seller SKU "
+                            f"{', '.join(doubled)}")
+        for sku in skus:
+            link = self.state.sku_link(sku)
+            if link is not None and link.ecwid_product_id != ecwid_product_id:
+                raise _Conflict(f"seller SKU {sku} of Ecwid product {ecwid_product_id} is already listed for "
+                                f"Ecwid product {link.ecwid_product_id} (TikTok product {link.tiktok_product_id})")
+        with self._lock:
+            for sku in skus:
+                other = self._claims.get(sku, ecwid_product_id)
+                if other != ecwid_product_id:
+                    raise _Conflict(f"seller SKU {sku} of Ecwid product {ecwid_product_id} is also the SKU of "
+                                    f"Ecwid product {other}, listed in this run")
+            self._claims.update(dict.fromkeys(skus, ecwid_product_id))
+
+    def _recover_safely(self, intent: Intent) -> None:
+        """`_recover`, never raising: what cannot be recovered becomes action-required, with the intent
+        kept (TikTok could not be asked: a later run looks again) or cleared (nothing of ours to link)."""
+        try:
+            self._recover(intent.intent_id, intent.ecwid_product_id, intent.seller_skus)
+        except (RetryableError, AuthError, QuotaExceededError) as error:
+            self._recovery_required(intent, f"TikTok could not be asked about it: {error.message}",
+                                    fix="tokbridge looks again on the next apply", kept=True)
+        except (_Conflict, StateConflict, PermanentError, convert.ConversionError) as error:
+            message = error.message if isinstance(error, ApiError) else str(error)
+            self.state.clear_intent(intent.intent_id)
+            self._recovery_required(intent, message, fix=CONFLICT_FIX, kept=False)
+
+    def _recovery_required(self, intent: Intent, message: str, *, fix: str, kept: bool) -> None:
+        self.state.add_action_required(
+            ActionRequired(
+                ecwid_product_id=intent.ecwid_product_id,
+                rule=TIKTOK_RULE,
+                reason=(f"an interrupted create of Ecwid product {intent.ecwid_product_id} (seller SKU "
+                        f"{', '.join(intent.seller_skus)}) could not be recovered: {message}"),
+                fix=fix,
+                details={"action": ActionKind.CREATE_PRODUCT.value, "recovery": "kept" if kept else "cleared"},
+            ),
+            source="tiktok",
+        )
+
     def _recover(self, intent_id: str, ecwid_product_id: int, seller_skus: Sequence[str]) -> None:
         """A create a crash interrupted, for a product this plan no longer creates: link what TikTok holds.
 
         Linked, the product is reconciled like any other (a disabled one is deactivated by the next
         plan); found nowhere, the create never happened and the intent is dropped.
         """
-        found = self._find_by_skus(seller_skus) if seller_skus else None
+        found = self._find_by_skus(seller_skus, for_product=ecwid_product_id) if seller_skus else None
         if found is None:
             self.state.clear_intent(intent_id)
             return
@@ -303,11 +414,31 @@ class Executor:
             ecwid_product_id=ecwid_product_id, tiktok_product_id=product.id, status=product.status,
             applied=held, known=held, sku_ids={s.seller_sku: s.id for s in product.skus}))
 
-    def _find_by_skus(self, skus: Sequence[str]) -> TikTokProduct | None:
+    def _find_by_skus(self, skus: Sequence[str], *, for_product: int) -> TikTokProduct | None:
+        """The TikTok product holding any of `skus` that no other Ecwid product is linked to.
+
+        Found only under another product's link: `_Conflict` (adopting it would take that listing away).
+        """
         wanted = set(skus)
+        taken: list[str] = []
         for product in self.runtime.tiktok.search_products(seller_skus=list(skus)):
-            if product.status is not ProductStatus.DELETED and wanted & {s.seller_sku for s in product.skus}:
+            if product.status is ProductStatus.DELETED or not wanted & {s.seller_sku for s in product.skus}:
+                continue
+            owner = self._owner(product, for_product)
+            if owner is None:
                 return product
+            taken.append(f"TikTok product {product.id} (listed for Ecwid product {owner})")
+        if taken:
+            raise _Conflict(f"seller SKU {', '.join(sorted(wanted))} of Ecwid product {for_product} is on "
+                            + ", ".join(taken))
+        return None
+
+    def _owner(self, product: TikTokProduct, ecwid_product_id: int) -> int | None:
+        """Another Ecwid product linked to `product` (by any of its SKUs), or None."""
+        for sku in product.skus:
+            link = self.state.sku_link(sku.seller_sku)
+            if link is not None and link.ecwid_product_id != ecwid_product_id:
+                return link.ecwid_product_id
         return None
 
     def _body(self, listing: DesiredListing) -> dict[str, Any]:
@@ -317,7 +448,9 @@ class Executor:
             image_uris=self._upload_images(listing),
             warehouse_id=runtime.warehouse_id(),
             currency=runtime.currency,
-            brand_id=runtime.brand_id(listing.brand),
+            brand_id=runtime.brand_id(listing.brand, create=lambda name: self._write(
+                "create_custom_brand", product_key(listing.ecwid_product_id), {"brand_name": name},
+                lambda: runtime.tiktok.create_custom_brand(name))),
             category_version=runtime.category_version,
         )
 
@@ -339,43 +472,14 @@ class Executor:
         return uris
 
     def _update(self, action: Action, before: ActualListing) -> str:
-        tiktok = self.runtime.tiktok
-        product_id = before.tiktok_product_id
         listing = self._listing(action)
-        sku_ids = dict(before.sku_ids)
         sku_result: Mapping[str, str] | None = None
         if action.kind is ActionKind.UPDATE_PRICE:
-            changed = self._changed_skus(action, "price", "list_price")
-            prices = {sku_ids[s.seller_sku]: s.price for s in listing.skus if s.seller_sku in changed}
-            list_prices: dict[str, Decimal] = {sku_ids[s.seller_sku]: s.list_price for s in listing.skus
-                                               if s.seller_sku in changed and s.list_price is not None}
-            request = {"product_id": product_id, "prices": prices, "list_prices": list_prices}
-            errors = self._write(action.kind.value, action.key, request, lambda: tiktok.update_price(
-                product_id, prices, currency=self.runtime.currency, list_prices=list_prices or None))
-            if errors:
-                raise _Rejected(_item_message(errors))
+            self._update_price(action, before, listing)
         elif action.kind is ActionKind.UPDATE_INVENTORY:
-            changed = self._changed_skus(action, "quantity")
-            warehouse = self.runtime.warehouse_id()
-            quantities = {sku_ids[s.seller_sku]: {warehouse: s.quantity} for s in listing.skus
-                          if s.seller_sku in changed}
-            request = {"product_id": product_id, "quantities": quantities}
-            errors = self._write(action.kind.value, action.key, request,
-                                 lambda: tiktok.update_inventory(product_id, quantities))
-            if errors:
-                raise _Rejected(_item_message(errors))
+            self._update_inventory(action, before, listing)
         elif action.kind is ActionKind.UPDATE_PRODUCT:
-            fields = list(action.payload["fields"])
-            full = self._body(listing)
-            for sku in full["skus"]:
-                if sku["seller_sku"] in sku_ids:
-                    sku["id"] = sku_ids[sku["seller_sku"]]  # keep TikTok's SKU ids (and their sales history)
-            body = convert.partial_edit_request(full, [EDIT_FIELDS.get(f, f) for f in fields])
-            body.pop("save_mode", None)
-            result = self._write(action.kind.value, action.key, {"product_id": product_id, **body},
-                                 lambda: tiktok.partial_edit_product(product_id, body))
-            if "skus" in fields:
-                sku_result = result.sku_ids
+            sku_result = self._update_product(action, before, listing)
         else:
             raise ValueError(f"{action.kind.value} is not a single-product listing action")
         after = after_success(action, before, sku_ids=sku_result)
@@ -386,13 +490,44 @@ class Executor:
             self.state.set_review_pending(before.ecwid_product_id, True)
         return action.reason
 
-    @staticmethod
-    def _changed_skus(action: Action, *names: str) -> set[str]:
-        changed = set()
-        for change in action.changes:
-            if change.field.startswith("skus[") and change.field.rsplit(".", 1)[-1] in names:
-                changed.add(change.field[len("skus["):change.field.index("]")])
-        return changed
+    def _update_price(self, action: Action, before: ActualListing, listing: DesiredListing) -> None:
+        product_id, sku_ids = before.tiktok_product_id, before.sku_ids
+        changed = [s for s in listing.skus if s.seller_sku in _changed_skus(action, "price", "list_price")]
+        prices = {sku_ids[s.seller_sku]: s.price for s in changed}
+        list_prices: dict[str, Decimal] = {sku_ids[s.seller_sku]: s.list_price for s in changed
+                                           if s.list_price is not None}
+        request = {"product_id": product_id, "prices": prices, "list_prices": list_prices}
+        errors = self._write(action.kind.value, action.key, request, lambda: self.runtime.tiktok.update_price(
+            product_id, prices, currency=self.runtime.currency, list_prices=list_prices or None))
+        if errors:
+            raise _Rejected(_item_message(errors))
+
+    def _update_inventory(self, action: Action, before: ActualListing, listing: DesiredListing) -> None:
+        product_id, sku_ids = before.tiktok_product_id, before.sku_ids
+        changed = _changed_skus(action, "quantity")
+        warehouse = self.runtime.warehouse_id()
+        quantities = {sku_ids[s.seller_sku]: {warehouse: s.quantity} for s in listing.skus if s.seller_sku in changed}
+        request = {"product_id": product_id, "quantities": quantities}
+        errors = self._write(action.kind.value, action.key, request,
+                             lambda: self.runtime.tiktok.update_inventory(product_id, quantities))
+        if errors:
+            raise _Rejected(_item_message(errors))
+
+    def _update_product(self, action: Action, before: ActualListing,
+                        listing: DesiredListing) -> Mapping[str, str] | None:
+        """A partial edit; the SKU ids TikTok answers when it sends the SKU set (new variants get new ids)."""
+        assert isinstance(action.payload, UpdateListing)
+        product_id, sku_ids = before.tiktok_product_id, before.sku_ids
+        fields = action.payload.fields
+        full = self._body(listing)
+        for sku in full["skus"]:
+            if sku["seller_sku"] in sku_ids:
+                sku["id"] = sku_ids[sku["seller_sku"]]  # keep TikTok's SKU ids (and their sales history)
+        body = convert.partial_edit_request(full, [EDIT_FIELDS.get(f, f) for f in fields])
+        body.pop("save_mode", None)
+        result = self._write(action.kind.value, action.key, {"product_id": product_id, **body},
+                             lambda: self.runtime.tiktok.partial_edit_product(product_id, body))
+        return result.sku_ids if "skus" in fields else None
 
     # -- batched status actions ---------------------------------------------------------------
 

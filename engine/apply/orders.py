@@ -21,16 +21,26 @@ Runs are serialised: one process applies at a time (apply and the daemon share o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
+from typing import TypeVar
 
+from engine.apply.rerun import CREATE_RUNS, rerun_delay
 from engine.ecwid.client import EcwidClient
 from engine.http import ApiError, PermanentError, RetryableError
 from engine.model.ecwid_order import EcwidOrder
 from engine.model.listing import ActionRequired
-from engine.model.plan import Action, ActionKind, Plan
+from engine.model.plan import (
+    Action,
+    ActionKind,
+    ApproveCancellation,
+    CancelOrder,
+    ImportOrder,
+    Plan,
+    RestockItem,
+    ShipPackage,
+    UpdateEcwidOrder,
+)
 from engine.model.tiktok_order import OrderStatus, TikTokOrder
 from engine.orders import Effect
 from engine.orders.plan import AWAITING_SHIPMENT
@@ -38,8 +48,7 @@ from engine.state.store import ImportedOrder, StateStore
 from engine.tiktok.client import TikTokClient
 
 SOURCE = "orders"  # action-required items of the order pass (replaced on every pass)
-ACTION_ATTEMPTS = 3
-_MONEY = ("subtotal", "total", "tax")
+P = TypeVar("P")
 
 AfterCreate = Callable[[str], None]  # called with the new Ecwid order id, before the state write
 
@@ -62,23 +71,18 @@ def find_imported_order(ecwid: EcwidClient, tiktok_order_id: str) -> EcwidOrder 
 # ---- writes: one function per action kind ----------------------------------------------------------
 
 
-def _create_body(order: Mapping[str, Any]) -> dict[str, Any]:
-    """The payload's JSON-native body with money back as Decimal, which the client writes as exact numbers."""
-    body = dict(order)
-    body.update({k: Decimal(body[k]) for k in _MONEY if k in body})
-    body["items"] = [{**item, "price": Decimal(item["price"])} for item in order["items"]]
-    if "shippingOption" in body:
-        option = dict(body["shippingOption"])
-        option["shippingRate"] = Decimal(option["shippingRate"])
-        body["shippingOption"] = option
-    return body
+def _payload(action: Action, kind: type[P]) -> P:
+    """The action's typed payload; a mismatch is a bug in the planner, named with the action."""
+    if not isinstance(action.payload, kind):
+        raise ValueError(f"{action.kind.value} {action.key} carries no {kind.__name__}")
+    return action.payload
 
 
 def import_order(action: Action, *, ecwid: EcwidClient, state: StateStore,
                  after_create: AfterCreate | None = None) -> str:
     """Create the Ecwid order for a TikTok order unless it exists; returns the Ecwid order id."""
-    payload = action.payload
-    tiktok_order_id = str(payload["tiktok_order_id"])
+    payload = _payload(action, ImportOrder)
+    tiktok_order_id = payload.tiktok_order_id
     known = state.order(tiktok_order_id)
     if known is not None:
         return known.ecwid_order_id
@@ -89,17 +93,16 @@ def import_order(action: Action, *, ecwid: EcwidClient, state: StateStore,
         ecwid_order_id = existing.id
         payment, fulfillment = existing.payment_status.value, existing.fulfillment_status.value
     else:
-        created = ecwid.create_order(_create_body(payload["order"]), attempts=1)
+        created = ecwid.create_order(payload.order, attempts=1)
         ecwid_order_id = created.id or str(created.internal_id)
-        payment, fulfillment = payload["order"]["paymentStatus"], payload["order"]["fulfillmentStatus"]
+        payment, fulfillment = payload.order.payment_status.value, payload.order.fulfillment_status.value
         if after_create is not None:
             after_create(ecwid_order_id)
-    state.record_order(ImportedOrder(tiktok_order_id, ecwid_order_id, str(payload["tiktok_status"]), payment,
-                                     fulfillment))
+    state.record_order(ImportedOrder(tiktok_order_id, ecwid_order_id, payload.tiktok_status, payment, fulfillment))
     return ecwid_order_id
 
 
-def _restock(tiktok_order_id: str, items: Iterable[Mapping[str, Any]], *, ecwid: EcwidClient,
+def _restock(tiktok_order_id: str, items: Iterable[RestockItem], *, ecwid: EcwidClient,
              state: StateStore) -> None:
     begun = state.restock_state(tiktok_order_id)
     if begun == Effect.DONE:
@@ -111,22 +114,19 @@ def _restock(tiktok_order_id: str, items: Iterable[Mapping[str, Any]], *, ecwid:
                              "check the stock of its products in Ecwid (tokbridge will not restock it again)")
     state.mark_restock(tiktok_order_id, Effect.STARTED)
     for item in items:
-        combination = item.get("combinationId")
-        ecwid.adjust_stock(int(item["productId"]), int(item["quantity"]),
-                           None if combination is None else int(combination))
+        ecwid.adjust_stock(item.product_id, item.quantity, item.combination_id)
     state.mark_restock(tiktok_order_id, Effect.DONE)
 
 
 def update_ecwid_order(action: Action, *, ecwid: EcwidClient, state: StateStore) -> None:
     """Set the Ecwid statuses TikTok's status maps to, restock a cancelled order once, record both."""
-    payload = action.payload
-    tiktok_order_id = str(payload["tiktok_order_id"])
-    if payload["changes"]:
-        ecwid.update_order(payload["ecwid_order_id"], payload["changes"])
-    if payload["restock"]:
-        _restock(tiktok_order_id, payload["restock"], ecwid=ecwid, state=state)
-    state.record_order(ImportedOrder(tiktok_order_id, str(payload["ecwid_order_id"]), str(payload["tiktok_status"]),
-                                     str(payload["payment_status"]), str(payload["fulfillment_status"])))
+    payload = _payload(action, UpdateEcwidOrder)
+    if payload.changes:
+        ecwid.update_order(payload.ecwid_order_id, dict(payload.changes))
+    if payload.restock:
+        _restock(payload.tiktok_order_id, payload.restock, ecwid=ecwid, state=state)
+    state.record_order(ImportedOrder(payload.tiktok_order_id, payload.ecwid_order_id, payload.tiktok_status,
+                                     payload.payment_status, payload.fulfillment_status))
 
 
 def _tiktok_order(tiktok: TikTokClient, order_id: str) -> TikTokOrder:
@@ -138,11 +138,11 @@ def _tiktok_order(tiktok: TikTokClient, order_id: str) -> TikTokOrder:
 
 def ship_package(action: Action, *, tiktok: TikTokClient) -> None:
     """Mark Package As Shipped with the Ecwid tracking number and the mapped shipping provider."""
-    payload = action.payload
-    order = _tiktok_order(tiktok, str(payload["tiktok_order_id"]))
+    payload = _payload(action, ShipPackage)
+    order = _tiktok_order(tiktok, payload.tiktok_order_id)
     if order.status not in AWAITING_SHIPMENT:
         return  # shipped meanwhile (an earlier attempt whose answer was lost, or Seller Center)
-    wanted = str(payload["shipping_provider"])
+    wanted = payload.shipping_provider
     providers = tiktok.order_shipping_providers(order)
     provider = next((p for p in providers if wanted in (p.id, p.name) or p.name.casefold() == wanted.casefold()),
                     None)
@@ -150,21 +150,21 @@ def ship_package(action: Action, *, tiktok: TikTokClient) -> None:
         offered = ", ".join(sorted(p.name for p in providers)) or "none"
         raise PermanentError(f"TikTok offers no shipping provider '{wanted}' for order {order.id} "
                              f"(it offers: {offered}); fix carriers in rules/orders.yaml")
-    tiktok.mark_package_shipped(order.id, tracking_number=str(payload["tracking_number"]),
+    tiktok.mark_package_shipped(order.id, tracking_number=payload.tracking_number,
                                 shipping_provider_id=provider.id)
 
 
 def cancel_order(action: Action, *, tiktok: TikTokClient) -> None:
     """Seller cancel of the whole TikTok order, with the mapped reason key."""
-    payload = action.payload
-    order = _tiktok_order(tiktok, str(payload["tiktok_order_id"]))
+    payload = _payload(action, CancelOrder)
+    order = _tiktok_order(tiktok, payload.tiktok_order_id)
     if order.status is OrderStatus.CANCELLED:
         return
-    tiktok.cancel_order(order.id, cancel_reason=str(payload["cancel_reason"]))
+    tiktok.cancel_order(order.id, cancel_reason=payload.cancel_reason)
 
 
 def approve_cancellation(action: Action, *, tiktok: TikTokClient) -> None:
-    cancel_id = str(action.payload["cancel_id"])
+    cancel_id = _payload(action, ApproveCancellation).cancel_id
     tiktok.approve_cancellation(cancel_id, idempotency_key=f"tokbridge-approve-{cancel_id}")
 
 
@@ -190,31 +190,40 @@ def _failure(action: Action, error: ApiError) -> ActionRequired:
     return ActionRequired(
         ecwid_product_id=0, rule=rule, reason=f"{action.kind.value} {action.key} failed: {error.message}",
         fix="tokbridge tries again on the next run; if it keeps failing, check the message above",
-        details={"tiktok_order_id": str(action.payload.get("tiktok_order_id", "")), "retry": True},
+        details={"tiktok_order_id": action.tiktok_order_id, "retry": True},
     )
 
 
+def _run_order_action(action: Action, *, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
+                      sleep: Callable[[float], None], attempts: int,
+                      after_create: AfterCreate | None) -> ApiError | None:
+    """Carry out one action, re-run only as `rerun_delay` says (an import sent once); its last error."""
+    run = 1
+    while True:
+        try:
+            execute_order_action(action, ecwid=ecwid, tiktok=tiktok, state=state, after_create=after_create)
+        except RetryableError as exc:
+            delay = rerun_delay(action.kind, exc, run, runs=attempts)
+            if delay is None:
+                return exc
+            sleep(delay)
+            run += 1
+        except ApiError as exc:
+            return exc
+        else:
+            return None
+
+
 def apply_order_plan(plan: Plan, *, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
-                     sleep: Callable[[float], None] = time.sleep, attempts: int = ACTION_ATTEMPTS,
+                     sleep: Callable[[float], None] = time.sleep, attempts: int = CREATE_RUNS,
                      after_create: AfterCreate | None = None) -> OrderSyncResult:
-    """Carry out every order action, each isolated: a failure is retried (retryable errors), then audited
-    and held as action-required; the others proceed. Replaces the pass's action-required items."""
+    """Carry out every order action, each isolated: a failure (an import's retryable one after its re-runs)
+    is audited and held as action-required; the others proceed. Replaces the pass's action-required items."""
     done: list[str] = []
     failed: list[ActionRequired] = []
     for action in plan.actions:
-        for attempt in range(1, attempts + 1):
-            try:
-                execute_order_action(action, ecwid=ecwid, tiktok=tiktok, state=state, after_create=after_create)
-            except RetryableError as exc:
-                if attempt < attempts:
-                    sleep(exc.delay if exc.delay is not None else 0.5 * 2 ** (attempt - 1))
-                    continue
-                error: ApiError | None = exc
-            except ApiError as exc:
-                error = exc
-            else:
-                error = None
-            break
+        error = _run_order_action(action, ecwid=ecwid, tiktok=tiktok, state=state, sleep=sleep, attempts=attempts,
+                                  after_create=after_create)
         if error is None:
             state.audit(action.kind.value, action.key, request=action.reason, outcome="ok")
             done.append(action.key)

@@ -20,7 +20,7 @@ from engine.apply.executor import ApplyReport, execute
 from engine.connect.flows import remove_secret
 from engine.http import ApiError
 from engine.model.listing import ProductStatus
-from engine.model.plan import Action, ActionKind, FieldChange, Plan
+from engine.model.plan import Action, ActionKind, ChangeStatus, FieldChange, Plan
 from engine.passes.catalog import read_live
 from engine.reconcile import ActualListing, product_key
 from engine.runtime import TIKTOK_TOKEN, Runtime
@@ -44,7 +44,7 @@ def disconnect_plan(listings: Mapping[int, ActualListing], *, delete: bool) -> P
             ecwid_product_id=pid,
             tiktok_product_id=have.tiktok_product_id,
             changes=(FieldChange("status", have.status.value, status.value, RULE),),
-            payload={"status": have.status.value},
+            payload=ChangeStatus(have.status),
             reason=RULE,
         ))
     return Plan(actions=tuple(actions), meta={"disconnect": "delete" if delete else "deactivate"})

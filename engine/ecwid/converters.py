@@ -460,29 +460,36 @@ def read_product(raw: Any, categories: Mapping[int, Category]) -> Product | Unre
     except (ArithmeticError, RecursionError, TypeError, ValueError) as exc:
         # A shape no check above foresaw (e.g. nesting too deep to hash): still this product's alone.
         return _unreadable(raw, "product", None, f"cannot be read ({type(exc).__name__})")
+# PersonInfo attribute -> Ecwid field; `name` is read apart (Ecwid may send only first and last names).
+_PERSON_FIELDS: Mapping[str, str] = {
+    "first_name": "firstName", "last_name": "lastName", "company_name": "companyName", "street": "street",
+    "city": "city", "country_code": "countryCode", "country_name": "countryName", "postal_code": "postalCode",
+    "state_or_province_code": "stateOrProvinceCode", "state_or_province_name": "stateOrProvinceName",
+    "phone": "phone",
+}
+# Sent even when empty, as before; the names Ecwid derives or shows only are sent when set.
+_PERSON_ALWAYS = frozenset({"companyName", "street", "city", "countryCode", "postalCode", "stateOrProvinceCode",
+                            "phone"})
+
+
+def _text(raw: Mapping[str, Any], key: str) -> str:
+    return str(raw.get(key) or "")
 
 
 def _person_from_json(raw: Mapping[str, Any] | None) -> PersonInfo | None:
     if not raw:
         return None
-    return PersonInfo(
-        name=str(raw.get("name") or " ".join(p for p in (raw.get("firstName"), raw.get("lastName")) if p)),
-        company_name=str(raw.get("companyName") or ""),
-        street=str(raw.get("street") or ""),
-        city=str(raw.get("city") or ""),
-        country_code=str(raw.get("countryCode") or ""),
-        postal_code=str(raw.get("postalCode") or ""),
-        state_or_province_code=str(raw.get("stateOrProvinceCode") or ""),
-        phone=str(raw.get("phone") or ""),
-    )
+    name = _text(raw, "name") or " ".join(p for p in (_text(raw, "firstName"), _text(raw, "lastName")) if p)
+    return PersonInfo(name=name, **{attr: _text(raw, key) for attr, key in _PERSON_FIELDS.items()})
 
 
 def _person_to_json(person: PersonInfo) -> JSON:
-    return {
-        "name": person.name, "companyName": person.company_name, "street": person.street, "city": person.city,
-        "countryCode": person.country_code, "postalCode": person.postal_code,
-        "stateOrProvinceCode": person.state_or_province_code, "phone": person.phone,
-    }
+    body: JSON = {"name": person.name}
+    for attr, key in _PERSON_FIELDS.items():
+        value = getattr(person, attr)
+        if value or key in _PERSON_ALWAYS:
+            body[key] = value
+    return body
 
 
 def _status(enum: type[PaymentStatus] | type[FulfillmentStatus], value: Any, *, where: str) -> Any:
@@ -547,6 +554,7 @@ def order_from_json(raw: Mapping[str, Any]) -> EcwidOrder:
         items=tuple(order_item_from_json(i, where=f"{where}.items[{n}]") for n, i in enumerate(raw.get("items") or [])),
         subtotal=money(raw.get("subtotal", 0), field=f"{where}.subtotal"),
         total=money(raw.get("total", 0), field=f"{where}.total"),
+        tax=_opt_money(raw, "tax", where=where),
         email=str(raw.get("email") or ""),
         customer_id=_optional_id(raw, "customerId"),
         shipping_person=_person_from_json(raw.get("shippingPerson")),
@@ -554,6 +562,7 @@ def order_from_json(raw: Mapping[str, Any]) -> EcwidOrder:
         shipping_option=_shipping_option(raw.get("shippingOption"), where=where),
         tracking_number=str(raw.get("trackingNumber") or ""),
         private_admin_notes=str(raw.get("privateAdminNotes") or ""),
+        order_comments=_text(raw, "orderComments"),
         disable_all_customer_notifications=bool(raw.get("disableAllCustomerNotifications", False)),
         extra_fields=MappingProxyType({str(k): str(v) for k, v in extra.items()}),
         create_timestamp=int(raw.get("createTimestamp") or 0),
@@ -595,6 +604,8 @@ def order_to_json(order: EcwidOrder) -> JSON:
         "email": order.email,
         "items": [order_item_to_json(i) for i in order.items],
     }
+    if order.tax is not None:
+        body["tax"] = float_free(order.tax)
     if order.customer_id is not None:
         body["customerId"] = order.customer_id
     if order.shipping_person:
@@ -610,7 +621,7 @@ def order_to_json(order: EcwidOrder) -> JSON:
     optional = {
         "trackingNumber": order.tracking_number, "externalOrderId": order.external_order_id,
         "externalTransactionId": order.external_transaction_id, "refererId": order.referer_id,
-        "privateAdminNotes": order.private_admin_notes,
+        "privateAdminNotes": order.private_admin_notes, "orderComments": order.order_comments,
     }
     body.update({k: v for k, v in optional.items() if v})
     if order.external_fulfillment:

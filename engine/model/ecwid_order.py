@@ -46,12 +46,16 @@ class PersonInfo:
     """`billingPerson` / `shippingPerson`; `street` lines are joined with a newline, as Ecwid does."""
 
     name: str = ""
+    first_name: str = ""
+    last_name: str = ""
     company_name: str = ""
     street: str = ""
     city: str = ""
     country_code: str = ""
+    country_name: str = ""
     postal_code: str = ""
     state_or_province_code: str = ""
+    state_or_province_name: str = ""
     phone: str = ""
 
 
@@ -85,6 +89,7 @@ class EcwidOrder:
     items: tuple[EcwidOrderItem, ...]
     subtotal: Decimal
     total: Decimal
+    tax: Decimal | None = None
     email: str = ""
     id: str = ""
     internal_id: int = 0
@@ -98,6 +103,7 @@ class EcwidOrder:
     external_transaction_id: str = ""
     referer_id: str = ""
     private_admin_notes: str = ""
+    order_comments: str = ""  # `orderComments`: the buyer's message
     disable_all_customer_notifications: bool = False
     extra_fields: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # `extraFields`: name -> value
     create_timestamp: int = 0

@@ -90,12 +90,13 @@ class DesiredSku:
 
 
 @dataclass(frozen=True, slots=True)
-class DesiredListing:
-    """What one Ecwid product should look like on TikTok, with the rule behind each value."""
+class ListingContent:
+    """The content of a TikTok listing: the one definition of these fields.
 
-    ecwid_product_id: int
-    intent: ListingIntent
-    save_mode: SaveMode
+    What the rules say (`DesiredListing`) and what the reconciler compares (`Essence`) are this
+    content plus SKUs of their own kind, so the two can never name or type a field differently.
+    """
+
     title: str
     description: str
     category_id: str
@@ -104,9 +105,41 @@ class DesiredListing:
     product_attributes: tuple[ProductAttribute, ...]
     package_weight: PackageWeight | None
     package_dimensions: PackageDimensions | None
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredListing(ListingContent):
+    """What one Ecwid product should look like on TikTok, with the rule behind each value."""
+
+    ecwid_product_id: int
+    intent: ListingIntent
+    save_mode: SaveMode
     skus: tuple[DesiredSku, ...]
     trace: Mapping[str, Trace] = field(default_factory=dict)  # field name -> Trace
     content_hash: str = ""  # hash of content fields (title..attributes): edits to these trigger review
+
+
+@dataclass(frozen=True, slots=True)
+class EssenceSku:
+    seller_sku: str
+    price: Decimal
+    quantity: int
+    sales_attributes: tuple[SalesAttribute, ...] = ()
+    list_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Essence(ListingContent):
+    """The comparable part of a listing (kopf's "diffbase"); see `engine.reconcile.essence`."""
+
+    skus: tuple[EssenceSku, ...]  # sorted by seller_sku
+
+    def sku(self, seller_sku: str) -> EssenceSku | None:
+        return next((s for s in self.skus if s.seller_sku == seller_sku), None)
+
+    def sku_shape(self) -> tuple[tuple[str, tuple[SalesAttribute, ...]], ...]:
+        """The SKU set: what a partial edit of `skus` changes and a price/stock update cannot."""
+        return tuple((s.seller_sku, s.sales_attributes) for s in self.skus)
 
 
 class ProductStatus(StrEnum):

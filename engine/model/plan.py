@@ -1,14 +1,20 @@
 """A Plan: ordered, immutable Actions with field-level old -> new and the rule behind each.
 
 Built by the pure reconcilers (`engine.reconcile`, `engine.orders`), rendered by `tokbridge plan`,
-carried out only by `engine.apply`.
+carried out only by `engine.apply`. An Action carries typed values, never JSON: the desired
+listing itself, per-SKU changes that name their seller SKU, and Ecwid orders as `EcwidOrder`.
+JSON exists only at the plan file's edge (`engine.reconcile.codec`) and at the API clients.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from engine.model.ecwid_order import EcwidOrder
+from engine.model.listing import ActionRequired, DesiredListing, Essence, ProductStatus
 
 
 class ActionKind(StrEnum):
@@ -28,10 +34,115 @@ class ActionKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FieldChange:
-    field: str  # "price", "skus[TS-RED-L].quantity", "title", ...
+    """One field's old -> new. `sku` names the seller SKU of a per-SKU field ("price", "quantity", ...)."""
+
+    field: str  # "title", "price", "quantity", "list_price", "status", ...
     old: Any
     new: Any
     rule: str = ""  # "rules/selling.yaml:12 (policy \"default\")"
+    sku: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The field as plans print and store it: "title", or "skus[TS-RED-L].price" for a SKU's field."""
+        return self.field if self.sku is None else f"skus[{self.sku}].{self.field}"
+
+
+# -- what each kind of action carries ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CreateListing:
+    """create_product: the listing to create."""
+
+    listing: DesiredListing
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeStatus:
+    """activate / deactivate / delete_product: the status before (guardrails count live ones).
+
+    An activate also carries the listing, so that a refusal can be remembered by what it was.
+    """
+
+    status: ProductStatus
+    listing: DesiredListing | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateListing:
+    """update_price / update_inventory / update_product: the essence fields to write, from `listing`."""
+
+    fields: tuple[str, ...]  # essence field names: "price", "quantity", "title", "skus", ...
+    listing: DesiredListing
+    sku_ids: Mapping[str, str]  # seller SKU -> TikTok SKU id
+
+
+@dataclass(frozen=True, slots=True)
+class DriftRead:
+    """A drift entry: what TikTok holds now, and the `sync.drift` policy that decides what happens."""
+
+    policy: str  # "adopt" | "revert"
+    live: Essence
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOrder:
+    """import_order: the Ecwid order to create for a TikTok order."""
+
+    tiktok_order_id: str
+    tiktok_status: str
+    order: EcwidOrder
+
+
+@dataclass(frozen=True, slots=True)
+class RestockItem:
+    """Units to put back in Ecwid stock (a product, or one of its combinations)."""
+
+    product_id: int
+    combination_id: int | None
+    quantity: int
+    sku: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateEcwidOrder:
+    """update_ecwid_order: the Ecwid statuses to set, the stock to put back, and what to record after."""
+
+    tiktok_order_id: str
+    ecwid_order_id: str
+    tiktok_status: str
+    changes: Mapping[str, str]  # Ecwid field ("paymentStatus", "fulfillmentStatus") -> new status
+    restock: tuple[RestockItem, ...]
+    payment_status: str
+    fulfillment_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShipPackage:
+    tiktok_order_id: str
+    ecwid_order_id: str
+    tracking_number: str
+    shipping_provider: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    tiktok_order_id: str
+    ecwid_order_id: str
+    cancel_reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApproveCancellation:
+    cancel_id: str
+    tiktok_order_id: str
+
+
+Payload = (
+    CreateListing | ChangeStatus | UpdateListing | DriftRead
+    | ImportOrder | UpdateEcwidOrder | ShipPackage | CancelOrder | ApproveCancellation
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +153,20 @@ class Action:
     tiktok_product_id: str | None = None
     changes: tuple[FieldChange, ...] = ()
     triggers_review: bool = False
-    payload: Any = None  # what apply needs (a DesiredListing, sku ids, an order import), JSON-serialisable form
+    payload: Payload | None = None  # what apply needs, typed per kind (see the classes above)
     reason: str = ""
+
+    @property
+    def tiktok_order_id(self) -> str:
+        """The TikTok order an order action is about; "" for listing actions."""
+        return str(getattr(self.payload, "tiktok_order_id", ""))
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     actions: tuple[Action, ...]
     drift: tuple[Action, ...] = ()  # changes made on TikTok since the last apply
-    blocked: tuple[Any, ...] = ()  # ActionRequired items
+    blocked: tuple[ActionRequired, ...] = ()
     inputs_digest: str = ""  # hash of everything the plan was computed from; a stale plan is refused
     meta: dict[str, Any] = field(default_factory=dict)
 

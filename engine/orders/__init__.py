@@ -4,7 +4,7 @@
 gathers the inputs from the APIs and the state store, and carries the actions out.
 """
 
-from engine.orders.build import ecwid_order_body, ecwid_view
+from engine.orders.build import ecwid_order_for, ecwid_view
 from engine.orders.inputs import REFERER_ID, Effect, OrderInputs, OrderRecord, SkuTarget, restock_marker
 from engine.orders.plan import plan_orders
 
@@ -14,7 +14,7 @@ __all__ = [
     "OrderInputs",
     "OrderRecord",
     "SkuTarget",
-    "ecwid_order_body",
+    "ecwid_order_for",
     "ecwid_view",
     "plan_orders",
     "restock_marker",

@@ -1,7 +1,7 @@
 """The Ecwid side of an imported TikTok order, and the Ecwid order as order rules see it. Pure; no I/O.
 
-`ecwid_order_body` turns a TikTok order into the `POST /orders` body (ecwid.md §7.4), JSON-native
-with money as decimal strings (the executor sends them as exact numbers):
+`ecwid_order_for` turns a TikTok order into the typed `EcwidOrder` to create (ecwid.md §7.4); the
+Ecwid client writes it as the `POST /orders` body (`order_to_json`, the one Ecwid order writer):
 
 - items: one per SKU with TikTok's one-line-per-unit items aggregated (`TikTokOrder.lines`),
   cancelled units left out, matched by seller SKU to the Ecwid productId / combinationId;
@@ -22,97 +22,104 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from engine.model.ecwid_order import EcwidOrder
+from engine.model.ecwid_order import (
+    EcwidOrder,
+    EcwidOrderItem,
+    FulfillmentStatus,
+    PaymentStatus,
+    PersonInfo,
+    ShippingOption,
+)
 from engine.model.tiktok_order import OrderLine, RecipientAddress, TikTokOrder
 from engine.orders.inputs import REFERER_ID, SkuTarget
 
 
 @dataclass(frozen=True, slots=True)
 class ImportBody:
-    body: dict[str, Any]
+    order: EcwidOrder
     unknown_skus: tuple[str, ...]  # seller SKUs imported as placeholder lines (no Ecwid product)
 
 
-def _money(value: Decimal) -> str:
-    return str(value.quantize(Decimal("0.01")))
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"))
 
 
 def _district(address: RecipientAddress, level: str) -> str:
     return next((name for lvl, name in address.districts if lvl == level), "")
 
 
-def person(address: RecipientAddress) -> dict[str, str]:
+def person(address: RecipientAddress) -> PersonInfo:
     """Ecwid PersonInfo from TikTok's address: street lines joined by newlines, as Ecwid stores them."""
     lines = [address.address_line1, address.address_line2, address.address_line3, address.address_line4]
     street = "\n".join(line for line in lines if line) or address.address_detail or address.full_address
     name = address.name or " ".join(p for p in (address.first_name, address.last_name) if p)
-    return {
-        "name": name,
-        "firstName": address.first_name,
-        "lastName": address.last_name,
-        "street": street,
+    return PersonInfo(
+        name=name,
+        first_name=address.first_name,
+        last_name=address.last_name,
+        street=street,
         # TikTok names the city at level L3 (L2 in some markets); UK addresses also carry a post town.
-        "city": _district(address, "L3") or address.post_town or _district(address, "L2"),
-        "stateOrProvinceName": _district(address, "L1"),
-        "countryCode": "GB" if address.region_code == "UK" else address.region_code,
-        "countryName": _district(address, "L0"),
-        "postalCode": address.postal_code,
-        "phone": address.phone_number,
-    }
+        city=_district(address, "L3") or address.post_town or _district(address, "L2"),
+        state_or_province_name=_district(address, "L1"),
+        country_code="GB" if address.region_code == "UK" else address.region_code,
+        country_name=_district(address, "L0"),
+        postal_code=address.postal_code,
+        phone=address.phone_number,
+    )
 
 
-def _item(line: OrderLine, quantity: int, target: SkuTarget | None) -> dict[str, Any]:
+def _item(line: OrderLine, quantity: int, target: SkuTarget | None) -> EcwidOrderItem:
     name = f"{line.product_name} ({line.sku_name})" if line.sku_name else line.product_name
-    item: dict[str, Any] = {"name": name, "quantity": quantity, "price": _money(line.unit_price),
-                            "sku": line.seller_sku}
-    if target is not None:
-        item["productId"] = target.ecwid_product_id
-        if target.ecwid_combination_id is not None:
-            item["combinationId"] = target.ecwid_combination_id
-    return item
+    return EcwidOrderItem(
+        name=name, quantity=quantity, price=_money(line.unit_price), sku=line.seller_sku,
+        product_id=None if target is None else target.ecwid_product_id,
+        combination_id=None if target is None else target.ecwid_combination_id,
+    )
 
 
-def ecwid_order_body(order: TikTokOrder, *, skus: Mapping[str, SkuTarget], email: str, payment_status: str,
-                     fulfillment_status: str) -> ImportBody:
-    """The create body. Lines whose SKU is not in `skus` become placeholder lines (the caller decides
+def importable_lines(order: TikTokOrder) -> list[tuple[OrderLine, int]]:
+    """The order's lines with the units still bought (cancelled units left out), those with any."""
+    return [(line, line.quantity - line.cancelled_quantity) for line in order.lines
+            if line.quantity - line.cancelled_quantity > 0]
+
+
+def ecwid_order_for(order: TikTokOrder, *, skus: Mapping[str, SkuTarget], email: str, payment_status: str,
+                    fulfillment_status: str) -> ImportBody:
+    """The order to create. Lines whose SKU is not in `skus` become placeholder lines (the caller decides
     beforehand whether an unknown SKU may be imported at all). Requires `order.payment`."""
     assert order.payment is not None
     items = []
     unknown = []
-    for line in order.lines:
-        quantity = line.quantity - line.cancelled_quantity
-        if quantity <= 0:
-            continue
+    for line, quantity in importable_lines(order):
         target = skus.get(line.seller_sku)
         if target is None:
             unknown.append(line.seller_sku)
         items.append(_item(line, quantity, target))
     payment = order.payment
-    body: dict[str, Any] = {
-        "paymentStatus": payment_status,
-        "fulfillmentStatus": fulfillment_status,
-        "email": email,
-        "subtotal": _money(payment.sub_total),
-        "total": _money(payment.total_amount),
-        "tax": _money(payment.tax),
-        "items": items,
-        "shippingOption": {
-            "shippingCarrierName": "",  # chosen by the merchant when shipping; mapped by `carriers`
-            "shippingMethodName": order.delivery_option_name or "TikTok Shop shipping",
-            "shippingRate": _money(payment.shipping_fee),
-            "fulfillmentType": "SHIPPING",
-        },
-        "externalTransactionId": order.id,
-        "refererId": REFERER_ID,
-        "disableAllCustomerNotifications": True,
-        "privateAdminNotes": f"TikTok Shop order {order.id}",
-    }
-    if order.recipient_address is not None:
-        body["shippingPerson"] = person(order.recipient_address)
-        body["billingPerson"] = person(order.recipient_address)
-    if order.buyer_message:
-        body["orderComments"] = order.buyer_message
-    return ImportBody(body=body, unknown_skus=tuple(unknown))
+    address = None if order.recipient_address is None else person(order.recipient_address)
+    built = EcwidOrder(
+        payment_status=PaymentStatus(payment_status),
+        fulfillment_status=FulfillmentStatus(fulfillment_status),
+        items=tuple(items),
+        subtotal=_money(payment.sub_total),
+        total=_money(payment.total_amount),
+        tax=_money(payment.tax),
+        email=email,
+        shipping_person=address,
+        billing_person=address,
+        shipping_option=ShippingOption(
+            carrier_name="",  # chosen by the merchant when shipping; mapped by `carriers`
+            method_name=order.delivery_option_name or "TikTok Shop shipping",
+            rate=_money(payment.shipping_fee),
+            fulfillment_type="SHIPPING",
+        ),
+        external_transaction_id=order.id,
+        referer_id=REFERER_ID,
+        disable_all_customer_notifications=True,
+        private_admin_notes=f"TikTok Shop order {order.id}",
+        order_comments=order.buyer_message,
+    )
+    return ImportBody(order=built, unknown_skus=tuple(unknown))
 
 
 def ecwid_view(order: EcwidOrder) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Both directions, as `rules/orders.yaml` says:
 
 - import: a TikTok order not yet imported whose `import.when` holds becomes IMPORT_ORDER (an
   order with a SKU tokbridge did not list is held as action-required, or imported with a
-  placeholder line, per `unknown_sku`);
+  placeholder line, per `unknown_sku`); an order no real order looks like (nothing to import,
+  more than MAX_UNITS_PER_LINE units of one SKU, a price that is not positive) is held instead;
 - TikTok -> Ecwid: when an imported order's TikTok status differs from the one last synchronised
   and `tiktok_to_ecwid` maps it, UPDATE_ECWID_ORDER sets the Ecwid statuses that differ; a TikTok
   cancellation also restocks the Ecwid items once (`restock_on_cancel`);
@@ -28,21 +29,99 @@ from engine.config.types import BuyerCancellation, EcwidToTikTokAction, EcwidToT
 from engine.expr import ExpressionError
 from engine.model.ecwid_order import EcwidOrder, PaymentStatus
 from engine.model.listing import ActionRequired, RuleRef
-from engine.model.plan import Action, ActionKind, FieldChange, Plan
+from engine.model.plan import (
+    Action,
+    ActionKind,
+    ApproveCancellation,
+    CancelOrder,
+    FieldChange,
+    ImportOrder,
+    Plan,
+    RestockItem,
+    ShipPackage,
+    UpdateEcwidOrder,
+)
 from engine.model.tiktok_order import Cancellation, CancelRole, CancelStatus, OrderStatus, TikTokOrder
-from engine.orders.build import ecwid_order_body, ecwid_view
+from engine.orders.build import ecwid_order_for, ecwid_view, importable_lines
 from engine.orders.inputs import Effect, OrderInputs, OrderRecord, restock_marker
 
 AWAITING_SHIPMENT = frozenset({OrderStatus.AWAITING_SHIPMENT, OrderStatus.PARTIALLY_SHIPPING})
 # TikTok lets the seller cancel until the parcel is handed over (tiktok.md: seller cancel).
 SELLER_CANCELLABLE = frozenset({OrderStatus.UNPAID, OrderStatus.ON_HOLD, OrderStatus.AWAITING_SHIPMENT,
                                 OrderStatus.PARTIALLY_SHIPPING, OrderStatus.AWAITING_COLLECTION})
+# No real order line holds more units of one SKU: a line above it is held, not imported, because an
+# import takes the units out of Ecwid's stock (a 20,000-unit line once took stock to -19,975).
+MAX_UNITS_PER_LINE = 1000
 _KIND_ORDER = (ActionKind.IMPORT_ORDER, ActionKind.UPDATE_ECWID_ORDER, ActionKind.SHIP_PACKAGE,
                ActionKind.CANCEL_ORDER, ActionKind.APPROVE_CANCELLATION)
 
 
 def _held(rule: RuleRef | str, reason: str, fix: str, *, sku: str = "", **details: Any) -> ActionRequired:
     return ActionRequired(ecwid_product_id=0, rule=str(rule), reason=reason, fix=fix, sku=sku, details=details)
+
+
+def _implausible(order: TikTokOrder) -> tuple[str, str] | None:
+    """(reason, fix) when the order holds what no real order has; None when it may be imported.
+
+    An import takes stock out of Ecwid and records money, so an order with nothing to import, an
+    absurd quantity or a price that is not positive waits for the merchant instead.
+    """
+    check = "Check the order in TikTok Seller Center and cancel it there if it is not real"
+    lines = importable_lines(order)
+    if not lines:
+        return (f"TikTok order {order.id} has no items to import (none, or every unit cancelled)",
+                f"{check}; tokbridge imports it once it has items")
+    for line, quantity in lines:
+        if quantity > MAX_UNITS_PER_LINE:
+            return (f"TikTok order {order.id} has {quantity} units of SKU {line.seller_sku}, more than the "
+                    f"{MAX_UNITS_PER_LINE} tokbridge imports per SKU",
+                    f"{check}; if it is real, enter it in Ecwid by hand")
+        if line.unit_price <= 0:
+            return (f"TikTok order {order.id} has SKU {line.seller_sku} at a unit price of {line.unit_price}",
+                    f"{check}; tokbridge imports only lines with a positive price")
+    payment = order.payment
+    if payment is not None and min(payment.sub_total, payment.total_amount) < 0:
+        return (f"TikTok order {order.id} has a negative total ({payment.total_amount})",
+                f"{check}; tokbridge does not import negative amounts")
+    return None
+
+
+def _unknown_skus(order: TikTokOrder, inputs: OrderInputs) -> list[str]:
+    return sorted({line.seller_sku for line, _ in importable_lines(order) if line.seller_sku not in inputs.skus})
+
+
+def _importable(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> ActionRequired | None:
+    """Why `order` (matched by import.when) cannot be imported yet, as an item for the merchant."""
+    rule = rules.import_
+    if order.payment is None:
+        return _held(rule.ref, f"TikTok order {order.id} has no payment details, so it cannot be imported",
+                     "Wait for TikTok to complete the order's payment", tiktok_order_id=order.id, retry=True)
+    implausible = _implausible(order)
+    if implausible is not None:
+        reason, fix = implausible
+        return _held(rule.ref, reason, fix, tiktok_order_id=order.id, retry=True)
+    unknown = _unknown_skus(order, inputs)
+    if unknown and rules.unknown_sku is UnknownSku.ACTION_REQUIRED:
+        listed = ", ".join(unknown)
+        return _held(rule.ref, f"TikTok order {order.id} has SKU {listed} that tokbridge did not list",
+                     "List the product with tokbridge (the order is imported on the next run), or set "
+                     "unknown_sku: placeholder in rules/orders.yaml", sku=unknown[0], tiktok_order_id=order.id,
+                     retry=True)
+    return None
+
+
+def _email(order: TikTokOrder, rules: OrderRules) -> str | ActionRequired:
+    rule = rules.import_
+    try:
+        email = rule.customer_email.render(order=order).strip()
+    except ExpressionError as exc:
+        return _held(rule.ref, f"TikTok order {order.id}: import.customer_email failed: {exc.message}",
+                     "Fix import.customer_email in rules/orders.yaml", tiktok_order_id=order.id, retry=True)
+    if not email:
+        return _held(rule.ref, f"TikTok order {order.id}: import.customer_email is empty",
+                     "Set import.customer_email in rules/orders.yaml to a placeholder address, e.g. "
+                     "tiktok-orders@your-shop.example", tiktok_order_id=order.id, retry=True)
+    return email
 
 
 def _import(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> Action | ActionRequired | None:
@@ -53,30 +132,17 @@ def _import(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> Actio
     except ExpressionError as exc:
         return _held(rule.ref, f"TikTok order {order.id}: import.when failed: {exc.message}",
                      "Fix import.when in rules/orders.yaml", tiktok_order_id=order.id, retry=True)
-    if order.payment is None:
-        return _held(rule.ref, f"TikTok order {order.id} has no payment details, so it cannot be imported",
-                     "Wait for TikTok to complete the order's payment", tiktok_order_id=order.id, retry=True)
-    unknown = sorted({line.seller_sku for line in order.lines
-                      if line.quantity > line.cancelled_quantity and line.seller_sku not in inputs.skus})
-    if unknown and rules.unknown_sku is UnknownSku.ACTION_REQUIRED:
-        listed = ", ".join(unknown)
-        return _held(rule.ref, f"TikTok order {order.id} has SKU {listed} that tokbridge did not list",
-                     "List the product with tokbridge (the order is imported on the next run), or set "
-                     "unknown_sku: placeholder in rules/orders.yaml", sku=unknown[0], tiktok_order_id=order.id,
-                     retry=True)
-    try:
-        email = rule.customer_email.render(order=order).strip()
-    except ExpressionError as exc:
-        return _held(rule.ref, f"TikTok order {order.id}: import.customer_email failed: {exc.message}",
-                     "Fix import.customer_email in rules/orders.yaml", tiktok_order_id=order.id, retry=True)
-    if not email:
-        return _held(rule.ref, f"TikTok order {order.id}: import.customer_email is empty",
-                     "Set import.customer_email in rules/orders.yaml to a placeholder address, e.g. "
-                     "tiktok-orders@your-shop.example", tiktok_order_id=order.id, retry=True)
-    built = ecwid_order_body(order, skus=inputs.skus, email=email, payment_status=rule.payment_status,
-                             fulfillment_status=rule.fulfillment_status)
-    units = sum(item["quantity"] for item in built.body["items"])
-    summary = f"{units} units, total {built.body['total']} {order.payment.currency}"
+    problem = _importable(order, inputs, rules)
+    if problem is not None:
+        return problem
+    email = _email(order, rules)
+    if isinstance(email, ActionRequired):
+        return email
+    assert order.payment is not None  # checked by _importable
+    built = ecwid_order_for(order, skus=inputs.skus, email=email, payment_status=rule.payment_status,
+                            fulfillment_status=rule.fulfillment_status)
+    units = sum(item.quantity for item in built.order.items)
+    summary = f"{units} units, total {built.order.total} {order.payment.currency}"
     changes = [FieldChange("ecwid_order", None, summary, str(rule.ref))]
     if built.unknown_skus:
         changes.append(FieldChange("placeholder_lines", None, list(built.unknown_skus), str(rule.ref)))
@@ -84,28 +150,44 @@ def _import(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> Actio
         kind=ActionKind.IMPORT_ORDER,
         key=f"order:{order.id}",
         changes=tuple(changes),
-        payload={"tiktok_order_id": order.id, "tiktok_status": order.status.value, "order": built.body},
+        payload=ImportOrder(tiktok_order_id=order.id, tiktok_status=order.status.value, order=built.order),
         reason=f"TikTok order {order.id} is {order.status.value} and matches import.when",
     )
 
 
 def _restock(order: TikTokOrder, ecwid: EcwidOrder, inputs: OrderInputs,
-             rules: OrderRules) -> tuple[list[dict[str, Any]], ActionRequired | None]:
+             rules: OrderRules) -> tuple[tuple[RestockItem, ...], ActionRequired | None]:
     """Items to put back in Ecwid stock once the TikTok order is cancelled (only when Ecwid took them out)."""
     stock_moved = rules.import_.payment_status == PaymentStatus.PAID.value
     if order.status is not OrderStatus.CANCELLED or not rules.restock_on_cancel or not stock_moved:
-        return [], None
+        return (), None
     marker = inputs.effects.get(restock_marker(order.id))
     if marker == Effect.DONE:
-        return [], None
+        return (), None
     if marker == Effect.STARTED:
-        return [], _held(
+        return (), _held(
             rules.import_.ref.file, f"Restocking Ecwid order {ecwid.id} (TikTok order {order.id}) was interrupted",
             "Check the stock of its products in Ecwid; tokbridge does not restock this order again",
             tiktok_order_id=order.id, ecwid_order_id=ecwid.id)
-    items = [{"productId": i.product_id, "combinationId": i.combination_id, "quantity": i.quantity, "sku": i.sku}
-             for i in ecwid.items if i.product_id is not None and i.quantity > 0]
+    items = tuple(RestockItem(product_id=i.product_id, combination_id=i.combination_id, quantity=i.quantity,
+                              sku=i.sku)
+                  for i in ecwid.items if i.product_id is not None and i.quantity > 0)
     return items, None
+
+
+def _status_changes(order: TikTokOrder, record: OrderRecord, ecwid: EcwidOrder,
+                    rules: OrderRules) -> tuple[list[FieldChange], dict[str, str]]:
+    """The Ecwid status changes TikTok's new status maps to, and the statuses Ecwid has after them."""
+    changes: list[FieldChange] = []
+    target = {"paymentStatus": ecwid.payment_status.value, "fulfillmentStatus": ecwid.fulfillment_status.value}
+    update = rules.tiktok_to_ecwid.get(order.status.value) if order.status.value != record.tiktok_status else None
+    if update is None:
+        return changes, target
+    for name, value in (("paymentStatus", update.payment_status), ("fulfillmentStatus", update.fulfillment_status)):
+        if value is not None and value != target[name]:
+            changes.append(FieldChange(name, target[name], value, str(update.ref)))
+            target[name] = value
+    return changes, target
 
 
 def _tiktok_to_ecwid(order: TikTokOrder, record: OrderRecord, inputs: OrderInputs,
@@ -116,19 +198,13 @@ def _tiktok_to_ecwid(order: TikTokOrder, record: OrderRecord, inputs: OrderInput
                      f"Ecwid order {record.ecwid_order_id} (TikTok order {order.id}) is missing from Ecwid",
                      "Restore the order in Ecwid, or handle TikTok order changes in Seller Center",
                      tiktok_order_id=order.id, ecwid_order_id=record.ecwid_order_id)
-    changes: list[FieldChange] = []
-    target = {"paymentStatus": ecwid.payment_status.value, "fulfillmentStatus": ecwid.fulfillment_status.value}
-    update = rules.tiktok_to_ecwid.get(order.status.value) if order.status.value != record.tiktok_status else None
-    if update is not None:
-        for name, value in (("paymentStatus", update.payment_status), ("fulfillmentStatus", update.fulfillment_status)):
-            if value is not None and value != target[name]:
-                changes.append(FieldChange(name, target[name], value, str(update.ref)))
-                target[name] = value
+    changes, target = _status_changes(order, record, ecwid, rules)
+    statuses = {c.field: c.new for c in changes}
     restock, problem = _restock(order, ecwid, inputs, rules)
     if problem is not None:
         return problem
     if restock:
-        units = ", ".join(f"{i['sku'] or i['productId']} +{i['quantity']}" for i in restock)
+        units = ", ".join(f"{i.sku or i.product_id} +{i.quantity}" for i in restock)
         changes.append(FieldChange("stock", None, units, f"{rules.import_.ref.file} (restock_on_cancel)"))
     if not changes:
         return None
@@ -136,9 +212,9 @@ def _tiktok_to_ecwid(order: TikTokOrder, record: OrderRecord, inputs: OrderInput
         kind=ActionKind.UPDATE_ECWID_ORDER,
         key=f"order:{order.id}:ecwid",
         changes=tuple(changes),
-        payload={"tiktok_order_id": order.id, "ecwid_order_id": ecwid.id, "tiktok_status": order.status.value,
-                 "changes": {c.field: c.new for c in changes if c.field != "stock"}, "restock": restock,
-                 "payment_status": target["paymentStatus"], "fulfillment_status": target["fulfillmentStatus"]},
+        payload=UpdateEcwidOrder(tiktok_order_id=order.id, ecwid_order_id=ecwid.id, tiktok_status=order.status.value,
+                                 changes=statuses, restock=restock, payment_status=target["paymentStatus"],
+                                 fulfillment_status=target["fulfillmentStatus"]),
         reason=f"TikTok order {order.id} is {order.status.value}",
     )
 
@@ -164,8 +240,8 @@ def _ship(rule: EcwidToTikTokRule, order: TikTokOrder, ecwid: EcwidOrder, view: 
         key=f"order:{order.id}:ship",
         changes=(FieldChange("tracking_number", order.tracking_number or None, ecwid.tracking_number, str(rule.ref)),
                  FieldChange("shipping_provider", order.shipping_provider or None, provider, str(rule.ref))),
-        payload={"tiktok_order_id": order.id, "ecwid_order_id": ecwid.id, "tracking_number": ecwid.tracking_number,
-                 "shipping_provider": provider},
+        payload=ShipPackage(tiktok_order_id=order.id, ecwid_order_id=ecwid.id,
+                            tracking_number=ecwid.tracking_number, shipping_provider=provider),
         reason=f"Ecwid order {ecwid.id} is {ecwid.fulfillment_status.value} with tracking {ecwid.tracking_number}",
     )
 
@@ -186,7 +262,7 @@ def _cancel(rule: EcwidToTikTokRule, order: TikTokOrder, ecwid: EcwidOrder,
         key=f"order:{order.id}:cancel",
         changes=(FieldChange("status", order.status.value, OrderStatus.CANCELLED.value, str(rule.ref)),
                  FieldChange("cancel_reason", None, reason, str(rule.ref))),
-        payload={"tiktok_order_id": order.id, "ecwid_order_id": ecwid.id, "cancel_reason": reason},
+        payload=CancelOrder(tiktok_order_id=order.id, ecwid_order_id=ecwid.id, cancel_reason=reason),
         reason=f"Ecwid order {ecwid.id} is {ecwid.payment_status.value}",
     )
 
@@ -219,7 +295,7 @@ def _buyer_cancellation(request: Cancellation, rules: OrderRules) -> Action | Ac
             key=f"cancellation:{request.cancel_id}",
             changes=(FieldChange("cancellation", request.status.value, CancelStatus.SUCCESS.value,
                                  f"{rules.import_.ref.file} (buyer_cancellation: approve)"),),
-            payload={"cancel_id": request.cancel_id, "tiktok_order_id": request.order_id},
+            payload=ApproveCancellation(cancel_id=request.cancel_id, tiktok_order_id=request.order_id),
             reason=f"The buyer asked to cancel TikTok order {request.order_id} ({request.reason})",
         )
     due = ""

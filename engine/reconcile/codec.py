@@ -1,24 +1,34 @@
 """JSON forms of desired listings, actual listings and plans. Pure; no I/O.
 
 A plan file (`tokbridge plan --out`, `tokbridge apply --plan`) carries a `format_version` and the
-digest of the inputs it was computed from, so `apply` can refuse a stale or foreign plan. Every
-Action payload the reconciler builds is already JSON-native (Decimals as strings), so a plan
-survives a round trip unchanged.
+digest of the inputs it was computed from, so `apply` can refuse a stale or foreign plan. Actions
+are typed in memory (`engine.model.plan`); this module is the only place they become JSON, and
+`saved_plan_from_json(plan_to_json(p))` gives back exactly `p` (Decimals travel as strings).
 
-Format 2 (this version) also carries the order actions under `orders` (their actions, the orders
-held for the merchant, the digest `order_plan_digest` of the order plan, and the poll watermarks
-in `meta`), or null when TikTok was not connected; `apply --plan` carries out exactly those.
-Format 1 files had no orders: they are refused with a message saying to plan again.
+Format 3 (this version) carries the order actions under `orders` (their actions, the orders held
+for the merchant, the digest `order_plan_digest` of the order plan, and the poll watermarks in
+`meta`), or null when TikTok was not connected; `apply --plan` carries out exactly those. An
+imported order is the typed Ecwid order (snake_case fields), not Ecwid's request body: the body
+is written once, by the Ecwid client. Format 1 (no orders) and 2 (orders as Ecwid request bodies)
+are refused with a message saying to plan again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from engine.model.ecwid_order import (
+    EcwidOrder,
+    EcwidOrderItem,
+    FulfillmentStatus,
+    PaymentStatus,
+    PersonInfo,
+    ShippingOption,
+)
 from engine.model.errors import TokbridgeError
 from engine.model.listing import (
     ActionRequired,
@@ -31,21 +41,34 @@ from engine.model.listing import (
     SaveMode,
     Trace,
 )
-from engine.model.plan import Action, ActionKind, FieldChange, Plan
+from engine.model.plan import (
+    Action,
+    ActionKind,
+    ApproveCancellation,
+    CancelOrder,
+    ChangeStatus,
+    CreateListing,
+    DriftRead,
+    FieldChange,
+    ImportOrder,
+    Payload,
+    Plan,
+    RestockItem,
+    ShipPackage,
+    UpdateEcwidOrder,
+    UpdateListing,
+)
 from engine.reconcile.essence import (
     ActualListing,
-    attribute_from_json,
     canonical_json,
-    dimensions_from_json,
-    dimensions_json,
+    content_from_json,
+    content_to_json,
     essence_from_json,
     essence_to_json,
     sales_from_json,
-    weight_from_json,
-    weight_json,
 )
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 class PlanFileError(TokbridgeError, ValueError):
@@ -71,16 +94,7 @@ def listing_to_json(listing: DesiredListing) -> dict[str, Any]:
         "ecwid_product_id": listing.ecwid_product_id,
         "intent": listing.intent.value,
         "save_mode": listing.save_mode.value,
-        "title": listing.title,
-        "description": listing.description,
-        "category_id": listing.category_id,
-        "brand": listing.brand,
-        "main_images": list(listing.main_images),
-        "product_attributes": [
-            {"id": a.id, "name": a.name, "values": list(a.values)} for a in listing.product_attributes
-        ],
-        "package_weight": weight_json(listing.package_weight),
-        "package_dimensions": dimensions_json(listing.package_dimensions),
+        **content_to_json(listing),
         "skus": [
             {
                 "seller_sku": s.seller_sku,
@@ -105,14 +119,7 @@ def listing_from_json(data: Mapping[str, Any]) -> DesiredListing:
         ecwid_product_id=int(data["ecwid_product_id"]),
         intent=ListingIntent(data["intent"]),
         save_mode=SaveMode(data["save_mode"]),
-        title=data["title"],
-        description=data["description"],
-        category_id=data["category_id"],
-        brand=data["brand"],
-        main_images=tuple(data["main_images"]),
-        product_attributes=tuple(attribute_from_json(a) for a in data["product_attributes"]),
-        package_weight=weight_from_json(data["package_weight"]),
-        package_dimensions=dimensions_from_json(data["package_dimensions"]),
+        **content_from_json(data),
         skus=tuple(
             DesiredSku(
                 seller_sku=s["seller_sku"],
@@ -226,36 +233,204 @@ def _value_from_json(value: Any) -> Any:
     return value
 
 
+def _change_to_json(change: FieldChange) -> dict[str, Any]:
+    return {"field": change.label, "old": _value_to_json(change.old), "new": _value_to_json(change.new),
+            "rule": change.rule}
+
+
+def _change_from_json(data: Mapping[str, Any]) -> FieldChange:
+    name, sku = data["field"], None
+    if name.startswith("skus[") and "]." in name:
+        # Field names never hold "].", so the last one ends the seller SKU, whatever the SKU holds.
+        sku, name = name[len("skus["):].rsplit("].", 1)
+    return FieldChange(field=name, old=_value_from_json(data["old"]), new=_value_from_json(data["new"]),
+                       rule=data["rule"], sku=sku)
+
+
+def _money_or_none(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _decimal_or_none(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _person_to_json(p: PersonInfo | None) -> dict[str, str] | None:
+    if p is None:
+        return None
+    return {"name": p.name, "first_name": p.first_name, "last_name": p.last_name, "company_name": p.company_name,
+            "street": p.street, "city": p.city, "country_code": p.country_code, "country_name": p.country_name,
+            "postal_code": p.postal_code, "state_or_province_code": p.state_or_province_code,
+            "state_or_province_name": p.state_or_province_name, "phone": p.phone}
+
+
+def _person_from_json(data: Mapping[str, str] | None) -> PersonInfo | None:
+    return None if data is None else PersonInfo(**data)
+
+
+def _item_to_json(i: EcwidOrderItem) -> dict[str, Any]:
+    return {"name": i.name, "quantity": i.quantity, "price": str(i.price), "sku": i.sku, "product_id": i.product_id,
+            "combination_id": i.combination_id, "selected_options": dict(i.selected_options),
+            "quantity_in_stock": i.quantity_in_stock, "id": i.id}
+
+
+def _item_from_json(data: Mapping[str, Any]) -> EcwidOrderItem:
+    return EcwidOrderItem(name=data["name"], quantity=int(data["quantity"]), price=Decimal(data["price"]),
+                          sku=data["sku"], product_id=data["product_id"], combination_id=data["combination_id"],
+                          selected_options=dict(data["selected_options"]),
+                          quantity_in_stock=data["quantity_in_stock"], id=data["id"])
+
+
+def _option_to_json(o: ShippingOption | None) -> dict[str, Any] | None:
+    if o is None:
+        return None
+    return {"carrier_name": o.carrier_name, "method_name": o.method_name, "rate": _money_or_none(o.rate),
+            "fulfillment_type": o.fulfillment_type}
+
+
+def _option_from_json(data: Mapping[str, Any] | None) -> ShippingOption | None:
+    if data is None:
+        return None
+    return ShippingOption(carrier_name=data["carrier_name"], method_name=data["method_name"],
+                          rate=_decimal_or_none(data["rate"]), fulfillment_type=data["fulfillment_type"])
+
+
+def ecwid_order_to_json(o: EcwidOrder) -> dict[str, Any]:
+    """An Ecwid order in plan files: our own field names (not Ecwid's request body), money as strings."""
+    return {
+        "payment_status": o.payment_status.value, "fulfillment_status": o.fulfillment_status.value,
+        "items": [_item_to_json(i) for i in o.items], "subtotal": str(o.subtotal), "total": str(o.total),
+        "tax": _money_or_none(o.tax), "email": o.email, "id": o.id, "internal_id": o.internal_id,
+        "customer_id": o.customer_id, "shipping_person": _person_to_json(o.shipping_person),
+        "billing_person": _person_to_json(o.billing_person), "shipping_option": _option_to_json(o.shipping_option),
+        "tracking_number": o.tracking_number, "external_fulfillment": o.external_fulfillment,
+        "external_order_id": o.external_order_id, "external_transaction_id": o.external_transaction_id,
+        "referer_id": o.referer_id, "private_admin_notes": o.private_admin_notes,
+        "order_comments": o.order_comments,
+        "disable_all_customer_notifications": o.disable_all_customer_notifications,
+        "extra_fields": dict(o.extra_fields), "create_timestamp": o.create_timestamp,
+        "update_timestamp": o.update_timestamp,
+    }
+
+
+def ecwid_order_from_json(data: Mapping[str, Any]) -> EcwidOrder:
+    return EcwidOrder(
+        payment_status=PaymentStatus(data["payment_status"]),
+        fulfillment_status=FulfillmentStatus(data["fulfillment_status"]),
+        items=tuple(_item_from_json(i) for i in data["items"]), subtotal=Decimal(data["subtotal"]),
+        total=Decimal(data["total"]), tax=_decimal_or_none(data["tax"]), email=data["email"], id=data["id"],
+        internal_id=int(data["internal_id"]), customer_id=data["customer_id"],
+        shipping_person=_person_from_json(data["shipping_person"]),
+        billing_person=_person_from_json(data["billing_person"]),
+        shipping_option=_option_from_json(data["shipping_option"]), tracking_number=data["tracking_number"],
+        external_fulfillment=bool(data["external_fulfillment"]), external_order_id=data["external_order_id"],
+        external_transaction_id=data["external_transaction_id"], referer_id=data["referer_id"],
+        private_admin_notes=data["private_admin_notes"], order_comments=data["order_comments"],
+        disable_all_customer_notifications=bool(data["disable_all_customer_notifications"]),
+        extra_fields=dict(data["extra_fields"]), create_timestamp=int(data["create_timestamp"]),
+        update_timestamp=int(data["update_timestamp"]),
+    )
+
+
+def _restock_to_json(item: RestockItem) -> dict[str, Any]:
+    return {"product_id": item.product_id, "combination_id": item.combination_id, "quantity": item.quantity,
+            "sku": item.sku}
+
+
+def _listing_or_none(listing: DesiredListing | None) -> dict[str, Any]:
+    return {} if listing is None else {"listing": listing_to_json(listing)}
+
+
+def payload_to_json(payload: Payload | None) -> dict[str, Any] | None:
+    """An action's payload in plan files; every kind has its own fixed set of keys."""
+    match payload:
+        case None:
+            return None
+        case CreateListing(listing):
+            return {"listing": listing_to_json(listing)}
+        case ChangeStatus(status, listing):
+            return {"status": status.value, **_listing_or_none(listing)}
+        case UpdateListing(fields, listing, sku_ids):
+            return {"fields": list(fields), "listing": listing_to_json(listing),
+                    "sku_ids": dict(sorted(sku_ids.items()))}
+        case DriftRead(policy, live):
+            return {"policy": policy, "live": essence_to_json(live)}
+        case ImportOrder(tiktok_order_id, tiktok_status, order):
+            return {"tiktok_order_id": tiktok_order_id, "tiktok_status": tiktok_status,
+                    "order": ecwid_order_to_json(order)}
+        case UpdateEcwidOrder():
+            return {"tiktok_order_id": payload.tiktok_order_id, "ecwid_order_id": payload.ecwid_order_id,
+                    "tiktok_status": payload.tiktok_status, "changes": dict(payload.changes),
+                    "restock": [_restock_to_json(i) for i in payload.restock],
+                    "payment_status": payload.payment_status, "fulfillment_status": payload.fulfillment_status}
+    # The order actions without nested values: their fields are their JSON.
+    return {name: getattr(payload, name) for name in payload.__slots__}
+
+
+def _status_from_json(data: Mapping[str, Any]) -> ChangeStatus:
+    listing = data.get("listing")
+    return ChangeStatus(ProductStatus(data["status"]), None if listing is None else listing_from_json(listing))
+
+
+_PAYLOAD_FROM_JSON: Mapping[ActionKind, Callable[[Mapping[str, Any]], Payload]] = {
+    ActionKind.CREATE_PRODUCT: lambda d: CreateListing(listing_from_json(d["listing"])),
+    ActionKind.ACTIVATE: _status_from_json,
+    ActionKind.DEACTIVATE: _status_from_json,
+    ActionKind.DELETE_PRODUCT: _status_from_json,
+    ActionKind.IMPORT_ORDER: lambda d: ImportOrder(d["tiktok_order_id"], d["tiktok_status"],
+                                                   ecwid_order_from_json(d["order"])),
+    ActionKind.UPDATE_ECWID_ORDER: lambda d: UpdateEcwidOrder(
+        tiktok_order_id=d["tiktok_order_id"], ecwid_order_id=d["ecwid_order_id"], tiktok_status=d["tiktok_status"],
+        changes=dict(d["changes"]), restock=tuple(RestockItem(**i) for i in d["restock"]),
+        payment_status=d["payment_status"], fulfillment_status=d["fulfillment_status"]),
+    ActionKind.SHIP_PACKAGE: lambda d: ShipPackage(**d),
+    ActionKind.CANCEL_ORDER: lambda d: CancelOrder(**d),
+    ActionKind.APPROVE_CANCELLATION: lambda d: ApproveCancellation(**d),
+}
+
+
+def _update_from_json(data: Mapping[str, Any]) -> UpdateListing:
+    return UpdateListing(fields=tuple(data["fields"]), listing=listing_from_json(data["listing"]),
+                         sku_ids=dict(data["sku_ids"]))
+
+
+def _drift_from_json(data: Mapping[str, Any]) -> DriftRead:
+    return DriftRead(policy=data["policy"], live=essence_from_json(data["live"]))
+
+
+def payload_from_json(kind: ActionKind, data: Mapping[str, Any] | None, *, drift: bool = False) -> Payload | None:
+    if data is None:
+        return None
+    if drift:
+        return _drift_from_json(data)
+    if kind in (ActionKind.UPDATE_PRICE, ActionKind.UPDATE_INVENTORY, ActionKind.UPDATE_PRODUCT):
+        return _update_from_json(data)
+    return _PAYLOAD_FROM_JSON[kind](data)
+
+
 def _action_to_json(action: Action) -> dict[str, Any]:
     return {
         "kind": action.kind.value,
         "key": action.key,
         "ecwid_product_id": action.ecwid_product_id,
         "tiktok_product_id": action.tiktok_product_id,
-        "changes": [
-            {"field": c.field, "old": _value_to_json(c.old), "new": _value_to_json(c.new), "rule": c.rule}
-            for c in action.changes
-        ],
+        "changes": [_change_to_json(c) for c in action.changes],
         "triggers_review": action.triggers_review,
-        "payload": action.payload,
+        "payload": payload_to_json(action.payload),
         "reason": action.reason,
     }
 
 
-def _action_from_json(data: Mapping[str, Any]) -> Action:
+def _action_from_json(data: Mapping[str, Any], *, drift: bool = False) -> Action:
+    kind = ActionKind(data["kind"])
     return Action(
-        kind=ActionKind(data["kind"]),
+        kind=kind,
         key=data["key"],
         ecwid_product_id=data["ecwid_product_id"],
         tiktok_product_id=data["tiktok_product_id"],
-        changes=tuple(
-            FieldChange(
-                field=c["field"], old=_value_from_json(c["old"]), new=_value_from_json(c["new"]), rule=c["rule"]
-            )
-            for c in data["changes"]
-        ),
+        changes=tuple(_change_from_json(c) for c in data["changes"]),
         triggers_review=bool(data["triggers_review"]),
-        payload=data["payload"],
+        payload=payload_from_json(kind, data["payload"], drift=drift),
         reason=data["reason"],
     )
 
@@ -309,6 +484,11 @@ def saved_plan_from_json(text: str) -> tuple[Plan, Plan | None]:
             "plan file format_version 1 has no order actions, which `apply --plan` now carries out exactly; "
             "run `tokbridge plan --out` again with this version"
         )
+    if data["format_version"] == 2:
+        raise PlanFileError(
+            "plan file format_version 2 carries orders as Ecwid request bodies, which `apply --plan` no longer "
+            "reads; run `tokbridge plan --out` again with this version"
+        )
     if data["format_version"] != FORMAT_VERSION:
         raise PlanFileError(
             f"plan file format_version {data['format_version']!r} is not supported (expected {FORMAT_VERSION}); "
@@ -317,7 +497,7 @@ def saved_plan_from_json(text: str) -> tuple[Plan, Plan | None]:
     try:
         listings = Plan(
             actions=tuple(_action_from_json(a) for a in data["actions"]),
-            drift=tuple(_action_from_json(a) for a in data["drift"]),
+            drift=tuple(_action_from_json(a, drift=True) for a in data["drift"]),
             blocked=tuple(action_required_from_json(b) for b in data["blocked"]),
             inputs_digest=data["inputs_digest"],
             meta=dict(data["meta"]),

@@ -36,7 +36,6 @@ plans nothing for a drifted field until the rules change that field.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -55,8 +54,17 @@ from engine.model.listing import (
     SaveMode,
     Trace,
 )
-from engine.model.plan import Action, ActionKind, FieldChange, Plan
-from engine.reconcile.codec import inputs_digest, listing_to_json
+from engine.model.plan import (
+    Action,
+    ActionKind,
+    ChangeStatus,
+    CreateListing,
+    DriftRead,
+    FieldChange,
+    Plan,
+    UpdateListing,
+)
+from engine.reconcile.codec import inputs_digest
 from engine.reconcile.essence import (
     CONTENT_FIELDS,
     PRICE,
@@ -68,7 +76,6 @@ from engine.reconcile.essence import (
     EssenceSku,
     essence_hash,
     essence_of,
-    essence_to_json,
 )
 
 BATCH_SIZE = 20  # TikTok's limit on product_ids per activate / deactivate / delete call
@@ -115,7 +122,7 @@ def rejection_fingerprint(listing: DesiredListing, *, config_digest: str, action
     """
     text = f"{essence_hash(essence_of(listing))}|{listing.save_mode.value}|{config_digest}"
     if action is not None and action.kind in HELD_UPDATES:
-        sent = sorted((c.field, json.dumps(c.new, default=str, sort_keys=True)) for c in action.changes)
+        sent = sorted((c.label, json.dumps(c.new, default=str, sort_keys=True)) for c in action.changes)
         text = json.dumps([action.kind.value, sent, config_digest])
     elif action is not None and action.kind is ActionKind.ACTIVATE:
         text = f"{action.kind.value}|{text}"
@@ -165,8 +172,6 @@ def diff(
     for pid in sorted(set(desired) | set(actual)):
         if pid in blocked_ids:
             continue
-        planned = len(actions)
-        want = desired.get(pid)
         have = actual.get(pid)
         if have is not None and have.status is ProductStatus.DELETED:
             have = None  # deleted on TikTok: as if never linked
@@ -174,24 +179,10 @@ def diff(
             entry = _drift(have, sync)
             if entry is not None:
                 drift.append(entry)
-        if want is None or want.intent is ListingIntent.DELETE:
-            if have is not None:
-                actions.extend(_gone(have, want, sync))
-        elif have is None:
-            if want.intent is ListingIntent.LIST:
-                if _held_now(held_by_pid.get(pid), want, config_digest):
-                    shown.append(held_by_pid[pid])
-                else:
-                    actions.append(_create(want, sync))
-        else:
-            item = held_by_pid.get(pid)
-            converge = _converge(want, have, sync)
-            kept = _unheld(converge, item, want, config_digest)
-            actions.extend(kept)
-            if item is not None and (
-                len(kept) < len(converge) or (len(actions) == planned and item.details.get("review"))
-            ):
-                shown.append(item)
+        planned, item = _product(desired.get(pid), have, sync, held_by_pid.get(pid), config_digest)
+        actions.extend(planned)
+        if item is not None:
+            shown.append(item)
     blocked_items = tuple(sorted([*rules_blocked, *shown], key=lambda b: (b.ecwid_product_id, b.sku, b.rule, b.reason)))
     actions.sort(key=lambda a: (a.ecwid_product_id or 0, PRIORITY[a.kind]))
     live = sum(1 for a in actual.values() if a.status in STOPPABLE)
@@ -202,6 +193,29 @@ def diff(
         inputs_digest=inputs_digest(desired, actual, blocked=blocked_items, config_digest=config_digest),
         meta={"live_listings": live},
     )
+
+
+def _product(
+    want: DesiredListing | None,
+    have: ActualListing | None,
+    sync: SyncRules,
+    item: ActionRequired | None,
+    config_digest: str,
+) -> tuple[list[Action], ActionRequired | None]:
+    """One product's actions, and its held item when that item is to be shown in `plan.blocked`."""
+    if want is None or want.intent is ListingIntent.DELETE:
+        return (_gone(have, want, sync) if have is not None else []), None
+    if have is None:
+        if want.intent is not ListingIntent.LIST:
+            return [], None
+        if _held_now(item, want, config_digest):
+            return [], item
+        return [_create(want, sync)], None
+    converge = _converge(want, have, sync)
+    kept = _unheld(converge, item, want, config_digest)
+    if item is not None and (len(kept) < len(converge) or (not kept and item.details.get("review"))):
+        return kept, item
+    return kept, None
 
 
 def batches(actions: Iterable[Action]) -> Iterator[tuple[ActionKind, tuple[Action, ...]]]:
@@ -279,19 +293,16 @@ def _create(want: DesiredListing, sync: SyncRules) -> Action:
     changes = [FieldChange(f, None, _show(f, getattr(e, f)), _rule(want.trace, f)) for f in CONTENT_FIELDS]
     traces = {s.seller_sku: s.trace for s in want.skus}
     for sku in e.skus:
-        changes.append(
-            FieldChange(f"skus[{sku.seller_sku}].price", None, str(sku.price), _rule(traces[sku.seller_sku], PRICE))
-        )
-        changes.append(
-            FieldChange(f"skus[{sku.seller_sku}].quantity", None, sku.quantity, _rule(traces[sku.seller_sku], QUANTITY))
-        )
+        trace = traces[sku.seller_sku]
+        changes.append(FieldChange(PRICE, None, str(sku.price), _rule(trace, PRICE), sku=sku.seller_sku))
+        changes.append(FieldChange(QUANTITY, None, sku.quantity, _rule(trace, QUANTITY), sku=sku.seller_sku))
     return Action(
         kind=ActionKind.CREATE_PRODUCT,
         key=product_key(want.ecwid_product_id),
         ecwid_product_id=want.ecwid_product_id,
         changes=tuple(changes),
         triggers_review=want.save_mode is SaveMode.LISTING,
-        payload={"listing": listing_to_json(want)},
+        payload=CreateListing(want),
         reason=f"new listing ({want.save_mode.value})" + _because(want, "intent", sync.list.ref),
     )
 
@@ -302,7 +313,13 @@ def _because(want: DesiredListing | None, name: str, fallback: object) -> str:
 
 
 def _status_action(
-    kind: ActionKind, have: ActualListing, new_status: ProductStatus, *, reason: str, rule: str
+    kind: ActionKind,
+    have: ActualListing,
+    new_status: ProductStatus,
+    *,
+    reason: str,
+    rule: str,
+    listing: DesiredListing | None = None,
 ) -> Action:
     return Action(
         kind=kind,
@@ -310,7 +327,7 @@ def _status_action(
         ecwid_product_id=have.ecwid_product_id,
         tiktok_product_id=have.tiktok_product_id,
         changes=(FieldChange("status", have.status.value, new_status.value, rule),),
-        payload={"status": have.status.value},
+        payload=ChangeStatus(have.status, listing),
         reason=reason,
     )
 
@@ -347,9 +364,10 @@ def _converge(want: DesiredListing, have: ActualListing, sync: SyncRules) -> lis
         if not _relistable(want, have, sync):
             return []
         rule = _rule(want.trace, "intent", sync.relist.ref)
-        activate = _status_action(ActionKind.ACTIVATE, have, ProductStatus.ACTIVATE, reason="relist", rule=rule)
         # The listing goes along so that a refusal can be remembered by it (`rejection_fingerprint`).
-        activate = dataclasses.replace(activate, payload={**activate.payload, "listing": listing_to_json(want)})
+        activate = _status_action(
+            ActionKind.ACTIVATE, have, ProductStatus.ACTIVATE, reason="relist", rule=rule, listing=want
+        )
         return [activate, *_updates(want, have, sync, live=True)]
     if have.status in OFFLINE_EDITABLE:
         return _updates(want, have, sync, live=False)
@@ -381,88 +399,101 @@ def _sku_pair(e: Essence | None, seller_sku: str, name: str) -> object:
     return (sku.price, sku.list_price) if name == PRICE else sku.quantity
 
 
+def _content_to_write(target: Essence, have: ActualListing, sync: SyncRules, *, live: bool) -> list[str]:
+    """Content fields that need a write; on a live listing only those `revise` allows."""
+    return [
+        f
+        for f in CONTENT_FIELDS
+        if _acts(sync, getattr(target, f), getattr(have.current, f), getattr(have.applied, f))
+        and (not live or getattr(sync.revise, REVISE_FLAG[f]))
+    ]
+
+
+def _changed_skus(sync: SyncRules, target: Essence, have: ActualListing, name: str) -> list[EssenceSku]:
+    """SKUs TikTok holds whose price (with list price) or quantity needs a write."""
+    current, applied = have.current, have.applied
+    return [
+        s
+        for s in target.skus
+        if current.sku(s.seller_sku) is not None
+        and _acts(
+            sync,
+            _sku_pair(target, s.seller_sku, name),
+            _sku_pair(current, s.seller_sku, name),
+            _sku_pair(applied, s.seller_sku, name),
+        )
+    ]
+
+
+_UPDATE_REASONS: Mapping[ActionKind, str] = {
+    ActionKind.UPDATE_PRODUCT: "content changed",
+    ActionKind.UPDATE_PRICE: "price changed",
+    ActionKind.UPDATE_INVENTORY: "stock changed",
+}
+
+
+def _update_action(
+    want: DesiredListing, have: ActualListing, kind: ActionKind, fields: list[str], changes: list[FieldChange]
+) -> Action:
+    return Action(
+        kind=kind,
+        key=product_key(want.ecwid_product_id),
+        ecwid_product_id=want.ecwid_product_id,
+        tiktok_product_id=have.tiktok_product_id,
+        changes=tuple(changes),
+        triggers_review=kind is ActionKind.UPDATE_PRODUCT,
+        payload=UpdateListing(fields=tuple(fields), listing=want, sku_ids=dict(sorted(have.sku_ids.items()))),
+        reason=_UPDATE_REASONS[kind],
+    )
+
+
 def _updates(want: DesiredListing, have: ActualListing, sync: SyncRules, *, live: bool) -> list[Action]:
     target = essence_of(want)
     current = have.current
-    applied = have.applied
-    revise = sync.revise
     traces = {s.seller_sku: s.trace for s in want.skus}
-
-    content = [
-        f
-        for f in CONTENT_FIELDS
-        if _acts(sync, getattr(target, f), getattr(current, f), getattr(applied, f))
-        and (not live or getattr(revise, REVISE_FLAG[f]))
-    ]
-    sku_set = _acts(sync, target.sku_shape(), current.sku_shape(), applied.sku_shape())
-
-    def changed_skus(name: str) -> list[EssenceSku]:
-        return [
-            s
-            for s in target.skus
-            if current.sku(s.seller_sku) is not None
-            and _acts(
-                sync,
-                _sku_pair(target, s.seller_sku, name),
-                _sku_pair(current, s.seller_sku, name),
-                _sku_pair(applied, s.seller_sku, name),
-            )
-        ]
-
-    prices = changed_skus(PRICE) if (revise.price or not live) else []
-    quantities = changed_skus(QUANTITY) if (revise.quantity or not live) else []
-
+    content = _content_to_write(target, have, sync, live=live)
+    sku_set = _acts(sync, target.sku_shape(), current.sku_shape(), have.applied.sku_shape())
+    prices = _changed_skus(sync, target, have, PRICE) if (sync.revise.price or not live) else []
+    quantities = _changed_skus(sync, target, have, QUANTITY) if (sync.revise.quantity or not live) else []
+    revise_ref = sync.revise.ref
     content_changes = [
-        FieldChange(f, _show(f, getattr(current, f)), _show(f, getattr(target, f)), _rule(want.trace, f, revise.ref))
+        FieldChange(f, _show(f, getattr(current, f)), _show(f, getattr(target, f)), _rule(want.trace, f, revise_ref))
         for f in content
     ]
     price_changes = _price_changes(prices, current, traces)
-    quantity_changes = [
-        FieldChange(
-            f"skus[{s.seller_sku}].quantity",
-            _sku_pair(current, s.seller_sku, QUANTITY),
-            s.quantity,
-            _rule(traces[s.seller_sku], QUANTITY),
-        )
-        for s in quantities
-    ]
-
-    def action(kind: ActionKind, fields: list[str], changes: list[FieldChange]) -> Action:
-        return Action(
-            kind=kind,
-            key=product_key(want.ecwid_product_id),
-            ecwid_product_id=want.ecwid_product_id,
-            tiktok_product_id=have.tiktok_product_id,
-            changes=tuple(changes),
-            triggers_review=kind is ActionKind.UPDATE_PRODUCT,
-            payload={
-                "fields": fields,
-                "listing": listing_to_json(want),
-                "sku_ids": dict(sorted(have.sku_ids.items())),
-            },
-            reason={
-                ActionKind.UPDATE_PRODUCT: "content changed",
-                ActionKind.UPDATE_PRICE: "price changed",
-                ActionKind.UPDATE_INVENTORY: "stock changed",
-            }[kind],
-        )
-
+    quantity_changes = _quantity_changes(quantities, current, traces)
     if sku_set or (not live and (prices or quantities)):
         # A partial edit that sends `skus` must send every SKU complete, prices and stock included,
         # so it subsumes the price and inventory calls.
-        changes = content_changes
         if sku_set:
-            changes.append(FieldChange(SKU_SET, _show_skus(current), _show_skus(target), _rule(want.trace, SKU_SET)))
-        changes += price_changes + quantity_changes
-        return [action(ActionKind.UPDATE_PRODUCT, [*content, SKU_SET], changes)]
+            content_changes.append(
+                FieldChange(SKU_SET, _show_skus(current), _show_skus(target), _rule(want.trace, SKU_SET))
+            )
+        changes = content_changes + price_changes + quantity_changes
+        return [_update_action(want, have, ActionKind.UPDATE_PRODUCT, [*content, SKU_SET], changes)]
     out: list[Action] = []
     if quantities:
-        out.append(action(ActionKind.UPDATE_INVENTORY, [QUANTITY], quantity_changes))
+        out.append(_update_action(want, have, ActionKind.UPDATE_INVENTORY, [QUANTITY], quantity_changes))
     if prices:
-        out.append(action(ActionKind.UPDATE_PRICE, [PRICE], price_changes))
+        out.append(_update_action(want, have, ActionKind.UPDATE_PRICE, [PRICE], price_changes))
     if content:
-        out.append(action(ActionKind.UPDATE_PRODUCT, content, content_changes))
+        out.append(_update_action(want, have, ActionKind.UPDATE_PRODUCT, content, content_changes))
     return out
+
+
+def _quantity_changes(
+    skus: list[EssenceSku], current: Essence, traces: Mapping[str, Mapping[str, Trace]]
+) -> list[FieldChange]:
+    return [
+        FieldChange(
+            QUANTITY,
+            _sku_pair(current, s.seller_sku, QUANTITY),
+            s.quantity,
+            _rule(traces[s.seller_sku], QUANTITY),
+            sku=s.seller_sku,
+        )
+        for s in skus
+    ]
 
 
 def _price_changes(
@@ -473,18 +504,11 @@ def _price_changes(
         old = current.sku(s.seller_sku)
         rule = _rule(traces[s.seller_sku], PRICE)
         if old is None or old.price != s.price:
-            changes.append(
-                FieldChange(f"skus[{s.seller_sku}].price", None if old is None else str(old.price), str(s.price), rule)
-            )
+            old_price = None if old is None else str(old.price)
+            changes.append(FieldChange(PRICE, old_price, str(s.price), rule, sku=s.seller_sku))
         if old is None or old.list_price != s.list_price:
-            changes.append(
-                FieldChange(
-                    f"skus[{s.seller_sku}].list_price",
-                    None if old is None else _money(old.list_price),
-                    _money(s.list_price),
-                    rule,
-                )
-            )
+            old_list = None if old is None else _money(old.list_price)
+            changes.append(FieldChange("list_price", old_list, _money(s.list_price), rule, sku=s.seller_sku))
     return changes
 
 
@@ -501,12 +525,12 @@ def _drift(have: ActualListing, sync: SyncRules) -> Action | None:
         changes.append(FieldChange(SKU_SET, _show_skus(known), _show_skus(live), "tiktok"))
     content = bool(changes)
     prices = [
-        FieldChange(f"skus[{s.seller_sku}].price", str(k.price), str(s.price), "tiktok")
+        FieldChange(PRICE, str(k.price), str(s.price), "tiktok", sku=s.seller_sku)
         for s in live.skus
         if (k := known.sku(s.seller_sku)) is not None and k.price != s.price
     ]
     quantities = [
-        FieldChange(f"skus[{s.seller_sku}].quantity", k.quantity, s.quantity, "tiktok")
+        FieldChange(QUANTITY, k.quantity, s.quantity, "tiktok", sku=s.seller_sku)
         for s in live.skus
         if (k := known.sku(s.seller_sku)) is not None and k.quantity != s.quantity
     ]
@@ -522,6 +546,6 @@ def _drift(have: ActualListing, sync: SyncRules) -> Action | None:
         ecwid_product_id=have.ecwid_product_id,
         tiktok_product_id=have.tiktok_product_id,
         changes=tuple(changes),
-        payload={"policy": policy.value, "live": essence_to_json(live)},
+        payload=DriftRead(policy=policy.value, live=live),
         reason=f"edited on TikTok since the last apply; {how} (sync.drift: {policy.value})",
     )

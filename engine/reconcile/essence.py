@@ -26,6 +26,7 @@ from typing import Any
 from engine.model.listing import (
     AuditFailure,
     DesiredListing,
+    ListingContent,
     PackageDimensions,
     PackageWeight,
     ProductAttribute,
@@ -33,20 +34,17 @@ from engine.model.listing import (
     SalesAttribute,
     TikTokProduct,
 )
+from engine.model.listing import (
+    Essence as Essence,  # re-exported: the reconciler's name for it
+)
+from engine.model.listing import (
+    EssenceSku as EssenceSku,
+)
 
 # Content fields compared one by one; each maps to the `revise` flag that lets a live listing be
 # edited for it. "skus" (the SKU set and its sales attributes) has no flag: without it a new Ecwid
 # variant could never be listed, nor its price or stock synced.
-CONTENT_FIELDS: tuple[str, ...] = (
-    "title",
-    "description",
-    "category_id",
-    "brand",
-    "main_images",
-    "product_attributes",
-    "package_weight",
-    "package_dimensions",
-)
+CONTENT_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ListingContent))
 REVISE_FLAG: Mapping[str, str] = {
     "title": "title",
     "description": "description",
@@ -60,35 +58,6 @@ REVISE_FLAG: Mapping[str, str] = {
 SKU_SET = "skus"
 PRICE = "price"
 QUANTITY = "quantity"
-
-
-@dataclass(frozen=True, slots=True)
-class EssenceSku:
-    seller_sku: str
-    price: Decimal
-    quantity: int
-    sales_attributes: tuple[SalesAttribute, ...] = ()
-    list_price: Decimal | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Essence:
-    title: str
-    description: str
-    category_id: str
-    brand: str
-    main_images: tuple[str, ...]
-    product_attributes: tuple[ProductAttribute, ...]
-    package_weight: PackageWeight | None
-    package_dimensions: PackageDimensions | None
-    skus: tuple[EssenceSku, ...]  # sorted by seller_sku
-
-    def sku(self, seller_sku: str) -> EssenceSku | None:
-        return next((s for s in self.skus if s.seller_sku == seller_sku), None)
-
-    def sku_shape(self) -> tuple[tuple[str, tuple[SalesAttribute, ...]], ...]:
-        """The SKU set: what a partial edit of `skus` changes and a price/stock update cannot."""
-        return tuple((s.seller_sku, s.sales_attributes) for s in self.skus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,16 +222,37 @@ def dimensions_from_json(data: Mapping[str, Any] | None) -> PackageDimensions | 
     )
 
 
+def content_to_json(c: ListingContent) -> dict[str, Any]:
+    """The content fields of a desired listing or an essence: one JSON form for both."""
+    return {
+        "title": c.title,
+        "description": c.description,
+        "category_id": c.category_id,
+        "brand": c.brand,
+        "main_images": list(c.main_images),
+        "product_attributes": [_attr_json(a) for a in c.product_attributes],
+        "package_weight": weight_json(c.package_weight),
+        "package_dimensions": dimensions_json(c.package_dimensions),
+    }
+
+
+def content_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The content fields read back, as keyword arguments of `DesiredListing` or `Essence`."""
+    return {
+        "title": data["title"],
+        "description": data["description"],
+        "category_id": data["category_id"],
+        "brand": data["brand"],
+        "main_images": tuple(data["main_images"]),
+        "product_attributes": tuple(attribute_from_json(a) for a in data["product_attributes"]),
+        "package_weight": weight_from_json(data["package_weight"]),
+        "package_dimensions": dimensions_from_json(data["package_dimensions"]),
+    }
+
+
 def essence_to_json(e: Essence) -> dict[str, Any]:
     return {
-        "title": e.title,
-        "description": e.description,
-        "category_id": e.category_id,
-        "brand": e.brand,
-        "main_images": list(e.main_images),
-        "product_attributes": [_attr_json(a) for a in e.product_attributes],
-        "package_weight": weight_json(e.package_weight),
-        "package_dimensions": dimensions_json(e.package_dimensions),
+        **content_to_json(e),
         "skus": [
             {
                 "seller_sku": s.seller_sku,
@@ -278,14 +268,7 @@ def essence_to_json(e: Essence) -> dict[str, Any]:
 
 def essence_from_json(data: Mapping[str, Any]) -> Essence:
     return Essence(
-        title=data["title"],
-        description=data["description"],
-        category_id=data["category_id"],
-        brand=data["brand"],
-        main_images=tuple(data["main_images"]),
-        product_attributes=tuple(attribute_from_json(a) for a in data["product_attributes"]),
-        package_weight=weight_from_json(data["package_weight"]),
-        package_dimensions=dimensions_from_json(data["package_dimensions"]),
+        **content_from_json(data),
         skus=tuple(
             EssenceSku(
                 seller_sku=s["seller_sku"],

@@ -11,16 +11,18 @@ from decimal import Decimal, InvalidOperation
 
 from engine.config.types import Guardrails
 from engine.model.listing import ProductStatus
-from engine.model.plan import ActionKind, Plan
+from engine.model.plan import ActionKind, ChangeStatus, Plan
 
 _STOPS = (ActionKind.DEACTIVATE, ActionKind.DELETE_PRODUCT)
-_LIVE = frozenset({ProductStatus.ACTIVATE.value, ProductStatus.PENDING.value})
+_LIVE = frozenset({ProductStatus.ACTIVATE, ProductStatus.PENDING})
 
 
 def stopped_live(plan: Plan) -> int:
     """How many live listings the plan deactivates or deletes."""
     return sum(
-        1 for a in plan.actions if a.kind in _STOPS and isinstance(a.payload, dict) and a.payload.get("status") in _LIVE
+        1
+        for a in plan.actions
+        if a.kind in _STOPS and isinstance(a.payload, ChangeStatus) and a.payload.status in _LIVE
     )
 
 
@@ -50,7 +52,7 @@ def check_guardrails(plan: Plan, guardrails: Guardrails) -> list[str]:
         )
     for action in plan.actions:
         for change in action.changes:
-            if not change.field.endswith("].price"):
+            if change.sku is None or change.field != "price":
                 continue
             old, new = _decimal(change.old), _decimal(change.new)
             if old is None or new is None or old <= 0 or new >= old:
@@ -58,7 +60,7 @@ def check_guardrails(plan: Plan, guardrails: Guardrails) -> list[str]:
             drop = (old - new) * 100 / old
             if drop > guardrails.max_price_drop_percent:
                 violations.append(
-                    f"{action.key} {change.field}: {old} -> {new} drops the price by {_percent(drop)}, more "
+                    f"{action.key} {change.label}: {old} -> {new} drops the price by {_percent(drop)}, more "
                     f"than the guardrail of {_percent(guardrails.max_price_drop_percent)} "
                     "(settings: guardrails.max_price_drop_percent)"
                 )

@@ -11,9 +11,8 @@ import dataclasses
 from collections.abc import Mapping
 
 from engine.model.listing import ProductStatus, SaveMode
-from engine.model.plan import Action, ActionKind
-from engine.reconcile.codec import listing_from_json
-from engine.reconcile.essence import ActualListing, essence_from_json, essence_of, merge
+from engine.model.plan import Action, ActionKind, CreateListing, DriftRead, UpdateListing
+from engine.reconcile.essence import ActualListing, essence_of, merge
 
 
 def after_create(
@@ -24,9 +23,9 @@ def after_create(
     status: ProductStatus | None = None,
 ) -> ActualListing:
     """The link and essence after TikTok accepted a create. `status` defaults to what the save mode gives."""
-    if action.kind is not ActionKind.CREATE_PRODUCT:
+    if action.kind is not ActionKind.CREATE_PRODUCT or not isinstance(action.payload, CreateListing):
         raise ValueError(f"after_create needs a create_product action, not {action.kind.value}")
-    listing = listing_from_json(action.payload["listing"])
+    listing = action.payload.listing
     essence = essence_of(listing)
     if status is None:
         status = ProductStatus.DRAFT if listing.save_mode is SaveMode.AS_DRAFT else ProductStatus.PENDING
@@ -54,9 +53,9 @@ def after_success(
         return dataclasses.replace(before, status=ProductStatus.ACTIVATE, stopped_by_us=False)
     if kind is ActionKind.DEACTIVATE:
         return dataclasses.replace(before, status=ProductStatus.SELLER_DEACTIVATED, stopped_by_us=True)
-    if kind in (ActionKind.UPDATE_PRODUCT, ActionKind.UPDATE_PRICE, ActionKind.UPDATE_INVENTORY):
-        fields = action.payload["fields"]
-        target = essence_of(listing_from_json(action.payload["listing"]))
+    if isinstance(action.payload, UpdateListing):
+        fields = action.payload.fields
+        target = essence_of(action.payload.listing)
         status = before.status
         if kind is ActionKind.UPDATE_PRODUCT and status in (ProductStatus.FAILED, ProductStatus.PLATFORM_DEACTIVATED):
             status = ProductStatus.PENDING  # an edit resubmits it to review
@@ -77,5 +76,6 @@ def record_live(drift: Action, before: ActualListing) -> ActualListing:
     Under `revert` the product's actions then put back what the rules allow; under `adopt` the
     reconciler leaves the drifted fields alone until the rules change them.
     """
-    live = essence_from_json(drift.payload["live"])
-    return dataclasses.replace(before, known=live, live=None)
+    if not isinstance(drift.payload, DriftRead):
+        raise ValueError(f"{drift.key}: not a drift entry")
+    return dataclasses.replace(before, known=drift.payload.live, live=None)

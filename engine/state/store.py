@@ -48,6 +48,13 @@ BUSY_TIMEOUT_MS = 10_000
 AUDIT_TEXT_LIMIT = 2_000
 
 
+class StateConflict(StateError):
+    """A write would break a link's uniqueness (one TikTok product, one seller SKU per Ecwid product).
+
+    Nothing was written: the transaction was rolled back. The caller turns it into action-required.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Intent:
     """A create about to be sent. Cleared on success; one left behind means a crash mid-call."""
@@ -212,6 +219,11 @@ class StateStore:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+            except sqlite3.IntegrityError as exc:
+                self._conn.execute("ROLLBACK")
+                if str(exc).startswith("UNIQUE constraint failed"):
+                    raise StateConflict(str(exc)) from exc
+                raise
             except BaseException:
                 if self._conn.in_transaction:  # SQLite may already have rolled back (a damaged page)
                     self._conn.execute("ROLLBACK")

@@ -16,7 +16,7 @@ def render_order_plan(plan: Plan) -> str:
         lines.append(f"  {_MARKS.get(action.kind, '~')} {action.kind.value} {action.key}: {action.reason}")
         for change in action.changes:
             old = "" if change.old is None else f"{change.old} -> "
-            lines.append(f"      {change.field}: {old}{change.new}  ({change.rule})")
+            lines.append(f"      {change.label}: {old}{change.new}  ({change.rule})")
     for item in plan.blocked:
         lines.append(f"  ! {item.reason}")
         lines.append(f"      fix: {item.fix}  ({item.rule})")

@@ -43,14 +43,14 @@ def _action_lines(action: Action) -> list[str]:
     lines = [f"    {mark} {action.kind.value}: {action.reason}{review}"]
     by_sku: dict[str, list[FieldChange]] = {}
     for change in action.changes:
-        if change.field.startswith("skus[") and "]." in change.field:
-            by_sku.setdefault(change.field[len("skus["):change.field.index("]")], []).append(change)
+        if change.sku is not None:
+            by_sku.setdefault(change.sku, []).append(change)
         else:
             lines.append("        " + _change(change, change.field))
     for sku, changes in by_sku.items():
         lines.append(f"        SKU {sku}")
         for change in changes:
-            lines.append("            " + _change(change, change.field.rsplit(".", 1)[-1]))
+            lines.append("            " + _change(change, change.field))
     return lines
 
 

@@ -168,7 +168,7 @@ def test_a_stale_plan_is_refused_and_a_fresh_one_applied_exactly(converged: Worl
     saved = tmp_path / "plan.json"
     code, out = cli(world, "plan", "--out", str(saved), "--detailed-exitcode")
     assert code == 2, out
-    assert json.loads(saved.read_text())["format_version"] == 2
+    assert json.loads(saved.read_text())["format_version"] == 3
     world.ecwid.sandbox.admin_update_product(pid, quantity=9)
     code, out = cli(world, "apply", "--plan", str(saved))
     assert code == 1
@@ -218,7 +218,7 @@ def test_plan_json_target_and_confirmation(converged: World) -> None:
         world.ecwid.sandbox.admin_update_product(pid, quantity=3)
     code, out = cli(world, "plan", "--json", "--target", str(first))
     data = json.loads(out)
-    assert data["format_version"] == 2 and [a["key"] for a in data["actions"]] == [f"product:{first}"]
+    assert data["format_version"] == 3 and [a["key"] for a in data["actions"]] == [f"product:{first}"]
     code, out = cli(world, "apply", input="n\n")
     assert code == 1 and "Apply cancelled; nothing was changed." in out
     assert world.transport.writes() == []

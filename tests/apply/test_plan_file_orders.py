@@ -47,7 +47,7 @@ def test_a_saved_plan_carries_its_orders_and_is_applied_exactly(tmp_path: Path) 
 
         code, out = cli(world, "plan", "--json")
         data = json.loads(out)
-        assert data["format_version"] == 2 and data["actions"] == []
+        assert data["format_version"] == 3 and data["actions"] == []
         assert [a["key"] for a in data["orders"]["actions"]] == [f"order:{first}"]
         code, out = cli(world, "apply", input="n\n")
         assert code == 1

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from cli import main
 from engine.apply import execute
-from engine.apply.executor import ACTION_ATTEMPTS
+from engine.apply.rerun import ACTION_ATTEMPTS
 from engine.model.plan import ActionKind, Plan
 from engine.passes.catalog import plan_catalog
 from engine.sandbox.faults import Fault

@@ -67,7 +67,7 @@ def test_shipping_in_ecwid_ships_on_tiktok_and_delivery_completes_it_in_ecwid(sh
                                                   tracking_number="1Z999AA10123456784", carrier="UPS")
     result = shop.sync()
     [ship] = result.plan.actions
-    assert ship.kind is ActionKind.SHIP_PACKAGE and ship.payload["shipping_provider"] == "UPS"
+    assert ship.kind is ActionKind.SHIP_PACKAGE and ship.payload.shipping_provider == "UPS"
     assert str(ship.changes[0].rule).startswith("rules/orders.yaml:")
     assert shop.tiktok_status(order_id) == "AWAITING_COLLECTION"
     [item] = shop.tiktok.get_orders([order_id])[0].line_items
@@ -77,7 +77,7 @@ def test_shipping_in_ecwid_ships_on_tiktok_and_delivery_completes_it_in_ecwid(sh
     assert shop.sync().plan.actions == ()
     shop.clock.advance(3 * 86_400)  # delivered
     [deliver] = shop.sync().plan.actions
-    assert deliver.kind is ActionKind.UPDATE_ECWID_ORDER and deliver.payload["changes"] == {
+    assert deliver.kind is ActionKind.UPDATE_ECWID_ORDER and deliver.payload.changes == {
         "fulfillmentStatus": "DELIVERED"}
     assert shop.ecwid_order(order_id).fulfillment_status is FulfillmentStatus.DELIVERED
     assert shop.sync().plan.actions == ()
@@ -109,11 +109,11 @@ def test_cancelling_in_ecwid_cancels_on_tiktok_with_the_mapped_reason_and_restoc
     shop.ecwid_running.sandbox.admin_cancel_order(shop.ecwid_order(order_id).id)
     [cancel] = shop.sync().plan.actions
     assert cancel.kind is ActionKind.CANCEL_ORDER
-    assert cancel.payload["cancel_reason"] == "seller_cancel_reason_out_of_stock"
+    assert cancel.payload.cancel_reason == "seller_cancel_reason_out_of_stock"
     assert shop.tiktok_status(order_id) == "CANCELLED"
     assert shop.tiktok_sandbox.orders[order_id]["cancel_reason"] == "seller_cancel_reason_out_of_stock"
     [restock] = shop.sync(webhook_order_ids=(order_id,)).plan.actions  # TikTok's change comes back
-    assert restock.kind is ActionKind.UPDATE_ECWID_ORDER and restock.payload["changes"] == {}
+    assert restock.kind is ActionKind.UPDATE_ECWID_ORDER and restock.payload.changes == {}
     assert shop.stock(shop.mug_id) == 10
     for _ in range(2):
         assert shop.sync(webhook_order_ids=(order_id,)).plan.actions == ()
@@ -127,10 +127,10 @@ def test_a_tiktok_cancellation_cancels_in_ecwid_and_restocks_once(shop: Shop, tm
     assert shop.stock(shop.tee_id, shop.tee_red_m) == 3
     request = shop.buyer_cancel(order_id)
     [approve] = shop.sync(rules=rules).plan.actions
-    assert approve.kind is ActionKind.APPROVE_CANCELLATION and approve.payload["cancel_id"] == request["cancel_id"]
+    assert approve.kind is ActionKind.APPROVE_CANCELLATION and approve.payload.cancel_id == request["cancel_id"]
     assert shop.tiktok_status(order_id) == "CANCELLED"
     [update] = shop.sync(rules=rules, webhook_order_ids=(order_id,)).plan.actions
-    assert update.payload["changes"] == {"paymentStatus": "CANCELLED", "fulfillmentStatus": "WILL_NOT_DELIVER"}
+    assert update.payload.changes == {"paymentStatus": "CANCELLED", "fulfillmentStatus": "WILL_NOT_DELIVER"}
     order = shop.ecwid_order(order_id)
     assert (order.payment_status, order.fulfillment_status) == (PaymentStatus.CANCELLED,
                                                                 FulfillmentStatus.WILL_NOT_DELIVER)

@@ -31,18 +31,18 @@ def test_price_only_change_is_one_price_update_naming_the_selling_rule() -> None
     plan = diff({1: after}, {1: actual(before)}, sync=sync())
     assert kinds(plan) == [(1, ActionKind.UPDATE_PRICE)]
     (action,) = plan.actions
-    assert action.changes == (FieldChange("skus[SKU-1].price", "10.00", "12.99", "rules/selling.yaml:12, default"),)
+    assert action.changes == (FieldChange("price", "10.00", "12.99", "rules/selling.yaml:12, default", sku="SKU-1"),)
     assert not action.triggers_review
     assert action.tiktok_product_id == "1700000000000000001"
-    assert action.payload["fields"] == ["price"]
-    assert action.payload["sku_ids"] == {"SKU-1": "SKUID-SKU-1"}
+    assert action.payload.fields == ("price",)
+    assert action.payload.sku_ids == {"SKU-1": "SKUID-SKU-1"}
 
 
 def test_stock_only_change_is_one_inventory_update() -> None:
     plan = diff({1: listing(1, skus=(sku("SKU-1", "10.00", 2),))}, {1: actual(listing(1))}, sync=sync())
     (action,) = plan.actions
     assert action.kind is ActionKind.UPDATE_INVENTORY
-    assert action.changes == (FieldChange("skus[SKU-1].quantity", 5, 2, "rules/selling.yaml:20, default"),)
+    assert action.changes == (FieldChange("quantity", 5, 2, "rules/selling.yaml:20, default", sku="SKU-1"),)
     assert not action.triggers_review
 
 
@@ -60,7 +60,7 @@ def test_content_change_is_not_an_action_unless_revise_allows_it() -> None:
     assert action.kind is ActionKind.UPDATE_PRODUCT
     assert action.triggers_review
     assert action.changes == (FieldChange("title", "Product 1", "Better title", "rules/sync.yaml:3"),)
-    assert action.payload["fields"] == ["title"]
+    assert action.payload.fields == ("title",)
 
 
 def test_each_content_field_follows_its_own_revise_flag() -> None:
@@ -81,8 +81,8 @@ def test_new_listing_is_created_with_its_save_mode() -> None:
     assert action.key == "product:7"
     assert action.triggers_review
     assert action.reason == "new listing (LISTING); rules/sync.yaml:5"
-    assert action.payload["listing"]["ecwid_product_id"] == 7
-    assert FieldChange("skus[SKU-7].price", None, "10.00", "rules/selling.yaml:12, default") in action.changes
+    assert action.payload.listing.ecwid_product_id == 7
+    assert FieldChange("price", None, "10.00", "rules/selling.yaml:12, default", sku="SKU-7") in action.changes
     draft = diff({7: listing(7, save_mode=SaveMode.AS_DRAFT)}, {}, sync=sync()).actions[0]
     assert not draft.triggers_review
     assert draft.reason.startswith("new listing (AS_DRAFT)")
@@ -162,18 +162,18 @@ def test_new_variant_is_a_partial_edit_of_the_sku_set_that_carries_price_and_sto
     (action,) = diff({1: after}, {1: actual(before)}, sync=sync()).actions
     assert action.kind is ActionKind.UPDATE_PRODUCT
     assert action.triggers_review
-    assert action.payload["fields"] == ["skus"]
+    assert action.payload.fields == ("skus",)
     assert action.changes[0] == FieldChange(
         "skus", ("S-RED (Color=Red)",), ("S-BLUE (Color=Blue)", "S-RED (Color=Red)"), ""
     )
-    assert FieldChange("skus[S-RED].price", "10.00", "11.00", "rules/selling.yaml:12, default") in action.changes
+    assert FieldChange("price", "10.00", "11.00", "rules/selling.yaml:12, default", sku="S-RED") in action.changes
 
 
 def test_offline_listing_takes_price_inside_the_edit_and_ignores_revise() -> None:
     failed = actual(listing(1), status=ProductStatus.FAILED)
     (action,) = diff({1: listing(1, title="Fixed", skus=(sku("SKU-1", "9.00", 5),))}, {1: failed}, sync=sync()).actions
     assert action.kind is ActionKind.UPDATE_PRODUCT
-    assert action.payload["fields"] == ["title", "skus"]
+    assert action.payload.fields == ("title", "skus")
 
 
 def test_pending_and_frozen_wait_deleted_is_recreated() -> None:
@@ -192,14 +192,14 @@ def test_drift_revert_plans_the_revert_where_revise_allows() -> None:
     (drift,) = plan.drift
     assert drift.changes == (
         FieldChange("title", "Product 1", "Seller Center title", "tiktok"),
-        FieldChange("skus[SKU-1].price", "10.00", "8.00", "tiktok"),
+        FieldChange("price", "10.00", "8.00", "tiktok", sku="SKU-1"),
     )
     assert (
         drift.reason
         == "edited on TikTok since the last apply; reverted where the revise rules allow (sync.drift: revert)"
     )
     (revert,) = plan.actions  # the title is not revised by default, the price is
-    assert revert.changes == (FieldChange("skus[SKU-1].price", "8.00", "10.00", "rules/selling.yaml:12, default"),)
+    assert revert.changes == (FieldChange("price", "8.00", "10.00", "rules/selling.yaml:12, default", sku="SKU-1"),)
     full = diff({1: want}, have, sync=sync(revise=ReviseRule(title=True)))
     assert kinds(full) == [(1, ActionKind.UPDATE_PRICE), (1, ActionKind.UPDATE_PRODUCT)]
 
@@ -210,10 +210,10 @@ def test_drift_adopt_records_without_action_until_the_rules_change() -> None:
     adopt = sync(drift=DriftPolicy.ADOPT)
     plan = diff({1: want}, {1: actual(want, live=edited)}, sync=adopt)
     assert plan.empty
-    assert plan.drift[0].payload["policy"] == "adopt"
+    assert plan.drift[0].payload.policy == "adopt"
     raised = listing(1, skus=(sku("SKU-1", "12.00", 5),))
     (action,) = diff({1: raised}, {1: actual(want, live=edited)}, sync=adopt).actions
-    assert action.changes == (FieldChange("skus[SKU-1].price", "8.00", "12.00", "rules/selling.yaml:12, default"),)
+    assert action.changes == (FieldChange("price", "8.00", "12.00", "rules/selling.yaml:12, default", sku="SKU-1"),)
 
 
 def test_actions_are_ordered_by_product_then_priority() -> None:

@@ -10,8 +10,9 @@ import pytest
 from reconcile_builders import actual, listing, sku, sync
 
 from engine.config.types import Guardrails
+from engine.model.ecwid_order import EcwidOrder, EcwidOrderItem, FulfillmentStatus, PaymentStatus
 from engine.model.listing import ActionRequired, ListingIntent
-from engine.model.plan import Action, ActionKind, FieldChange, Plan
+from engine.model.plan import Action, ActionKind, FieldChange, ImportOrder, Plan
 from engine.reconcile import (
     FORMAT_VERSION,
     PlanFileError,
@@ -27,13 +28,18 @@ from engine.reconcile import (
 def test_plan_file_carries_format_version_and_digest() -> None:
     plan = diff({1: listing(1)}, {}, sync=sync(), config_digest="abc")
     data = json.loads(plan_to_json(plan))
-    assert data["format_version"] == FORMAT_VERSION == 2
+    assert data["format_version"] == FORMAT_VERSION == 3
     assert data["orders"] is None
     assert data["inputs_digest"] == plan.inputs_digest
     assert len(plan.inputs_digest) == 64
     assert data["actions"][0]["kind"] == "create_product"
     assert plan_from_json(plan_to_json(plan)) == plan
-    orders = Plan(actions=(Action(ActionKind.IMPORT_ORDER, "order:57", payload={"tiktok_order_id": "57"},
+    imported = EcwidOrder(PaymentStatus.PAID, FulfillmentStatus.AWAITING_PROCESSING,
+                          (EcwidOrderItem("Mug", 2, Decimal("14.99"), sku="MUG-1", product_id=7),),
+                          subtotal=Decimal("29.98"), total=Decimal("34.97"), tax=Decimal("0.00"),
+                          external_transaction_id="57")
+    orders = Plan(actions=(Action(ActionKind.IMPORT_ORDER, "order:57",
+                                  payload=ImportOrder("57", "AWAITING_SHIPMENT", imported),
                                   changes=(FieldChange("paymentStatus", None, "PAID", "rules/orders.yaml:4"),)),),
                   blocked=(ActionRequired(0, "rules/orders.yaml", "order 58 held", "check it",
                                           details={"tiktok_order_id": "58"}),),
@@ -51,7 +57,7 @@ def test_foreign_or_damaged_plan_files_are_refused_with_a_reason() -> None:
     with pytest.raises(PlanFileError) as exc:
         plan_from_json(json.dumps({"format_version": 99}))
     assert str(exc.value) == (
-        "plan file format_version 99 is not supported (expected 2); run `tokbridge plan --out` again with this version"
+        "plan file format_version 99 is not supported (expected 3); run `tokbridge plan --out` again with this version"
     )
     with pytest.raises(PlanFileError) as exc:
         plan_from_json(json.dumps({"format_version": 1, "inputs_digest": "", "actions": []}))
@@ -59,8 +65,14 @@ def test_foreign_or_damaged_plan_files_are_refused_with_a_reason() -> None:
         "plan file format_version 1 has no order actions, which `apply --plan` now carries out exactly; "
         "run `tokbridge plan --out` again with this version"
     )
+    with pytest.raises(PlanFileError) as exc:
+        plan_from_json(json.dumps({"format_version": 2, "inputs_digest": "", "actions": []}))
+    assert str(exc.value) == (
+        "plan file format_version 2 carries orders as Ecwid request bodies, which `apply --plan` no longer reads; "
+        "run `tokbridge plan --out` again with this version"
+    )
     with pytest.raises(PlanFileError, match=r"^plan file is damaged: KeyError: 'actions'$"):
-        plan_from_json(json.dumps({"format_version": 2, "inputs_digest": ""}))
+        plan_from_json(json.dumps({"format_version": 3, "inputs_digest": ""}))
 
 
 def test_mass_stop_guardrail_message() -> None:

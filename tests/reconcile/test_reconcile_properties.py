@@ -102,7 +102,7 @@ def apply_plan(plan: Plan, have: dict[int, ActualListing]) -> dict[int, ActualLi
         pid = action.ecwid_product_id
         assert pid is not None
         if action.kind is ActionKind.CREATE_PRODUCT:
-            skus = [s["seller_sku"] for s in action.payload["listing"]["skus"]]
+            skus = [s.seller_sku for s in action.payload.listing.skus]
             out[pid] = after_create(action, tiktok_product_id=f"new-{pid}", sku_ids={s: f"id-{s}" for s in skus})
             continue
         nxt = after_success(action, out[pid])
@@ -202,7 +202,7 @@ def test_guardrails_never_pass_a_plan_that_breaks_them(
         (Decimal(c.old) - Decimal(c.new)) * 100 / Decimal(c.old)
         for a in plan.actions
         for c in a.changes
-        if c.field.endswith("].price")
+        if c.sku is not None and c.field == "price"
     ]
     breaks_drop = any(d > drop for d in drops)
     assert (not violations) == (not breaks_share and not breaks_drop)
