@@ -5,7 +5,7 @@ them, and the whole story told with the engine's own functions.
 `write_config_dir()` writes the starter config with the sandbox URLs and category/attribute
 mappings that cover the seeded catalog; `connect_shop()` authorises TikTok through the real
 `connect tiktok --code` path. `run_demo()` then goes validate -> plan -> apply -> a review
-rejection and its fix -> orders both ways, calling what the commands call (`load`, `make_plan`,
+rejection and its fix -> orders both ways, calling what the commands call (`load`, `plan_catalog`,
 `execute`, `refresh_reviews`, `status_report`, `sync_orders`) and printing what they render.
 
 The rule: the demo only drives the two sides the way a merchant and a buyer would (the Ecwid

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.apply import execute, make_plan
+from engine.apply import execute
+from engine.passes.catalog import plan_catalog
 from tests.e2e.world import make_world
 
 BRAND_PATH = "/product/202309/brands"
@@ -16,7 +17,7 @@ def test_a_custom_brand_is_created_once_audited_and_counted(tmp_path: Path) -> N
                           """brand: "'Tokbridge House Brand'\"""")
         world.transport.reset()
         with world.runtime() as runtime:
-            report = execute(runtime, make_plan(runtime))
+            report = execute(runtime, plan_catalog(runtime))
             assert report.failed == [], [(o.action.key, o.message) for o in report.failed]
             audited = [e for e in runtime.state.audit_log() if e.kind == "create_custom_brand"]
         assert len(report.succeeded) >= 2

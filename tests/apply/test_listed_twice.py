@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.apply import execute, make_plan
+from engine.apply import execute
 from engine.model.listing import ProductStatus
 from engine.model.plan import Action, ActionKind, Plan
+from engine.passes.catalog import plan_catalog
 from engine.reconcile import ActualListing, Essence
 from engine.state import StateConflict, StateStore
 from tests.e2e.world import World, make_world
@@ -26,7 +27,7 @@ def plain_creates(world: World) -> list[Action]:
     """Create actions of products without variants, from a fresh plan."""
     products = world.ecwid.sandbox.products
     with world.runtime() as runtime:
-        plan = make_plan(runtime)
+        plan = plan_catalog(runtime)
     return [a for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT
             and not products[a.ecwid_product_id or 0]["combinations"]]
 
@@ -71,7 +72,7 @@ def test_a_create_sharing_a_seller_sku_is_action_required_then_listed_once_fixed
 
         # The plan from the fixed data (the product's own SKU) lists it; nothing edited by hand.
         with world.runtime() as runtime:
-            fixed = execute(runtime, make_plan(runtime))
+            fixed = execute(runtime, plan_catalog(runtime))
             assert fixed.failed == [], [(o.action.key, o.message) for o in fixed.failed]
             assert runtime.state.listing(second.ecwid_product_id or 0) is not None
             assert runtime.state.action_required(source="tiktok") == []
@@ -102,7 +103,7 @@ def test_an_interrupted_create_that_would_take_another_products_listing_is_clear
             runtime.state.begin_intent(second.ecwid_product_id or 0, seller_skus=[taken])
         world.ecwid.sandbox.admin_update_product(second.ecwid_product_id, enabled=False)
         with world.runtime() as runtime:
-            report = execute(runtime, make_plan(runtime))
+            report = execute(runtime, plan_catalog(runtime))
             assert report.failed == [], [(o.action.key, o.message) for o in report.failed]
             assert runtime.state.pending_intents() == []
             (item,) = runtime.state.action_required(source="tiktok")
@@ -112,7 +113,7 @@ def test_an_interrupted_create_that_would_take_another_products_listing_is_clear
             assert runtime.state.listing(first.ecwid_product_id or 0) is not None
         world.ecwid.sandbox.admin_update_product(second.ecwid_product_id, enabled=True)
         with world.runtime() as runtime:
-            report = execute(runtime, make_plan(runtime))
+            report = execute(runtime, plan_catalog(runtime))
             assert report.failed == [], [(o.action.key, o.message) for o in report.failed]
             assert runtime.state.listing(second.ecwid_product_id or 0) is not None
             assert runtime.state.action_required(source="tiktok") == []
@@ -131,7 +132,7 @@ def test_a_unique_conflict_in_the_state_is_a_typed_error_and_nothing_is_written(
 def test_two_variants_sharing_a_seller_sku_are_refused_before_any_write(tmp_path: Path) -> None:
     with make_world(tmp_path, n_products=12) as world:
         with world.runtime() as runtime:
-            plan = make_plan(runtime)
+            plan = plan_catalog(runtime)
         variants = next(a for a in plan.actions
                         if a.kind is ActionKind.CREATE_PRODUCT and len(a.payload.listing.skus) > 1)
         listing = variants.payload.listing

@@ -6,7 +6,7 @@ carry the unreadable product as its problem and replace it once Ecwid serves rea
 
 from __future__ import annotations
 
-from engine.apply import make_plan
+from engine.passes.catalog import plan_catalog
 from engine.rules.evaluation import ECWID_DATA
 from tests.e2e.world import World
 
@@ -17,16 +17,16 @@ def test_an_unreadable_listed_product_is_held_then_back_when_fixed(converged: Wo
     pid = next(p for p, raw in sorted(sandbox.products.items()) if not raw["combinations"] and raw["enabled"])
     price = sandbox.products[pid]["price"]
     with world.runtime() as runtime:
-        assert make_plan(runtime, full=True).empty
+        assert plan_catalog(runtime, full=True).empty
         sandbox.admin_update_product(pid, price=None)
         catalog = runtime.read_catalog()  # incremental: only what changed since the cursor
         assert [u.id for u in catalog.unreadable] == [pid] and pid not in {p.id for p in catalog.products}
-        plan = make_plan(runtime)
+        plan = plan_catalog(runtime)
         assert plan.actions == ()  # held: no deactivate or delete for a product we cannot read
         [item] = [b for b in plan.blocked if b.ecwid_product_id == pid]
         assert item.rule == ECWID_DATA and item.reason.endswith("price is None (expected a number)")
         assert pid in {a.ecwid_product_id for a in runtime.state.action_required(source="rules")}
 
         sandbox.admin_update_product(pid, price=price)
-        assert make_plan(runtime).empty
+        assert plan_catalog(runtime).empty
         assert pid not in {a.ecwid_product_id for a in runtime.state.action_required(source="rules")}
