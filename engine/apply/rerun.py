@@ -13,7 +13,6 @@ the restock marker) and adopts or surfaces it. The waits come from the one retry
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 
 from engine.http import Jitter, RetryableError, RetryPolicy
 from engine.model.plan import ActionKind
@@ -21,14 +20,13 @@ from engine.model.plan import ActionKind
 ACTION_ATTEMPTS = 1  # runs of any other action: its calls were retried by the client
 SENT_ONCE = frozenset({ActionKind.CREATE_PRODUCT, ActionKind.IMPORT_ORDER, ActionKind.UPDATE_ECWID_ORDER})
 CREATE_RUNS = 3  # runs of a write sent once: the first, and two looks at what a lost answer did
-# Before the second run about 0.5 s, doubled for each further one (with jitter); the server's ask wins.
-RERUNS = RetryPolicy(attempts=CREATE_RUNS, base=0.5, cap=8.0, jitter=Jitter.EQUAL)
+# 0.5 s before the second run, doubled for each further one; the server's ask wins.
+RERUNS = RetryPolicy(attempts=CREATE_RUNS, base=0.5, cap=8.0, jitter=Jitter.NONE)
 
 
-def rerun_delay(kind: ActionKind, error: RetryableError, run: int, *, runs: int = CREATE_RUNS,
-                draw: Callable[[], float] = random.random) -> float | None:
+def rerun_delay(kind: ActionKind, error: RetryableError, run: int, *, runs: int = CREATE_RUNS) -> float | None:
     """Seconds to wait before run `run + 1` of an action whose run `run` failed with `error`; None: give up."""
     limit = runs if kind in SENT_ONCE else ACTION_ATTEMPTS
     if run >= limit:
         return None
-    return RERUNS.wait(error, run, draw)
+    return RERUNS.wait(error, run, random.random)

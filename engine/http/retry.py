@@ -30,6 +30,7 @@ class Jitter(StrEnum):
 
     FULL = "full"  # anywhere in [0, step): spreads retries the most
     EQUAL = "equal"  # half the step plus a random half: spread, yet never zero
+    NONE = "none"  # the step itself: one serial caller (the executor's re-runs) has no crowd to spread
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ class RetryPolicy:
     def backoff(self, attempt: int, draw: Callable[[], float]) -> float:
         """The wait after failed try number `attempt` (1-based) when the server asked for none."""
         step = min(self.cap, self.base * 2 ** (attempt - 1))
+        if self.jitter is Jitter.NONE:
+            return float(step)
         if self.jitter is Jitter.FULL:
             return float(step * draw())
         return float(step * (0.5 + 0.5 * draw()))
