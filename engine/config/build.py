@@ -12,7 +12,6 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-import jinja2
 from jinja2 import nodes
 
 from engine.config.check import Compiled
@@ -54,7 +53,7 @@ from engine.config.types import (
     WebhookListen,
 )
 from engine.config.yamlsource import Document, Path, json_path
-from engine.expr import Expression, Template, compile_template
+from engine.expr import Expression, ExpressionError, Template, compile_template, parse
 from engine.model.listing import RuleRef
 
 # The env-var fields of tokbridge.yaml: (section, field, default variable name).
@@ -117,18 +116,17 @@ _STATUS_FIELDS: Mapping[str, Mapping[str, tuple[str, tuple[str, ...]]]] = {
         "fulfillmentStatus": ("Ecwid fulfillmentStatus", ECWID_FULFILLMENT_STATUSES),
     },
 }
-_PARSER = jinja2.Environment()
 
 
 @cache
 def _compared_literals(source: str) -> tuple[tuple[str, str], ...]:
     """(order field, string) for each `order.FIELD == 'X'` / `order.FIELD in ['X', ...]` in an expression."""
     try:
-        ast = _PARSER.parse("{{ " + source + " }}")
-    except (jinja2.TemplateSyntaxError, RecursionError):
+        ast = parse(source)  # guarded: a deep expression is reported by the compile pass, not walked here
+    except ExpressionError:
         return ()  # reported by the compile pass
     found = []
-    for compare in ast.find_all(nodes.Compare):
+    for compare in nodes.Output([ast]).find_all(nodes.Compare):  # the expression itself may be the Compare
         left = compare.expr
         if not (isinstance(left, nodes.Getattr) and isinstance(left.node, nodes.Name) and left.node.name == "order"):
             continue

@@ -163,10 +163,6 @@ def _compile_one(doc: Document, path: Path, source: str, marker: Mapping[str, An
             line, column = _content_start(doc, block_line + exc.lineno - 2)
         rule = "expression-syntax" if exc.message.startswith("syntax error") else "expression-name"
         raise _ExpressionProblem(Diagnostic(doc.file, line, column, json_path(path), exc.message, rule)) from None
-    except (RecursionError, MemoryError, OverflowError) as exc:  # Jinja's parser on pathological input
-        message = f"expression too complex to compile ({type(exc).__name__})"
-        problem = Diagnostic(doc.file, line, column, json_path(path), message, "expression-syntax")
-        raise _ExpressionProblem(problem) from None
     return dataclasses.replace(compiled, pos=SourcePos(doc.file, line, column))
 
 

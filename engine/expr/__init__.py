@@ -138,6 +138,75 @@ class SourcePos:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+# Jinja's parser, optimizer and code generator recurse once or more per level of nesting, and Python
+# refuses generated code nested past 200 parentheses: a deeper expression is refused at load, with a
+# message, instead of a RecursionError wherever Jinja happens to walk it. Documented in docs/expressions.md.
+# Jinja's parser spends a dozen frames per bracket or block, before any depth can be measured, so
+# those are counted on the tokens first.
+MAX_NESTING = 50
+MAX_BRACKETS = 20
+MAX_SOURCE_CHARS = 20_000
+_OPEN, _CLOSE = frozenset("([{"), frozenset(")]}")
+_BLOCKS = frozenset({"if", "for", "macro", "call", "filter", "with", "block", "autoescape"})
+
+
+def _bracket_depth(text: str) -> int:
+    """How deeply brackets and `{% block %}` statements nest in `text`, from Jinja's tokens (no recursion)."""
+    deepest = depth = 0
+    after_block_begin = False
+    try:
+        for _, kind, value in _ENV.lexer.tokeniter(text, None):
+            if kind == "whitespace":
+                continue
+            opens = value in _OPEN if kind == "operator" else after_block_begin and kind == "name" and value in _BLOCKS
+            closes = value in _CLOSE if kind == "operator" else after_block_begin and value.startswith("end")
+            depth += 1 if opens else -1 if closes else 0
+            deepest = max(deepest, depth)
+            after_block_begin = kind == "block_begin"
+    except TemplateSyntaxError:
+        pass  # unbalanced: the parser says where, in its own words
+    return deepest
+
+
+def _depth(ast: nodes.Node) -> int:
+    """How deeply `ast` nests, counted without recursion (it may be far deeper than the stack allows)."""
+    deepest = 0
+    pending = [(ast, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in node.iter_child_nodes())
+    return deepest
+
+
+def _parse_expression(source: str) -> nodes.Expr:
+    """The parse Environment.compile_expression makes (so syntax errors read the same)."""
+    parser = Parser(_ENV, source, state="variable")
+    expr = parser.parse_expression()
+    if not parser.stream.eos:
+        raise TemplateSyntaxError("chunk after expression", parser.stream.current.lineno, None, None)
+    return expr
+
+
+def parse(source: str, *, template: bool = False) -> nodes.Node:
+    """The Jinja AST of an expression (or a template), refused with an ExpressionError when it is too
+    long or too deeply nested for Jinja to walk: every reader of merchant expressions parses here."""
+    if len(source) > MAX_SOURCE_CHARS:
+        raise ExpressionError(f"longer than {MAX_SOURCE_CHARS} characters; split it into simpler rules")
+    too_deep = ExpressionError(f"nested deeper than {MAX_NESTING} levels; split it into simpler rules")
+    try:
+        if _bracket_depth(source if template else "{{ " + source + " }}") > MAX_BRACKETS:
+            raise ExpressionError(f"more than {MAX_BRACKETS} nested brackets or blocks; split it into simpler rules")
+        ast = _ENV.parse(source) if template else _parse_expression(source)
+    except TemplateSyntaxError as exc:
+        raise _syntax_error(exc) from None
+    except RecursionError:
+        raise too_deep from None
+    if _depth(ast) > MAX_NESTING:
+        raise too_deep
+    return ast
+
+
 def _undeclared(ast: nodes.Template) -> frozenset[str]:
     return frozenset(meta.find_undeclared_variables(ast))
 
@@ -224,14 +293,14 @@ def _flatten_globals(template: Any) -> None:
 def compile_expression(
     source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None
 ) -> Expression:
-    """Compile once; raise ExpressionError for a syntax error or a name outside `allowed`."""
+    """Compile once; raise ExpressionError for a syntax error, a name outside `allowed`, or an
+    expression too long or too deeply nested."""
+    parse(source)
     try:
         fn = _ENV.compile_expression(source, undefined_to_none=False)
         ast = _ENV.parse("{{ " + source + " }}")
     except TemplateSyntaxError as exc:
         raise _syntax_error(exc) from None
-    except (RecursionError, MemoryError, OverflowError):
-        raise  # pathological input: the loader reports these as too complex
     except Exception as exc:  # Jinja's constant folding failed: `1 if 0.__class__`, `{[]: 0} | first`
         raise _failure(exc, source) from None
     names = _undeclared(ast)
@@ -244,13 +313,12 @@ def compile_expression(
 
 
 def compile_template(source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None) -> Template:
+    parse(source, template=True)
     try:
         ast = _ENV.parse(source)
         template = _ENV.from_string(source)
     except TemplateSyntaxError as exc:
         raise _syntax_error(exc) from None
-    except (RecursionError, MemoryError, OverflowError):
-        raise  # pathological input: the loader reports these as too complex
     except Exception as exc:  # Jinja's constant folding failed: `1 if 0.__class__`, `{[]: 0} | first`
         raise _failure(exc, source) from None
     names = _undeclared(ast)

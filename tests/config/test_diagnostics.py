@@ -125,6 +125,19 @@ CASES = {
             "IN_TRANSIT, DELIVERED, COMPLETED, CANCELLED)"
         ],
     ),
+    "expression nested too deeply (used to be a RecursionError out of load)": (
+        "rules/orders.yaml",
+        "order.status == 'AWAITING_SHIPMENT'",
+        "order" + ".a" * 1000 + " == 1",
+        ["rules/orders.yaml:6:9: error: import.when: nested deeper than 50 levels; split it into simpler rules"],
+    ),
+    "expression with too many brackets": (
+        "rules/selling.yaml",
+        "'Clearance' in product.categories",
+        "(" * 500 + "'Clearance' in product.categories" + ")" * 500,
+        ["rules/selling.yaml:9:11: error: selling[0].when: more than 20 nested brackets or blocks; "
+         "split it into simpler rules"],
+    ),
     "version": (
         "mappings/attributes.yaml",
         "version: 1",
