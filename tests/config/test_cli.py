@@ -120,3 +120,18 @@ def test_pathological_nesting_is_one_diagnostic(in_tmp: Path) -> None:
 def test_missing_directory(in_tmp: Path) -> None:
     assert _run("validate", "nowhere") == (1, "nowhere:1:1: error: $: config directory does not exist\n",
                                            "1 problem found\n")
+
+
+PASTED_SECRETS = ["secret_4Fh2kLq9ZxR7tY1wPm3N", "sk-live 12/abc", "6a1b2c3d4e5f", "a" * 64]
+
+
+@pytest.mark.parametrize("fmt", ["standard", "parsable", "github"])
+@pytest.mark.parametrize("pasted", PASTED_SECRETS)
+def test_a_secret_pasted_into_a_variable_name_field_is_never_echoed(in_tmp: Path, pasted: str, fmt: str) -> None:
+    _run("init", "shop")
+    plant(in_tmp / "shop", "tokbridge.yaml", "token_env: ECWID_TOKEN ", f"token_env: '{pasted}' ")
+    code, out, err = _run("validate", "shop", "--format", fmt)
+    assert code == 1 and out.count("\n") == 1 and "ecwid.token_env" in out
+    assert pasted not in out + err
+    assert all(part not in out + err for part in pasted.split() if len(part) > 3)
+    assert "ECWID_TOKEN" in out and ".tokbridge/secrets" in out and "not repeated" in out

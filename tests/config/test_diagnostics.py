@@ -138,6 +138,22 @@ CASES = {
         ["rules/selling.yaml:9:11: error: selling[0].when: more than 20 nested brackets or blocks; "
          "split it into simpler rules"],
     ),
+    "a secret pasted where its variable's name belongs": (
+        "tokbridge.yaml",
+        "token_env: ECWID_TOKEN ",
+        "token_env: secret_4Fh2kLq9ZxR7tY1wPm3N ",
+        ["tokbridge.yaml:10:14: error: ecwid.token_env: the environment variable named here is not set, and the "
+         "name does not look like one (UPPER_CASE): if it is the secret itself, put ECWID_TOKEN=<it> in "
+         ".tokbridge/secrets and name ECWID_TOKEN here (what is written here is not repeated, as it may be a secret)"],
+    ),
+    "a secret that is not even a name, pasted where its variable's name belongs": (
+        "tokbridge.yaml",
+        "app_secret_env: TIKTOK_APP_SECRET",
+        "app_secret_env: 'hunter2 hunter2'",
+        ["tokbridge.yaml:15:19: error: tiktok.app_secret_env: not an environment variable name (letters, digits and "
+         "_); write the variable's name here, such as ECWID_TOKEN, and its value in .tokbridge/secrets (what is "
+         "written here is not repeated, as it may be a secret)"],
+    ),
     "version": (
         "mappings/attributes.yaml",
         "version: 1",
