@@ -18,11 +18,11 @@ from engine.config import build
 from engine.config.check import Compiled, compile_expressions, schema_diagnostics
 from engine.config.diagnostics import ConfigError, Diagnostic
 from engine.config.scaffold import PLACEHOLDER
+from engine.config.scaffold import SECRETS_FILE as SECRETS_FILE  # where engine.apply.connect finds it
 from engine.config.schema import FILES
 from engine.config.types import Config
 from engine.config.yamlsource import Document, YamlProblem, parse
 
-SECRETS_FILE = ".tokbridge/secrets"
 MAX_FILE_BYTES = 2_000_000
 
 

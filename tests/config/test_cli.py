@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
+from engine.config import write_files
 
 from .helpers import plant
 
@@ -135,3 +137,31 @@ def test_a_secret_pasted_into_a_variable_name_field_is_never_echoed(in_tmp: Path
     assert pasted not in out + err
     assert all(part not in out + err for part in pasted.split() if len(part) > 3)
     assert "ECWID_TOKEN" in out and ".tokbridge/secrets" in out and "not repeated" in out
+
+
+def test_init_writes_the_secrets_file_owner_only_from_its_creation(tmp_path: Path) -> None:
+    # a real process with a permissive umask: the modes come from os.open, not from the umask or a chmod after
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ECWID_", "TIKTOK_"))}
+    script = "import os; os.umask(0o002); from cli import main; main()"
+    init = subprocess.run([sys.executable, "-c", script, "init", "shop"], cwd=tmp_path,
+                          env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+                          capture_output=True, text=True, check=False)
+    assert init.returncode == 0, init.stderr
+    shop = tmp_path / "shop"
+    assert stat.S_IMODE((shop / ".tokbridge").stat().st_mode) == 0o700
+    assert stat.S_IMODE((shop / ".tokbridge" / "secrets").stat().st_mode) == 0o600
+    assert stat.S_IMODE((shop / "tokbridge.yaml").stat().st_mode) == 0o664
+
+
+def test_the_starter_writer_narrows_an_existing_secrets_directory_and_file(tmp_path: Path) -> None:
+    (tmp_path / ".tokbridge").mkdir(mode=0o755)
+    (tmp_path / ".tokbridge" / "secrets").write_text("OLD=1\n", encoding="utf-8")
+    (tmp_path / ".tokbridge" / "secrets").chmod(0o644)
+    write_files(tmp_path, {".tokbridge/secrets": "NEW=1\n"}, overwrite=True)
+    assert stat.S_IMODE((tmp_path / ".tokbridge").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / ".tokbridge" / "secrets").stat().st_mode) == 0o600
+    assert (tmp_path / ".tokbridge" / "secrets").read_text(encoding="utf-8") == "NEW=1\n"
+    with pytest.raises(FileExistsError) as caught:
+        write_files(tmp_path, {"a.yaml": "", ".tokbridge/secrets": ""}, overwrite=False)
+    assert caught.value.filename == str(tmp_path / ".tokbridge" / "secrets")
+    assert not (tmp_path / "a.yaml").exists()
