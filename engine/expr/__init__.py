@@ -108,7 +108,12 @@ _SPACE = re.compile(r"\s+")
 
 
 def _strip_html(value: Any) -> str:
-    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", str(value)))).strip()
+    text = str(value)
+    # No tag starts after the last ">": left in, `<[^>]+>` would scan to the end from each "<" there
+    # (quadratic on '<' * 100000); before it, every match or miss ends at the next ">", so linear.
+    tags_end = text.rfind(">") + 1
+    stripped = _TAG.sub(" ", text[:tags_end]) + text[tags_end:]
+    return _SPACE.sub(" ", html.unescape(stripped)).strip()
 
 
 FILTERS: Mapping[str, Callable[..., Any]] = {
