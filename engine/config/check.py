@@ -22,7 +22,15 @@ from jsonschema.exceptions import ValidationError
 from engine.config.diagnostics import Diagnostic
 from engine.config.schema import NOT_A_VARIABLE_NAME, SCHEMAS, SECRET_NAME_SUFFIX, YAML_TYPES
 from engine.config.yamlsource import Document, Path, json_path
-from engine.expr import Expression, ExpressionError, SourcePos, Template, compile_expression, compile_template
+from engine.expr import (
+    Expression,
+    ExpressionError,
+    SourcePos,
+    Template,
+    check_cost,
+    compile_expression,
+    compile_template,
+)
 
 Compiled = dict[Path, Expression | Template]
 
@@ -187,8 +195,11 @@ def _content_start(doc: Document, line: int) -> tuple[int, int]:
 def _compile(kind: str, source: str, names: frozenset[str]) -> Expression | Template:
     # Many policies repeat an expression; compile each distinct one once and stamp its position.
     if kind == "template":
-        return compile_template(source, allowed=names)
-    return compile_expression(source, allowed=names)
+        compiled: Expression | Template = compile_template(source, allowed=names)
+    else:
+        compiled = compile_expression(source, allowed=names)
+    check_cost(source, template=kind == "template")
+    return compiled
 
 
 def _compile_one(doc: Document, path: Path, source: str, marker: Mapping[str, Any]) -> Expression | Template:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -24,6 +24,19 @@ from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.expr.closures import Closure, compile_closure
+from engine.expr.limits import (
+    GROWING_FILTERS,
+    LOOP_FILTER,
+    WALKING_FILTERS,
+    check_call,
+    check_output,
+    check_repeat,
+    check_size,
+    counted,
+    guarded_filter,
+    start_evaluation,
+    static_problem,
+)
 
 # The names an expression may use, by where it appears. The loader rejects any other name at load
 # time, with the position of the expression in the file. Documented in docs/expressions.md.
@@ -60,24 +73,19 @@ class _MoneyEnvironment(SandboxedEnvironment):
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if isinstance(left, Decimal) or isinstance(right, Decimal):
             left, right = _to_decimal(left), _to_decimal(right)
-        _check_size(operator, left, right)
+        check_repeat(operator, left, right)
         return super().call_binop(context, operator, left, right)
 
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # Jinja's names
+        check_call(__obj, args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
 
-# A merchant's expression runs on every product: `9 ** 9 ** 9` or `'x' * 10 ** 9` would hang or
-# exhaust memory for the whole sync, so results that cannot be prices or titles are refused.
-MAX_EXPONENT = 64
-MAX_REPEAT = 100_000
-
-
-def _check_size(operator: str, left: Any, right: Any) -> None:
-    if operator == "**" and isinstance(right, (int, Decimal)) and not -MAX_EXPONENT <= right <= MAX_EXPONENT:
-        raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
-    if operator == "*":
-        for sequence, count in ((left, right), (right, left)):
-            repeats = isinstance(sequence, (str, list, tuple)) and isinstance(count, int)
-            if repeats and count * len(sequence) > MAX_REPEAT:
-                raise SecurityError(f"repeating a sequence to more than {MAX_REPEAT} items")
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        template = super()._parse(source, name, filename)
+        for node in _walk(template):
+            if isinstance(node, nodes.For):  # each iteration of a {% for %} loop is a step (engine.expr.limits)
+                node.iter = nodes.Filter(node.iter, LOOP_FILTER, [], [], None, None, lineno=node.lineno)
+        return template
 
 
 def _decimal(value: Any) -> Decimal:
@@ -127,6 +135,9 @@ FILTERS: Mapping[str, Callable[..., Any]] = {
 def _environment() -> SandboxedEnvironment:
     env = _MoneyEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     env.filters.update(FILTERS)
+    for name in GROWING_FILTERS | WALKING_FILTERS:
+        env.filters[name] = guarded_filter(name, env.filters[name])
+    env.filters[LOOP_FILTER] = counted
     return env
 
 
@@ -184,6 +195,15 @@ def _depth(ast: nodes.Node) -> int:
     return deepest
 
 
+def _walk(ast: nodes.Node) -> Iterator[nodes.Node]:
+    """Every node of `ast`, without recursion."""
+    pending = [ast]
+    while pending:
+        node = pending.pop()
+        yield node
+        pending.extend(node.iter_child_nodes())
+
+
 def _parse_expression(source: str) -> nodes.Expr:
     """The parse Environment.compile_expression makes (so syntax errors read the same)."""
     parser = Parser(_ENV, source, state="variable")
@@ -210,6 +230,15 @@ def parse(source: str, *, template: bool = False) -> nodes.Node:
     if _depth(ast) > MAX_NESTING:
         raise too_deep
     return ast
+
+
+def check_cost(source: str, *, template: bool = False) -> None:
+    """Refuse, as the loader does, what literals show to be past a cost bound (engine.expr.limits):
+    `range(200000)`, `'x' * 1000000`, nested loops of 10^10 steps. At run time the same bounds hold
+    for every value; this only says so at load, with the file and line."""
+    problem = static_problem(parse(source, template=template))
+    if problem is not None:
+        raise ExpressionError(f"not allowed: {problem}, so that one product cannot stall a sync")
 
 
 def _undeclared(ast: nodes.Template) -> frozenset[str]:
@@ -255,6 +284,7 @@ class Expression:
     source: str
     pos: SourcePos | None = None
     names: frozenset[str] = frozenset()
+    counts_steps: bool = True  # False when it calls nothing that walks a list (no filter, no call)
     _fn: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
     _closure: Closure | None = field(default=None, repr=False, compare=False)
 
@@ -264,10 +294,12 @@ class Expression:
         fast, jinja = self._closure, self._fn
         assert fast is not None or jinja is not None
         try:
+            if self.counts_steps:
+                start_evaluation()
             value = fast(names) if fast is not None else jinja(**names)  # type: ignore[misc]
             if isinstance(value, Undefined):
                 str(value)  # StrictUndefined raises UndefinedError naming what is missing
-            return value
+            return check_output(value)
         except ExpressionError:
             raise
         except Exception as exc:
@@ -285,7 +317,19 @@ class Template:
 
     def render(self, **names: Any) -> str:
         template = self._template
-        return str(_run(lambda: template.render(**names), self.source))
+        return str(_run(lambda: _bounded_render(template, names), self.source))
+
+
+def _bounded_render(template: Any, names: Mapping[str, Any]) -> str:
+    """The rendered text, refused as soon as it passes engine.expr.limits.MAX_OUTPUT characters."""
+    start_evaluation()
+    parts: list[str] = []
+    size = 0
+    for part in template.generate(**names):
+        size += len(part)
+        check_size(size)
+        parts.append(part)
+    return "".join(parts)
 
 
 def _flatten_globals(template: Any) -> None:
@@ -314,7 +358,8 @@ def compile_expression(
     # the same parse as Environment.compile_expression's, which succeeded just above
     parsed = Parser(_ENV, source, state="variable").parse_expression()
     closure = compile_closure(parsed, environment=_ENV, template=fn._template)
-    return Expression(source=source, pos=pos, names=names, _fn=fn, _closure=closure)
+    counts_steps = any(isinstance(node, nodes.Filter | nodes.Call) for node in _walk(parsed))
+    return Expression(source=source, pos=pos, names=names, counts_steps=counts_steps, _fn=fn, _closure=closure)
 
 
 def compile_template(source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None) -> Template:

@@ -41,6 +41,7 @@ from jinja2.sandbox import SandboxedEnvironment, SandboxedEscapeFormatter, Sandb
 from jinja2.utils import _PassArg
 from markupsafe import Markup
 
+from engine.expr.limits import check_call
 from engine.model.catalog import Category, Dimensions, Product, ProductOption, StoreProfile, Variant
 
 Names = Mapping[str, Any]
@@ -345,6 +346,7 @@ class _Builder:
             keywords = {k: v(names) for k, v in kwargs}
             if not env.is_safe_callable(func):
                 raise SecurityError(f"{func!r} is not safely callable")
+            check_call(func, positional, keywords)  # as the environment's `call` does on Jinja's path
             formatting = _sandboxed_format(env, func)
             if formatting is not None:
                 return formatting(positional, keywords)
