@@ -316,20 +316,9 @@ class _Builder:
         args = tuple(self.build(arg, depth) for arg in node.args)
         kwargs = tuple((str(kw.key), self.build(kw.value, depth)) for kw in node.kwargs)
         passing = _PassArg.from_obj(func)
-        env = self.env
         if passing is _PassArg.context:
             raise _Unsupported(node.name)  # needs the render context: Jinja does it
-        if passing is _PassArg.environment:
-            return lambda names: func(
-                env, value(names), *[arg(names) for arg in args], **{k: v(names) for k, v in kwargs}
-            )
-        if passing is _PassArg.eval_context:
-            return lambda names: func(
-                nodes.EvalContext(env), value(names), *[arg(names) for arg in args], **{k: v(names) for k, v in kwargs}
-            )
-        if not args and not kwargs:
-            return lambda names: func(value(names))
-        return lambda names: func(value(names), *[arg(names) for arg in args], **{k: v(names) for k, v in kwargs})
+        return _applying(func, passing, self.env, value, args, kwargs)
 
     def _Call(self, node: nodes.Call, depth: int) -> Closure:
         if node.dyn_args is not None or node.dyn_kwargs is not None:
@@ -363,6 +352,26 @@ class _Builder:
                 return env.undefined(_STOP_ITERATION)
 
         return call
+
+
+def _applying(
+    func: Callable[..., Any],
+    passing: _PassArg | None,
+    env: SandboxedEnvironment,
+    value: Closure,
+    args: tuple[Closure, ...],
+    kwargs: tuple[tuple[str, Closure], ...],
+) -> Closure:
+    """The call of filter or test `func` on built operands, passing what Jinja would pass first."""
+    if passing is _PassArg.environment:
+        return lambda names: func(env, value(names), *[arg(names) for arg in args], **{k: v(names) for k, v in kwargs})
+    if passing is _PassArg.eval_context:
+        return lambda names: func(
+            nodes.EvalContext(env), value(names), *[arg(names) for arg in args], **{k: v(names) for k, v in kwargs}
+        )
+    if not args and not kwargs:
+        return lambda names: func(value(names))
+    return lambda names: func(value(names), *[arg(names) for arg in args], **{k: v(names) for k, v in kwargs})
 
 
 def _sandboxed_format(
