@@ -28,6 +28,7 @@ from engine.expr import (
     SourcePos,
     Template,
     check_cost,
+    check_fields,
     compile_expression,
     compile_template,
 )
@@ -199,6 +200,7 @@ def _compile(kind: str, source: str, names: frozenset[str]) -> Expression | Temp
     else:
         compiled = compile_expression(source, allowed=names)
     check_cost(source, template=kind == "template")
+    check_fields(compiled)
     return compiled
 
 

@@ -254,6 +254,21 @@ def _reader_problem(exc: yaml.YAMLError, text: str, file: str) -> YamlProblem:
     return YamlProblem(Diagnostic(file, line, 1, "$", f"not YAML text: unacceptable {what}", "yaml"))
 
 
+TAB_MESSAGE = "tabs are not allowed in YAML indentation; use spaces"
+
+
+def _syntax_message(exc: yaml.MarkedYAMLError, text: str) -> str:
+    """libyaml's problem, except for a tab where it expected indentation, which it words obscurely
+    ("found character that cannot start any token")."""
+    mark = exc.problem_mark
+    if mark is not None:
+        lines = text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        if line[mark.column : mark.column + 1] == "\t":
+            return TAB_MESSAGE
+    return exc.problem or "invalid YAML"
+
+
 def parse(text: str, file: str) -> Document:
     """Parse one single-document YAML text; raise YamlProblem for syntax errors and abuse."""
     composer = _Composer(file)
@@ -261,7 +276,7 @@ def parse(text: str, file: str) -> Document:
         for event in yaml.parse(text, Loader=_LOADER):
             composer.feed(event)
     except yaml.MarkedYAMLError as exc:
-        raise composer.problem(exc.problem_mark, (), f"YAML syntax error: {exc.problem or 'invalid YAML'}") from None
+        raise composer.problem(exc.problem_mark, (), f"YAML syntax error: {_syntax_message(exc, text)}") from None
     except yaml.YAMLError as exc:
         raise _reader_problem(exc, text, file) from None
     return Document(file=file, data=composer.root, positions=composer.positions, lines=tuple(text.splitlines()))

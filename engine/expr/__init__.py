@@ -11,9 +11,11 @@ float) is done in Decimal through the sandbox's binop hook, so `cost_price * 1.2
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import html
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -37,6 +39,7 @@ from engine.expr.limits import (
     start_evaluation,
     static_problem,
 )
+from engine.model.catalog import Product, Variant
 
 # The names an expression may use, by where it appears. The loader rejects any other name at load
 # time, with the position of the expression in the file. Documented in docs/expressions.md.
@@ -249,6 +252,41 @@ def _syntax_error(exc: TemplateSyntaxError) -> ExpressionError:
     return ExpressionError(f"syntax error: {exc.message}", lineno=exc.lineno)
 
 
+def _public(cls: type) -> frozenset[str]:
+    return frozenset({f.name for f in dataclasses.fields(cls)} | {n for n in dir(cls) if not n.startswith("_")})
+
+
+# The fields of the names that are the same type wherever they appear, so that `product.image` (for
+# `product.images`) is a diagnostic at load rather than every product's action-required at run time.
+FIELDS: Mapping[str, frozenset[str]] = {"product": _public(Product), "variant": _public(Variant)}
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def check_fields(compiled: Expression | Template) -> None:
+    """Refuse, as the loader does, `product.X` / `variant.X` for a field the model does not have. (At
+    run time such an expression fails for each product with Jinja's message; this says so at load.)"""
+    names = compiled.names
+    for node in _walk(parse(compiled.source, template=isinstance(compiled, Template))):
+        if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name in names:
+            fields = FIELDS.get(node.node.name)
+            if fields is not None and node.attr not in fields and not node.attr.startswith("_"):
+                hint = _did_you_mean(node.attr, fields) or " (its fields are listed in docs/expressions.md)"
+                raise ExpressionError(f"'{node.node.name}' has no field '{node.attr}'{hint}")
+
+
+def _check_filters(ast: nodes.Node) -> None:
+    """Jinja's own message for a misspelt filter ("No filter named 'monye'.") suggests nothing."""
+    for node in _walk(ast):
+        if isinstance(node, nodes.Filter) and node.name not in _ENV.filters:
+            raise ExpressionError(f"unknown filter '{node.name}'{_did_you_mean(node.name, _ENV.filters)}")
+        if isinstance(node, nodes.Test) and node.name not in _ENV.tests:
+            raise ExpressionError(f"unknown test '{node.name}'{_did_you_mean(node.name, _ENV.tests)}")
+
+
 def _check_names(names: frozenset[str], allowed: frozenset[str] | None) -> None:
     if allowed is None:
         return
@@ -344,7 +382,8 @@ def compile_expression(
 ) -> Expression:
     """Compile once; raise ExpressionError for a syntax error, a name outside `allowed`, or an
     expression too long or too deeply nested."""
-    parse(source)
+    parsed_ast = parse(source)
+    _check_filters(parsed_ast)
     try:
         fn = _ENV.compile_expression(source, undefined_to_none=False)
         ast = _ENV.parse("{{ " + source + " }}")
@@ -363,7 +402,8 @@ def compile_expression(
 
 
 def compile_template(source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None) -> Template:
-    parse(source, template=True)
+    parsed_ast = parse(source, template=True)
+    _check_filters(parsed_ast)
     try:
         ast = _ENV.parse(source)
         template = _ENV.from_string(source)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import ConfigError, Diagnostic, OutputFormat, load, render
+from engine.config.yamlsource import YamlProblem, parse
 
 from .helpers import ENV, plant
 
@@ -154,6 +155,31 @@ CASES = {
          "_); write the variable's name here, such as ECWID_TOKEN, and its value in .tokbridge/secrets (what is "
          "written here is not repeated, as it may be a secret)"],
     ),
+    "a field the product does not have": (
+        "rules/selling.yaml",
+        "'Clearance' in product.categories",
+        "'Clearance' in product.image",
+        ["rules/selling.yaml:9:11: error: selling[0].when: 'product' has no field 'image'; did you mean 'images'?"],
+    ),
+    "a field the variant does not have": (
+        "rules/selling.yaml",
+        "variant.cost_price * 1.2 if variant.cost_price else 0",
+        "variant.cost_prise * 1.2",
+        ["rules/selling.yaml:15:12: error: selling[0].price.min: 'variant' has no field 'cost_prise'; "
+         "did you mean 'cost_price'?"],
+    ),
+    "a misspelt filter": (
+        "rules/selling.yaml",
+        "'Clearance' in product.categories",
+        "'Clearance' in product.categories | lenght",
+        ["rules/selling.yaml:9:11: error: selling[0].when: unknown filter 'lenght'; did you mean 'length'?"],
+    ),
+    "a tab in the indentation": (
+        "rules/selling.yaml",
+        "  - name: default",
+        "\t- name: default",
+        ["rules/selling.yaml:20:1: error: $: YAML syntax error: tabs are not allowed in YAML indentation; use spaces"],
+    ),
     "version": (
         "mappings/attributes.yaml",
         "version: 1",
@@ -235,3 +261,10 @@ def test_output_formats() -> None:
     assert render(diagnostic, OutputFormat.GITHUB, prefix=".") == (
         "::error file=rules/a.yaml,line=3,col=7::selling[0].name: bad, really: 100%25"
     )
+
+
+@pytest.mark.parametrize("text", ["a:\n\t- 1\n", "a:\n  b: 1\n\tc: 2\n", "version: 1\nselling:\n\t- name: x\n"])
+def test_a_tab_in_indentation_is_named_whatever_libyaml_calls_it(text: str) -> None:
+    with pytest.raises(YamlProblem) as caught:
+        parse(text, "rules/selling.yaml")
+    assert caught.value.diagnostic.message == "YAML syntax error: tabs are not allowed in YAML indentation; use spaces"
