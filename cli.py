@@ -83,14 +83,12 @@ def _echo_diagnostics(error: ConfigError, root: str, fmt: str, *, err: bool) -> 
 
 
 def _write_files(target: pathlib.Path, files: Mapping[str, str], *, overwrite: bool) -> None:
-    if not overwrite:
-        existing = [name for name in files if (target / name).exists()]
-        if existing:
-            raise click.ClickException(f"{target / existing[0]} already exists; not overwriting anything")
-    for name, text in files.items():
-        path = target / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    from engine.config import write_files  # the secrets file is owner-only from its first byte
+
+    try:
+        write_files(target, files, overwrite=overwrite)
+    except FileExistsError as exc:
+        raise click.ClickException(f"{exc.filename} already exists; not overwriting anything") from None
 
 
 @main.command()

@@ -5,7 +5,7 @@
 
 from engine.config.diagnostics import ConfigError, Diagnostic, OutputFormat, render
 from engine.config.loader import load, placeholder_secrets
-from engine.config.scaffold import schema_files, starter_files
+from engine.config.scaffold import schema_files, starter_files, write_files
 from engine.config.secrets import Secrets, secrets
 
 __all__ = [
@@ -19,4 +19,5 @@ __all__ = [
     "schema_files",
     "secrets",
     "starter_files",
+    "write_files",
 ]

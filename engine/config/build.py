@@ -12,12 +12,16 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-import jinja2
 from jinja2 import nodes
 
 from engine.config.check import Compiled
 from engine.config.diagnostics import Diagnostic
-from engine.config.schema import ECWID_FULFILLMENT_STATUSES, ECWID_PAYMENT_STATUSES, TIKTOK_ORDER_STATUSES
+from engine.config.schema import (
+    CONVENTIONAL_NAME,
+    ECWID_FULFILLMENT_STATUSES,
+    ECWID_PAYMENT_STATUSES,
+    TIKTOK_ORDER_STATUSES,
+)
 from engine.config.types import (
     AttributeMapping,
     BuyerCancellation,
@@ -54,7 +58,7 @@ from engine.config.types import (
     WebhookListen,
 )
 from engine.config.yamlsource import Document, Path, json_path
-from engine.expr import Expression, Template, compile_template
+from engine.expr import Expression, ExpressionError, Template, compile_template, parse
 from engine.model.listing import RuleRef
 
 # The env-var fields of tokbridge.yaml: (section, field, default variable name).
@@ -76,6 +80,15 @@ def _at(doc: Document, path: Path, message: str, rule: str, *, key: bool = False
     return Diagnostic(doc.file, line, column, json_path(path), message, rule)
 
 
+def unset_variable_message(variable: str, default: str) -> str:
+    """Why the variable a `*_env` field names is missing, without repeating a name that may be a pasted secret."""
+    if CONVENTIONAL_NAME.fullmatch(variable):
+        return f"environment variable {variable} is not set (export it, or add {variable}=... to .tokbridge/secrets)"
+    return (f"the environment variable named here is not set, and the name does not look like one (UPPER_CASE): "
+            f"if it is the secret itself, put {default}=<it> in .tokbridge/secrets and name {default} here "
+            "(what is written here is not repeated, as it may be a secret)")
+
+
 def _env_diagnostics(doc: Document, env: Mapping[str, str]) -> list[Diagnostic]:
     out = []
     for section, name, default in ENV_FIELDS:
@@ -84,8 +97,7 @@ def _env_diagnostics(doc: Document, env: Mapping[str, str]) -> list[Diagnostic]:
         if variable in env:
             continue
         path: Path = (section, name) if name in block else (section,)
-        out.append(_at(doc, path, f"environment variable {variable} is not set (export it, or add "
-                                  f"{variable}=... to .tokbridge/secrets)", "env-unset", key=name not in block))
+        out.append(_at(doc, path, unset_variable_message(variable, default), "env-unset", key=name not in block))
     return out
 
 
@@ -117,18 +129,17 @@ _STATUS_FIELDS: Mapping[str, Mapping[str, tuple[str, tuple[str, ...]]]] = {
         "fulfillmentStatus": ("Ecwid fulfillmentStatus", ECWID_FULFILLMENT_STATUSES),
     },
 }
-_PARSER = jinja2.Environment()
 
 
 @cache
 def _compared_literals(source: str) -> tuple[tuple[str, str], ...]:
     """(order field, string) for each `order.FIELD == 'X'` / `order.FIELD in ['X', ...]` in an expression."""
     try:
-        ast = _PARSER.parse("{{ " + source + " }}")
-    except (jinja2.TemplateSyntaxError, RecursionError):
+        ast = parse(source)  # guarded: a deep expression is reported by the compile pass, not walked here
+    except ExpressionError:
         return ()  # reported by the compile pass
     found = []
-    for compare in ast.find_all(nodes.Compare):
+    for compare in nodes.Output([ast]).find_all(nodes.Compare):  # the expression itself may be the Compare
         left = compare.expr
         if not (isinstance(left, nodes.Getattr) and isinstance(left.node, nodes.Name) and left.node.name == "order"):
             continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -20,9 +20,18 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from engine.config.diagnostics import Diagnostic
-from engine.config.schema import SCHEMAS, YAML_TYPES
+from engine.config.schema import NOT_A_VARIABLE_NAME, SCHEMAS, SECRET_NAME_SUFFIX, YAML_TYPES
 from engine.config.yamlsource import Document, Path, json_path
-from engine.expr import Expression, ExpressionError, SourcePos, Template, compile_expression, compile_template
+from engine.expr import (
+    Expression,
+    ExpressionError,
+    SourcePos,
+    Template,
+    check_cost,
+    check_fields,
+    compile_expression,
+    compile_template,
+)
 
 Compiled = dict[Path, Expression | Template]
 
@@ -56,77 +65,119 @@ def _labelled(value: Any, label: str) -> str:
     return f"'{value}' is not {article} {label}"
 
 
-def _schema_message(error: ValidationError, key: str | None) -> tuple[str, str]:
-    """(message, rule) for one jsonschema error; `key` is set when the error is about a mapping key."""
-    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
-    kind, expected, value = error.validator, error.validator_value, error.instance
-    if kind == "enum":
-        label = schema.get("x-label")
-        if label:
-            rule = "order-status" if "status" in label else "enum"
-            return f"{_labelled(value, label)} (expected one of: {_one_of(expected)})", rule
-        return f"'{value}' is not one of: {_one_of(expected)}", "enum"
-    if kind == "pattern" and key is not None and schema.get("x-label"):
-        return f"{_labelled(value, schema['x-label'])}", "schema"
-    if kind == "type":
-        wanted: list[str] = list(expected) if isinstance(expected, list) else [str(expected)]
-        want = " or ".join(YAML_TYPES.get(w, w) for w in wanted)
-        got = _type_name(value)
-        hint = " (put the value in quotes)" if "string" in wanted and got in ("boolean", "integer", "number") else ""
-        return f"expected {want}, got {got}{hint}", "schema"
-    if kind == "const":
-        return f"must be {expected}", "schema"
-    if kind == "minimum":
-        return f"must be at least {expected}", "schema"
-    if kind == "maximum":
-        return f"must be at most {expected}", "schema"
-    if kind == "minLength":
-        return "must not be empty", "schema"
-    if kind == "pattern":
-        return f"'{value}' does not match {expected}", "schema"
-    if kind == "minItems":
-        return f"must have at least {expected} item{'s' if expected != 1 else ''}", "schema"
-    if kind in ("minProperties", "maxProperties") and schema.get("maxProperties") == 1:
+def _enum(error: ValidationError, schema: Mapping[str, Any], key: str | None) -> tuple[str, str]:
+    label = schema.get("x-label")
+    if label:
+        rule = "order-status" if "status" in label else "enum"
+        return f"{_labelled(error.instance, label)} (expected one of: {_one_of(error.validator_value)})", rule
+    return f"'{error.instance}' is not one of: {_one_of(error.validator_value)}", "enum"
+
+
+def _pattern(error: ValidationError, schema: Mapping[str, Any], key: str | None) -> tuple[str, str]:
+    if key is not None and schema.get("x-label"):
+        return f"{_labelled(error.instance, schema['x-label'])}", "schema"
+    return f"'{error.instance}' does not match {error.validator_value}", "schema"
+
+
+def _type(error: ValidationError, schema: Mapping[str, Any], key: str | None) -> tuple[str, str]:
+    expected = error.validator_value
+    wanted: list[str] = list(expected) if isinstance(expected, list) else [str(expected)]
+    want = " or ".join(YAML_TYPES.get(w, w) for w in wanted)
+    got = _type_name(error.instance)
+    hint = " (put the value in quotes)" if "string" in wanted and got in ("boolean", "integer", "number") else ""
+    return f"expected {want}, got {got}{hint}", "schema"
+
+
+def _plural(word: str, count: Any) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def _properties(error: ValidationError, schema: Mapping[str, Any], key: str | None) -> tuple[str, str]:
+    if schema.get("maxProperties") == 1:
         return f"must have exactly one of: {_one_of(schema.get('properties', {}))}", "schema"
-    if kind == "minProperties":
-        return f"must have at least {expected} key{'s' if expected != 1 else ''}", "schema"
+    if error.validator == "minProperties":
+        return f"must have at least {_plural('key', error.validator_value)}", "schema"
     return error.message, "schema"
 
 
-def schema_diagnostics(doc: Document, kind: str) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    for error in _validator(kind).iter_errors(doc.data):
-        path: Path = tuple(error.absolute_path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            known = list(error.schema.get("properties", {})) if isinstance(error.schema, Mapping) else []
-            for key in error.instance:
-                if key in known:
-                    continue
-                pos = doc.pos((*path, key))
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else f" (expected one of: {_one_of(known)})"
-                out.append(Diagnostic(doc.file, pos.key_line, pos.key_column, json_path((*path, key)),
-                                      f"unknown key '{key}'{hint}", "unknown-key"))
+# jsonschema keyword -> (message, rule) for one error; `key` is set when the error is about a mapping key.
+_MESSAGES: Mapping[str, Callable[[ValidationError, Mapping[str, Any], str | None], tuple[str, str]]] = {
+    "enum": _enum,
+    "pattern": _pattern,
+    "type": _type,
+    "const": lambda error, schema, key: (f"must be {error.validator_value}", "schema"),
+    "minimum": lambda error, schema, key: (f"must be at least {error.validator_value}", "schema"),
+    "maximum": lambda error, schema, key: (f"must be at most {error.validator_value}", "schema"),
+    "minLength": lambda error, schema, key: ("must not be empty", "schema"),
+    "minItems": lambda error, schema, key: (f"must have at least {_plural('item', error.validator_value)}", "schema"),
+    "minProperties": _properties,
+    "maxProperties": _properties,
+}
+
+
+def _schema_message(error: ValidationError, key: str | None) -> tuple[str, str]:
+    """(message, rule) for one jsonschema error; `key` is set when the error is about a mapping key."""
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    message = _MESSAGES.get(str(error.validator))
+    return message(error, schema, key) if message is not None else (error.message, "schema")
+
+
+def _unknown_keys(doc: Document, error: ValidationError, path: Path, mapping: dict[str, Any]) -> list[Diagnostic]:
+    known = list(error.schema.get("properties", {})) if isinstance(error.schema, Mapping) else []
+    out = []
+    for key in mapping:
+        if key in known:
             continue
-        if error.validator == "required" and isinstance(error.instance, dict):
-            pos = doc.pos(path)
-            for key in error.validator_value:
-                if key not in error.instance:
-                    out.append(Diagnostic(doc.file, pos.line, pos.column, json_path(path),
-                                          f"missing required key '{key}'", "schema"))
-            continue
-        if "propertyNames" in error.relative_schema_path and isinstance(error.instance, str):
-            key = error.instance
-            pos = doc.pos((*path, key))
-            message, rule = _schema_message(error, key)
-            out.append(Diagnostic(doc.file, pos.key_line, pos.key_column, json_path((*path, key)), message, rule))
-            continue
-        if error.validator == "enum" and not isinstance(error.instance, str):
-            continue  # the type error at the same node says it better ("put the value in quotes")
-        pos = doc.pos(path)
-        message, rule = _schema_message(error, None)
-        out.append(Diagnostic(doc.file, pos.line, pos.column, json_path(path), message, rule))
+        pos = doc.pos((*path, key))
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f" (expected one of: {_one_of(known)})"
+        out.append(Diagnostic(doc.file, pos.key_line, pos.key_column, json_path((*path, key)),
+                              f"unknown key '{key}'{hint}", "unknown-key"))
     return out
+
+
+def _names(value: Any) -> list[str]:
+    return list(value)
+
+
+def _missing_keys(doc: Document, error: ValidationError, path: Path, mapping: dict[str, Any]) -> list[Diagnostic]:
+    pos = doc.pos(path)
+    return [Diagnostic(doc.file, pos.line, pos.column, json_path(path), f"missing required key '{key}'", "schema")
+            for key in _names(error.validator_value) if key not in mapping]
+
+
+def _bad_key(doc: Document, error: ValidationError, path: Path) -> list[Diagnostic]:
+    key = str(error.instance)
+    pos = doc.pos((*path, key))
+    message, rule = _schema_message(error, key)
+    return [Diagnostic(doc.file, pos.key_line, pos.key_column, json_path((*path, key)), message, rule)]
+
+
+def _bad_value(doc: Document, error: ValidationError, path: Path) -> list[Diagnostic]:
+    if error.validator == "enum" and not isinstance(error.instance, str):
+        return []  # the type error at the same node says it better ("put the value in quotes")
+    pos = doc.pos(path)
+    if path and str(path[-1]).endswith(SECRET_NAME_SUFFIX) and error.validator == "pattern":
+        # never echo it: what the merchant put where a variable's name belongs may be the secret itself
+        message, rule = NOT_A_VARIABLE_NAME, "secret"
+    else:
+        message, rule = _schema_message(error, None)
+    return [Diagnostic(doc.file, pos.line, pos.column, json_path(path), message, rule)]
+
+
+def _diagnostics_for(doc: Document, error: ValidationError) -> list[Diagnostic]:
+    path: Path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        return _unknown_keys(doc, error, path, error.instance)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        return _missing_keys(doc, error, path, error.instance)
+    if "propertyNames" in error.relative_schema_path and isinstance(error.instance, str):
+        return _bad_key(doc, error, path)
+    return _bad_value(doc, error, path)
+
+
+def schema_diagnostics(doc: Document, kind: str) -> list[Diagnostic]:
+    return [found for error in _validator(kind).iter_errors(doc.data) for found in _diagnostics_for(doc, error)]
 
 
 _BLOCK = ("|", ">")
@@ -145,8 +196,12 @@ def _content_start(doc: Document, line: int) -> tuple[int, int]:
 def _compile(kind: str, source: str, names: frozenset[str]) -> Expression | Template:
     # Many policies repeat an expression; compile each distinct one once and stamp its position.
     if kind == "template":
-        return compile_template(source, allowed=names)
-    return compile_expression(source, allowed=names)
+        compiled: Expression | Template = compile_template(source, allowed=names)
+    else:
+        compiled = compile_expression(source, allowed=names)
+    check_cost(source, template=kind == "template")
+    check_fields(compiled)
+    return compiled
 
 
 def _compile_one(doc: Document, path: Path, source: str, marker: Mapping[str, Any]) -> Expression | Template:
@@ -163,10 +218,6 @@ def _compile_one(doc: Document, path: Path, source: str, marker: Mapping[str, An
             line, column = _content_start(doc, block_line + exc.lineno - 2)
         rule = "expression-syntax" if exc.message.startswith("syntax error") else "expression-name"
         raise _ExpressionProblem(Diagnostic(doc.file, line, column, json_path(path), exc.message, rule)) from None
-    except (RecursionError, MemoryError, OverflowError) as exc:  # Jinja's parser on pathological input
-        message = f"expression too complex to compile ({type(exc).__name__})"
-        problem = Diagnostic(doc.file, line, column, json_path(path), message, "expression-syntax")
-        raise _ExpressionProblem(problem) from None
     return dataclasses.replace(compiled, pos=SourcePos(doc.file, line, column))
 
 

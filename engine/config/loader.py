@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
@@ -18,11 +19,11 @@ from engine.config import build
 from engine.config.check import Compiled, compile_expressions, schema_diagnostics
 from engine.config.diagnostics import ConfigError, Diagnostic
 from engine.config.scaffold import PLACEHOLDER
+from engine.config.scaffold import SECRETS_FILE as SECRETS_FILE  # where engine.apply.connect finds it
 from engine.config.schema import FILES
 from engine.config.types import Config
 from engine.config.yamlsource import Document, YamlProblem, parse
 
-SECRETS_FILE = ".tokbridge/secrets"
 MAX_FILE_BYTES = 2_000_000
 
 
@@ -35,13 +36,16 @@ class _Read:
 def _read_secrets(root: FsPath) -> tuple[dict[str, str], list[Diagnostic]]:
     """KEY=VALUE lines; `#` comments, blank lines and `export ` are allowed. Values never reach a message."""
     path = root / SECRETS_FILE
-    if not path.is_file():
+    if not path.exists():
         return {}, []
     values: dict[str, str] = {}
     problems = []
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_bounded(path, MAX_FILE_BYTES).decode("utf-8")
+    except ValueError as exc:  # UnicodeDecodeError is one too
+        message = "cannot read the secrets file as UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        return {}, [Diagnostic(SECRETS_FILE, 1, 1, "$", message, "secrets")]
+    except OSError:
         return {}, [Diagnostic(SECRETS_FILE, 1, 1, "$", "cannot read the secrets file as UTF-8 text", "secrets")]
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -82,6 +86,33 @@ def _version_gate(doc: Document) -> Diagnostic | None:
     return None
 
 
+def read_bounded(path: FsPath, limit: int) -> bytes:
+    """At most `limit` bytes of the regular file at `path`; ValueError (its message for the merchant) for
+    anything else. A symlink to /dev/zero reports size 0 and never ends, and a FIFO blocks an open, so
+    the file is opened without blocking, checked to be regular, and read to limit + 1 bytes at most."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise ValueError("not a regular file (a directory, device or pipe, or a link to one)")
+    with os.fdopen(descriptor, "rb") as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"file larger than {limit} bytes")
+    return data
+
+
+def _read_file(root: FsPath, relative: str, problems: list[Diagnostic]) -> bytes | None:
+    try:
+        return read_bounded(root / relative, MAX_FILE_BYTES)
+    except FileNotFoundError:
+        problems.append(Diagnostic(relative, 1, 1, "$", "file is missing (tokbridge init writes a starter)", "file"))
+    except OSError as exc:
+        problems.append(Diagnostic(relative, 1, 1, "$", f"cannot read: {exc.strerror}", "file"))
+    except ValueError as exc:
+        problems.append(Diagnostic(relative, 1, 1, "$", str(exc), "file"))
+    return None
+
+
 def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
     documents: dict[str, Document] = {}
     digest = hashlib.sha256()
@@ -94,18 +125,8 @@ def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
                     problems.append(Diagnostic(relative, 1, 1, "$", f"unknown config file (expected: {expected})",
                                                "file"))
     for relative, kind in FILES.items():
-        path = root / relative
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                problems.append(Diagnostic(relative, 1, 1, "$", f"file larger than {MAX_FILE_BYTES} bytes", "file"))
-                continue
-            data = path.read_bytes()
-        except FileNotFoundError:
-            problems.append(Diagnostic(relative, 1, 1, "$", "file is missing (tokbridge init writes a starter)",
-                                       "file"))
-            continue
-        except OSError as exc:
-            problems.append(Diagnostic(relative, 1, 1, "$", f"cannot read: {exc.strerror}", "file"))
+        data = _read_file(root, relative, problems)
+        if data is None:
             continue
         digest.update(relative.encode() + b"\0" + data + b"\0")
         try:

@@ -13,6 +13,7 @@ Three annotations of our own ride along (editors ignore unknown `x-` keywords):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -63,6 +64,15 @@ ORDER_CARRIERS = ("order", "carriers")
 
 _NUMBER_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# A field whose name ends so holds the NAME of a variable that holds a secret. What a merchant writes
+# there may be the secret itself (pasted by mistake), so no message ever repeats it unless it reads
+# as a conventional variable name (CONVENTIONAL_NAME).
+SECRET_NAME_SUFFIX = "_env"
+CONVENTIONAL_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
+NOT_A_VARIABLE_NAME = (
+    "not an environment variable name (letters, digits and _); write the variable's name here, such as "
+    "ECWID_TOKEN, and its value in .tokbridge/secrets (what is written here is not repeated, as it may be a secret)"
+)
 
 
 def _str(description: str, **extra: Any) -> dict[str, Any]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from engine.config.build import ENV_FIELDS
+from engine.config.build import ENV_FIELDS, unset_variable_message
 from engine.config.diagnostics import ConfigError, Diagnostic
 from engine.config.loader import environment
+from engine.config.schema import CONVENTIONAL_NAME
 from engine.config.types import Config
 
 
@@ -20,6 +21,12 @@ class Secrets:
     ecwid_client_secret: str = field(repr=False)
     tiktok_app_key: str = field(repr=False)
     tiktok_app_secret: str = field(repr=False)
+
+
+def _unset(variable: str, default: str) -> str:
+    if CONVENTIONAL_NAME.fullmatch(variable):
+        return f"environment variable {variable} is not set"
+    return unset_variable_message(variable, default)  # says so without repeating what may be a pasted secret
 
 
 def secrets(config: Config, env: Mapping[str, str] | None = None) -> Secrets:
@@ -32,9 +39,8 @@ def secrets(config: Config, env: Mapping[str, str] | None = None) -> Secrets:
         "tiktok_app_secret": config.settings.tiktok.app_secret_env,
     }
     missing = [
-        Diagnostic("tokbridge.yaml", 1, 1, f"{section}.{name}", f"environment variable {names[attr]} is not set",
-                   "env-unset")
-        for attr, (section, name, _) in zip(names, ENV_FIELDS, strict=True)
+        Diagnostic("tokbridge.yaml", 1, 1, f"{section}.{name}", _unset(names[attr], default), "env-unset")
+        for attr, (section, name, default) in zip(names, ENV_FIELDS, strict=True)
         if names[attr] not in variables
     ]
     if missing:

@@ -127,109 +127,156 @@ class _Frame:
         self.size = 1
 
 
-def parse(text: str, file: str) -> Document:
-    """Parse one single-document YAML text; raise YamlProblem for syntax errors and abuse."""
-    positions: dict[Path, NodePos] = {}
-    anchors: dict[str, tuple[Any, int]] = {}
-    stack: list[_Frame] = []
-    root: Any = None
-    total = 0
-    documents = 0
+class _Composer:
+    """Builds values and positions from libyaml's events with an explicit stack (never recursing)."""
 
-    def problem(mark: Any, path: Path, message: str, rule: str = "yaml") -> YamlProblem:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.positions: dict[Path, NodePos] = {}
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.stack: list[_Frame] = []
+        self.root: Any = None
+        self.total = 0
+        self.documents = 0
+
+    def problem(self, mark: Any, path: Path, message: str, rule: str = "yaml") -> YamlProblem:
         line = mark.line + 1 if mark is not None else 1
         column = mark.column + 1 if mark is not None else 1
-        return YamlProblem(Diagnostic(file, line, column, json_path(path), message, rule))
+        return YamlProblem(Diagnostic(self.file, line, column, json_path(path), message, rule))
 
-    def place(value: Any, size: int, event: Any, anchor: str | None) -> bool:
-        """Attach a finished value to its parent; return False when it was a mapping key."""
-        nonlocal root, total
-        total += size
-        if total > MAX_NODES:
-            raise problem(event.start_mark, (), f"document too large: more than {MAX_NODES} nodes after aliases")
+    def _awaiting_key(self) -> bool:
+        return bool(self.stack) and isinstance(self.stack[-1].container, dict) and self.stack[-1].key is None
+
+    def place(self, value: Any, size: int, event: Any, anchor: str | None) -> None:
+        """Attach a finished value to its parent (as a mapping key when the parent awaits one)."""
+        self.total += size
+        if self.total > MAX_NODES:
+            raise self.problem(event.start_mark, (), f"document too large: more than {MAX_NODES} nodes after aliases")
         if anchor is not None:
-            anchors[anchor] = (value, size)
-        if not stack:
-            root = value
-            return True
-        parent = stack[-1]
+            self.anchors[anchor] = (value, size)
+        if not self.stack:
+            self.root = value
+            return
+        parent = self.stack[-1]
         parent.size += size
         if isinstance(parent.container, list):
             parent.container.append(value)
-            return True
-        if parent.key is None:
-            key = str(event.value)  # only scalar events get here: collections and aliases as keys are refused
-            if key in parent.first_key:
-                raise problem(
-                    event.start_mark,
-                    (*parent.path, key),
-                    f"duplicate key '{key}' (first at line {parent.first_key[key]})",
-                )
-            parent.key, parent.key_mark = key, event.start_mark
-            parent.first_key[key] = event.start_mark.line + 1
-            return False
-        parent.container[parent.key] = value
-        parent.key = None
-        return True
+        elif parent.key is None:
+            self._key(parent, event)
+        else:
+            parent.container[parent.key] = value
+            parent.key = None
 
-    def child_path() -> Path:
-        if not stack:
+    def _key(self, parent: _Frame, event: Any) -> None:
+        key = str(event.value)  # only scalar events get here: collections and aliases as keys are refused
+        if key in parent.first_key:
+            raise self.problem(
+                event.start_mark,
+                (*parent.path, key),
+                f"duplicate key '{key}' (first at line {parent.first_key[key]})",
+            )
+        parent.key, parent.key_mark = key, event.start_mark
+        parent.first_key[key] = event.start_mark.line + 1
+
+    def child_path(self) -> Path:
+        if not self.stack:
             return ()
-        parent = stack[-1]
+        parent = self.stack[-1]
         if isinstance(parent.container, list):
             return (*parent.path, len(parent.container))
         return (*parent.path, parent.key) if parent.key is not None else parent.path
 
-    def record(path: Path, event: Any, style: str | None = None) -> None:
-        parent = stack[-1] if stack else None
+    def record(self, path: Path, event: Any, style: str | None = None) -> None:
+        parent = self.stack[-1] if self.stack else None
         key_mark = parent.key_mark if parent is not None and isinstance(parent.container, dict) else None
         mark = event.start_mark
         key_line, key_col = (key_mark.line + 1, key_mark.column + 1) if key_mark else (mark.line + 1, mark.column + 1)
-        positions[path] = NodePos(mark.line + 1, mark.column + 1, key_line, key_col, style)
+        self.positions[path] = NodePos(mark.line + 1, mark.column + 1, key_line, key_col, style)
 
+    def document_start(self, event: Any) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            raise self.problem(event.start_mark, (), "expected one YAML document, found more (remove '---')")
+
+    def scalar(self, event: Any) -> None:
+        is_key = self._awaiting_key()
+        path = self.child_path()
+        value = _scalar(event, self.file, path)
+        if not is_key:
+            self.record(path, event, event.style if event.style in ("|", ">", "'", '"') else None)
+        self.place(value, 1, event, event.anchor)
+
+    def collection_start(self, event: Any) -> None:
+        if event.tag not in (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
+            raise self.problem(event.start_mark, self.child_path(), f"unsupported YAML tag {event.tag}")
+        if self._awaiting_key():
+            raise self.problem(event.start_mark, self.stack[-1].path, "mapping keys must be plain text")
+        if len(self.stack) >= MAX_DEPTH:
+            raise self.problem(event.start_mark, (), f"nesting deeper than {MAX_DEPTH} levels")
+        path = self.child_path()
+        self.record(path, event)
+        container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+        self.stack.append(_Frame(container, path, event.anchor))
+
+    def collection_end(self, event: Any) -> None:
+        frame = self.stack.pop()
+        self.place(frame.container, frame.size, event, frame.anchor)
+
+    def alias(self, event: Any) -> None:
+        if event.anchor not in self.anchors:
+            raise self.problem(event.start_mark, self.child_path(), f"unknown alias *{event.anchor}")
+        value, size = self.anchors[event.anchor]
+        if self._awaiting_key():
+            raise self.problem(event.start_mark, self.stack[-1].path, "mapping keys must be plain text")
+        self.record(self.child_path(), event)
+        self.place(value, size, event, None)
+
+    def feed(self, event: Any) -> None:
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.document_start(event)
+        elif isinstance(event, yaml.ScalarEvent):
+            self.scalar(event)
+        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            self.collection_start(event)
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            self.collection_end(event)
+        elif isinstance(event, yaml.AliasEvent):
+            self.alias(event)
+
+
+def _reader_problem(exc: yaml.YAMLError, text: str, file: str) -> YamlProblem:
+    """ReaderError: control characters and the like; no mark, maybe an offset."""
+    offset = getattr(exc, "position", None)
+    line = text.count("\n", 0, offset) + 1 if isinstance(offset, int) else 1
+    character = getattr(exc, "character", None)
+    code = ord(character) if isinstance(character, str) else character  # the C reader gives an int
+    what = f"character #x{code:04x}" if isinstance(code, int) else "character"
+    return YamlProblem(Diagnostic(file, line, 1, "$", f"not YAML text: unacceptable {what}", "yaml"))
+
+
+TAB_MESSAGE = "tabs are not allowed in YAML indentation; use spaces"
+
+
+def _syntax_message(exc: yaml.MarkedYAMLError, text: str) -> str:
+    """libyaml's problem, except for a tab where it expected indentation, which it words obscurely
+    ("found character that cannot start any token")."""
+    mark = exc.problem_mark
+    if mark is not None:
+        lines = text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        if line[mark.column : mark.column + 1] == "\t":
+            return TAB_MESSAGE
+    return exc.problem or "invalid YAML"
+
+
+def parse(text: str, file: str) -> Document:
+    """Parse one single-document YAML text; raise YamlProblem for syntax errors and abuse."""
+    composer = _Composer(file)
     try:
         for event in yaml.parse(text, Loader=_LOADER):
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise problem(event.start_mark, (), "expected one YAML document, found more (remove '---')")
-            elif isinstance(event, yaml.ScalarEvent):
-                is_key = bool(stack) and isinstance(stack[-1].container, dict) and stack[-1].key is None
-                path = child_path()
-                value = _scalar(event, file, path)
-                if not is_key:
-                    record(path, event, event.style if event.style in ("|", ">", "'", '"') else None)
-                place(value, 1, event, event.anchor)
-            elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-                if event.tag not in (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
-                    raise problem(event.start_mark, child_path(), f"unsupported YAML tag {event.tag}")
-                if stack and isinstance(stack[-1].container, dict) and stack[-1].key is None:
-                    raise problem(event.start_mark, stack[-1].path, "mapping keys must be plain text")
-                if len(stack) >= MAX_DEPTH:
-                    raise problem(event.start_mark, (), f"nesting deeper than {MAX_DEPTH} levels")
-                path = child_path()
-                record(path, event)
-                container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
-                stack.append(_Frame(container, path, event.anchor))
-            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-                frame = stack.pop()
-                place(frame.container, frame.size, event, frame.anchor)
-            elif isinstance(event, yaml.AliasEvent):
-                if event.anchor not in anchors:
-                    raise problem(event.start_mark, child_path(), f"unknown alias *{event.anchor}")
-                value, size = anchors[event.anchor]
-                is_key = bool(stack) and isinstance(stack[-1].container, dict) and stack[-1].key is None
-                if is_key:
-                    raise problem(event.start_mark, stack[-1].path, "mapping keys must be plain text")
-                record(child_path(), event)
-                place(value, size, event, None)
+            composer.feed(event)
     except yaml.MarkedYAMLError as exc:
-        raise problem(exc.problem_mark, (), f"YAML syntax error: {exc.problem or 'invalid YAML'}") from None
-    except yaml.YAMLError as exc:  # ReaderError: control characters and the like; no mark, maybe an offset
-        offset = getattr(exc, "position", None)
-        line = text.count("\n", 0, offset) + 1 if isinstance(offset, int) else 1
-        character = getattr(exc, "character", None)
-        code = ord(character) if isinstance(character, str) else character  # the C reader gives an int
-        what = f"character #x{code:04x}" if isinstance(code, int) else "character"
-        raise YamlProblem(Diagnostic(file, line, 1, "$", f"not YAML text: unacceptable {what}", "yaml")) from None
-    return Document(file=file, data=root, positions=positions, lines=tuple(text.splitlines()))
+        raise composer.problem(exc.problem_mark, (), f"YAML syntax error: {_syntax_message(exc, text)}") from None
+    except yaml.YAMLError as exc:
+        raise _reader_problem(exc, text, file) from None
+    return Document(file=file, data=composer.root, positions=composer.positions, lines=tuple(text.splitlines()))

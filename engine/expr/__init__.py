@@ -11,9 +11,11 @@ float) is done in Decimal through the sandbox's binop hook, so `cost_price * 1.2
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import html
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -24,6 +26,20 @@ from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.expr.closures import Closure, compile_closure
+from engine.expr.limits import (
+    GROWING_FILTERS,
+    LOOP_FILTER,
+    WALKING_FILTERS,
+    check_call,
+    check_output,
+    check_repeat,
+    check_size,
+    counted,
+    guarded_filter,
+    start_evaluation,
+    static_problem,
+)
+from engine.model.catalog import Product, Variant
 
 # The names an expression may use, by where it appears. The loader rejects any other name at load
 # time, with the position of the expression in the file. Documented in docs/expressions.md.
@@ -60,24 +76,19 @@ class _MoneyEnvironment(SandboxedEnvironment):
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if isinstance(left, Decimal) or isinstance(right, Decimal):
             left, right = _to_decimal(left), _to_decimal(right)
-        _check_size(operator, left, right)
+        check_repeat(operator, left, right)
         return super().call_binop(context, operator, left, right)
 
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # Jinja's names
+        check_call(__obj, args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
 
-# A merchant's expression runs on every product: `9 ** 9 ** 9` or `'x' * 10 ** 9` would hang or
-# exhaust memory for the whole sync, so results that cannot be prices or titles are refused.
-MAX_EXPONENT = 64
-MAX_REPEAT = 100_000
-
-
-def _check_size(operator: str, left: Any, right: Any) -> None:
-    if operator == "**" and isinstance(right, (int, Decimal)) and not -MAX_EXPONENT <= right <= MAX_EXPONENT:
-        raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
-    if operator == "*":
-        for sequence, count in ((left, right), (right, left)):
-            repeats = isinstance(sequence, (str, list, tuple)) and isinstance(count, int)
-            if repeats and count * len(sequence) > MAX_REPEAT:
-                raise SecurityError(f"repeating a sequence to more than {MAX_REPEAT} items")
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        template = super()._parse(source, name, filename)
+        for node in _walk(template):
+            if isinstance(node, nodes.For):  # each iteration of a {% for %} loop is a step (engine.expr.limits)
+                node.iter = nodes.Filter(node.iter, LOOP_FILTER, [], [], None, None, lineno=node.lineno)
+        return template
 
 
 def _decimal(value: Any) -> Decimal:
@@ -108,7 +119,12 @@ _SPACE = re.compile(r"\s+")
 
 
 def _strip_html(value: Any) -> str:
-    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", str(value)))).strip()
+    text = str(value)
+    # No tag starts after the last ">": left in, `<[^>]+>` would scan to the end from each "<" there
+    # (quadratic on '<' * 100000); before it, every match or miss ends at the next ">", so linear.
+    tags_end = text.rfind(">") + 1
+    stripped = _TAG.sub(" ", text[:tags_end]) + text[tags_end:]
+    return _SPACE.sub(" ", html.unescape(stripped)).strip()
 
 
 FILTERS: Mapping[str, Callable[..., Any]] = {
@@ -122,6 +138,9 @@ FILTERS: Mapping[str, Callable[..., Any]] = {
 def _environment() -> SandboxedEnvironment:
     env = _MoneyEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     env.filters.update(FILTERS)
+    for name in GROWING_FILTERS | WALKING_FILTERS:
+        env.filters[name] = guarded_filter(name, env.filters[name])
+    env.filters[LOOP_FILTER] = counted
     return env
 
 
@@ -138,12 +157,134 @@ class SourcePos:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+# Jinja's parser, optimizer and code generator recurse once or more per level of nesting, and Python
+# refuses generated code nested past 200 parentheses: a deeper expression is refused at load, with a
+# message, instead of a RecursionError wherever Jinja happens to walk it. Documented in docs/expressions.md.
+# Jinja's parser spends a dozen frames per bracket or block, before any depth can be measured, so
+# those are counted on the tokens first.
+MAX_NESTING = 50
+MAX_BRACKETS = 20
+MAX_SOURCE_CHARS = 20_000
+_OPEN, _CLOSE = frozenset("([{"), frozenset(")]}")
+_BLOCKS = frozenset({"if", "for", "macro", "call", "filter", "with", "block", "autoescape"})
+
+
+def _bracket_depth(text: str) -> int:
+    """How deeply brackets and `{% block %}` statements nest in `text`, from Jinja's tokens (no recursion)."""
+    deepest = depth = 0
+    after_block_begin = False
+    try:
+        for _, kind, value in _ENV.lexer.tokeniter(text, None):
+            if kind == "whitespace":
+                continue
+            opens = value in _OPEN if kind == "operator" else after_block_begin and kind == "name" and value in _BLOCKS
+            closes = value in _CLOSE if kind == "operator" else after_block_begin and value.startswith("end")
+            depth += 1 if opens else -1 if closes else 0
+            deepest = max(deepest, depth)
+            after_block_begin = kind == "block_begin"
+    except TemplateSyntaxError:
+        pass  # unbalanced: the parser says where, in its own words
+    return deepest
+
+
+def _depth(ast: nodes.Node) -> int:
+    """How deeply `ast` nests, counted without recursion (it may be far deeper than the stack allows)."""
+    deepest = 0
+    pending = [(ast, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in node.iter_child_nodes())
+    return deepest
+
+
+def _walk(ast: nodes.Node) -> Iterator[nodes.Node]:
+    """Every node of `ast`, without recursion."""
+    pending = [ast]
+    while pending:
+        node = pending.pop()
+        yield node
+        pending.extend(node.iter_child_nodes())
+
+
+def _parse_expression(source: str) -> nodes.Expr:
+    """The parse Environment.compile_expression makes (so syntax errors read the same)."""
+    parser = Parser(_ENV, source, state="variable")
+    expr = parser.parse_expression()
+    if not parser.stream.eos:
+        raise TemplateSyntaxError("chunk after expression", parser.stream.current.lineno, None, None)
+    return expr
+
+
+def parse(source: str, *, template: bool = False) -> nodes.Node:
+    """The Jinja AST of an expression (or a template), refused with an ExpressionError when it is too
+    long or too deeply nested for Jinja to walk: every reader of merchant expressions parses here."""
+    if len(source) > MAX_SOURCE_CHARS:
+        raise ExpressionError(f"longer than {MAX_SOURCE_CHARS} characters; split it into simpler rules")
+    too_deep = ExpressionError(f"nested deeper than {MAX_NESTING} levels; split it into simpler rules")
+    try:
+        if _bracket_depth(source if template else "{{ " + source + " }}") > MAX_BRACKETS:
+            raise ExpressionError(f"more than {MAX_BRACKETS} nested brackets or blocks; split it into simpler rules")
+        ast = _ENV.parse(source) if template else _parse_expression(source)
+    except TemplateSyntaxError as exc:
+        raise _syntax_error(exc) from None
+    except RecursionError:
+        raise too_deep from None
+    if _depth(ast) > MAX_NESTING:
+        raise too_deep
+    return ast
+
+
+def check_cost(source: str, *, template: bool = False) -> None:
+    """Refuse, as the loader does, what literals show to be past a cost bound (engine.expr.limits):
+    `range(200000)`, `'x' * 1000000`, nested loops of 10^10 steps. At run time the same bounds hold
+    for every value; this only says so at load, with the file and line."""
+    problem = static_problem(parse(source, template=template))
+    if problem is not None:
+        raise ExpressionError(f"not allowed: {problem}, so that one product cannot stall a sync")
+
+
 def _undeclared(ast: nodes.Template) -> frozenset[str]:
     return frozenset(meta.find_undeclared_variables(ast))
 
 
 def _syntax_error(exc: TemplateSyntaxError) -> ExpressionError:
     return ExpressionError(f"syntax error: {exc.message}", lineno=exc.lineno)
+
+
+def _public(cls: type) -> frozenset[str]:
+    return frozenset({f.name for f in dataclasses.fields(cls)} | {n for n in dir(cls) if not n.startswith("_")})
+
+
+# The fields of the names that are the same type wherever they appear, so that `product.image` (for
+# `product.images`) is a diagnostic at load rather than every product's action-required at run time.
+FIELDS: Mapping[str, frozenset[str]] = {"product": _public(Product), "variant": _public(Variant)}
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def check_fields(compiled: Expression | Template) -> None:
+    """Refuse, as the loader does, `product.X` / `variant.X` for a field the model does not have. (At
+    run time such an expression fails for each product with Jinja's message; this says so at load.)"""
+    names = compiled.names
+    for node in _walk(parse(compiled.source, template=isinstance(compiled, Template))):
+        if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name in names:
+            fields = FIELDS.get(node.node.name)
+            if fields is not None and node.attr not in fields and not node.attr.startswith("_"):
+                hint = _did_you_mean(node.attr, fields) or " (its fields are listed in docs/expressions.md)"
+                raise ExpressionError(f"'{node.node.name}' has no field '{node.attr}'{hint}")
+
+
+def _check_filters(ast: nodes.Node) -> None:
+    """Jinja's own message for a misspelt filter ("No filter named 'monye'.") suggests nothing."""
+    for node in _walk(ast):
+        if isinstance(node, nodes.Filter) and node.name not in _ENV.filters:
+            raise ExpressionError(f"unknown filter '{node.name}'{_did_you_mean(node.name, _ENV.filters)}")
+        if isinstance(node, nodes.Test) and node.name not in _ENV.tests:
+            raise ExpressionError(f"unknown test '{node.name}'{_did_you_mean(node.name, _ENV.tests)}")
 
 
 def _check_names(names: frozenset[str], allowed: frozenset[str] | None) -> None:
@@ -181,6 +322,7 @@ class Expression:
     source: str
     pos: SourcePos | None = None
     names: frozenset[str] = frozenset()
+    counts_steps: bool = True  # False when it calls nothing that walks a list (no filter, no call)
     _fn: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
     _closure: Closure | None = field(default=None, repr=False, compare=False)
 
@@ -190,10 +332,12 @@ class Expression:
         fast, jinja = self._closure, self._fn
         assert fast is not None or jinja is not None
         try:
+            if self.counts_steps:
+                start_evaluation()
             value = fast(names) if fast is not None else jinja(**names)  # type: ignore[misc]
             if isinstance(value, Undefined):
                 str(value)  # StrictUndefined raises UndefinedError naming what is missing
-            return value
+            return check_output(value)
         except ExpressionError:
             raise
         except Exception as exc:
@@ -211,7 +355,19 @@ class Template:
 
     def render(self, **names: Any) -> str:
         template = self._template
-        return str(_run(lambda: template.render(**names), self.source))
+        return str(_run(lambda: _bounded_render(template, names), self.source))
+
+
+def _bounded_render(template: Any, names: Mapping[str, Any]) -> str:
+    """The rendered text, refused as soon as it passes engine.expr.limits.MAX_OUTPUT characters."""
+    start_evaluation()
+    parts: list[str] = []
+    size = 0
+    for part in template.generate(**names):
+        size += len(part)
+        check_size(size)
+        parts.append(part)
+    return "".join(parts)
 
 
 def _flatten_globals(template: Any) -> None:
@@ -224,14 +380,15 @@ def _flatten_globals(template: Any) -> None:
 def compile_expression(
     source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None
 ) -> Expression:
-    """Compile once; raise ExpressionError for a syntax error or a name outside `allowed`."""
+    """Compile once; raise ExpressionError for a syntax error, a name outside `allowed`, or an
+    expression too long or too deeply nested."""
+    parsed_ast = parse(source)
+    _check_filters(parsed_ast)
     try:
         fn = _ENV.compile_expression(source, undefined_to_none=False)
         ast = _ENV.parse("{{ " + source + " }}")
     except TemplateSyntaxError as exc:
         raise _syntax_error(exc) from None
-    except (RecursionError, MemoryError, OverflowError):
-        raise  # pathological input: the loader reports these as too complex
     except Exception as exc:  # Jinja's constant folding failed: `1 if 0.__class__`, `{[]: 0} | first`
         raise _failure(exc, source) from None
     names = _undeclared(ast)
@@ -240,17 +397,18 @@ def compile_expression(
     # the same parse as Environment.compile_expression's, which succeeded just above
     parsed = Parser(_ENV, source, state="variable").parse_expression()
     closure = compile_closure(parsed, environment=_ENV, template=fn._template)
-    return Expression(source=source, pos=pos, names=names, _fn=fn, _closure=closure)
+    counts_steps = any(isinstance(node, nodes.Filter | nodes.Call) for node in _walk(parsed))
+    return Expression(source=source, pos=pos, names=names, counts_steps=counts_steps, _fn=fn, _closure=closure)
 
 
 def compile_template(source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None) -> Template:
+    parsed_ast = parse(source, template=True)
+    _check_filters(parsed_ast)
     try:
         ast = _ENV.parse(source)
         template = _ENV.from_string(source)
     except TemplateSyntaxError as exc:
         raise _syntax_error(exc) from None
-    except (RecursionError, MemoryError, OverflowError):
-        raise  # pathological input: the loader reports these as too complex
     except Exception as exc:  # Jinja's constant folding failed: `1 if 0.__class__`, `{[]: 0} | first`
         raise _failure(exc, source) from None
     names = _undeclared(ast)

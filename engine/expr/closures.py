@@ -14,7 +14,9 @@ the value, or the exception, is the same as Jinja's:
   A float literal on the right of Decimal arithmetic is converted once, at build time, when the
   environment declares `floats_as_decimal` (its call_binop turns floats into Decimal(repr(f)));
 - Filter and Test calls to registered filters and tests, passing the environment or a fresh eval
-  context when the function asks for one; Call through the sandbox's `is_safe_callable` check.
+  context when the function asks for one; Call through the sandbox's `is_safe_callable` check, and
+  a bare `str.format` / `format_map` through the sandbox's formatter (as `SandboxedEnvironment.call`
+  does on every Jinja 3.1.x, so the fast path is no weaker than the sandbox on any of them).
 
 Rule: `compile_closure` returns None for anything else (a filter that needs the render context,
 `*args`, very deep nesting, ...), and the caller keeps using Jinja for that expression. The one
@@ -35,9 +37,11 @@ from jinja2 import Undefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.optimizer import Optimizer
 from jinja2.runtime import str_join
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment, SandboxedEscapeFormatter, SandboxedFormatter
 from jinja2.utils import _PassArg
+from markupsafe import Markup
 
+from engine.expr.limits import check_call
 from engine.model.catalog import Category, Dimensions, Product, ProductOption, StoreProfile, Variant
 
 Names = Mapping[str, Any]
@@ -312,20 +316,9 @@ class _Builder:
         args = tuple(self.build(arg, depth) for arg in node.args)
         kwargs = tuple((str(kw.key), self.build(kw.value, depth)) for kw in node.kwargs)
         passing = _PassArg.from_obj(func)
-        env = self.env
         if passing is _PassArg.context:
             raise _Unsupported(node.name)  # needs the render context: Jinja does it
-        if passing is _PassArg.environment:
-            return lambda names: func(
-                env, value(names), *[arg(names) for arg in args], **{k: v(names) for k, v in kwargs}
-            )
-        if passing is _PassArg.eval_context:
-            return lambda names: func(
-                nodes.EvalContext(env), value(names), *[arg(names) for arg in args], **{k: v(names) for k, v in kwargs}
-            )
-        if not args and not kwargs:
-            return lambda names: func(value(names))
-        return lambda names: func(value(names), *[arg(names) for arg in args], **{k: v(names) for k, v in kwargs})
+        return _applying(func, passing, self.env, value, args, kwargs)
 
     def _Call(self, node: nodes.Call, depth: int) -> Closure:
         if node.dyn_args is not None or node.dyn_kwargs is not None:
@@ -342,6 +335,10 @@ class _Builder:
             keywords = {k: v(names) for k, v in kwargs}
             if not env.is_safe_callable(func):
                 raise SecurityError(f"{func!r} is not safely callable")
+            check_call(func, positional, keywords)  # as the environment's `call` does on Jinja's path
+            formatting = _sandboxed_format(env, func)
+            if formatting is not None:
+                return formatting(positional, keywords)
             # hasattr, not callable(): Context.call's own test, which an instance attribute passes
             wrapped = hasattr(func, "__call__") and _PassArg.from_obj(func.__call__) is not None  # noqa: B004
             if wrapped or _PassArg.from_obj(func) is not None:
@@ -355,6 +352,58 @@ class _Builder:
                 return env.undefined(_STOP_ITERATION)
 
         return call
+
+
+def _applying(
+    func: Callable[..., Any],
+    passing: _PassArg | None,
+    env: SandboxedEnvironment,
+    value: Closure,
+    args: tuple[Closure, ...],
+    kwargs: tuple[tuple[str, Closure], ...],
+) -> Closure:
+    """The call of filter or test `func` on built operands, passing what Jinja would pass first."""
+    if passing is _PassArg.environment:
+        return lambda names: func(env, value(names), *[arg(names) for arg in args], **{k: v(names) for k, v in kwargs})
+    if passing is _PassArg.eval_context:
+        return lambda names: func(
+            nodes.EvalContext(env), value(names), *[arg(names) for arg in args], **{k: v(names) for k, v in kwargs}
+        )
+    if not args and not kwargs:
+        return lambda names: func(value(names))
+    return lambda names: func(value(names), *[arg(names) for arg in args], **{k: v(names) for k, v in kwargs})
+
+
+def _sandboxed_format(
+    env: SandboxedEnvironment, func: Any
+) -> Callable[[list[Any], dict[str, Any]], str] | None:
+    """For a bare `str.format` / `str.format_map` bound method: the same call through the sandbox's
+    formatter, which checks every `{0.attr}` and `{0[key]}` it follows; otherwise None.
+
+    Jinja 3.1.5+ already hands out a wrapped method from `getattr`, but Jinja 3.1.0-3.1.4 only
+    checked format strings in `SandboxedEnvironment.call`, which this fast path skips: without this,
+    `'{0.__init__.__globals__}'.format(product)` would reach os.environ on those versions.
+    """
+    if not isinstance(func, _METHOD_TYPES) or func.__name__ not in ("format", "format_map"):
+        return None
+    text = func.__self__
+    if not isinstance(text, str):
+        return None
+    formatter: SandboxedFormatter = (
+        SandboxedEscapeFormatter(env, escape=text.escape) if isinstance(text, Markup) else SandboxedFormatter(env)
+    )
+    kind = type(text)
+
+    def formatted(positional: list[Any], keywords: dict[str, Any]) -> str:
+        if func.__name__ == "format_map":
+            if keywords:
+                raise TypeError("format_map() takes no keyword arguments")
+            if len(positional) != 1:
+                raise TypeError(f"format_map() takes exactly one argument ({len(positional)} given)")
+            return kind(formatter.vformat(text, (), positional[0]))
+        return kind(formatter.vformat(text, positional, keywords))
+
+    return formatted
 
 
 def _folded(node: nodes.Node) -> object:

@@ -26,6 +26,7 @@ with no weight or no dimensions is action-required (TikTok requires both in US a
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from decimal import ROUND_CEILING, ROUND_UP, Decimal
@@ -190,15 +191,36 @@ _BREAKING = frozenset(
 )
 
 
-# One pass of a regex tokenizer (html.parser is three times slower on product descriptions):
-# comments/doctypes, a tag (closing slash, name, attributes with quoted values, self-closing slash),
-# text, or a lone "<" that starts no tag and is text.
-_TOKEN = re.compile(
-    r"<!--.*?(?:-->|\Z)|<[!?][^>]*>?"
-    r"|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
-    r"|([^<]+)|<",
-    re.S,
-)
+# One pass of a tokenizer (html.parser is three times slower on product descriptions): a regex for
+# comments/doctypes, the start of a tag (closing slash, name), text, or a lone "<" that starts no tag
+# and is text. Where a tag's attributes end is looked up in `_TagEnds`, not scanned for by a regex:
+# from every "<a" of an unclosed '<a<a<a...', a regex would scan to the end of the text (quadratic).
+_TOKEN = re.compile(r"<!--.*?(?:-->|\Z)|<[!?][^>]*>?|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)|([^<]+)|<", re.S)
+_SPECIAL = re.compile(r"[>\"']")
+
+
+class _TagEnds:
+    """Where a tag's attributes starting at `i` end: the first ">" outside "..." and '...' quotes, or None
+    when a quote never closes or no ">" follows (the "<" is then text). This is the end the pattern
+    `(?:[^>"']|"[^"]*"|'[^']*')*>` finds from `i`, computed once for every start: each special character
+    (> " ') leads to the same end whichever start reaches it outside quotes, so ends are memoised on them,
+    from the right."""
+
+    def __init__(self, source: str) -> None:
+        self.positions = [match.start() for match in _SPECIAL.finditer(source)]
+        chars = [source[at] for at in self.positions]
+        self.ends: list[int | None] = [None] * (len(chars) + 1)  # one past the last: no end
+        next_quote: dict[str, int] = {}  # quote char -> index (in positions) of its next occurrence
+        for index in range(len(chars) - 1, -1, -1):
+            char = chars[index]
+            if char == ">":
+                self.ends[index] = self.positions[index]
+            elif char in next_quote:
+                self.ends[index] = self.ends[next_quote[char] + 1]  # on after the closing quote
+            next_quote[char] = index
+
+    def end(self, start: int) -> int | None:
+        return self.ends[bisect.bisect_left(self.positions, start)]
 
 
 class _Sanitizer:
@@ -273,18 +295,42 @@ class _Sanitizer:
         self.out.append("<li>")
 
     def feed(self, source: str) -> None:
-        for token in _TOKEN.finditer(source):
-            closing, name, attributes, text = token.groups()
+        ends: _TagEnds | None = None
+        text: list[str] = []  # consecutive text, handled as one piece (the same output as piece by piece)
+        position = 0
+        while position < len(source):
+            token = _TOKEN.match(source, position)
+            assert token is not None  # the last alternative matches any "<", the one before any other text
+            closing, name, data = token.groups()
+            position = token.end()
             if name is not None:
-                tag = name.lower()
-                if closing:
-                    self.handle_endtag(tag)
-                elif not (tag in _DROP_CONTENT and attributes.rstrip().endswith("/")):  # <script/> opens nothing
-                    self.handle_starttag(tag)
-            elif text is not None:
-                self.handle_data(html.unescape(text))
+                ends = ends or _TagEnds(source)
+                end = ends.end(position)
+                if end is None:  # no ">" closes it: the "<" is text
+                    text.append("<")
+                    position = token.start() + 1
+                    continue
+                self._flush(text)
+                self._tag(name.lower(), closing, source[position:end])
+                position = end + 1
+            elif data is not None:
+                text.append(html.unescape(data))
             elif token.group() == "<":
-                self.handle_data("<")
+                text.append("<")
+            else:
+                self._flush(text)  # a comment or doctype ends a run of text
+        self._flush(text)
+
+    def _flush(self, text: list[str]) -> None:
+        if text:
+            self.handle_data("".join(text))
+            text.clear()
+
+    def _tag(self, tag: str, closing: str, attributes: str) -> None:
+        if closing:
+            self.handle_endtag(tag)
+        elif not (tag in _DROP_CONTENT and attributes.rstrip().endswith("/")):  # <script/> opens nothing
+            self.handle_starttag(tag)
 
     def handle_starttag(self, tag: str) -> None:
         if tag in _DROP_CONTENT:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
+from engine.config import write_files
 
 from .helpers import plant
 
@@ -120,3 +122,46 @@ def test_pathological_nesting_is_one_diagnostic(in_tmp: Path) -> None:
 def test_missing_directory(in_tmp: Path) -> None:
     assert _run("validate", "nowhere") == (1, "nowhere:1:1: error: $: config directory does not exist\n",
                                            "1 problem found\n")
+
+
+PASTED_SECRETS = ["secret_4Fh2kLq9ZxR7tY1wPm3N", "sk-live 12/abc", "6a1b2c3d4e5f", "a" * 64]
+
+
+@pytest.mark.parametrize("fmt", ["standard", "parsable", "github"])
+@pytest.mark.parametrize("pasted", PASTED_SECRETS)
+def test_a_secret_pasted_into_a_variable_name_field_is_never_echoed(in_tmp: Path, pasted: str, fmt: str) -> None:
+    _run("init", "shop")
+    plant(in_tmp / "shop", "tokbridge.yaml", "token_env: ECWID_TOKEN ", f"token_env: '{pasted}' ")
+    code, out, err = _run("validate", "shop", "--format", fmt)
+    assert code == 1 and out.count("\n") == 1 and "ecwid.token_env" in out
+    assert pasted not in out + err
+    assert all(part not in out + err for part in pasted.split() if len(part) > 3)
+    assert "ECWID_TOKEN" in out and ".tokbridge/secrets" in out and "not repeated" in out
+
+
+def test_init_writes_the_secrets_file_owner_only_from_its_creation(tmp_path: Path) -> None:
+    # a real process with a permissive umask: the modes come from os.open, not from the umask or a chmod after
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ECWID_", "TIKTOK_"))}
+    script = "import os; os.umask(0o002); from cli import main; main()"
+    init = subprocess.run([sys.executable, "-c", script, "init", "shop"], cwd=tmp_path,
+                          env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+                          capture_output=True, text=True, check=False)
+    assert init.returncode == 0, init.stderr
+    shop = tmp_path / "shop"
+    assert stat.S_IMODE((shop / ".tokbridge").stat().st_mode) == 0o700
+    assert stat.S_IMODE((shop / ".tokbridge" / "secrets").stat().st_mode) == 0o600
+    assert stat.S_IMODE((shop / "tokbridge.yaml").stat().st_mode) == 0o664
+
+
+def test_the_starter_writer_narrows_an_existing_secrets_directory_and_file(tmp_path: Path) -> None:
+    (tmp_path / ".tokbridge").mkdir(mode=0o755)
+    (tmp_path / ".tokbridge" / "secrets").write_text("OLD=1\n", encoding="utf-8")
+    (tmp_path / ".tokbridge" / "secrets").chmod(0o644)
+    write_files(tmp_path, {".tokbridge/secrets": "NEW=1\n"}, overwrite=True)
+    assert stat.S_IMODE((tmp_path / ".tokbridge").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / ".tokbridge" / "secrets").stat().st_mode) == 0o600
+    assert (tmp_path / ".tokbridge" / "secrets").read_text(encoding="utf-8") == "NEW=1\n"
+    with pytest.raises(FileExistsError) as caught:
+        write_files(tmp_path, {"a.yaml": "", ".tokbridge/secrets": ""}, overwrite=False)
+    assert caught.value.filename == str(tmp_path / ".tokbridge" / "secrets")
+    assert not (tmp_path / "a.yaml").exists()

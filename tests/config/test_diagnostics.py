@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import ConfigError, Diagnostic, OutputFormat, load, render
+from engine.config.yamlsource import YamlProblem, parse
 
 from .helpers import ENV, plant
 
@@ -125,6 +126,60 @@ CASES = {
             "IN_TRANSIT, DELIVERED, COMPLETED, CANCELLED)"
         ],
     ),
+    "expression nested too deeply (used to be a RecursionError out of load)": (
+        "rules/orders.yaml",
+        "order.status == 'AWAITING_SHIPMENT'",
+        "order" + ".a" * 1000 + " == 1",
+        ["rules/orders.yaml:6:9: error: import.when: nested deeper than 50 levels; split it into simpler rules"],
+    ),
+    "expression with too many brackets": (
+        "rules/selling.yaml",
+        "'Clearance' in product.categories",
+        "(" * 500 + "'Clearance' in product.categories" + ")" * 500,
+        ["rules/selling.yaml:9:11: error: selling[0].when: more than 20 nested brackets or blocks; "
+         "split it into simpler rules"],
+    ),
+    "a secret pasted where its variable's name belongs": (
+        "tokbridge.yaml",
+        "token_env: ECWID_TOKEN ",
+        "token_env: secret_4Fh2kLq9ZxR7tY1wPm3N ",
+        ["tokbridge.yaml:10:14: error: ecwid.token_env: the environment variable named here is not set, and the "
+         "name does not look like one (UPPER_CASE): if it is the secret itself, put ECWID_TOKEN=<it> in "
+         ".tokbridge/secrets and name ECWID_TOKEN here (what is written here is not repeated, as it may be a secret)"],
+    ),
+    "a secret that is not even a name, pasted where its variable's name belongs": (
+        "tokbridge.yaml",
+        "app_secret_env: TIKTOK_APP_SECRET",
+        "app_secret_env: 'hunter2 hunter2'",
+        ["tokbridge.yaml:15:19: error: tiktok.app_secret_env: not an environment variable name (letters, digits and "
+         "_); write the variable's name here, such as ECWID_TOKEN, and its value in .tokbridge/secrets (what is "
+         "written here is not repeated, as it may be a secret)"],
+    ),
+    "a field the product does not have": (
+        "rules/selling.yaml",
+        "'Clearance' in product.categories",
+        "'Clearance' in product.image",
+        ["rules/selling.yaml:9:11: error: selling[0].when: 'product' has no field 'image'; did you mean 'images'?"],
+    ),
+    "a field the variant does not have": (
+        "rules/selling.yaml",
+        "variant.cost_price * 1.2 if variant.cost_price else 0",
+        "variant.cost_prise * 1.2",
+        ["rules/selling.yaml:15:12: error: selling[0].price.min: 'variant' has no field 'cost_prise'; "
+         "did you mean 'cost_price'?"],
+    ),
+    "a misspelt filter": (
+        "rules/selling.yaml",
+        "'Clearance' in product.categories",
+        "'Clearance' in product.categories | lenght",
+        ["rules/selling.yaml:9:11: error: selling[0].when: unknown filter 'lenght'; did you mean 'length'?"],
+    ),
+    "a tab in the indentation": (
+        "rules/selling.yaml",
+        "  - name: default",
+        "\t- name: default",
+        ["rules/selling.yaml:20:1: error: $: YAML syntax error: tabs are not allowed in YAML indentation; use spaces"],
+    ),
     "version": (
         "mappings/attributes.yaml",
         "version: 1",
@@ -206,3 +261,10 @@ def test_output_formats() -> None:
     assert render(diagnostic, OutputFormat.GITHUB, prefix=".") == (
         "::error file=rules/a.yaml,line=3,col=7::selling[0].name: bad, really: 100%25"
     )
+
+
+@pytest.mark.parametrize("text", ["a:\n\t- 1\n", "a:\n  b: 1\n\tc: 2\n", "version: 1\nselling:\n\t- name: x\n"])
+def test_a_tab_in_indentation_is_named_whatever_libyaml_calls_it(text: str) -> None:
+    with pytest.raises(YamlProblem) as caught:
+        parse(text, "rules/selling.yaml")
+    assert caught.value.diagnostic.message == "YAML syntax error: tabs are not allowed in YAML indentation; use spaces"

@@ -1,10 +1,15 @@
 """Mutated configs (deleted keys, wrong types, broken YAML, random expressions) end in diagnostics or a Config.
 
-Never any other exception: the loader is the boundary between merchant text and the engine.
+Never any other exception: the loader is the boundary between merchant text and the engine (in `watch`,
+an exception out of a reload would stop the daemon).
+
+Each test runs TOKBRIDGE_FUZZ_EXAMPLES examples (default 700, about 2,800 configs for the module, what CI
+runs). The full run is 10,000+ configs: `TOKBRIDGE_FUZZ_EXAMPLES=2600 pytest tests/config/test_fuzz.py`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +27,8 @@ from .helpers import ENV, write_starter
 
 STARTER = starter_files()
 YAML_FILES = sorted(FILES)
-FUZZ = settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=int(os.environ.get("TOKBRIDGE_FUZZ_EXAMPLES", "700")), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +69,14 @@ _JINJA_BITS = st.sampled_from(
      "'", '"', " and ", " or ", " not ", "|", "money", "clamp", "*", "1.2", "==", "in", "'Sale'", "__class__",
      " if ", " else ", "\n", ",", "default('')", "range(10**9)", "{#", "#}", "foo"]
 )
-_expressions = st.one_of(st.text(max_size=40), st.lists(_JINJA_BITS, max_size=12).map("".join))
+# Long and deep shapes (`order.a.a...`, `x or x or ...`, `not not ...`, `{% if %}` nests): a
+# RecursionError anywhere Jinja walks them used to escape the loader.
+_deep = st.builds(lambda head, piece, count, tail: head + piece * count + tail,
+                  st.sampled_from(["order", "product", "variant", "x"]),
+                  st.sampled_from([".a", " or x", "not ", "|lower", "-", " ~ x", "+1", "**2", "x if y else ", "(",
+                                   "[0]", "{% if x %}", "{{ "]),
+                  st.sampled_from([21, 51, 300, 1000, 3000]), st.sampled_from(["", " == 1", " == 'UNPAID'"]))
+_expressions = st.one_of(st.text(max_size=40), st.lists(_JINJA_BITS, max_size=12).map("".join), _deep)
 _scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(10**20), 10**20), st.floats(allow_nan=True), st.text(max_size=20),
     _expressions,
@@ -108,13 +121,23 @@ def test_text_mutations(root: Path, file: str, data: st.DataObject) -> None:
 @FUZZ
 @given(data=st.data())
 def test_random_expressions(root: Path, data: st.DataObject) -> None:
+    _check_expression(root, data, _expressions)
+
+
+@FUZZ
+@given(data=st.data())
+def test_long_and_deep_expressions(root: Path, data: st.DataObject) -> None:
+    _check_expression(root, data, _deep)
+
+
+def _check_expression(root: Path, data: st.DataObject, expressions: st.SearchStrategy[str]) -> None:
     file = data.draw(st.sampled_from(["rules/selling.yaml", "rules/sync.yaml", "rules/orders.yaml",
                                       "mappings/categories.yaml", "mappings/attributes.yaml"]))
     lines = STARTER[file].splitlines(keepends=True)
     candidates = [i for i, line in enumerate(lines) if '"' in line and not line.lstrip().startswith("#")]
     index = data.draw(st.sampled_from(candidates))
     head = lines[index].split('"', 1)[0]
-    expression = data.draw(_expressions)
+    expression = data.draw(expressions)
     style = data.draw(st.sampled_from(["json", "block"]))
     if style == "json":
         import json

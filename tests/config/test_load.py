@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from engine.config import ConfigError, load, placeholder_secrets, secrets
+from engine.config.loader import MAX_FILE_BYTES
 from engine.config.types import ModifierKind, OnEcwidDelete, PriceSource, Region, Rounding
 from engine.expr import Expression
 
@@ -110,3 +112,34 @@ def test_sync_without_listing_templates_uses_name_and_description(shop: Path) ->
     listing = load(shop, env=ENV).sync.listing
     assert listing.title.render(product={"name": "Tee"}) == "Tee"
     assert listing.description.render(product={"description": "<p>Soft</p>"}) == "<p>Soft</p>"
+
+
+NOT_REGULAR = "not a regular file (a directory, device or pipe, or a link to one)"
+
+
+@pytest.mark.parametrize("kind", ["link to /dev/zero", "fifo", "directory", "link to /dev/urandom"])
+@pytest.mark.parametrize("file", ["rules/sync.yaml", ".tokbridge/secrets"])
+def test_a_config_file_that_is_not_a_regular_file_is_a_diagnostic(shop: Path, kind: str, file: str) -> None:
+    path = shop / file
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)  # nobody writes to it: a blocking open would hang the loader
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        path.symlink_to(kind.removeprefix("link to "))
+    with pytest.raises(ConfigError) as caught:
+        load(shop, env=ENV)
+    rule = "secrets" if file.startswith(".") else "file"
+    assert [(d.file, d.line, d.message, d.rule) for d in caught.value.diagnostics] == [(file, 1, NOT_REGULAR, rule)]
+
+
+def test_an_oversized_config_file_is_read_no_further_than_the_limit(shop: Path) -> None:
+    for file in ("rules/sync.yaml", ".tokbridge/secrets"):
+        (shop / file).write_bytes(b"#" * (MAX_FILE_BYTES + 1))
+    with pytest.raises(ConfigError) as caught:
+        load(shop, env=ENV)
+    assert [(d.file, d.message) for d in caught.value.diagnostics] == [
+        (".tokbridge/secrets", f"file larger than {MAX_FILE_BYTES} bytes"),
+        ("rules/sync.yaml", f"file larger than {MAX_FILE_BYTES} bytes"),
+    ]

@@ -7,7 +7,10 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from engine.expr import FILTERS, NAMES, compile_expression
+from jinja2.sandbox import MAX_RANGE
+
+from engine.expr import FILTERS, MAX_BRACKETS, MAX_NESTING, MAX_SOURCE_CHARS, NAMES, compile_expression
+from engine.expr.limits import MAX_EXPONENT, MAX_OUTPUT, MAX_REPEAT, MAX_STEPS
 from engine.model.catalog import Product, Variant
 from engine.model.ecwid_order import EcwidOrder, FulfillmentStatus, PaymentStatus
 from engine.model.tiktok_order import TikTokOrder
@@ -48,3 +51,15 @@ def test_the_documented_examples_hold() -> None:
 
     assert compile_expression("variant.cost_price * 1.2").evaluate(variant=Item()) == Decimal("12.120")
     assert compile_expression("product.attributes.get('Brand')").evaluate(product={"attributes": {}}) is None
+
+
+def test_the_documented_bounds_are_the_code_bounds() -> None:
+    text = " ".join(DOC.split())
+    assert f"no text longer than {MAX_OUTPUT:,} characters" in text
+    assert f"at most {MAX_STEPS:,} steps" in text
+    assert f"`range` gives at most {MAX_RANGE:,} numbers" in text
+    assert f"repeated past {MAX_REPEAT:,} items" in text
+    assert f"Exponents above {MAX_EXPONENT}" in text
+    assert f"longer than {MAX_SOURCE_CHARS:,} characters, nested deeper than {MAX_NESTING}" in text
+    assert f"more than {MAX_BRACKETS} nested brackets" in text
+    assert f"literal ranges of more than {MAX_STEPS:,} steps" in text

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import tomllib
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
+import jinja2
 import pytest
+from jinja2 import StrictUndefined
+from jinja2.exceptions import SecurityError
+from jinja2.parser import Parser
 from jinja2.sandbox import unsafe
 
-from engine.expr import ExpressionError, compile_expression
+from engine.expr import ExpressionError, _MoneyEnvironment, compile_expression
+from engine.expr.closures import compile_closure
 from tests.expr.test_closures import jinja_only, product, variant
 
 BLOCKED = {
@@ -81,3 +89,54 @@ def test_runaway_arithmetic_is_refused(source: str, message: str) -> None:
     with pytest.raises(ExpressionError) as caught:
         compile_expression(source).evaluate()
     assert str(caught.value) == message
+
+
+class _Jinja314Environment(_MoneyEnvironment):
+    """Jinja 3.1.0-3.1.4's sandbox: `getattr` hands out a bare `str.format`; only `call` checked it."""
+
+    def wrap_str_format(self, value: Any) -> None:
+        return None
+
+
+LEAKS = [
+    "'{0.__init__.__globals__}'.format(product)",
+    "'{0.__class__.__init__.__globals__[os].environ}'.format(launch)",
+    "'{x.__class__}'.format_map({'x': product})",
+    "'{0.__class__}'.format(product.name)",
+]
+
+
+@pytest.mark.parametrize("source", LEAKS)
+def test_the_fast_path_checks_format_strings_whatever_the_jinja_version(source: str) -> None:
+    environment = _Jinja314Environment(undefined=StrictUndefined)
+    expression = compile_expression(source)  # for its template's globals
+    parsed = Parser(environment, source, state="variable").parse_expression()
+    closure = compile_closure(parsed, environment=environment, template=expression._fn._template)  # type: ignore[union-attr]
+    assert closure is not None
+    with pytest.raises(SecurityError, match="is unsafe"):
+        closure({"product": product(), "launch": launch})
+
+
+@pytest.mark.parametrize("source", LEAKS)
+@pytest.mark.parametrize("path", ["fast", "jinja"])
+def test_format_strings_reach_no_internals_on_either_path(source: str, path: str) -> None:
+    expression = compile_expression(source)
+    if path == "jinja":
+        expression = jinja_only(expression)
+    with pytest.raises(ExpressionError, match=r"^not allowed: access to attribute '__"):
+        expression.evaluate(product=product(), launch=launch)
+
+
+def test_a_format_string_without_internals_still_formats_on_the_fast_path() -> None:
+    environment = _Jinja314Environment(undefined=StrictUndefined)
+    source = "'{0.name} at {1}'.format(product, 5) ~ '{n}'.format_map({'n': 2})"
+    expression = compile_expression(source)
+    parsed = Parser(environment, source, state="variable").parse_expression()
+    closure = compile_closure(parsed, environment=environment, template=expression._fn._template)  # type: ignore[union-attr]
+    assert closure is not None and closure({"product": product()}) == "Cotton tee at 52"
+
+
+def test_the_installed_and_required_jinja_have_the_sandbox_fixes() -> None:
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "jinja2>=3.1.5" in pyproject["project"]["dependencies"]
+    assert tuple(int(part) for part in jinja2.__version__.split(".")[:3]) >= (3, 1, 5)
