@@ -80,6 +80,11 @@ def _at(doc: Document, path: Path, message: str, rule: str, *, key: bool = False
     return Diagnostic(doc.file, line, column, json_path(path), message, rule)
 
 
+def shown_variable(variable: str) -> str:
+    """A `*_env` value as it may be printed: the name when it looks like one, else nothing of it (a pasted secret)."""
+    return variable if CONVENTIONAL_NAME.fullmatch(variable) else "the variable tokbridge.yaml names"
+
+
 def unset_variable_message(variable: str, default: str) -> str:
     """Why the variable a `*_env` field names is missing, without repeating a name that may be a pasted secret."""
     if CONVENTIONAL_NAME.fullmatch(variable):

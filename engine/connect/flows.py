@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from engine.config import load, secrets
+from engine.config.build import shown_variable
 from engine.config.loader import SECRETS_FILE, declared_settings, environment
 from engine.config.types import Config, Region
 from engine.ecwid.oauth import REQUIRED_SCOPES, authorize_url, exchange_code, oauth_base_for
@@ -276,7 +277,8 @@ def connect_ecwid(
     settings = config.settings.ecwid
     client_secret = variables.get(settings.client_secret_env, "")
     if not client_secret:
-        raise ConnectError(f"environment variable {settings.client_secret_env} is not set: put your Ecwid app's "
+        variable = shown_variable(settings.client_secret_env)
+        raise ConnectError(f"environment variable {variable} is not set: put your Ecwid app's "
                            f"client secret in {SECRETS_FILE} (tokbridge.yaml ecwid.client_secret_env)")
     base = oauth_base or oauth_base_for(settings.base_url)
     wanted = tuple(scopes)
@@ -440,7 +442,7 @@ def _when(timestamp: float) -> str:
 
 
 def check_ecwid(runtime: Runtime, *, token_present: bool) -> list[Finding]:
-    name = runtime.config.settings.ecwid.token_env
+    name = shown_variable(runtime.config.settings.ecwid.token_env)
     if not token_present:
         return [Finding("ecwid", "token", False, f"no Ecwid token ({name} is not set)",
                         "run `tokbridge connect ecwid`")]
