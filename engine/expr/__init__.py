@@ -17,7 +17,7 @@ import html
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
@@ -40,6 +40,7 @@ from engine.expr.limits import (
     static_problem,
 )
 from engine.model.catalog import Product, Variant
+from engine.model.money import cents
 
 # The names an expression may use, by where it appears. The loader rejects any other name at load
 # time, with the position of the expression in the file. Documented in docs/expressions.md.
@@ -103,7 +104,7 @@ def _decimal(value: Any) -> Decimal:
 
 
 def _money(value: Any) -> Decimal:
-    return _decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return cents(_decimal(value))
 
 
 def _clamp(value: Any, low: Any = None, high: Any = None) -> Any:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from engine.model.ecwid_order import (
@@ -30,6 +30,7 @@ from engine.model.ecwid_order import (
     PersonInfo,
     ShippingOption,
 )
+from engine.model.money import cents
 from engine.model.tiktok_order import OrderLine, RecipientAddress, TikTokOrder
 from engine.orders.inputs import REFERER_ID, SkuTarget
 
@@ -41,7 +42,7 @@ class ImportBody:
 
 
 def _money(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"))
+    return cents(value, ROUND_HALF_EVEN)  # as it came: TikTok's amounts are already cents
 
 
 def _district(address: RecipientAddress, level: str) -> str:

@@ -20,7 +20,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from engine.model.listing import (
@@ -40,6 +40,7 @@ from engine.model.listing import (
 from engine.model.listing import (
     EssenceSku as EssenceSku,
 )
+from engine.model.money import cents
 
 # Content fields compared one by one; each maps to the `revise` flag that lets a live listing be
 # edited for it. "skus" (the SKU set and its sales attributes) has no flag: without it a new Ecwid
@@ -79,7 +80,7 @@ class ActualListing:
 
 
 def _money(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"))
+    return cents(value, ROUND_HALF_EVEN)  # a normal form for comparing, not a price rule
 
 
 def _sorted_skus(skus: Iterable[EssenceSku]) -> tuple[EssenceSku, ...]:
