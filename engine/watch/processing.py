@@ -18,6 +18,7 @@ from functools import partial
 
 from engine.connect.flows import order_import_enabled
 from engine.http import ApiError
+from engine.model.errors import TokbridgeError
 from engine.model.plan import Plan
 from engine.passes.catalog import (
     CatalogOutcome,
@@ -39,6 +40,14 @@ from engine.watch.queueing import RECONCILE, Priority, Queued, Work, WorkItem, W
 log = logging.getLogger("engine.watch")
 
 WRITE_PAUSE_MAX = 3600.0  # longest wait between health probes while TikTok refuses writes
+# Unexpected errors in a row, with no unit of work succeeding in between, before the daemon gives up:
+# one bad product fails alone among good ones; a run of nothing but failures means the daemon itself
+# is broken, and a restart by the supervisor is the honest next step.
+BROKEN_AFTER = 10
+
+
+class DaemonBrokenError(TokbridgeError):
+    """Every unit of work failed unexpectedly, many times in a row: the daemon stops (non-zero exit)."""
 LOGGED_KEYS = 5
 
 
@@ -63,6 +72,7 @@ class Processor:
         self.write_pause = options.blocked_backoff_seconds
         self.cycles = 0  # batches worked through
         self.failures = 0  # units of work that failed (an API error or a bug); the next tick retries them
+        self.unexpected_in_a_row = 0
         self.metrics.tiktok_writable.set(1 if self.health.writable else 0)
 
     # -- one batch ---------------------------------------------------------------------------
@@ -106,12 +116,17 @@ class Processor:
             return False
         except StateError:
             raise  # nothing can be recorded safely: stop (non-zero exit) rather than guess
-        except Exception:
+        except Exception as error:
             self.failures += 1
+            self.unexpected_in_a_row += 1
             log.exception("%s %s failed unexpectedly; carrying on with the rest", side, operation,
                           extra={"side": side, "operation": operation, "error": "internal"})
             self.metrics.internal_errors.inc()
+            if self.unexpected_in_a_row >= BROKEN_AFTER:
+                raise DaemonBrokenError(f"{self.unexpected_in_a_row} units of work in a row failed unexpectedly, "
+                                        f"the last with {type(error).__name__}: {error}") from error
             return False
+        self.unexpected_in_a_row = 0
         return True
 
     # -- catalog -----------------------------------------------------------------------------

@@ -24,10 +24,10 @@ from typing import Any
 
 from engine.config import ConfigError, OutputFormat, load, render, secrets
 from engine.ecwid.webhooks import EcwidEvent
-from engine.http.server import BackgroundServer
+from engine.http.server import BackgroundServer, ListenError
 from engine.passes.health import ShopHealth
 from engine.runtime import Runtime
-from engine.state import PendingWork, StateError
+from engine.state import PendingWork
 from engine.tiktok.webhooks import AuthorizationExpiring, WebhookEvent
 from engine.watch.files import ConfigWatcher
 from engine.watch.metrics import Metrics
@@ -143,7 +143,11 @@ class Daemon:
                         health=self.healthz, metrics=self.metrics, clock=self._clock,
                         ecwid_store_id=self.runtime.config.settings.ecwid.store_id,
                         tiktok_shop_id=self.runtime.shop_id)
-        self._receiver = BackgroundServer(app, host=host, port=port).start()
+        try:
+            self._receiver = BackgroundServer(app, host=host, port=port).start()
+        except ListenError as error:
+            raise ListenError(f"{error}: another program (or another tokbridge watch) listens there; stop it, or "
+                              "choose another port (tokbridge.yaml webhooks.port, or --port)") from None
         log.info("listening for webhooks on %s (/webhooks/ecwid, /webhooks/tiktok, /healthz, /metrics)",
                  self._receiver.url)
 
@@ -171,8 +175,8 @@ class Daemon:
             self._receiver = None
         try:
             self._save_pending()
-        except StateError as error:  # the database is what failed: say so, the exit is non-zero anyway
-            log.error("queued work could not be saved: %s", error)
+        except Exception as error:  # the state is what failed (the loop's failure says so): say it, go on stopping
+            log.error("queued work could not be saved: %s: %s", type(error).__name__, error)
 
     def _restore_pending(self) -> None:
         saved = self.runtime.state.pending_work()
