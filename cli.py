@@ -301,13 +301,11 @@ def _open_runtime(directory: str) -> Runtime:
 def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitcode: bool,
                  targets: tuple[str, ...], refresh: bool) -> None:
     """Show what `apply` would change on TikTok, like `terraform plan`."""
-    from engine.passes.catalog import plan_catalog
-    from engine.passes.run import NO_ORDERS, plan_orders
+    from engine.passes.run import NO_ORDERS, plan_both
     from engine.reconcile import plan_to_json
 
     with _open_runtime(directory) as runtime:
-        plan = plan_catalog(runtime, refresh=refresh, targets=targets)
-        orders = plan_orders(runtime)
+        plan, orders = plan_both(runtime, refresh=refresh, targets=targets)
     order_plan = NO_ORDERS if orders is None else orders[0]
     text = plan_to_json(plan, orders=None if orders is None else order_plan)
     if out:
@@ -316,7 +314,8 @@ def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitco
         click.echo(text, nl=False)
     else:
         _echo_plan(plan, None if orders is None else order_plan, out=out)
-    if detailed_exitcode and not (plan.empty and order_plan.empty):
+    pending = plan.actions or plan.waiting or order_plan.actions  # waiting on TikTok is pending too
+    if detailed_exitcode and pending:
         raise SystemExit(2)
 
 

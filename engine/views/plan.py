@@ -89,6 +89,10 @@ def counts(plan: Plan) -> dict[str, int]:
 
 
 def summary(plan: Plan) -> str:
+    waiting = f"; {len(plan.waiting)} wait{'s' if len(plan.waiting) == 1 else ''} on TikTok" if plan.waiting else ""
+    if plan.empty and plan.waiting:
+        tail = f"; {len(plan.blocked)} blocked (see `tokbridge status`)" if plan.blocked else ""
+        return f"Nothing to apply now{waiting} (see above){tail}."
     if plan.empty:
         tail = f"; {len(plan.blocked)} blocked (see `tokbridge status`)" if plan.blocked else ""
         return f"No changes: TikTok matches the rules{tail}."
@@ -97,7 +101,7 @@ def summary(plan: Plan) -> str:
            f"{c['blocked']} blocked"
     if c["review"]:
         text += f"; {c['review']} trigger{'s' if c['review'] == 1 else ''} review"
-    return text + "."
+    return text + waiting + "."
 
 
 def order_summary(plan: Plan) -> str:
@@ -122,6 +126,14 @@ def render_plan(plan: Plan) -> str:
         lines.append(_header(_product_mark(actions), pid, actions[0].tiktok_product_id))
         for action in actions:
             lines.extend(_action_lines(action))
+    if plan.waiting:
+        if lines:
+            lines.append("")
+        lines.append("Waiting on TikTok (not applied now; planned again once TikTok lets the listing change):")
+        for pid, actions in _group(plan.waiting).items():
+            lines.append("  " + _header("~", pid, actions[0].tiktok_product_id))
+            for action in actions:
+                lines.extend("  " + line for line in _action_lines(action))
     blocked = _blocked_lines(plan.blocked)
     if blocked:
         if lines:
