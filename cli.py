@@ -344,6 +344,10 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
     from engine.views import order_summary, render_order_plan, render_plan, summary
 
     with _open_runtime(directory) as runtime:
+        if _watch_is_running(runtime):
+            _approve_through_watch(runtime, plan_file=plan_file, auto_approve=auto_approve,
+                                   allow_destructive=allow_destructive)
+            return
         runtime.hold_writer_lock("tokbridge apply")
         runtime.tiktok  # noqa: B018 - fail now, before reading anything, when TikTok is not connected
         if plan_file:
@@ -363,6 +367,43 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
         carried = _carry_out_with_progress(runtime, prepared, allow_destructive=allow_destructive, workers=workers)
     _echo_carried(carried)
     if carried.failed:
+        raise SystemExit(1)
+
+
+def _watch_is_running(runtime: Runtime) -> bool:
+    """`tokbridge watch` holds the writer lock and listens on its control socket: hand approvals to it."""
+    from engine.state import WriterBusyError
+    from engine.watch.control import socket_path
+
+    try:
+        runtime.hold_writer_lock("tokbridge apply")
+    except WriterBusyError:
+        if socket_path(runtime.state.path).exists():
+            return True
+        raise
+    return False
+
+
+def _approve_through_watch(runtime: Runtime, *, plan_file: str | None, auto_approve: bool,
+                           allow_destructive: bool) -> None:
+    """Show what the running daemon would apply, confirm, and let the daemon carry it out once."""
+    from engine.model.errors import TokbridgeError
+    from engine.passes.run import plan_both
+    from engine.views import render_plan
+    from engine.watch.control import APPROVAL_TIMEOUT, ask, socket_path
+
+    if plan_file:
+        raise TokbridgeError("tokbridge watch is running: it applies what you approve with `tokbridge apply "
+                             f"--config {runtime.config.root}`; a saved plan (--plan) needs watch stopped")
+    plan, _ = plan_both(runtime)
+    click.echo(render_plan(plan))
+    if not auto_approve and not click.confirm("tokbridge watch is running: let it apply this plan?"):
+        click.echo("Apply cancelled; nothing was changed.")
+        raise SystemExit(1)
+    reply = ask(socket_path(runtime.state.path), {"command": "approve", "config_digest": runtime.config.digest,
+                                                   "allow_destructive": allow_destructive}, timeout=APPROVAL_TIMEOUT)
+    click.echo(str(reply.get("message", "")))
+    if not reply.get("ok"):
         raise SystemExit(1)
 
 
@@ -427,6 +468,7 @@ def watch_command(directory: str, once: bool, log_format: str, host: str | None,
                   no_webhooks: bool) -> None:
     """Keep TikTok in step with Ecwid (and Ecwid with TikTok's orders) until SIGTERM / Ctrl-C."""
     from engine.config import secrets
+    from engine.views.status import cycle_summary
     from engine.watch import Daemon, WatchOptions, configure_logging
 
     with _open_runtime(directory) as runtime:
@@ -438,6 +480,7 @@ def watch_command(directory: str, once: bool, log_format: str, host: str | None,
         daemon = Daemon(runtime, WatchOptions(host=host, port=port, webhooks=not no_webhooks))
         if once:
             daemon.run_once()
+            click.echo(cycle_summary(daemon.processor.tally, runtime.state))
             if daemon.processor.failures:
                 raise click.ClickException(f"{daemon.processor.failures} step(s) of this cycle failed (see the log "
                                            "above); the next cycle tries them again")

@@ -201,6 +201,11 @@ def render_status(report: Mapping[str, Any]) -> str:
     syncs: Mapping[str, str | None] = report["last_sync"]
     for name, when in syncs.items():
         lines.append(f"  {name:<22}{when or 'never'}")
+    waiting: Mapping[str, Any] | None = report.get("waiting_for_you")
+    if waiting:
+        lines += ["", f"Waiting for your approval (since {waiting['since']}): {waiting['what']}"]
+        lines += [f"  - {why}" for why in waiting["why"]]
+        lines.append(f"  approve with: {waiting['approve_with']}")
     shop: Mapping[str, Any] = report.get("shop") or {}
     if shop.get("state", "ok") != "ok":
         lines.append(str(shop["summary"]))
