@@ -139,7 +139,7 @@ def schema(out: str) -> None:
 def _ecwid_client(directory: str) -> tuple[Config, EcwidClient]:
     """The Ecwid client of the store DIRECTORY's config names, for the commands that only read Ecwid."""
     from engine.config import load
-    from engine.config.build import unset_variable_message
+    from engine.config.build import shown_variable
     from engine.config.loader import environment
     from engine.ecwid import EcwidClient
 
@@ -147,7 +147,8 @@ def _ecwid_client(directory: str) -> tuple[Config, EcwidClient]:
     ecwid = config.settings.ecwid
     token = environment(directory).get(ecwid.token_env)
     if not token:
-        raise click.ClickException(f"{unset_variable_message(ecwid.token_env, 'ECWID_TOKEN')} (tokbridge.yaml ecwid)")
+        raise click.ClickException(f"environment variable {shown_variable(ecwid.token_env)} is not set "
+                                   "(tokbridge.yaml ecwid)")
     return config, EcwidClient(ecwid.base_url, ecwid.store_id, token)
 
 
