@@ -6,7 +6,8 @@ them, and the whole story told with the engine's own functions.
 mappings that cover the seeded catalog; `connect_shop()` authorises TikTok through the real
 `connect tiktok --code` path. `run_demo()` then goes validate -> plan -> apply -> a review
 rejection and its fix -> orders both ways, calling what the commands call (`load`, `plan_catalog`,
-`execute`, `refresh_reviews`, `status_report`, `sync_orders`) and printing what they render.
+the apply use case `engine.passes.run`, `refresh_reviews`, `status_report`, `sync_orders`) and
+printing what they render.
 
 The rule: the demo only drives the two sides the way a merchant and a buyer would (the Ecwid
 admin API, the TikTok buyer API, the sandbox clock); every sync step is the engine's. Time moves
