@@ -16,7 +16,7 @@ import hmac
 import ipaddress
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -55,7 +55,7 @@ class DashboardAccess:
     """Who may open the dashboard: everyone on loopback; else the token holder (or a valid Ecwid payload)."""
 
     exposed: bool
-    token: str = ""  # "" while TOKBRIDGE_DASHBOARD_TOKEN is unset
+    token: str = field(default="", repr=False)  # "" while TOKBRIDGE_DASHBOARD_TOKEN is unset
     ecwid: EcwidAppCheck | None = None
 
     @classmethod
@@ -78,8 +78,9 @@ def _with_session(response: Response, access: DashboardAccess, request: Request)
     # Framed by the Ecwid admin the cookie is a third-party one: SameSite=None, Secure and
     # Partitioned (CHIPS) then; plain http (a LAN) can only keep a Lax cookie.
     secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
-    response.set_cookie(COOKIE, access.session, httponly=True, path="/dashboard", secure=secure,
-                        samesite="none" if secure else "lax", partitioned=secure)
+    attributes = "Secure; SameSite=None; Partitioned" if secure else "SameSite=Lax"
+    # Written by hand: Starlette's set_cookie has `partitioned` only on Python 3.14.
+    response.headers.append("set-cookie", f"{COOKIE}={access.session}; Path=/dashboard; HttpOnly; {attributes}")
     return response
 
 
