@@ -4,7 +4,7 @@ Ecwid opens a native app's page as `<iframe URL>?payload=...&app_state=...&cache
 payload is url-safe base64 of a 16-byte IV followed by AES-128-CBC ciphertext (PKCS#7 padding),
 keyed by the first 16 characters of the app's `client_secret`; the plain text is JSON with
 `store_id`, `access_token`, `lang`, `view_mode` (Ecwid's "User authentication in native apps"
-docs; /work/shared/api/ecwid.md §2 describes the app's client_secret and tokens, the same app
+docs; ../shared/api/ecwid.md §2.1 describes the app's client_secret and tokens, the same app
 keys the webhooks use).
 
 Rule: a payload is accepted only when it decrypts with our client_secret, is for our store, and

@@ -1,7 +1,8 @@
 """The dashboard's HTTP side: its routes on the receiver's server, and who may see them.
 
 Rule: on a loopback address the dashboard is open (only this machine reaches it). Exposed (the
-receiver listens on another address, e.g. behind a TLS proxy), every page needs the token from
+receiver listens on another address, or a request comes through a reverse proxy: it carries
+Forwarded / X-Forwarded-* headers), every page needs the token from
 `TOKBRIDGE_DASHBOARD_TOKEN`: as `Authorization: Bearer <token>`, or once as `?token=` (answered
 with a session cookie and a redirect that drops it from the address), or an Ecwid native-app
 payload for our store (`engine.views.dashboard_ecwid`). Without the variable an exposed
@@ -50,6 +51,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def proxied(request: Request) -> bool:
+    """A reverse proxy forwarded the request: on loopback, yet from elsewhere, so it is exposed too."""
+    return any(name in request.headers for name in ("forwarded", "x-forwarded-for", "x-forwarded-host",
+                                                     "x-real-ip"))
+
+
 @dataclass(frozen=True, slots=True)
 class DashboardAccess:
     """Who may open the dashboard: everyone on loopback; else the token holder (or a valid Ecwid payload)."""
@@ -91,12 +98,13 @@ def _without(request: Request, *names: str) -> str:
 
 def admit(access: DashboardAccess, request: Request) -> Response | None:
     """None when the request may see the page; else the answer that refuses it (or logs it in)."""
-    if not access.exposed:
+    if not (access.exposed or proxied(request)):
         return None
     if not access.token:
         return PlainTextResponse(
-            f"The dashboard is reachable from other machines (webhooks.host is not a loopback address), so it "
-            f"needs a token: set {TOKEN_ENV} in tokbridge watch's environment and restart it.", status_code=403)
+            f"The dashboard is reachable from other machines (webhooks.host is not a loopback address, or a proxy "
+            f"forwards to it), so it needs a token: set {TOKEN_ENV} in tokbridge watch's environment and restart "
+            "it.", status_code=403)
     if access.holds_token(request):
         return None
     given = request.query_params.get("token")

@@ -22,6 +22,7 @@ import pytest
 
 from engine.sandbox.tiktok.orders import pay_order, place_order
 from engine.state import StateStore
+from engine.views.dashboard_web import TOKEN_ENV
 from engine.watch import Daemon, WatchOptions
 from tests.e2e.world import World, make_world
 from tests.watch.conftest import converge, wait_for
@@ -29,6 +30,7 @@ from tests.watch.conftest import converge, wait_for
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 PHONE_WIDTH = 375
+DASHBOARD_TOKEN = "dashboard-token-" + "x" * 24  # only asked for when a proxy forwards the request
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
@@ -82,7 +84,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
             pay_order(world.tiktok, order)
         daemon = Daemon(world.runtime(), WatchOptions(
             port=0, watch_files=False, poll_ecwid_seconds=3600, poll_tiktok_seconds=3600,
-            full_reconcile_seconds=3600, health_seconds=3600)).start()
+            full_reconcile_seconds=3600, health_seconds=3600), env={TOKEN_ENV: DASHBOARD_TOKEN}).start()
         try:
             wait_for(lambda: _order_imported(world, order["id"]), what="the TikTok order imported into Ecwid")
             wait_for(daemon.idle, what="the daemon's start-up work")

@@ -74,6 +74,17 @@ def test_loopback_needs_no_token(store: StateStore) -> None:
         assert "script-src" not in answer.headers["content-security-policy"]  # no script at all: default-src 'none'
         assert "frame-ancestors 'self' https://my.ecwid.com" in answer.headers["content-security-policy"]
         assert answer.headers["cache-control"] == "no-store"
+        # a TLS proxy on this machine forwards from the internet: that is exposed, loopback or not
+        for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+            assert httpx.get(f"{url}/dashboard", headers={header: "203.0.113.9"}).status_code == 403
+
+
+def test_behind_a_proxy_on_loopback_the_token_is_needed(store: StateStore) -> None:
+    for url in serve(store, host="127.0.0.1", env={TOKEN_ENV: TOKEN}):
+        forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+        assert httpx.get(f"{url}/dashboard", headers=forwarded).status_code == 401
+        authorised = {**forwarded, "Authorization": f"Bearer {TOKEN}"}
+        assert httpx.get(f"{url}/dashboard", headers=authorised).status_code == 200
 
 
 def test_exposed_without_the_variable_refuses_everything(store: StateStore, caplog: pytest.LogCaptureFixture) -> None:

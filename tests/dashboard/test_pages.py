@@ -11,12 +11,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium_axe_python import Axe
 
 from engine.views.dashboard import words
-from tests.dashboard.conftest import PHONE_WIDTH, Shop, screenshot
+from tests.dashboard.conftest import DASHBOARD_TOKEN, PHONE_WIDTH, Shop, screenshot
 
 PAGES = {"overview": "", "listings": "/listings", "listings-action-required": "/listings?view=action-required",
          "orders": "/orders"}
@@ -111,6 +112,14 @@ def test_orders_show_both_sides_statuses(shop: Shop, browser: Any, artifacts: Pa
     assert facts["Ecwid payment"] == words(order.ecwid_payment_status) == "Paid"
     assert facts["Ecwid fulfillment"] == words(order.ecwid_fulfillment_status)
     screenshot(browser, artifacts / "orders.png")
+
+
+def test_watch_asks_for_its_token_when_a_proxy_forwards(shop: Shop) -> None:
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    assert httpx.get(shop.url, headers=forwarded).status_code == 401
+    authorised = {**forwarded, "Authorization": f"Bearer {DASHBOARD_TOKEN}"}
+    assert httpx.get(shop.url, headers=authorised).status_code == 200
+    assert httpx.get(shop.url).status_code == 200  # from this machine
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
