@@ -29,6 +29,8 @@ from engine.views.dashboard_charts import Bar, bar_chart
 from engine.views.status import status_report
 
 ORDERS_CHART_DAYS = 14
+PAGE_SIZE = 100  # products per listings page: a big catalog stays a page a phone can load
+ORDERS_SHOWN = 200  # the newest imported orders on the orders page (Ecwid's own order list has them all)
 AUDIT_WINDOW = 20_000  # the newest audit entries the orders chart reads (a busy shop's two weeks)
 ORDER_IMPORT = "import_order"  # audit kind of an Ecwid order created for a TikTok order ("intent" once each)
 
@@ -270,23 +272,28 @@ class Dashboard:
         bars = orders_per_day(entries, now=self.source.clock())
         return bar_chart(f"Orders imported per day, last {ORDERS_CHART_DAYS} days", bars)
 
-    def listings(self, view: ListingView) -> str:
+    def listings(self, view: ListingView, page: int = 1) -> str:
         state = self.source.state()
         rows = product_rows(state.listings(), product_items(state), state.reviews_pending(),
                             self.source.product_name)
         tally = {v: sum(1 for r in rows if v in r.views) for v in ListingView}
         shown = [r for r in rows if view in r.views]
+        pages = max(1, -(-len(shown) // PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        first = (page - 1) * PAGE_SIZE
         return self._render("listings.html", page="listings", title=f"Listings: {view.label}", view=view,
-                            views=list(ListingView), tally=tally, rows=shown)
+                            views=list(ListingView), tally=tally, rows=shown[first:first + PAGE_SIZE],
+                            total=len(shown), first=first + 1, number=page, pages=pages)
 
     def orders(self) -> str:
         state = self.source.state()
+        orders = sorted(state.orders().values(), key=lambda o: o.created_at, reverse=True)
         rows = [OrderRow(o.tiktok_order_id, o.ecwid_order_id, o.tiktok_status, o.ecwid_payment_status,
                          o.ecwid_fulfillment_status, when(o.created_at))
-                for o in sorted(state.orders().values(), key=lambda o: o.created_at, reverse=True)]
+                for o in orders[:ORDERS_SHOWN]]
         held = status_report(state)["orders_action_required"]
-        return self._render("orders.html", page="orders", title="Orders", rows=rows, held=held,
-                            chart=Markup(self._orders_chart(state)))
+        return self._render("orders.html", page="orders", title="Orders", rows=rows, total=len(orders),
+                            held=held, chart=Markup(self._orders_chart(state)))
 
 
 def _status_label(status: str) -> str:

@@ -140,7 +140,11 @@ def dashboard_routes(dashboard: Dashboard, access: DashboardAccess) -> list[Rout
             view = ListingView(request.query_params.get("view", ListingView.ALL.value))
         except ValueError:
             view = ListingView.ALL  # an old or mistyped link: show everything rather than an error
-        return dashboard.listings(view)
+        try:
+            page = int(request.query_params.get("page", "1"))
+        except ValueError:
+            page = 1
+        return dashboard.listings(view, page)
 
     return [
         Route("/dashboard", page(lambda request: dashboard.overview()), methods=["GET"]),

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.model.listing import ActionRequired, ProductStatus
 from engine.passes.catalog import REVIEW_RULE
 from engine.reconcile import ActualListing, Essence
-from engine.views.dashboard import ListingView, orders_per_day, product_rows, words
+from engine.state import StateStore
+from engine.views.dashboard import (
+    PAGE_SIZE,
+    Dashboard,
+    DashboardSource,
+    ListingView,
+    orders_per_day,
+    product_rows,
+    words,
+)
 from engine.views.dashboard_charts import Bar, bar_chart
 
 DAY = 86_400
@@ -67,3 +79,15 @@ def test_a_chart_states_its_numbers_in_text() -> None:
 
 def test_statuses_in_the_merchants_words() -> None:
     assert words("AWAITING_SHIPMENT") == "Awaiting shipment" and words("PAID") == "Paid"
+
+
+def test_a_big_catalog_is_shown_a_page_at_a_time(tmp_path: Path) -> None:
+    with StateStore.open(tmp_path / "state.db") as store:
+        for pid in range(1, 251):
+            store.save_listing(listing(pid, ProductStatus.ACTIVATE, title=f"Tee {pid:03}"))
+        dashboard = Dashboard(DashboardSource(lambda: store, dict, time.time))
+        first, last = dashboard.listings(ListingView.LIVE), dashboard.listings(ListingView.LIVE, page=9)
+    assert first.count('<li id="product-') == PAGE_SIZE and "Tee 001" in first and "Tee 101" not in first
+    assert "Live: 250 product(s), 1–100 shown" in first and 'page=2" rel="next"' in first
+    assert "Page 3 of 3" in last and last.count('<li id="product-') == 50 and "Tee 250" in last  # past the end
+    assert 'rel="next"' not in last and 'page=2" rel="prev"' in last
