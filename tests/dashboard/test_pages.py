@@ -76,6 +76,7 @@ def test_action_required_filter_and_a_products_detail(shop: Shop, browser: Any, 
     assert f"TikTok's reason\n{reason}" in text
     assert "TikTok's suggestion\nRemove the prohibited words from the title and description" in text
     assert "Rule\nTikTok's review" in text and "Fix\ncorrect the product in Ecwid" in text
+    assert f"tokbridge explain {shop.refused} shows the rule behind each field" in text
 
     unplaced = product(browser, shop.unplaced)
     assert "Not listed" in unplaced.text
