@@ -55,3 +55,35 @@ def test_a_suspended_shop_gets_the_banner(suspended: str, browser: Any, artifact
     axe.inject()
     violations = axe.run()["violations"]
     assert not violations, axe.report(violations)
+
+
+WAITING = {**LIVE, "status": "degraded", "waiting_for_you": {
+    "what": "The guardrails refused the plan: 170 price changes, more than max_price_changes (50)",
+    "why": ["price changes: 170 > 50 (tokbridge.yaml guardrails.max_price_changes)"],
+    "approve_with": "tokbridge apply --allow-destructive --config /srv/shop"}}
+
+
+@pytest.fixture
+def waiting(tmp_path: Path) -> Iterator[str]:
+    with StateStore.open(tmp_path / "state.db") as store:
+        site = dashboard_site(DashboardSource(lambda: store, lambda: WAITING, time.time), host="127.0.0.1", env={})
+        server = BackgroundServer(Starlette(routes=site.routes), host="127.0.0.1", port=0, name="dashboard").start()
+        try:
+            yield f"{server.url}/dashboard"
+        finally:
+            server.stop()
+
+
+def test_what_waits_for_the_merchant_is_shown_with_the_command(waiting: str, browser: Any, artifacts: Path) -> None:
+    """What watch holds back (a refused or manual plan, in /healthz's `waiting_for_you`) is on the page."""
+    browser.get(waiting)
+    text = browser.find_element(By.CSS_SELECTOR, "section.banner.waiting").text
+    assert text.startswith("Waiting for you\nThe guardrails refused the plan: 170 price changes")
+    assert "price changes: 170 > 50 (tokbridge.yaml guardrails.max_price_changes)" in text
+    assert "To approve it, run tokbridge apply --allow-destructive --config /srv/shop" in text
+    assert "running, degraded" in browser.find_element(By.TAG_NAME, "main").text
+    screenshot(browser, artifacts / "overview-waiting.png")
+    axe = Axe(browser)
+    axe.inject()
+    violations = axe.run()["violations"]
+    assert not violations, axe.report(violations)
