@@ -94,12 +94,21 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
             daemon.runtime.close()
 
 
+_saved: list[Path] = []  # the artifacts directory, once this session has written to it
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
-    print(f"\ndashboard screenshots: {ARTIFACTS}")
+    _saved.append(ARTIFACTS)
     return ARTIFACTS
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for directory in _saved:
+        shots = sorted(p.name for p in directory.glob("*.png"))
+        terminalreporter.write_line(f"dashboard screenshots ({len(shots)}): {directory}: {', '.join(shots)}")
 
 
 @pytest.fixture(scope="module")
