@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import ConfigError, OutputFormat, load, render, secrets
+from engine.config.loader import environment
 from engine.config.types import Config, ConfigChanges
 from engine.ecwid.webhooks import EcwidEvent
 from engine.http.server import BackgroundServer, ListenError
@@ -31,6 +32,9 @@ from engine.passes.health import ShopHealth
 from engine.runtime import Runtime
 from engine.state import PendingWork
 from engine.tiktok.webhooks import AuthorizationExpiring, WebhookEvent
+from engine.views.dashboard import DashboardSource
+from engine.views.dashboard_ecwid import EcwidAppCheck
+from engine.views.dashboard_web import dashboard_site
 from engine.watch.control import ControlServer, socket_path
 from engine.watch.files import ConfigWatcher
 from engine.watch.metrics import Metrics
@@ -147,16 +151,20 @@ class Daemon:
         port = listen.port if self.options.port is None else self.options.port
         creds = secrets(self.runtime.config, self._env)
         keys = WebhookKeys(creds.ecwid_client_secret, creds.tiktok_app_key, creds.tiktok_app_secret)
+        store_id = self.runtime.config.settings.ecwid.store_id
+        source = DashboardSource(lambda: self.runtime.state, self.healthz, self._clock,
+                                 lambda pid: getattr(self.runtime.mirror.products.get(pid), "name", ""))
+        dashboard = dashboard_site(source, host=host, env=environment(self.runtime.config.root, self._env),
+                                   ecwid=EcwidAppCheck(creds.ecwid_client_secret, creds.ecwid_token, store_id))
         app = build_app(keys, on_ecwid=self.on_ecwid_event, on_tiktok=self.on_tiktok_event,
                         health=self.healthz, metrics=self.metrics, clock=self._clock,
-                        ecwid_store_id=self.runtime.config.settings.ecwid.store_id,
-                        tiktok_shop_id=self.runtime.shop_id)
+                        ecwid_store_id=store_id, tiktok_shop_id=self.runtime.shop_id, dashboard=dashboard)
         try:
             self._receiver = BackgroundServer(app, host=host, port=port).start()
         except ListenError as error:
             raise ListenError(f"{error}: another program (or another tokbridge watch) listens there; stop it, or "
                               "choose another port (tokbridge.yaml webhooks.port, or --port)") from None
-        log.info("listening for webhooks on %s (/webhooks/ecwid, /webhooks/tiktok, /healthz, /metrics)",
+        log.info("listening for webhooks on %s (/webhooks/ecwid, /webhooks/tiktok, /healthz, /metrics, /dashboard)",
                  self._receiver.url)
 
     def request_stop(self) -> None:
