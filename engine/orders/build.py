@@ -4,7 +4,8 @@
 Ecwid client writes it as the `POST /orders` body (`order_to_json`, the one Ecwid order writer):
 
 - items: one per SKU with TikTok's one-line-per-unit items aggregated (`TikTokOrder.lines`),
-  cancelled units left out, matched by seller SKU to the Ecwid productId / combinationId;
+  cancelled units left out, matched by seller SKU to the Ecwid productId / combinationId, a
+  variation line with its `selectedOptions` (Ecwid requires them with a variation SKU);
 - money from TikTok's payment: subtotal, shipping, tax and total as the buyer paid them;
 - the shipping address from recipient_address; the email from the import rule's template;
 - the TikTok order id in `externalTransactionId` (searchable, leaves fulfilment controls visible),
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from types import MappingProxyType
 from typing import Any
 
 from engine.model.ecwid_order import (
@@ -75,6 +77,7 @@ def _item(line: OrderLine, quantity: int, target: SkuTarget | None) -> EcwidOrde
         name=name, quantity=quantity, price=_money(line.unit_price), sku=line.seller_sku,
         product_id=None if target is None else target.ecwid_product_id,
         combination_id=None if target is None else target.ecwid_combination_id,
+        selected_options=MappingProxyType(dict(target.options) if target is not None else {}),
     )
 
 

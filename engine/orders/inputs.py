@@ -32,6 +32,9 @@ class SkuTarget:
     seller_sku: str
     ecwid_product_id: int
     ecwid_combination_id: int | None = None
+    # The variation's (option name, value) pairs: Ecwid requires `selectedOptions` on an order line
+    # carrying a variation SKU (ecwid.md §7.4), and refuses the line without them.
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

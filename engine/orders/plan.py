@@ -100,6 +100,14 @@ def _importable(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> A
     if implausible is not None:
         reason, fix = implausible
         return _held(rule.ref, reason, fix, tiktok_order_id=order.id, retry=True)
+    gone = sorted({line.seller_sku for line, _ in importable_lines(order)
+                   if (t := inputs.skus.get(line.seller_sku)) is not None and t.ecwid_combination_id is not None
+                   and not t.options})
+    if gone:
+        return _held(rule.ref, f"TikTok order {order.id} has SKU {', '.join(gone)}, whose Ecwid variation is gone "
+                               "(an order line with a variation SKU needs the variation's options)",
+                     "Restore the variation in Ecwid, or run `tokbridge apply` to relist the product",
+                     sku=gone[0], tiktok_order_id=order.id, retry=True)
     unknown = _unknown_skus(order, inputs)
     if unknown and rules.unknown_sku is UnknownSku.ACTION_REQUIRED:
         listed = ", ".join(unknown)

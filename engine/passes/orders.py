@@ -93,12 +93,28 @@ def _linked_ecwid_orders(ecwid: EcwidClient, linked: list[str],
     return found
 
 
-def _sku_targets(state: StateStore, orders: Iterable[TikTokOrder]) -> dict[str, SkuTarget]:
+def _variation_options(ecwid: EcwidClient, product_id: int) -> dict[int, tuple[tuple[str, str], ...]]:
+    """Combination id -> its (option name, value) pairs, as Ecwid lists the product's variations."""
+    return {int(c["id"]): tuple((str(o.get("name", "")), str(o.get("value", ""))) for o in c.get("options") or ())
+            for c in ecwid.get_combinations_json(product_id)}
+
+
+def _sku_targets(state: StateStore, orders: Iterable[TikTokOrder], ecwid: EcwidClient) -> dict[str, SkuTarget]:
+    """Where each ordered seller SKU lives in Ecwid; a variation with its options, read from Ecwid (one
+    read per product), because an order line with a variation SKU needs them. A variation Ecwid no
+    longer has keeps no options, and the planner holds its order."""
     targets: dict[str, SkuTarget] = {}
+    options: dict[int, dict[int, tuple[tuple[str, str], ...]]] = {}
     for sku in sorted({line.seller_sku for o in orders for line in o.lines}):
         link = state.sku_link(sku)
-        if link is not None:
-            targets[sku] = SkuTarget(sku, link.ecwid_product_id, link.ecwid_combination_id)
+        if link is None:
+            continue
+        chosen: tuple[tuple[str, str], ...] = ()
+        if link.ecwid_combination_id is not None:
+            if link.ecwid_product_id not in options:
+                options[link.ecwid_product_id] = _variation_options(ecwid, link.ecwid_product_id)
+            chosen = options[link.ecwid_product_id].get(link.ecwid_combination_id, ())
+        targets[sku] = SkuTarget(sku, link.ecwid_product_id, link.ecwid_combination_id, chosen)
     return targets
 
 
@@ -126,7 +142,7 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
     effects = {restock_marker(tid): done for tid, done in state.restock_states().items()}
     inputs = OrderInputs(tiktok_orders=tuple(orders[k] for k in sorted(orders)),
                          ecwid_orders=_linked_ecwid_orders(ecwid, linked, by_ecwid_id),
-                         records=records, skus=_sku_targets(state, orders.values()),
+                         records=records, skus=_sku_targets(state, orders.values(), ecwid),
                          cancellations=cancellations, effects=effects)
     marks = Watermarks(tiktok=max((o.update_time for o in polled), default=None),
                        ecwid=max((o.update_timestamp for o in changed), default=None))

@@ -405,15 +405,25 @@ def _line_item(data: Mapping[str, Any], *, order_id: str) -> OrderLineItem:
     )
 
 
+def unit_cancelled(item: OrderLineItem) -> bool:
+    """Whether a unit is cancelled, by its status alone (tiktok.md §9.2).
+
+    `cancel_user` does not decide it: the docs' own order example carries `cancel_user: BUYER` on a
+    `TO_SHIP` line whose package is `TO_FULFILL` (a buyer's request the seller may still reject), so
+    a unit is cancelled only when its `display_status` or its `package_status` says CANCELLED.
+    """
+    return item.display_status == "CANCELLED" or item.package_status is PackageStatus.CANCELLED
+
+
 def aggregate_lines(items: Sequence[OrderLineItem]) -> tuple[OrderLine, ...]:
-    """One OrderLine per sku_id, in order of first appearance; a unit is cancelled if it names a canceller."""
+    """One OrderLine per sku_id, in order of first appearance; cancelled units counted by status."""
     groups: dict[str, list[OrderLineItem]] = {}
     for item in items:
         groups.setdefault(item.sku_id, []).append(item)
     lines = []
     for units in groups.values():
         first = units[0]
-        cancelled = [u for u in units if u.cancel_user is not None or u.display_status == "CANCELLED"]
+        cancelled = [u for u in units if unit_cancelled(u)]
         lines.append(OrderLine(
             sku_id=first.sku_id, product_id=first.product_id, seller_sku=first.seller_sku,
             product_name=first.product_name, sku_name=first.sku_name, currency=first.currency,

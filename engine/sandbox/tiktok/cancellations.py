@@ -137,6 +137,9 @@ def buyer_cancel(sb: TikTokSandbox, order: dict[str, Any], body: dict[str, Any])
         raise ApiFailure(INVALID_PARAMS, "A cancellation request is already pending")
     order.update({"is_buyer_request_cancel": True, "request_cancel_time": sb.now(),
                   "update_time": max(sb.now(), order["update_time"] + 1)})
+    for item in open_items:
+        # As the docs' order example shows: the lines name the buyer while their status stays live.
+        item.update({"cancel_user": "BUYER", "cancel_reason": reason})
     return _public(_record(sb, order, open_items, role="BUYER", reason=reason, cancel_type="BUYER_CANCEL",
                            status="CANCELLATION_REQUEST_PENDING"))
 
