@@ -63,6 +63,7 @@ class OrderInputs:
     changed Ecwid order. `ecwid_orders`: the Ecwid orders linked to those, by TikTok order id.
     `cancellations`: buyer cancellation requests awaiting the seller's answer.
     `effects`: marker name -> Effect value, for one-time effects already begun or done.
+    `unreadable`: TikTok order id -> why it could not be read; each is held, the others go on.
     """
 
     tiktok_orders: tuple[TikTokOrder, ...]
@@ -71,3 +72,4 @@ class OrderInputs:
     skus: Mapping[str, SkuTarget] = field(default_factory=dict)
     cancellations: tuple[Cancellation, ...] = ()
     effects: Mapping[str, str] = field(default_factory=dict)
+    unreadable: Mapping[str, str] = field(default_factory=dict)

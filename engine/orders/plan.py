@@ -335,6 +335,11 @@ def plan_orders(inputs: OrderInputs, rules: OrderRules) -> Plan:
             continue
         add(_tiktok_to_ecwid(order, record, inputs, rules))
         add(_ecwid_to_tiktok(order, inputs, rules))
+    for order_id in sorted(inputs.unreadable):
+        add(_held(rules.import_.ref.file, f"TikTok order {order_id} could not be read: {inputs.unreadable[order_id]}",
+                  "tokbridge reads it again on every run; if it keeps failing, check the order in TikTok Seller "
+                  "Center (an order of another shop cannot be read with this shop's connection)",
+                  tiktok_order_id=order_id, retry=True))
     for request in _unique(inputs.cancellations):
         add(_buyer_cancellation(request, rules))
     actions.sort(key=lambda a: (_KIND_ORDER.index(a.kind), a.key))

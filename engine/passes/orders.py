@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from engine.apply.orders import SOURCE, AfterCreate, OrderSyncResult, apply_order_plan
 from engine.config.types import OrderRules
 from engine.ecwid.client import EcwidClient
+from engine.http import ApiError
 from engine.model.ecwid_order import EcwidOrder
 from engine.model.plan import ActionKind, Plan
 from engine.model.tiktok_order import CancelStatus, TikTokOrder
@@ -32,6 +33,7 @@ from engine.passes.errors import StalePlanError
 from engine.reconcile import order_plan_digest
 from engine.state.store import StateStore
 from engine.tiktok.client import TikTokClient
+from engine.tiktok.convert import ConversionError
 from engine.tiktok.webhooks import CancellationStatusChanged, OrderStatusChanged, RecipientAddressUpdated, WebhookEvent
 
 TIKTOK_CURSOR = "orders.tiktok.update_time"
@@ -119,10 +121,29 @@ def _sku_targets(state: StateStore, orders: Iterable[TikTokOrder], ecwid: EcwidC
 
 
 def _with_named_orders(tiktok: TikTokClient, polled: dict[str, TikTokOrder],
-                       wanted: Iterable[str]) -> dict[str, TikTokOrder]:
-    """The polled orders plus every named one the poll did not bring (read by id)."""
+                       wanted: Iterable[str]) -> tuple[dict[str, TikTokOrder], dict[str, str]]:
+    """The polled orders plus every named one the poll did not bring (read by id), and the named
+    orders that could not be read (id -> why).
+
+    The ids are read in batches; when a batch fails (one order of another shop, or one TikTok cannot
+    answer, fails the whole call) its ids are read one by one, so only the unreadable order is held
+    and the rest of the pass goes on.
+    """
     missing = [tid for tid in dict.fromkeys(wanted) if tid not in polled]
-    return {**polled, **{o.id: o for o in tiktok.get_orders(missing)}} if missing else polled
+    if not missing:
+        return polled, {}
+    try:
+        return {**polled, **{o.id: o for o in tiktok.get_orders(missing)}}, {}
+    except (ApiError, ConversionError):
+        pass
+    found = dict(polled)
+    unreadable: dict[str, str] = {}
+    for tid in missing:
+        try:
+            found.update({o.id: o for o in tiktok.get_orders([tid])})
+        except (ApiError, ConversionError) as exc:
+            unreadable[tid] = exc.message if isinstance(exc, ApiError) else str(exc)
+    return found, unreadable
 
 
 def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
@@ -135,7 +156,7 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
     by_ecwid_id = {r.ecwid_order_id: tid for tid, r in records.items()}
     wanted = [*webhook_order_ids, *_held_order_ids(state),
               *(by_ecwid_id[o.id] for o in changed if o.id in by_ecwid_id)]
-    orders = _with_named_orders(tiktok, {o.id: o for o in polled}, wanted)
+    orders, unreadable = _with_named_orders(tiktok, {o.id: o for o in polled}, wanted)
     linked = [records[tid].ecwid_order_id for tid in orders if tid in records]
     cancellations = tuple(tiktok.search_cancellations(cancel_types=["BUYER_CANCEL"],
                                                       cancel_status=[CancelStatus.PENDING.value]))
@@ -143,7 +164,7 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
     inputs = OrderInputs(tiktok_orders=tuple(orders[k] for k in sorted(orders)),
                          ecwid_orders=_linked_ecwid_orders(ecwid, linked, by_ecwid_id),
                          records=records, skus=_sku_targets(state, orders.values(), ecwid),
-                         cancellations=cancellations, effects=effects)
+                         cancellations=cancellations, effects=effects, unreadable=unreadable)
     marks = Watermarks(tiktok=max((o.update_time for o in polled), default=None),
                        ecwid=max((o.update_timestamp for o in changed), default=None))
     return inputs, marks

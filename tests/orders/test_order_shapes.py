@@ -144,3 +144,26 @@ def test_an_ecwid_order_answer_without_id_is_read_with_a_usable_id(shop: Shop) -
     assert shop.ecwid.get_order(by_number.id).external_transaction_id == order_id
     sample = json.loads((SAMPLES / "ecwid" / "order_get_response.modern.json").read_text())
     assert order_from_json({k: v for k, v in sample.items() if k != "id"}).id == str(sample["vendorOrderNumber"])
+
+
+# ---- 7. one unreadable order is isolated ----------------------------------------------------------------
+
+
+def test_an_unreadable_named_order_is_held_and_the_rest_of_the_pass_goes_on(shop: Shop) -> None:
+    good = shop.buy(("MUG-1", 1))
+    shop.clock.advance(3600)
+    shop.sync()  # the poll cursor moves past `good`, so the next pass reads it only because it is named
+    assert shop.ecwid_orders_for(good) != []
+    shop.ecwid_running.sandbox.admin_update_order(shop.ecwid_order(good).id, fulfillment_status="SHIPPED",
+                                                  tracking_number="1Z999AA10123456784", carrier="UPS")
+    foreign = "576999999999999999"  # not this shop's: Get Order Detail fails the whole batch for it
+    result = shop.sync(webhook_order_ids=(foreign, good))
+    assert [a.kind for a in result.plan.actions] == [ActionKind.SHIP_PACKAGE] and result.failed == ()
+    assert shop.tiktok_status(good) == "AWAITING_COLLECTION"
+    [held] = shop.state.action_required(source="orders")
+    assert held.reason.startswith(f"TikTok order {foreign} could not be read: TikTok GET /order/202309/orders: "
+                                  "The order or package does not belong to the current seller (code 21008111")
+    assert held.rule == "rules/orders.yaml" and held.details == {"tiktok_order_id": foreign, "retry": True}
+    again = shop.sync()  # held for a retry: read again (alone) on the next pass, still held, nothing else stops
+    assert again.plan.actions == ()
+    assert [b.details["tiktok_order_id"] for b in again.plan.blocked] == [foreign]
