@@ -20,6 +20,14 @@ from engine.model.tiktok_order import Cancellation, TikTokOrder
 REFERER_ID = "TikTok Shop"
 
 
+# Ecwid `shippingOption.shippingCarrierName` of an imported order, by who ships it: the carrier name
+# `carriers` in rules/orders.yaml maps to a TikTok shipping provider when the merchant ships in Ecwid
+# (the starter maps SELLER_SHIPPED, so an imported order ships with zero edits).
+SELLER_SHIPPED = "TikTok Shop"
+TIKTOK_SHIPPED = "TikTok Shipping"  # shipping_type TIKTOK: TikTok's label; the carrier is TikTok's
+TIKTOK_FULFILLED = "Fulfilled by TikTok"  # fulfillment_type FULFILLMENT_BY_TIKTOK: nothing to ship
+
+
 def restock_marker(tiktok_order_id: str) -> str:
     """The name under which a finished restock of an order is recorded (a state cursor)."""
     return f"orders.restock.{tiktok_order_id}"
@@ -64,6 +72,7 @@ class OrderInputs:
     `cancellations`: buyer cancellation requests awaiting the seller's answer.
     `effects`: marker name -> Effect value, for one-time effects already begun or done.
     `unreadable`: TikTok order id -> why it could not be read; each is held, the others go on.
+    `store_currency`: an order in another currency is held, never imported at a wrong value.
     """
 
     tiktok_orders: tuple[TikTokOrder, ...]
@@ -73,3 +82,4 @@ class OrderInputs:
     cancellations: tuple[Cancellation, ...] = ()
     effects: Mapping[str, str] = field(default_factory=dict)
     unreadable: Mapping[str, str] = field(default_factory=dict)
+    store_currency: str = ""  # the Ecwid store's currency; "" when not read (nothing to import)

@@ -42,7 +42,7 @@ from engine.model.plan import (
     UpdateEcwidOrder,
 )
 from engine.model.tiktok_order import Cancellation, CancelRole, CancelStatus, OrderStatus, TikTokOrder
-from engine.orders.build import ecwid_order_for, ecwid_view, importable_lines
+from engine.orders.build import ecwid_order_for, ecwid_view, fees, fulfilled_by_tiktok, importable_lines, tiktok_ships
 from engine.orders.inputs import Effect, OrderInputs, OrderRecord, restock_marker
 
 AWAITING_SHIPMENT = frozenset({OrderStatus.AWAITING_SHIPMENT, OrderStatus.PARTIALLY_SHIPPING})
@@ -83,6 +83,10 @@ def _implausible(order: TikTokOrder) -> tuple[str, str] | None:
     if payment is not None and min(payment.sub_total, payment.total_amount) < 0:
         return (f"TikTok order {order.id} has a negative total ({payment.total_amount})",
                 f"{check}; tokbridge does not import negative amounts")
+    if payment is not None and fees(payment) < 0:
+        return (f"TikTok order {order.id}'s payment does not add up: total {payment.total_amount} is less than "
+                f"subtotal {payment.sub_total} + shipping {payment.shipping_fee} + tax {payment.tax}",
+                f"{check}; tokbridge imports only totals that reconcile")
     return None
 
 
@@ -96,6 +100,12 @@ def _importable(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> A
     if order.payment is None:
         return _held(rule.ref, f"TikTok order {order.id} has no payment details, so it cannot be imported",
                      "Wait for TikTok to complete the order's payment", tiktok_order_id=order.id, retry=True)
+    currency = order.payment.currency
+    if inputs.store_currency and currency and currency != inputs.store_currency:
+        return _held(rule.ref, f"TikTok order {order.id} is in {currency}, but the Ecwid store sells in "
+                               f"{inputs.store_currency}; tokbridge does not convert currencies",
+                     "Enter the order in Ecwid by hand, or connect the TikTok shop of the store's currency",
+                     tiktok_order_id=order.id, retry=True)
     implausible = _implausible(order)
     if implausible is not None:
         reason, fix = implausible
@@ -207,6 +217,11 @@ def _tiktok_to_ecwid(order: TikTokOrder, record: OrderRecord, inputs: OrderInput
                      "Restore the order in Ecwid, or handle TikTok order changes in Seller Center",
                      tiktok_order_id=order.id, ecwid_order_id=record.ecwid_order_id)
     changes, target = _status_changes(order, record, ecwid, rules)
+    if (fulfilled_by_tiktok(order) or tiktok_ships(order)) and order.tracking_number \
+            and order.tracking_number != ecwid.tracking_number:
+        # TikTok bought the label (or shipped from its warehouse): its tracking is the one to show in Ecwid.
+        changes.append(FieldChange("trackingNumber", ecwid.tracking_number or None, order.tracking_number,
+                                   f"{rules.import_.ref.file} (TikTok ships this order)"))
     statuses = {c.field: c.new for c in changes}
     restock, problem = _restock(order, ecwid, inputs, rules)
     if problem is not None:
@@ -227,10 +242,25 @@ def _tiktok_to_ecwid(order: TikTokOrder, record: OrderRecord, inputs: OrderInput
     )
 
 
+def _tiktok_label(rule: EcwidToTikTokRule, order: TikTokOrder, ecwid: EcwidOrder) -> Action:
+    """Ship on TikTok's label: TikTok picks the carrier and issues the tracking (mirrored back later)."""
+    return Action(
+        kind=ActionKind.SHIP_PACKAGE,
+        key=f"order:{order.id}:ship",
+        changes=(FieldChange("shipping_label", None, "TikTok shipping label", str(rule.ref)),),
+        payload=ShipPackage(tiktok_order_id=order.id, ecwid_order_id=ecwid.id, tracking_number="",
+                            shipping_provider="", tiktok_label=True),
+        reason=f"Ecwid order {ecwid.id} is {ecwid.fulfillment_status.value}; TikTok ships this order on its label",
+    )
+
+
 def _ship(rule: EcwidToTikTokRule, order: TikTokOrder, ecwid: EcwidOrder, view: dict[str, Any],
           rules: OrderRules) -> Action | ActionRequired | None:
-    if order.status not in AWAITING_SHIPMENT:
-        return None  # shipped already (by us or in Seller Center), or cancelled: nothing left to tell TikTok
+    if order.status not in AWAITING_SHIPMENT or fulfilled_by_tiktok(order):
+        # Shipped already (by us or in Seller Center), cancelled, or TikTok's own warehouse ships it.
+        return None
+    if tiktok_ships(order):
+        return _tiktok_label(rule, order, ecwid)
     carrier = ecwid.shipping_option.carrier_name if ecwid.shipping_option else ""
     provider = ""
     if rule.shipping_provider is not None:
@@ -239,7 +269,8 @@ def _ship(rule: EcwidToTikTokRule, order: TikTokOrder, ecwid: EcwidOrder, view: 
         except ExpressionError:
             provider = ""  # an unmapped carrier is a missing key in `carriers`: reported below
     if not provider:
-        return _held(rule.ref, f"Ecwid order {ecwid.id} was shipped with carrier '{carrier}', which carriers "
+        return _held(rules.carriers_ref or rule.ref,
+                     f"Ecwid order {ecwid.id} was shipped with carrier '{carrier}', which carriers "
                                "in rules/orders.yaml does not map to a TikTok shipping provider",
                      f"Add '{carrier or '<carrier>'}: <TikTok shipping provider>' under carriers in "
                      "rules/orders.yaml", tiktok_order_id=order.id, ecwid_order_id=ecwid.id)

@@ -161,10 +161,13 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
     cancellations = tuple(tiktok.search_cancellations(cancel_types=["BUYER_CANCEL"],
                                                       cancel_status=[CancelStatus.PENDING.value]))
     effects = {restock_marker(tid): done for tid, done in state.restock_states().items()}
+    # The store's currency, read only when an order may be imported (an order in another is held).
+    currency = ecwid.get_profile().currency if any(tid not in records for tid in orders) else ""
     inputs = OrderInputs(tiktok_orders=tuple(orders[k] for k in sorted(orders)),
                          ecwid_orders=_linked_ecwid_orders(ecwid, linked, by_ecwid_id),
                          records=records, skus=_sku_targets(state, orders.values(), ecwid),
-                         cancellations=cancellations, effects=effects, unreadable=unreadable)
+                         cancellations=cancellations, effects=effects, unreadable=unreadable,
+                         store_currency=currency)
     marks = Watermarks(tiktok=max((o.update_time for o in polled), default=None),
                        ecwid=max((o.update_timestamp for o in changed), default=None))
     return inputs, marks

@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 
+from engine.config import load
 from engine.ecwid.converters import order_from_json
 from engine.http import ApiError
 from engine.model.ecwid_order import EcwidOrder, EcwidOrderItem, FulfillmentStatus, PaymentStatus
 from engine.model.plan import ActionKind
 from engine.sandbox.tiktok.orders import seed_orders
+from tests.config.helpers import ENV, write_starter
 from tests.orders.conftest import PLACEHOLDER_EMAIL, Shop
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -92,15 +94,45 @@ def test_an_order_whose_every_unit_is_cancelled_by_status_is_never_imported_empt
 
 
 def test_the_docs_order_example_with_cancel_user_on_a_live_line_imports_its_item(shop: Shop, tmp_path: Path) -> None:
+    """The docs' order, in the store's currency with a payment that adds up (the example's own amounts
+    are placeholders: 5000 everywhere), its SKU one this shop listed, blank street lines as shops send."""
     order = docs_order(id="576461413038785001", status="AWAITING_SHIPMENT")
-    order["payment"]["currency"] = "USD"
-    order["line_items"][0]["seller_sku"] = "MUG-1"  # a SKU this shop listed
+    order["payment"].update(currency="USD", original_total_product_price="0.01", sub_total="0.01",
+                            seller_discount="0", platform_discount="0", original_shipping_fee="5.00",
+                            shipping_fee_seller_discount="0", shipping_fee_platform_discount="0", shipping_fee="5.00",
+                            tax="0.50", product_tax="0.50", shipping_fee_tax="0", retail_delivery_fee="1.28",
+                            total_amount="6.79")
+    order["recipient_address"].update(address_line3=" ", address_line4="")
+    order["line_items"][0]["seller_sku"] = "MUG-1"
     order_id = seed(shop, tmp_path, order)
     result = shop.sync(webhook_order_ids=(order_id,))
     assert [a.kind for a in result.plan.actions] == [ActionKind.IMPORT_ORDER], result.plan.blocked
     imported = shop.ecwid_order(order_id)
     assert _items(imported) == {"MUG-1": (1, Decimal("0.01"), shop.mug_id, None, {})}
     assert imported.email == PLACEHOLDER_EMAIL and shop.stock(shop.mug_id) == 9
+    # Money: Ecwid's total is TikTok's; what it holds beyond subtotal, shipping and tax is named.
+    [raw] = shop.ecwid_orders_for(order_id)
+    assert (raw["subtotal"], raw["shippingOption"]["shippingRate"], raw["tax"], raw["total"]) == (0.01, 5, 0.5, 6.79)
+    assert raw["extraFields"] == {"TikTok fees": "1.28 USD"}
+    # Address: no blank street lines; the US address's `post_town` (a UK town in the example) is not its city.
+    person = imported.shipping_person
+    assert person is not None
+    assert (person.name, person.street, person.city, person.postal_code, person.country_code, person.phone) == (
+        "David Kong", "TikTok 5800 bristol Pkwy\nSuite 100", "", "95110", "US", "(+1)213-***-1234")
+    # shipping_type TIKTOK: the carrier is TikTok's label, which the ship rule needs no tracking for.
+    assert imported.shipping_option is not None
+    assert (imported.shipping_option.carrier_name, imported.shipping_option.method_name) == (
+        "TikTok Shipping", "Express shipping")
+
+
+def test_the_docs_order_example_in_another_currency_is_held_not_imported(shop: Shop, tmp_path: Path) -> None:
+    order_id = seed(shop, tmp_path, docs_order(id="576461413038785002", status="AWAITING_SHIPMENT"))
+    result = shop.sync(webhook_order_ids=(order_id,))
+    assert result.plan.actions == () and shop.ecwid_orders_for(order_id) == []
+    [held] = result.plan.blocked
+    assert held.reason == (f"TikTok order {order_id} is in IDR, but the Ecwid store sells in USD; "
+                           "tokbridge does not convert currencies")
+    assert held.rule.startswith("rules/orders.yaml:") and held.details["retry"] is True
 
 
 # ---- 4. variation lines carry their options ------------------------------------------------------------
@@ -167,3 +199,46 @@ def test_an_unreadable_named_order_is_held_and_the_rest_of_the_pass_goes_on(shop
     again = shop.sync()  # held for a retry: read again (alone) on the next pass, still held, nothing else stops
     assert again.plan.actions == ()
     assert [b.details["tiktok_order_id"] for b in again.plan.blocked] == [foreign]
+
+
+# ---- 3. carriers: the unedited starter ships an imported order ------------------------------------------
+
+
+def test_the_unedited_starter_imports_a_buyer_order_and_carries_shipped_in_ecwid_to_in_transit(
+        shop: Shop, tmp_path: Path) -> None:
+    starter = load(write_starter(tmp_path / "starter"), env=ENV).orders  # not one edit
+    order_id = shop.buy(("MUG-1", 1), ("TEE-RED-M", 1))
+    assert [a.kind for a in shop.sync(rules=starter).plan.actions] == [ActionKind.IMPORT_ORDER]
+    order = shop.ecwid_order(order_id)
+    assert order.shipping_option is not None
+    assert (order.shipping_option.carrier_name, order.shipping_option.method_name) == ("TikTok Shop",
+                                                                                       "Standard shipping")
+    assert order.email == "buyer@scs.tiktokw.us" and order.payment_status is PaymentStatus.PAID
+    person = order.shipping_person
+    assert person is not None and (person.state_or_province_code, person.state_or_province_name) == (
+        "CA", "California")
+    # The merchant marks it Shipped with a tracking number in the Ecwid admin, touching nothing else.
+    shop.ecwid_running.sandbox.admin_update_order(order.id, fulfillment_status="SHIPPED",
+                                                  tracking_number="9400111899223197428490")
+    [ship] = shop.sync(rules=starter).plan.actions
+    assert ship.kind is ActionKind.SHIP_PACKAGE and ship.payload.shipping_provider == "USPS"
+    assert shop.tiktok_status(order_id) == "AWAITING_COLLECTION"
+    items = shop.tiktok.get_orders([order_id])[0].line_items
+    assert {(i.tracking_number, i.shipping_provider_name) for i in items} == {("9400111899223197428490", "USPS")}
+    shop.clock.advance(86_400)  # the carrier collects
+    assert shop.tiktok_status(order_id) == "IN_TRANSIT"
+    assert shop.sync(rules=starter).plan.actions == ()  # Ecwid already says SHIPPED
+    assert shop.ecwid_order(order_id).fulfillment_status is FulfillmentStatus.SHIPPED
+
+
+def test_an_unmapped_carrier_names_the_carrier_and_the_carriers_line_to_edit(shop: Shop, tmp_path: Path) -> None:
+    order_id = shop.buy(("MUG-1", 1))
+    shop.sync()
+    shop.ecwid_running.sandbox.admin_update_order(shop.ecwid_order(order_id).id, fulfillment_status="SHIPPED",
+                                                  tracking_number="RR123456785GB", carrier="Royal Mail")
+    assert shop.sync().plan.actions == ()
+    [held] = shop.state.action_required(source="orders")
+    assert "carrier 'Royal Mail'" in held.reason and "Add 'Royal Mail: <TikTok shipping provider>'" in held.fix
+    key = next(n for n, text in enumerate((shop.root / "rules/orders.yaml").read_text().splitlines(), 1)
+               if text == "carriers:")
+    assert held.rule == f"rules/orders.yaml:{key + 1}, carriers"  # the mapping's first entry, under `carriers:`
