@@ -203,6 +203,29 @@ class ShippedPackage:
 
 
 @dataclass(frozen=True, slots=True)
+class ShippingService:
+    """A TikTok label service for an order (Get Eligible Shipping Service), with its carrier."""
+
+    id: str
+    name: str
+    shipping_provider_id: str
+    shipping_provider_name: str
+    price: Decimal | None = None
+    currency: str = ""
+    is_default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LabelPackage:
+    """What Create Packages answers: the package on TikTok's label and the service it ships with."""
+
+    order_id: str
+    package_id: str
+    order_line_item_ids: tuple[str, ...]
+    service: ShippingService | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TrackingEvent:
     description: str
     update_time_millis: int

@@ -41,9 +41,11 @@ from engine.model.listing import TikTokAttribute, TikTokCategory, TikTokProduct
 from engine.model.tiktok_order import (
     Cancellation,
     DeliveryOption,
+    LabelPackage,
     Package,
     ShippedPackage,
     ShippingProvider,
+    ShippingService,
     TikTokOrder,
     TrackingEvent,
     Warehouse,
@@ -577,6 +579,24 @@ class TikTokClient:
             body["order_line_item_ids"] = list(order_line_item_ids)
         return convert.parse_shipped_package(self.call(
             "POST", "/fulfillment/202309/orders/{order_id}/packages", path_params={"order_id": order_id}, body=body))
+
+    def shipping_services(self, order_id: str, *,
+                          order_line_item_ids: Sequence[str] = ()) -> tuple[ShippingService, ...]:
+        """Get Eligible Shipping Service: TikTok's label services for an order on TikTok shipping (US)."""
+        body: dict[str, Any] = {}
+        if order_line_item_ids:
+            body["order_line_item_ids"] = list(order_line_item_ids)
+        return convert.parse_shipping_services(self.call(
+            "POST", "/fulfillment/202309/orders/{order_id}/shipping_services/query",
+            path_params={"order_id": order_id}, body=body))
+
+    def create_label_package(self, order_id: str, *, shipping_service_id: str,
+                             order_line_item_ids: Sequence[str] = ()) -> LabelPackage:
+        """Create Packages: buy TikTok's label for the order's (given, else all open) items."""
+        body: dict[str, Any] = {"order_id": order_id, "shipping_service_id": shipping_service_id}
+        if order_line_item_ids:
+            body["order_line_item_ids"] = list(order_line_item_ids)
+        return convert.parse_label_package(self.call("POST", "/fulfillment/202309/packages", body=body))
 
     def ship_package(self, package_id: str, *, handover_method: str = "", pickup_slot: tuple[int, int] | None = None,
                      tracking_number: str = "", shipping_provider_id: str = "") -> None:

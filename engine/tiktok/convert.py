@@ -32,6 +32,7 @@ from engine.model.tiktok_order import (
     CancelRole,
     CancelStatus,
     DeliveryOption,
+    LabelPackage,
     OrderLine,
     OrderLineItem,
     OrderPayment,
@@ -42,6 +43,7 @@ from engine.model.tiktok_order import (
     RecipientAddress,
     ShippedPackage,
     ShippingProvider,
+    ShippingService,
     TikTokOrder,
     TrackingEvent,
     Warehouse,
@@ -550,6 +552,28 @@ def parse_package(data: Mapping[str, Any]) -> Package:
         create_time=_i(data.get("create_time")),
         update_time=_i(data.get("update_time")),
     )
+
+
+def _shipping_service(data: Mapping[str, Any]) -> ShippingService:
+    service_id = _s(data.get("id"))
+    return ShippingService(
+        id=service_id, name=_s(data.get("name")).strip(),
+        shipping_provider_id=_s(data.get("shipping_provider_id")),
+        shipping_provider_name=_s(data.get("shipping_provider_name")).strip(),
+        price=_opt_money(data.get("price"), where=f"shipping service {service_id} price"),
+        currency=_s(data.get("currency")).strip(), is_default=bool(data.get("is_default")),
+    )
+
+
+def parse_shipping_services(data: Mapping[str, Any]) -> tuple[ShippingService, ...]:
+    return tuple(_shipping_service(s) for s in data.get("shipping_services") or ())
+
+
+def parse_label_package(data: Mapping[str, Any]) -> LabelPackage:
+    info = data.get("shipping_service_info")
+    return LabelPackage(order_id=_s(data.get("order_id")), package_id=_s(data.get("package_id")),
+                        order_line_item_ids=tuple(_s(i) for i in data.get("order_line_item_ids") or ()),
+                        service=_shipping_service(info) if info else None)
 
 
 def parse_tracking(data: Mapping[str, Any]) -> tuple[TrackingEvent, ...]:

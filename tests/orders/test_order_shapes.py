@@ -242,3 +242,86 @@ def test_an_unmapped_carrier_names_the_carrier_and_the_carriers_line_to_edit(sho
     key = next(n for n, text in enumerate((shop.root / "rules/orders.yaml").read_text().splitlines(), 1)
                if text == "carriers:")
     assert held.rule == f"rules/orders.yaml:{key + 1}, carriers"  # the mapping's first entry, under `carriers:`
+
+
+# ---- 2. Fulfilled by TikTok, and TikTok shipping ---------------------------------------------------------
+
+
+def buy_shaped(shop: Shop, lines: list[tuple[str, int]], **shape: str) -> str:
+    """A paid buyer order with the given order-level shape (shipping_type, fulfillment_type, ...)."""
+    items = [{"sku_id": shop.tiktok_skus[sku], "quantity": n} for sku, n in lines]
+    order_id = str(shop._buyer("/_buyer/orders", {"items": items, "shipping_fee": "4.99", **shape})["id"])
+    shop._buyer(f"/_buyer/orders/{order_id}/pay")
+    return order_id
+
+
+def _writes(shop: Shop) -> list[tuple[str, str]]:
+    """The write calls the TikTok sandbox answered, in order (reads left out)."""
+    with shop.tiktok_sandbox.lock:
+        log = list(shop.tiktok_sandbox.request_log)
+    return [(m, p) for m, p, _ in log if m != "GET" and not p.endswith("/search")]
+
+
+def test_an_order_fulfilled_by_tiktok_imports_externally_fulfilled_without_moving_ecwid_stock(shop: Shop) -> None:
+    order_id = buy_shaped(shop, [("MUG-1", 2), ("TEE-RED-M", 1)], fulfillment_type="FULFILLMENT_BY_TIKTOK",
+                          shipping_type="TIKTOK")
+    assert [a.kind for a in shop.sync().plan.actions] == [ActionKind.IMPORT_ORDER]
+    order = shop.ecwid_order(order_id)
+    assert _items(order) == {"MUG-1": (2, Decimal("14.99"), None, None, {}),
+                             "TEE-RED-M": (1, Decimal("24.00"), None, None, {"Color": "Red", "Size": "M"})}
+    assert order.external_fulfillment and order.external_order_id == order_id
+    assert order.shipping_option is not None and order.shipping_option.carrier_name == "Fulfilled by TikTok"
+    assert shop.stock(shop.mug_id) == 10 and shop.stock(shop.tee_id, shop.tee_red_m) == 5  # TikTok's shelf
+
+    before = len(_writes(shop))
+    shop.ecwid_running.sandbox.admin_update_order(order.id, fulfillment_status="SHIPPED",
+                                                  tracking_number="1Z999AA10123456784", carrier="UPS")
+    assert shop.sync().plan.actions == () and shop.state.action_required(source="orders") == []
+    assert _writes(shop)[before:] == []  # no ship call: TikTok's warehouse ships it
+    shop.clock.advance(86_400)  # TikTok's warehouse ships
+    assert shop.tiktok_status(order_id) == "AWAITING_COLLECTION"
+    shop.clock.advance(86_400)  # its carrier collects
+    assert shop.tiktok_status(order_id) == "IN_TRANSIT"
+    tiktok_order = shop.tiktok.get_orders([order_id])[0]
+    [update] = shop.sync().plan.actions
+    assert update.kind is ActionKind.UPDATE_ECWID_ORDER
+    assert update.payload.changes == {"trackingNumber": tiktok_order.tracking_number}
+    assert shop.ecwid_order(order_id).tracking_number == tiktok_order.tracking_number
+    assert _writes(shop)[before:] == [] and shop.stock(shop.mug_id) == 10
+
+
+def test_a_tiktok_shipping_order_ships_on_tiktoks_label_and_its_tracking_is_mirrored_into_ecwid(
+        shop: Shop, tmp_path: Path) -> None:
+    starter = load(write_starter(tmp_path / "starter"), env=ENV).orders
+    order_id = buy_shaped(shop, [("MUG-1", 1)], shipping_type="TIKTOK")
+    shop.sync(rules=starter)
+    order = shop.ecwid_order(order_id)
+    assert order.shipping_option is not None and order.shipping_option.carrier_name == "TikTok Shipping"
+    assert shop.stock(shop.mug_id) == 9 and not order.external_fulfillment  # the merchant packs it
+    # The merchant marks it Shipped in Ecwid; there is no tracking yet: TikTok's label brings it.
+    shop.ecwid_running.sandbox.admin_update_order(order.id, fulfillment_status="SHIPPED")
+    before = len(_writes(shop))
+    [ship] = shop.sync(rules=starter).plan.actions
+    assert ship.kind is ActionKind.SHIP_PACKAGE and ship.payload.tiktok_label
+    assert _writes(shop)[before:] == [
+        ("POST", f"/fulfillment/202309/orders/{order_id}/shipping_services/query"),
+        ("POST", "/fulfillment/202309/packages")]  # the label flow, never Mark Package As Shipped
+    assert shop.tiktok_status(order_id) == "AWAITING_COLLECTION"
+    tiktok_order = shop.tiktok.get_orders([order_id])[0]
+    assert tiktok_order.tracking_number and tiktok_order.shipping_provider == "USPS"
+    [mirror] = shop.sync(rules=starter, webhook_order_ids=(order_id,)).plan.actions
+    assert mirror.kind is ActionKind.UPDATE_ECWID_ORDER
+    assert mirror.payload.changes == {"trackingNumber": tiktok_order.tracking_number}
+    assert shop.ecwid_order(order_id).tracking_number == tiktok_order.tracking_number
+    shop.clock.advance(86_400)
+    assert shop.tiktok_status(order_id) == "IN_TRANSIT"
+    assert shop.sync(rules=starter).plan.actions == ()  # converged: no second label, Ecwid already SHIPPED
+
+
+def test_mark_package_as_shipped_is_refused_for_an_order_on_tiktok_shipping(shop: Shop) -> None:
+    order_id = buy_shaped(shop, [("MUG-1", 1)], shipping_type="TIKTOK")
+    usps = shop.tiktok.order_shipping_providers(shop.tiktok.get_orders([order_id])[0])[0]
+    with pytest.raises(ApiError) as refused:
+        shop.tiktok.mark_package_shipped(order_id, tracking_number="9400111899223197428490",
+                                         shipping_provider_id=usps.id)
+    assert "TikTok Shipping" in refused.value.message
