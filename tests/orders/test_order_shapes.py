@@ -325,3 +325,34 @@ def test_mark_package_as_shipped_is_refused_for_an_order_on_tiktok_shipping(shop
         shop.tiktok.mark_package_shipped(order_id, tracking_number="9400111899223197428490",
                                          shipping_provider_id=usps.id)
     assert "TikTok Shipping" in refused.value.message
+
+
+# ---- 6. money: Ecwid's totals reconcile with TikTok's payment ---------------------------------------------
+
+
+def test_discounts_fees_and_tax_reconcile_with_tiktoks_payment(shop: Shop) -> None:
+    order_id = buy_shaped(shop, [("MUG-1", 2)], seller_discount="2.00", platform_discount="1.00",
+                          retail_delivery_fee="0.27")
+    payment = shop.tiktok.get_orders([order_id])[0].payment
+    assert payment is not None
+    # 2 x 14.99 - 2.00 - 1.00 = 26.98; tax 7.25 % = 1.96; shipping 4.99; Colorado's delivery fee 0.27.
+    assert (payment.sub_total, payment.tax, payment.total_amount) == (Decimal("26.98"), Decimal("1.96"),
+                                                                      Decimal("34.20"))
+    shop.sync()
+    [raw] = shop.ecwid_orders_for(order_id)
+    assert _items(shop.ecwid_order(order_id)) == {"MUG-1": (2, Decimal("13.49"), shop.mug_id, None, {})}
+    money = (raw["subtotal"], raw["shippingOption"]["shippingRate"], raw["tax"], raw["total"])
+    assert money == (26.98, 4.99, 1.96, 34.2)
+    assert raw["extraFields"] == {"TikTok fees": "0.27 USD", "TikTok seller discount": "2.00 USD",
+                                  "TikTok platform discount": "1.00 USD"}
+    fee = Decimal(raw["extraFields"]["TikTok fees"].split()[0])
+    assert sum((Decimal(str(v)) for v in money[:3]), fee) == Decimal(str(raw["total"]))  # it adds up
+
+
+def test_an_order_in_another_currency_from_the_sandbox_is_held(shop: Shop) -> None:
+    order_id = buy_shaped(shop, [("MUG-1", 1)], currency="GBP")
+    result = shop.sync()
+    assert result.plan.actions == () and shop.ecwid_orders_for(order_id) == [] and shop.stock(shop.mug_id) == 10
+    [held] = result.plan.blocked
+    assert held.reason == (f"TikTok order {order_id} is in GBP, but the Ecwid store sells in USD; "
+                           "tokbridge does not convert currencies")
