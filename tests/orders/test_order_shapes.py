@@ -8,6 +8,7 @@ seeded into the TikTok sandbox as Get Order Detail returns them, read by the rea
 
 from __future__ import annotations
 
+import copy
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -356,3 +357,30 @@ def test_an_order_in_another_currency_from_the_sandbox_is_held(shop: Shop) -> No
     [held] = result.plan.blocked
     assert held.reason == (f"TikTok order {order_id} is in GBP, but the Ecwid store sells in USD; "
                            "tokbridge does not convert currencies")
+
+
+# ---- 8. the sandbox fills every documented field ------------------------------------------------------------
+
+# Fields of the docs' example (the 202507 superset) that the 202309 order does not have, or that
+# belong to other markets (BR tax ids, invoices; JP/DE fees; sample and lottery orders).
+NEWER_OR_ELSEWHERE = {
+    "order": {"cpf", "cpf_name", "need_upload_invoice", "channel_entity_national_registry_id", "payment_card_type",
+              "payment_method_code", "payment_auth_code", "order_type", "release_date", "handling_duration",
+              "auto_combine_group_id", "consultation_id", "fast_delivery_program", "fast_dispatch_sla_time",
+              "pick_up_cut_off_time"},
+    "line_item": {"pfand_fee", "handling_duration_days", "gift_retail_price"},
+    "payment": set(),
+    "recipient_address": {"post_town"},  # UK addresses carry it (the sandbox's UK buyer does)
+}
+
+
+def test_a_sandbox_order_carries_every_documented_field(shop: Shop) -> None:
+    order_id = buy_shaped(shop, [("MUG-1", 1)])
+    documented = docs_order()
+    with shop.tiktok_sandbox.lock:
+        placed = copy.deepcopy(shop.tiktok_sandbox.orders[order_id])
+    parts = {"order": (documented, placed), "line_item": (documented["line_items"][0], placed["line_items"][0]),
+             "payment": (documented["payment"], placed["payment"]),
+             "recipient_address": (documented["recipient_address"], placed["recipient_address"])}
+    missing = {name: sorted(set(doc) - set(ours)) for name, (doc, ours) in parts.items()}
+    assert missing == {name: sorted(NEWER_OR_ELSEWHERE[name]) for name in parts}

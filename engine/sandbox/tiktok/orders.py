@@ -127,7 +127,9 @@ def place_order(sb: TikTokSandbox, body: dict[str, Any]) -> dict[str, Any]:
                 "sku_image": "", "original_price": str(price), "sale_price": str(price), "platform_discount": "0",
                 "seller_discount": "0", "currency": currency, "display_status": "UNPAID", "sku_type": "NORMAL",
                 "is_gift": False, "cancel_user": "", "cancel_reason": "", "package_id": "", "package_status": "",
-                "tracking_number": "", "shipping_provider_id": "", "shipping_provider_name": "", "rts_time": 0})
+                "tracking_number": "", "shipping_provider_id": "", "shipping_provider_name": "", "rts_time": 0,
+                "combined_listing_skus": [], "item_tax": [], "small_order_fee": "0", "retail_delivery_fee": "0",
+                "buyer_service_fee": "0", "is_dangerous_good": False, "needs_prescription": False})
     original = subtotal
     seller_discount, platform_discount = (Decimal(body.get(k, "0")) for k in ("seller_discount", "platform_discount"))
     _discount_units(line_items, seller_discount, platform_discount)
@@ -138,7 +140,13 @@ def place_order(sb: TikTokSandbox, body: dict[str, Any]) -> dict[str, Any]:
     currency = body.get("currency", currency)
     for item in line_items:
         item["currency"] = currency
+        if sb.region == "US":  # the unit's share of the sales tax, as TikTok itemises it
+            item["item_tax"] = [{"tax_type": "SALES_TAX", "tax_rate": "0.0725",
+                                 "tax_amount": str((Decimal(item["sale_price"]) * Decimal("0.0725"))
+                                                   .quantize(Decimal("0.01")))}]
     address = dict(BUYERS[sb.region])
+    address.update({"address_detail": "", "first_name_local_script": "", "last_name_local_script": "",
+                    "delivery_preferences": {"drop_off_location": "Front Door"}})
     address.update(body.get("recipient_address") or {})
     order = {
         "id": sb.ids.new("57", 19), "status": "UNPAID", "user_id": sb.ids.new("72", 19),
@@ -154,7 +162,8 @@ def place_order(sb: TikTokSandbox, body: dict[str, Any]) -> dict[str, Any]:
         "warehouse_id": sb.sales_warehouse_id, "packages": [], "split_or_combine_tag": "",
         "has_updated_recipient_address": False, "is_cod": False, "is_sample_order": False,
         "is_on_hold_order": False, "is_replacement_order": False, "replaced_order_id": "",
-        "payment_method_name": "Credit card",
+        "payment_method_name": "Credit card", "commerce_platform": "TIKTOK_SHOP", "is_exchange_order": False,
+        "exchange_source_order_id": "", "delivery_option_required_delivery_time": 0,
         "payment": {"currency": currency, "sub_total": str(subtotal), "shipping_fee": str(shipping),
                     "seller_discount": str(seller_discount), "platform_discount": str(platform_discount),
                     "total_amount": str(subtotal + shipping + tax + fee),
