@@ -195,7 +195,9 @@ def _discount_units(units: list[dict[str, Any]], seller: Decimal, platform: Deci
 def _tiktok_ships(sb: TikTokSandbox, order_id: str) -> None:
     """Fulfilled by TikTok: TikTok's warehouse packs and hands the order to its carrier."""
     order = sb.orders[order_id]
-    if order["status"] == "AWAITING_SHIPMENT":
+    if order["status"] == "ON_HOLD":  # still in the buyer's remorse window: TikTok ships after it
+        sb.scheduler.at(sb.clock.now() + sb.collection_delay, lambda: _tiktok_ships(sb, order_id))
+    elif order["status"] == "AWAITING_SHIPMENT":
         create_package(sb, order, [i for i in order["line_items"] if i["display_status"] != "CANCELLED"],
                        next(iter(sb.providers.values())), shipping_type="TIKTOK")
 
