@@ -170,6 +170,28 @@ class Cancellation:
 
 
 @dataclass(frozen=True, slots=True)
+class ReturnRequest:
+    """A buyer's return or refund (Return and Refund API, tiktok.md §11.3)."""
+
+    return_id: str
+    order_id: str
+    return_type: str  # REFUND | RETURN_AND_REFUND | REPLACEMENT
+    status: str  # RETURN_OR_REFUND_REQUEST_PENDING, AWAITING_BUYER_SHIP, ... (kept as TikTok spells it)
+    role: CancelRole | None
+    reason: str
+    reason_text: str = ""
+    currency: str = ""
+    refund_total: Decimal | None = None
+    order_line_item_ids: tuple[str, ...] = ()
+    respond_deadline: int = 0  # when the seller must answer; 0 when no answer is due
+    create_time: int = 0
+    update_time: int = 0
+
+
+RETURN_PENDING = "RETURN_OR_REFUND_REQUEST_PENDING"
+
+
+@dataclass(frozen=True, slots=True)
 class PackageSku:
     id: str
     name: str

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from engine.model.ecwid_order import EcwidOrder
-from engine.model.tiktok_order import Cancellation, TikTokOrder
+from engine.model.tiktok_order import Cancellation, ReturnRequest, TikTokOrder
 
 # Ecwid `refererId` of every order tokbridge imports: a channel label the Ecwid search filters on,
 # so the Ecwid poll asks only for TikTok orders. The TikTok order id itself goes in
@@ -73,6 +73,7 @@ class OrderInputs:
     `effects`: marker name -> Effect value, for one-time effects already begun or done.
     `unreadable`: TikTok order id -> why it could not be read; each is held, the others go on.
     `store_currency`: an order in another currency is held, never imported at a wrong value.
+    `returns`: pending returns and refunds; those of imported orders are shown to the merchant.
     """
 
     tiktok_orders: tuple[TikTokOrder, ...]
@@ -83,3 +84,4 @@ class OrderInputs:
     effects: Mapping[str, str] = field(default_factory=dict)
     unreadable: Mapping[str, str] = field(default_factory=dict)
     store_currency: str = ""  # the Ecwid store's currency; "" when not read (nothing to import)
+    returns: tuple[ReturnRequest, ...] = ()  # buyers' returns and refunds awaiting the seller's answer

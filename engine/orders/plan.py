@@ -12,7 +12,8 @@ Both directions, as `rules/orders.yaml` says:
 - Ecwid -> TikTok: the first `ecwid_to_tiktok` rule matching the Ecwid order acts: SHIP_PACKAGE
   while the TikTok order awaits shipment (carrier mapped by `carriers`, unmapped -> action-required),
   CANCEL_ORDER while TikTok still lets the seller cancel;
-- a buyer's cancellation request is APPROVE_CANCELLATION or surfaced, per `buyer_cancellation`.
+- a buyer's cancellation request is APPROVE_CANCELLATION or surfaced, per `buyer_cancellation`;
+- a buyer's pending return or refund of an imported order is surfaced for the merchant to answer.
 
 Transitions are edge-triggered (TikTok status vs the recorded one) and guarded by the other
 side's current state, so an order that has converged plans no action and nothing loops: our own
@@ -41,7 +42,15 @@ from engine.model.plan import (
     ShipPackage,
     UpdateEcwidOrder,
 )
-from engine.model.tiktok_order import Cancellation, CancelRole, CancelStatus, OrderStatus, TikTokOrder
+from engine.model.tiktok_order import (
+    RETURN_PENDING,
+    Cancellation,
+    CancelRole,
+    CancelStatus,
+    OrderStatus,
+    ReturnRequest,
+    TikTokOrder,
+)
 from engine.orders.build import ecwid_order_for, ecwid_view, fees, fulfilled_by_tiktok, importable_lines, tiktok_ships
 from engine.orders.inputs import Effect, OrderInputs, OrderRecord, restock_marker
 
@@ -346,6 +355,28 @@ def _buyer_cancellation(request: Cancellation, rules: OrderRules) -> Action | Ac
                  "rules/orders.yaml", tiktok_order_id=request.order_id, cancel_id=request.cancel_id)
 
 
+def _return_request(request: ReturnRequest, inputs: OrderInputs, rules: OrderRules) -> ActionRequired | None:
+    """A buyer's pending return or refund of an imported order, shown to the merchant (plan and status):
+    TikTok wants the seller's answer, and the Ecwid order's refund and restock follow from it."""
+    record = inputs.records.get(request.order_id)
+    if record is None or request.status != RETURN_PENDING:
+        return None  # not an order tokbridge imported, or answered already
+    kind = {"REFUND": "refund", "RETURN_AND_REFUND": "return and refund",
+            "REPLACEMENT": "replacement"}.get(request.return_type, request.return_type.lower() or "return")
+    refund = f"; refund {request.refund_total} {request.currency}".rstrip() if request.refund_total is not None else ""
+    due = ""
+    if request.respond_deadline:
+        due = f"; answer by {datetime.fromtimestamp(request.respond_deadline, UTC):%Y-%m-%d %H:%M} UTC"
+    units = len(request.order_line_item_ids)
+    return _held(f"{rules.import_.ref.file} (returns)",
+                 f"The buyer asked for a {kind} of {units} unit(s) of TikTok order {request.order_id} (Ecwid order "
+                 f"{record.ecwid_order_id}): {request.reason_text or request.reason}{refund}{due}",
+                 "Approve or reject it in TikTok Seller Center; once TikTok refunds it, record the refund and any "
+                 "restock in Ecwid (tokbridge does not answer returns)",
+                 tiktok_order_id=request.order_id, ecwid_order_id=record.ecwid_order_id,
+                 return_id=request.return_id)
+
+
 def plan_orders(inputs: OrderInputs, rules: OrderRules) -> Plan:
     """The order actions and action-required items for one pass over `inputs`."""
     actions: list[Action] = []
@@ -373,6 +404,8 @@ def plan_orders(inputs: OrderInputs, rules: OrderRules) -> Plan:
                   tiktok_order_id=order_id, retry=True))
     for request in _unique(inputs.cancellations):
         add(_buyer_cancellation(request, rules))
+    for pending in sorted({r.return_id: r for r in inputs.returns}.values(), key=lambda r: r.return_id):
+        add(_return_request(pending, inputs, rules))
     actions.sort(key=lambda a: (_KIND_ORDER.index(a.kind), a.key))
     return Plan(actions=tuple(actions), blocked=tuple(blocked), meta={"orders": len(orders)})
 

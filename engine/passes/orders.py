@@ -27,14 +27,20 @@ from engine.ecwid.client import EcwidClient
 from engine.http import ApiError
 from engine.model.ecwid_order import EcwidOrder
 from engine.model.plan import ActionKind, Plan
-from engine.model.tiktok_order import CancelStatus, TikTokOrder
+from engine.model.tiktok_order import RETURN_PENDING, CancelStatus, TikTokOrder
 from engine.orders import REFERER_ID, OrderInputs, OrderRecord, SkuTarget, plan_orders, restock_marker
 from engine.passes.errors import StalePlanError
 from engine.reconcile import order_plan_digest
 from engine.state.store import StateStore
 from engine.tiktok.client import TikTokClient
 from engine.tiktok.convert import ConversionError
-from engine.tiktok.webhooks import CancellationStatusChanged, OrderStatusChanged, RecipientAddressUpdated, WebhookEvent
+from engine.tiktok.webhooks import (
+    CancellationStatusChanged,
+    OrderStatusChanged,
+    RecipientAddressUpdated,
+    ReturnStatusChanged,
+    WebhookEvent,
+)
 
 TIKTOK_CURSOR = "orders.tiktok.update_time"
 ECWID_CURSOR = "orders.ecwid.update_time"
@@ -58,7 +64,8 @@ class Watermarks:
 def webhook_order_ids(events: Iterable[WebhookEvent]) -> tuple[str, ...]:
     """The TikTok order ids a batch of webhooks is about (the order pass looks at each, once)."""
     ids = [e.order_id for e in events
-           if isinstance(e, OrderStatusChanged | RecipientAddressUpdated | CancellationStatusChanged)]
+           if isinstance(e, OrderStatusChanged | RecipientAddressUpdated | CancellationStatusChanged
+                         | ReturnStatusChanged)]
     return tuple(dict.fromkeys(ids))
 
 
@@ -160,6 +167,7 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
     linked = [records[tid].ecwid_order_id for tid in orders if tid in records]
     cancellations = tuple(tiktok.search_cancellations(cancel_types=["BUYER_CANCEL"],
                                                       cancel_status=[CancelStatus.PENDING.value]))
+    returns = tuple(tiktok.search_returns(return_status=[RETURN_PENDING]))
     effects = {restock_marker(tid): done for tid, done in state.restock_states().items()}
     # The store's currency, read only when an order may be imported (an order in another is held).
     currency = ecwid.get_profile().currency if any(tid not in records for tid in orders) else ""
@@ -167,7 +175,7 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
                          ecwid_orders=_linked_ecwid_orders(ecwid, linked, by_ecwid_id),
                          records=records, skus=_sku_targets(state, orders.values(), ecwid),
                          cancellations=cancellations, effects=effects, unreadable=unreadable,
-                         store_currency=currency)
+                         store_currency=currency, returns=returns)
     marks = Watermarks(tiktok=max((o.update_time for o in polled), default=None),
                        ecwid=max((o.update_timestamp for o in changed), default=None))
     return inputs, marks

@@ -43,6 +43,7 @@ from engine.model.tiktok_order import (
     DeliveryOption,
     LabelPackage,
     Package,
+    ReturnRequest,
     ShippedPackage,
     ShippingProvider,
     ShippingService,
@@ -655,6 +656,16 @@ class TikTokClient:
         for page in self._pages("POST", "/return_refund/202309/cancellations/search", page_size=page_size,
                                 body=body):
             yield from convert.parse_cancellations(page)
+
+    def search_returns(self, *, order_ids: Sequence[str] = (), return_status: Sequence[str] = (),
+                       page_size: int = 50) -> Iterator[ReturnRequest]:
+        """Buyers' returns and refunds (Search Returns), filtered by order and status."""
+        body: dict[str, Any] = {}
+        for key, values in (("order_ids", order_ids), ("return_status", return_status)):
+            if values:
+                body[key] = list(values)
+        for page in self._pages("POST", "/return_refund/202309/returns/search", page_size=page_size, body=body):
+            yield from convert.parse_returns(page)
 
     def approve_cancellation(self, cancel_id: str, *, idempotency_key: str) -> None:
         """Accept a buyer's cancellation request; the same key makes a repeated call harmless."""

@@ -41,6 +41,7 @@ from engine.model.tiktok_order import (
     PackageSku,
     PackageStatus,
     RecipientAddress,
+    ReturnRequest,
     ShippedPackage,
     ShippingProvider,
     ShippingService,
@@ -516,6 +517,26 @@ def parse_cancellation(data: Mapping[str, Any]) -> Cancellation:
 
 def parse_cancellations(data: Mapping[str, Any]) -> tuple[Cancellation, ...]:
     return tuple(parse_cancellation(c) for c in data.get("cancellations") or ())
+
+
+def parse_return(data: Mapping[str, Any]) -> ReturnRequest:
+    return_id = _s(data.get("return_id"))
+    refund = data.get("refund_amount") or {}
+    deadlines = [_i(a.get("deadline")) for a in data.get("seller_next_action_response") or () if a.get("deadline")]
+    return ReturnRequest(
+        return_id=return_id, order_id=_s(data.get("order_id")), return_type=_s(data.get("return_type")),
+        status=_s(data.get("return_status")), role=_enum_or_none(CancelRole, data.get("role")),
+        reason=_s(data.get("return_reason")), reason_text=_s(data.get("return_reason_text")),
+        currency=_s(refund.get("currency")).strip(),
+        refund_total=_opt_money(refund.get("refund_total"), where=f"return {return_id} refund_total"),
+        order_line_item_ids=tuple(_s(i.get("order_line_item_id")) for i in data.get("return_line_items") or ()),
+        respond_deadline=min(deadlines, default=0),
+        create_time=_i(data.get("create_time")), update_time=_i(data.get("update_time")),
+    )
+
+
+def parse_returns(data: Mapping[str, Any]) -> tuple[ReturnRequest, ...]:
+    return tuple(parse_return(r) for r in data.get("return_orders") or ())
 
 
 def parse_seller_cancel(data: Mapping[str, Any], *, order_id: str) -> Cancellation:

@@ -384,3 +384,34 @@ def test_a_sandbox_order_carries_every_documented_field(shop: Shop) -> None:
              "recipient_address": (documented["recipient_address"], placed["recipient_address"])}
     missing = {name: sorted(set(doc) - set(ours)) for name, (doc, ours) in parts.items()}
     assert missing == {name: sorted(NEWER_OR_ELSEWHERE[name]) for name in parts}
+
+
+# ---- 9. after-sales: a buyer's return or refund is shown in plan and status ---------------------------------
+
+
+def test_a_buyers_refund_request_on_an_imported_order_is_shown_until_answered(shop: Shop) -> None:
+    order_id = shop.buy(("MUG-1", 2))
+    shop.sync()
+    ecwid_id = shop.ecwid_order(order_id).id
+    shop.ecwid_running.sandbox.admin_update_order(ecwid_id, fulfillment_status="SHIPPED",
+                                                  tracking_number="1Z999AA10123456784", carrier="UPS")
+    shop.sync()
+    shop.clock.advance(86_400)  # collected
+    assert shop.tiktok_status(order_id) == "IN_TRANSIT"
+    shop.clock.advance(3 * 86_400)  # delivered
+    assert shop.tiktok_status(order_id) == "DELIVERED"
+    shop.sync()
+    asked = shop._buyer(f"/_buyer/orders/{order_id}/return", {"type": "REFUND"})
+    [request] = shop.tiktok.search_returns(order_ids=[order_id])
+    assert (request.return_id, request.return_type, request.refund_total) == (asked["return_id"], "REFUND",
+                                                                             Decimal("29.98"))
+    result = shop.sync()
+    assert result.plan.actions == ()
+    [shown] = result.plan.blocked
+    assert shown.reason.startswith(f"The buyer asked for a refund of 2 unit(s) of TikTok order {order_id} "
+                                   f"(Ecwid order {ecwid_id}): damaged product; refund 29.98 USD; answer by ")
+    assert shown.rule == "rules/orders.yaml (returns)" and shown.details["return_id"] == asked["return_id"]
+    assert [a.reason for a in shop.state.action_required(source="orders")] == [shown.reason]  # `tokbridge status`
+    with shop.tiktok_sandbox.lock:  # the seller answers in Seller Center
+        shop.tiktok_sandbox.returns[asked["return_id"]]["return_status"] = "RETURN_OR_REFUND_REQUEST_SUCCESS"
+    assert shop.sync().plan.blocked == () and shop.state.action_required(source="orders") == []

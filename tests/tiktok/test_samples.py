@@ -133,13 +133,13 @@ RESPONSES: dict[str, Callable[[dict[str, Any]], object]] = {
     or pytest.fail("event"),
     "get-eligible-shipping-service": _check_services,
     "create-packages": _check_label_package,
+    "search-returns": lambda d: convert.parse_returns(d)[0].refund_total == Decimal("1.23") or pytest.fail("refund"),
 }
 # Operations tokbridge does not call (returns, labels, dry-run listing checks, price breakdowns):
 # their samples must still be well-formed envelopes, so a new sample cannot slip by unnoticed.
 UNUSED_RESPONSES = {
     "check-product-listing", "get-aftersale-eligibility", "get-package-shipping-document", "get-price-detail",
     "get-reject-reasons", "inventory-search",
-    "search-returns",
 }
 
 

@@ -397,7 +397,13 @@ def buyer_routes(sb: TikTokSandbox) -> list[StarletteRoute]:
         from engine.sandbox.tiktok.cancellations import buyer_cancel
         return await run(request, lambda body: buyer_cancel(sb, find_order(sb, request.path_params["order_id"]), body))
 
+    async def ask_return(request: Request) -> Response:
+        from engine.sandbox.tiktok.cancellations import buyer_return
+        return await run(request, lambda body: buyer_return(sb, find_order(sb, request.path_params["order_id"]),
+                                                            body))
+
     return [
+        StarletteRoute("/_buyer/orders/{order_id}/return", ask_return, methods=["POST"]),
         StarletteRoute("/_buyer/orders", place, methods=["POST"]),
         StarletteRoute("/_buyer/orders/{order_id}/pay", pay, methods=["POST"]),
         StarletteRoute("/_buyer/orders/{order_id}/cancel", cancel, methods=["POST"]),
