@@ -13,7 +13,8 @@ Both directions, as `rules/orders.yaml` says:
   while the TikTok order awaits shipment (carrier mapped by `carriers`, unmapped -> action-required),
   CANCEL_ORDER while TikTok still lets the seller cancel;
 - a buyer's cancellation request is APPROVE_CANCELLATION or surfaced, per `buyer_cancellation`;
-- a buyer's pending return or refund of an imported order is surfaced for the merchant to answer.
+- a buyer's pending return or refund of an imported order, and units TikTok cancelled after the
+  import, are surfaced for the merchant to answer.
 
 Transitions are edge-triggered (TikTok status vs the recorded one) and guarded by the other
 side's current state, so an order that has converged plans no action and nothing loops: our own
@@ -355,6 +356,26 @@ def _buyer_cancellation(request: Cancellation, rules: OrderRules) -> Action | Ac
                  "rules/orders.yaml", tiktok_order_id=request.order_id, cancel_id=request.cancel_id)
 
 
+def _cancelled_after_import(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> ActionRequired | None:
+    """Units TikTok cancelled after the import (a partial cancellation) that the Ecwid order still lists:
+    shown to the merchant, who edits the Ecwid order and its stock (tokbridge never rewrites imported items)."""
+    ecwid = inputs.ecwid_orders.get(order.id)
+    if ecwid is None or order.status is OrderStatus.CANCELLED:
+        return None  # a whole-order cancel is mapped by tiktok_to_ecwid and restocked by restock_on_cancel
+    live = {line.seller_sku: line.quantity - line.cancelled_quantity for line in order.lines}
+    gone = [(item.sku, item.quantity - live[item.sku]) for item in ecwid.items
+            if item.sku in live and item.quantity > live[item.sku]]
+    if not gone:
+        return None
+    units = ", ".join(f"{count} x {sku}" for sku, count in gone)
+    return _held(f"{rules.import_.ref.file} (partial cancellation)",
+                 f"TikTok cancelled {units} of order {order.id} after it was imported; Ecwid order {ecwid.id} "
+                 "still lists them",
+                 "Remove them from the Ecwid order and put them back in stock in Ecwid "
+                 "(tokbridge does not rewrite the items of an imported order)",
+                 sku=gone[0][0], tiktok_order_id=order.id, ecwid_order_id=ecwid.id, retry=True)
+
+
 def _return_request(request: ReturnRequest, inputs: OrderInputs, rules: OrderRules) -> ActionRequired | None:
     """A buyer's pending return or refund of an imported order, shown to the merchant (plan and status):
     TikTok wants the seller's answer, and the Ecwid order's refund and restock follow from it."""
@@ -397,6 +418,7 @@ def plan_orders(inputs: OrderInputs, rules: OrderRules) -> Plan:
             continue
         add(_tiktok_to_ecwid(order, record, inputs, rules))
         add(_ecwid_to_tiktok(order, inputs, rules))
+        add(_cancelled_after_import(order, inputs, rules))
     for order_id in sorted(inputs.unreadable):
         add(_held(rules.import_.ref.file, f"TikTok order {order_id} could not be read: {inputs.unreadable[order_id]}",
                   "tokbridge reads it again on every run; if it keeps failing, check the order in TikTok Seller "

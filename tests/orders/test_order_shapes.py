@@ -415,3 +415,25 @@ def test_a_buyers_refund_request_on_an_imported_order_is_shown_until_answered(sh
     with shop.tiktok_sandbox.lock:  # the seller answers in Seller Center
         shop.tiktok_sandbox.returns[asked["return_id"]]["return_status"] = "RETURN_OR_REFUND_REQUEST_SUCCESS"
     assert shop.sync().plan.blocked == () and shop.state.action_required(source="orders") == []
+
+
+def test_units_cancelled_on_tiktok_after_the_import_are_shown_until_the_ecwid_order_matches(shop: Shop) -> None:
+    order_id = shop.buy(("MUG-1", 3), ("TEE-RED-M", 1))
+    shop.sync()
+    ecwid_id = shop.ecwid_order(order_id).id
+    mugs = [i.id for i in shop.tiktok.get_orders([order_id])[0].line_items if i.seller_sku == "MUG-1"]
+    shop.tiktok.cancel_order(order_id, cancel_reason="seller_cancel_reason_out_of_stock",
+                             order_line_item_ids=mugs[:2])
+    result = shop.sync(webhook_order_ids=(order_id,))
+    assert result.plan.actions == ()  # the order is still AWAITING_SHIPMENT: no status to map, nothing to write
+    [shown] = result.plan.blocked
+    assert shown.reason == (f"TikTok cancelled 2 x MUG-1 of order {order_id} after it was imported; "
+                            f"Ecwid order {ecwid_id} still lists them")
+    assert shown.rule == "rules/orders.yaml (partial cancellation)" and shown.details["retry"] is True
+    assert shop.stock(shop.mug_id) == 7  # tokbridge does not guess: the merchant restocks
+    again = shop.sync()  # held for a retry: looked at on every pass, still shown
+    assert [b.reason for b in again.plan.blocked] == [shown.reason]
+    with shop.ecwid_running.sandbox.lock:  # the merchant edits the Ecwid order
+        raw = next(o for o in shop.ecwid_running.sandbox.orders.values() if o["id"] == ecwid_id)
+        next(i for i in raw["items"] if i["sku"] == "MUG-1")["quantity"] = 1
+    assert shop.sync().plan.blocked == () and shop.state.action_required(source="orders") == []
