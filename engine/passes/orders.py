@@ -109,9 +109,9 @@ def _variation_options(ecwid: EcwidClient, product_id: int) -> dict[int, tuple[t
 
 
 def _sku_targets(state: StateStore, orders: Iterable[TikTokOrder], ecwid: EcwidClient) -> dict[str, SkuTarget]:
-    """Where each ordered seller SKU lives in Ecwid; a variation with its options, read from Ecwid (one
-    read per product), because an order line with a variation SKU needs them. A variation Ecwid no
-    longer has keeps no options, and the planner holds its order."""
+    """Where each seller SKU of the orders to import lives in Ecwid; a variation with its options, read
+    from Ecwid (one read per product), because an order line with a variation SKU needs them. A
+    variation Ecwid no longer has keeps no options, and the planner holds its order."""
     targets: dict[str, SkuTarget] = {}
     options: dict[int, dict[int, tuple[tuple[str, str], ...]]] = {}
     for sku in sorted({line.seller_sku for o in orders for line in o.lines}):
@@ -173,7 +173,8 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
     currency = ecwid.get_profile().currency if any(tid not in records for tid in orders) else ""
     inputs = OrderInputs(tiktok_orders=tuple(orders[k] for k in sorted(orders)),
                          ecwid_orders=_linked_ecwid_orders(ecwid, linked, by_ecwid_id),
-                         records=records, skus=_sku_targets(state, orders.values(), ecwid),
+                         records=records,
+                         skus=_sku_targets(state, (o for tid, o in orders.items() if tid not in records), ecwid),
                          cancellations=cancellations, effects=effects, unreadable=unreadable,
                          store_currency=currency, returns=returns)
     marks = Watermarks(tiktok=max((o.update_time for o in polled), default=None),
