@@ -241,3 +241,54 @@ def check_fresh(saved: Plan | None, current: Plan) -> tuple[Plan, Watermarks]:
         )
     marks = saved.meta.get("watermarks") or {}
     return saved, Watermarks(tiktok=marks.get("tiktok"), ecwid=marks.get("ecwid"))
+
+
+# ---- `tokbridge orders verify` ------------------------------------------------------------------------
+
+# TikTok statuses of an order that was paid and not cancelled before shipping: each should be in Ecwid
+# once the import rule took it (the starter imports at AWAITING_SHIPMENT).
+PAID = frozenset({"AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED",
+                  "COMPLETED"})
+
+
+@dataclass(frozen=True, slots=True)
+class OrderVerification:
+    """TikTok orders against the Ecwid orders of tokbridge's channel (read-only)."""
+
+    checked: int
+    missing: tuple[tuple[str, str], ...]  # (TikTok order id, its status): paid on TikTok, not in Ecwid
+    duplicated: tuple[tuple[str, tuple[str, ...]], ...]  # TikTok order id -> the Ecwid orders holding it
+    lost: tuple[tuple[str, str], ...]  # (TikTok order id, Ecwid order id): recorded, gone from Ecwid
+    held: frozenset[str] = frozenset()  # missing ones already shown as action-required (not counted twice)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.duplicated or self.lost)
+
+    def lines(self) -> list[str]:
+        out = [f"TikTok order {tid} ({status}) is not in Ecwid"
+               + (" (held: see `tokbridge status`)" if tid in self.held else "") for tid, status in self.missing]
+        out += [f"TikTok order {tid} was imported {len(ids)} times: Ecwid orders {', '.join(ids)}"
+                for tid, ids in self.duplicated]
+        out += [f"TikTok order {tid} was imported as Ecwid order {eid}, which Ecwid no longer has"
+                for tid, eid in self.lost]
+        return out or [f"{self.checked} TikTok orders checked: each paid one is in Ecwid exactly once"]
+
+
+def verify_orders(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
+                  since: int | None = None) -> OrderVerification:
+    """Every TikTok order created since `since` (Unix s; all when None) against Ecwid: paid ones missing
+    from Ecwid, any imported twice, and imports recorded in the state that Ecwid no longer has."""
+    orders = list(tiktok.search_orders(create_time_ge=since))
+    in_ecwid: dict[str, list[str]] = {}
+    for order in ecwid.search_orders(referer_id=REFERER_ID):
+        if order.external_transaction_id:
+            in_ecwid.setdefault(order.external_transaction_id, []).append(order.id)
+    records = _records(state)
+    missing = tuple((o.id, o.status.value) for o in sorted(orders, key=lambda o: o.id)
+                    if o.status.value in PAID and o.id not in in_ecwid)
+    duplicated = tuple((tid, tuple(sorted(ids))) for tid, ids in sorted(in_ecwid.items()) if len(ids) > 1)
+    lost = tuple((tid, r.ecwid_order_id) for tid, r in sorted(records.items()) if tid not in in_ecwid
+                 and (since is None or any(o.id == tid for o in orders)))
+    return OrderVerification(checked=len(orders), missing=missing, duplicated=duplicated, lost=lost,
+                             held=frozenset(_held_order_ids(state)))
