@@ -281,7 +281,7 @@ def _ship(rule: EcwidToTikTokRule, order: TikTokOrder, ecwid: EcwidOrder, view: 
     if not provider:
         return _held(rules.carriers_ref or rule.ref,
                      f"Ecwid order {ecwid.id} was shipped with carrier '{carrier}', which carriers "
-                               "in rules/orders.yaml does not map to a TikTok shipping provider",
+                     "in rules/orders.yaml does not map to a TikTok shipping provider",
                      f"Add '{carrier or '<carrier>'}: <TikTok shipping provider>' under carriers in "
                      "rules/orders.yaml", tiktok_order_id=order.id, ecwid_order_id=ecwid.id)
     return Action(
