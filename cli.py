@@ -635,6 +635,28 @@ def _describe_disconnect(plan: Plan, *, connected: bool) -> None:
         click.echo("No linked listing is live on TikTok.")
     click.echo("Then: remove the webhook subscriptions, stop order import and forget the tokens. "
                "The Ecwid catalog is not touched.")
+@main.group("orders")
+def orders_group() -> None:
+    """TikTok orders in Ecwid: check that each was imported exactly once."""
+
+
+@orders_group.command("verify")
+@_CONFIG_DIR
+@click.option("--days", type=click.IntRange(min=1), default=None, help="Only TikTok orders of the last DAYS days.")
+def orders_verify_command(directory: str, days: int | None) -> None:
+    """List TikTok orders missing in Ecwid or imported twice (read-only); exit 1 when there are any."""
+    import time
+
+    from engine.passes.orders import verify_orders
+
+    since = None if days is None else int(time.time()) - days * 86_400
+    with _open_runtime(directory) as runtime:
+        report = verify_orders(ecwid=runtime.ecwid, tiktok=runtime.tiktok, state=runtime.state, since=since)
+    click.echo("\n".join(report.lines()))
+    if not report.ok:
+        raise SystemExit(1)
+
+
 @main.group("state")
 def state_group() -> None:
     """The state database (links, tokens, imported orders): recover it when it is damaged."""

@@ -221,6 +221,7 @@ class OrderRules:
     unknown_sku: UnknownSku = UnknownSku.ACTION_REQUIRED
     buyer_cancellation: BuyerCancellation = BuyerCancellation.SURFACE
     restock_on_cancel: bool = True
+    carriers_ref: RuleRef | None = None  # where `carriers:` is, named when a carrier is unmapped
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,6 +124,7 @@ class ShipPackage:
     ecwid_order_id: str
     tracking_number: str
     shipping_provider: str
+    tiktok_label: bool = False  # shipping_type TIKTOK: TikTok's label flow, not Mark Package As Shipped
 
 
 @dataclass(frozen=True, slots=True)
