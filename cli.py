@@ -390,8 +390,14 @@ def _carry_out_with_progress(runtime: Runtime, prepared: Prepared, *, allow_dest
 
 
 def _echo_carried(carried: Carried) -> None:
-    from engine.views import render_apply, render_order_result
+    from engine.views import render_apply, render_held_creates, render_order_result
 
+    held = render_held_creates(carried.catalog.blocked_creates, carried.catalog.blockers)
+    if held:
+        click.echo(held)
+    if carried.catalog.deferred:
+        click.echo(f"{len(carried.catalog.deferred)} new listing(s) wait for tomorrow: today's upload quota "
+                   "(tokbridge.yaml tiktok.daily_upload_quota) is used up")
     click.echo(render_apply(carried.catalog.report.outcomes))
     if carried.orders is not None:
         click.echo(render_order_result(carried.orders))
@@ -610,4 +616,20 @@ def state_rebuild_command(directory: str, yes: bool) -> None:
     report = rebuild_state(directory)
     click.echo(render_rebuild(report))
     if not report.connected:
+        raise SystemExit(1)
+
+
+# -- doctor (engine.connect.doctor) ----------------------------------------------------------------
+
+
+@main.command("doctor")
+@_CONFIG_DIR
+def doctor_command(directory: str) -> None:
+    """Every prerequisite of selling on TikTok, each with what to do and where; exit 1 while one is missing."""
+    from engine.connect.doctor import doctor
+    from engine.connect.flows import render_findings
+
+    findings = doctor(directory)
+    click.echo(render_findings(findings))
+    if not all(f.ok for f in findings):
         raise SystemExit(1)

@@ -245,6 +245,9 @@ class TikTokConnection:
     auth_url: str = "https://auth.tiktok-shops.com"
     shop_id: str = ""
     warehouse_id: str = ""
+    # New listings a day. TikTok: 100 for new shops, 1,000 after probation (tiktok.md §6.5); the API does
+    # not say which a shop is in, so the safe figure is the default and the merchant raises it.
+    daily_upload_quota: int = 100
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,9 @@ recompute it the same way (`meta.refresh` records which way) and refuse a stale 
 Carrying a plan out (`apply_catalog`) is where the merchant's limits hold, for the CLI and the
 daemon alike: nothing is written while TikTok refuses writes (suspended shop, revoked grant); a
 plan that breaks the guardrails is refused whole unless the merchant allowed it; new listings
-beyond TikTok's daily upload quota are deferred to a later day. Then the executor writes.
+beyond TikTok's daily upload quota are deferred to a later day; no listing is created while the
+shop fails one of TikTok's listing prerequisites (`engine.passes.readiness`: the creates are held
+and the blockers named; updates of existing listings go on). Then the executor writes.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from engine.http import NotFoundError
 from engine.model.listing import ActionRequired, ProductStatus, TikTokProduct
 from engine.model.plan import Action, ActionKind, Plan
 from engine.passes.errors import StalePlanError
+from engine.passes.readiness import ListingBlocker, creates, hold_creates, listing_blockers
 from engine.reconcile import ActualListing, check_guardrails, diff, essence_from_tiktok, product_key
 from engine.rules import evaluate
 from engine.rules.evaluation import attributes_digest
@@ -75,6 +78,9 @@ def plan_catalog(
     )
     meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": len(catalog.products),
                             "config_digest": config_digest}
+    if creates(plan):
+        # Shown at the top of the plan: while one stands, apply and watch send no create (see apply_catalog).
+        meta["blockers"] = [b.line() for b in listing_blockers(runtime)]
     wanted = {normalise_target(t) for t in targets}
     if wanted:
         meta["targets"] = sorted(wanted)
@@ -260,6 +266,8 @@ class CatalogOutcome:
     held: bool = False  # TikTok refuses writes (suspended shop, revoked grant)
     refused: tuple[str, ...] = ()  # guardrail violations, each a sentence for the merchant
     deferred: tuple[Action, ...] = ()  # creates over today's upload quota
+    blocked_creates: tuple[Action, ...] = ()  # creates held back while the shop cannot publish listings
+    blockers: tuple[ListingBlocker, ...] = ()  # why: TikTok's failed listing prerequisites
 
     @property
     def failed(self) -> bool:
@@ -286,10 +294,15 @@ def apply_catalog(
     violations = tuple(check_guardrails(plan, runtime.config.settings.guardrails))
     if violations and not allow_destructive:
         return CatalogOutcome(plan, refused=violations)
+    blockers = listing_blockers(runtime) if creates(plan) else ()
+    blocked_creates: tuple[Action, ...] = ()
+    if blockers:
+        plan, blocked_creates = hold_creates(plan)
     deferred: tuple[Action, ...] = ()
     if quota is not None:
         plan, deferred = quota.admit(plan)
     report = execute(runtime, plan, workers=workers, on_progress=on_progress)
     if quota is not None:
         quota.record(report)
-    return CatalogOutcome(plan, report=report, deferred=deferred)
+    return CatalogOutcome(plan, report=report, deferred=deferred, blocked_creates=blocked_creates,
+                          blockers=blockers)

@@ -36,11 +36,12 @@ WAREHOUSE_MISSING = 12052097
 REQUIRED_PROPERTY = 12052104
 WRONG_CATEGORY_VERSION = 12052217
 CHECK_FAILED = 12052990
-# Not documented: our codes for an unreadable upload, an exhausted daily quota and a status that
-# forbids the operation [I].
+# Not documented: our codes for an unreadable upload, an exhausted daily quota, a status that
+# forbids the operation and a publish while a listing prerequisite fails [I].
 BAD_IMAGE = 12052201
 UPLOAD_QUOTA = 12052202
 WRONG_STATUS = 12052203
+PREREQUISITE_FAILED = 12052204
 
 PROHIBITED_WORDS = ("replica", "counterfeit", "knockoff", "cbd", "vape", "firearm", "miracle cure")
 CONTENT_FIELDS = ("title", "description", "category_id", "category_version", "brand_id", "main_images",
@@ -328,6 +329,9 @@ def create_product(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     if save_mode not in ("LISTING", "AS_DRAFT"):
         raise ApiFailure(PRODUCT_INVALID_PARAMS, "save_mode must be LISTING or AS_DRAFT")
     if save_mode == "LISTING":
+        if sb.missing_setup:  # Check Listing Prerequisites fails: TikTok publishes nothing [I]
+            from engine.sandbox.tiktok.consent import PREREQUISITES
+            raise ApiFailure(PREREQUISITE_FAILED, PREREQUISITES[sorted(sb.missing_setup)[0]])
         if sb.uploads_by_day.get(day, 0) >= sb.daily_upload_quota:
             raise ApiFailure(UPLOAD_QUOTA, f"The daily product upload limit of {sb.daily_upload_quota} is reached")
         sb.uploads_by_day[day] = sb.uploads_by_day.get(day, 0) + 1
@@ -728,6 +732,8 @@ def get_warehouses(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
 def get_delivery_options(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     if call.params["warehouse_id"] not in (sb.sales_warehouse_id, sb.return_warehouse_id):
         raise ApiFailure(WAREHOUSE_MISSING, "The warehouse does not exist")
+    if "SHIPPING_TEMPLATE" in sb.missing_setup:  # no seller shipping set up: nothing to deliver with [I]
+        return {"delivery_options": []}
     return {"delivery_options": delivery_options(sb.region, sb.delivery_option_ids)}
 
 
