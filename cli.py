@@ -1,7 +1,8 @@
 """tokbridge command line: thin click commands over the engine.
 
 This module is the one error boundary: code below raises, this maps to exit codes
-(0 ok, 1 error, 2 changes pending with --detailed-exitcode, 130 interrupted).
+(0 ok, 1 error, 2 changes pending with --detailed-exitcode, 3 with --detailed-exitcode when the change
+makes products blocked that the last plan found listable, 130 interrupted).
 """
 
 from __future__ import annotations
@@ -295,7 +296,9 @@ def _open_runtime(directory: str) -> Runtime:
 @_CONFIG_DIR
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (with format_version).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Save the plan to this file for `apply --plan`.")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none, 1 on error.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when no changes, 2 when changes, 3 when products the last plan could list are now "
+                   "blocked, 1 on error.")
 @click.option("--target", "targets", multiple=True, help="Only this product (`product:ID` or ID); repeatable.")
 @click.option("--refresh", is_flag=True, help="Read TikTok live (drift, review results) instead of the state.")
 def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitcode: bool,
@@ -316,6 +319,11 @@ def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitco
         click.echo(text, nl=False)
     else:
         _echo_plan(plan, None if orders is None else order_plan, out=out)
+    if detailed_exitcode and plan.meta.get("newly_blocked"):
+        blocked = plan.meta["newly_blocked"]
+        click.echo(f"{len(blocked)} product(s) the last plan could list are now blocked: "
+                   f"{', '.join(map(str, blocked[:20]))}", err=True)
+        raise SystemExit(3)
     if detailed_exitcode and not (plan.empty and order_plan.empty):
         raise SystemExit(2)
 

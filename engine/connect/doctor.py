@@ -107,4 +107,4 @@ def quota_finding(runtime: Runtime) -> Finding:
     daily = runtime.config.settings.tiktok.daily_upload_quota
     return Finding("tiktok", "upload quota", True,
                    f"at most {daily} new listings a day ({QUOTA_SETTING}); TikTok allows new shops 100 a day and "
-                   "1,000 after probation: raise it once Seller Center shows the shop out of probation")
+                   "1,000 after probation: set 100 while Seller Center shows the shop in probation")

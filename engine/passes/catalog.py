@@ -63,8 +63,10 @@ def plan_catalog(
     catalog = runtime.read_catalog(full=full)
     attributes = runtime.category_attributes()
     evaluation = evaluate(config, catalog, category_attributes=attributes or None, cache=runtime.rule_cache)
+    before = {i.ecwid_product_id for i in runtime.state.action_required(source="rules")}
     runtime.state.replace_action_required(evaluation.action_required, source="rules")
     actual = runtime.state.listings()
+    newly_blocked = _newly_blocked(evaluation.action_required, before, listed=bool(actual))
     if refresh:
         actual = read_live(runtime, actual)
     config_digest = f"{config.digest}|{attributes_digest(attributes)}"
@@ -78,6 +80,8 @@ def plan_catalog(
     )
     meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": len(catalog.products),
                             "config_digest": config_digest}
+    if newly_blocked:
+        meta["newly_blocked"] = newly_blocked
     if creates(plan):
         # Shown at the top of the plan: while one stands, apply and watch send no create (see apply_catalog).
         meta["blockers"] = [b.line() for b in listing_blockers(runtime)]
@@ -91,6 +95,17 @@ def plan_catalog(
             blocked=tuple(b for b in plan.blocked if product_key(b.ecwid_product_id) in wanted),
         )
     return dataclasses.replace(plan, meta=meta)
+
+
+def _newly_blocked(blocked: Iterable[ActionRequired], before: set[int], *, listed: bool) -> list[int]:
+    """Products the rules block now that the last plan recorded as listable (`plan --detailed-exitcode` 3).
+
+    Compared with what the state store recorded at the last plan or apply (CI plans on a copy of the
+    server's state); with nothing recorded yet (no listing, nothing blocked) there is nothing to compare.
+    """
+    if not before and not listed:
+        return []
+    return sorted({item.ecwid_product_id for item in blocked} - before)
 
 
 def _read_product(runtime: Runtime, listing: ActualListing) -> TikTokProduct | None:

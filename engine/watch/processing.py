@@ -45,7 +45,7 @@ LOGGED_KEYS = 5
 @dataclass(frozen=True, slots=True)
 class ProcessingOptions:
     workers: int = 4
-    daily_upload_quota: int | None = None  # None: tokbridge.yaml tiktok.daily_upload_quota (default 100)
+    daily_upload_quota: int | None = None  # None: tokbridge.yaml tiktok.daily_upload_quota (default 1000)
     blocked_backoff_seconds: float = 60.0  # first wait before re-probing a shop that refuses writes
 
 

@@ -31,7 +31,7 @@ def test_doctor_names_what_is_missing_and_apply_creates_nothing_until_it_is_fixe
         assert "!! tiktok prerequisite: RETURN_WAREHOUSE" in result.stdout
         assert "Seller Center > Settings > Addresses" in result.stdout
         assert "!! tiktok shipping: warehouse" in result.stdout and "no seller shipping template" in result.stdout
-        assert "ok tiktok upload quota: at most 100 new listings a day (tokbridge.yaml" in result.stdout
+        assert "ok tiktok upload quota: at most 1000 new listings a day (tokbridge.yaml" in result.stdout
         assert "ok tiktok categories: 2 mapped categories are leaves of TikTok's v2 tree" in result.stdout
 
         plan = cli(tmp_path, "plan")
