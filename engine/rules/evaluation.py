@@ -146,8 +146,13 @@ def _desired_sku(
     count = problems.attempt(partial(selling.quantity, policy, product, variant))
     was = problems.attempt(partial(selling.list_price, policy, product, variant))
     sales = problems.attempt(partial(attributes.sales_attributes, config.attributes, product, variant))
+    code = problems.attempt(partial(listing.identifier_code, product, variant))
     if price is None or count is None or sales is None:
         return None
+    if was is not None and was <= price[0]:
+        # A "was" price at or below the price is no reduction (a variation inherits the product's
+        # compareToPrice in Ecwid, which can sit below the variation's own price): none is sent.
+        was = None
     combinations = bool(product.variants)
     return DesiredSku(
         seller_sku=variant.sku,
@@ -159,6 +164,7 @@ def _desired_sku(
         list_price=was,
         image_url=variant.image_url,
         trace={"price": price[1], "quantity": count[1]},
+        identifier_code=code,
     )
 
 

@@ -402,6 +402,15 @@ def _price_view(sb: TikTokSandbox, price: dict[str, Any]) -> dict[str, Any]:
             "sale_price": price.get("sale_price") or amount}
 
 
+def _sku_view(sb: TikTokSandbox, sku: dict[str, Any]) -> dict[str, Any]:
+    """A SKU as Get Product shows it: a field the seller never set is absent, not null (tiktok.md §6.3)."""
+    view = {"id": sku["id"], "seller_sku": sku["seller_sku"], "price": _price_view(sb, sku["price"]),
+            "inventory": sku["inventory"], "sales_attributes": sku["sales_attributes"],
+            "external_sku_id": sku["external_sku_id"], "status_info": sku["status_info"]}
+    view.update({k: sku[k] for k in ("identifier_code", "list_price") if sku.get(k)})
+    return view
+
+
 def product_view(sb: TikTokSandbox, product: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
     tree = sb.trees[content.get("category_version", "v1")]
     brand = next((b for b in sb.brands if b["id"] == content.get("brand_id")), None)
@@ -411,14 +420,10 @@ def product_view(sb: TikTokSandbox, product: dict[str, Any], content: dict[str, 
         "description": content.get("description", ""),
         "category_chains": [{"id": c["id"], "parent_id": c["parent_id"], "local_name": c["local_name"],
                              "is_leaf": c["is_leaf"]} for c in tree.chain(content.get("category_id", ""))],
-        "brand": {"id": brand["id"], "name": brand["name"]} if brand else None,
+        **({"brand": {"id": brand["id"], "name": brand["name"]}} if brand else {}),
         "main_images": [_image_view(sb, i.get("uri", "")) for i in content.get("main_images", [])],
-        "package_dimensions": content.get("package_dimensions") or None,
-        "package_weight": content.get("package_weight") or None,
-        "skus": [{"id": s["id"], "seller_sku": s["seller_sku"], "price": _price_view(sb, s["price"]),
-                  "inventory": s["inventory"], "sales_attributes": s["sales_attributes"],
-                  "external_sku_id": s["external_sku_id"], "identifier_code": s["identifier_code"],
-                  "list_price": s["list_price"], "status_info": s["status_info"]} for s in content.get("skus", [])],
+        **{k: content[k] for k in ("package_dimensions", "package_weight") if content.get(k)},
+        "skus": [_sku_view(sb, s) for s in content.get("skus", [])],
         "product_attributes": [{"id": str(a.get("id")), "name": attr_names.get(str(a.get("id")), ""),
                                 "values": a.get("values", [])} for a in content.get("product_attributes", [])],
         "audit_failed_reasons": product["audit_failed_reasons"], "audit": product["audit"],
