@@ -31,13 +31,14 @@ from engine.model.listing import (
     ActionRequired,
     DesiredListing,
     DesiredSku,
+    ListingIntent,
     PackageDimensions,
     PackageWeight,
     ProductAttribute,
     TikTokAttribute,
     Trace,
 )
-from engine.rules import attributes, category, listing, selling, sync
+from engine.rules import attributes, category, listing, preflight, selling, sync
 from engine.rules.problems import ActionRequiredError, skus_of
 
 T = TypeVar("T")
@@ -319,8 +320,7 @@ def evaluate_product(
         content.package_weight,
         content.package_dimensions,
     )
-    return ProductEvaluation(
-        DesiredListing(
+    listing = DesiredListing(
             ecwid_product_id=product.id,
             intent=intent,
             save_mode=mode,
@@ -336,7 +336,14 @@ def evaluate_product(
             trace={"intent": intent_trace, "save_mode": mode_trace, **content.trace},
             content_hash=digest,
         )
-    )
+    if intent is ListingIntent.LIST:
+        # The last gate: what TikTok would refuse is blocked here, with no request sent.
+        known = (category_attributes or {}).get(content.category_id)
+        for refused in preflight.check_listing(listing, region=region, attributes=known):
+            problems.add(refused)
+        if problems.items:
+            return ProductEvaluation(None, tuple(problems.items))
+    return ProductEvaluation(listing)
 
 
 def evaluate(
