@@ -319,12 +319,18 @@ def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitco
         click.echo(text, nl=False)
     else:
         _echo_plan(plan, None if orders is None else order_plan, out=out)
-    if detailed_exitcode and plan.meta.get("newly_blocked"):
-        blocked = plan.meta["newly_blocked"]
+    if detailed_exitcode:
+        _detailed_exit(plan, order_plan)
+
+
+def _detailed_exit(plan: Plan, orders: Plan) -> None:
+    """`plan --detailed-exitcode`: 3 when products the last plan could list are now blocked, 2 on changes."""
+    blocked = plan.meta.get("newly_blocked")
+    if blocked:
         click.echo(f"{len(blocked)} product(s) the last plan could list are now blocked: "
                    f"{', '.join(map(str, blocked[:20]))}", err=True)
         raise SystemExit(3)
-    if detailed_exitcode and not (plan.empty and order_plan.empty):
+    if not (plan.empty and orders.empty):
         raise SystemExit(2)
 
 

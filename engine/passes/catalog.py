@@ -37,7 +37,7 @@ from engine.http import NotFoundError
 from engine.model.listing import ActionRequired, ProductStatus, TikTokProduct
 from engine.model.plan import Action, ActionKind, Plan
 from engine.passes.errors import StalePlanError
-from engine.passes.readiness import ListingBlocker, creates, hold_creates, listing_blockers
+from engine.passes.readiness import ListingBlocker, creates, ensure_category_tree, hold_creates, listing_blockers
 from engine.reconcile import ActualListing, check_guardrails, diff, essence_from_tiktok, product_key
 from engine.rules import evaluate
 from engine.rules.evaluation import attributes_digest
@@ -60,6 +60,7 @@ def plan_catalog(
 ) -> Plan:
     """Read, evaluate and diff. `targets` narrows the actions (not the digest) to those product keys."""
     config = runtime.config
+    ensure_category_tree(runtime)
     catalog = runtime.read_catalog(full=full)
     attributes = runtime.category_attributes()
     evaluation = evaluate(config, catalog, category_attributes=attributes or None, cache=runtime.rule_cache)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from engine.config import ConfigError
+from engine.config.categories import category_diagnostics, load_tree, save_tree, version_for
 from engine.model.plan import Action, ActionKind, Plan
 from engine.runtime import Runtime
 
@@ -64,3 +66,19 @@ def hold_creates(plan: Plan) -> tuple[Plan, tuple[Action, ...]]:
 
 def creates(plan: Plan) -> bool:
     return any(a.kind is ActionKind.CREATE_PRODUCT for a in plan.actions)
+
+
+def ensure_category_tree(runtime: Runtime) -> None:
+    """The first connected plan saves TikTok's category tree and checks the mappings against it.
+
+    An unknown or non-leaf category id is then a ConfigError at its FILE:LINE (as every later load
+    of the config reports it, offline), not a refusal of every product of the rule.
+    """
+    config = runtime.config
+    if not runtime.connected or load_tree(config) is not None:
+        return
+    save_tree(config, runtime.tiktok.get_categories(category_version=version_for(config)), fetched_at=runtime.clock())
+    tree = load_tree(config)
+    problems = category_diagnostics(config, tree) if tree is not None else []
+    if problems:
+        raise ConfigError(problems)

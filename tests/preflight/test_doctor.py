@@ -86,3 +86,14 @@ def test_a_saved_category_tree_makes_unknown_and_non_leaf_ids_load_time_diagnost
         validate = subprocess.run([sys.executable, "-c", "from cli import main; main()", "validate", str(tmp_path)],
                                   capture_output=True, text=True, timeout=60)
         assert validate.returncode == 1 and "999999999" in validate.stdout + validate.stderr
+
+
+def test_the_first_connected_plan_checks_the_categories_instead_of_failing_at_tiktok(tmp_path: Path) -> None:
+    with make_world(tmp_path, n_products=3) as world:
+        world.edit_config("mappings/categories.yaml", '"601591"', '"999999999"')
+        result = cli(tmp_path, "plan")
+        assert result.returncode == 1
+        output = result.stdout + result.stderr
+        assert "mappings/categories.yaml:6:1: error" in output and "TikTok has no category 999999999" in output
+        assert "12052023" in output and "Traceback" not in output
+        assert not world.tiktok.products
