@@ -8,8 +8,11 @@ rules produced (what would be sent), per tiktok.md §6.1/§6.2/§7:
 - 1-9 main images;
 - package weight, and package dimensions (required for local US and UK sellers);
 - 1-100 SKUs, at most 3 sales attribute types, every SKU with the same types, no two SKUs alike;
-- every price within the market's range (US 0.01-7600 USD, UK 0.01-5600 GBP, local sellers);
 - every required product attribute of the category filled (Get Attributes `is_requried`).
+
+Not here: the market's price range (US 0.01-7600 USD). A price above it on a live listing is an
+update TikTok refuses and tokbridge holds (engine.apply.executor); blocking the product in the plan
+instead would stop its stock updates too.
 
 The rule engine already refuses most of these earlier with a rule-specific message; this is the
 last gate on the assembled listing, and the one `tests/preflight` compares with the TikTok
@@ -19,19 +22,15 @@ sandbox's review (Check Product Listing) so the two agree.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 
 from engine.config.types import Region
 from engine.model.listing import DesiredListing, TikTokAttribute
 from engine.rules.problems import ActionRequiredError
 
-TITLE_MAX = 255  # US and UK
+TITLE_MAX = {Region.US: 255, Region.UK: 255}
 MAX_IMAGES = 9
 MAX_SKUS = 100
 MAX_SALES_ATTRIBUTES = 3
-MIN_PRICE = Decimal("0.01")
-MAX_PRICE = {Region.US: Decimal(7600), Region.UK: Decimal(5600)}
-CURRENCY = {Region.US: "USD", Region.UK: "GBP"}
 RULE = "tiktok listing rules"
 
 
@@ -39,10 +38,11 @@ def _problem(reason: str, fix: str, *, sku: str = "") -> ActionRequiredError:
     return ActionRequiredError(rule=RULE, reason=reason, fix=fix, sku=sku)
 
 
-def _content(listing: DesiredListing) -> list[ActionRequiredError]:
+def _content(listing: DesiredListing, region: Region) -> list[ActionRequiredError]:
     found = []
-    if not 1 <= len(listing.title) <= TITLE_MAX:
-        found.append(_problem(f"title is {len(listing.title)} characters; TikTok takes 1-{TITLE_MAX}",
+    title_max = TITLE_MAX[region]
+    if not 1 <= len(listing.title) <= title_max:
+        found.append(_problem(f"title is {len(listing.title)} characters; TikTok takes 1-{title_max} in {region.value}",
                               "change the product name in Ecwid or the title template in rules/sync.yaml"))
     if not listing.description:
         found.append(_problem("description is empty; TikTok requires one",
@@ -58,7 +58,7 @@ def _content(listing: DesiredListing) -> list[ActionRequiredError]:
     return found
 
 
-def _skus(listing: DesiredListing, region: Region) -> list[ActionRequiredError]:
+def _skus(listing: DesiredListing) -> list[ActionRequiredError]:
     found = []
     skus = listing.skus
     if not 1 <= len(skus) <= MAX_SKUS:
@@ -75,14 +75,6 @@ def _skus(listing: DesiredListing, region: Region) -> list[ActionRequiredError]:
     elif len(set(combos)) != len(combos):
         found.append(_problem("two SKUs have the same sales attribute values",
                               "make each variation's combination of option values unique in Ecwid"))
-    highest = MAX_PRICE[region]
-    for sku in skus:
-        if not MIN_PRICE <= sku.price <= highest:
-            found.append(_problem(
-                f"price {sku.price} is outside TikTok's range {MIN_PRICE}-{highest} {CURRENCY[region]} in "
-                f"{region.value}",
-                "set a price within the range in Ecwid or change the price rule in rules/selling.yaml",
-                sku=sku.seller_sku))
     return found
 
 
@@ -102,4 +94,4 @@ def check_listing(listing: DesiredListing, *, region: Region,
 
     `attributes`: the category's attribute list (None when TikTok is not connected: not checked).
     """
-    return [*_content(listing), *_skus(listing, region), *_attributes(listing, attributes)]
+    return [*_content(listing, region), *_skus(listing), *_attributes(listing, attributes)]
