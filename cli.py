@@ -647,3 +647,27 @@ def doctor_command(directory: str) -> None:
     click.echo(render_findings(findings))
     if not all(f.ok for f in findings):
         raise SystemExit(1)
+
+
+# -- categories suggest (engine.passes.suggest) -----------------------------------------------------
+
+
+@main.group("categories")
+def categories_group() -> None:
+    """TikTok categories for your products."""
+
+
+@categories_group.command("suggest")
+@_CONFIG_DIR
+@click.option("--out", default="", help="Proposal file (default: categories.proposed.yaml in the config directory).")
+def categories_suggest_command(directory: str, out: str) -> None:
+    """Ask TikTok's Recommend Category for unmapped products; write a proposal to review (nothing is applied)."""
+    from engine.passes.suggest import PROPOSAL_FILE, render_proposal, suggest_categories
+
+    with _open_runtime(directory) as runtime:
+        proposals = suggest_categories(runtime)
+    path = pathlib.Path(out) if out else pathlib.Path(directory) / PROPOSAL_FILE
+    path.write_text(render_proposal(proposals), encoding="utf-8")
+    covered = sum(p.products for p in proposals if p.category_id)
+    click.echo(f"{len(proposals)} proposed rule(s) for {covered} unmapped product(s) written to {path}; "
+               "review them, then copy the ones you agree with into mappings/categories.yaml")
