@@ -81,11 +81,7 @@ def plan_catalog(
     )
     meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": len(catalog.products),
                             "config_digest": config_digest}
-    if newly_blocked:
-        meta["newly_blocked"] = newly_blocked
-    if creates(plan):
-        # Shown at the top of the plan: while one stands, apply and watch send no create (see apply_catalog).
-        meta["blockers"] = [b.line() for b in listing_blockers(runtime)]
+    meta.update(_readiness(runtime, plan, newly_blocked))
     wanted = {normalise_target(t) for t in targets}
     if wanted:
         meta["targets"] = sorted(wanted)
@@ -96,6 +92,16 @@ def plan_catalog(
             blocked=tuple(b for b in plan.blocked if product_key(b.ecwid_product_id) in wanted),
         )
     return dataclasses.replace(plan, meta=meta)
+
+
+def _readiness(runtime: Runtime, plan: Plan, newly_blocked: list[int]) -> dict[str, Any]:
+    """Plan meta on what stands in the listings' way: listing blockers (shown at the top of the plan;
+    while one stands, apply and watch send no create, see apply_catalog) and newly blocked products."""
+    meta: dict[str, Any] = {"newly_blocked": newly_blocked} if newly_blocked else {}
+    blockers = listing_blockers(runtime) if creates(plan) else ()
+    if blockers:
+        meta["blockers"] = [b.line() for b in blockers]
+    return meta
 
 
 def _newly_blocked(blocked: Iterable[ActionRequired], before: set[int], *, listed: bool) -> list[int]:
