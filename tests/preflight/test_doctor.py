@@ -8,13 +8,17 @@ tree, saved so `validate` finds an unknown or non-leaf id offline at its FILE:LI
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine.connect.doctor import doctor
 from engine.model.plan import ActionKind
 from engine.passes.catalog import apply_catalog, plan_catalog, refresh_reviews
+from engine.watch import Daemon, WatchOptions
 from tests.e2e.world import make_world
 
 
@@ -97,3 +101,16 @@ def test_the_first_connected_plan_checks_the_categories_instead_of_failing_at_ti
         assert "mappings/categories.yaml:6:1: error" in output and "TikTok has no category 999999999" in output
         assert "12052023" in output and "Traceback" not in output
         assert not world.tiktok.products
+
+
+def test_watch_creates_nothing_while_a_prerequisite_fails(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with make_world(tmp_path, n_products=4) as world, world.runtime() as runtime:
+        world.tiktok.missing_setup = {"SHIPPING_TEMPLATE"}
+        daemon = Daemon(runtime, WatchOptions(webhooks=False, watch_files=False))
+        with caplog.at_level(logging.ERROR):
+            daemon.run_once()
+        assert not [c for c in world.transport.writes() if c[1] == "/product/202309/products"]
+        assert "not creating" in caplog.text and "SHIPPING_TEMPLATE" in caplog.text
+        world.tiktok.missing_setup = set()
+        daemon.run_once()
+        assert world.tiktok.products
