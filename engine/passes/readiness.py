@@ -8,6 +8,9 @@ and everything else (price, stock, content of existing listings) carries on: tho
 already published, and the prerequisites are about publishing.
 
 `tokbridge doctor` reports the same blockers with the rest of its checks (engine.connect.doctor).
+
+The first connected plan also saves TikTok's category tree (`ensure_category_tree`), so a mapped
+category TikTok does not have is a config error at its line, not a refusal of every product.
 """
 
 from __future__ import annotations
