@@ -150,9 +150,9 @@ def _desired_sku(
     code = problems.attempt(partial(listing.identifier_code, product, variant))
     if price is None or count is None or sales is None:
         return None
-    if was is not None and was <= price[0]:
-        # A "was" price at or below the price is no reduction (a variation inherits the product's
-        # compareToPrice in Ecwid, which can sit below the variation's own price): none is sent.
+    if was is not None and product.variants and was <= price[0]:
+        # A variation without its own compareToPrice inherits the product's in Ecwid, which can sit at
+        # or below the variation's own price (an XL that costs more): that is no reduction, none is sent.
         was = None
     combinations = bool(product.variants)
     return DesiredSku(

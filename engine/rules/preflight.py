@@ -16,7 +16,8 @@ instead would stop its stock updates too.
 
 The rule engine already refuses most of these earlier with a rule-specific message; this is the
 last gate on the assembled listing, and the one `tests/preflight` compares with the TikTok
-sandbox's review (Check Product Listing) so the two agree.
+sandbox's review (Check Product Listing) so the two agree (the sandbox's review does not check
+package dimensions; TikTok's create does for local US and UK sellers).
 """
 
 from __future__ import annotations

@@ -176,10 +176,6 @@ def audit(sb: TikTokSandbox, content: dict[str, Any]) -> list[dict[str, Any]]:
         if attr.get("is_requried") and attr["id"] not in given:
             fail(f"The required attribute {attr['name']} is missing.",
                  f"Fill in {attr['name']} (attribute id {attr['id']}) from Get Attributes for this category.")
-    rules = tree.rules(content.get("category_id", "")) if content.get("category_id") in tree.nodes else {}
-    if rules.get("package_dimension", {}).get("is_required") and not content.get("package_dimensions"):
-        fail("Package dimensions are required in this category.",
-             "Fill in the package length, width and height (Get Category Rules: package_dimension).")
     images = content.get("main_images", [])
     if not 1 <= len(images) <= 9:
         fail("A product needs 1 to 9 main images.", "Upload between 1 and 9 main images.")
