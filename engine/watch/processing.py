@@ -287,17 +287,8 @@ class Processor:
                 details=outcome.refused, command=self._command("--allow-destructive"),
                 config_digest=self.runtime.config.digest))
             return
-        if outcome.blocked_creates:
-            log.error("not creating %d new listing(s) while TikTok's listing prerequisites fail: %s "
-                      "(run `tokbridge doctor`)", len(outcome.blocked_creates),
-                      "; ".join(b.line() for b in outcome.blockers))
-        if outcome.deferred:
-            log.warning("deferring %d new listing(s) to respect the daily upload quota of %d",
-                        len(outcome.deferred), self.quota.daily)
-        if self.quota.blocked_until > self.runtime.clock():
-            log.warning("the daily upload quota is used up; new listings wait until %s", self.quota.resumes_at())
+        self._report_creates_held_back(outcome)
         failed = False
-        self.tally.deferred += len(outcome.deferred)
         for result in outcome.report.outcomes:
             state = "ok" if result.ok else "skipped" if result.skipped else "failed"
             self.metrics.actions.labels(result.action.kind.value, state).inc()
@@ -310,6 +301,19 @@ class Processor:
             self.check_health()  # a suspension or revoked grant shows here first
         if actions and not outcome.failed:
             self.metrics.synced("tiktok")
+
+    def _report_creates_held_back(self, outcome: CatalogOutcome) -> None:
+        """New listings not sent now: blocked by a failing prerequisite, or over the upload quota."""
+        if outcome.blocked_creates:
+            log.error("not creating %d new listing(s) while TikTok's listing prerequisites fail: %s "
+                      "(run `tokbridge doctor`)", len(outcome.blocked_creates),
+                      "; ".join(b.line() for b in outcome.blockers))
+        if outcome.deferred:
+            log.warning("deferring %d new listing(s) to respect the daily upload quota of %d",
+                        len(outcome.deferred), self.quota.daily)
+        if self.quota.blocked_until > self.runtime.clock():
+            log.warning("the daily upload quota is used up; new listings wait until %s", self.quota.resumes_at())
+        self.tally.deferred += len(outcome.deferred)
 
     # -- orders ------------------------------------------------------------------------------
 
