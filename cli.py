@@ -385,14 +385,15 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
 
 
 def _watch_is_running(runtime: Runtime) -> bool:
-    """`tokbridge watch` holds the writer lock and listens on its control socket: hand approvals to it."""
+    """`tokbridge watch` holds the writer lock and waits for an approval: hand it over. With nothing waiting,
+    the watch daemon applies catalog changes itself and `apply` is refused as a second writer."""
     from engine.state import WriterBusyError
     from engine.watch.control import socket_path
 
     try:
         runtime.hold_writer_lock("tokbridge apply")
     except WriterBusyError:
-        if socket_path(runtime.state.path).exists():
+        if socket_path(runtime.state.path).exists() and runtime.state.waiting_approval() is not None:
             return True
         raise
     return False

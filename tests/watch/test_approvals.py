@@ -92,7 +92,7 @@ def test_a_manual_config_edit_waits_for_approval_then_applies_once(tmp_path: Pat
             assert httpx.get(f"{url}/healthz").json()["waiting_for_you"] is None
             price_writes = len(world.transport.writes("/prices/update"))
             again = tokbridge("apply", "--config", str(world.root), "--auto-approve")
-            assert again.returncode == 0, again.stderr
+            assert again.returncode == 1 and "is in use by pid" in again.stderr  # nothing waits: watch writes
             assert len(world.transport.writes("/prices/update")) == price_writes  # applied once
 
 
