@@ -6,9 +6,10 @@ This module is the one error boundary: code below raises, this maps to exit code
 
 from __future__ import annotations
 
+import functools
 import os
 import pathlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import click
@@ -61,9 +62,40 @@ class _ErrorBoundary(click.Group):
                 "(this is a bug in tokbridge; TOKBRIDGE_DEBUG=1 shows the traceback)") from None
 
 
-def _remember_root(ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    ctx.meta[ROOT_KEY] = value
-    return value
+def config_dir(default: str | None = ".", *, also: tuple[str, ...] = (), what: str = "The config directory",
+               ) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The one way a command takes its config directory: `--config DIR` or a positional DIR, alike.
+
+    Both forms may be given when they name the same directory; two different ones is a usage error.
+    The command receives it as `directory` (`default` when neither is given), and the error
+    boundary remembers it to prefix diagnostics. `also` adds older spellings (`--config-dir`).
+    """
+    shown = "" if default is None else f" (default: {default})"
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def with_directory(*args: object, config_option: str | None, config_argument: str | None,
+                           **kwargs: object) -> None:
+            directory = _one_directory(config_option, config_argument, default, also)
+            if directory is not None:
+                click.get_current_context().meta[ROOT_KEY] = directory
+            command(*args, directory=directory, **kwargs)
+
+        path = click.Path(file_okay=False)
+        with_directory = click.option("--config", *also, "config_option", metavar="DIR", type=path, default=None,
+                                      help=f"{what}{shown}; also accepted as the DIR argument.",
+                                      )(with_directory)
+        return click.argument("config_argument", metavar="[DIR]", required=False, type=path)(with_directory)
+
+    return decorate
+
+
+def _one_directory(option: str | None, argument: str | None, default: str | None,
+                   spellings: tuple[str, ...]) -> str | None:
+    if option is not None and argument is not None and os.path.normpath(option) != os.path.normpath(argument):
+        flag = "/".join(("--config", *spellings))
+        raise click.UsageError(f"two config directories given: {flag} {option} and {argument}; give one")
+    return argument if argument is not None else option if option is not None else default
 
 
 @click.group(cls=_ErrorBoundary)
@@ -92,9 +124,9 @@ def _write_files(target: pathlib.Path, files: Mapping[str, str], *, overwrite: b
 
 
 @main.command()
-@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@config_dir(what="Where to write the starter config")
 def init(directory: str) -> None:
-    """Write a commented starter config (M2E's safe defaults) into DIRECTORY."""
+    """Write a commented starter config (M2E's safe defaults) into DIR."""
     from engine.config import starter_files
 
     _write_files(pathlib.Path(directory), starter_files(), overwrite=False)
@@ -103,10 +135,10 @@ def init(directory: str) -> None:
 
 
 @main.command()
-@click.argument("directory", default=".", type=click.Path())
+@config_dir()
 @click.option("--format", "fmt", type=_FORMATS, default="standard", show_default=True, help="Diagnostic format.")
 def validate(directory: str, fmt: str) -> None:
-    """Check the config in DIRECTORY; exit 0 when valid, 1 when not."""
+    """Check the config in DIR; exit 0 when valid, 1 when not."""
     from engine.config import ConfigError, load, placeholder_secrets
 
     try:
@@ -157,9 +189,9 @@ def snapshot() -> None:
 
 
 @snapshot.command("ecwid")
-@click.argument("directory", default=".", type=click.Path(), callback=_remember_root)
+@config_dir()
 def snapshot_ecwid(directory: str) -> None:
-    """Write the Ecwid catalog (raw products, categories, profile) of the store DIRECTORY's config names to stdout."""
+    """Write the Ecwid catalog (raw products, categories, profile) of the store DIR's config names to stdout."""
     import json
 
     with _ecwid_client(directory)[1] as client:
@@ -175,12 +207,12 @@ def snapshot_ecwid(directory: str) -> None:
               help="Load this `tokbridge snapshot ecwid` file instead of generating a catalog.")
 @click.option("--port", type=int, default=0, help="Ecwid sandbox port (default: any free one).")
 @click.option("--tiktok-port", type=int, default=0, help="TikTok sandbox port (default: any free one).")
-@click.option("--config-dir", type=click.Path(file_okay=False),
-              help="Write a ready config here (starter rules, sandbox URLs, credentials, TikTok connected).")
+@config_dir(None, also=("--config-dir",), what="Write a ready config here (starter rules, sandbox URLs, "
+            "credentials, TikTok connected)")
 @click.option("--review-delay", type=float, default=30.0, show_default=True,
               help="Seconds TikTok's review of a new listing takes.")
 def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int, tiktok_port: int,
-            config_dir: str | None, review_delay: float) -> None:
+            directory: str | None, review_delay: float) -> None:
     """Run the Ecwid and TikTok emulators on 127.0.0.1 and print URLs and credentials, until Ctrl-C."""
     import signal
     import threading
@@ -192,7 +224,7 @@ def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int, ti
         catalog = load_catalog_file(ecwid_catalog) if ecwid_catalog else None
     except CatalogFileError as error:
         raise click.ClickException(str(error)) from None
-    target = pathlib.Path(config_dir) if config_dir else None
+    target = pathlib.Path(directory) if directory else None
     if target is not None and (target / "tokbridge.yaml").exists():
         raise click.ClickException(f"{target / 'tokbridge.yaml'} already exists; not overwriting anything")
     with start_sandboxes(n_products=n_products, seed=seed, catalog=catalog, ecwid_port=port,
@@ -260,8 +292,7 @@ def demo(n_products: int, seed: int, keep: bool) -> None:
 
 @main.command("explain")
 @click.argument("target")
-@click.option("--config", "directory", default=".", show_default=True, type=click.Path(file_okay=False),
-              callback=_remember_root, help="The config directory.")
+@config_dir()
 def explain_command(target: str, directory: str) -> None:
     """Show which rule set each TikTok value of one Ecwid product (TARGET: product id or SKU), step by step."""
     from engine.passes.explain import explain_product
@@ -281,8 +312,7 @@ def explain_command(target: str, directory: str) -> None:
 
 # -- plan / apply / status / watch (engine.passes) -----------------------------------------------
 
-_CONFIG_DIR = click.option("--config", "directory", default=".", show_default=True, callback=_remember_root,
-                           type=click.Path(file_okay=False), help="The config directory.")
+_CONFIG_DIR = config_dir()
 
 
 def _open_runtime(directory: str) -> Runtime:
