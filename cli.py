@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import pathlib
+import shlex
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -131,7 +132,8 @@ def init(directory: str) -> None:
 
     _write_files(pathlib.Path(directory), starter_files(), overwrite=False)
     click.echo(f"wrote a starter config to {directory}; next: tokbridge validate {directory}")
-    click.echo(f"put your credentials in {pathlib.Path(directory) / '.tokbridge' / 'secrets'} (git-ignored)")
+    click.echo(f"put your credentials in {pathlib.Path(directory) / '.tokbridge' / 'secrets'} (git-ignored), "
+               f"or try it on the sandboxes first: tokbridge sandbox {shlex.quote(directory)}")
 
 
 @main.command()
@@ -225,14 +227,13 @@ def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int, ti
     except CatalogFileError as error:
         raise click.ClickException(str(error)) from None
     target = pathlib.Path(directory) if directory else None
-    if target is not None and (target / "tokbridge.yaml").exists():
-        raise click.ClickException(f"{target / 'tokbridge.yaml'} already exists; not overwriting anything")
+    keep = _sandbox_may_fill(target) if target is not None else frozenset()
     with start_sandboxes(n_products=n_products, seed=seed, catalog=catalog, ecwid_port=port,
                          tiktok_port=tiktok_port, review_delay=review_delay) as running:
         _describe_sandboxes(running, source=f"loaded from {ecwid_catalog}" if ecwid_catalog
                             else f"{n_products} generated products, seed {seed}", review_delay=review_delay)
         if target is not None:
-            _sandbox_config_dir(target, running)
+            _sandbox_config_dir(target, running, keep)
         else:
             _sandbox_instructions(running)
         click.echo("Ctrl-C to stop.")
@@ -253,15 +254,31 @@ def _describe_sandboxes(running: Sandboxes, *, source: str, review_delay: float)
     click.echo(f"  buyer: {running.tiktok_url}/_buyer/...   seller center: {running.tiktok_url}/_seller/...")
 
 
-def _sandbox_config_dir(target: pathlib.Path, running: Sandboxes) -> None:
+def _sandbox_may_fill(target: pathlib.Path) -> frozenset[str]:
+    """The files of TARGET to keep: a fresh directory or one `tokbridge init` wrote (its secrets still
+    placeholders) is filled in, keeping the rules the merchant edited; a real shop's config is refused."""
+    from engine.config.scaffold import edited_starter_files
+
+    if not (target / "tokbridge.yaml").exists():
+        return frozenset()
+    edited = edited_starter_files(target)
+    if edited is None:
+        raise click.ClickException(f"{target} holds a config with real credentials or state; not overwriting "
+                                   f"anything (try the sandbox in a new directory: tokbridge sandbox {target}-sandbox)")
+    return edited
+
+
+def _sandbox_config_dir(target: pathlib.Path, running: Sandboxes, keep: frozenset[str]) -> None:
     from engine.demo import connect_shop, write_config_dir
 
     target.mkdir(parents=True, exist_ok=True)
-    write_config_dir(target, running, secrets_file=True)
+    write_config_dir(target, running, secrets_file=True, keep=keep)
+    if keep:
+        click.echo(f"Kept your edited {', '.join(sorted(keep))}; the rest is the sandbox's starter config.")
     shop = connect_shop(target, running)
     click.echo(f"Config: {target} (credentials in {target / '.tokbridge' / 'secrets'}; TikTok shop "
                f"{shop.shop.id} connected)")
-    click.echo(f"  try: tokbridge validate {target} && tokbridge plan --config {target}")
+    click.echo(f"  try: tokbridge validate {target} && tokbridge plan {target}")
 
 
 def _sandbox_instructions(running: Sandboxes) -> None:
@@ -345,19 +362,20 @@ def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitco
     if as_json:
         click.echo(text, nl=False)
     else:
-        _echo_plan(plan, None if orders is None else order_plan, out=out)
+        _echo_plan(plan, None if orders is None else order_plan, out=out, directory=directory)
     if detailed_exitcode and not (plan.empty and order_plan.empty):
         raise SystemExit(2)
 
 
-def _echo_plan(plan: Plan, orders: Plan | None, *, out: str | None) -> None:
+def _echo_plan(plan: Plan, orders: Plan | None, *, out: str | None, directory: str) -> None:
     from engine.views import render_order_plan, render_plan
 
     click.echo(render_plan(plan))
     if orders is not None:
         click.echo(render_order_plan(orders))
     if out:
-        click.echo(f"saved the plan to {out}; apply exactly it with: tokbridge apply --plan {out}")
+        config = "" if directory == "." else f" --config {shlex.quote(directory)}"
+        click.echo(f"saved the plan to {out}; apply exactly it with: tokbridge apply{config} --plan {shlex.quote(out)}")
 
 
 @main.command("apply")
