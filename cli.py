@@ -513,14 +513,19 @@ def _serve(daemon: Daemon) -> None:
 # -- connect / disconnect (engine.connect) --------------------------------------------------------
 
 
-def _show_consent(url: str) -> None:
-    click.echo("Open this address in a browser and approve tokbridge:")
-    click.echo(f"  {url}")
-    click.echo("Waiting for the redirect back to this computer (Ctrl-C to stop)...")
+def _show_consent(timeout: float) -> Callable[[str], None]:
+    def show(url: str) -> None:
+        click.echo("Open this address in a browser and approve tokbridge:")
+        click.echo(f"  {url}")
+        click.echo(f"Waiting up to {timeout:g} s for the redirect back to this computer (Ctrl-C to stop)...")
+
+    return show
 
 
 _CALLBACK_PORT = click.option("--callback-port", type=click.IntRange(0, 65535), default=8788, show_default=True,
                               help="Port of the one-shot callback on 127.0.0.1 (the app's redirect URL).")
+_CONSENT_TIMEOUT = click.option("--timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
+                                help="Seconds to wait for the consent page to redirect back.")
 _PASTED_CODE = click.option("--code", default="", help="Paste the authorization code (or the whole redirected "
                                                        "URL) instead of waiting on the local callback.")
 
@@ -537,15 +542,16 @@ def connect_group() -> None:
 @click.option("--redirect-uri", default="", help="With --code: the redirect URI the consent used.")
 @_CALLBACK_PORT
 @click.option("--webhook-url", default="", help="Public URL of `tokbridge watch`, for the app's webhook setting.")
+@_CONSENT_TIMEOUT
 def connect_ecwid_command(directory: str, client_id: str, code: str, redirect_uri: str, callback_port: int,
-                          webhook_url: str) -> None:
+                          webhook_url: str, timeout: float) -> None:
     """OAuth with Ecwid; the token goes in .tokbridge/secrets (mode 0600)."""
     from engine.config.loader import environment
     from engine.connect.flows import ECWID_WEBHOOK_PATH, connect_ecwid, webhook_address
 
     client_id = client_id or environment(directory).get("ECWID_CLIENT_ID", "")
     result = connect_ecwid(directory, client_id=client_id, code=code, redirect_uri=redirect_uri,
-                           callback_port=callback_port, open_url=_show_consent)
+                           callback_port=callback_port, open_url=_show_consent(timeout), timeout=timeout)
     click.echo(f"Ecwid store {result.store_id} connected; its token is in {result.secrets_file} as "
                f"{result.variable} (mode 0600, git-ignored).")
     if result.missing_scopes:
@@ -565,13 +571,15 @@ def connect_ecwid_command(directory: str, client_id: str, code: str, redirect_ur
                                               "default sales warehouse).")
 @click.option("--webhook-url", default="", help="Public URL of `tokbridge watch`: subscribe TikTok webhooks to it.")
 @_CALLBACK_PORT
+@_CONSENT_TIMEOUT
 def connect_tiktok_command(directory: str, code: str, service_id: str, shop_id: str, warehouse: str,
-                           webhook_url: str, callback_port: int) -> None:
+                           webhook_url: str, callback_port: int, timeout: float) -> None:
     """OAuth with TikTok Shop: choose shop and warehouse, subscribe webhooks, then check the setup."""
     from engine.connect.flows import connect_tiktok
 
     result = connect_tiktok(directory, code=code, service_id=service_id, shop_id=shop_id, warehouse=warehouse,
-                            webhook_url=webhook_url, callback_port=callback_port, open_url=_show_consent)
+                            webhook_url=webhook_url, callback_port=callback_port, open_url=_show_consent(timeout),
+                            timeout=timeout)
     click.echo(f"TikTok shop {result.shop.name} ({result.shop.id}, {result.shop.region}) connected; "
                f"listings stock from warehouse {result.warehouse_id}.")
     if result.webhooks:
