@@ -345,8 +345,10 @@ def _open_runtime(directory: str) -> Runtime:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none, 1 on error.")
 @click.option("--target", "targets", multiple=True, help="Only this product (`product:ID` or ID); repeatable.")
 @click.option("--refresh", is_flag=True, help="Read TikTok live (drift, review results) instead of the state.")
+@click.option("--summary", "summarised", is_flag=True,
+              help="Counts per action and rule with the first few products of each, instead of every change.")
 def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitcode: bool,
-                 targets: tuple[str, ...], refresh: bool) -> None:
+                 targets: tuple[str, ...], refresh: bool, summarised: bool) -> None:
     """Show what `apply` would change on TikTok, like `terraform plan`."""
     from engine.passes.catalog import plan_catalog
     from engine.passes.run import NO_ORDERS, plan_orders
@@ -362,17 +364,17 @@ def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitco
     if as_json:
         click.echo(text, nl=False)
     else:
-        _echo_plan(plan, None if orders is None else order_plan, out=out, directory=directory)
+        _echo_plan(plan, None if orders is None else order_plan, out=out, directory=directory, summarised=summarised)
     if detailed_exitcode and not (plan.empty and order_plan.empty):
         raise SystemExit(2)
 
 
-def _echo_plan(plan: Plan, orders: Plan | None, *, out: str | None, directory: str) -> None:
-    from engine.views import render_order_plan, render_plan
+def _echo_plan(plan: Plan, orders: Plan | None, *, out: str | None, directory: str, summarised: bool) -> None:
+    from engine.views import order_summary, render_order_plan, render_plan, render_summary, summary
 
-    click.echo(render_plan(plan))
+    click.echo(render_summary(plan, summary(plan)) if summarised else render_plan(plan))
     if orders is not None:
-        click.echo(render_order_plan(orders))
+        click.echo(render_summary(orders, order_summary(orders)) if summarised else render_order_plan(orders))
     if out:
         config = "" if directory == "." else f" --config {shlex.quote(directory)}"
         click.echo(f"saved the plan to {out}; apply exactly it with: tokbridge apply{config} --plan {shlex.quote(out)}")
@@ -386,11 +388,13 @@ def _echo_plan(plan: Plan, orders: Plan | None, *, out: str | None, directory: s
 @click.option("--allow-destructive", is_flag=True, help="Apply even when the plan breaks the guardrails.")
 @click.option("--target", "targets", multiple=True, help="Only this product (`product:ID` or ID); repeatable.")
 @click.option("--workers", type=click.IntRange(1, 32), default=4, show_default=True, help="Concurrent writes.")
+@click.option("--full", is_flag=True, help="Show the whole plan (in a pager) even when it is longer than the "
+                                           "terminal; by default a long plan is summarised before the prompt.")
 def apply_command(directory: str, plan_file: str | None, auto_approve: bool, allow_destructive: bool,
-                  targets: tuple[str, ...], workers: int) -> None:
+                  targets: tuple[str, ...], workers: int, full: bool) -> None:
     """Make TikTok match the rules: plan afresh (or take a saved plan), confirm, apply."""
     from engine.passes import run
-    from engine.views import order_summary, render_order_plan, render_plan, summary
+    from engine.views import order_summary, summary
 
     with _open_runtime(directory) as runtime:
         runtime.hold_writer_lock("tokbridge apply")
@@ -399,20 +403,51 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
             prepared = run.prepare_saved(runtime, pathlib.Path(plan_file).read_text(encoding="utf-8"))
         else:
             prepared = run.prepare(runtime, targets=targets)
-        click.echo(render_plan(prepared.catalog))
-        click.echo(render_order_plan(prepared.orders))
+        asks = not plan_file and not auto_approve
+        _show_before_apply(prepared, asks=asks, full=full, directory=directory)
         if prepared.empty:
             run.carry_out(runtime, prepared)  # nothing to write; records what waits for the merchant (held orders)
             return
         _refuse_past_guardrails(prepared.guardrail_violations(runtime), allowed=allow_destructive)
         prompt = f"{summary(prepared.catalog)} {order_summary(prepared.orders)} Apply both?"
-        if not plan_file and not auto_approve and not click.confirm(prompt):
+        if asks and not click.confirm(prompt):
             click.echo("Apply cancelled; nothing was changed.")
             raise SystemExit(1)
         carried = _carry_out_with_progress(runtime, prepared, allow_destructive=allow_destructive, workers=workers)
     _echo_carried(carried)
     if carried.failed:
         raise SystemExit(1)
+
+
+def _terminal_lines() -> int | None:
+    """How many lines the merchant sees at once: LINES, else the terminal's; None when not a terminal."""
+    import shutil
+    import sys
+
+    lines = os.environ.get("LINES", "")
+    if lines.isdigit():
+        return int(lines)
+    return shutil.get_terminal_size().lines if sys.stdout.isatty() else None
+
+
+def _show_before_apply(prepared: Prepared, *, asks: bool, full: bool, directory: str) -> None:
+    """The plan apply is about to carry out: whole, or (before a prompt, when it would scroll past the
+    terminal) summarised with the way to page through the whole of it."""
+    from engine.views import order_summary, render_order_plan, render_plan, render_summary, summary
+
+    text = f"{render_plan(prepared.catalog)}\n{render_order_plan(prepared.orders)}"
+    length = text.count("\n") + 1
+    height = _terminal_lines()
+    if full:
+        click.echo_via_pager(text)
+    elif not asks or height is None or length < height:
+        click.echo(text)
+    else:
+        click.echo(render_summary(prepared.catalog, summary(prepared.catalog)))
+        click.echo(render_summary(prepared.orders, order_summary(prepared.orders)))
+        config = "" if directory == "." else f" --config {shlex.quote(directory)}"
+        click.echo(f"(a summary: the whole plan is {length} lines; `tokbridge apply{config} --full` pages "
+                   "through it before this question)")
 
 
 def _refuse_past_guardrails(violations: tuple[str, ...], *, allowed: bool) -> None:
