@@ -297,11 +297,29 @@ def _check_names(names: frozenset[str], allowed: frozenset[str] | None) -> None:
         raise ExpressionError(f"unknown name '{unknown[0]}' (names here: {known})")
 
 
+_NO_ATTRIBUTE = re.compile(r"^'(?P<owner>[\w.]+) object' has no attribute '(?P<name>[^']*)'$")
+_OWNERS = {f"{cls.__module__}.{cls.__name__}": (word, FIELDS[word]) for word, cls in (("product", Product),
+                                                                                      ("variant", Variant))}
+
+
+def _merchant_words(message: str) -> str:
+    """Jinja's "'engine.model.catalog.Product object' has no attribute 'x'" in the merchant's words: the
+    name they wrote (product, variant) and its field, or a key their data does not have; no Python names."""
+    match = _NO_ATTRIBUTE.match(message)
+    if match is None:
+        return message
+    name = match["name"]
+    if match["owner"] == "dict":
+        return f"no value for '{name}'"
+    word, fields = _OWNERS.get(match["owner"], ("this value", frozenset[str]()))
+    return f"{word} has no field '{name}'{_did_you_mean(name, fields) if not name.startswith('_') else ''}"
+
+
 def _failure(exc: Exception, source: str) -> ExpressionError:
     """The ExpressionError for an exception raised inside merchant code (any error there is that
     expression's error, never a crash)."""
     if isinstance(exc, UndefinedError):
-        return ExpressionError(f"{exc.message} in '{source}'")
+        return ExpressionError(f"{_merchant_words(exc.message or '')} in '{source}'")
     if isinstance(exc, SecurityError):
         return ExpressionError(f"not allowed: {exc} in '{source}'")
     return ExpressionError(f"{type(exc).__name__}: {exc} in '{source}'")

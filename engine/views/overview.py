@@ -19,8 +19,9 @@ def action_label(action: Action) -> str:
     """`product 12 "Blue shirt"` (the name when the plan carries the listing), or the order key."""
     if action.ecwid_product_id is None:
         return action.key
-    listing = getattr(action.payload, "listing", None)
-    title = getattr(listing, "title", "") if listing is not None else ""
+    # creates and updates carry the desired listing; a drift entry what TikTok holds
+    content = getattr(action.payload, "listing", None) or getattr(action.payload, "live", None)
+    title = getattr(content, "title", "") if content is not None else ""
     return f'product {action.ecwid_product_id} "{title}"' if title else f"product {action.ecwid_product_id}"
 
 

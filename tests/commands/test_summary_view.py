@@ -69,7 +69,7 @@ def test_apply_summarises_a_plan_longer_than_the_terminal_before_asking(world: W
 
 def test_apply_full_shows_every_line_and_a_short_plan_is_shown_whole(world: World) -> None:
     full = CliRunner().invoke(main, ["apply", str(world.root), "--full"], input="n\n", env={"LINES": "40"})
-    assert full.output.splitlines()[0] == "+ product 500000001"
+    assert full.output.splitlines()[0] == "+ product 500000001 \"Essential Boat-Neck Tee\""
     assert len(full.output.splitlines()) == 505 + 2
     tall = CliRunner().invoke(main, ["apply", str(world.root)], input="n\n", env={"LINES": "600"})
     assert tall.output == full.output
