@@ -683,6 +683,21 @@ def _describe_disconnect(plan: Plan, *, connected: bool) -> None:
         click.echo("No linked listing is live on TikTok.")
     click.echo("Then: remove the webhook subscriptions, stop order import and forget the tokens. "
                "The Ecwid catalog is not touched.")
+@main.command("adopt")
+@_CONFIG_DIR
+@click.option("--dry-run", is_flag=True, help="Show what would be adopted (and the differences); write nothing.")
+def adopt_command(directory: str, dry_run: bool) -> None:
+    """Take over TikTok products listed before tokbridge: link them to Ecwid by seller SKU, create nothing."""
+    from engine.passes.adopt import adopt, render_adopt
+
+    with _open_runtime(directory) as runtime:
+        if not dry_run:
+            runtime.hold_writer_lock("tokbridge adopt")
+        runtime.tiktok  # noqa: B018 - fail now, before reading anything, when TikTok is not connected
+        report = adopt(runtime, dry_run=dry_run)
+    click.echo(render_adopt(report))
+
+
 @main.group("state")
 def state_group() -> None:
     """The state database (links, tokens, imported orders): recover it when it is damaged."""
