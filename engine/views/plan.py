@@ -162,7 +162,7 @@ def render_apply(outcomes: Sequence[Any]) -> str:
     failed = [o for o in outcomes if not o.ok]
     for outcome in failed:
         action = outcome.action
-        lines.append(f"! {action.key} {action.kind.value}: {outcome.message}")
+        lines.append(f"! {action.key} {action.kind.value}: {for_merchant(outcome.message)}")
     done = len(outcomes) - len(failed)
     tally = f"Apply complete: {done} action{'s' if done != 1 else ''} done, {len(failed)} failed."
     return "\n".join([*lines, tally])

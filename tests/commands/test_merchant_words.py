@@ -62,3 +62,20 @@ def test_status_shows_names_and_no_api_paths_or_request_ids() -> None:
         "  ecwid read            never",
         "TikTok: shop closed (TikTok code 105002)",
     ]
+
+
+def test_apply_failures_have_no_api_paths_or_request_ids() -> None:
+    from engine.model.plan import Action, ActionKind
+    from engine.views import render_apply
+
+    class Outcome:
+        ok = False
+        action = Action(ActionKind.CREATE_PRODUCT, "product:142", ecwid_product_id=142)
+        message = ("TikTok POST /product/202309/images/upload: The image is 100x100 px; MAIN_IMAGE needs 300-4000 px "
+                   "per side (code 12052201, request_id 20261202083438E6)")
+
+    assert render_apply([Outcome()]).splitlines() == [
+        "! product:142 create_product: TikTok: The image is 100x100 px; MAIN_IMAGE needs 300-4000 px per side "
+        "(TikTok code 12052201)",
+        "Apply complete: 0 actions done, 1 failed.",
+    ]
