@@ -263,8 +263,9 @@ def _sandbox_may_fill(target: pathlib.Path) -> frozenset[str]:
         return frozenset()
     edited = edited_starter_files(target)
     if edited is None:
-        raise click.ClickException(f"{target} holds a config with real credentials or state; not overwriting "
-                                   f"anything (try the sandbox in a new directory: tokbridge sandbox {target}-sandbox)")
+        raise click.ClickException(f"{target / 'tokbridge.yaml'} already exists; not overwriting anything (the "
+                                   "directory holds real credentials or state, not the starter `tokbridge init` "
+                                   f"writes); try the sandbox in a new directory: tokbridge sandbox {target}-sandbox")
     return edited
 
 

@@ -75,5 +75,6 @@ def test_the_sandbox_refuses_a_config_with_real_credentials(tmp_path: Path, monk
     secrets.write_text(secrets.read_text().replace("ECWID_TOKEN=replace-me", "ECWID_TOKEN=secret_real"))
     result = CliRunner().invoke(main, ["sandbox", "shop"])
     assert (result.exit_code, result.output) == (
-        1, "Error: shop holds a config with real credentials or state; not overwriting anything (try the sandbox "
-           "in a new directory: tokbridge sandbox shop-sandbox)\n")
+        1, "Error: shop/tokbridge.yaml already exists; not overwriting anything (the directory holds real "
+           "credentials or state, not the starter `tokbridge init` writes); try the sandbox in a new directory: "
+           "tokbridge sandbox shop-sandbox\n")
