@@ -173,7 +173,7 @@ def schema(out: str) -> None:
 def _ecwid_client(directory: str) -> tuple[Config, EcwidClient]:
     """The Ecwid client of the store DIRECTORY's config names, for the commands that only read Ecwid."""
     from engine.config import load
-    from engine.config.build import unset_variable_message
+    from engine.config.build import shown_variable
     from engine.config.loader import environment
     from engine.ecwid import EcwidClient
 
@@ -181,7 +181,8 @@ def _ecwid_client(directory: str) -> tuple[Config, EcwidClient]:
     ecwid = config.settings.ecwid
     token = environment(directory).get(ecwid.token_env)
     if not token:
-        raise click.ClickException(f"{unset_variable_message(ecwid.token_env, 'ECWID_TOKEN')} (tokbridge.yaml ecwid)")
+        raise click.ClickException(f"environment variable {shown_variable(ecwid.token_env)} is not set "
+                                   "(tokbridge.yaml ecwid)")
     return config, EcwidClient(ecwid.base_url, ecwid.store_id, token)
 
 
@@ -351,13 +352,11 @@ def _open_runtime(directory: str) -> Runtime:
 def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitcode: bool,
                  targets: tuple[str, ...], refresh: bool, summarised: bool) -> None:
     """Show what `apply` would change on TikTok, like `terraform plan`."""
-    from engine.passes.catalog import plan_catalog
-    from engine.passes.run import NO_ORDERS, plan_orders
+    from engine.passes.run import NO_ORDERS, plan_both
     from engine.reconcile import plan_to_json
 
     with _open_runtime(directory) as runtime:
-        plan = plan_catalog(runtime, refresh=refresh, targets=targets)
-        orders = plan_orders(runtime)
+        plan, orders = plan_both(runtime, refresh=refresh, targets=targets)
     order_plan = NO_ORDERS if orders is None else orders[0]
     text = plan_to_json(plan, orders=None if orders is None else order_plan)
     if out:
@@ -366,7 +365,8 @@ def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitco
         click.echo(text, nl=False)
     else:
         _echo_plan(plan, None if orders is None else order_plan, out=out, directory=directory, summarised=summarised)
-    if detailed_exitcode and not (plan.empty and order_plan.empty):
+    pending = plan.actions or plan.waiting or order_plan.actions  # waiting on TikTok is pending too
+    if detailed_exitcode and pending:
         raise SystemExit(2)
 
 
@@ -398,6 +398,10 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
     from engine.views import order_summary, summary
 
     with _open_runtime(directory) as runtime:
+        if _watch_is_running(runtime):
+            _approve_through_watch(runtime, plan_file=plan_file, auto_approve=auto_approve,
+                                   allow_destructive=allow_destructive)
+            return
         runtime.hold_writer_lock("tokbridge apply")
         runtime.tiktok  # noqa: B018 - fail now, before reading anything, when TikTok is not connected
         if plan_file:
@@ -449,6 +453,43 @@ def _show_before_apply(prepared: Prepared, *, asks: bool, full: bool, directory:
         config = "" if directory == "." else f" --config {shlex.quote(directory)}"
         click.echo(f"(a summary: the whole plan is {length} lines; `tokbridge apply{config} --full` pages "
                    "through it before this question)")
+
+
+def _watch_is_running(runtime: Runtime) -> bool:
+    """`tokbridge watch` holds the writer lock and listens on its control socket: hand approvals to it."""
+    from engine.state import WriterBusyError
+    from engine.watch.control import socket_path
+
+    try:
+        runtime.hold_writer_lock("tokbridge apply")
+    except WriterBusyError:
+        if socket_path(runtime.state.path).exists():
+            return True
+        raise
+    return False
+
+
+def _approve_through_watch(runtime: Runtime, *, plan_file: str | None, auto_approve: bool,
+                           allow_destructive: bool) -> None:
+    """Show what the running daemon would apply, confirm, and let the daemon carry it out once."""
+    from engine.model.errors import TokbridgeError
+    from engine.passes.run import plan_both
+    from engine.views import render_plan
+    from engine.watch.control import APPROVAL_TIMEOUT, ask, socket_path
+
+    if plan_file:
+        raise TokbridgeError("tokbridge watch is running: it applies what you approve with `tokbridge apply "
+                             f"--config {runtime.config.root}`; a saved plan (--plan) needs watch stopped")
+    plan, _ = plan_both(runtime)
+    click.echo(render_plan(plan))
+    if not auto_approve and not click.confirm("tokbridge watch is running: let it apply this plan?"):
+        click.echo("Apply cancelled; nothing was changed.")
+        raise SystemExit(1)
+    reply = ask(socket_path(runtime.state.path), {"command": "approve", "config_digest": runtime.config.digest,
+                                                   "allow_destructive": allow_destructive}, timeout=APPROVAL_TIMEOUT)
+    click.echo(str(reply.get("message", "")))
+    if not reply.get("ok"):
+        raise SystemExit(1)
 
 
 def _refuse_past_guardrails(violations: tuple[str, ...], *, allowed: bool) -> None:
@@ -512,6 +553,7 @@ def watch_command(directory: str, once: bool, log_format: str, host: str | None,
                   no_webhooks: bool) -> None:
     """Keep TikTok in step with Ecwid (and Ecwid with TikTok's orders) until SIGTERM / Ctrl-C."""
     from engine.config import secrets
+    from engine.views.status import cycle_summary
     from engine.watch import Daemon, WatchOptions, configure_logging
 
     with _open_runtime(directory) as runtime:
@@ -523,6 +565,7 @@ def watch_command(directory: str, once: bool, log_format: str, host: str | None,
         daemon = Daemon(runtime, WatchOptions(host=host, port=port, webhooks=not no_webhooks))
         if once:
             daemon.run_once()
+            click.echo(cycle_summary(daemon.processor.tally, runtime.state))
             if daemon.processor.failures:
                 raise click.ClickException(f"{daemon.processor.failures} step(s) of this cycle failed (see the log "
                                            "above); the next cycle tries them again")
@@ -684,6 +727,8 @@ def _describe_disconnect(plan: Plan, *, connected: bool) -> None:
         click.echo("No linked listing is live on TikTok.")
     click.echo("Then: remove the webhook subscriptions, stop order import and forget the tokens. "
                "The Ecwid catalog is not touched.")
+
+
 @main.command("adopt")
 @_CONFIG_DIR
 @click.option("--dry-run", is_flag=True, help="Show what would be adopted (and the differences); write nothing.")
@@ -697,6 +742,28 @@ def adopt_command(directory: str, dry_run: bool) -> None:
         runtime.tiktok  # noqa: B018 - fail now, before reading anything, when TikTok is not connected
         report = adopt(runtime, dry_run=dry_run)
     click.echo(render_adopt(report))
+
+
+@main.group("orders")
+def orders_group() -> None:
+    """TikTok orders in Ecwid: check that each was imported exactly once."""
+
+
+@orders_group.command("verify")
+@_CONFIG_DIR
+@click.option("--days", type=click.IntRange(min=1), default=None, help="Only TikTok orders of the last DAYS days.")
+def orders_verify_command(directory: str, days: int | None) -> None:
+    """List TikTok orders missing in Ecwid or imported twice (read-only); exit 1 when there are any."""
+    import time
+
+    from engine.passes.orders import verify_orders
+
+    since = None if days is None else int(time.time()) - days * 86_400
+    with _open_runtime(directory) as runtime:
+        report = verify_orders(ecwid=runtime.ecwid, tiktok=runtime.tiktok, state=runtime.state, since=since)
+    click.echo("\n".join(report.lines()))
+    if not report.ok:
+        raise SystemExit(1)
 
 
 @main.group("state")

@@ -6,7 +6,8 @@ them, and the whole story told with the engine's own functions.
 mappings that cover the seeded catalog; `connect_shop()` authorises TikTok through the real
 `connect tiktok --code` path. `run_demo()` then goes validate -> plan -> apply -> a review
 rejection and its fix -> orders both ways, calling what the commands call (`load`, `plan_catalog`,
-`execute`, `refresh_reviews`, `status_report`, `sync_orders`) and printing what they render.
+the apply use case `engine.passes.run`, `refresh_reviews`, `status_report`, `sync_orders`) and
+printing what they render.
 
 The rule: the demo only drives the two sides the way a merchant and a buyer would (the Ecwid
 admin API, the TikTok buyer API, the sandbox clock); every sync step is the engine's. Time moves
@@ -36,11 +37,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.rule import Rule
 from rich.text import Text
 
-from engine.apply import execute
 from engine.config import ConfigError, load, starter_files
 from engine.connect.flows import ConnectError, TikTokConnection, connect_tiktok
 from engine.http import ApiError
 from engine.model.listing import ProductStatus
+from engine.passes import run
 from engine.passes.catalog import plan_catalog, refresh_reviews
 from engine.passes.orders import sync_orders
 from engine.runtime import Runtime
@@ -351,8 +352,9 @@ class _Story:
                                                  TimeElapsedColumn(), console=self.console,
                                                  transient=True) as progress:
             task = progress.add_task("apply", total=total)
-            plan = plan_catalog(runtime)
-            report = execute(runtime, plan, on_progress=lambda done, _: progress.update(task, completed=done))
+            prepared = run.prepare(runtime)  # what `tokbridge apply` runs, guardrails and orders included
+            report = run.carry_out(runtime, prepared,
+                                   on_progress=lambda done, _: progress.update(task, completed=done)).catalog.report
         self.output(render_apply(report.outcomes))
         self.say(f"{len(report.succeeded)} listings went to TikTok; they are PENDING until TikTok's review "
                  "finishes.")
@@ -383,11 +385,11 @@ class _Story:
         self.ecwid_admin(f"products/{flawed}", {"description": description})
         self.command(f"tokbridge apply --config {self.root.name} --target {flawed} --auto-approve")
         with self.runtime() as runtime:
-            plan = plan_catalog(runtime, targets=[str(flawed)])
-            *diff, total = render_plan(plan).splitlines()
+            prepared = run.prepare(runtime, targets=[str(flawed)])
+            *diff, total = render_plan(prepared.catalog).splitlines()
             self.output("\n".join(diff), cut=True)
             self.output(total)
-            report = execute(runtime, plan)
+            report = run.carry_out(runtime, prepared).catalog.report
         self.output(render_apply(report.outcomes))
         self.later(self.sandboxes.tiktok.review_delay + 1, "TikTok's review")
         with self.runtime() as runtime:

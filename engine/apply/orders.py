@@ -136,12 +136,27 @@ def _tiktok_order(tiktok: TikTokClient, order_id: str) -> TikTokOrder:
     return found[0]
 
 
+def _ship_on_tiktok_label(tiktok: TikTokClient, order: TikTokOrder) -> None:
+    """TikTok shipping (US): the default label service TikTok offers (else its first), then Create Packages
+    for the open units. The tracking TikTok issues is copied into Ecwid by the next order pass."""
+    services = tiktok.shipping_services(order.id)
+    if not services:
+        raise PermanentError(f"TikTok offers no shipping label service for order {order.id}; "
+                             "ship it in TikTok Seller Center")
+    service = next((s for s in services if s.is_default), services[0])
+    tiktok.create_label_package(order.id, shipping_service_id=service.id)
+
+
 def ship_package(action: Action, *, tiktok: TikTokClient) -> None:
-    """Mark Package As Shipped with the Ecwid tracking number and the mapped shipping provider."""
+    """Mark Package As Shipped with the Ecwid tracking number and the mapped shipping provider (or, for an
+    order on TikTok shipping, TikTok's label flow)."""
     payload = _payload(action, ShipPackage)
     order = _tiktok_order(tiktok, payload.tiktok_order_id)
     if order.status not in AWAITING_SHIPMENT:
         return  # shipped meanwhile (an earlier attempt whose answer was lost, or Seller Center)
+    if payload.tiktok_label:
+        _ship_on_tiktok_label(tiktok, order)
+        return
     wanted = payload.shipping_provider
     providers = tiktok.order_shipping_providers(order)
     provider = next((p for p in providers if wanted in (p.id, p.name) or p.name.casefold() == wanted.casefold()),

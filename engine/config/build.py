@@ -26,6 +26,7 @@ from engine.config.types import (
     AttributeMapping,
     BuyerCancellation,
     CategoryRule,
+    ConfigChanges,
     DriftPolicy,
     EcwidConnection,
     EcwidStatusUpdate,
@@ -52,6 +53,7 @@ from engine.config.types import (
     SellingPolicy,
     Settings,
     StopRule,
+    SyncPolicy,
     SyncRules,
     TikTokConnection,
     UnknownSku,
@@ -236,6 +238,8 @@ def build_settings(doc: Document) -> Settings:
         state_path=data.get("state_path", ".tokbridge/state.db"),
         intervals=Intervals(**data.get("intervals", {})),
         webhooks=WebhookListen(**data.get("webhooks", {})),
+        sync_policy=SyncPolicy(config_changes=ConfigChanges(data.get("sync_policy", {}).get("config_changes",
+                                                                                           "manual"))),
         guardrails=Guardrails(
             max_stop_share=Decimal(str(guard.get("max_stop_share", defaults.max_stop_share))),
             max_price_drop_percent=Decimal(str(guard.get("max_price_drop_percent", defaults.max_price_drop_percent))),
@@ -392,6 +396,7 @@ def build_orders(doc: Document, compiled: Compiled) -> OrderRules:
         unknown_sku=UnknownSku(data.get("unknown_sku", "action_required")),
         buyer_cancellation=BuyerCancellation(data.get("buyer_cancellation", "surface")),
         restock_on_cancel=data.get("restock_on_cancel", True),
+        carriers_ref=_ref(doc, ("carriers",), "carriers") if "carriers" in data else None,
     )
 
 

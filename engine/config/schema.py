@@ -443,6 +443,15 @@ _TOKBRIDGE = _document(
             "Where `tokbridge watch` listens for webhooks.",
             {"host": _str("Listen address.", minLength=1), "port": _int("Listen port.", minimum=1, maximum=65535)},
         ),
+        "sync_policy": _obj(
+            "What `tokbridge watch` applies on its own. Catalog changes from Ecwid (price, stock, variations, "
+            "enable/disable) always flow, as in M2E.",
+            {
+                "config_changes": _enum(
+                    "Rule edits while `watch` runs: `manual` (default) shows them as a plan waiting for "
+                    "`tokbridge apply`; `auto` applies them at once.", ("manual", "auto")),
+            },
+        ),
         "guardrails": _obj(
             "Limits that make `apply` refuse a plan without --allow-destructive.",
             {

@@ -221,6 +221,7 @@ class OrderRules:
     unknown_sku: UnknownSku = UnknownSku.ACTION_REQUIRED
     buyer_cancellation: BuyerCancellation = BuyerCancellation.SURFACE
     restock_on_cancel: bool = True
+    carriers_ref: RuleRef | None = None  # where `carriers:` is, named when a carrier is unmapped
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +261,16 @@ class WebhookListen:
     port: int = 8787
 
 
+class ConfigChanges(StrEnum):
+    MANUAL = "manual"  # a rule edit waits as a plan for `tokbridge apply`
+    AUTO = "auto"  # a rule edit is applied by `watch` at once
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPolicy:
+    config_changes: ConfigChanges = ConfigChanges.MANUAL
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     region: Region
@@ -269,6 +280,7 @@ class Settings:
     intervals: Intervals = Intervals()
     webhooks: WebhookListen = WebhookListen()
     guardrails: Guardrails = Guardrails()
+    sync_policy: SyncPolicy = SyncPolicy()
 
 
 @dataclass(frozen=True, slots=True)

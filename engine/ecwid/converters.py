@@ -542,11 +542,20 @@ def _marketplace(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _order_id(raw: Mapping[str, Any]) -> str:
+    """The order's id. Older answers carry only the legacy keys: `vendorOrderNumber` is the shown id,
+    `orderNumber` the internal number (ecwid.md §7.1); either is accepted in paths and `ids` searches."""
+    for key in ("id", "vendorOrderNumber", "orderNumber", "internalId"):
+        if raw.get(key):
+            return str(raw[key])
+    return ""
+
+
 def order_from_json(raw: Mapping[str, Any]) -> EcwidOrder:
     where = f"order {raw.get('id')}"
     extra = raw.get("extraFields") or {}
     return EcwidOrder(
-        id=str(raw.get("id") or ""),
+        id=_order_id(raw),
         internal_id=int(raw.get("internalId") or raw.get("orderNumber") or 0),
         payment_status=_status(PaymentStatus, raw.get("paymentStatus"), where=f"{where}.paymentStatus"),
         fulfillment_status=_status(FulfillmentStatus, raw.get("fulfillmentStatus"),

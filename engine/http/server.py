@@ -14,6 +14,12 @@ from typing import Any, Self
 
 import uvicorn
 
+from engine.model.errors import TokbridgeError
+
+
+class ListenError(TokbridgeError):
+    """The address cannot be listened on (in use by another program, or not this machine's)."""
+
 
 class BackgroundServer:
     """Serve an ASGI app with uvicorn on a daemon thread; stop() shuts it down gracefully."""
@@ -26,7 +32,11 @@ class BackgroundServer:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sock = socket.socket(family, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
+        try:
+            self._sock.bind((host, port))
+        except OSError as error:
+            self._sock.close()
+            raise ListenError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
         self.host, self.port = self._sock.getsockname()[:2]
         config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False,
                                 timeout_graceful_shutdown=graceful_seconds)

@@ -124,6 +124,7 @@ class ShipPackage:
     ecwid_order_id: str
     tracking_number: str
     shipping_provider: str
+    tiktok_label: bool = False  # shipping_type TIKTOK: TikTok's label flow, not Mark Package As Shipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,9 @@ class Plan:
     actions: tuple[Action, ...]
     drift: tuple[Action, ...] = ()  # changes made on TikTok since the last apply
     blocked: tuple[ActionRequired, ...] = ()
+    # Changes the rules want that TikTok does not take now (the listing is in review, or frozen): shown
+    # with what they wait for, never carried out by this plan, never hidden behind "no changes".
+    waiting: tuple[Action, ...] = ()
     inputs_digest: str = ""  # hash of everything the plan was computed from; a stale plan is refused
     meta: dict[str, Any] = field(default_factory=dict)
 

@@ -170,6 +170,28 @@ class Cancellation:
 
 
 @dataclass(frozen=True, slots=True)
+class ReturnRequest:
+    """A buyer's return or refund (Return and Refund API, tiktok.md §11.3)."""
+
+    return_id: str
+    order_id: str
+    return_type: str  # REFUND | RETURN_AND_REFUND | REPLACEMENT
+    status: str  # RETURN_OR_REFUND_REQUEST_PENDING, AWAITING_BUYER_SHIP, ... (kept as TikTok spells it)
+    role: CancelRole | None
+    reason: str
+    reason_text: str = ""
+    currency: str = ""
+    refund_total: Decimal | None = None
+    order_line_item_ids: tuple[str, ...] = ()
+    respond_deadline: int = 0  # when the seller must answer; 0 when no answer is due
+    create_time: int = 0
+    update_time: int = 0
+
+
+RETURN_PENDING = "RETURN_OR_REFUND_REQUEST_PENDING"
+
+
+@dataclass(frozen=True, slots=True)
 class PackageSku:
     id: str
     name: str
@@ -200,6 +222,29 @@ class ShippedPackage:
     package_id: str
     order_line_item_ids: tuple[str, ...]
     warning: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ShippingService:
+    """A TikTok label service for an order (Get Eligible Shipping Service), with its carrier."""
+
+    id: str
+    name: str
+    shipping_provider_id: str
+    shipping_provider_name: str
+    price: Decimal | None = None
+    currency: str = ""
+    is_default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LabelPackage:
+    """What Create Packages answers: the package on TikTok's label and the service it ships with."""
+
+    order_id: str
+    package_id: str
+    order_line_item_ids: tuple[str, ...]
+    service: ShippingService | None = None
 
 
 @dataclass(frozen=True, slots=True)

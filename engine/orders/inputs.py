@@ -11,13 +11,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from engine.model.ecwid_order import EcwidOrder
-from engine.model.tiktok_order import Cancellation, TikTokOrder
+from engine.model.tiktok_order import Cancellation, ReturnRequest, TikTokOrder
 
 # Ecwid `refererId` of every order tokbridge imports: a channel label the Ecwid search filters on,
 # so the Ecwid poll asks only for TikTok orders. The TikTok order id itself goes in
 # `externalTransactionId` (found by `keywords` search). Neither hides Ecwid's fulfilment controls,
 # unlike `externalOrderId`, which needs `externalFulfillment: true` (ecwid.md §7.4).
 REFERER_ID = "TikTok Shop"
+
+
+# Ecwid `shippingOption.shippingCarrierName` of an imported order, by who ships it: the carrier name
+# `carriers` in rules/orders.yaml maps to a TikTok shipping provider when the merchant ships in Ecwid
+# (the starter maps SELLER_SHIPPED, so an imported order ships with zero edits).
+SELLER_SHIPPED = "TikTok Shop"
+TIKTOK_SHIPPED = "TikTok Shipping"  # shipping_type TIKTOK: TikTok's label; the carrier is TikTok's
+TIKTOK_FULFILLED = "Fulfilled by TikTok"  # fulfillment_type FULFILLMENT_BY_TIKTOK: nothing to ship
 
 
 def restock_marker(tiktok_order_id: str) -> str:
@@ -32,6 +40,9 @@ class SkuTarget:
     seller_sku: str
     ecwid_product_id: int
     ecwid_combination_id: int | None = None
+    # The variation's (option name, value) pairs: Ecwid requires `selectedOptions` on an order line
+    # carrying a variation SKU (ecwid.md §7.4), and refuses the line without them.
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +71,9 @@ class OrderInputs:
     changed Ecwid order. `ecwid_orders`: the Ecwid orders linked to those, by TikTok order id.
     `cancellations`: buyer cancellation requests awaiting the seller's answer.
     `effects`: marker name -> Effect value, for one-time effects already begun or done.
+    `unreadable`: TikTok order id -> why it could not be read; each is held, the others go on.
+    `store_currency`: an order in another currency is held, never imported at a wrong value.
+    `returns`: pending returns and refunds; those of imported orders are shown to the merchant.
     """
 
     tiktok_orders: tuple[TikTokOrder, ...]
@@ -68,3 +82,6 @@ class OrderInputs:
     skus: Mapping[str, SkuTarget] = field(default_factory=dict)
     cancellations: tuple[Cancellation, ...] = ()
     effects: Mapping[str, str] = field(default_factory=dict)
+    unreadable: Mapping[str, str] = field(default_factory=dict)
+    store_currency: str = ""  # the Ecwid store's currency; "" when not read (nothing to import)
+    returns: tuple[ReturnRequest, ...] = ()  # buyers' returns and refunds awaiting the seller's answer

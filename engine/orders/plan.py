@@ -12,7 +12,9 @@ Both directions, as `rules/orders.yaml` says:
 - Ecwid -> TikTok: the first `ecwid_to_tiktok` rule matching the Ecwid order acts: SHIP_PACKAGE
   while the TikTok order awaits shipment (carrier mapped by `carriers`, unmapped -> action-required),
   CANCEL_ORDER while TikTok still lets the seller cancel;
-- a buyer's cancellation request is APPROVE_CANCELLATION or surfaced, per `buyer_cancellation`.
+- a buyer's cancellation request is APPROVE_CANCELLATION or surfaced, per `buyer_cancellation`;
+- a buyer's pending return or refund of an imported order, and units TikTok cancelled after the
+  import, are surfaced for the merchant to answer.
 
 Transitions are edge-triggered (TikTok status vs the recorded one) and guarded by the other
 side's current state, so an order that has converged plans no action and nothing loops: our own
@@ -41,8 +43,16 @@ from engine.model.plan import (
     ShipPackage,
     UpdateEcwidOrder,
 )
-from engine.model.tiktok_order import Cancellation, CancelRole, CancelStatus, OrderStatus, TikTokOrder
-from engine.orders.build import ecwid_order_for, ecwid_view, importable_lines
+from engine.model.tiktok_order import (
+    RETURN_PENDING,
+    Cancellation,
+    CancelRole,
+    CancelStatus,
+    OrderStatus,
+    ReturnRequest,
+    TikTokOrder,
+)
+from engine.orders.build import ecwid_order_for, ecwid_view, fees, fulfilled_by_tiktok, importable_lines, tiktok_ships
 from engine.orders.inputs import Effect, OrderInputs, OrderRecord, restock_marker
 
 AWAITING_SHIPMENT = frozenset({OrderStatus.AWAITING_SHIPMENT, OrderStatus.PARTIALLY_SHIPPING})
@@ -83,6 +93,10 @@ def _implausible(order: TikTokOrder) -> tuple[str, str] | None:
     if payment is not None and min(payment.sub_total, payment.total_amount) < 0:
         return (f"TikTok order {order.id} has a negative total ({payment.total_amount})",
                 f"{check}; tokbridge does not import negative amounts")
+    if payment is not None and fees(payment) < 0:
+        return (f"TikTok order {order.id}'s payment does not add up: total {payment.total_amount} is less than "
+                f"subtotal {payment.sub_total} + shipping {payment.shipping_fee} + tax {payment.tax}",
+                f"{check}; tokbridge imports only totals that reconcile")
     return None
 
 
@@ -96,10 +110,24 @@ def _importable(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> A
     if order.payment is None:
         return _held(rule.ref, f"TikTok order {order.id} has no payment details, so it cannot be imported",
                      "Wait for TikTok to complete the order's payment", tiktok_order_id=order.id, retry=True)
+    currency = order.payment.currency
+    if inputs.store_currency and currency and currency != inputs.store_currency:
+        return _held(rule.ref, f"TikTok order {order.id} is in {currency}, but the Ecwid store sells in "
+                               f"{inputs.store_currency}; tokbridge does not convert currencies",
+                     "Enter the order in Ecwid by hand, or connect the TikTok shop of the store's currency",
+                     tiktok_order_id=order.id, retry=True)
     implausible = _implausible(order)
     if implausible is not None:
         reason, fix = implausible
         return _held(rule.ref, reason, fix, tiktok_order_id=order.id, retry=True)
+    gone = sorted({line.seller_sku for line, _ in importable_lines(order)
+                   if (t := inputs.skus.get(line.seller_sku)) is not None and t.ecwid_combination_id is not None
+                   and not t.options})
+    if gone:
+        return _held(rule.ref, f"TikTok order {order.id} has SKU {', '.join(gone)}, whose Ecwid variation is gone "
+                               "(an order line with a variation SKU needs the variation's options)",
+                     "Restore the variation in Ecwid, or run `tokbridge apply` to relist the product",
+                     sku=gone[0], tiktok_order_id=order.id, retry=True)
     unknown = _unknown_skus(order, inputs)
     if unknown and rules.unknown_sku is UnknownSku.ACTION_REQUIRED:
         listed = ", ".join(unknown)
@@ -199,6 +227,11 @@ def _tiktok_to_ecwid(order: TikTokOrder, record: OrderRecord, inputs: OrderInput
                      "Restore the order in Ecwid, or handle TikTok order changes in Seller Center",
                      tiktok_order_id=order.id, ecwid_order_id=record.ecwid_order_id)
     changes, target = _status_changes(order, record, ecwid, rules)
+    if (fulfilled_by_tiktok(order) or tiktok_ships(order)) and order.tracking_number \
+            and order.tracking_number != ecwid.tracking_number:
+        # TikTok bought the label (or shipped from its warehouse): its tracking is the one to show in Ecwid.
+        changes.append(FieldChange("trackingNumber", ecwid.tracking_number or None, order.tracking_number,
+                                   f"{rules.import_.ref.file} (TikTok ships this order)"))
     statuses = {c.field: c.new for c in changes}
     restock, problem = _restock(order, ecwid, inputs, rules)
     if problem is not None:
@@ -219,10 +252,25 @@ def _tiktok_to_ecwid(order: TikTokOrder, record: OrderRecord, inputs: OrderInput
     )
 
 
+def _tiktok_label(rule: EcwidToTikTokRule, order: TikTokOrder, ecwid: EcwidOrder) -> Action:
+    """Ship on TikTok's label: TikTok picks the carrier and issues the tracking (mirrored back later)."""
+    return Action(
+        kind=ActionKind.SHIP_PACKAGE,
+        key=f"order:{order.id}:ship",
+        changes=(FieldChange("shipping_label", None, "TikTok shipping label", str(rule.ref)),),
+        payload=ShipPackage(tiktok_order_id=order.id, ecwid_order_id=ecwid.id, tracking_number="",
+                            shipping_provider="", tiktok_label=True),
+        reason=f"Ecwid order {ecwid.id} is {ecwid.fulfillment_status.value}; TikTok ships this order on its label",
+    )
+
+
 def _ship(rule: EcwidToTikTokRule, order: TikTokOrder, ecwid: EcwidOrder, view: dict[str, Any],
           rules: OrderRules) -> Action | ActionRequired | None:
-    if order.status not in AWAITING_SHIPMENT:
-        return None  # shipped already (by us or in Seller Center), or cancelled: nothing left to tell TikTok
+    if order.status not in AWAITING_SHIPMENT or fulfilled_by_tiktok(order):
+        # Shipped already (by us or in Seller Center), cancelled, or TikTok's own warehouse ships it.
+        return None
+    if tiktok_ships(order):
+        return _tiktok_label(rule, order, ecwid)
     carrier = ecwid.shipping_option.carrier_name if ecwid.shipping_option else ""
     provider = ""
     if rule.shipping_provider is not None:
@@ -231,8 +279,9 @@ def _ship(rule: EcwidToTikTokRule, order: TikTokOrder, ecwid: EcwidOrder, view: 
         except ExpressionError:
             provider = ""  # an unmapped carrier is a missing key in `carriers`: reported below
     if not provider:
-        return _held(rule.ref, f"Ecwid order {ecwid.id} was shipped with carrier '{carrier}', which carriers "
-                               "in rules/orders.yaml does not map to a TikTok shipping provider",
+        return _held(rules.carriers_ref or rule.ref,
+                     f"Ecwid order {ecwid.id} was shipped with carrier '{carrier}', which carriers "
+                     "in rules/orders.yaml does not map to a TikTok shipping provider",
                      f"Add '{carrier or '<carrier>'}: <TikTok shipping provider>' under carriers in "
                      "rules/orders.yaml", tiktok_order_id=order.id, ecwid_order_id=ecwid.id)
     return Action(
@@ -307,6 +356,48 @@ def _buyer_cancellation(request: Cancellation, rules: OrderRules) -> Action | Ac
                  "rules/orders.yaml", tiktok_order_id=request.order_id, cancel_id=request.cancel_id)
 
 
+def _cancelled_after_import(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> ActionRequired | None:
+    """Units TikTok cancelled after the import (a partial cancellation) that the Ecwid order still lists:
+    shown to the merchant, who edits the Ecwid order and its stock (tokbridge never rewrites imported items)."""
+    ecwid = inputs.ecwid_orders.get(order.id)
+    if ecwid is None or order.status is OrderStatus.CANCELLED:
+        return None  # a whole-order cancel is mapped by tiktok_to_ecwid and restocked by restock_on_cancel
+    live = {line.seller_sku: line.quantity - line.cancelled_quantity for line in order.lines}
+    gone = [(item.sku, item.quantity - live[item.sku]) for item in ecwid.items
+            if item.sku in live and item.quantity > live[item.sku]]
+    if not gone:
+        return None
+    units = ", ".join(f"{count} x {sku}" for sku, count in gone)
+    return _held(f"{rules.import_.ref.file} (partial cancellation)",
+                 f"TikTok cancelled {units} of order {order.id} after it was imported; Ecwid order {ecwid.id} "
+                 "still lists them",
+                 "Remove them from the Ecwid order and put them back in stock in Ecwid "
+                 "(tokbridge does not rewrite the items of an imported order)",
+                 sku=gone[0][0], tiktok_order_id=order.id, ecwid_order_id=ecwid.id, retry=True)
+
+
+def _return_request(request: ReturnRequest, inputs: OrderInputs, rules: OrderRules) -> ActionRequired | None:
+    """A buyer's pending return or refund of an imported order, shown to the merchant (plan and status):
+    TikTok wants the seller's answer, and the Ecwid order's refund and restock follow from it."""
+    record = inputs.records.get(request.order_id)
+    if record is None or request.status != RETURN_PENDING:
+        return None  # not an order tokbridge imported, or answered already
+    kind = {"REFUND": "refund", "RETURN_AND_REFUND": "return and refund",
+            "REPLACEMENT": "replacement"}.get(request.return_type, request.return_type.lower() or "return")
+    refund = f"; refund {request.refund_total} {request.currency}".rstrip() if request.refund_total is not None else ""
+    due = ""
+    if request.respond_deadline:
+        due = f"; answer by {datetime.fromtimestamp(request.respond_deadline, UTC):%Y-%m-%d %H:%M} UTC"
+    units = len(request.order_line_item_ids)
+    return _held(f"{rules.import_.ref.file} (returns)",
+                 f"The buyer asked for a {kind} of {units} unit(s) of TikTok order {request.order_id} (Ecwid order "
+                 f"{record.ecwid_order_id}): {request.reason_text or request.reason}{refund}{due}",
+                 "Approve or reject it in TikTok Seller Center; once TikTok refunds it, record the refund and any "
+                 "restock in Ecwid (tokbridge does not answer returns)",
+                 tiktok_order_id=request.order_id, ecwid_order_id=record.ecwid_order_id,
+                 return_id=request.return_id)
+
+
 def plan_orders(inputs: OrderInputs, rules: OrderRules) -> Plan:
     """The order actions and action-required items for one pass over `inputs`."""
     actions: list[Action] = []
@@ -327,8 +418,16 @@ def plan_orders(inputs: OrderInputs, rules: OrderRules) -> Plan:
             continue
         add(_tiktok_to_ecwid(order, record, inputs, rules))
         add(_ecwid_to_tiktok(order, inputs, rules))
+        add(_cancelled_after_import(order, inputs, rules))
+    for order_id in sorted(inputs.unreadable):
+        add(_held(rules.import_.ref.file, f"TikTok order {order_id} could not be read: {inputs.unreadable[order_id]}",
+                  "tokbridge reads it again on every run; if it keeps failing, check the order in TikTok Seller "
+                  "Center (an order of another shop cannot be read with this shop's connection)",
+                  tiktok_order_id=order_id, retry=True))
     for request in _unique(inputs.cancellations):
         add(_buyer_cancellation(request, rules))
+    for pending in sorted({r.return_id: r for r in inputs.returns}.values(), key=lambda r: r.return_id):
+        add(_return_request(pending, inputs, rules))
     actions.sort(key=lambda a: (_KIND_ORDER.index(a.kind), a.key))
     return Plan(actions=tuple(actions), blocked=tuple(blocked), meta={"orders": len(orders)})
 

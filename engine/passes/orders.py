@@ -24,15 +24,23 @@ from dataclasses import dataclass
 from engine.apply.orders import SOURCE, AfterCreate, OrderSyncResult, apply_order_plan
 from engine.config.types import OrderRules
 from engine.ecwid.client import EcwidClient
+from engine.http import ApiError
 from engine.model.ecwid_order import EcwidOrder
 from engine.model.plan import ActionKind, Plan
-from engine.model.tiktok_order import CancelStatus, TikTokOrder
+from engine.model.tiktok_order import RETURN_PENDING, CancelStatus, TikTokOrder
 from engine.orders import REFERER_ID, OrderInputs, OrderRecord, SkuTarget, plan_orders, restock_marker
 from engine.passes.errors import StalePlanError
 from engine.reconcile import order_plan_digest
 from engine.state.store import StateStore
 from engine.tiktok.client import TikTokClient
-from engine.tiktok.webhooks import CancellationStatusChanged, OrderStatusChanged, RecipientAddressUpdated, WebhookEvent
+from engine.tiktok.convert import ConversionError
+from engine.tiktok.webhooks import (
+    CancellationStatusChanged,
+    OrderStatusChanged,
+    RecipientAddressUpdated,
+    ReturnStatusChanged,
+    WebhookEvent,
+)
 
 TIKTOK_CURSOR = "orders.tiktok.update_time"
 ECWID_CURSOR = "orders.ecwid.update_time"
@@ -56,7 +64,8 @@ class Watermarks:
 def webhook_order_ids(events: Iterable[WebhookEvent]) -> tuple[str, ...]:
     """The TikTok order ids a batch of webhooks is about (the order pass looks at each, once)."""
     ids = [e.order_id for e in events
-           if isinstance(e, OrderStatusChanged | RecipientAddressUpdated | CancellationStatusChanged)]
+           if isinstance(e, OrderStatusChanged | RecipientAddressUpdated | CancellationStatusChanged
+                         | ReturnStatusChanged)]
     return tuple(dict.fromkeys(ids))
 
 
@@ -93,20 +102,55 @@ def _linked_ecwid_orders(ecwid: EcwidClient, linked: list[str],
     return found
 
 
-def _sku_targets(state: StateStore, orders: Iterable[TikTokOrder]) -> dict[str, SkuTarget]:
+def _variation_options(ecwid: EcwidClient, product_id: int) -> dict[int, tuple[tuple[str, str], ...]]:
+    """Combination id -> its (option name, value) pairs, as Ecwid lists the product's variations."""
+    return {int(c["id"]): tuple((str(o.get("name", "")), str(o.get("value", ""))) for o in c.get("options") or ())
+            for c in ecwid.get_combinations_json(product_id)}
+
+
+def _sku_targets(state: StateStore, orders: Iterable[TikTokOrder], ecwid: EcwidClient) -> dict[str, SkuTarget]:
+    """Where each seller SKU of the orders to import lives in Ecwid; a variation with its options, read
+    from Ecwid (one read per product), because an order line with a variation SKU needs them. A
+    variation Ecwid no longer has keeps no options, and the planner holds its order."""
     targets: dict[str, SkuTarget] = {}
+    options: dict[int, dict[int, tuple[tuple[str, str], ...]]] = {}
     for sku in sorted({line.seller_sku for o in orders for line in o.lines}):
         link = state.sku_link(sku)
-        if link is not None:
-            targets[sku] = SkuTarget(sku, link.ecwid_product_id, link.ecwid_combination_id)
+        if link is None:
+            continue
+        chosen: tuple[tuple[str, str], ...] = ()
+        if link.ecwid_combination_id is not None:
+            if link.ecwid_product_id not in options:
+                options[link.ecwid_product_id] = _variation_options(ecwid, link.ecwid_product_id)
+            chosen = options[link.ecwid_product_id].get(link.ecwid_combination_id, ())
+        targets[sku] = SkuTarget(sku, link.ecwid_product_id, link.ecwid_combination_id, chosen)
     return targets
 
 
 def _with_named_orders(tiktok: TikTokClient, polled: dict[str, TikTokOrder],
-                       wanted: Iterable[str]) -> dict[str, TikTokOrder]:
-    """The polled orders plus every named one the poll did not bring (read by id)."""
+                       wanted: Iterable[str]) -> tuple[dict[str, TikTokOrder], dict[str, str]]:
+    """The polled orders plus every named one the poll did not bring (read by id), and the named
+    orders that could not be read (id -> why).
+
+    The ids are read in batches; when a batch fails (one order of another shop, or one TikTok cannot
+    answer, fails the whole call) its ids are read one by one, so only the unreadable order is held
+    and the rest of the pass goes on.
+    """
     missing = [tid for tid in dict.fromkeys(wanted) if tid not in polled]
-    return {**polled, **{o.id: o for o in tiktok.get_orders(missing)}} if missing else polled
+    if not missing:
+        return polled, {}
+    try:
+        return {**polled, **{o.id: o for o in tiktok.get_orders(missing)}}, {}
+    except (ApiError, ConversionError):
+        pass
+    found = dict(polled)
+    unreadable: dict[str, str] = {}
+    for tid in missing:
+        try:
+            found.update({o.id: o for o in tiktok.get_orders([tid])})
+        except (ApiError, ConversionError) as exc:
+            unreadable[tid] = exc.message if isinstance(exc, ApiError) else str(exc)
+    return found, unreadable
 
 
 def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
@@ -119,15 +163,20 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
     by_ecwid_id = {r.ecwid_order_id: tid for tid, r in records.items()}
     wanted = [*webhook_order_ids, *_held_order_ids(state),
               *(by_ecwid_id[o.id] for o in changed if o.id in by_ecwid_id)]
-    orders = _with_named_orders(tiktok, {o.id: o for o in polled}, wanted)
+    orders, unreadable = _with_named_orders(tiktok, {o.id: o for o in polled}, wanted)
     linked = [records[tid].ecwid_order_id for tid in orders if tid in records]
     cancellations = tuple(tiktok.search_cancellations(cancel_types=["BUYER_CANCEL"],
                                                       cancel_status=[CancelStatus.PENDING.value]))
+    returns = tuple(tiktok.search_returns(return_status=[RETURN_PENDING]))
     effects = {restock_marker(tid): done for tid, done in state.restock_states().items()}
+    # The store's currency, read only when an order may be imported (an order in another is held).
+    currency = ecwid.get_profile().currency if any(tid not in records for tid in orders) else ""
     inputs = OrderInputs(tiktok_orders=tuple(orders[k] for k in sorted(orders)),
                          ecwid_orders=_linked_ecwid_orders(ecwid, linked, by_ecwid_id),
-                         records=records, skus=_sku_targets(state, orders.values()),
-                         cancellations=cancellations, effects=effects)
+                         records=records,
+                         skus=_sku_targets(state, (o for tid, o in orders.items() if tid not in records), ecwid),
+                         cancellations=cancellations, effects=effects, unreadable=unreadable,
+                         store_currency=currency, returns=returns)
     marks = Watermarks(tiktok=max((o.update_time for o in polled), default=None),
                        ecwid=max((o.update_timestamp for o in changed), default=None))
     return inputs, marks
@@ -192,3 +241,54 @@ def check_fresh(saved: Plan | None, current: Plan) -> tuple[Plan, Watermarks]:
         )
     marks = saved.meta.get("watermarks") or {}
     return saved, Watermarks(tiktok=marks.get("tiktok"), ecwid=marks.get("ecwid"))
+
+
+# ---- `tokbridge orders verify` ------------------------------------------------------------------------
+
+# TikTok statuses of an order that was paid and not cancelled before shipping: each should be in Ecwid
+# once the import rule took it (the starter imports at AWAITING_SHIPMENT).
+PAID = frozenset({"AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED",
+                  "COMPLETED"})
+
+
+@dataclass(frozen=True, slots=True)
+class OrderVerification:
+    """TikTok orders against the Ecwid orders of tokbridge's channel (read-only)."""
+
+    checked: int
+    missing: tuple[tuple[str, str], ...]  # (TikTok order id, its status): paid on TikTok, not in Ecwid
+    duplicated: tuple[tuple[str, tuple[str, ...]], ...]  # TikTok order id -> the Ecwid orders holding it
+    lost: tuple[tuple[str, str], ...]  # (TikTok order id, Ecwid order id): recorded, gone from Ecwid
+    held: frozenset[str] = frozenset()  # missing ones already shown as action-required (not counted twice)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.duplicated or self.lost)
+
+    def lines(self) -> list[str]:
+        out = [f"TikTok order {tid} ({status}) is not in Ecwid"
+               + (" (held: see `tokbridge status`)" if tid in self.held else "") for tid, status in self.missing]
+        out += [f"TikTok order {tid} was imported {len(ids)} times: Ecwid orders {', '.join(ids)}"
+                for tid, ids in self.duplicated]
+        out += [f"TikTok order {tid} was imported as Ecwid order {eid}, which Ecwid no longer has"
+                for tid, eid in self.lost]
+        return out or [f"{self.checked} TikTok orders checked: each paid one is in Ecwid exactly once"]
+
+
+def verify_orders(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
+                  since: int | None = None) -> OrderVerification:
+    """Every TikTok order created since `since` (Unix s; all when None) against Ecwid: paid ones missing
+    from Ecwid, any imported twice, and imports recorded in the state that Ecwid no longer has."""
+    orders = list(tiktok.search_orders(create_time_ge=since))
+    in_ecwid: dict[str, list[str]] = {}
+    for order in ecwid.search_orders(referer_id=REFERER_ID):
+        if order.external_transaction_id:
+            in_ecwid.setdefault(order.external_transaction_id, []).append(order.id)
+    records = _records(state)
+    missing = tuple((o.id, o.status.value) for o in sorted(orders, key=lambda o: o.id)
+                    if o.status.value in PAID and o.id not in in_ecwid)
+    duplicated = tuple((tid, tuple(sorted(ids))) for tid, ids in sorted(in_ecwid.items()) if len(ids) > 1)
+    lost = tuple((tid, r.ecwid_order_id) for tid, r in sorted(records.items()) if tid not in in_ecwid
+                 and (since is None or any(o.id == tid for o in orders)))
+    return OrderVerification(checked=len(orders), missing=missing, duplicated=duplicated, lost=lost,
+                             held=frozenset(_held_order_ids(state)))

@@ -458,6 +458,7 @@ def plan_to_dict(plan: Plan, *, orders: Plan | None = None) -> dict[str, Any]:
         "actions": [_action_to_json(a) for a in plan.actions],
         "drift": [_action_to_json(a) for a in plan.drift],
         "blocked": [action_required_to_json(b) for b in plan.blocked],
+        "waiting": [_action_to_json(a) for a in plan.waiting],
         "orders": None if orders is None else _order_plan_to_dict(orders),
     }
 
@@ -499,6 +500,7 @@ def saved_plan_from_json(text: str) -> tuple[Plan, Plan | None]:
             actions=tuple(_action_from_json(a) for a in data["actions"]),
             drift=tuple(_action_from_json(a, drift=True) for a in data["drift"]),
             blocked=tuple(action_required_from_json(b) for b in data["blocked"]),
+            waiting=tuple(_action_from_json(a) for a in data.get("waiting", ())),
             inputs_digest=data["inputs_digest"],
             meta=dict(data["meta"]),
         )

@@ -36,6 +36,7 @@ plans nothing for a drifted field until the rules change that field.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -168,6 +169,7 @@ def diff(
     held_by_pid = {h.ecwid_product_id: h for h in held}
     shown: list[ActionRequired] = []
     actions: list[Action] = []
+    waiting: list[Action] = []
     drift: list[Action] = []
     for pid in sorted(set(desired) | set(actual)):
         if pid in blocked_ids:
@@ -181,6 +183,7 @@ def diff(
                 drift.append(entry)
         planned, item = _product(desired.get(pid), have, sync, held_by_pid.get(pid), config_digest)
         actions.extend(planned)
+        waiting.extend(_waiting(desired.get(pid), have, sync))
         if item is not None:
             shown.append(item)
     blocked_items = tuple(sorted([*rules_blocked, *shown], key=lambda b: (b.ecwid_product_id, b.sku, b.rule, b.reason)))
@@ -190,6 +193,7 @@ def diff(
         actions=tuple(actions),
         drift=tuple(drift),
         blocked=blocked_items,
+        waiting=tuple(waiting),
         inputs_digest=inputs_digest(desired, actual, blocked=blocked_items, config_digest=config_digest),
         meta={"live_listings": live},
     )
@@ -371,7 +375,20 @@ def _converge(want: DesiredListing, have: ActualListing, sync: SyncRules) -> lis
         return [activate, *_updates(want, have, sync, live=True)]
     if have.status in OFFLINE_EDITABLE:
         return _updates(want, have, sync, live=False)
-    return []  # PENDING: wait for the review; FREEZE: not editable
+    return []  # PENDING: wait for the review; FREEZE: not editable (see `_waiting`)
+
+
+# What a listing TikTok holds still waits for; its changes are shown in `plan.waiting`.
+WAITS_FOR = {ProductStatus.PENDING: "waits for TikTok's review to finish",
+             ProductStatus.FREEZE: "waits: TikTok froze the listing"}
+
+
+def _waiting(want: DesiredListing | None, have: ActualListing | None, sync: SyncRules) -> list[Action]:
+    """The changes a listing in review (or frozen) will get once TikTok lets it be edited again."""
+    if want is None or have is None or have.status not in WAITS_FOR or want.intent is not ListingIntent.LIST:
+        return []
+    why = WAITS_FOR[have.status]
+    return [dataclasses.replace(a, reason=f"{why}; then: {a.reason}") for a in _updates(want, have, sync, live=True)]
 
 
 def _relistable(want: DesiredListing, have: ActualListing, sync: SyncRules) -> bool:

@@ -19,6 +19,7 @@ from engine.state.store import (
     StateError,
     StateStore,
     StoredToken,
+    WaitingApproval,
     default_path,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "StateError",
     "StateStore",
     "StoredToken",
+    "WaitingApproval",
     "WriterBusyError",
     "WriterLock",
     "default_path",

@@ -200,5 +200,18 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
         )""",
         _move_cursor_rows,
     ),
+    # What `tokbridge watch` did not apply on its own and waits for the merchant to approve: a plan the
+    # guardrails refused, or a config edit under `sync_policy.config_changes: manual`.
+    (
+        """CREATE TABLE waiting_approval (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            details TEXT NOT NULL,
+            command TEXT NOT NULL,
+            config_digest TEXT NOT NULL,
+            since REAL NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

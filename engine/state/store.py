@@ -100,6 +100,18 @@ class PendingWork:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitingApproval:
+    """What the watch daemon holds back for the merchant: `kind` is "guardrails" or "config"."""
+
+    kind: str
+    reason: str  # one sentence: what waits and why
+    details: tuple[str, ...]  # the guardrail violations, or the changes' summary lines
+    command: str  # the exact command that approves it
+    config_digest: str  # the config the waiting plan was made with: an approval of another one is stale
+    since: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class ShopHealthRecord:
     """The TikTok shop's health as last seen (`engine.passes.health` gives `state` its meaning)."""
 
@@ -630,6 +642,24 @@ class StateStore:
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO shop_health VALUES (1, ?, ?, ?, ?, ?)",
                          (health.state, health.reason, health.since, health.expires_at, self._clock()))
+
+    # What the daemon waits for the merchant to approve (at most one thing at a time: the latest).
+
+    def waiting_approval(self) -> WaitingApproval | None:
+        rows = self._read("SELECT * FROM waiting_approval")
+        if not rows:
+            return None
+        row = rows[0]
+        return WaitingApproval(row["kind"], row["reason"], tuple(json.loads(row["details"])), row["command"],
+                               row["config_digest"], row["since"])
+
+    def set_waiting_approval(self, waiting: WaitingApproval | None) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM waiting_approval")
+            if waiting is not None:
+                conn.execute("INSERT INTO waiting_approval VALUES (1, ?, ?, ?, ?, ?, ?)",
+                             (waiting.kind, waiting.reason, json.dumps(list(waiting.details)), waiting.command,
+                              waiting.config_digest, waiting.since or self._clock()))
 
     # Order import: on while connected; stopped by `disconnect` until the next `connect tiktok`.
 

@@ -41,9 +41,12 @@ from engine.model.listing import TikTokAttribute, TikTokCategory, TikTokProduct
 from engine.model.tiktok_order import (
     Cancellation,
     DeliveryOption,
+    LabelPackage,
     Package,
+    ReturnRequest,
     ShippedPackage,
     ShippingProvider,
+    ShippingService,
     TikTokOrder,
     TrackingEvent,
     Warehouse,
@@ -578,6 +581,24 @@ class TikTokClient:
         return convert.parse_shipped_package(self.call(
             "POST", "/fulfillment/202309/orders/{order_id}/packages", path_params={"order_id": order_id}, body=body))
 
+    def shipping_services(self, order_id: str, *,
+                          order_line_item_ids: Sequence[str] = ()) -> tuple[ShippingService, ...]:
+        """Get Eligible Shipping Service: TikTok's label services for an order on TikTok shipping (US)."""
+        body: dict[str, Any] = {}
+        if order_line_item_ids:
+            body["order_line_item_ids"] = list(order_line_item_ids)
+        return convert.parse_shipping_services(self.call(
+            "POST", "/fulfillment/202309/orders/{order_id}/shipping_services/query",
+            path_params={"order_id": order_id}, body=body))
+
+    def create_label_package(self, order_id: str, *, shipping_service_id: str,
+                             order_line_item_ids: Sequence[str] = ()) -> LabelPackage:
+        """Create Packages: buy TikTok's label for the order's (given, else all open) items."""
+        body: dict[str, Any] = {"order_id": order_id, "shipping_service_id": shipping_service_id}
+        if order_line_item_ids:
+            body["order_line_item_ids"] = list(order_line_item_ids)
+        return convert.parse_label_package(self.call("POST", "/fulfillment/202309/packages", body=body))
+
     def ship_package(self, package_id: str, *, handover_method: str = "", pickup_slot: tuple[int, int] | None = None,
                      tracking_number: str = "", shipping_provider_id: str = "") -> None:
         """SEA/LATAM-style shipping of an existing package; tracking goes in `self_shipment`."""
@@ -635,6 +656,16 @@ class TikTokClient:
         for page in self._pages("POST", "/return_refund/202309/cancellations/search", page_size=page_size,
                                 body=body):
             yield from convert.parse_cancellations(page)
+
+    def search_returns(self, *, order_ids: Sequence[str] = (), return_status: Sequence[str] = (),
+                       page_size: int = 50) -> Iterator[ReturnRequest]:
+        """Buyers' returns and refunds (Search Returns), filtered by order and status."""
+        body: dict[str, Any] = {}
+        for key, values in (("order_ids", order_ids), ("return_status", return_status)):
+            if values:
+                body[key] = list(values)
+        for page in self._pages("POST", "/return_refund/202309/returns/search", page_size=page_size, body=body):
+            yield from convert.parse_returns(page)
 
     def approve_cancellation(self, cancel_id: str, *, idempotency_key: str) -> None:
         """Accept a buyer's cancellation request; the same key makes a repeated call harmless."""

@@ -32,6 +32,7 @@ from engine.model.tiktok_order import (
     CancelRole,
     CancelStatus,
     DeliveryOption,
+    LabelPackage,
     OrderLine,
     OrderLineItem,
     OrderPayment,
@@ -40,8 +41,10 @@ from engine.model.tiktok_order import (
     PackageSku,
     PackageStatus,
     RecipientAddress,
+    ReturnRequest,
     ShippedPackage,
     ShippingProvider,
+    ShippingService,
     TikTokOrder,
     TrackingEvent,
     Warehouse,
@@ -405,15 +408,25 @@ def _line_item(data: Mapping[str, Any], *, order_id: str) -> OrderLineItem:
     )
 
 
+def unit_cancelled(item: OrderLineItem) -> bool:
+    """Whether a unit is cancelled, by its status alone (tiktok.md §9.2).
+
+    `cancel_user` does not decide it: the docs' own order example carries `cancel_user: BUYER` on a
+    `TO_SHIP` line whose package is `TO_FULFILL` (a buyer's request the seller may still reject), so
+    a unit is cancelled only when its `display_status` or its `package_status` says CANCELLED.
+    """
+    return item.display_status == "CANCELLED" or item.package_status is PackageStatus.CANCELLED
+
+
 def aggregate_lines(items: Sequence[OrderLineItem]) -> tuple[OrderLine, ...]:
-    """One OrderLine per sku_id, in order of first appearance; a unit is cancelled if it names a canceller."""
+    """One OrderLine per sku_id, in order of first appearance; cancelled units counted by status."""
     groups: dict[str, list[OrderLineItem]] = {}
     for item in items:
         groups.setdefault(item.sku_id, []).append(item)
     lines = []
     for units in groups.values():
         first = units[0]
-        cancelled = [u for u in units if u.cancel_user is not None or u.display_status == "CANCELLED"]
+        cancelled = [u for u in units if unit_cancelled(u)]
         lines.append(OrderLine(
             sku_id=first.sku_id, product_id=first.product_id, seller_sku=first.seller_sku,
             product_name=first.product_name, sku_name=first.sku_name, currency=first.currency,
@@ -506,6 +519,26 @@ def parse_cancellations(data: Mapping[str, Any]) -> tuple[Cancellation, ...]:
     return tuple(parse_cancellation(c) for c in data.get("cancellations") or ())
 
 
+def parse_return(data: Mapping[str, Any]) -> ReturnRequest:
+    return_id = _s(data.get("return_id"))
+    refund = data.get("refund_amount") or {}
+    deadlines = [_i(a.get("deadline")) for a in data.get("seller_next_action_response") or () if a.get("deadline")]
+    return ReturnRequest(
+        return_id=return_id, order_id=_s(data.get("order_id")), return_type=_s(data.get("return_type")),
+        status=_s(data.get("return_status")), role=_enum_or_none(CancelRole, data.get("role")),
+        reason=_s(data.get("return_reason")), reason_text=_s(data.get("return_reason_text")),
+        currency=_s(refund.get("currency")).strip(),
+        refund_total=_opt_money(refund.get("refund_total"), where=f"return {return_id} refund_total"),
+        order_line_item_ids=tuple(_s(i.get("order_line_item_id")) for i in data.get("return_line_items") or ()),
+        respond_deadline=min(deadlines, default=0),
+        create_time=_i(data.get("create_time")), update_time=_i(data.get("update_time")),
+    )
+
+
+def parse_returns(data: Mapping[str, Any]) -> tuple[ReturnRequest, ...]:
+    return tuple(parse_return(r) for r in data.get("return_orders") or ())
+
+
 def parse_seller_cancel(data: Mapping[str, Any], *, order_id: str) -> Cancellation:
     """Cancel Order answers only the id and status; the rest is what the seller asked for."""
     return Cancellation(cancel_id=_s(data.get("cancel_id")), order_id=order_id,
@@ -540,6 +573,28 @@ def parse_package(data: Mapping[str, Any]) -> Package:
         create_time=_i(data.get("create_time")),
         update_time=_i(data.get("update_time")),
     )
+
+
+def _shipping_service(data: Mapping[str, Any]) -> ShippingService:
+    service_id = _s(data.get("id"))
+    return ShippingService(
+        id=service_id, name=_s(data.get("name")).strip(),
+        shipping_provider_id=_s(data.get("shipping_provider_id")),
+        shipping_provider_name=_s(data.get("shipping_provider_name")).strip(),
+        price=_opt_money(data.get("price"), where=f"shipping service {service_id} price"),
+        currency=_s(data.get("currency")).strip(), is_default=bool(data.get("is_default")),
+    )
+
+
+def parse_shipping_services(data: Mapping[str, Any]) -> tuple[ShippingService, ...]:
+    return tuple(_shipping_service(s) for s in data.get("shipping_services") or ())
+
+
+def parse_label_package(data: Mapping[str, Any]) -> LabelPackage:
+    info = data.get("shipping_service_info")
+    return LabelPackage(order_id=_s(data.get("order_id")), package_id=_s(data.get("package_id")),
+                        order_line_item_ids=tuple(_s(i) for i in data.get("order_line_item_ids") or ()),
+                        service=_shipping_service(info) if info else None)
 
 
 def parse_tracking(data: Mapping[str, Any]) -> tuple[TrackingEvent, ...]:

@@ -94,6 +94,10 @@ def counts(plan: Plan) -> dict[str, int]:
 
 
 def summary(plan: Plan) -> str:
+    waiting = f"; {len(plan.waiting)} wait{'s' if len(plan.waiting) == 1 else ''} on TikTok" if plan.waiting else ""
+    if plan.empty and plan.waiting:
+        tail = f"; {len(plan.blocked)} blocked (see `tokbridge status`)" if plan.blocked else ""
+        return f"Nothing to apply now{waiting} (see above){tail}."
     if plan.empty:
         tail = f"; {len(plan.blocked)} blocked (see `tokbridge status`)" if plan.blocked else ""
         return f"No changes: TikTok matches the rules{tail}."
@@ -102,7 +106,7 @@ def summary(plan: Plan) -> str:
            f"{c['blocked']} blocked"
     if c["review"]:
         text += f"; {c['review']} trigger{'s' if c['review'] == 1 else ''} review"
-    return text + "."
+    return text + waiting + "."
 
 
 def order_summary(plan: Plan) -> str:
@@ -127,6 +131,14 @@ def render_plan(plan: Plan) -> str:
         lines.append(_header(_product_mark(actions), actions))
         for action in actions:
             lines.extend(_action_lines(action))
+    if plan.waiting:
+        if lines:
+            lines.append("")
+        lines.append("Waiting on TikTok (not applied now; planned again once TikTok lets the listing change):")
+        for actions in _group(plan.waiting).values():
+            lines.append("  " + _header("~", actions))
+            for action in actions:
+                lines.extend("  " + line for line in _action_lines(action))
     blocked = _blocked_lines(plan.blocked)
     if blocked:
         if lines:
@@ -208,6 +220,11 @@ def render_status(report: Mapping[str, Any]) -> str:
     syncs: Mapping[str, str | None] = report["last_sync"]
     for name, when in syncs.items():
         lines.append(f"  {name:<22}{when or 'never'}")
+    waiting: Mapping[str, Any] | None = report.get("waiting_for_you")
+    if waiting:
+        lines += ["", f"Waiting for your approval (since {waiting['since']}): {waiting['what']}"]
+        lines += [f"  - {why}" for why in waiting["why"]]
+        lines.append(f"  approve with: {waiting['approve_with']}")
     shop: Mapping[str, Any] = report.get("shop") or {}
     if shop.get("state", "ok") != "ok":
         lines.append(for_merchant(str(shop["summary"])))

@@ -56,6 +56,32 @@ def _order_items(state: StateStore) -> list[dict[str, Any]]:
     return items
 
 
+def cycle_summary(tally: Any, state: StateStore) -> str:
+    """The last lines of `watch --once`: what changed, what is held back, what needs the merchant."""
+    lines = [f"watch --once: {tally.written} change(s) written to TikTok, {tally.failed} failed; "
+             f"{tally.orders_done} order action(s) done, {tally.orders_failed} failed."]
+    if tally.held:
+        lines.append(f"Held: {tally.held} change(s) not written while TikTok refuses writes (see `tokbridge status`).")
+    if tally.deferred:
+        lines.append(f"Deferred: {tally.deferred} new listing(s) wait for tomorrow's upload quota.")
+    needs = len(state.action_required())
+    if needs:
+        lines.append(f"Needs you: {needs} item(s) (reason and fix: `tokbridge status`).")
+    waiting = state.waiting_approval()
+    if waiting is not None:
+        lines.append(f"Waiting for your approval: {waiting.reason}; approve with: {waiting.command}")
+    return "\n".join(lines)
+
+
+def _waiting(state: StateStore) -> dict[str, Any] | None:
+    """What `tokbridge watch` holds back for the merchant's approval, with the command that approves it."""
+    waiting = state.waiting_approval()
+    if waiting is None:
+        return None
+    return {"what": waiting.reason, "why": list(waiting.details), "approve_with": waiting.command,
+            "since": _when(waiting.since)}
+
+
 def status_report(state: StateStore) -> dict[str, Any]:
     ecwid_read = state.cursor(ECWID_CURSOR)
     full_read = state.cursor(ECWID_FULL_READ)
@@ -72,4 +98,5 @@ def status_report(state: StateStore) -> dict[str, Any]:
             "tiktok write": _when(last_write[0].at if last_write else None),
         },
         "shop": health_report(state),
+        "waiting_for_you": _waiting(state),
     }

@@ -9,10 +9,14 @@ webhook receiver, the config file watcher, metrics and logging.
 """
 
 from engine.watch.logs import configure_logging
-from engine.watch.queueing import Priority, Work, WorkKind, WorkQueue
+from engine.watch.queueing import HEALTH, ORDERS, RECONCILE, REPLAN, Priority, Work, WorkKind, WorkQueue
 from engine.watch.running import Daemon, WatchOptions, run_watch
 
 __all__ = [
+    "HEALTH",
+    "ORDERS",
+    "RECONCILE",
+    "REPLAN",
     "Daemon",
     "Priority",
     "WatchOptions",

@@ -15,9 +15,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
+from engine.config.types import Config
 from engine.connect.flows import order_import_enabled
 from engine.http import ApiError
+from engine.model.errors import TokbridgeError
 from engine.model.plan import Plan
 from engine.passes.catalog import (
     CatalogOutcome,
@@ -31,15 +34,37 @@ from engine.passes.health import ShopHealth, ShopState, load_health, probe_healt
 from engine.passes.orders import sync_orders
 from engine.reconcile import product_key
 from engine.runtime import NotConnectedError, Runtime
-from engine.state import StateError
+from engine.state import StateError, WaitingApproval
 from engine.tiktok.webhooks import AuthorizationExpiring
+from engine.views import summary
 from engine.watch.metrics import Metrics
 from engine.watch.queueing import RECONCILE, Priority, Queued, Work, WorkItem, WorkKind
 
 log = logging.getLogger("engine.watch")
 
 WRITE_PAUSE_MAX = 3600.0  # longest wait between health probes while TikTok refuses writes
+# Unexpected errors in a row, with no unit of work succeeding in between, before the daemon gives up:
+# one bad product fails alone among good ones; a run of nothing but failures means the daemon itself
+# is broken, and a restart by the supervisor is the honest next step.
+BROKEN_AFTER = 10
+
+
+class DaemonBrokenError(TokbridgeError):
+    """Every unit of work failed unexpectedly, many times in a row: the daemon stops (non-zero exit)."""
 LOGGED_KEYS = 5
+PREVIEW_ACTIONS = 20  # changes named in a waiting approval; the plan shows them all
+
+
+@dataclass
+class Tally:
+    """What the daemon did since it started: `watch --once` ends with it."""
+
+    written: int = 0  # TikTok writes that succeeded
+    failed: int = 0
+    held: int = 0  # not written: TikTok refuses writes (suspended, deauthorized)
+    deferred: int = 0  # new listings over today's upload quota
+    orders_done: int = 0
+    orders_failed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +88,9 @@ class Processor:
         self.write_pause = options.blocked_backoff_seconds
         self.cycles = 0  # batches worked through
         self.failures = 0  # units of work that failed (an API error or a bug); the next tick retries them
+        self.unexpected_in_a_row = 0
+        self.tally = Tally()
+        self.proposed: Config | None = None  # a config edit waiting for the merchant's approval (manual policy)
         self.metrics.tiktok_writable.set(1 if self.health.writable else 0)
 
     # -- one batch ---------------------------------------------------------------------------
@@ -106,12 +134,17 @@ class Processor:
             return False
         except StateError:
             raise  # nothing can be recorded safely: stop (non-zero exit) rather than guess
-        except Exception:
+        except Exception as error:
             self.failures += 1
+            self.unexpected_in_a_row += 1
             log.exception("%s %s failed unexpectedly; carrying on with the rest", side, operation,
                           extra={"side": side, "operation": operation, "error": "internal"})
             self.metrics.internal_errors.inc()
+            if self.unexpected_in_a_row >= BROKEN_AFTER:
+                raise DaemonBrokenError(f"{self.unexpected_in_a_row} units of work in a row failed unexpectedly, "
+                                        f"the last with {type(error).__name__}: {error}") from error
             return False
+        self.unexpected_in_a_row = 0
         return True
 
     # -- catalog -----------------------------------------------------------------------------
@@ -166,31 +199,92 @@ class Processor:
             self._sync_products([str(a.ecwid_product_id) for a in linked])
 
     def _replan(self) -> None:
-        self._apply(plan_catalog(self.runtime))
+        self._apply(plan_catalog(self.runtime), full=True)
 
     def _reconcile(self) -> None:
         live = self.health.readable
         if live:
             refresh_reviews(self.runtime)
-        self._apply(plan_catalog(self.runtime, full=True, refresh=live))
+        self._apply(plan_catalog(self.runtime, full=True, refresh=live), full=True)
         self.metrics.synced("ecwid")
 
-    def _apply(self, plan: Plan) -> None:
+    def _apply(self, plan: Plan, *, full: bool = False, allow_destructive: bool = False) -> CatalogOutcome:
         with self.metrics.timed("tiktok", "apply"):
             outcome = apply_catalog(self.runtime, plan, writable=self.health.writable, quota=self.quota,
-                                    workers=self.options.workers)
+                                    workers=self.options.workers, allow_destructive=allow_destructive)
         self._report(outcome)
+        waiting = self.runtime.state.waiting_approval()
+        if full and not outcome.refused and waiting is not None and waiting.kind == "guardrails":
+            self.runtime.state.set_waiting_approval(None)  # the whole catalog went through: nothing waits
+            log.info("the plan the guardrails refused no longer waits: the catalog is in step again")
+        return outcome
+
+    # -- what waits for the merchant ---------------------------------------------------------
+
+    def _command(self, *flags: str) -> str:
+        return " ".join(["tokbridge apply --config", self.runtime.config.root, *flags])
+
+    def _wait_for_approval(self, waiting: WaitingApproval) -> None:
+        """Record what waits (status, /healthz and the dashboard show it); log it once, not every cycle."""
+        known = self.runtime.state.waiting_approval()
+        if known is not None and (known.kind, known.details, known.config_digest) == (
+                waiting.kind, waiting.details, waiting.config_digest):
+            return
+        self.runtime.state.set_waiting_approval(waiting)
+        log.error("waiting for your approval: %s (%s); approve with: %s", waiting.reason, "; ".join(waiting.details),
+                  waiting.command)
+
+    def propose(self, config: Config) -> None:
+        """A valid config edit under the manual policy: shown as a waiting plan, applied once approved."""
+        current = self.runtime.config
+        self.runtime.config = config  # plan with the edit; the daemon keeps running on `current` meanwhile
+        try:
+            plan = plan_catalog(self.runtime)
+        finally:
+            self.runtime.config = current
+        if plan.empty:
+            self.runtime.config = config  # nothing on TikTok changes: nothing to approve
+            self.proposed = None
+            return
+        self.proposed = config
+        self._wait_for_approval(WaitingApproval(
+            kind="config", reason=f"the rules changed: {summary(plan)}",
+            details=tuple(f"{a.kind.value} {a.key}" for a in plan.actions[:PREVIEW_ACTIONS]),
+            command=self._command(), config_digest=config.digest))
+
+    def approve(self, *, config_digest: str, allow_destructive: bool) -> dict[str, Any]:
+        """`tokbridge apply` approved what waits: take the proposed config, plan and apply once."""
+        proposed = self.proposed
+        expected = proposed.digest if proposed is not None else self.runtime.config.digest
+        if config_digest and config_digest != expected:
+            return {"ok": False, "message": "the config changed since you reviewed it: run `tokbridge apply` again"}
+        if proposed is not None:
+            self.runtime.config, self.proposed = proposed, None
+        outcome = self._apply(plan_catalog(self.runtime), full=True, allow_destructive=allow_destructive)
+        if outcome.held:
+            return {"ok": False, "message": f"nothing was written: {self.health.describe()}; the approved plan is "
+                                            "applied once TikTok takes writes again"}
+        if outcome.refused:
+            return {"ok": False, "message": "refused: " + "; ".join(outcome.refused) + "; nothing was applied; "
+                                            "review the plan, then approve with --allow-destructive"}
+        self.runtime.state.set_waiting_approval(None)
+        done = len(outcome.report.succeeded)
+        return {"ok": not outcome.failed,
+                "message": f"tokbridge watch applied the plan: {done} done, {len(outcome.report.failed)} failed"}
 
     def _report(self, outcome: CatalogOutcome) -> None:
         actions = outcome.plan.actions
         if outcome.held:
+            self.tally.held += len(actions)
             for action in actions:
                 self.metrics.actions.labels(action.kind.value, "held").inc()
             log.warning("not writing %d action(s) to TikTok: %s", len(actions), self.health.state.value)
             return
         if outcome.refused:
-            log.error("refused to apply %d action(s): %s (run `tokbridge apply --allow-destructive` after review)",
-                      len(actions), "; ".join(outcome.refused))
+            self._wait_for_approval(WaitingApproval(
+                kind="guardrails", reason=f"the guardrails refused a plan of {len(actions)} change(s)",
+                details=outcome.refused, command=self._command("--allow-destructive"),
+                config_digest=self.runtime.config.digest))
             return
         if outcome.deferred:
             log.warning("deferring %d new listing(s) to respect the daily upload quota of %d",
@@ -198,9 +292,12 @@ class Processor:
         if self.quota.blocked_until > self.runtime.clock():
             log.warning("the daily upload quota is used up; new listings wait until %s", self.quota.resumes_at())
         failed = False
+        self.tally.deferred += len(outcome.deferred)
         for result in outcome.report.outcomes:
             state = "ok" if result.ok else "skipped" if result.skipped else "failed"
             self.metrics.actions.labels(result.action.kind.value, state).inc()
+            self.tally.written += result.ok
+            self.tally.failed += state == "failed"
             if state == "failed" and not result.deferred:
                 failed = True
                 log.warning("%s %s failed: %s", result.action.kind.value, result.action.key, result.message)
@@ -221,6 +318,8 @@ class Processor:
         result = sync_orders(runtime.config.orders, ecwid=runtime.ecwid, tiktok=runtime.tiktok, state=runtime.state,
                              webhook_order_ids=order_ids, tiktok_writable=self.health.writable)
         done = set(result.done)
+        self.tally.orders_done += len(done)
+        self.tally.orders_failed += len(result.failed)
         for action in result.plan.actions:
             self.metrics.actions.labels(action.kind.value, "ok" if action.key in done else "failed").inc()
         self.metrics.synced("tiktok")

@@ -42,6 +42,7 @@ from engine.ecwid import webhooks as ecwid_webhooks
 from engine.ecwid.webhooks import EcwidEvent
 from engine.tiktok import webhooks as tiktok_webhooks
 from engine.tiktok.webhooks import WebhookEvent
+from engine.views.dashboard_web import DashboardSite
 from engine.watch.metrics import CONTENT_TYPE, Metrics
 from engine.watch.replay import DEFAULT_CAPACITY, DEFAULT_WINDOW_SECONDS, ReplayGuard
 
@@ -127,9 +128,11 @@ def tiktok_replay_keys(event: WebhookEvent, raw: bytes) -> tuple[str, ...]:
 def build_app(keys: WebhookKeys, *, on_ecwid: Callable[[EcwidEvent], None],
               on_tiktok: Callable[[WebhookEvent], None], health: Callable[[], dict[str, Any]],
               metrics: Metrics, ecwid_store_id: int, tiktok_shop_id: str,
-              clock: Callable[[], float] = time.time, limits: WebhookLimits = WebhookLimits()) -> Starlette:
+              clock: Callable[[], float] = time.time, limits: WebhookLimits = WebhookLimits(),
+              dashboard: DashboardSite | None = None) -> Starlette:
     """The receiver's app. `tiktok_shop_id` is the connected shop's id ("" when none is connected:
-    every TikTok event is refused); `clock` is injectable so tests can replay old samples."""
+    every TikTok event is refused); `clock` is injectable so tests can replay old samples;
+    `dashboard` adds the merchant's pages under /dashboard (`engine.views.dashboard_web`)."""
     guard = ReplayGuard(clock=clock, window_seconds=limits.window_seconds, capacity=limits.remembered_keys)
 
     def admit(timestamp: int, for_us: bool, whose: str, replay_keys: tuple[str, ...]) -> None:
@@ -187,5 +190,6 @@ def build_app(keys: WebhookKeys, *, on_ecwid: Callable[[EcwidEvent], None],
         Route(TIKTOK_PATH, tiktok, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
+        *(dashboard.routes if dashboard is not None else ()),
     ])
 

@@ -15,6 +15,7 @@ If the loop itself fails, `failure` says why and the command exits non-zero, so 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -23,12 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import ConfigError, OutputFormat, load, render, secrets
+from engine.config.loader import environment
+from engine.config.types import Config, ConfigChanges
 from engine.ecwid.webhooks import EcwidEvent
-from engine.http.server import BackgroundServer
+from engine.http.server import BackgroundServer, ListenError
 from engine.passes.health import ShopHealth
 from engine.runtime import Runtime
-from engine.state import PendingWork, StateError
+from engine.state import PendingWork
 from engine.tiktok.webhooks import AuthorizationExpiring, WebhookEvent
+from engine.views.dashboard import DashboardSource
+from engine.views.dashboard_ecwid import EcwidAppCheck
+from engine.views.dashboard_web import dashboard_site
+from engine.watch.control import ControlServer, socket_path
 from engine.watch.files import ConfigWatcher
 from engine.watch.metrics import Metrics
 from engine.watch.processing import ProcessingOptions, Processor
@@ -48,6 +55,7 @@ from engine.watch.receiver import WebhookKeys, build_app
 log = logging.getLogger("engine.watch")
 
 LOOP_STALL_SECONDS = 300  # /healthz says not ok when the loop has not turned for this long
+APPROVAL_WAIT = 600.0  # longest an approval waits for the loop to carry it out
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +102,9 @@ class Daemon:
         self._reload_requested = threading.Event()
         self._due: dict[str, float] = {}
         self._last_loop = clock()
+        self._control: ControlServer | None = None
+        # Approvals arrive on the control thread and are carried out on the loop thread, which owns the runtime.
+        self._approvals: queue.Queue[tuple[Mapping[str, Any], queue.Queue[dict[str, Any]]]] = queue.Queue()
 
     @property
     def health(self) -> ShopHealth:
@@ -123,6 +134,7 @@ class Daemon:
             self._start_receiver()
         if self.options.watch_files:
             self._watcher = ConfigWatcher(self.runtime.config.root, self._reload_requested.set).start()
+        self._control = ControlServer(socket_path(self.runtime.state.path), self._on_control).start()
         now = self._clock()
         self._due = {"ecwid": now + self._interval("poll_ecwid_seconds"),
                      "tiktok": now, "health": now,
@@ -139,12 +151,20 @@ class Daemon:
         port = listen.port if self.options.port is None else self.options.port
         creds = secrets(self.runtime.config, self._env)
         keys = WebhookKeys(creds.ecwid_client_secret, creds.tiktok_app_key, creds.tiktok_app_secret)
+        store_id = self.runtime.config.settings.ecwid.store_id
+        source = DashboardSource(lambda: self.runtime.state, self.healthz, self._clock,
+                                 lambda pid: getattr(self.runtime.mirror.products.get(pid), "name", ""))
+        dashboard = dashboard_site(source, host=host, env=environment(self.runtime.config.root, self._env),
+                                   ecwid=EcwidAppCheck(creds.ecwid_client_secret, creds.ecwid_token, store_id))
         app = build_app(keys, on_ecwid=self.on_ecwid_event, on_tiktok=self.on_tiktok_event,
                         health=self.healthz, metrics=self.metrics, clock=self._clock,
-                        ecwid_store_id=self.runtime.config.settings.ecwid.store_id,
-                        tiktok_shop_id=self.runtime.shop_id)
-        self._receiver = BackgroundServer(app, host=host, port=port).start()
-        log.info("listening for webhooks on %s (/webhooks/ecwid, /webhooks/tiktok, /healthz, /metrics)",
+                        ecwid_store_id=store_id, tiktok_shop_id=self.runtime.shop_id, dashboard=dashboard)
+        try:
+            self._receiver = BackgroundServer(app, host=host, port=port).start()
+        except ListenError as error:
+            raise ListenError(f"{error}: another program (or another tokbridge watch) listens there; stop it, or "
+                              "choose another port (tokbridge.yaml webhooks.port, or --port)") from None
+        log.info("listening for webhooks on %s (/webhooks/ecwid, /webhooks/tiktok, /healthz, /metrics, /dashboard)",
                  self._receiver.url)
 
     def request_stop(self) -> None:
@@ -163,6 +183,9 @@ class Daemon:
         return self._stopped.wait(timeout)
 
     def _shutdown(self) -> None:
+        if self._control is not None:
+            self._control.stop()
+            self._control = None
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
@@ -171,8 +194,8 @@ class Daemon:
             self._receiver = None
         try:
             self._save_pending()
-        except StateError as error:  # the database is what failed: say so, the exit is non-zero anyway
-            log.error("queued work could not be saved: %s", error)
+        except Exception as error:  # the state is what failed (the loop's failure says so): say it, go on stopping
+            log.error("queued work could not be saved: %s: %s", type(error).__name__, error)
 
     def _restore_pending(self) -> None:
         saved = self.runtime.state.pending_work()
@@ -216,6 +239,7 @@ class Daemon:
 
     def _turn(self) -> None:
         self._last_loop = self._clock()
+        self._serve_approvals()
         if self._reload_requested.is_set():
             self._reload_requested.clear()
             self.reload_config()
@@ -227,6 +251,35 @@ class Daemon:
                 self.processor.process(batch)
             finally:
                 self.queue.done()
+
+    # -- approvals (`tokbridge apply` while watch runs) ----------------------------------------
+
+    def _on_control(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """On the control thread: hand the request to the loop thread and wait for its answer."""
+        if request.get("command") != "approve":
+            return {"ok": False, "message": f"unknown command {request.get('command')!r}"}
+        answer: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=1)
+        self._approvals.put((request, answer))
+        self.queue.wake()
+        try:
+            return answer.get(timeout=APPROVAL_WAIT)
+        except queue.Empty:
+            return {"ok": False, "message": "tokbridge watch is busy; the approval is still queued: see its log"}
+
+    def _serve_approvals(self) -> None:
+        while True:
+            try:
+                request, answer = self._approvals.get_nowait()
+            except queue.Empty:
+                return
+            reply: dict[str, Any] = {"ok": False, "message": "the approval failed; see the log of tokbridge watch"}
+
+            def carry_out(request: Mapping[str, Any] = request, reply: dict[str, Any] = reply) -> None:
+                reply.update(self.processor.approve(config_digest=str(request.get("config_digest") or ""),
+                                                    allow_destructive=bool(request.get("allow_destructive"))))
+
+            self.processor.guard("tiktok", "approved apply", carry_out)
+            answer.put(reply)
 
     def idle(self) -> bool:
         """Nothing queued and no batch in progress (tests and the benchmark wait on this)."""
@@ -290,11 +343,16 @@ class Daemon:
         log.error("still running on the last valid config (%d problem(s) above)", len(self.config_problems))
         return False
 
-    def _take_config(self, config: Any) -> None:
-        if config.digest == self.runtime.config.digest:
+    def _take_config(self, config: Config) -> None:
+        proposed = self.processor.proposed
+        if config.digest == (proposed.digest if proposed is not None else self.runtime.config.digest):
+            return
+        self.metrics.config_reloads.labels("ok").inc()
+        if config.settings.sync_policy.config_changes is ConfigChanges.MANUAL:
+            log.info("config changed; its plan waits for your approval (sync_policy.config_changes: manual)")
+            self.processor.guard("ecwid", "plan config change", lambda: self.processor.propose(config))
             return
         self.runtime.config = config
-        self.metrics.config_reloads.labels("ok").inc()
         log.info("config reloaded; re-planning the catalog")
         self.queue.put(REPLAN, Priority.PRICE, "config changed")
 
@@ -305,8 +363,13 @@ class Daemon:
         cursors = state.cursors()
         alive = not self._stopped.is_set() and (self._clock() - self._last_loop) < LOOP_STALL_SECONDS
         health = self.health
+        waiting = state.waiting_approval()
         return {
             "ok": alive,
+            "status": "ok" if alive and waiting is None and health.writable and not self.config_problems
+                      else "degraded" if alive else "down",
+            "waiting_for_you": None if waiting is None else {
+                "what": waiting.reason, "why": list(waiting.details), "approve_with": waiting.command},
             "queue_depth": len(self.queue),
             "shop": {"state": health.state.value, "writing_to_tiktok": health.writable,
                      "what_to_do": health.what_to_do},

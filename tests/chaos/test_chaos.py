@@ -226,8 +226,11 @@ class Chaos:
             sku = self._live_sku(pid)
             if sku is None:
                 return f"{kind}: product {pid} not live yet"
+            # Some buyers' orders ship on TikTok's label: "ship" in Ecwid then runs the label flow.
+            shipping_type = rng.choice(["SELLER", "SELLER", "TIKTOK"])
             order_id = str(self._buyer("/_buyer/orders", {"items": [{"sku_id": sku, "quantity": 1}],
-                                                          "shipping_fee": "4.99"})["id"])
+                                                          "shipping_fee": "4.99",
+                                                          "shipping_type": shipping_type})["id"])
             if kind == "buy":
                 self._buyer(f"/_buyer/orders/{order_id}/pay")
                 self.fate[order_id] = "open"

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from cli import main
 
 WITH_CONFIG = {"init", "validate", "snapshot ecwid", "sandbox", "explain", "plan", "apply", "status", "watch",
-               "connect ecwid", "connect tiktok", "connect check", "disconnect", "state rebuild", "adopt"}
+               "connect ecwid", "connect tiktok", "connect check", "disconnect", "state rebuild", "adopt",
+               "orders verify"}
 
 
 def _commands(group: click.Group, prefix: str = "") -> Iterator[tuple[str, click.Command]]:

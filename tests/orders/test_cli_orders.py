@@ -53,3 +53,32 @@ def test_plan_shows_the_import_and_apply_carries_it_out_once(tmp_path: Path) -> 
 
         code, out = cli(world, "plan")
         assert code == 0 and "Orders: no changes; 0 need you." in out
+
+
+def test_orders_verify_lists_orders_missing_in_ecwid_or_imported_twice(tmp_path: Path) -> None:
+    with make_world(tmp_path, n_products=6) as world:
+        converge(world)
+        with world.runtime() as runtime:
+            listings = runtime.state.listings().values()
+        tiktok_sku_id = next(sku_id for listing in listings for sku, sku_id in sorted(listing.sku_ids.items())
+                             if (listing.known.sku(sku) or EMPTY_SKU).quantity > 1)
+        first, second = buy(world, tiktok_sku_id), buy(world, tiktok_sku_id)
+        code, out = cli(world, "orders", "verify")
+        assert code == 1
+        assert out == (f"TikTok order {min(first, second)} (AWAITING_SHIPMENT) is not in Ecwid\n"
+                       f"TikTok order {max(first, second)} (AWAITING_SHIPMENT) is not in Ecwid\n")
+        assert cli(world, "apply", "--auto-approve")[0] == 0
+        assert cli(world, "orders", "verify") == (0, "2 TikTok orders checked: each paid one is in Ecwid exactly "
+                                                     "once\n")
+        with world.ecwid.sandbox.lock:  # a second Ecwid order for `first` (a double import), and `second` deleted
+            stored = {o["externalTransactionId"]: o for o in world.ecwid.sandbox.orders.values()}
+            copy_id = max(world.ecwid.sandbox.orders) + 1
+            world.ecwid.sandbox.orders[copy_id] = {**stored[first], "id": "TB-COPY1", "internalId": copy_id}
+            del world.ecwid.sandbox.orders[stored[second]["internalId"]]
+        code, out = cli(world, "orders", "verify")
+        assert code == 1
+        twice = ", ".join(sorted([stored[first]["id"], "TB-COPY1"]))
+        assert out.splitlines() == [
+            f"TikTok order {second} (AWAITING_SHIPMENT) is not in Ecwid",
+            f"TikTok order {first} was imported 2 times: Ecwid orders {twice}",
+            f"TikTok order {second} was imported as Ecwid order {stored[second]['id']}, which Ecwid no longer has"]

@@ -84,6 +84,33 @@ def test_each_webhook_three_times_and_overlapping_polls_import_each_order_once(s
     assert len(imports) == 5
 
 
+def test_every_order_shape_is_imported_once_through_repeated_webhooks_and_overlapping_polls(shop: Shop) -> None:
+    """TikTok shipping, Fulfilled by TikTok, a live line naming the buyer, a partial cancel: each once."""
+    def shaped(lines: list[tuple[str, int]], **shape: str) -> str:
+        items = [{"sku_id": shop.tiktok_skus[sku], "quantity": n} for sku, n in lines]
+        order_id = str(shop._buyer("/_buyer/orders", {"items": items, "shipping_fee": "4.99", **shape})["id"])
+        shop._buyer(f"/_buyer/orders/{order_id}/pay")
+        return order_id
+
+    label = shaped([("MUG-1", 1)], shipping_type="TIKTOK")
+    fbt = shaped([("MUG-1", 2), ("TEE-RED-M", 1)], fulfillment_type="FULFILLMENT_BY_TIKTOK", shipping_type="TIKTOK")
+    requested = shaped([("TEE-RED-M", 1)])
+    shop.buyer_cancel(requested)  # pending: its line is live and names the buyer
+    partial = shaped([("MUG-1", 2)])
+    first_mug = shop.tiktok.get_orders([partial])[0].line_items[0].id
+    shop.tiktok.cancel_order(partial, cancel_reason="seller_cancel_reason_out_of_stock",
+                             order_line_item_ids=[first_mug])
+    order_ids = [label, fbt, requested, partial]
+    for _ in range(3):
+        shop.sync(webhook_order_ids=tuple(order_ids))
+        shop.state.set_cursor(TIKTOK_CURSOR, "0")
+        shop.sync()
+    assert_exactly_once(shop, order_ids)
+    assert shop.stock(shop.mug_id) == 10 - 1 - 1 and shop.stock(shop.tee_id, shop.tee_red_m) == 5 - 1  # FBT: none
+    imports = [e for e in shop.state.audit_log() if e.kind == ActionKind.IMPORT_ORDER.value and e.outcome == "ok"]
+    assert len(imports) == 4
+
+
 class LoseFirstCreateAnswer(httpx.BaseTransport):
     """Forwards to the sandbox, then throws away the answer to the first order create: a timeout after
     Ecwid stored the order."""

@@ -78,7 +78,7 @@ def test_opens_from_empty_with_every_migration_in_wal_mode(tmp_path: Path) -> No
     path = default_path(tmp_path)
     assert path == tmp_path / ".tokbridge" / "state.db"
     with StateStore.open(path) as s:
-        assert s.schema_version == SCHEMA_VERSION == 3
+        assert s.schema_version == SCHEMA_VERSION == 4
         assert s.journal_mode == "wal"
     assert (tmp_path / ".tokbridge" / ".gitignore").read_text() == "*\n"
     raw = sqlite3.connect(path)
@@ -97,7 +97,7 @@ def test_opens_from_empty_with_every_migration_in_wal_mode(tmp_path: Path) -> No
         "audit_log",
     } <= tables
     with StateStore.open(path) as again:  # reopening runs nothing twice
-        assert again.schema_version == 3
+        assert again.schema_version == 4
 
 
 def test_refuses_a_newer_schema_and_a_file_that_is_not_a_database(tmp_path: Path) -> None:
@@ -255,7 +255,7 @@ def test_a_version_1_database_gains_review_pending_and_keeps_its_listings(tmp_pa
     raw.close()
     with StateStore.open(path) as s:
         s.save_listing(linked(1))
-        assert s.schema_version == 3 and s.reviews_pending() == set()
+        assert s.schema_version == 4 and s.reviews_pending() == set()
         s.set_review_pending(1, True)
         s.save_listing(linked(1))  # recording a later write does not forget the pending review
         assert s.reviews_pending() == {1}

@@ -56,7 +56,7 @@ def test_a_schema_2_database_moves_its_cursor_rows_into_their_tables(tmp_path: P
         "connect.ecwid.scopes": "read_catalog update_catalog read_orders",
     })
     with StateStore.open(path, clock=lambda: NOW + 60) as store:
-        assert store.schema_version == 3
+        assert store.schema_version == 4
         assert set(store.cursors()) == {"ecwid.products.updated_from", "ecwid.products.full_read",
                                         "orders.tiktok.update_time"}
         assert store.cursor("ecwid.products.updated_from") is not None

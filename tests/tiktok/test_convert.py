@@ -108,7 +108,20 @@ def test_line_items_aggregate_into_quantities_per_sku(units: list[tuple[str, Dec
 
 
 def test_cancelled_units_are_counted_and_webhook_spelling_folds() -> None:
-    items = [raw_item(1, "a", "5"), {**raw_item(2, "a", "5"), "cancel_user": "BUYER"}]
+    items = [raw_item(1, "a", "5"),
+             {**raw_item(2, "a", "5"), "cancel_user": "BUYER", "display_status": "CANCELLED"}]
     order = convert.parse_order({"id": "9", "status": "CANCEL", "line_items": items})
     assert order.status.value == "CANCELLED"
     assert (order.lines[0].quantity, order.lines[0].cancelled_quantity) == (2, 1)
+
+
+def test_a_live_unit_naming_a_canceller_is_not_cancelled_only_its_status_decides() -> None:
+    """The docs' Get Order example: `cancel_user: BUYER` on a TO_SHIP line whose package is TO_FULFILL."""
+    live = {**raw_item(1, "a", "5"), "cancel_user": "BUYER", "display_status": "TO_SHIP",
+            "package_status": "TO_FULFILL"}
+    by_package = {**raw_item(2, "a", "5"), "cancel_user": "SYSTEM", "package_status": "CANCELLED"}
+    by_display = {**raw_item(3, "b", "7"), "cancel_user": "SELLER", "display_status": "CANCELLED"}
+    items = [live, by_package, by_display]
+    order = convert.parse_order({"id": "9", "status": "AWAITING_SHIPMENT", "line_items": items})
+    counted = [(line.sku_id, line.quantity, line.cancelled_quantity) for line in order.lines]
+    assert counted == [("a", 2, 1), ("b", 1, 1)]

@@ -37,6 +37,7 @@ def _check_search(data: dict[str, Any]) -> None:
 
 
 def _check_order(data: dict[str, Any]) -> None:
+    _check_order_shape(data)
     (order,) = convert.parse_orders(data)
     assert order.id == "576461413038785752" and order.status is OrderStatus.UNPAID
     assert order.payment is not None and order.payment.total_amount == Decimal("5000")
@@ -58,6 +59,25 @@ def _check_inventory_errors(data: dict[str, Any]) -> None:
 
 def _check_empty(data: dict[str, Any]) -> None:
     assert data == {}
+
+
+def _check_services(data: dict[str, Any]) -> None:
+    (service,) = convert.parse_shipping_services(data)
+    assert (service.id, service.shipping_provider_name, service.price, service.is_default) == (
+        "288233559123860015", "UPS", Decimal("5"), False)
+
+
+def _check_label_package(data: dict[str, Any]) -> None:
+    package = convert.parse_label_package(data)
+    assert package.package_id == "2882335594258860015" and package.order_line_item_ids == ("32132124331234",)
+    assert package.service is not None and package.service.shipping_provider_name == "UPS"
+
+
+def _check_order_shape(data: dict[str, Any]) -> None:
+    """The example's awkward shape: TikTok shipping, `cancel_user` on a live line, a payment full of fees."""
+    (order,) = convert.parse_orders(data)
+    assert (order.shipping_type, order.fulfillment_type) == ("TIKTOK", "FULFILLMENT_BY_SELLER")
+    assert order.line_items[0].cancel_user is not None and order.lines[0].cancelled_quantity == 0
 
 
 RESPONSES: dict[str, Callable[[dict[str, Any]], object]] = {
@@ -111,13 +131,15 @@ RESPONSES: dict[str, Callable[[dict[str, Any]], object]] = {
     or pytest.fail("refund"),
     "get-shop-webhooks": lambda d: convert.parse_webhook_subscriptions(d)[0].event_type == "ORDER_STATUS_CHANGE"
     or pytest.fail("event"),
+    "get-eligible-shipping-service": _check_services,
+    "create-packages": _check_label_package,
+    "search-returns": lambda d: convert.parse_returns(d)[0].refund_total == Decimal("1.23") or pytest.fail("refund"),
 }
 # Operations tokbridge does not call (returns, labels, dry-run listing checks, price breakdowns):
 # their samples must still be well-formed envelopes, so a new sample cannot slip by unnoticed.
 UNUSED_RESPONSES = {
-    "check-product-listing", "create-packages", "get-aftersale-eligibility", "get-eligible-shipping-service",
-    "get-package-shipping-document", "get-price-detail", "get-reject-reasons", "inventory-search",
-    "search-returns",
+    "check-product-listing", "get-aftersale-eligibility", "get-package-shipping-document", "get-price-detail",
+    "get-reject-reasons", "inventory-search",
 }
 
 

@@ -43,6 +43,8 @@ def test_a_config_edit_reprices(make_watched: Callable[..., Watched]) -> None:
             if "Clearance" not in json.dumps(world.ecwid.sandbox.products[pid].get("categoryIds"))]
     pid = pids[0]
     before = tiktok_price(world, pid)
+    # Applied at once only under the auto policy (manual, the default, waits: tests/watch/test_approvals.py).
+    world.edit_config("tokbridge.yaml", "config_changes: manual", "config_changes: auto")
     world.edit_config("rules/selling.yaml", "      source: price\n      round: none",
                       "      source: price\n      modifiers:\n        - percent: 50\n      round: none")
     wait_for(lambda: tiktok_price(world, pid) != before, what="a new TikTok price")

@@ -62,11 +62,31 @@ def _items(sb: EcwidSandbox, items: Any) -> list[dict[str, Any]]:
         for required in ("name", "quantity"):
             if not isinstance(item, dict) or item.get(required) in (None, ""):
                 raise bad(f"Field OrderItem.{required} is absent")
+        variation = _variation_sku(sb, item)
+        if variation and not item.get("selectedOptions"):
+            # ecwid.md §7.4: an item carrying a variation SKU must carry selectedOptions too.
+            raise bad(f"Field OrderItem.selectedOptions is absent: SKU {variation} is a variation, "
+                      "and a variation item must name its options")
         stored = copy.deepcopy(item)
         stored.setdefault("id", sb.next_item)
         sb.next_item += 1
         result.append(stored)
     return result
+
+
+def _variation_sku(sb: EcwidSandbox, item: dict[str, Any]) -> str:
+    """The variation SKU an order item carries (by its combinationId or its sku), or ""."""
+    product = sb.products.get(int(item.get("productId") or 0))
+    combinations = product.get("combinations", []) if product else []
+    if item.get("combinationId"):
+        found = next((c for c in combinations if c["id"] == int(item["combinationId"])), None)
+        if found is not None:
+            return str(found.get("sku") or item.get("sku") or found["id"])
+    sku = str(item.get("sku") or "")
+    if not sku:
+        return ""
+    pool = combinations if product else [c for p in sb.products.values() for c in p.get("combinations", [])]
+    return sku if any(c.get("sku") == sku for c in pool) else ""
 
 
 def create_order(sb: EcwidSandbox, call: Call) -> Any:

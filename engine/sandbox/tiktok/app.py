@@ -115,6 +115,7 @@ class TikTokSandbox:
         self.orders: dict[str, dict[str, Any]] = {}
         self.packages: dict[str, dict[str, Any]] = {}
         self.cancellations: dict[str, dict[str, Any]] = {}
+        self.returns: dict[str, dict[str, Any]] = {}  # buyers' returns and refunds, by return id
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.auth_codes: dict[str, float] = {}
         self.tokens: dict[str, Token] = {}
@@ -365,7 +366,7 @@ class TikTokSandbox:
             return json.loads(json.dumps({
                 "shop": self.shop, "suspended": self.suspended, "authorized": self.authorized,
                 "now": self.now(), "products": self.products, "orders": self.orders, "packages": self.packages,
-                "cancellations": self.cancellations, "subscriptions": self.subscriptions,
+                "cancellations": self.cancellations, "returns": self.returns, "subscriptions": self.subscriptions,
                 "images": {uri: {k: v for k, v in img.items() if k != "bytes"} for uri, img in self.images.items()},
                 "brands": self.brands, "webhooks": self.webhooks.snapshot(),
             }, default=str))

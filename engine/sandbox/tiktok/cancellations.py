@@ -137,6 +137,9 @@ def buyer_cancel(sb: TikTokSandbox, order: dict[str, Any], body: dict[str, Any])
         raise ApiFailure(INVALID_PARAMS, "A cancellation request is already pending")
     order.update({"is_buyer_request_cancel": True, "request_cancel_time": sb.now(),
                   "update_time": max(sb.now(), order["update_time"] + 1)})
+    for item in open_items:
+        # As the docs' order example shows: the lines name the buyer while their status stays live.
+        item.update({"cancel_user": "BUYER", "cancel_reason": reason})
     return _public(_record(sb, order, open_items, role="BUYER", reason=reason, cancel_type="BUYER_CANCEL",
                            status="CANCELLATION_REQUEST_PENDING"))
 
@@ -226,10 +229,61 @@ def reject_reasons(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
                         for r in REJECT_REASONS]}
 
 
+RETURN_TYPES = ("REFUND", "RETURN_AND_REFUND", "REPLACEMENT")
+RETURNABLE = ("AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED", "COMPLETED")
+
+
+def buyer_return(sb: TikTokSandbox, order: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Buyer side: a return or refund request on shipped units, pending the seller's answer (webhook 12)."""
+    return_type = body.get("type", "RETURN_AND_REFUND")
+    if return_type not in RETURN_TYPES:
+        raise ApiFailure(INVALID_PARAMS, f"type must be one of {', '.join(RETURN_TYPES)}")
+    if order["status"] not in RETURNABLE:
+        raise ApiFailure(INVALID_PARAMS, f"Order {order['id']} is {order['status']}; nothing shipped to return")
+    items = [i for i in order["line_items"] if i["display_status"] != "CANCELLED"]
+    wanted = body.get("order_line_item_ids")
+    if wanted:
+        items = [i for i in items if i["id"] in set(wanted)]
+    if not items:
+        raise ApiFailure(INVALID_PARAMS, "No returnable items")
+    now = sb.now()
+    currency = order["payment"]["currency"]
+    subtotal = sum((Decimal(i["sale_price"]) for i in items), Decimal(0))
+    refund = {"currency": currency, "refund_total": str(subtotal), "refund_subtotal": str(subtotal),
+              "refund_shipping_fee": "0", "refund_tax": "0", "retail_delivery_fee": "0", "buyer_service_fee": "0"}
+    reason = body.get("reason", "ecom_order_delivered_refund_and_return_reason_damaged_product")
+    record = {
+        "return_id": sb.ids.new("40", 19), "order_id": order["id"], "return_type": return_type,
+        "return_status": "RETURN_OR_REFUND_REQUEST_PENDING", "arbitration_status": "", "role": "BUYER",
+        "return_reason": reason, "return_reason_text": reason.rsplit("reason_", 1)[-1].replace("_", " "),
+        "shipment_type": "PLATFORM", "handover_method": "DROP_OFF", "return_tracking_number": "",
+        "return_provider_name": "", "return_provider_id": "", "can_buyer_keep_item": return_type == "REFUND",
+        "create_time": now, "update_time": now,
+        "seller_next_action_response": [{"action": "SELLER_RESPOND_REFUND", "deadline": now + 2 * 86400}],
+        "return_line_items": [{"return_line_item_id": sb.ids.new("40", 19), "order_line_item_id": i["id"],
+                               "sku_id": i["sku_id"], "sku_name": i["sku_name"], "product_name": i["product_name"],
+                               "seller_sku": i["seller_sku"], "refund_amount": {
+                                   "currency": currency, "refund_total": i["sale_price"],
+                                   "refund_subtotal": i["sale_price"]}} for i in items],
+        "refund_amount": refund, "return_method": "BUYER_SHIP", "is_combined_return": "false",
+    }
+    sb.returns[record["return_id"]] = record
+    sb.emit(12, {"order_id": order["id"], "return_role": "BUYER", "return_type": return_type,
+                 "return_status": record["return_status"], "return_id": record["return_id"], "create_time": now,
+                 "update_time": now})
+    return record
+
+
 def search_returns(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
-    # The sandbox models no returns yet: every search is a real, empty result.
-    paginate([], call.query, maximum=50, code=INVALID_PARAMS, default=10)
-    return {"return_orders": [], "total_count": 0, "next_page_token": ""}
+    body = call.obj()
+    filters = {"return_id": body.get("return_ids"), "order_id": body.get("order_ids"),
+               "return_type": body.get("return_types"), "return_status": body.get("return_status")}
+    bounds = time_bounds(body)
+    matches = [r for r in sb.returns.values()
+               if all(not values or r[key] in values for key, values in filters.items()) and in_bounds(r, bounds)]
+    matches.sort(key=lambda r: (r["create_time"], r["return_id"]))
+    page, token = paginate(matches, call.query, maximum=50, code=INVALID_PARAMS, default=10)
+    return {"return_orders": page, "total_count": len(matches), "next_page_token": token}
 
 
 def aftersale_eligibility(sb: TikTokSandbox, call: Call) -> dict[str, Any]:

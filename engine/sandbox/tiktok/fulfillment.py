@@ -1,9 +1,10 @@
 """Fulfilment APIs of the TikTok sandbox (tiktok.md §10, §16 points 17-19).
 
 US and UK shops ship with their own carrier: Mark Package As Shipped creates the package (none
-exists before), checked against §10.2's errors. The SEA-style and platform-label calls (Ship
-Package, Create Packages, shipping services and documents) answer 21008106, as TikTok does for a
-market where the interface does not apply.
+exists before), checked against §10.2's errors. US orders with shipping_type TIKTOK ship on
+TikTok's label instead: Get Eligible Shipping Service -> Create Packages (TikTok's carrier and
+tracking) -> Get Package Shipping Document. The SEA-style Ship Package calls, and the label calls
+outside the US, answer 21008106, as TikTok does for a market where the interface does not apply.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def mark_shipped(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     body = call.obj()
     if order["fulfillment_type"] == "FULFILLMENT_BY_TIKTOK":
         raise ApiFailure(PLATFORM_FULFILLED, "Seller cannot operate orders which are fulfilled by platform.")
+    if order["shipping_type"] == "TIKTOK":
+        # Not documented: an order on TikTok's label ships through Create Packages only [I].
+        raise ApiFailure(INVALID_PARAMS, "Invalid parameters: this order ships with TikTok Shipping; "
+                                         "use Create Packages")
     if order["status"] in ("AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED", "COMPLETED"):
         raise ApiFailure(ALREADY_SHIPPED, "These orders are already shipped.")
     if order["status"] not in ("AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"):
@@ -201,6 +206,72 @@ def deliver_packages(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     return {"errors": errors}
 
 
+def _label_order(sb: TikTokSandbox, order_id: str) -> dict[str, Any]:
+    """An order TikTok ships on its label, still waiting for it (US; tiktok.md §10.1)."""
+    if sb.region != "US":
+        raise ApiFailure(NOT_IN_REGION, "This interface cannot be used in this region.")
+    order = find_order(sb, order_id)
+    if order["fulfillment_type"] == "FULFILLMENT_BY_TIKTOK":
+        raise ApiFailure(PLATFORM_FULFILLED, "Seller cannot operate orders which are fulfilled by platform.")
+    if order["shipping_type"] != "TIKTOK":
+        # Not documented: a seller-shipping order has no TikTok label to buy [I].
+        raise ApiFailure(INVALID_PARAMS, "Invalid parameters: this order is shipped by the seller")
+    if order["status"] not in ("AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"):
+        raise ApiFailure(NOT_AWAITING_SHIPMENT, "Orders not in Awaiting shipment status.")
+    return order
+
+
+def _label_items(order: dict[str, Any], requested: Any) -> list[dict[str, Any]]:
+    open_items = {i["id"]: i for i in order["line_items"] if i["display_status"] != "CANCELLED" and not i["package_id"]}
+    if requested is None:
+        return list(open_items.values())
+    if not isinstance(requested, list) or not requested or any(i not in open_items for i in requested):
+        raise ApiFailure(INVALID_PARAMS, "Invalid parameters: order_line_item_ids")
+    return [open_items[i] for i in requested]
+
+
+def _services(sb: TikTokSandbox) -> list[dict[str, Any]]:
+    """TikTok's label services: the shop's first two carriers, the first the default."""
+    return [{"id": f"{provider['id']}5", "name": f"{provider['name']}-ground", "price": "5.00", "currency": "USD",
+             "earliest_delivery_days": 3, "latest_delivery_days": 5, "is_default": n == 0,
+             "shipping_provider_name": provider["name"], "shipping_provider_id": provider["id"]}
+            for n, provider in enumerate(list(sb.providers.values())[:2])]
+
+
+def eligible_shipping_services(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    order = _label_order(sb, call.params["order_id"])
+    body = call.obj()
+    items = _label_items(order, body.get("order_line_item_ids"))
+    return {"order_id": order["id"], "order_line_id": [i["id"] for i in items], "weight": body.get("weight"),
+            "dimension": body.get("dimension"), "shipping_services": _services(sb)}
+
+
+def create_packages(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    from engine.sandbox.tiktok.orders import create_package
+    body = call.obj()
+    order = _label_order(sb, str(body.get("order_id", "")))
+    service = next((s for s in _services(sb) if s["id"] == body.get("shipping_service_id")), None)
+    if service is None:
+        raise ApiFailure(INVALID_PARAMS, "Invalid parameters: shipping_service_id")
+    items = _label_items(order, body.get("order_line_item_ids"))
+    provider = sb.providers[service["shipping_provider_id"]]
+    package = create_package(sb, order, items, provider, shipping_type="TIKTOK")
+    return {"order_id": order["id"], "order_line_item_ids": package["order_line_item_ids"],
+            "dimension": body.get("dimension"), "weight": body.get("weight"),
+            "shipping_service_info": {k: service[k] for k in ("id", "name", "price", "currency",
+                                                               "earliest_delivery_days", "latest_delivery_days",
+                                                               "shipping_provider_id", "shipping_provider_name")},
+            "package_id": package["package_id"], "create_time": package["create_time"]}
+
+
+def shipping_document(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    package = _package(sb, call.params["package_id"])
+    if package["shipping_type"] != "TIKTOK":
+        raise ApiFailure(INVALID_PARAMS, "Invalid parameters: the package has no TikTok shipping label")
+    return {"doc_url": f"https://sandbox.invalid/labels/{package['package_id']}.pdf",
+            "tracking_number": package["tracking_number"]}
+
+
 def not_in_region(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     raise ApiFailure(NOT_IN_REGION, "This interface cannot be used in this region.")
 
@@ -225,7 +296,7 @@ ROUTES = [
     Route("POST", f"{_F}/packages/deliver", deliver_packages),
     Route("POST", f"{_F}/packages/{{package_id}}/ship", not_in_region),
     Route("POST", f"{_F}/packages/ship", batch_ship),
-    Route("POST", f"{_F}/orders/{{order_id}}/shipping_services/query", not_in_region),
-    Route("POST", f"{_F}/packages", not_in_region),
-    Route("GET", f"{_F}/packages/{{package_id}}/shipping_documents", not_in_region),
+    Route("POST", f"{_F}/orders/{{order_id}}/shipping_services/query", eligible_shipping_services),
+    Route("POST", f"{_F}/packages", create_packages),
+    Route("GET", f"{_F}/packages/{{package_id}}/shipping_documents", shipping_document),
 ]

@@ -6,6 +6,12 @@ Shipped) PARTIALLY_SHIPPING / AWAITING_COLLECTION -> IN_TRANSIT -> DELIVERED -> 
 later step due on the sandbox clock (or forced by /_seller/orders/{id}/advance); an order not
 shipped by shipping_due_time is cancelled by the SYSTEM. Every status change bumps update_time
 and emits webhook 1. The buyer API (/_buyer, unsigned) places, pays and cancels orders.
+
+Shapes (the body of /_buyer/orders): `shipping_type` TIKTOK (TikTok's label: Create Packages, not
+Mark Package As Shipped), `fulfillment_type` FULFILLMENT_BY_TIKTOK (TikTok's warehouse ships it
+`collection_delay` after payment, with its own carrier and tracking), `currency`, and the payment's
+discounts and fees (`seller_discount`, `platform_discount`, `retail_delivery_fee`), spread over
+the units' sale prices as TikTok does, so every documented payment field is filled and adds up.
 """
 
 from __future__ import annotations
@@ -121,10 +127,26 @@ def place_order(sb: TikTokSandbox, body: dict[str, Any]) -> dict[str, Any]:
                 "sku_image": "", "original_price": str(price), "sale_price": str(price), "platform_discount": "0",
                 "seller_discount": "0", "currency": currency, "display_status": "UNPAID", "sku_type": "NORMAL",
                 "is_gift": False, "cancel_user": "", "cancel_reason": "", "package_id": "", "package_status": "",
-                "tracking_number": "", "shipping_provider_id": "", "shipping_provider_name": "", "rts_time": 0})
+                "tracking_number": "", "shipping_provider_id": "", "shipping_provider_name": "", "rts_time": 0,
+                "combined_listing_skus": [], "item_tax": [], "small_order_fee": "0", "retail_delivery_fee": "0",
+                "buyer_service_fee": "0", "is_dangerous_good": False, "needs_prescription": False})
+    original = subtotal
+    seller_discount, platform_discount = (Decimal(body.get(k, "0")) for k in ("seller_discount", "platform_discount"))
+    _discount_units(line_items, seller_discount, platform_discount)
+    subtotal = sum((Decimal(i["sale_price"]) for i in line_items), Decimal(0))
     shipping = Decimal(body.get("shipping_fee", "0"))
+    fee = Decimal(body.get("retail_delivery_fee", "0"))
     tax = (subtotal * Decimal("0.0725")).quantize(Decimal("0.01")) if sb.region == "US" else Decimal("0.00")
+    currency = body.get("currency", currency)
+    for item in line_items:
+        item["currency"] = currency
+        if sb.region == "US":  # the unit's share of the sales tax, as TikTok itemises it
+            item["item_tax"] = [{"tax_type": "SALES_TAX", "tax_rate": "0.0725",
+                                 "tax_amount": str((Decimal(item["sale_price"]) * Decimal("0.0725"))
+                                                   .quantize(Decimal("0.01")))}]
     address = dict(BUYERS[sb.region])
+    address.update({"address_detail": "", "first_name_local_script": "", "last_name_local_script": "",
+                    "delivery_preferences": {"drop_off_location": "Front Door"}})
     address.update(body.get("recipient_address") or {})
     order = {
         "id": sb.ids.new("57", 19), "status": "UNPAID", "user_id": sb.ids.new("72", 19),
@@ -133,24 +155,77 @@ def place_order(sb: TikTokSandbox, body: dict[str, Any]) -> dict[str, Any]:
         "shipping_due_time": 0, "collection_due_time": 0, "delivery_due_time": 0, "collection_time": 0,
         "delivery_time": 0, "cancel_time": 0, "request_cancel_time": 0, "cancel_order_sla_time": now + 86400,
         "cancellation_initiator": "", "cancel_reason": "", "is_buyer_request_cancel": False,
-        "shipping_provider": "", "shipping_provider_id": "", "tracking_number": "", "shipping_type": "SELLER",
-        "fulfillment_type": "FULFILLMENT_BY_SELLER", "delivery_type": "HOME_DELIVERY",
+        "shipping_provider": "", "shipping_provider_id": "", "tracking_number": "",
+        "shipping_type": body.get("shipping_type", "SELLER"),
+        "fulfillment_type": body.get("fulfillment_type", "FULFILLMENT_BY_SELLER"), "delivery_type": "HOME_DELIVERY",
         "delivery_option_id": sb.delivery_option_ids[0], "delivery_option_name": "Standard shipping",
         "warehouse_id": sb.sales_warehouse_id, "packages": [], "split_or_combine_tag": "",
         "has_updated_recipient_address": False, "is_cod": False, "is_sample_order": False,
         "is_on_hold_order": False, "is_replacement_order": False, "replaced_order_id": "",
-        "payment_method_name": "Credit card",
+        "payment_method_name": "Credit card", "commerce_platform": "TIKTOK_SHOP", "is_exchange_order": False,
+        "exchange_source_order_id": "", "delivery_option_required_delivery_time": 0,
         "payment": {"currency": currency, "sub_total": str(subtotal), "shipping_fee": str(shipping),
-                    "seller_discount": "0", "platform_discount": "0", "total_amount": str(subtotal + shipping + tax),
-                    "original_total_product_price": str(subtotal), "original_shipping_fee": str(shipping),
-                    "shipping_fee_seller_discount": "0", "shipping_fee_platform_discount": "0", "tax": str(tax),
-                    "product_tax": str(tax), "shipping_fee_tax": "0"},
+                    "seller_discount": str(seller_discount), "platform_discount": str(platform_discount),
+                    "total_amount": str(subtotal + shipping + tax + fee),
+                    "original_total_product_price": str(original), "original_shipping_fee": str(shipping),
+                    "shipping_fee_seller_discount": "0", "shipping_fee_platform_discount": "0",
+                    "shipping_fee_cofunded_discount": "0", "tax": str(tax), "product_tax": str(tax),
+                    "shipping_fee_tax": "0", "retail_delivery_fee": str(fee), "small_order_fee": "0",
+                    "buyer_service_fee": "0", "handling_fee": "0", "shipping_insurance_fee": "0",
+                    "item_insurance_fee": "0", "item_insurance_tax": "0"},
         "recipient_address": address, "line_items": line_items,
     }
     sb.orders[order["id"]] = order
     sb.emit(1, {"order_id": order["id"], "order_status": "UNPAID", "is_on_hold_order": False,
                 "update_time": now})
     return order
+
+
+def _discount_units(units: list[dict[str, Any]], seller: Decimal, platform: Decimal) -> None:
+    """Spread order discounts over the units, cent-exact (the last unit takes the remainder)."""
+    for key, total in (("seller_discount", seller), ("platform_discount", platform)):
+        left = total
+        for n, unit in enumerate(units):
+            share = left if n == len(units) - 1 else (total / len(units)).quantize(Decimal("0.01"))
+            left -= share
+            unit[key] = str(share)
+            unit["sale_price"] = str(Decimal(unit["sale_price"]) - share)
+
+
+def _tiktok_ships(sb: TikTokSandbox, order_id: str) -> None:
+    """Fulfilled by TikTok: TikTok's warehouse packs and hands the order to its carrier."""
+    order = sb.orders[order_id]
+    if order["status"] == "ON_HOLD":  # still in the buyer's remorse window: TikTok ships after it
+        sb.scheduler.at(sb.clock.now() + sb.collection_delay, lambda: _tiktok_ships(sb, order_id))
+    elif order["status"] == "AWAITING_SHIPMENT":
+        create_package(sb, order, [i for i in order["line_items"] if i["display_status"] != "CANCELLED"],
+                       next(iter(sb.providers.values())), shipping_type="TIKTOK")
+
+
+def create_package(sb: TikTokSandbox, order: dict[str, Any], items: list[dict[str, Any]],
+                   provider: dict[str, str], *, shipping_type: str) -> dict[str, Any]:
+    """A package TikTok ships (its label or its warehouse): TikTok's carrier and tracking number."""
+    now = sb.now()
+    tracking = "TT" + sb.ids.new("9", 18)
+    package = {"package_id": sb.ids.new("11", 19), "order_id": order["id"], "package_status": "PROCESSING",
+               "order_line_item_ids": [i["id"] for i in items], "tracking_number": tracking,
+               "shipping_provider_id": provider["id"], "shipping_provider_name": provider["name"],
+               "shipping_type": shipping_type, "delivery_option_id": order["delivery_option_id"],
+               "delivery_option_name": order["delivery_option_name"], "create_time": now, "update_time": now,
+               "shipping_info_updates": 0,
+               "tracking_events": [{"description": f"Shipping label created, {provider['name']} awaiting item",
+                                    "update_time_millis": now * 1000}]}
+    sb.packages[package["package_id"]] = package
+    for item in items:
+        item.update({"package_id": package["package_id"], "package_status": "PROCESSING", "tracking_number": tracking,
+                     "shipping_provider_id": provider["id"], "shipping_provider_name": provider["name"],
+                     "rts_time": now})
+    order["packages"].append({"id": package["package_id"]})
+    order.update({"tracking_number": tracking, "shipping_provider": provider["name"],
+                  "shipping_provider_id": provider["id"], "rts_time": now})
+    set_status(sb, order, "AWAITING_COLLECTION")
+    schedule_collection(sb, order)
+    return package
 
 
 def pay_order(sb: TikTokSandbox, order: dict[str, Any]) -> None:
@@ -167,6 +242,8 @@ def pay_order(sb: TikTokSandbox, order: dict[str, Any]) -> None:
         sb.scheduler.at(sb.clock.now() + sb.remorse_window, lambda: _release_hold(sb, order["id"]))
     else:
         set_status(sb, order, "AWAITING_SHIPMENT")
+    if order["fulfillment_type"] == "FULFILLMENT_BY_TIKTOK":
+        sb.scheduler.at(sb.clock.now() + sb.collection_delay, lambda: _tiktok_ships(sb, order["id"]))
     sb.scheduler.at(order["shipping_due_time"], lambda: _sla_check(sb, order["id"]))
 
 
@@ -320,7 +397,13 @@ def buyer_routes(sb: TikTokSandbox) -> list[StarletteRoute]:
         from engine.sandbox.tiktok.cancellations import buyer_cancel
         return await run(request, lambda body: buyer_cancel(sb, find_order(sb, request.path_params["order_id"]), body))
 
+    async def ask_return(request: Request) -> Response:
+        from engine.sandbox.tiktok.cancellations import buyer_return
+        return await run(request, lambda body: buyer_return(sb, find_order(sb, request.path_params["order_id"]),
+                                                            body))
+
     return [
+        StarletteRoute("/_buyer/orders/{order_id}/return", ask_return, methods=["POST"]),
         StarletteRoute("/_buyer/orders", place, methods=["POST"]),
         StarletteRoute("/_buyer/orders/{order_id}/pay", pay, methods=["POST"]),
         StarletteRoute("/_buyer/orders/{order_id}/cancel", cancel, methods=["POST"]),

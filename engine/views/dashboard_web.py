@@ -1,0 +1,175 @@
+"""The dashboard's HTTP side: its routes on the receiver's server, and who may see them.
+
+Rule: on a loopback address the dashboard is open (only this machine reaches it). Exposed (the
+receiver listens on another address, or a request comes through a reverse proxy: it carries
+Forwarded / X-Forwarded-* headers), every page needs the token from
+`TOKBRIDGE_DASHBOARD_TOKEN`: as `Authorization: Bearer <token>`, or once as `?token=` (answered
+with a session cookie and a redirect that drops it from the address), or an Ecwid native-app
+payload for our store (`engine.views.dashboard_ecwid`). Without the variable an exposed
+dashboard refuses every request. The token is never printed or logged; the cookie holds an HMAC
+of it, not the token. Pages are answered with `no-store` and a CSP without script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from engine.views.dashboard import Dashboard, DashboardSource, ListingView
+from engine.views.dashboard_ecwid import EcwidAppCheck, PayloadError
+
+log = logging.getLogger(__name__)
+
+TOKEN_ENV = "TOKBRIDGE_DASHBOARD_TOKEN"
+COOKIE = "tokbridge_dashboard"
+# The Ecwid admin frames the page when it is an Ecwid native app; nothing else may.
+FRAME_ANCESTORS = "'self' https://my.ecwid.com https://*.ecwid.com"
+HEADERS = {
+    "Content-Security-Policy": f"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                               f"form-action 'self'; base-uri 'none'; frame-ancestors {FRAME_ANCESTORS}",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name other than localhost: reachable from elsewhere
+        return False
+
+
+def proxied(request: Request) -> bool:
+    """A reverse proxy forwarded the request: on loopback, yet from elsewhere, so it is exposed too."""
+    return any(name in request.headers for name in ("forwarded", "x-forwarded-for", "x-forwarded-host",
+                                                     "x-real-ip"))
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardAccess:
+    """Who may open the dashboard: everyone on loopback; else the token holder (or a valid Ecwid payload)."""
+
+    exposed: bool
+    token: str = field(default="", repr=False)  # "" while TOKBRIDGE_DASHBOARD_TOKEN is unset
+    ecwid: EcwidAppCheck | None = None
+
+    @classmethod
+    def for_host(cls, host: str, env: Mapping[str, str], ecwid: EcwidAppCheck | None = None) -> DashboardAccess:
+        return cls(exposed=not is_loopback(host), token=env.get(TOKEN_ENV, ""), ecwid=ecwid)
+
+    @property
+    def session(self) -> str:
+        """The cookie's value: derived from the token, so the cookie never carries the token itself."""
+        return hmac.new(self.token.encode(), b"tokbridge dashboard session", hashlib.sha256).hexdigest()
+
+    def holds_token(self, request: Request) -> bool:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.token.encode()):
+            return True
+        return hmac.compare_digest(request.cookies.get(COOKIE, "").encode(), self.session.encode())
+
+
+def _with_session(response: Response, access: DashboardAccess, request: Request) -> Response:
+    # Framed by the Ecwid admin the cookie is a third-party one: SameSite=None, Secure and
+    # Partitioned (CHIPS) then; plain http (a LAN) can only keep a Lax cookie.
+    secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    attributes = "Secure; SameSite=None; Partitioned" if secure else "SameSite=Lax"
+    # Written by hand: Starlette's set_cookie has `partitioned` only on Python 3.14.
+    response.headers.append("set-cookie", f"{COOKIE}={access.session}; Path=/dashboard; HttpOnly; {attributes}")
+    return response
+
+
+def _without(request: Request, *names: str) -> str:
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in names]
+    return request.url.path + (f"?{urlencode(kept)}" if kept else "")
+
+
+def admit(access: DashboardAccess, request: Request) -> Response | None:
+    """None when the request may see the page; else the answer that refuses it (or logs it in)."""
+    if not (access.exposed or proxied(request)):
+        return None
+    if not access.token:
+        return PlainTextResponse(
+            f"The dashboard is reachable from other machines (webhooks.host is not a loopback address, or a proxy "
+            f"forwards to it), so it needs a token: set {TOKEN_ENV} in tokbridge watch's environment and restart "
+            "it.", status_code=403)
+    if access.holds_token(request):
+        return None
+    given = request.query_params.get("token")
+    if given is not None and hmac.compare_digest(given.encode(), access.token.encode()):
+        return _with_session(RedirectResponse(_without(request, "token"), status_code=303), access, request)
+    payload = request.query_params.get("payload")
+    if payload is not None and access.ecwid is not None:
+        try:
+            access.ecwid.verify(payload)
+        except PayloadError as error:
+            log.warning("dashboard: Ecwid app payload refused: %s", error)
+            return PlainTextResponse(f"Ecwid app payload refused: {error}", status_code=403)
+        return _with_session(RedirectResponse(_without(request, "payload", "app_state", "cache-killer"),
+                                              status_code=303), access, request)
+    return PlainTextResponse("The dashboard needs the token: send `Authorization: Bearer <token>`, or open it once "
+                             "with ?token=<token>.", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def dashboard_routes(dashboard: Dashboard, access: DashboardAccess) -> list[Route]:
+    """The pages: /dashboard (overview), /dashboard/listings?view=..., /dashboard/orders."""
+
+    def page(render: Callable[[Request], str]) -> Callable[[Request], Response]:
+        # Sync endpoints: Starlette runs them in its thread pool, so state reads never block the event loop.
+        def endpoint(request: Request) -> Response:
+            refused = admit(access, request)
+            response = refused if refused is not None else HTMLResponse(render(request))
+            response.headers.update(HEADERS)
+            return response
+        return endpoint
+
+    def listings(request: Request) -> str:
+        try:
+            view = ListingView(request.query_params.get("view", ListingView.ALL.value))
+        except ValueError:
+            view = ListingView.ALL  # an old or mistyped link: show everything rather than an error
+        try:
+            page = int(request.query_params.get("page", "1"))
+        except ValueError:
+            page = 1
+        return dashboard.listings(view, page)
+
+    return [
+        Route("/dashboard", page(lambda request: dashboard.overview()), methods=["GET"]),
+        Route("/dashboard/listings", page(listings), methods=["GET"]),
+        Route("/dashboard/orders", page(lambda request: dashboard.orders()), methods=["GET"]),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardSite:
+    """What the receiver serves under /dashboard: the pages and who may see them."""
+
+    dashboard: Dashboard
+    access: DashboardAccess
+
+    @property
+    def routes(self) -> list[Route]:
+        return dashboard_routes(self.dashboard, self.access)
+
+
+def dashboard_site(source: DashboardSource, *, host: str, env: Mapping[str, str],
+                   ecwid: EcwidAppCheck | None = None) -> DashboardSite:
+    """The dashboard for a receiver listening on `host`; `env` holds TOKBRIDGE_DASHBOARD_TOKEN when exposed."""
+    access = DashboardAccess.for_host(host, env, ecwid)
+    if access.exposed and not access.token:
+        log.warning("the dashboard refuses every request: %s listens beyond this machine and %s is not set",
+                    host, TOKEN_ENV)
+    return DashboardSite(Dashboard(source), access)
