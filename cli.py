@@ -1,7 +1,8 @@
 """tokbridge command line: thin click commands over the engine.
 
 This module is the one error boundary: code below raises, this maps to exit codes
-(0 ok, 1 error, 2 changes pending with --detailed-exitcode, 130 interrupted).
+(0 ok, 1 error, 2 changes pending with --detailed-exitcode, 3 with --detailed-exitcode when the change
+makes products blocked that the last plan found listable, 130 interrupted).
 """
 
 from __future__ import annotations
@@ -344,7 +345,9 @@ def _open_runtime(directory: str) -> Runtime:
 @_CONFIG_DIR
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (with format_version).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Save the plan to this file for `apply --plan`.")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none, 1 on error.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when no changes, 2 when changes, 3 when products the last plan could list are now "
+                   "blocked, 1 on error.")
 @click.option("--target", "targets", multiple=True, help="Only this product (`product:ID` or ID); repeatable.")
 @click.option("--refresh", is_flag=True, help="Read TikTok live (drift, review results) instead of the state.")
 @click.option("--summary", "summarised", is_flag=True,
@@ -365,8 +368,18 @@ def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitco
         click.echo(text, nl=False)
     else:
         _echo_plan(plan, None if orders is None else order_plan, out=out, directory=directory, summarised=summarised)
-    pending = plan.actions or plan.waiting or order_plan.actions  # waiting on TikTok is pending too
-    if detailed_exitcode and pending:
+    if detailed_exitcode:
+        _detailed_exit(plan, order_plan)
+
+
+def _detailed_exit(plan: Plan, orders: Plan) -> None:
+    """`plan --detailed-exitcode`: 3 when products the last plan could list are now blocked, 2 on changes."""
+    blocked = plan.meta.get("newly_blocked")
+    if blocked:
+        click.echo(f"{len(blocked)} product(s) the last plan could list are now blocked: "
+                   f"{', '.join(map(str, blocked[:20]))}", err=True)
+        raise SystemExit(3)
+    if plan.actions or plan.waiting or orders.actions:  # changes waiting on TikTok are pending too
         raise SystemExit(2)
 
 
@@ -515,8 +528,14 @@ def _carry_out_with_progress(runtime: Runtime, prepared: Prepared, *, allow_dest
 
 
 def _echo_carried(carried: Carried) -> None:
-    from engine.views import render_apply, render_order_result
+    from engine.views import render_apply, render_held_creates, render_order_result
 
+    held = render_held_creates(carried.catalog.blocked_creates, carried.catalog.blockers)
+    if held:
+        click.echo(held)
+    if carried.catalog.deferred:
+        click.echo(f"{len(carried.catalog.deferred)} new listing(s) wait for tomorrow: today's upload quota "
+                   "(tokbridge.yaml tiktok.daily_upload_quota) is used up")
     click.echo(render_apply(carried.catalog.report.outcomes))
     if carried.orders is not None:
         click.echo(render_order_result(carried.orders))
@@ -785,3 +804,43 @@ def state_rebuild_command(directory: str, yes: bool) -> None:
     click.echo(render_rebuild(report))
     if not report.connected:
         raise SystemExit(1)
+
+
+# -- doctor (engine.connect.doctor) ----------------------------------------------------------------
+
+
+@main.command("doctor")
+@_CONFIG_DIR
+def doctor_command(directory: str) -> None:
+    """Every prerequisite of selling on TikTok, each with what to do and where; exit 1 while one is missing."""
+    from engine.connect.doctor import doctor
+    from engine.connect.flows import render_findings
+
+    findings = doctor(directory)
+    click.echo(render_findings(findings))
+    if not all(f.ok for f in findings):
+        raise SystemExit(1)
+
+
+# -- categories suggest (engine.passes.suggest) -----------------------------------------------------
+
+
+@main.group("categories")
+def categories_group() -> None:
+    """TikTok categories for your products."""
+
+
+@categories_group.command("suggest")
+@_CONFIG_DIR
+@click.option("--out", default="", help="Proposal file (default: categories.proposed.yaml in the config directory).")
+def categories_suggest_command(directory: str, out: str) -> None:
+    """Ask TikTok's Recommend Category for unmapped products; write a proposal to review (nothing is applied)."""
+    from engine.passes.suggest import PROPOSAL_FILE, render_proposal, suggest_categories
+
+    with _open_runtime(directory) as runtime:
+        proposals = suggest_categories(runtime)
+    path = pathlib.Path(out) if out else pathlib.Path(directory) / PROPOSAL_FILE
+    path.write_text(render_proposal(proposals), encoding="utf-8")
+    covered = sum(p.products for p in proposals if p.category_id)
+    click.echo(f"{len(proposals)} proposed rule(s) for {covered} unmapped product(s) written to {path}; "
+               "review them, then copy the ones you agree with into mappings/categories.yaml")

@@ -109,6 +109,13 @@ class _Conflict(Exception):
     """Two Ecwid products claim one TikTok product or one seller SKU: nothing is written for this one."""
 
 
+class _EcwidImage(Exception):
+    """An Ecwid image that cannot be fetched: the product's image is the problem, and nothing reached TikTok."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)  # ImageFetcher's message names the image by its redacted URL
+
+
 class _Rejected(Exception):
     """TikTok accepted the call but refused the item (per-item errors of a batch, price or stock call)."""
 
@@ -197,7 +204,7 @@ class Executor:
                     continue
                 outcomes = [ActionOutcome(a, ok=False, message=f"gave up after retries: {error.message}")
                             for a in actions]
-            except (ApiError, _Conflict, StateConflict, _Rejected, convert.ConversionError) as error:
+            except (ApiError, _Conflict, StateConflict, _Rejected, _EcwidImage, convert.ConversionError) as error:
                 outcomes = self._failed(actions, error)
             for outcome in outcomes:
                 self._finish(outcome)
@@ -212,7 +219,9 @@ class Executor:
             return [ActionOutcome(a, ok=False, message=error.message) for a in actions]
         message = error.message if isinstance(error, ApiError) else str(error)
         for action in actions:
-            if isinstance(error, _Conflict | StateConflict):
+            if isinstance(error, _EcwidImage):
+                self._image_unavailable(action, error)
+            elif isinstance(error, _Conflict | StateConflict):
                 # Two Ecwid products claim one TikTok product or seller SKU: never held (fixing either
                 # product releases it), never a crash; the merchant is told which products collide.
                 self._conflict(action, message)
@@ -252,6 +261,19 @@ class Executor:
                 reason=f"TikTok refused {action.kind.value}: {message}",
                 fix=fix,
                 details=details,
+            ),
+            source="tiktok",
+        )
+
+    def _image_unavailable(self, action: Action, error: _EcwidImage) -> None:
+        pid = action.ecwid_product_id or 0
+        self.state.add_action_required(
+            ActionRequired(
+                ecwid_product_id=pid,
+                rule="ecwid",
+                reason=f"Ecwid image of product {pid} could not be fetched: {error}; nothing was sent to TikTok",
+                fix=f"replace or re-upload the image of product {pid} in Ecwid; the next apply tries again",
+                details={"action": action.kind.value},
             ),
             source="tiktok",
         )
@@ -461,7 +483,10 @@ class Executor:
         for url, use_case in wanted:
             known = self.state.image_uri(url)
             if known is None:
-                image = self.runtime.fetch_image(url)
+                try:
+                    image = self.runtime.fetch_image(url)
+                except PermanentError as error:  # a gone or unusable image; a timeout is retried as ever
+                    raise _EcwidImage(error.message) from None
                 uploaded = self._write(
                     "upload_image", f"product:{listing.ecwid_product_id}", url,
                     lambda image=image, use_case=use_case: self.runtime.tiktok.upload_image(  # type: ignore[misc]

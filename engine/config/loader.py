@@ -16,6 +16,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from engine.config import build
+from engine.config.categories import check_categories
 from engine.config.check import Compiled, compile_expressions, schema_diagnostics
 from engine.config.diagnostics import ConfigError, Diagnostic
 from engine.config.scaffold import PLACEHOLDER
@@ -177,7 +178,7 @@ def load(root: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) 
     if problems:
         raise ConfigError(problems)
     docs = read.documents
-    return Config(
+    config = Config(
         root=str(base),
         settings=build.build_settings(docs["tokbridge"]),
         selling=build.build_selling(docs["selling"], compiled["selling"]),
@@ -187,3 +188,8 @@ def load(root: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) 
         orders=build.build_orders(docs["orders"], compiled["orders"]),
         digest=read.digest,
     )
+    # Offline against TikTok's category tree when `doctor` saved one (engine.config.categories).
+    category_problems = check_categories(config)
+    if category_problems:
+        raise ConfigError(category_problems)
+    return config

@@ -428,6 +428,9 @@ _TOKBRIDGE = _document(
                 "shop_id": _str("TikTok shop to connect when the authorization covers several; empty: the only one "
                                 "(`connect tiktok` keeps the shop it chose in the state, not here)."),
                 "warehouse_id": _str("TikTok warehouse id for stock; empty means the shop's default."),
+                "daily_upload_quota": _int("New listings created per day at most (TikTok: 100 for new shops, "
+                                           "1000 after probation). Creates beyond it wait for the next day.",
+                                           minimum=1),
             },
         ),
         "state_path": _str("SQLite state file, relative to this directory.", minLength=1),

@@ -40,6 +40,7 @@ from engine.config.types import Config, Region
 from engine.ecwid.oauth import REQUIRED_SCOPES, authorize_url, exchange_code, oauth_base_for
 from engine.http import ApiError, AuthError
 from engine.model.errors import TokbridgeError
+from engine.passes.readiness import GENERIC_FIX, PREREQUISITE_FIXES
 from engine.runtime import TIKTOK_TOKEN, Runtime, SetupError, save_tiktok_grant
 from engine.state import StateStore
 from engine.tiktok.client import DEFAULT_AUTH_BASE, TikTokClient
@@ -57,13 +58,6 @@ WEBHOOK_EVENTS = ("ORDER_STATUS_CHANGE", "PRODUCT_STATUS_CHANGE", "SELLER_DEAUTH
 TIKTOK_AUTHORIZE = {Region.US: "https://services.tiktokshops.us/open/authorize",
                     Region.UK: "https://services.tiktokshop.com/open/authorize"}
 SHOP_REGIONS = {"US": Region.US, "GB": Region.UK, "UK": Region.UK}
-# Seller Center setup behind each listing prerequisite; shipping and payment methods do not sync.
-PREREQUISITE_FIXES = {
-    "RETURN_WAREHOUSE": "in Seller Center > Settings > Addresses, add a return warehouse address",
-    "PICKUP_WAREHOUSE": "in Seller Center > Settings > Addresses, add a pickup (ship-from) warehouse address",
-    "SHIPPING_TEMPLATE": "in Seller Center > Shipping > Shipping templates, create a seller shipping template "
-                         "(shipping methods and fees do not sync from Ecwid)",
-}
 
 
 class ConnectError(TokbridgeError):
@@ -521,7 +515,7 @@ def _prerequisite_findings(client: TikTokClient) -> list[Finding]:
     """TikTok's Check Listing Prerequisites: one finding per failed item, or one saying all are met."""
     failed = [
         Finding("tiktok", "prerequisite", False, f"{item.check_item}: {' '.join(item.reasons) or 'not set up'}",
-                PREREQUISITE_FIXES.get(item.check_item, "fix it in Seller Center as TikTok's message says"),
+                PREREQUISITE_FIXES.get(item.check_item, GENERIC_FIX),
                 {"check_item": item.check_item})
         for item in client.listing_prerequisites() if item.failed
     ]

@@ -82,6 +82,14 @@ class ProductAttribute:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentifierCode:
+    """A SKU's product identifier for TikTok's `identifier_code` (GTIN 14, EAN 8/13/14, UPC 12, ISBN 13)."""
+
+    type: str  # GTIN | EAN | UPC | ISBN
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
 class DesiredSku:
     seller_sku: str
     ecwid_product_id: int
@@ -92,6 +100,7 @@ class DesiredSku:
     list_price: Decimal | None = None
     image_url: str | None = None
     trace: Mapping[str, Trace] = field(default_factory=dict)  # "price" / "quantity" -> Trace
+    identifier_code: IdentifierCode | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,9 @@ recompute it the same way (`meta.refresh` records which way) and refuse a stale 
 Carrying a plan out (`apply_catalog`) is where the merchant's limits hold, for the CLI and the
 daemon alike: nothing is written while TikTok refuses writes (suspended shop, revoked grant); a
 plan that breaks the guardrails is refused whole unless the merchant allowed it; new listings
-beyond TikTok's daily upload quota are deferred to a later day. Then the executor writes.
+beyond TikTok's daily upload quota are deferred to a later day; no listing is created while the
+shop fails one of TikTok's listing prerequisites (`engine.passes.readiness`: the creates are held
+and the blockers named; updates of existing listings go on). Then the executor writes.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from engine.http import NotFoundError
 from engine.model.listing import ActionRequired, ProductStatus, TikTokProduct
 from engine.model.plan import Action, ActionKind, Plan
 from engine.passes.errors import StalePlanError
+from engine.passes.readiness import ListingBlocker, creates, ensure_category_tree, hold_creates, listing_blockers
 from engine.reconcile import ActualListing, check_guardrails, diff, essence_from_tiktok, product_key
 from engine.rules import evaluate
 from engine.rules.evaluation import attributes_digest
@@ -57,11 +60,14 @@ def plan_catalog(
 ) -> Plan:
     """Read, evaluate and diff. `targets` narrows the actions (not the digest) to those product keys."""
     config = runtime.config
+    ensure_category_tree(runtime)
     catalog = runtime.read_catalog(full=full)
     attributes = runtime.category_attributes()
     evaluation = evaluate(config, catalog, category_attributes=attributes or None, cache=runtime.rule_cache)
+    before = {i.ecwid_product_id for i in runtime.state.action_required(source="rules")}
     runtime.state.replace_action_required(evaluation.action_required, source="rules")
     actual = runtime.state.listings()
+    newly_blocked = _newly_blocked(evaluation.action_required, before, listed=bool(actual))
     if refresh:
         actual = read_live(runtime, actual)
     config_digest = f"{config.digest}|{attributes_digest(attributes)}"
@@ -75,6 +81,7 @@ def plan_catalog(
     )
     meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": len(catalog.products),
                             "config_digest": config_digest}
+    meta.update(_readiness(runtime, plan, newly_blocked))
     wanted = {normalise_target(t) for t in targets}
     if wanted:
         meta["targets"] = sorted(wanted)
@@ -85,6 +92,27 @@ def plan_catalog(
             blocked=tuple(b for b in plan.blocked if product_key(b.ecwid_product_id) in wanted),
         )
     return dataclasses.replace(plan, meta=meta)
+
+
+def _readiness(runtime: Runtime, plan: Plan, newly_blocked: list[int]) -> dict[str, Any]:
+    """Plan meta on what stands in the listings' way: listing blockers (shown at the top of the plan;
+    while one stands, apply and watch send no create, see apply_catalog) and newly blocked products."""
+    meta: dict[str, Any] = {"newly_blocked": newly_blocked} if newly_blocked else {}
+    blockers = listing_blockers(runtime) if creates(plan) else ()
+    if blockers:
+        meta["blockers"] = [b.line() for b in blockers]
+    return meta
+
+
+def _newly_blocked(blocked: Iterable[ActionRequired], before: set[int], *, listed: bool) -> list[int]:
+    """Products the rules block now that the last plan recorded as listable (`plan --detailed-exitcode` 3).
+
+    Compared with what the state store recorded at the last plan or apply (CI plans on a copy of the
+    server's state); with nothing recorded yet (no listing, nothing blocked) there is nothing to compare.
+    """
+    if not before and not listed:
+        return []
+    return sorted({item.ecwid_product_id for item in blocked} - before)
 
 
 def _read_product(runtime: Runtime, listing: ActualListing) -> TikTokProduct | None:
@@ -260,6 +288,8 @@ class CatalogOutcome:
     held: bool = False  # TikTok refuses writes (suspended shop, revoked grant)
     refused: tuple[str, ...] = ()  # guardrail violations, each a sentence for the merchant
     deferred: tuple[Action, ...] = ()  # creates over today's upload quota
+    blocked_creates: tuple[Action, ...] = ()  # creates held back while the shop cannot publish listings
+    blockers: tuple[ListingBlocker, ...] = ()  # why: TikTok's failed listing prerequisites
 
     @property
     def failed(self) -> bool:
@@ -286,10 +316,15 @@ def apply_catalog(
     violations = tuple(check_guardrails(plan, runtime.config.settings.guardrails))
     if violations and not allow_destructive:
         return CatalogOutcome(plan, refused=violations)
+    blockers = listing_blockers(runtime) if creates(plan) else ()
+    blocked_creates: tuple[Action, ...] = ()
+    if blockers:
+        plan, blocked_creates = hold_creates(plan)
     deferred: tuple[Action, ...] = ()
     if quota is not None:
         plan, deferred = quota.admit(plan)
     report = execute(runtime, plan, workers=workers, on_progress=on_progress)
     if quota is not None:
         quota.record(report)
-    return CatalogOutcome(plan, report=report, deferred=deferred)
+    return CatalogOutcome(plan, report=report, deferred=deferred, blocked_creates=blocked_creates,
+                          blockers=blockers)

@@ -47,7 +47,8 @@ class Carried:
 
     @property
     def failed(self) -> bool:
-        return self.catalog.failed or bool(self.catalog.refused) or bool(self.orders and self.orders.failed)
+        return (self.catalog.failed or bool(self.catalog.refused) or bool(self.catalog.blocked_creates)
+                or bool(self.orders and self.orders.failed))
 
 
 def plan_orders(runtime: Runtime) -> tuple[Plan, order_pass.Watermarks] | None:
@@ -89,6 +90,8 @@ def carry_out(runtime: Runtime, prepared: Prepared, *, allow_destructive: bool =
               quota: UploadQuota | None = None, workers: int = 4,
               on_progress: Callable[[int, int], None] | None = None) -> Carried:
     """The catalog plan within the merchant's limits, then the order actions, then the order cursors."""
+    if quota is None:  # the daily upload quota tokbridge.yaml sets holds for `apply` as for `watch`
+        quota = UploadQuota(runtime, daily=runtime.config.settings.tiktok.daily_upload_quota)
     catalog = apply_catalog(runtime, prepared.catalog, allow_destructive=allow_destructive, quota=quota,
                             workers=workers, on_progress=on_progress)
     if catalog.refused:

@@ -31,13 +31,14 @@ from engine.model.listing import (
     ActionRequired,
     DesiredListing,
     DesiredSku,
+    ListingIntent,
     PackageDimensions,
     PackageWeight,
     ProductAttribute,
     TikTokAttribute,
     Trace,
 )
-from engine.rules import attributes, category, listing, selling, sync
+from engine.rules import attributes, category, listing, preflight, selling, sync
 from engine.rules.problems import ActionRequiredError, skus_of
 
 T = TypeVar("T")
@@ -146,8 +147,13 @@ def _desired_sku(
     count = problems.attempt(partial(selling.quantity, policy, product, variant))
     was = problems.attempt(partial(selling.list_price, policy, product, variant))
     sales = problems.attempt(partial(attributes.sales_attributes, config.attributes, product, variant))
+    code = problems.attempt(partial(listing.identifier_code, product, variant))
     if price is None or count is None or sales is None:
         return None
+    if was is not None and product.variants and was <= price[0]:
+        # A variation without its own compareToPrice inherits the product's in Ecwid, which can sit at
+        # or below the variation's own price (an XL that costs more): that is no reduction, none is sent.
+        was = None
     combinations = bool(product.variants)
     return DesiredSku(
         seller_sku=variant.sku,
@@ -159,6 +165,7 @@ def _desired_sku(
         list_price=was,
         image_url=variant.image_url,
         trace={"price": price[1], "quantity": count[1]},
+        identifier_code=code,
     )
 
 
@@ -313,8 +320,7 @@ def evaluate_product(
         content.package_weight,
         content.package_dimensions,
     )
-    return ProductEvaluation(
-        DesiredListing(
+    listing = DesiredListing(
             ecwid_product_id=product.id,
             intent=intent,
             save_mode=mode,
@@ -330,7 +336,14 @@ def evaluate_product(
             trace={"intent": intent_trace, "save_mode": mode_trace, **content.trace},
             content_hash=digest,
         )
-    )
+    if intent is ListingIntent.LIST:
+        # The last gate: what TikTok would refuse is blocked here, with no request sent.
+        known = (category_attributes or {}).get(content.category_id)
+        for refused in preflight.check_listing(listing, region=region, attributes=known):
+            problems.add(refused)
+        if problems.items:
+            return ProductEvaluation(None, tuple(problems.items))
+    return ProductEvaluation(listing)
 
 
 def evaluate(

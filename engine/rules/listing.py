@@ -29,11 +29,12 @@ from __future__ import annotations
 import bisect
 import html
 import re
+from collections.abc import Mapping
 from decimal import ROUND_CEILING, ROUND_UP, Decimal
 
 from engine.config.types import Region, SyncRules
-from engine.model.catalog import DimensionUnit, Product, StoreProfile, WeightUnit
-from engine.model.listing import PackageDimensions, PackageWeight, RuleRef, Trace
+from engine.model.catalog import DimensionUnit, Product, StoreProfile, Variant, WeightUnit
+from engine.model.listing import IdentifierCode, PackageDimensions, PackageWeight, RuleRef, Trace
 from engine.rules.problems import ActionRequiredError, render, where
 
 FILE = "rules/sync.yaml"
@@ -399,3 +400,45 @@ def sanitize(source: str) -> str:
     parser = _Sanitizer()
     parser.feed(source)
     return parser.result()
+
+
+# ---- identifier codes ------------------------------------------------------------------------------
+
+# Ecwid keeps UPC/EAN/GTIN/ISBN as product or variation attributes (type UPC, EXTERNAL_EAN, ...; the
+# model keeps them by name). TikTok's `identifier_code{code, type}` (tiktok.md §6.2): GTIN 14 digits,
+# EAN 8/13/14, UPC 12, ISBN 13 (last may be X).
+IDENTIFIER_NAMES = ("gtin", "ean", "upc", "isbn")
+IDENTIFIER_LENGTHS = {"GTIN": (14,), "EAN": (8, 13, 14), "UPC": (12,), "ISBN": (13,)}
+
+
+def _identifier_value(attributes: Mapping[str, str]) -> tuple[str, str] | None:
+    by_name = {name.strip().casefold(): (name, value) for name, value in attributes.items()}
+    for kind in IDENTIFIER_NAMES:
+        for key in (kind, f"external_{kind}"):
+            if key in by_name:
+                return kind.upper(), by_name[key][1].strip()
+    return None
+
+
+def identifier_code(product: Product, variant: Variant) -> IdentifierCode | None:
+    """The variation's own UPC/EAN/GTIN/ISBN; for a product without variations, the product's.
+
+    Variations never take the product's code: TikTok refuses two SKUs sharing one. A code TikTok
+    would refuse (wrong length, not digits) is action-required here, before any request.
+    """
+    found = _identifier_value(variant.attributes)
+    if found is None and not product.variants:
+        found = _identifier_value(product.attributes)
+    if found is None:
+        return None
+    kind, code = found
+    valid = code[:-1].isdigit() and (code[-1].isdigit() or (kind == "ISBN" and code[-1] in "xX"))
+    if not valid or len(code) not in IDENTIFIER_LENGTHS[kind]:
+        lengths = " or ".join(str(n) for n in IDENTIFIER_LENGTHS[kind])
+        raise ActionRequiredError(
+            rule="ecwid",
+            reason=f"{kind} {code!r} is not a valid {kind}: TikTok takes {lengths} digits",
+            fix=f"correct the {kind} attribute of the product (or variation) in Ecwid, or clear it",
+            sku=variant.sku,
+        )
+    return IdentifierCode(kind, code)

@@ -628,6 +628,8 @@ def _sku_request(sku: DesiredSku, uri: Callable[[str], str], *, warehouse_id: st
         entry["sales_attributes"] = sales
     if sku.list_price is not None:
         entry["list_price"] = {"amount": money_str(sku.list_price), "currency": currency}
+    if sku.identifier_code is not None:
+        entry["identifier_code"] = {"code": sku.identifier_code.code, "type": sku.identifier_code.type}
     return entry
 
 
@@ -685,7 +687,11 @@ def partial_edit_request(full: Mapping[str, Any], fields: Iterable[str]) -> dict
     unknown = [name for name in wanted if name not in full and name not in (*CONTENT_FIELDS, "skus")]
     if unknown:
         raise ConversionError(f"partial edit of unknown field(s): {', '.join(unknown)}")
-    return {name: full[name] for name in wanted if name in full}
+    body = {name: full[name] for name in wanted if name in full}
+    if "category_id" in body and "category_version" in full:
+        # A category is only meaningful in its tree: without the version TikTok reads v1 (US: 12052217).
+        body["category_version"] = full["category_version"]
+    return body
 
 
 def price_update_request(prices: Mapping[str, Decimal], *, currency: str,

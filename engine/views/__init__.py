@@ -7,13 +7,22 @@ from __future__ import annotations
 
 from engine.views.orders import render_order_plan, render_order_result
 from engine.views.overview import render_summary
-from engine.views.plan import counts, order_summary, render_apply, render_plan, render_status, summary
+from engine.views.plan import (
+    counts,
+    order_summary,
+    render_apply,
+    render_held_creates,
+    render_plan,
+    render_status,
+    summary,
+)
 from engine.views.status import status_report
 
 __all__ = [
     "counts",
     "order_summary",
     "render_apply",
+    "render_held_creates",
     "render_order_plan",
     "render_order_result",
     "render_plan",

@@ -118,8 +118,17 @@ def order_summary(plan: Plan) -> str:
     return f"Orders: {counted or 'no changes'}; {len(plan.blocked)} need you."
 
 
+def blocker_lines(blockers: Iterable[str]) -> list[str]:
+    """TikTok's failed listing prerequisites: while one stands, no listing is created (engine.passes.readiness)."""
+    shown = list(blockers)
+    if not shown:
+        return []
+    return ["Blockers: TikTok would refuse every new listing; apply creates none until these are fixed "
+            "(`tokbridge doctor`):", *(f"  !! {line}" for line in shown), ""]
+
+
 def render_plan(plan: Plan) -> str:
-    lines: list[str] = []
+    lines: list[str] = blocker_lines(plan.meta.get("blockers", ()))
     if plan.drift:
         lines.append("Changed on TikTok since the last apply (drift):")
         for entries in _group(plan.drift).values():
@@ -178,6 +187,18 @@ def render_apply(outcomes: Sequence[Any]) -> str:
     done = len(outcomes) - len(failed)
     tally = f"Apply complete: {done} action{'s' if done != 1 else ''} done, {len(failed)} failed."
     return "\n".join([*lines, tally])
+
+
+def render_held_creates(held: Sequence[Any], blockers: Sequence[Any]) -> str:
+    """The creates `apply` held back because TikTok's listing prerequisites fail, and which ones fail."""
+    if not held:
+        return ""
+    keys = ", ".join(a.key for a in held)
+    lines = [f"!! not created: {len(held)} new listing{'s' if len(held) != 1 else ''} ({keys}): TikTok would "
+             "refuse them until the shop is set up:"]
+    lines.extend(f"   {b.line()}" for b in blockers)
+    lines.append("   updates of existing listings went ahead; run `tokbridge doctor` after fixing, then apply again")
+    return "\n".join(lines)
 
 
 # An API error as the clients word it for the log ("TikTok POST /product/202309/products: msg (code 1,

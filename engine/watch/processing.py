@@ -70,7 +70,7 @@ class Tally:
 @dataclass(frozen=True, slots=True)
 class ProcessingOptions:
     workers: int = 4
-    daily_upload_quota: int = 1000  # TikTok: 100 a day for new shops, 1,000 after probation
+    daily_upload_quota: int | None = None  # None: tokbridge.yaml tiktok.daily_upload_quota (default 1000)
     blocked_backoff_seconds: float = 60.0  # first wait before re-probing a shop that refuses writes
 
 
@@ -84,7 +84,8 @@ class Processor:
         self.metrics = metrics
         self._requeue = requeue
         self.health = load_health(runtime.state)
-        self.quota = UploadQuota(runtime, daily=options.daily_upload_quota)
+        self.quota = UploadQuota(runtime, daily=options.daily_upload_quota
+                                 or runtime.config.settings.tiktok.daily_upload_quota)
         self.write_pause = options.blocked_backoff_seconds
         self.cycles = 0  # batches worked through
         self.failures = 0  # units of work that failed (an API error or a bug); the next tick retries them
@@ -286,13 +287,8 @@ class Processor:
                 details=outcome.refused, command=self._command("--allow-destructive"),
                 config_digest=self.runtime.config.digest))
             return
-        if outcome.deferred:
-            log.warning("deferring %d new listing(s) to respect the daily upload quota of %d",
-                        len(outcome.deferred), self.quota.daily)
-        if self.quota.blocked_until > self.runtime.clock():
-            log.warning("the daily upload quota is used up; new listings wait until %s", self.quota.resumes_at())
+        self._report_creates_held_back(outcome)
         failed = False
-        self.tally.deferred += len(outcome.deferred)
         for result in outcome.report.outcomes:
             state = "ok" if result.ok else "skipped" if result.skipped else "failed"
             self.metrics.actions.labels(result.action.kind.value, state).inc()
@@ -305,6 +301,19 @@ class Processor:
             self.check_health()  # a suspension or revoked grant shows here first
         if actions and not outcome.failed:
             self.metrics.synced("tiktok")
+
+    def _report_creates_held_back(self, outcome: CatalogOutcome) -> None:
+        """New listings not sent now: blocked by a failing prerequisite, or over the upload quota."""
+        if outcome.blocked_creates:
+            log.error("not creating %d new listing(s) while TikTok's listing prerequisites fail: %s "
+                      "(run `tokbridge doctor`)", len(outcome.blocked_creates),
+                      "; ".join(b.line() for b in outcome.blockers))
+        if outcome.deferred:
+            log.warning("deferring %d new listing(s) to respect the daily upload quota of %d",
+                        len(outcome.deferred), self.quota.daily)
+        if self.quota.blocked_until > self.runtime.clock():
+            log.warning("the daily upload quota is used up; new listings wait until %s", self.quota.resumes_at())
+        self.tally.deferred += len(outcome.deferred)
 
     # -- orders ------------------------------------------------------------------------------
 

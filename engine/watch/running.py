@@ -72,7 +72,7 @@ class WatchOptions:
     watch_files: bool = True
     workers: int = 4
     batch_size: int = 100
-    daily_upload_quota: int = 1000  # TikTok: 100 a day for new shops, 1,000 after probation
+    daily_upload_quota: int | None = None  # None: tokbridge.yaml tiktok.daily_upload_quota
     blocked_backoff_seconds: float = 60.0  # first wait before re-probing a shop that refuses writes
 
 

@@ -87,7 +87,7 @@ def test_the_defaults_the_schema_and_docs_show_are_the_ones_the_loader_applies(t
             assert value == (Decimal(str(default)) if isinstance(value, Decimal) else default), path
             assert f"| `{path}` | {_type_text(child)} | {_default_cell(default)} |" in reference_markdown(), path
             shown += 1
-    assert shown == 18
+    assert shown >= 18  # every tokbridge.yaml field with a default (a new one adds to these)
 
 
 def _leaves(schema: dict[str, object], prefix: str = "") -> list[tuple[str, dict[str, object]]]:

@@ -54,9 +54,11 @@ def edit_and_order(world: World) -> None:
     world.ecwid.sandbox.admin_update_product(ids[1], quantity=3)
     world.ecwid.sandbox.admin_update_product(ids[2], enabled=False)
     sb = world.tiktok
-    live = sorted(world.live_products(), key=lambda p: p["id"])
+    # A SKU in stock, chosen by seller SKU: TikTok's ids are the sandbox's (they shift with every call made).
+    in_stock = sorted(s["seller_sku"] for p in world.live_products() for s in p["content"]["skus"]
+                      if s["inventory"] and s["inventory"][0]["quantity"] > 0)
     with sb.lock:
-        sku = live[-1]["content"]["skus"][0]["seller_sku"]
+        sku = in_stock[-1]
         order = place_order(sb, {"items": [{"seller_sku": sku, "quantity": 1}]})
         pay_order(sb, order)
 

@@ -337,13 +337,28 @@ def order_detail(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     return {"orders": [order_view(find_order(sb, i)) for i in ids]}
 
 
+def _price_lines(currency: str, *, list_price: str, sale_price: str, shipping_list: str, shipping_sale: str,
+                 tax: str, total: str) -> dict[str, str]:
+    """Get Price Detail's documented money fields (samples/tiktok/get-price-detail.response.json), no others."""
+    return {"currency": currency, "total": total, "payment": total, "sku_list_price": list_price,
+            "sku_sale_price": sale_price, "subtotal": sale_price, "subtotal_deduction_seller": "0.00",
+            "subtotal_deduction_platform": "0.00", "subtotal_tax_amount": tax,
+            "shipping_list_price": shipping_list, "shipping_sale_price": shipping_sale,
+            "shipping_fee_deduction_seller": "0.00", "shipping_fee_deduction_platform": "0.00", "tax_amount": tax}
+
+
 def price_detail(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     order = find_order(sb, call.params["order_id"])
     payment = order["payment"]
-    return {"currency": payment["currency"], "subtotal": payment["sub_total"], "total": payment["total_amount"],
-            "shipping": payment["shipping_fee"], "tax_amount": payment["tax"],
-            "line_items": [{"id": i["id"], "sale_price": i["sale_price"], "currency": i["currency"]}
-                           for i in order["line_items"]]}
+    detail = _price_lines(payment["currency"], list_price=payment["original_total_product_price"],
+                          sale_price=payment["sub_total"], shipping_list=payment["original_shipping_fee"],
+                          shipping_sale=payment["shipping_fee"], tax=payment["tax"], total=payment["total_amount"])
+    detail["line_items"] = [
+        {"id": i["id"], **_price_lines(i["currency"], list_price=i["original_price"], sale_price=i["sale_price"],
+                                       shipping_list="0.00", shipping_sale="0.00", tax="0.00",
+                                       total=i["sale_price"])}
+        for i in order["line_items"]]
+    return detail
 
 
 def seed_orders(sb: TikTokSandbox, path: Path) -> list[str]:

@@ -36,11 +36,12 @@ WAREHOUSE_MISSING = 12052097
 REQUIRED_PROPERTY = 12052104
 WRONG_CATEGORY_VERSION = 12052217
 CHECK_FAILED = 12052990
-# Not documented: our codes for an unreadable upload, an exhausted daily quota and a status that
-# forbids the operation [I].
+# Not documented: our codes for an unreadable upload, an exhausted daily quota, a status that
+# forbids the operation and a publish while a listing prerequisite fails [I].
 BAD_IMAGE = 12052201
 UPLOAD_QUOTA = 12052202
 WRONG_STATUS = 12052203
+PREREQUISITE_FAILED = 12052204
 
 PROHIBITED_WORDS = ("replica", "counterfeit", "knockoff", "cbd", "vape", "firearm", "miracle cure")
 CONTENT_FIELDS = ("title", "description", "category_id", "category_version", "brand_id", "main_images",
@@ -328,6 +329,9 @@ def create_product(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     if save_mode not in ("LISTING", "AS_DRAFT"):
         raise ApiFailure(PRODUCT_INVALID_PARAMS, "save_mode must be LISTING or AS_DRAFT")
     if save_mode == "LISTING":
+        if sb.missing_setup:  # Check Listing Prerequisites fails: TikTok publishes nothing [I]
+            from engine.sandbox.tiktok.consent import PREREQUISITES
+            raise ApiFailure(PREREQUISITE_FAILED, PREREQUISITES[sorted(sb.missing_setup)[0]])
         if sb.uploads_by_day.get(day, 0) >= sb.daily_upload_quota:
             raise ApiFailure(UPLOAD_QUOTA, f"The daily product upload limit of {sb.daily_upload_quota} is reached")
         sb.uploads_by_day[day] = sb.uploads_by_day.get(day, 0) + 1
@@ -398,6 +402,15 @@ def _price_view(sb: TikTokSandbox, price: dict[str, Any]) -> dict[str, Any]:
             "sale_price": price.get("sale_price") or amount}
 
 
+def _sku_view(sb: TikTokSandbox, sku: dict[str, Any]) -> dict[str, Any]:
+    """A SKU as Get Product shows it: a field the seller never set is absent, not null (tiktok.md §6.3)."""
+    view = {"id": sku["id"], "seller_sku": sku["seller_sku"], "price": _price_view(sb, sku["price"]),
+            "inventory": sku["inventory"], "sales_attributes": sku["sales_attributes"],
+            "external_sku_id": sku["external_sku_id"], "status_info": sku["status_info"]}
+    view.update({k: sku[k] for k in ("identifier_code", "list_price") if sku.get(k)})
+    return view
+
+
 def product_view(sb: TikTokSandbox, product: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
     tree = sb.trees[content.get("category_version", "v1")]
     brand = next((b for b in sb.brands if b["id"] == content.get("brand_id")), None)
@@ -407,14 +420,10 @@ def product_view(sb: TikTokSandbox, product: dict[str, Any], content: dict[str, 
         "description": content.get("description", ""),
         "category_chains": [{"id": c["id"], "parent_id": c["parent_id"], "local_name": c["local_name"],
                              "is_leaf": c["is_leaf"]} for c in tree.chain(content.get("category_id", ""))],
-        "brand": {"id": brand["id"], "name": brand["name"]} if brand else None,
+        **({"brand": {"id": brand["id"], "name": brand["name"]}} if brand else {}),
         "main_images": [_image_view(sb, i.get("uri", "")) for i in content.get("main_images", [])],
-        "package_dimensions": content.get("package_dimensions") or None,
-        "package_weight": content.get("package_weight") or None,
-        "skus": [{"id": s["id"], "seller_sku": s["seller_sku"], "price": _price_view(sb, s["price"]),
-                  "inventory": s["inventory"], "sales_attributes": s["sales_attributes"],
-                  "external_sku_id": s["external_sku_id"], "identifier_code": s["identifier_code"],
-                  "list_price": s["list_price"], "status_info": s["status_info"]} for s in content.get("skus", [])],
+        **{k: content[k] for k in ("package_dimensions", "package_weight") if content.get(k)},
+        "skus": [_sku_view(sb, s) for s in content.get("skus", [])],
         "product_attributes": [{"id": str(a.get("id")), "name": attr_names.get(str(a.get("id")), ""),
                                 "values": a.get("values", [])} for a in content.get("product_attributes", [])],
         "audit_failed_reasons": product["audit_failed_reasons"], "audit": product["audit"],
@@ -728,6 +737,8 @@ def get_warehouses(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
 def get_delivery_options(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     if call.params["warehouse_id"] not in (sb.sales_warehouse_id, sb.return_warehouse_id):
         raise ApiFailure(WAREHOUSE_MISSING, "The warehouse does not exist")
+    if "SHIPPING_TEMPLATE" in sb.missing_setup:  # no seller shipping set up: nothing to deliver with [I]
+        return {"delivery_options": []}
     return {"delivery_options": delivery_options(sb.region, sb.delivery_option_ids)}
 
 

@@ -1,0 +1,119 @@
+"""TikTok's category tree, kept beside the state database, and the config check made against it.
+
+`tokbridge doctor` (and `plan` the first time it runs connected) saves the shop's category tree
+(Get Categories, the version the market uses: v2 in the US, v1 in the UK, tiktok.md §7) to
+`<state dir>/tiktok-categories-<version>.json`. From then on `validate`, and every load of the
+config, checks each `tiktok_category_id` in mappings/categories.yaml against it, offline: an id
+TikTok does not have, or one that is not a leaf (TikTok lists products in leaves only), is a
+diagnostic at the rule's FILE:LINE, before any request is sent (TikTok would answer 12052023 /
+12052024 for every product of the rule).
+
+Without a saved tree nothing is checked here (a config can be written before the shop is connected).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.config.diagnostics import Diagnostic
+from engine.config.types import Config, Region
+
+CATEGORY_VERSION = {Region.US: "v2", Region.UK: "v1"}  # US shops must use the 7-level v2 tree
+RULE = "tiktok-category"
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    id: str
+    parent_id: str
+    name: str
+    is_leaf: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryTree:
+    version: str
+    nodes: Mapping[str, Category]
+
+    def path(self, category_id: str) -> str:
+        names: list[str] = []
+        node = self.nodes.get(category_id)
+        while node is not None and len(names) < 16:  # a malformed cycle never loops forever
+            names.append(node.name)
+            node = self.nodes.get(node.parent_id)
+        return " > ".join(reversed(names))
+
+    def leaves_under(self, category_id: str, limit: int = 3) -> list[Category]:
+        found = [c for c in self.nodes.values() if c.is_leaf and category_id in self._ancestors(c.id)]
+        return found[:limit]
+
+    def _ancestors(self, category_id: str) -> set[str]:
+        seen: set[str] = set()
+        node = self.nodes.get(category_id)
+        while node is not None and node.parent_id not in seen and len(seen) < 16:
+            seen.add(node.parent_id)
+            node = self.nodes.get(node.parent_id)
+        return seen
+
+
+def version_for(config: Config) -> str:
+    return CATEGORY_VERSION[config.settings.region]
+
+
+def cache_path(config: Config) -> Path:
+    state = Path(config.root) / config.settings.state_path
+    return state.parent / f"tiktok-categories-{version_for(config)}.json"
+
+
+def save_tree(config: Config, categories: Iterable[Any], *, fetched_at: float) -> Path:
+    """Keep the tree TikTok answered (objects with id, parent_id, name, is_leaf) for offline checks."""
+    path = cache_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{"id": c.id, "parent_id": c.parent_id, "name": c.name, "is_leaf": c.is_leaf} for c in categories]
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps({"version": version_for(config), "fetched_at": fetched_at, "categories": rows}),
+                         encoding="utf-8")
+    temporary.replace(path)
+    return path
+
+
+def load_tree(config: Config) -> CategoryTree | None:
+    """The saved tree, or None when there is none (or it cannot be read: then it is simply refetched)."""
+    path = cache_path(config)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        nodes = {str(c["id"]): Category(str(c["id"]), str(c["parent_id"]), str(c["name"]), bool(c["is_leaf"]))
+                 for c in data["categories"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return CategoryTree(str(data.get("version", version_for(config))), nodes)
+
+
+def category_diagnostics(config: Config, tree: CategoryTree) -> list[Diagnostic]:
+    """Every mapping rule whose TikTok category the tree does not have, or that is not a leaf."""
+    problems: list[Diagnostic] = []
+    for rule in config.categories:
+        category_id, ref = rule.tiktok_category_id, rule.ref
+        node = tree.nodes.get(category_id)
+        if node is None:
+            message = (f"TikTok has no category {category_id} in its {tree.version} tree (it would refuse every "
+                       f"product of this rule, code 12052023); pick a leaf category id from the tree `tokbridge "
+                       f"doctor` saved in {cache_path(config).name}")
+        elif not node.is_leaf:
+            leaves = ", ".join(f"{c.id} ({c.name})" for c in tree.leaves_under(category_id))
+            message = (f"category {category_id} ({tree.path(category_id)}) is not a leaf: TikTok lists products in "
+                       f"leaf categories only (code 12052024)" + (f"; e.g. {leaves}" if leaves else ""))
+        else:
+            continue
+        problems.append(Diagnostic(ref.file, ref.line, 1, "$.categories.tiktok_category_id", message, RULE))
+    return problems
+
+
+def check_categories(config: Config) -> list[Diagnostic]:
+    """The diagnostics against the saved tree; none when no tree has been saved yet."""
+    tree = load_tree(config)
+    return [] if tree is None else category_diagnostics(config, tree)

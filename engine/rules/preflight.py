@@ -1,0 +1,98 @@
+"""Preflight: TikTok's listing rules checked on a finished listing, before any request is sent. Pure.
+
+Every refused create costs the merchant a review cycle (30 s to 2 days), so a listing TikTok would
+refuse is blocked in `plan` with the rule and the fix instead. Checked here, on the listing the
+rules produced (what would be sent), per tiktok.md §6.1/§6.2/§7:
+
+- title 1-255 characters (US, UK); description present;
+- 1-9 main images;
+- package weight, and package dimensions (required for local US and UK sellers);
+- 1-100 SKUs, at most 3 sales attribute types, every SKU with the same types, no two SKUs alike;
+- every required product attribute of the category filled (Get Attributes `is_requried`).
+
+Not here: the market's price range (US 0.01-7600 USD). A price above it on a live listing is an
+update TikTok refuses and tokbridge holds (engine.apply.executor); blocking the product in the plan
+instead would stop its stock updates too.
+
+The rule engine already refuses most of these earlier with a rule-specific message; this is the
+last gate on the assembled listing, and the one `tests/preflight` compares with the TikTok
+sandbox's review (Check Product Listing) so the two agree (the sandbox's review does not check
+package dimensions; TikTok's create does for local US and UK sellers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.config.types import Region
+from engine.model.listing import DesiredListing, TikTokAttribute
+from engine.rules.problems import ActionRequiredError
+
+TITLE_MAX = {Region.US: 255, Region.UK: 255}
+MAX_IMAGES = 9
+MAX_SKUS = 100
+MAX_SALES_ATTRIBUTES = 3
+RULE = "tiktok listing rules"
+
+
+def _problem(reason: str, fix: str, *, sku: str = "") -> ActionRequiredError:
+    return ActionRequiredError(rule=RULE, reason=reason, fix=fix, sku=sku)
+
+
+def _content(listing: DesiredListing, region: Region) -> list[ActionRequiredError]:
+    found = []
+    title_max = TITLE_MAX[region]
+    if not 1 <= len(listing.title) <= title_max:
+        found.append(_problem(f"title is {len(listing.title)} characters; TikTok takes 1-{title_max} in {region.value}",
+                              "change the product name in Ecwid or the title template in rules/sync.yaml"))
+    if not listing.description:
+        found.append(_problem("description is empty; TikTok requires one",
+                              "add a description in Ecwid or a fallback in the description template"))
+    if not 1 <= len(listing.main_images) <= MAX_IMAGES:
+        found.append(_problem(f"{len(listing.main_images)} main images; TikTok takes 1-{MAX_IMAGES}",
+                              "give the product 1 to 9 images in Ecwid"))
+    if listing.package_weight is None:
+        found.append(_problem("no package weight; TikTok requires one", "set the product weight in Ecwid"))
+    if listing.package_dimensions is None:
+        found.append(_problem("no package dimensions; TikTok requires them in the US and the UK",
+                              "set the product length, width and height in Ecwid"))
+    return found
+
+
+def _skus(listing: DesiredListing) -> list[ActionRequiredError]:
+    found = []
+    skus = listing.skus
+    if not 1 <= len(skus) <= MAX_SKUS:
+        found.append(_problem(f"{len(skus)} SKUs; TikTok takes 1-{MAX_SKUS}",
+                              "split the product in Ecwid or remove combinations"))
+    shapes = {tuple(sorted(a.name.casefold() for a in s.sales_attributes)) for s in skus}
+    combos = [tuple(sorted((a.name.casefold(), a.value.casefold()) for a in s.sales_attributes)) for s in skus]
+    if len(skus) > 1 and (len(shapes) != 1 or () in shapes):
+        found.append(_problem("the SKUs do not share the same sales attributes",
+                              "give every variation a value for the same options in Ecwid"))
+    elif shapes and len(next(iter(shapes))) > MAX_SALES_ATTRIBUTES:
+        found.append(_problem(f"more than {MAX_SALES_ATTRIBUTES} sales attributes",
+                              "map at most 3 Ecwid options to sales attributes in mappings/attributes.yaml"))
+    elif len(set(combos)) != len(combos):
+        found.append(_problem("two SKUs have the same sales attribute values",
+                              "make each variation's combination of option values unique in Ecwid"))
+    return found
+
+
+def _attributes(listing: DesiredListing, known: Sequence[TikTokAttribute] | None) -> list[ActionRequiredError]:
+    filled = {a.id for a in listing.product_attributes if a.values}
+    return [
+        _problem(f"required attribute {spec.name} ({spec.id}) of TikTok category {listing.category_id} is missing",
+                 f'map it under product_attributes: "{listing.category_id}": in mappings/attributes.yaml')
+        for spec in known or ()
+        if spec.type == "PRODUCT_PROPERTY" and spec.required and spec.id not in filled
+    ]
+
+
+def check_listing(listing: DesiredListing, *, region: Region,
+                  attributes: Sequence[TikTokAttribute] | None = None) -> list[ActionRequiredError]:
+    """Every TikTok listing rule `listing` breaks (empty: TikTok's review has nothing here to refuse).
+
+    `attributes`: the category's attribute list (None when TikTok is not connected: not checked).
+    """
+    return [*_content(listing, region), *_skus(listing), *_attributes(listing, attributes)]
