@@ -7,9 +7,11 @@ makes products blocked that the last plan found listable, 130 interrupted).
 
 from __future__ import annotations
 
+import functools
 import os
 import pathlib
-from collections.abc import Mapping
+import shlex
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import click
@@ -62,9 +64,40 @@ class _ErrorBoundary(click.Group):
                 "(this is a bug in tokbridge; TOKBRIDGE_DEBUG=1 shows the traceback)") from None
 
 
-def _remember_root(ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    ctx.meta[ROOT_KEY] = value
-    return value
+def config_dir(default: str | None = ".", *, also: tuple[str, ...] = (), what: str = "The config directory",
+               ) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The one way a command takes its config directory: `--config DIR` or a positional DIR, alike.
+
+    Both forms may be given when they name the same directory; two different ones is a usage error.
+    The command receives it as `directory` (`default` when neither is given), and the error
+    boundary remembers it to prefix diagnostics. `also` adds older spellings (`--config-dir`).
+    """
+    shown = "" if default is None else f" (default: {default})"
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def with_directory(*args: object, config_option: str | None, config_argument: str | None,
+                           **kwargs: object) -> None:
+            directory = _one_directory(config_option, config_argument, default, also)
+            if directory is not None:
+                click.get_current_context().meta[ROOT_KEY] = directory
+            command(*args, directory=directory, **kwargs)
+
+        path = click.Path(file_okay=False)
+        with_directory = click.option("--config", *also, "config_option", metavar="DIR", type=path, default=None,
+                                      help=f"{what}{shown}; also accepted as the DIR argument.",
+                                      )(with_directory)
+        return click.argument("config_argument", metavar="[DIR]", required=False, type=path)(with_directory)
+
+    return decorate
+
+
+def _one_directory(option: str | None, argument: str | None, default: str | None,
+                   spellings: tuple[str, ...]) -> str | None:
+    if option is not None and argument is not None and os.path.normpath(option) != os.path.normpath(argument):
+        flag = "/".join(("--config", *spellings))
+        raise click.UsageError(f"two config directories given: {flag} {option} and {argument}; give one")
+    return argument if argument is not None else option if option is not None else default
 
 
 @click.group(cls=_ErrorBoundary)
@@ -93,21 +126,22 @@ def _write_files(target: pathlib.Path, files: Mapping[str, str], *, overwrite: b
 
 
 @main.command()
-@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@config_dir(what="Where to write the starter config")
 def init(directory: str) -> None:
-    """Write a commented starter config (M2E's safe defaults) into DIRECTORY."""
+    """Write a commented starter config (M2E's safe defaults) into DIR."""
     from engine.config import starter_files
 
     _write_files(pathlib.Path(directory), starter_files(), overwrite=False)
     click.echo(f"wrote a starter config to {directory}; next: tokbridge validate {directory}")
-    click.echo(f"put your credentials in {pathlib.Path(directory) / '.tokbridge' / 'secrets'} (git-ignored)")
+    click.echo(f"put your credentials in {pathlib.Path(directory) / '.tokbridge' / 'secrets'} (git-ignored), "
+               f"or try it on the sandboxes first: tokbridge sandbox {shlex.quote(directory)}")
 
 
 @main.command()
-@click.argument("directory", default=".", type=click.Path())
+@config_dir()
 @click.option("--format", "fmt", type=_FORMATS, default="standard", show_default=True, help="Diagnostic format.")
 def validate(directory: str, fmt: str) -> None:
-    """Check the config in DIRECTORY; exit 0 when valid, 1 when not."""
+    """Check the config in DIR; exit 0 when valid, 1 when not."""
     from engine.config import ConfigError, load, placeholder_secrets
 
     try:
@@ -159,9 +193,9 @@ def snapshot() -> None:
 
 
 @snapshot.command("ecwid")
-@click.argument("directory", default=".", type=click.Path(), callback=_remember_root)
+@config_dir()
 def snapshot_ecwid(directory: str) -> None:
-    """Write the Ecwid catalog (raw products, categories, profile) of the store DIRECTORY's config names to stdout."""
+    """Write the Ecwid catalog (raw products, categories, profile) of the store DIR's config names to stdout."""
     import json
 
     with _ecwid_client(directory)[1] as client:
@@ -177,12 +211,12 @@ def snapshot_ecwid(directory: str) -> None:
               help="Load this `tokbridge snapshot ecwid` file instead of generating a catalog.")
 @click.option("--port", type=int, default=0, help="Ecwid sandbox port (default: any free one).")
 @click.option("--tiktok-port", type=int, default=0, help="TikTok sandbox port (default: any free one).")
-@click.option("--config-dir", type=click.Path(file_okay=False),
-              help="Write a ready config here (starter rules, sandbox URLs, credentials, TikTok connected).")
+@config_dir(None, also=("--config-dir",), what="Write a ready config here (starter rules, sandbox URLs, "
+            "credentials, TikTok connected)")
 @click.option("--review-delay", type=float, default=30.0, show_default=True,
               help="Seconds TikTok's review of a new listing takes.")
 def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int, tiktok_port: int,
-            config_dir: str | None, review_delay: float) -> None:
+            directory: str | None, review_delay: float) -> None:
     """Run the Ecwid and TikTok emulators on 127.0.0.1 and print URLs and credentials, until Ctrl-C."""
     import signal
     import threading
@@ -194,15 +228,14 @@ def sandbox(seed: int, n_products: int, ecwid_catalog: str | None, port: int, ti
         catalog = load_catalog_file(ecwid_catalog) if ecwid_catalog else None
     except CatalogFileError as error:
         raise click.ClickException(str(error)) from None
-    target = pathlib.Path(config_dir) if config_dir else None
-    if target is not None and (target / "tokbridge.yaml").exists():
-        raise click.ClickException(f"{target / 'tokbridge.yaml'} already exists; not overwriting anything")
+    target = pathlib.Path(directory) if directory else None
+    keep = _sandbox_may_fill(target) if target is not None else frozenset()
     with start_sandboxes(n_products=n_products, seed=seed, catalog=catalog, ecwid_port=port,
                          tiktok_port=tiktok_port, review_delay=review_delay) as running:
         _describe_sandboxes(running, source=f"loaded from {ecwid_catalog}" if ecwid_catalog
                             else f"{n_products} generated products, seed {seed}", review_delay=review_delay)
         if target is not None:
-            _sandbox_config_dir(target, running)
+            _sandbox_config_dir(target, running, keep)
         else:
             _sandbox_instructions(running)
         click.echo("Ctrl-C to stop.")
@@ -223,15 +256,32 @@ def _describe_sandboxes(running: Sandboxes, *, source: str, review_delay: float)
     click.echo(f"  buyer: {running.tiktok_url}/_buyer/...   seller center: {running.tiktok_url}/_seller/...")
 
 
-def _sandbox_config_dir(target: pathlib.Path, running: Sandboxes) -> None:
+def _sandbox_may_fill(target: pathlib.Path) -> frozenset[str]:
+    """The files of TARGET to keep: a fresh directory or one `tokbridge init` wrote (its secrets still
+    placeholders) is filled in, keeping the rules the merchant edited; a real shop's config is refused."""
+    from engine.config.scaffold import edited_starter_files
+
+    if not (target / "tokbridge.yaml").exists():
+        return frozenset()
+    edited = edited_starter_files(target)
+    if edited is None:
+        raise click.ClickException(f"{target / 'tokbridge.yaml'} already exists; not overwriting anything (the "
+                                   "directory holds real credentials or state, not the starter `tokbridge init` "
+                                   f"writes); try the sandbox in a new directory: tokbridge sandbox {target}-sandbox")
+    return edited
+
+
+def _sandbox_config_dir(target: pathlib.Path, running: Sandboxes, keep: frozenset[str]) -> None:
     from engine.demo import connect_shop, write_config_dir
 
     target.mkdir(parents=True, exist_ok=True)
-    write_config_dir(target, running, secrets_file=True)
+    write_config_dir(target, running, secrets_file=True, keep=keep)
+    if keep:
+        click.echo(f"Kept your edited {', '.join(sorted(keep))}; the rest is the sandbox's starter config.")
     shop = connect_shop(target, running)
     click.echo(f"Config: {target} (credentials in {target / '.tokbridge' / 'secrets'}; TikTok shop "
                f"{shop.shop.id} connected)")
-    click.echo(f"  try: tokbridge validate {target} && tokbridge plan --config {target}")
+    click.echo(f"  try: tokbridge validate {target} && tokbridge plan {target}")
 
 
 def _sandbox_instructions(running: Sandboxes) -> None:
@@ -262,8 +312,7 @@ def demo(n_products: int, seed: int, keep: bool) -> None:
 
 @main.command("explain")
 @click.argument("target")
-@click.option("--config", "directory", default=".", show_default=True, type=click.Path(file_okay=False),
-              callback=_remember_root, help="The config directory.")
+@config_dir()
 def explain_command(target: str, directory: str) -> None:
     """Show which rule set each TikTok value of one Ecwid product (TARGET: product id or SKU), step by step."""
     from engine.passes.explain import explain_product
@@ -283,8 +332,7 @@ def explain_command(target: str, directory: str) -> None:
 
 # -- plan / apply / status / watch (engine.passes) -----------------------------------------------
 
-_CONFIG_DIR = click.option("--config", "directory", default=".", show_default=True, callback=_remember_root,
-                           type=click.Path(file_okay=False), help="The config directory.")
+_CONFIG_DIR = config_dir()
 
 
 def _open_runtime(directory: str) -> Runtime:
@@ -302,8 +350,10 @@ def _open_runtime(directory: str) -> Runtime:
                    "blocked, 1 on error.")
 @click.option("--target", "targets", multiple=True, help="Only this product (`product:ID` or ID); repeatable.")
 @click.option("--refresh", is_flag=True, help="Read TikTok live (drift, review results) instead of the state.")
+@click.option("--summary", "summarised", is_flag=True,
+              help="Counts per action and rule with the first few products of each, instead of every change.")
 def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitcode: bool,
-                 targets: tuple[str, ...], refresh: bool) -> None:
+                 targets: tuple[str, ...], refresh: bool, summarised: bool) -> None:
     """Show what `apply` would change on TikTok, like `terraform plan`."""
     from engine.passes.run import NO_ORDERS, plan_both
     from engine.reconcile import plan_to_json
@@ -317,7 +367,7 @@ def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitco
     if as_json:
         click.echo(text, nl=False)
     else:
-        _echo_plan(plan, None if orders is None else order_plan, out=out)
+        _echo_plan(plan, None if orders is None else order_plan, out=out, directory=directory, summarised=summarised)
     if detailed_exitcode:
         _detailed_exit(plan, order_plan)
 
@@ -333,14 +383,15 @@ def _detailed_exit(plan: Plan, orders: Plan) -> None:
         raise SystemExit(2)
 
 
-def _echo_plan(plan: Plan, orders: Plan | None, *, out: str | None) -> None:
-    from engine.views import render_order_plan, render_plan
+def _echo_plan(plan: Plan, orders: Plan | None, *, out: str | None, directory: str, summarised: bool) -> None:
+    from engine.views import order_summary, render_order_plan, render_plan, render_summary, summary
 
-    click.echo(render_plan(plan))
+    click.echo(render_summary(plan, summary(plan)) if summarised else render_plan(plan))
     if orders is not None:
-        click.echo(render_order_plan(orders))
+        click.echo(render_summary(orders, order_summary(orders)) if summarised else render_order_plan(orders))
     if out:
-        click.echo(f"saved the plan to {out}; apply exactly it with: tokbridge apply --plan {out}")
+        config = "" if directory == "." else f" --config {shlex.quote(directory)}"
+        click.echo(f"saved the plan to {out}; apply exactly it with: tokbridge apply{config} --plan {shlex.quote(out)}")
 
 
 @main.command("apply")
@@ -351,11 +402,13 @@ def _echo_plan(plan: Plan, orders: Plan | None, *, out: str | None) -> None:
 @click.option("--allow-destructive", is_flag=True, help="Apply even when the plan breaks the guardrails.")
 @click.option("--target", "targets", multiple=True, help="Only this product (`product:ID` or ID); repeatable.")
 @click.option("--workers", type=click.IntRange(1, 32), default=4, show_default=True, help="Concurrent writes.")
+@click.option("--full", is_flag=True, help="Show the whole plan (in a pager) even when it is longer than the "
+                                           "terminal; by default a long plan is summarised before the prompt.")
 def apply_command(directory: str, plan_file: str | None, auto_approve: bool, allow_destructive: bool,
-                  targets: tuple[str, ...], workers: int) -> None:
+                  targets: tuple[str, ...], workers: int, full: bool) -> None:
     """Make TikTok match the rules: plan afresh (or take a saved plan), confirm, apply."""
     from engine.passes import run
-    from engine.views import order_summary, render_order_plan, render_plan, summary
+    from engine.views import order_summary, summary
 
     with _open_runtime(directory) as runtime:
         if _watch_is_running(runtime):
@@ -368,20 +421,51 @@ def apply_command(directory: str, plan_file: str | None, auto_approve: bool, all
             prepared = run.prepare_saved(runtime, pathlib.Path(plan_file).read_text(encoding="utf-8"))
         else:
             prepared = run.prepare(runtime, targets=targets)
-        click.echo(render_plan(prepared.catalog))
-        click.echo(render_order_plan(prepared.orders))
+        asks = not plan_file and not auto_approve
+        _show_before_apply(prepared, asks=asks, full=full, directory=directory)
         if prepared.empty:
             run.carry_out(runtime, prepared)  # nothing to write; records what waits for the merchant (held orders)
             return
         _refuse_past_guardrails(prepared.guardrail_violations(runtime), allowed=allow_destructive)
         prompt = f"{summary(prepared.catalog)} {order_summary(prepared.orders)} Apply both?"
-        if not plan_file and not auto_approve and not click.confirm(prompt):
+        if asks and not click.confirm(prompt):
             click.echo("Apply cancelled; nothing was changed.")
             raise SystemExit(1)
         carried = _carry_out_with_progress(runtime, prepared, allow_destructive=allow_destructive, workers=workers)
     _echo_carried(carried)
     if carried.failed:
         raise SystemExit(1)
+
+
+def _terminal_lines() -> int | None:
+    """How many lines the merchant sees at once: LINES, else the terminal's; None when not a terminal."""
+    import shutil
+    import sys
+
+    lines = os.environ.get("LINES", "")
+    if lines.isdigit():
+        return int(lines)
+    return shutil.get_terminal_size().lines if sys.stdout.isatty() else None
+
+
+def _show_before_apply(prepared: Prepared, *, asks: bool, full: bool, directory: str) -> None:
+    """The plan apply is about to carry out: whole, or (before a prompt, when it would scroll past the
+    terminal) summarised with the way to page through the whole of it."""
+    from engine.views import order_summary, render_order_plan, render_plan, render_summary, summary
+
+    text = f"{render_plan(prepared.catalog)}\n{render_order_plan(prepared.orders)}"
+    length = text.count("\n") + 1
+    height = _terminal_lines()
+    if full:
+        click.echo_via_pager(text)
+    elif not asks or height is None or length < height:
+        click.echo(text)
+    else:
+        click.echo(render_summary(prepared.catalog, summary(prepared.catalog)))
+        click.echo(render_summary(prepared.orders, order_summary(prepared.orders)))
+        config = "" if directory == "." else f" --config {shlex.quote(directory)}"
+        click.echo(f"(a summary: the whole plan is {length} lines; `tokbridge apply{config} --full` pages "
+                   "through it before this question)")
 
 
 def _watch_is_running(runtime: Runtime) -> bool:
@@ -528,14 +612,19 @@ def _serve(daemon: Daemon) -> None:
 # -- connect / disconnect (engine.connect) --------------------------------------------------------
 
 
-def _show_consent(url: str) -> None:
-    click.echo("Open this address in a browser and approve tokbridge:")
-    click.echo(f"  {url}")
-    click.echo("Waiting for the redirect back to this computer (Ctrl-C to stop)...")
+def _show_consent(timeout: float) -> Callable[[str], None]:
+    def show(url: str) -> None:
+        click.echo("Open this address in a browser and approve tokbridge:")
+        click.echo(f"  {url}")
+        click.echo(f"Waiting up to {timeout:g} s for the redirect back to this computer (Ctrl-C to stop)...")
+
+    return show
 
 
 _CALLBACK_PORT = click.option("--callback-port", type=click.IntRange(0, 65535), default=8788, show_default=True,
                               help="Port of the one-shot callback on 127.0.0.1 (the app's redirect URL).")
+_CONSENT_TIMEOUT = click.option("--timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
+                                help="Seconds to wait for the consent page to redirect back.")
 _PASTED_CODE = click.option("--code", default="", help="Paste the authorization code (or the whole redirected "
                                                        "URL) instead of waiting on the local callback.")
 
@@ -552,15 +641,16 @@ def connect_group() -> None:
 @click.option("--redirect-uri", default="", help="With --code: the redirect URI the consent used.")
 @_CALLBACK_PORT
 @click.option("--webhook-url", default="", help="Public URL of `tokbridge watch`, for the app's webhook setting.")
+@_CONSENT_TIMEOUT
 def connect_ecwid_command(directory: str, client_id: str, code: str, redirect_uri: str, callback_port: int,
-                          webhook_url: str) -> None:
+                          webhook_url: str, timeout: float) -> None:
     """OAuth with Ecwid; the token goes in .tokbridge/secrets (mode 0600)."""
     from engine.config.loader import environment
     from engine.connect.flows import ECWID_WEBHOOK_PATH, connect_ecwid, webhook_address
 
     client_id = client_id or environment(directory).get("ECWID_CLIENT_ID", "")
     result = connect_ecwid(directory, client_id=client_id, code=code, redirect_uri=redirect_uri,
-                           callback_port=callback_port, open_url=_show_consent)
+                           callback_port=callback_port, open_url=_show_consent(timeout), timeout=timeout)
     click.echo(f"Ecwid store {result.store_id} connected; its token is in {result.secrets_file} as "
                f"{result.variable} (mode 0600, git-ignored).")
     if result.missing_scopes:
@@ -580,13 +670,15 @@ def connect_ecwid_command(directory: str, client_id: str, code: str, redirect_ur
                                               "default sales warehouse).")
 @click.option("--webhook-url", default="", help="Public URL of `tokbridge watch`: subscribe TikTok webhooks to it.")
 @_CALLBACK_PORT
+@_CONSENT_TIMEOUT
 def connect_tiktok_command(directory: str, code: str, service_id: str, shop_id: str, warehouse: str,
-                           webhook_url: str, callback_port: int) -> None:
+                           webhook_url: str, callback_port: int, timeout: float) -> None:
     """OAuth with TikTok Shop: choose shop and warehouse, subscribe webhooks, then check the setup."""
     from engine.connect.flows import connect_tiktok
 
     result = connect_tiktok(directory, code=code, service_id=service_id, shop_id=shop_id, warehouse=warehouse,
-                            webhook_url=webhook_url, callback_port=callback_port, open_url=_show_consent)
+                            webhook_url=webhook_url, callback_port=callback_port, open_url=_show_consent(timeout),
+                            timeout=timeout)
     click.echo(f"TikTok shop {result.shop.name} ({result.shop.id}, {result.shop.region}) connected; "
                f"listings stock from warehouse {result.warehouse_id}.")
     if result.webhooks:
@@ -655,6 +747,23 @@ def _describe_disconnect(plan: Plan, *, connected: bool) -> None:
         click.echo("No linked listing is live on TikTok.")
     click.echo("Then: remove the webhook subscriptions, stop order import and forget the tokens. "
                "The Ecwid catalog is not touched.")
+
+
+@main.command("adopt")
+@_CONFIG_DIR
+@click.option("--dry-run", is_flag=True, help="Show what would be adopted (and the differences); write nothing.")
+def adopt_command(directory: str, dry_run: bool) -> None:
+    """Take over TikTok products listed before tokbridge: link them to Ecwid by seller SKU, create nothing."""
+    from engine.passes.adopt import adopt, render_adopt
+
+    with _open_runtime(directory) as runtime:
+        if not dry_run:
+            runtime.hold_writer_lock("tokbridge adopt")
+        runtime.tiktok  # noqa: B018 - fail now, before reading anything, when TikTok is not connected
+        report = adopt(runtime, dry_run=dry_run)
+    click.echo(render_adopt(report))
+
+
 @main.group("orders")
 def orders_group() -> None:
     """TikTok orders in Ecwid: check that each was imported exactly once."""

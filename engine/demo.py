@@ -169,16 +169,20 @@ def start_sandboxes(*, n_products: int = 200, seed: int = 0, catalog: SeedCatalo
         sandboxes.stop()
 
 
-def write_config_dir(root: Path, sandboxes: Sandboxes, *, secrets_file: bool) -> None:
+def write_config_dir(root: Path, sandboxes: Sandboxes, *, secrets_file: bool,
+                     keep: frozenset[str] = frozenset()) -> None:
     """The starter config pointed at the sandboxes, with mappings for the generated catalog.
 
     `secrets_file`: also put the sandbox credentials in `.tokbridge/secrets` (mode 0600), so plain
-    `tokbridge plan --config ROOT` works without exporting anything.
+    `tokbridge plan --config ROOT` works without exporting anything. `keep`: config files the
+    merchant edited after `tokbridge init ROOT`, left as they are (tokbridge.yaml still gets the
+    sandbox's store id and URLs).
     """
     for name, text in starter_files().items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        if name not in keep:
+            path.write_text(text, encoding="utf-8")
     settings = root / "tokbridge.yaml"
     text = settings.read_text(encoding="utf-8")
     text = re.sub(r"(?m)^  store_id: .*$",
@@ -188,8 +192,10 @@ def write_config_dir(root: Path, sandboxes: Sandboxes, *, secrets_file: bool) ->
     text = text.replace("tiktok:\n", f"tiktok:\n  base_url: {sandboxes.tiktok_url}   # the TikTok sandbox\n"
                                      f"  auth_url: {sandboxes.tiktok_url}\n", 1)
     settings.write_text(text, encoding="utf-8")
-    (root / "mappings" / "categories.yaml").write_text(SANDBOX_CATEGORIES, encoding="utf-8")
-    (root / "mappings" / "attributes.yaml").write_text(SANDBOX_ATTRIBUTES, encoding="utf-8")
+    for name, text in (("mappings/categories.yaml", SANDBOX_CATEGORIES),
+                       ("mappings/attributes.yaml", SANDBOX_ATTRIBUTES)):
+        if name not in keep:
+            (root / name).write_text(text, encoding="utf-8")
     secrets = root / ".tokbridge" / "secrets"
     # The starter wrote placeholders; the demo passes real credentials as environment instead, and a
     # file of placeholders beside them would only mislead whoever opens a kept demo directory.
@@ -491,8 +497,8 @@ def run_demo(*, n_products: int = 200, seed: int = 0, keep: bool = False, consol
         if keep:
             console.print(f"Kept the config and state in {root} (the sandboxes have stopped).", highlight=False)
         else:
-            console.print("Next: `tokbridge sandbox --config-dir shop` runs both sandboxes with a ready config, "
-                          "to try your own rules.", highlight=False)
+            console.print("Next: `tokbridge init shop` writes your own config, and `tokbridge sandbox shop` runs both "
+                          "sandboxes with it filled in, to try your rules.", highlight=False)
         return result
     finally:
         if not keep:

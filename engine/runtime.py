@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import Secrets, load, secrets
+from engine.config.secrets import refuse_placeholders
 from engine.config.types import Config, Region
 from engine.ecwid import EcwidClient
 from engine.ecwid.images import FetchedImage, ImageFetcher
@@ -146,6 +147,7 @@ class Runtime:
         """Load config (ConfigError with diagnostics) and secrets, open the state store (StateError)."""
         config = load(str(root), env=env)
         credentials = secrets(config, env)
+        refuse_placeholders(config, str(root), env)  # before a call fails on an example value
         state_path = Path(config.root) / config.settings.state_path
         state = StateStore.open(state_path, clock=options.get("clock", time.time))
         return cls(config, credentials, state, **options)

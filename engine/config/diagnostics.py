@@ -24,8 +24,13 @@ class Diagnostic:
     message: str
     rule: str = ""
 
+    @property
+    def text(self) -> str:
+        """`PATH: MESSAGE`, or the message alone for a whole file (`$`): the merchant reads no JSONPath root."""
+        return self.message if self.path == "$" else f"{self.path}: {self.message}"
+
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: error: {self.path}: {self.message}"
+        return f"{self.file}:{self.line}:{self.column}: error: {self.text}"
 
 
 class ConfigError(TokbridgeError):
@@ -57,9 +62,9 @@ def render(diagnostic: Diagnostic, fmt: OutputFormat, *, prefix: str = "") -> st
     file = f"{prefix.rstrip('/')}/{diagnostic.file}" if joined else diagnostic.file
     if fmt is OutputFormat.PARSABLE:
         rule = f" ({diagnostic.rule})" if diagnostic.rule else ""
-        return f"{file}:{diagnostic.line}:{diagnostic.column}: [error] {diagnostic.path}: {diagnostic.message}{rule}"
+        return f"{file}:{diagnostic.line}:{diagnostic.column}: [error] {diagnostic.text}{rule}"
     if fmt is OutputFormat.GITHUB:
-        message = _github_escape(f"{diagnostic.path}: {diagnostic.message}", property_value=False)
+        message = _github_escape(diagnostic.text, property_value=False)
         where = f"file={_github_escape(file, property_value=True)},line={diagnostic.line},col={diagnostic.column}"
         return f"::error {where}::{message}"
-    return f"{file}:{diagnostic.line}:{diagnostic.column}: error: {diagnostic.path}: {diagnostic.message}"
+    return f"{file}:{diagnostic.line}:{diagnostic.column}: error: {diagnostic.text}"

@@ -76,3 +76,23 @@ def write_files(target: Path, files: Mapping[str, str], *, overwrite: bool) -> N
             if private:
                 os.fchmod(descriptor, 0o600)  # a file that already existed keeps its mode through O_CREAT
             file.write(text)
+
+
+def edited_starter_files(target: Path) -> frozenset[str] | None:
+    """What `tokbridge sandbox DIR` may not overwrite in a config `tokbridge init` wrote.
+
+    None when DIR is no longer a starter: its secrets file holds real values (or is gone) or it has
+    a state database, so it may be a live shop's. Otherwise the config files the merchant edited
+    since `init`, which the sandbox keeps as they are (their own rules, tried on the sandbox).
+    """
+    secrets = target / SECRETS_FILE
+    if not secrets.is_file() or (target / ".tokbridge" / "state.db").exists():
+        return None
+    values = [line.split("=", 1)[1].strip() for line in secrets.read_text(encoding="utf-8").splitlines()
+              if "=" in line and not line.lstrip().startswith("#")]
+    if any(value != PLACEHOLDER for value in values):
+        return None
+    starter = starter_files()
+    return frozenset(relative for relative in FILES if (target / relative).is_file()
+                     and (target / relative).read_text(encoding="utf-8") != starter[relative])
+

@@ -13,9 +13,13 @@ Three annotations of our own ride along (editors ignore unknown `x-` keywords):
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
+
+from engine.config.types import EcwidConnection, Settings, TikTokConnection
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -421,7 +425,8 @@ _TOKBRIDGE = _document(
                 "app_secret_env": _str(f"{_CONNECTION_ENV} TikTok app secret.", pattern=_ENV_NAME),
                 "base_url": _str("TikTok Shop Open API base URL.", pattern=r"^https?://"),
                 "auth_url": _str("TikTok Shop auth base URL.", pattern=r"^https?://"),
-                "shop_id": _str("TikTok shop id; empty until the shop is authorised."),
+                "shop_id": _str("TikTok shop to connect when the authorization covers several; empty: the only one "
+                                "(`connect tiktok` keeps the shop it chose in the state, not here)."),
                 "warehouse_id": _str("TikTok warehouse id for stock; empty means the shop's default."),
                 "daily_upload_quota": _int("New listings created per day at most (TikTok: 100 for new shops, "
                                            "1000 after probation). Creates beyond it wait for the next day.",
@@ -464,6 +469,38 @@ _TOKBRIDGE = _document(
     ("region", "ecwid"),
 )
 
+
+
+def _defaults(cls: type, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted field, default) of a settings dataclass, nested ones walked: what an omitted field becomes."""
+    for item in dataclasses.fields(cls):
+        if item.default is dataclasses.MISSING:
+            continue
+        value = item.default
+        if dataclasses.is_dataclass(value):
+            yield from _defaults(type(value), f"{prefix}{item.name}.")
+        else:
+            yield f"{prefix}{item.name}", _json_number(value) if isinstance(value, Decimal) else value
+
+
+def _json_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _with_defaults(schema: dict[str, Any], defaults: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """The schema with JSON Schema `default` set from the dataclasses the loader builds, so the schema,
+    editors and docs/config.md show the same defaults the code applies."""
+    for path, value in defaults:
+        node = schema
+        for part in path.split("."):
+            node = node["properties"][part]
+        node["default"] = value
+    return schema
+
+
+_with_defaults(_TOKBRIDGE, [*_defaults(Settings), *_defaults(EcwidConnection, "ecwid."),
+                            *_defaults(TikTokConnection, "tiktok.")])
+
 # Document kind -> schema, and config file -> kind. The loader reads exactly these files.
 SCHEMAS: Mapping[str, Any] = {
     "tokbridge": _TOKBRIDGE,
@@ -504,10 +541,13 @@ def _type_text(schema: Mapping[str, Any]) -> str:
     return " or ".join(YAML_TYPES.get(k, k) for k in kinds)
 
 
-def _rows(schema: Mapping[str, Any], path: str) -> Iterator[tuple[str, str, str]]:
+_NO_DEFAULT = object()  # a field the loader requires or leaves out when omitted
+
+
+def _rows(schema: Mapping[str, Any], path: str) -> Iterator[tuple[str, str, Any, str]]:
     for name, child in schema.get("properties", {}).items():
         child_path = f"{path}.{name}" if path else name
-        yield child_path, _type_text(child), child["description"]
+        yield child_path, _type_text(child), child.get("default", _NO_DEFAULT), child["description"]
         yield from _rows(child, child_path)
     items = schema.get("items")
     if isinstance(items, Mapping):
@@ -515,12 +555,18 @@ def _rows(schema: Mapping[str, Any], path: str) -> Iterator[tuple[str, str, str]
     values = schema.get("additionalProperties")
     if isinstance(values, Mapping):
         child_path = f"{path}.<key>"
-        yield child_path, _type_text(values), values["description"]
+        yield child_path, _type_text(values), _NO_DEFAULT, values["description"]
         yield from _rows(values, child_path)
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
+
+
+def _default_cell(value: Any) -> str:
+    if value is _NO_DEFAULT:
+        return ""
+    return '`""`' if value == "" else f"`{value}`"
 
 
 def reference_markdown() -> str:
@@ -529,12 +575,14 @@ def reference_markdown() -> str:
         "# Config reference",
         "",
         "Generated from the JSON Schemas in `engine/config/schema.py` (`tokbridge schema` writes them to",
-        "`schemas/`). Do not edit by hand; `tests/config/test_schema.py` pins this file.",
+        "`schemas/`). Do not edit by hand; `tests/config/test_schema.py` pins this file. A field left out",
+        "takes its default (an empty default cell: the field is required, or leaving it out turns it off).",
         "",
     ]
     for file, kind in FILES.items():
         schema = SCHEMAS[kind]
-        out += [f"## `{file}`", "", schema["description"], "", "| field | type | meaning |", "| --- | --- | --- |"]
-        out += [f"| `{p}` | {t} | {_cell(d)} |" for p, t, d in _rows(schema, "")]
+        out += [f"## `{file}`", "", schema["description"], "", "| field | type | default | meaning |",
+                "| --- | --- | --- | --- |"]
+        out += [f"| `{p}` | {t} | {_default_cell(dv)} | {_cell(d)} |" for p, t, dv, d in _rows(schema, "")]
         out.append("")
     return "\n".join(out)

@@ -113,10 +113,13 @@ class OAuthCallback:
         self._server.shutdown()
         self._server.server_close()
 
-    def wait(self, timeout: float) -> dict[str, str]:
+    def wait(self, timeout: float, *, check: str = "") -> dict[str, str]:
+        """The redirect's parameters; on `timeout`, a ConnectError saying why and what to `check`."""
         if not self._done.wait(timeout):
-            raise ConnectError(f"no authorization arrived at {self.redirect_uri} within {int(timeout)} s; "
-                               "run connect again, or pass --code")
+            why = f": the consent page was not approved, or could not send you back here. Check {check}" if check \
+                else ""
+            raise ConnectError(f"no authorization arrived at {self.redirect_uri} within {int(timeout)} s{why}; "
+                               "run connect again (--timeout to wait longer), or pass --code")
         return dict(self._received)
 
 
@@ -146,13 +149,22 @@ def pasted_code(text: str) -> str:
     return text
 
 
+# What makes a consent page fail without redirecting (a wrong app id shows the provider's error page).
+_CONSENT_CHECKS = {
+    "Ecwid": "the client id (--client-id or ECWID_CLIENT_ID: Ecwid app settings > client_id) and that the app's "
+             "redirect URL is {redirect_uri}",
+    "TikTok": "the service id (--service-id or TIKTOK_SERVICE_ID: Partner Center > your app) and that the app's "
+              "redirect URL is {redirect_uri}",
+}
+
+
 def authorize(consent_url: Callable[[str, str], str], *, open_url: Callable[[str], None], side: str,
               callback_port: int = DEFAULT_CALLBACK_PORT, timeout: float = CALLBACK_TIMEOUT) -> tuple[str, str]:
     """Run the consent step with a local callback: (code, redirect_uri). `consent_url(redirect_uri, state)`."""
     state = token_source.token_urlsafe(24)
     with OAuthCallback(port=callback_port) as callback:
         open_url(consent_url(callback.redirect_uri, state))
-        params = callback.wait(timeout)
+        params = callback.wait(timeout, check=_CONSENT_CHECKS[side].format(redirect_uri=callback.redirect_uri))
         return _callback_code(params, state=state, side=side), callback.redirect_uri
 
 

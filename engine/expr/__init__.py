@@ -15,7 +15,9 @@ import dataclasses
 import difflib
 import html
 import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -297,11 +299,29 @@ def _check_names(names: frozenset[str], allowed: frozenset[str] | None) -> None:
         raise ExpressionError(f"unknown name '{unknown[0]}' (names here: {known})")
 
 
+_NO_ATTRIBUTE = re.compile(r"^'(?P<owner>[\w.]+) object' has no attribute '(?P<name>[^']*)'$")
+_OWNERS = {f"{cls.__module__}.{cls.__name__}": (word, FIELDS[word]) for word, cls in (("product", Product),
+                                                                                      ("variant", Variant))}
+
+
+def _merchant_words(message: str) -> str:
+    """Jinja's "'engine.model.catalog.Product object' has no attribute 'x'" in the merchant's words: the
+    name they wrote (product, variant) and its field, or a key their data does not have; no Python names."""
+    match = _NO_ATTRIBUTE.match(message)
+    if match is None:
+        return message
+    name = match["name"]
+    if match["owner"] == "dict":
+        return f"no value for '{name}'"
+    word, fields = _OWNERS.get(match["owner"], ("this value", frozenset[str]()))
+    return f"{word} has no field '{name}'{_did_you_mean(name, fields) if not name.startswith('_') else ''}"
+
+
 def _failure(exc: Exception, source: str) -> ExpressionError:
     """The ExpressionError for an exception raised inside merchant code (any error there is that
     expression's error, never a crash)."""
     if isinstance(exc, UndefinedError):
-        return ExpressionError(f"{exc.message} in '{source}'")
+        return ExpressionError(f"{_merchant_words(exc.message or '')} in '{source}'")
     if isinstance(exc, SecurityError):
         return ExpressionError(f"not allowed: {exc} in '{source}'")
     return ExpressionError(f"{type(exc).__name__}: {exc} in '{source}'")
@@ -378,6 +398,15 @@ def _flatten_globals(template: Any) -> None:
     template.globals = dict(template.globals)
 
 
+@contextmanager
+def _python_warnings_refused() -> Iterator[None]:
+    """Python warns (SyntaxWarning, on stderr) about code that always fails, e.g. `1.5[0]`, when it
+    compiles what Jinja generated from merchant input: refuse that input at load instead, as an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SyntaxWarning)
+        yield
+
+
 def compile_expression(
     source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None
 ) -> Expression:
@@ -386,10 +415,13 @@ def compile_expression(
     parsed_ast = parse(source)
     _check_filters(parsed_ast)
     try:
-        fn = _ENV.compile_expression(source, undefined_to_none=False)
+        with _python_warnings_refused():
+            fn = _ENV.compile_expression(source, undefined_to_none=False)
         ast = _ENV.parse("{{ " + source + " }}")
     except TemplateSyntaxError as exc:
         raise _syntax_error(exc) from None
+    except SyntaxError as exc:  # what Python warned about in the code Jinja generated: `1.5[0]`, `'a' 'b'()`
+        raise ExpressionError(f"{exc.msg} in '{source}'") from None
     except Exception as exc:  # Jinja's constant folding failed: `1 if 0.__class__`, `{[]: 0} | first`
         raise _failure(exc, source) from None
     names = _undeclared(ast)
@@ -407,9 +439,12 @@ def compile_template(source: str, *, pos: SourcePos | None = None, allowed: froz
     _check_filters(parsed_ast)
     try:
         ast = _ENV.parse(source)
-        template = _ENV.from_string(source)
+        with _python_warnings_refused():
+            template = _ENV.from_string(source)
     except TemplateSyntaxError as exc:
         raise _syntax_error(exc) from None
+    except SyntaxError as exc:
+        raise ExpressionError(f"{exc.msg} in '{source}'") from None
     except Exception as exc:  # Jinja's constant folding failed: `1 if 0.__class__`, `{[]: 0} | first`
         raise _failure(exc, source) from None
     names = _undeclared(ast)

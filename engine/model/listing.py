@@ -23,8 +23,13 @@ class RuleRef:
     name: str = ""
 
     def __str__(self) -> str:
+        if not self.line:  # not a merchant file's rule: a value taken from a source, e.g. "Ecwid product images"
+            return f"{_SOURCES.get(self.file, self.file)} {self.name}".rstrip()
         where = f"{self.file}:{self.line}"
         return f'{where}, {self.name}' if self.name else where
+
+
+_SOURCES = {"ecwid": "Ecwid", "tiktok": "TikTok"}  # values read as they are, named as the merchant knows them
 
 
 @dataclass(frozen=True, slots=True)

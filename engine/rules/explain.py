@@ -10,7 +10,7 @@ one per SKU as `price[SKU]`.
 
 from __future__ import annotations
 
-from engine.model.listing import DesiredListing, RuleRef, Trace
+from engine.model.listing import DesiredListing, Trace
 
 FIELDS = (
     "intent",
@@ -25,12 +25,6 @@ FIELDS = (
     "package_dimensions",
 )
 SHOWN = 60
-
-
-def _where(ref: RuleRef) -> str:
-    if ref.line:
-        return str(ref)
-    return f"{ref.file}, {ref.name}" if ref.name else ref.file
 
 
 def _shown(listing: DesiredListing, name: str) -> str:
@@ -52,7 +46,7 @@ def _shown(listing: DesiredListing, name: str) -> str:
 def _line(label: str, trace: Trace, value: str | None = None) -> str:
     steps = " -> ".join(trace.steps)
     head = f"{label} {value}  <- {steps}" if value is not None else f"{label} {steps}"
-    return f"{head}  ({_where(trace.rule)})"
+    return f"{head}  ({trace.rule})"
 
 
 def explain(listing: DesiredListing) -> list[str]:

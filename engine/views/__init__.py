@@ -6,6 +6,7 @@ Pure rendering of plain values; nothing here reads the APIs or writes state.
 from __future__ import annotations
 
 from engine.views.orders import render_order_plan, render_order_result
+from engine.views.overview import render_summary
 from engine.views.plan import (
     counts,
     order_summary,
@@ -26,6 +27,7 @@ __all__ = [
     "render_order_result",
     "render_plan",
     "render_status",
+    "render_summary",
     "status_report",
     "summary",
 ]

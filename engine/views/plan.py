@@ -8,11 +8,13 @@ The last line is the summary; tests pin these words.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from engine.model.listing import ActionRequired
 from engine.model.plan import Action, ActionKind, FieldChange, Plan
+from engine.views.overview import action_label
 
 MARK = {
     ActionKind.CREATE_PRODUCT: "+",
@@ -63,9 +65,12 @@ def _product_mark(actions: Sequence[Action]) -> str:
     return "~"
 
 
-def _header(mark: str, pid: int, tiktok_id: str | None) -> str:
+def _header(mark: str, actions: Sequence[Action]) -> str:
+    """`+ product 12 "Blue shirt" (TikTok 1729...)`: the name from whichever action carries the listing."""
+    label = max((action_label(a) for a in actions), key=len)  # the named one, when any action has the name
+    tiktok_id = actions[0].tiktok_product_id
     tiktok = f" (TikTok {tiktok_id})" if tiktok_id else ""
-    return f"{mark} product {pid}{tiktok}"
+    return f"{mark} {label}{tiktok}"
 
 
 def _group(actions: Iterable[Action]) -> dict[int, list[Action]]:
@@ -126,21 +131,21 @@ def render_plan(plan: Plan) -> str:
     lines: list[str] = blocker_lines(plan.meta.get("blockers", ()))
     if plan.drift:
         lines.append("Changed on TikTok since the last apply (drift):")
-        for pid, entries in _group(plan.drift).items():
-            lines.append("  " + _header("~", pid, entries[0].tiktok_product_id))
+        for entries in _group(plan.drift).values():
+            lines.append("  " + _header("~", entries))
             for entry in entries:
                 lines.extend("  " + line for line in _action_lines(entry))
         lines.append("")
-    for pid, actions in _group(plan.actions).items():
-        lines.append(_header(_product_mark(actions), pid, actions[0].tiktok_product_id))
+    for actions in _group(plan.actions).values():
+        lines.append(_header(_product_mark(actions), actions))
         for action in actions:
             lines.extend(_action_lines(action))
     if plan.waiting:
         if lines:
             lines.append("")
         lines.append("Waiting on TikTok (not applied now; planned again once TikTok lets the listing change):")
-        for pid, actions in _group(plan.waiting).items():
-            lines.append("  " + _header("~", pid, actions[0].tiktok_product_id))
+        for actions in _group(plan.waiting).values():
+            lines.append("  " + _header("~", actions))
             for action in actions:
                 lines.extend("  " + line for line in _action_lines(action))
     blocked = _blocked_lines(plan.blocked)
@@ -178,7 +183,7 @@ def render_apply(outcomes: Sequence[Any]) -> str:
     failed = [o for o in outcomes if not o.ok]
     for outcome in failed:
         action = outcome.action
-        lines.append(f"! {action.key} {action.kind.value}: {outcome.message}")
+        lines.append(f"! {action.key} {action.kind.value}: {for_merchant(outcome.message)}")
     done = len(outcomes) - len(failed)
     tally = f"Apply complete: {done} action{'s' if done != 1 else ''} done, {len(failed)} failed."
     return "\n".join([*lines, tally])
@@ -196,6 +201,17 @@ def render_held_creates(held: Sequence[Any], blockers: Sequence[Any]) -> str:
     return "\n".join(lines)
 
 
+# An API error as the clients word it for the log ("TikTok POST /product/202309/products: msg (code 1,
+# request_id 2024...)") names endpoints and request ids the merchant cannot act on; `status` drops them.
+_API_CALL = re.compile(r"\b(TikTok|Ecwid) (?:GET|POST|PUT|PATCH|DELETE) /\S*: ")
+_REQUEST_ID = re.compile(r" \(code (-?\d+), request_id [^)]*\)")
+
+
+def for_merchant(text: str) -> str:
+    """`text` without API paths and request ids: "TikTok: msg (TikTok code 1)"."""
+    return _REQUEST_ID.sub(r" (TikTok code \1)", _API_CALL.sub(r"\1: ", text))
+
+
 def render_status(report: Mapping[str, Any]) -> str:
     """The `status` view: listings by TikTok status, action required, orders held, last sync times."""
     lines = ["Listings by status:"]
@@ -209,14 +225,17 @@ def render_status(report: Mapping[str, Any]) -> str:
     lines.append(f"Action required ({len(items)}):")
     for item in items:
         sku = f" SKU {item['sku']}" if item["sku"] else ""
-        lines.append(f"  ! product {item['ecwid_product_id']}{sku}: {item['reason']}   # {item['rule']}")
-        lines.append(f"    fix: {item['fix']}")
+        name = f' "{item["name"]}"' if item.get("name") else ""
+        lines.append(f"  ! product {item['ecwid_product_id']}{name}{sku}: {for_merchant(item['reason'])}   "
+                     f"# {item['rule']}")
+        lines.append(f"    fix: {for_merchant(item['fix'])}")
     orders = report["orders_action_required"]
     lines.append("")
     lines.append(f"Orders needing you ({len(orders)}):")
     for item in orders:
-        lines.append(f"  ! TikTok order {item['tiktok_order_id'] or '?'}: {item['reason']}   # {item['rule']}")
-        lines.append(f"    fix: {item['fix']}")
+        lines.append(f"  ! TikTok order {item['tiktok_order_id'] or '?'}: {for_merchant(item['reason'])}   "
+                     f"# {item['rule']}")
+        lines.append(f"    fix: {for_merchant(item['fix'])}")
     lines.append("")
     lines.append("Last sync:")
     syncs: Mapping[str, str | None] = report["last_sync"]
@@ -229,5 +248,5 @@ def render_status(report: Mapping[str, Any]) -> str:
         lines.append(f"  approve with: {waiting['approve_with']}")
     shop: Mapping[str, Any] = report.get("shop") or {}
     if shop.get("state", "ok") != "ok":
-        lines.append(str(shop["summary"]))
+        lines.append(for_merchant(str(shop["summary"])))
     return "\n".join(lines)

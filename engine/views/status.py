@@ -28,14 +28,21 @@ def _when(timestamp: float | None) -> str | None:
 
 
 def _product_items(state: StateStore) -> list[dict[str, Any]]:
-    items = [
+    items: list[dict[str, Any]] = [
         {"source": source, "ecwid_product_id": item.ecwid_product_id, "sku": item.sku, "rule": item.rule,
          "reason": item.reason, "fix": item.fix}
         for source in PRODUCT_SOURCES
         for item in state.action_required(source=source)
     ]
     items.sort(key=lambda i: (i["ecwid_product_id"], i["source"], i["sku"], i["reason"]))
-    return items
+    names = {pid: _name(state, pid) for pid in {i["ecwid_product_id"] for i in items}}
+    return [{**item, "name": names[item["ecwid_product_id"]]} for item in items]
+
+
+def _name(state: StateStore, ecwid_product_id: int) -> str:
+    """The product's title as last written to TikTok ("" when it was never listed)."""
+    listing = state.listing(ecwid_product_id)
+    return listing.known.title if listing is not None else ""
 
 
 def _order_items(state: StateStore) -> list[dict[str, Any]]:

@@ -143,7 +143,9 @@ def test_listings_tiktok_rejects_show_in_status_and_a_fixed_one_is_resubmitted(t
         assert items[flagged]["reason"] == "The listing contains prohibited content: replica."
         code, out = cli(world, "status")
         assert code == 0
-        assert f"! product {flagged}: The listing contains prohibited content: replica.   # tiktok review" in out
+        title = world.ecwid.sandbox.products[flagged]["name"]  # the title the sync rule wrote to TikTok
+        assert f'! product {flagged} "{title}": The listing contains prohibited content: replica.   # tiktok review' \
+            in out
         assert "fix: Remove the prohibited words from the title and description" in out
         data = json.loads(cli(world, "status", "--json")[1])
         assert data["format_version"] == 1 and data["listings"]["FAILED"] == 1

@@ -62,7 +62,9 @@ def test_a_failed_review_of_a_live_edit_becomes_action_required(converged: World
     assert "replica" not in live[listings[flagged].tiktok_product_id]["content"]["title"]
     assert "deluxe" in live[listings[clean].tiktok_product_id]["content"]["title"]
     code, out = cli(world, "status")
-    assert f"! product {flagged}: TikTok's review refused the edit" in out
+    with world.runtime() as runtime:
+        name = runtime.state.listing(flagged).known.title  # type: ignore[union-attr]  # as last written to TikTok
+    assert f"! product {flagged} \"{name}\": TikTok's review refused the edit" in out
 
     # Fixed in Ecwid: the edit goes again, and its passing review clears the item.
     world.ecwid.sandbox.admin_update_product(flagged, name=f"{products[flagged]['name'].replace(' replica', '')} v2")

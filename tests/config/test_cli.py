@@ -78,25 +78,25 @@ def test_schema_command_writes_the_schemas(in_tmp: Path) -> None:
 
 
 BAD_INPUT = {
-    "binary file": (b"\x00\x01\xff\xfe\x00", "shop/rules/selling.yaml:1:1: error: $: not UTF-8 text"),
+    "binary file": (b"\x00\x01\xff\xfe\x00", "shop/rules/selling.yaml:1:1: error: not UTF-8 text"),
     "control characters": (
         b"version: 1\x07\n",
-        "shop/rules/selling.yaml:1:1: error: $: not YAML text: unacceptable character #x0007",
+        "shop/rules/selling.yaml:1:1: error: not YAML text: unacceptable character #x0007",
     ),
     "non-mapping document": (
         b"- 1\n- 2\n",
-        "shop/rules/selling.yaml:1:1: error: $: expected a mapping with `version: 1` at the top of the file",
+        "shop/rules/selling.yaml:1:1: error: expected a mapping with `version: 1` at the top of the file",
     ),
-    "empty file": (b"", "shop/rules/selling.yaml:1:1: error: $: expected a mapping with `version: 1` at the top of "
+    "empty file": (b"", "shop/rules/selling.yaml:1:1: error: expected a mapping with `version: 1` at the top of "
                         "the file"),
     "alias bomb": (
         b"version: 1\na: &a [x, x, x, x, x, x, x, x, x, x]\n"
         + b"".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n".encode()
                    for i in range(8)),
-        "shop/rules/selling.yaml:6:46: error: $: document too large: more than 200000 nodes after aliases",
+        "shop/rules/selling.yaml:6:46: error: document too large: more than 200000 nodes after aliases",
     ),
     "deep nesting": (b"a: " + b"[" * 200 + b"]" * 200,
-                     "shop/rules/selling.yaml:1:67: error: $: nesting deeper than 64 levels"),
+                     "shop/rules/selling.yaml:1:67: error: nesting deeper than 64 levels"),
 }
 
 
@@ -120,7 +120,7 @@ def test_pathological_nesting_is_one_diagnostic(in_tmp: Path) -> None:
 
 
 def test_missing_directory(in_tmp: Path) -> None:
-    assert _run("validate", "nowhere") == (1, "nowhere:1:1: error: $: config directory does not exist\n",
+    assert _run("validate", "nowhere") == (1, "nowhere:1:1: error: config directory does not exist\n",
                                            "1 problem found\n")
 
 

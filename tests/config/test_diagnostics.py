@@ -17,7 +17,7 @@ CASES = {
         "rules/sync.yaml",
         "  min_quantity: 1\n  save_mode",
         "  min_quantity: [1\n  save_mode",
-        ["rules/sync.yaml:13:12: error: $: YAML syntax error: did not find expected ',' or ']'"],
+        ["rules/sync.yaml:13:12: error: YAML syntax error: did not find expected ',' or ']'"],
     ),
     "unknown key": (
         "rules/selling.yaml",
@@ -31,7 +31,7 @@ CASES = {
         "colour: red\nstate_path:",
         [
             "tokbridge.yaml:19:1: error: colour: unknown key 'colour' (expected one of: version, region, ecwid, "
-            "tiktok, state_path, intervals, webhooks, guardrails)"
+            "tiktok, state_path, intervals, webhooks, sync_policy, guardrails)"
         ],
     ),
     "wrong type": (
@@ -178,7 +178,7 @@ CASES = {
         "rules/selling.yaml",
         "  - name: default",
         "\t- name: default",
-        ["rules/selling.yaml:20:1: error: $: YAML syntax error: tabs are not allowed in YAML indentation; use spaces"],
+        ["rules/selling.yaml:20:1: error: YAML syntax error: tabs are not allowed in YAML indentation; use spaces"],
     ),
     "version": (
         "mappings/attributes.yaml",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from engine.config import schema_files, starter_files
-from engine.config.schema import FILES, SCHEMAS, reference_markdown
+from engine.config.schema import FILES, SCHEMAS, _default_cell, _type_text, reference_markdown
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,3 +68,31 @@ def test_each_starter_file_points_editors_at_its_schema() -> None:
         prefix = "../" * file.count("/")
         assert first == f"# yaml-language-server: $schema={prefix}schemas/{kind}.schema.json"
         assert f"schemas/{kind}.schema.json" in starter  # init writes the schema next to the config
+
+
+def test_the_defaults_the_schema_and_docs_show_are_the_ones_the_loader_applies(tmp_path: Path) -> None:
+    from engine.config import load, write_files
+
+    files = starter_files()
+    files["tokbridge.yaml"] = "version: 1\nregion: US\necwid: {store_id: 7}\n"
+    write_files(tmp_path, files, overwrite=False)
+    settings = load(str(tmp_path), env={}).settings
+    shown = 0
+    for path, child in _leaves(SCHEMAS["tokbridge"]):
+        if "default" in child:
+            value: object = settings
+            for part in path.split("."):
+                value = getattr(value, part)
+            default = child["default"]
+            assert value == (Decimal(str(default)) if isinstance(value, Decimal) else default), path
+            assert f"| `{path}` | {_type_text(child)} | {_default_cell(default)} |" in reference_markdown(), path
+            shown += 1
+    assert shown >= 18  # every tokbridge.yaml field with a default (a new one adds to these)
+
+
+def _leaves(schema: dict[str, object], prefix: str = "") -> list[tuple[str, dict[str, object]]]:
+    found: list[tuple[str, dict[str, object]]] = []
+    for name, child in schema.get("properties", {}).items():  # type: ignore[attr-defined]
+        found.append((f"{prefix}{name}", child))
+        found.extend(_leaves(child, f"{prefix}{name}."))
+    return found

@@ -22,8 +22,8 @@ BLOCKED = {
     "product.__class__": "not allowed: access to attribute '__class__' of 'Product' object is unsafe.",
     "product.name.__class__.__mro__": "not allowed: access to attribute '__class__' of 'str' object is unsafe.",
     "product.attributes.__class__": "not allowed: access to attribute '__class__' of 'dict' object is unsafe.",
-    "product._private": "'engine.model.catalog.Product object' has no attribute '_private'",
-    "variant.options._hidden": "'dict object' has no attribute '_hidden'",
+    "product._private": "product has no field '_private'",
+    "variant.options._hidden": "no value for '_hidden'",
     "dict.mro()": "not allowed: access to attribute 'mro' of 'type' object is unsafe.",
     "product.name.upper.__self__": "not allowed: access to attribute '__self__' of 'builtin_function_or_method' "
     "object is unsafe.",

@@ -53,10 +53,10 @@ def test_explain_lines() -> None:
         "description '<p>Nice thing</p>'  <- template '{{ product.description }}' -> 17 characters -> cleaned 17"
         "  (rules/sync.yaml:2)",
         "category_id '600001'  <- when true  (mappings/categories.yaml:2)",
-        "main_images 1 images  <- 1 Ecwid images  (ecwid, product images)",
-        "package_weight 1.50 KILOGRAM  <- 1.5 KILOGRAM -> 1.50 KILOGRAM (rounded up)  (ecwid, product weight)",
+        "main_images 1 images  <- 1 Ecwid images  (Ecwid product images)",
+        "package_weight 1.50 KILOGRAM  <- 1.5 KILOGRAM -> 1.50 KILOGRAM (rounded up)  (Ecwid product weight)",
         "package_dimensions 10x20x5 CENTIMETER  <- 10x20x5 CM -> 10x20x5 CENTIMETER (rounded up)"
-        "  (ecwid, product dimensions)",
+        "  (Ecwid product dimensions)",
         'price 24.00 -> +15% 27.60 -> ending .99 27.99  (rules/selling.yaml:12, policy "default")',
         'quantity stock 10  (rules/selling.yaml:12, policy "default")',
     ]
