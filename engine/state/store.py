@@ -272,6 +272,12 @@ class StateStore:
         with self.transaction() as conn:
             self._save_listing(conn, listing, combination_ids or {})
 
+    def save_listings(self, listings: Iterable[ActualListing]) -> None:
+        """Record many listings in one transaction (benchmark and migration set-up: one commit, not one each)."""
+        with self.transaction() as conn:
+            for listing in listings:
+                self._save_listing(conn, listing, {})
+
     def _save_listing(self, conn: sqlite3.Connection, listing: ActualListing, combos: Mapping[str, int | None]) -> None:
         previous = {
             row[0]: row[1]
