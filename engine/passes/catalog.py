@@ -24,7 +24,7 @@ beyond TikTok's daily upload quota are deferred to a later day. Then the executo
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,9 +61,9 @@ def plan_catalog(
     attributes = runtime.category_attributes()
     evaluation = evaluate(config, catalog, category_attributes=attributes or None, cache=runtime.rule_cache)
     runtime.state.replace_action_required(evaluation.action_required, source="rules")
-    actual = runtime.state.listings()
-    if refresh:
-        actual = read_live(runtime, actual)
+    # From state, the diff decodes only the listings whose hashes differ from the desired ones.
+    actual: Mapping[int, ActualListing] = (
+        read_live(runtime, runtime.state.listings()) if refresh else runtime.state.listing_index())
     config_digest = f"{config.digest}|{attributes_digest(attributes)}"
     plan = diff(
         evaluation.listings,
