@@ -337,7 +337,8 @@ def _echo_plan(plan: Plan, orders: Plan | None, *, out: str | None) -> None:
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-destructive", is_flag=True, help="Apply even when the plan breaks the guardrails.")
 @click.option("--target", "targets", multiple=True, help="Only this product (`product:ID` or ID); repeatable.")
-@click.option("--workers", type=click.IntRange(1, 32), default=4, show_default=True, help="Concurrent writes.")
+@click.option("--workers", type=click.IntRange(1, 32), default=16, show_default=True,  # engine.apply.DEFAULT_WORKERS
+              help="Concurrent writes (each TikTok API is paced at its rate limit whatever the number).")
 def apply_command(directory: str, plan_file: str | None, auto_approve: bool, allow_destructive: bool,
                   targets: tuple[str, ...], workers: int) -> None:
     """Make TikTok match the rules: plan afresh (or take a saved plan), confirm, apply."""

@@ -53,11 +53,17 @@ def normalise_target(target: str) -> str:
 
 
 def plan_catalog(
-    runtime: Runtime, *, refresh: bool = False, full: bool = False, targets: Iterable[str] = ()
+    runtime: Runtime, *, refresh: bool = False, full: bool = False, targets: Iterable[str] = (),
+    from_mirror: bool = False,
 ) -> Plan:
-    """Read, evaluate and diff. `targets` narrows the actions (not the digest) to those product keys."""
+    """Read, evaluate and diff. `targets` narrows the actions (not the digest) to those product keys.
+
+    `from_mirror`: plan from the runtime's Ecwid mirror as it is (the daemon has just re-read the
+    products a webhook named), reading Ecwid only if the mirror is empty.
+    """
     config = runtime.config
-    catalog = runtime.read_catalog(full=full)
+    loaded = from_mirror and runtime.mirror.profile is not None
+    catalog = runtime.mirror.catalog() if loaded else runtime.read_catalog(full=full)
     attributes = runtime.category_attributes()
     evaluation = evaluate(config, catalog, category_attributes=attributes or None, cache=runtime.rule_cache)
     runtime.state.replace_action_required(evaluation.action_required, source="rules")

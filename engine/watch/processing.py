@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from engine.apply import DEFAULT_WORKERS
 from engine.connect.flows import order_import_enabled
 from engine.http import ApiError
 from engine.model.plan import Plan
@@ -34,7 +35,7 @@ from engine.runtime import NotConnectedError, Runtime
 from engine.state import StateError
 from engine.tiktok.webhooks import AuthorizationExpiring
 from engine.watch.metrics import Metrics
-from engine.watch.queueing import RECONCILE, Priority, Queued, Work, WorkItem, WorkKind
+from engine.watch.queueing import RECONCILE, STORE_CHANGED, Priority, Queued, Work, WorkItem, WorkKind
 
 log = logging.getLogger("engine.watch")
 
@@ -44,7 +45,7 @@ LOGGED_KEYS = 5
 
 @dataclass(frozen=True, slots=True)
 class ProcessingOptions:
-    workers: int = 4
+    workers: int = DEFAULT_WORKERS
     daily_upload_quota: int = 1000  # TikTok: 100 a day for new shops, 1,000 after probation
     blocked_backoff_seconds: float = 60.0  # first wait before re-probing a shop that refuses writes
 
@@ -85,6 +86,8 @@ class Processor:
             # One order pass covers the polled orders and every order a webhook named.
             self.guard("tiktok", "sync orders", partial(self._sync_orders, ids.get(WorkKind.ORDER, [])))
         if WorkKind.REPLAN in ids:
+            if STORE_CHANGED.id in ids[WorkKind.REPLAN]:
+                self.runtime.forget_store_details()  # products are re-read with the new category names
             self.guard("ecwid", "replan", self._replan)
         if WorkKind.RECONCILE in ids:
             self.guard("tiktok", "reconcile", self._reconcile)
@@ -147,7 +150,8 @@ class Processor:
             if pid not in present:
                 runtime.forget_product(pid)
         self.metrics.synced("ecwid")
-        self._apply(plan_catalog(runtime, targets=[product_key(pid) for pid in wanted]))
+        # The mirror now holds what changed: plan from it, without another Ecwid read.
+        self._apply(plan_catalog(runtime, targets=[product_key(pid) for pid in wanted], from_mirror=True))
 
     def _sync_listings(self, tiktok_ids: Sequence[str]) -> None:
         if not self.health.readable:
