@@ -29,7 +29,7 @@ from tests.e2e.world import make_world
 
 
 def main(n_products: int = 10_000) -> None:
-    label = f"{n_products // 1000}k"
+    label = f"{n_products // 1000}k" if n_products >= 1000 else str(n_products)
     with tempfile.TemporaryDirectory() as tmp, make_world(Path(tmp), n_products=0) as world:
         listed, setup = listed_world(world, n_products)
         print(f"set-up: {n_products} products, {listed} listed, in {setup:.1f} s")
