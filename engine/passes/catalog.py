@@ -130,8 +130,7 @@ def refresh_reviews(runtime: Runtime) -> int:
     """
     state = runtime.state
     editing = state.reviews_pending()
-    waiting = [a for a in state.listings().values()
-               if a.status in (ProductStatus.PENDING, ProductStatus.FAILED) or a.ecwid_product_id in editing]
+    waiting = state.listings_in_review()
     if not waiting:
         return 0
     runtime.tiktok  # noqa: B018 - build the lazy client here, once, before the reader threads share it

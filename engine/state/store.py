@@ -373,6 +373,19 @@ class StateStore:
         """Every linked listing as the reconciler's `actual` side (planning from state)."""
         return self._listings("", ())
 
+    def listings_of_tiktok(self, tiktok_product_ids: Iterable[str]) -> list[ActualListing]:
+        """The listings linked to these TikTok products (a TikTok webhook names them), decoding only those."""
+        wanted = sorted(set(tiktok_product_ids))
+        found: list[ActualListing] = []
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = tuple(wanted[start:start + _IDS_PER_QUERY])
+            found.extend(self._listings(f"WHERE l.tiktok_product_id IN ({','.join('?' * len(chunk))})", chunk).values())
+        return sorted(found, key=lambda listing: listing.ecwid_product_id)
+
+    def listings_in_review(self) -> list[ActualListing]:
+        """PENDING and FAILED listings, and live ones whose edit is under review: what a review refresh reads."""
+        return list(self._listings("WHERE l.status IN ('PENDING', 'FAILED') OR l.review_pending = 1", ()).values())
+
     def listing_index(self) -> StoredListings:
         """Every linked listing as the diff reads it: status, hashes and digest per row, essences decoded
         only for the rows the diff asks for (see `engine.reconcile.stored`)."""

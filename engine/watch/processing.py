@@ -157,7 +157,7 @@ class Processor:
         if not self.health.readable:
             return
         wanted = set(tiktok_ids)
-        linked = [a for a in self.runtime.state.listings().values() if a.tiktok_product_id in wanted]
+        linked = self.runtime.state.listings_of_tiktok(wanted)
         for listing in linked:
             try:
                 product = self.runtime.tiktok.get_product(listing.tiktok_product_id)
