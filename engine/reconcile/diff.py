@@ -170,12 +170,9 @@ def diff(
     shown: list[ActionRequired] = []
     actions: list[Action] = []
     drift: list[Action] = []
-    settled: set[int] = set()
-    if isinstance(actual, StoredListings):
-        settled = _settled(desired, actual, skip=blocked_ids | held_by_pid.keys())
-        actual.preload(pid for pid in actual if pid not in settled and pid not in blocked_ids)
+    skipped = blocked_ids | _settled(desired, actual, blocked=blocked_ids, held=held_by_pid.keys())
     for pid in sorted(set(desired) | set(actual)):
-        if pid in blocked_ids or pid in settled:
+        if pid in skipped:
             continue
         have = actual.get(pid)
         if have is not None and have.status is ProductStatus.DELETED:
@@ -190,27 +187,35 @@ def diff(
             shown.append(item)
     blocked_items = tuple(sorted([*rules_blocked, *shown], key=lambda b: (b.ecwid_product_id, b.sku, b.rule, b.reason)))
     actions.sort(key=lambda a: (a.ecwid_product_id or 0, PRIORITY[a.kind]))
-    statuses = (r.status for r in actual.rows.values()) if isinstance(actual, StoredListings) else (
-        a.status for a in actual.values())
-    live = sum(1 for status in statuses if status in STOPPABLE)
     return Plan(
         actions=tuple(actions),
         drift=tuple(drift),
         blocked=blocked_items,
         inputs_digest=inputs_digest(desired, actual, blocked=blocked_items, config_digest=config_digest),
-        meta={"live_listings": live},
+        meta={"live_listings": _live(actual)},
     )
 
 
-def _settled(desired: Mapping[int, DesiredListing], actual: StoredListings, *, skip: Iterable[int]) -> set[int]:
+def _live(actual: Mapping[int, ActualListing]) -> int:
+    """Listings buyers can see (or will once review passes), read from stored rows without decoding."""
+    if isinstance(actual, StoredListings):
+        return sum(1 for row in actual.rows.values() if row.status in STOPPABLE)
+    return sum(1 for a in actual.values() if a.status in STOPPABLE)
+
+
+def _settled(desired: Mapping[int, DesiredListing], actual: Mapping[int, ActualListing], *,
+             blocked: set[int], held: Iterable[int]) -> set[int]:
     """Stored listings that need nothing, known from hashes alone (their essences stay undecoded).
 
     A live listing the rules still list, whose applied essence is what TikTok is known to hold and
     whose hash is the desired essence's, has nothing to write: `_updates` would find every field
     equal. Other statuses and intents depend on more than the essence, so they take the full path;
-    so do products with a held item (it may have to be shown in `plan.blocked`).
+    so do products with a held item (it may have to be shown in `plan.blocked`). The other stored
+    rows are decoded in one go. Listings given decoded (a live read) take the full path.
     """
-    skipped = set(skip)
+    if not isinstance(actual, StoredListings):
+        return set()
+    skipped = blocked | set(held)
     found: set[int] = set()
     for pid, row in actual.rows.items():
         want = desired.get(pid)
@@ -219,6 +224,7 @@ def _settled(desired: Mapping[int, DesiredListing], actual: StoredListings, *, s
             continue
         if essence_hash(essence_of(want)) == row.essence_hash:
             found.add(pid)
+    actual.preload(pid for pid in actual if pid not in found and pid not in blocked)
     return found
 
 
