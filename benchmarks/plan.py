@@ -51,7 +51,7 @@ def main(n_products: int = 10_000) -> None:
                 attributes = runtime.category_attributes()
                 evaluation = evaluate(runtime.config, catalog, category_attributes=attributes or None)
                 t0 = time.perf_counter()
-                actual = runtime.state.listings()
+                actual = runtime.state.listing_index()  # what `plan` reads: hashes, essences where they differ
                 t1 = time.perf_counter()
                 diff(evaluation.listings, actual, sync=runtime.config.sync, blocked=evaluation.action_required)
                 t2 = time.perf_counter()
