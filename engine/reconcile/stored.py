@@ -34,16 +34,18 @@ def stored_digest(
     tiktok_product_id: str,
     status: str,
     stopped_by_us: bool,
-    applied_json: str,
-    known_json: str,
+    applied_hash: str,
+    known_json: str | None,
     live_json: str,
     sku_ids: Mapping[str, str],
     audit_failures: str,
 ) -> str:
-    """Hash of a listing from its canonical JSON parts (the state stores the essences in this form)."""
+    """Hash of a listing from its stored parts: the applied essence by its `essence_hash`, the known
+    one by its canonical JSON, or None when it is the applied one (most rows: nothing more to read)."""
     h = hashlib.sha256()
-    for part in (str(ecwid_product_id), tiktok_product_id, status, "1" if stopped_by_us else "0", applied_json,
-                 known_json, live_json, canonical_json(dict(sorted(sku_ids.items()))), audit_failures):
+    for part in (str(ecwid_product_id), tiktok_product_id, status, "1" if stopped_by_us else "0", applied_hash,
+                 "=" if known_json is None else known_json, live_json,
+                 canonical_json(dict(sorted(sku_ids.items()))), audit_failures):
         h.update(part.encode())
         h.update(b"\x1f")
     return h.hexdigest()
@@ -51,9 +53,11 @@ def stored_digest(
 
 def actual_hash(listing: ActualListing) -> str:
     """Everything the reconciler reads of an actual listing, as one hash (a plan's inputs digest)."""
+    applied = canonical_json(essence_to_json(listing.applied))
+    known = canonical_json(essence_to_json(listing.known))
     return stored_digest(
         listing.ecwid_product_id, listing.tiktok_product_id, listing.status.value, listing.stopped_by_us,
-        canonical_json(essence_to_json(listing.applied)), canonical_json(essence_to_json(listing.known)),
+        hashlib.sha256(applied.encode()).hexdigest(), None if known == applied else known,
         "" if listing.live is None else canonical_json(essence_to_json(listing.live)),
         listing.sku_ids, canonical_json([audit_failure_to_json(f) for f in listing.audit_failures]))
 

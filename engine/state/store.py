@@ -389,9 +389,11 @@ class StateStore:
     def listing_index(self) -> StoredListings:
         """Every linked listing as the diff reads it: status, hashes and digest per row, essences decoded
         only for the rows the diff asks for (see `engine.reconcile.stored`)."""
+        # The applied essence is known by its hash; the known one is read only where it differs.
         rows = self._read(
-            """SELECT ecwid_product_id, tiktok_product_id, status, stopped_by_us, applied, known, essence_hash,
-                      audit_failures FROM listings ORDER BY ecwid_product_id""")
+            """SELECT ecwid_product_id, tiktok_product_id, status, stopped_by_us, essence_hash,
+                      CASE WHEN known = applied THEN NULL ELSE known END, audit_failures
+               FROM listings ORDER BY ecwid_product_id""")
         sku_ids: dict[int, dict[str, str]] = {}
         for pid, seller_sku, sku_id in self._read(
                 "SELECT ecwid_product_id, seller_sku, tiktok_sku_id FROM sku_links ORDER BY ecwid_product_id"):
@@ -400,11 +402,11 @@ class StateStore:
             pid: StoredRow(
                 status=ProductStatus(status),
                 essence_hash=applied_hash,
-                settled=applied == known,
-                digest=stored_digest(pid, tiktok_id, status, bool(stopped), applied, known, "",
+                settled=known is None,
+                digest=stored_digest(pid, tiktok_id, status, bool(stopped), applied_hash, known, "",
                                      sku_ids.get(pid, {}), failures),
             )
-            for pid, tiktok_id, status, stopped, applied, known, applied_hash, failures in rows
+            for pid, tiktok_id, status, stopped, applied_hash, known, failures in rows
         }
         return StoredListings(index, self._listings_by_id)
 
