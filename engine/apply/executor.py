@@ -76,6 +76,7 @@ CONFLICT_FIX = ("give each Ecwid product (and each variant) its own SKU in Ecwid
                 "tokbridge lists the product on the next apply")
 # Reconciler field name -> TikTok partial edit field name (the rules name brands, TikTok wants ids).
 EDIT_FIELDS: Mapping[str, str] = {"brand": "brand_id"}
+BRANDED = frozenset({ActionKind.CREATE_PRODUCT, ActionKind.UPDATE_PRODUCT})  # actions that send a brand id
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +154,7 @@ class Executor:
         self._claims: dict[str, int] = {}  # seller SKU -> the Ecwid product creating it in this run
         self._uncertain: set[int] = set()  # products whose create may have happened: look up before creating
         self._uploaded: dict[str, str] = {}  # sha256 of image bytes -> TikTok URI, uploaded in this run
+        self._uploading: dict[str, threading.Lock] = {}  # one upload per content at a time
 
     # -- orchestration ------------------------------------------------------------------------
 
@@ -169,6 +171,7 @@ class Executor:
             if before is not None:
                 self.state.save_listing(record_live(entry, before))
         self._total = len(plan.actions)
+        self._resolve_brands(plan)
         for phase in sorted(set(PRIORITY.values())):
             actions = [a for a in plan.actions if PRIORITY[a.kind] == phase]
             if not actions:
@@ -177,6 +180,28 @@ class Executor:
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
                 list(pool.map(lambda unit: self._unit(unit[0], unit[1]), units))
         return self.report
+
+    def _resolve_brands(self, plan: Plan) -> None:
+        """Look up (or create) the brands the plan's listings name, serially in plan order.
+
+        Done before the concurrent phases, a brand new to TikTok is created by the first product
+        naming it, whatever the thread timing, so two runs of one plan write the same. A failure
+        here is left to the product's own action, which asks again and fails alone.
+        """
+        for action in plan.actions:
+            listing = _listing_of(action)
+            if listing is None or not listing.brand or action.kind not in BRANDED:
+                continue
+            try:
+                self._brand_id(listing)
+            except ApiError:
+                continue
+
+    def _brand_id(self, listing: DesiredListing) -> str:
+        runtime = self.runtime
+        return runtime.brand_id(listing.brand, create=lambda name: self._write(
+            "create_custom_brand", product_key(listing.ecwid_product_id), {"brand_name": name},
+            lambda: runtime.tiktok.create_custom_brand(name)))
 
     def _unit(self, kind: ActionKind, group: tuple[Action, ...]) -> None:
         runnable = []
@@ -196,7 +221,7 @@ class Executor:
 
     def _guarded(self, actions: list[Action], work: Callable[[], list[ActionOutcome]]) -> None:
         """Run `work`, re-run only as `rerun_delay` says; turn what still fails into outcomes, never exceptions."""
-        from engine.tiktok import convert
+        from engine.tiktok import convert  # here, not at the top: `import engine.apply` stays light
         run = 1
         while True:
             try:
@@ -394,7 +419,7 @@ class Executor:
     def _recover_safely(self, intent: Intent) -> None:
         """`_recover`, never raising: what cannot be recovered becomes action-required, with the intent
         kept (TikTok could not be asked: a later run looks again) or cleared (nothing of ours to link)."""
-        from engine.tiktok import convert
+        from engine.tiktok import convert  # here, not at the top: `import engine.apply` stays light
         try:
             self._recover(intent.intent_id, intent.ecwid_product_id, intent.seller_skus)
         except (RetryableError, AuthError, QuotaExceededError) as error:
@@ -462,16 +487,14 @@ class Executor:
         return None
 
     def _body(self, listing: DesiredListing) -> dict[str, Any]:
-        from engine.tiktok import convert
+        from engine.tiktok import convert  # here, not at the top: `import engine.apply` stays light
         runtime = self.runtime
         return convert.product_request(
             listing,
             image_uris=self._upload_images(listing),
             warehouse_id=runtime.warehouse_id(),
             currency=runtime.currency,
-            brand_id=runtime.brand_id(listing.brand, create=lambda name: self._write(
-                "create_custom_brand", product_key(listing.ecwid_product_id), {"brand_name": name},
-                lambda: runtime.tiktok.create_custom_brand(name))),
+            brand_id=self._brand_id(listing),
             category_version=runtime.category_version,
         )
 
@@ -491,13 +514,15 @@ class Executor:
         image = self.runtime.fetch_image(url)
         content = hashlib.sha256(image.content).hexdigest() + "|" + use_case
         with self._lock:
+            gate = self._uploading.setdefault(content, threading.Lock())
+        with gate:  # a second worker with the same bytes waits for the first upload and reuses it
             uri = self._uploaded.get(content)
-        if uri is None:
-            uri = self._write(
-                "upload_image", f"product:{ecwid_product_id}", url,
-                lambda: self.runtime.tiktok.upload_image(
-                    image.content, filename=image.filename, content_type=image.content_type, use_case=use_case)).uri
-            with self._lock:
+            if uri is None:
+                uri = self._write(
+                    "upload_image", f"product:{ecwid_product_id}", url,
+                    lambda: self.runtime.tiktok.upload_image(
+                        image.content, filename=image.filename, content_type=image.content_type,
+                        use_case=use_case)).uri
                 self._uploaded[content] = uri
         self.state.record_image(url, uri)
         return uri
@@ -554,7 +579,7 @@ class Executor:
         for sku in full["skus"]:
             if sku["seller_sku"] in sku_ids:
                 sku["id"] = sku_ids[sku["seller_sku"]]  # keep TikTok's SKU ids (and their sales history)
-        from engine.tiktok import convert
+        from engine.tiktok import convert  # here, not at the top: `import engine.apply` stays light
         body = convert.partial_edit_request(full, [EDIT_FIELDS.get(f, f) for f in fields])
         body.pop("save_mode", None)
         result = self._write(action.kind.value, action.key, {"product_id": product_id, **body},

@@ -54,9 +54,11 @@ def edit_and_order(world: World) -> None:
     world.ecwid.sandbox.admin_update_product(ids[1], quantity=3)
     world.ecwid.sandbox.admin_update_product(ids[2], enabled=False)
     sb = world.tiktok
-    live = sorted(world.live_products(), key=lambda p: p["id"])
+    # By seller SKU, not by TikTok id: ids follow the order concurrent creates happened to finish in.
+    skus = sorted(s["seller_sku"] for p in world.live_products() for s in p["content"]["skus"]
+                  if sum(i["quantity"] for i in s["inventory"]) > 0)
     with sb.lock:
-        sku = live[-1]["content"]["skus"][0]["seller_sku"]
+        sku = skus[-1]
         order = place_order(sb, {"items": [{"seller_sku": sku, "quantity": 1}]})
         pay_order(sb, order)
 
