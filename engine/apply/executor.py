@@ -35,6 +35,7 @@ import hashlib
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -185,17 +186,30 @@ class Executor:
         """Look up (or create) the brands the plan's listings name, serially in plan order.
 
         Done before the concurrent phases, a brand new to TikTok is created by the first product
-        naming it, whatever the thread timing, so two runs of one plan write the same. A failure
-        here is left to the product's own action, which asks again and fails alone.
+        naming it, whatever the thread timing, so two runs of one plan write the same. A create
+        `_claim` would refuse (its seller SKUs doubled, shared or linked elsewhere) is skipped: it
+        must be refused before any write. A failure here is left to the product's own action.
         """
+        creating = Counter(s.seller_sku for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT
+                           for s in self._listing(a).skus)
         for action in plan.actions:
             listing = _listing_of(action)
             if listing is None or not listing.brand or action.kind not in BRANDED:
+                continue
+            if action.kind is ActionKind.CREATE_PRODUCT and not self._claimable(listing, creating):
                 continue
             try:
                 self._brand_id(listing)
             except ApiError:
                 continue
+
+    def _claimable(self, listing: DesiredListing, creating: Counter[str]) -> bool:
+        """Whether `_claim` would let this create through (checked without claiming anything)."""
+        for sku in {s.seller_sku for s in listing.skus}:
+            link = self.state.sku_link(sku)
+            if creating[sku] > 1 or (link is not None and link.ecwid_product_id != listing.ecwid_product_id):
+                return False
+        return True
 
     def _brand_id(self, listing: DesiredListing) -> str:
         runtime = self.runtime
