@@ -1,13 +1,14 @@
-"""Benchmark: `plan` on a converged catalog read from the Ecwid sandbox (default 10,000 products).
+"""Benchmark: `plan` on a converged catalog (default 10,000 products), as a fresh `tokbridge plan` runs it.
 
-Run: python benchmarks/plan.py [N_PRODUCTS]. Setting up converges the catalog first (apply against
-the TikTok sandbox with its rate limit lifted, so setup does not take an hour); the measured plans
-run as `tokbridge plan` does: a fresh runtime, Ecwid read in full, TikTok taken from the state
-store. Then a second plan in the same runtime shows the incremental Ecwid read (`updatedFrom`).
-Prints wall time, API calls by side, and write calls (must be 0; the plan must be empty, with the
-products TikTok refused listed as blocked).
-The Ecwid client keeps its real 600 requests/minute budget, so the full read's time is what
-Ecwid itself would impose.
+    python benchmarks/plan.py [N_PRODUCTS]
+
+Set-up writes the data directly (`benchmarks/seeding.py`): the Ecwid sandbox gets the generated
+catalog, the state store a converged link per listable product; it is timed as a figure. Each
+measured plan opens a fresh runtime (empty mirror, empty rule cache: what a new process has), reads
+Ecwid with the client's real 600 requests/minute budget, evaluates, reads the state's listings
+and diffs. The plan must be empty (a converged catalog) with no TikTok write. Also timed apart:
+the state's listing read and the diff, the parts this repository controls beside the Ecwid read.
+Ends with figure lines (`name value unit target verdict`); min and median of 3 runs.
 """
 
 from __future__ import annotations
@@ -19,41 +20,56 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the e2e world lives with the tests
 
-from engine.apply import execute
-from engine.passes.catalog import plan_catalog, refresh_reviews
-from engine.sandbox.seed import generate_catalog
+from benchmarks.figures import figure, peak_rss_mb, runs
+from benchmarks.seeding import listed_world
+from engine.passes.catalog import plan_catalog
+from engine.reconcile import diff
+from engine.rules import evaluate
 from tests.e2e.world import make_world
 
 
 def main(n_products: int = 10_000) -> None:
-    with tempfile.TemporaryDirectory() as tmp, make_world(
-        Path(tmp), n_products=0, qps=10**6, daily_upload_quota=n_products * 2
-    ) as world:
-        # With the seed's deliberately broken products: TikTok refuses them, and the plans below must
-        # hold them as Action Required (plan.blocked) instead of sending them again.
-        world.ecwid.sandbox.load(generate_catalog(n_products, seed=1, image_base_url=world.ecwid.image_base_url))
-        t0 = time.perf_counter()
-        with world.runtime(qps=10_000.0) as runtime:
-            report = execute(runtime, plan_catalog(runtime), workers=16)
-        world.finish_reviews()
-        with world.runtime(qps=10_000.0) as runtime:
-            refresh_reviews(runtime)
-        print(f"setup: {n_products} products, {len(report.succeeded)} listed, {len(report.failed)} refused by "
-              f"TikTok, in {time.perf_counter() - t0:.0f}s")
+    label = f"{n_products // 1000}k" if n_products >= 1000 else str(n_products)
+    with tempfile.TemporaryDirectory() as tmp, make_world(Path(tmp), n_products=0) as world:
+        listed, setup = listed_world(world, n_products)
+        print(f"set-up: {n_products} products, {listed} listed, in {setup:.1f} s")
+        requests: list[int] = []
 
-        world.transport.reset()
-        with world.runtime() as runtime:
-            for label in ("plan (fresh process: full Ecwid read)", "plan again (incremental Ecwid read)"):
-                ecwid_before = runtime.ecwid.request_count
-                tiktok_before = len(world.transport.calls)
-                t1 = time.perf_counter()
+        def fresh_plan() -> float:
+            world.transport.reset()
+            with world.runtime() as runtime:
+                t0 = time.perf_counter()
                 plan = plan_catalog(runtime)
-                elapsed = time.perf_counter() - t1
-                print(f"{label}: {elapsed:.2f}s wall, Ecwid requests {runtime.ecwid.request_count - ecwid_before}, "
-                      f"TikTok calls {len(world.transport.calls) - tiktok_before}, "
-                      f"write calls {len(world.transport.writes())}, actions {len(plan.actions)}, "
-                      f"blocked {len(plan.blocked)}")
-                assert plan.empty and plan.blocked and not world.transport.writes()
+                elapsed = time.perf_counter() - t0
+                requests.append(runtime.ecwid.request_count)
+            assert plan.empty and not world.transport.writes(), "a converged catalog must plan nothing"
+            return elapsed
+
+        def parts() -> tuple[float, float]:
+            with world.runtime() as runtime:
+                catalog = runtime.read_catalog()
+                attributes = runtime.category_attributes()
+                evaluation = evaluate(runtime.config, catalog, category_attributes=attributes or None)
+                t0 = time.perf_counter()
+                actual = runtime.state.listing_index()  # what `plan` reads: hashes, essences where they differ
+                t1 = time.perf_counter()
+                diff(evaluation.listings, actual, sync=runtime.config.sync, blocked=evaluation.action_required)
+                t2 = time.perf_counter()
+            return t1 - t0, t2 - t1
+
+        wall_min, wall_median = runs(fresh_plan)
+        timings = [parts() for _ in range(3)]
+        reads = sorted(t[0] for t in timings)
+        diffs = sorted(t[1] for t in timings)
+        figure(f"setup_{label}_listed", setup, "s", at_most=30)
+        figure(f"plan_{label}_fresh_wall_min", wall_min, "s", at_most=1 if n_products <= 10_000 else 2)
+        figure(f"plan_{label}_fresh_wall_median", wall_median, "s", at_most=1 if n_products <= 10_000 else 2)
+        figure(f"plan_{label}_ecwid_requests", min(requests), "requests", at_most=3)
+        figure(f"plan_{label}_state_listings_read_min", reads[0], "s")
+        figure(f"plan_{label}_state_listings_read_median", reads[1], "s")
+        figure(f"plan_{label}_diff_min", diffs[0], "s")
+        figure(f"plan_{label}_diff_median", diffs[1], "s")
+        figure(f"plan_{label}_peak_rss", peak_rss_mb(), "MB", at_most=500)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,13 @@ TikTok client and the image fetcher. `plan`, `apply`, `status`, `watch`, `orders
   state store as a cache entry for `ATTRIBUTES_TTL`, so a converged plan makes no TikTok call.
 - Ecwid is mirrored in memory: the first read is full; later reads in the same process (the
   watch daemon, or apply re-planning) ask only for products updated since the cursor (Ecwid's
-  `updatedFrom`), and the rule cache re-evaluates only those. A product deleted in Ecwid is not
-  in an incremental answer, so deletions are caught by a full read, which happens on the first
-  read of a process, on `full=True` (a product.deleted webhook, `plan --full`), and whenever the
-  last full read is older than `intervals.full_reconcile_seconds`. This keeps the common path at
-  one request per 100 changed products while no deletion is missed for longer than that interval.
+  `updatedFrom`), and the rule cache re-evaluates only those. The store profile and categories
+  are kept from the last full read; `forget_store_details` (their webhooks) makes the next read
+  full. A product deleted in Ecwid is not in an incremental answer, so deletions are caught by a
+  full read, which happens on the first read of a process, on `full=True` (a product.deleted
+  webhook, `plan --full`), and whenever the last full read is older than
+  `intervals.full_reconcile_seconds`. This keeps the common path at one request per 100 changed
+  products while no deletion is missed for longer than that interval.
 - One writer per state database: `hold_writer_lock(command)` (see `engine.state.lock`) until `close`.
 """
 
@@ -48,7 +50,9 @@ ECWID_FULL_READ = "ecwid.products.full_read"
 ATTRIBUTES_TTL = 86_400.0  # TikTok changes category forms rarely; a day-old copy is fresh enough
 CURRENCY = {Region.US: "USD", Region.UK: "GBP"}
 CATEGORY_VERSION = {Region.US: "v2", Region.UK: "v1"}  # US shops must use the 7-level v2 tree
-DEFAULT_QPS = 40.0  # under TikTok's 50 per API per second, so pacing jitter never earns a 429
+# TikTok allows 50 calls per API per second; each API is paced at 95 % of it (one call every 21 ms),
+# the margin that keeps jitter between pacing and arrival from earning a 429 (the Ecwid client's too).
+DEFAULT_QPS = 47.5
 
 
 class NotConnectedError(TokbridgeError):
@@ -96,6 +100,9 @@ class CatalogMirror:
     products: dict[int, Product | UnreadableProduct] = field(default_factory=dict)
     cursor: int | None = None  # the newest updateTimestamp seen: the next `updatedFrom`
     full_read_at: float | None = None
+    # Profile and categories come with a full read and are kept; their own webhooks mark them stale
+    # (the next read is full), so a product change costs no re-read of either.
+    details_stale: bool = False
 
     def catalog(self) -> Catalog:
         assert self.profile is not None
@@ -312,24 +319,28 @@ class Runtime:
         now = self.clock()
         stale = mirror.full_read_at is None or now - mirror.full_read_at >= interval
         ecwid = self.ecwid
-        if full or stale or mirror.cursor is None or mirror.profile is None:
+        # Stale profile or categories mean a full read: products carry their category names, so a
+        # renamed category changes every product filed in it.
+        if full or stale or mirror.details_stale or mirror.cursor is None or mirror.profile is None:
             catalog = ecwid.fetch_catalog()
             mirror.profile = catalog.profile
             mirror.categories = catalog.categories
             mirror.products = {p.id: p for p in catalog.products}
             mirror.products.update((u.id, u) for u in catalog.unreadable)
             mirror.full_read_at = now
+            mirror.details_stale = False
             self.state.set_cursor(ECWID_FULL_READ, str(int(now)))
         else:
-            # Profile and categories are small; a renamed category changes every product filed in it.
-            mirror.profile = ecwid.get_profile()
-            mirror.categories = ecwid.get_categories()
             for product in ecwid.iter_products(mirror.cursor, categories=mirror.categories):
                 mirror.products[product.id] = product
         newest = max((p.update_timestamp for p in mirror.products.values()), default=mirror.cursor or 0)
         mirror.cursor = max(newest, mirror.cursor or 0)
         self.state.set_cursor(ECWID_CURSOR, str(mirror.cursor))
         return mirror.catalog()
+
+    def forget_store_details(self) -> None:
+        """The store profile or a category changed (their webhooks): the next read is a full one."""
+        self.mirror.details_stale = True
 
     def forget_product(self, product_id: int) -> None:
         """Drop a product Ecwid reported deleted (webhook), so the next plan deletes its listing."""

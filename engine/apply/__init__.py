@@ -6,6 +6,6 @@ Every write is audited. What to write, and when, is decided by the passes (`engi
 
 from __future__ import annotations
 
-from engine.apply.executor import ActionOutcome, ApplyReport, execute
+from engine.apply.executor import DEFAULT_WORKERS, ActionOutcome, ApplyReport, execute
 
-__all__ = ["ActionOutcome", "ApplyReport", "execute"]
+__all__ = ["DEFAULT_WORKERS", "ActionOutcome", "ApplyReport", "execute"]

@@ -16,11 +16,14 @@ until what would be sent or the config changes; a retryable failure is never hel
 actions carry on, and a product whose earlier action failed skips its later ones (a price update needs the
 activate before it). Every write is in the audit log, whatever its outcome.
 
-Crash safety for creates: an intent is recorded before the call; every create first looks the
-product up on TikTok by seller SKU and adopts what it finds, so a kill -9 between TikTok's answer
-and our commit never leads to a second product. Adoption never takes another Ecwid product's
-listing: a create whose seller SKUs belong to another Ecwid product (linked, or created earlier in
-the run) fails as action-required naming both, and so does a recovery of an interrupted create;
+Crash safety for creates: an intent is recorded before the call; a create whose outcome is
+unknown (its answer was lost, so `_guarded` runs it again, or a crashed run left its intent
+pending) first looks the product up on TikTok by seller SKU and adopts what it finds, so a kill -9
+between TikTok's answer and our commit never leads to a second product. A create with no such
+doubt goes straight to TikTok: a lookup before every create would halve the create rate.
+Adoption never takes another Ecwid product's listing: a create whose seller SKUs belong to another
+Ecwid product (linked, or created earlier in the run) fails as action-required naming both, and
+so does a recovery of an interrupted create;
 a recovery never stops the run (what it cannot finish is action-required, its intent kept or
 cleared with the reason).
 """
@@ -28,14 +31,16 @@ cleared with the reason).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.apply.rerun import rerun_delay
 from engine.http import ApiError, AuthError, PermanentError, QuotaExceededError, RetryableError
@@ -55,20 +60,24 @@ from engine.reconcile import (
     record_live,
     rejection_fingerprint,
 )
-from engine.runtime import Runtime
 from engine.state import Intent, StateConflict
-from engine.tiktok import convert
-from engine.tiktok.values import BatchResult, ItemError
+
+if TYPE_CHECKING:  # the runtime (and the API clients it imports) is built by the caller
+    from engine.runtime import Runtime
+    from engine.tiktok.values import BatchResult, ItemError
 
 TIKTOK_RULE = "tiktok"
 # What we know of a product a crashed run created: nothing but what TikTok shows.
 _NOTHING = Essence(title="", description="", category_id="", brand="", main_images=(), product_attributes=(),
                    package_weight=None, package_dimensions=None, skus=())
-DEFAULT_WORKERS = 4
+# Concurrency is bounded by the TikTok client's per-API pacing (`engine.runtime.DEFAULT_QPS`), not
+# by the pool: enough threads that each API's bucket stays busy while calls wait on the network.
+DEFAULT_WORKERS = 16
 CONFLICT_FIX = ("give each Ecwid product (and each variant) its own SKU in Ecwid; "
                 "tokbridge lists the product on the next apply")
 # Reconciler field name -> TikTok partial edit field name (the rules name brands, TikTok wants ids).
 EDIT_FIELDS: Mapping[str, str] = {"brand": "brand_id"}
+BRANDED = frozenset({ActionKind.CREATE_PRODUCT, ActionKind.UPDATE_PRODUCT})  # actions that send a brand id
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +160,9 @@ class Executor:
         self._total = 0
         self._config_digest = ""
         self._claims: dict[str, int] = {}  # seller SKU -> the Ecwid product creating it in this run
+        self._uncertain: set[int] = set()  # products whose create may have happened: look up before creating
+        self._uploaded: dict[str, str] = {}  # sha256 of image bytes -> TikTok URI, uploaded in this run
+        self._uploading: dict[str, threading.Lock] = {}  # one upload per content at a time
 
     # -- orchestration ------------------------------------------------------------------------
 
@@ -160,11 +172,14 @@ class Executor:
         for intent in self.state.pending_intents():
             if intent.ecwid_product_id not in creating:
                 self._recover_safely(intent)
+            else:
+                self._uncertain.add(intent.ecwid_product_id)  # its create runs again: look up first
         for entry in plan.drift:
             before = self.state.listing(entry.ecwid_product_id or 0)
             if before is not None:
                 self.state.save_listing(record_live(entry, before))
         self._total = len(plan.actions)
+        self._resolve_brands(plan)
         for phase in sorted(set(PRIORITY.values())):
             actions = [a for a in plan.actions if PRIORITY[a.kind] == phase]
             if not actions:
@@ -173,6 +188,41 @@ class Executor:
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
                 list(pool.map(lambda unit: self._unit(unit[0], unit[1]), units))
         return self.report
+
+    def _resolve_brands(self, plan: Plan) -> None:
+        """Look up (or create) the brands the plan's listings name, serially in plan order.
+
+        Done before the concurrent phases, a brand new to TikTok is created by the first product
+        naming it, whatever the thread timing, so two runs of one plan write the same. A create
+        `_claim` would refuse (its seller SKUs doubled, shared or linked elsewhere) is skipped: it
+        must be refused before any write. A failure here is left to the product's own action.
+        """
+        creating = Counter(s.seller_sku for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT
+                           for s in self._listing(a).skus)
+        for action in plan.actions:
+            listing = _listing_of(action)
+            if listing is None or not listing.brand or action.kind not in BRANDED:
+                continue
+            if action.kind is ActionKind.CREATE_PRODUCT and not self._claimable(listing, creating):
+                continue
+            try:
+                self._brand_id(listing)
+            except ApiError:
+                continue
+
+    def _claimable(self, listing: DesiredListing, creating: Counter[str]) -> bool:
+        """Whether `_claim` would let this create through (checked without claiming anything)."""
+        for sku in {s.seller_sku for s in listing.skus}:
+            link = self.state.sku_link(sku)
+            if creating[sku] > 1 or (link is not None and link.ecwid_product_id != listing.ecwid_product_id):
+                return False
+        return True
+
+    def _brand_id(self, listing: DesiredListing) -> str:
+        runtime = self.runtime
+        return runtime.brand_id(listing.brand, create=lambda name: self._write(
+            "create_custom_brand", product_key(listing.ecwid_product_id), {"brand_name": name},
+            lambda: runtime.tiktok.create_custom_brand(name)))
 
     def _unit(self, kind: ActionKind, group: tuple[Action, ...]) -> None:
         runnable = []
@@ -192,6 +242,7 @@ class Executor:
 
     def _guarded(self, actions: list[Action], work: Callable[[], list[ActionOutcome]]) -> None:
         """Run `work`, re-run only as `rerun_delay` says; turn what still fails into outcomes, never exceptions."""
+        from engine.tiktok import convert  # here, not at the top: `import engine.apply` stays light
         run = 1
         while True:
             try:
@@ -344,7 +395,9 @@ class Executor:
         intent = self.state.begin_intent(pid, seller_skus=skus)
         combos = {s.seller_sku: s.ecwid_combination_id for s in listing.skus}
         try:
-            found = self._find_by_skus(skus, for_product=pid)
+            with self._lock:
+                uncertain = pid in self._uncertain
+            found = self._find_by_skus(skus, for_product=pid) if uncertain else None
         except _Conflict:
             self.state.clear_intent(intent.intent_id)  # nothing was created for this product
             raise
@@ -360,9 +413,14 @@ class Executor:
         body = self._body(listing)
         # One attempt: an answer lost after TikTok created the product must not become a second
         # product. `_guarded` runs this method again, and its seller-SKU lookup adopts what TikTok holds.
-        result = self._write(
-            action.kind.value, action.key, body,
-            lambda: self.runtime.tiktok.create_product(body, idempotency_key=intent.idempotency_key, attempts=1))
+        try:
+            result = self._write(
+                action.kind.value, action.key, body,
+                lambda: self.runtime.tiktok.create_product(body, idempotency_key=intent.idempotency_key, attempts=1))
+        except RetryableError:
+            with self._lock:
+                self._uncertain.add(pid)  # TikTok may have created it: the re-run looks it up first
+            raise
         self.state.complete_create(
             intent.intent_id,
             after_create(action, tiktok_product_id=result.product_id, sku_ids=result.sku_ids),
@@ -397,6 +455,7 @@ class Executor:
     def _recover_safely(self, intent: Intent) -> None:
         """`_recover`, never raising: what cannot be recovered becomes action-required, with the intent
         kept (TikTok could not be asked: a later run looks again) or cleared (nothing of ours to link)."""
+        from engine.tiktok import convert  # here, not at the top: `import engine.apply` stays light
         try:
             self._recover(intent.intent_id, intent.ecwid_product_id, intent.seller_skus)
         except (RetryableError, AuthError, QuotaExceededError) as error:
@@ -464,15 +523,14 @@ class Executor:
         return None
 
     def _body(self, listing: DesiredListing) -> dict[str, Any]:
+        from engine.tiktok import convert  # here, not at the top: `import engine.apply` stays light
         runtime = self.runtime
         return convert.product_request(
             listing,
             image_uris=self._upload_images(listing),
             warehouse_id=runtime.warehouse_id(),
             currency=runtime.currency,
-            brand_id=runtime.brand_id(listing.brand, create=lambda name: self._write(
-                "create_custom_brand", product_key(listing.ecwid_product_id), {"brand_name": name},
-                lambda: runtime.tiktok.create_custom_brand(name))),
+            brand_id=self._brand_id(listing),
             category_version=runtime.category_version,
         )
 
@@ -483,18 +541,30 @@ class Executor:
         for url, use_case in wanted:
             known = self.state.image_uri(url)
             if known is None:
-                try:
-                    image = self.runtime.fetch_image(url)
-                except PermanentError as error:  # a gone or unusable image; a timeout is retried as ever
-                    raise _EcwidImage(error.message) from None
-                uploaded = self._write(
-                    "upload_image", f"product:{listing.ecwid_product_id}", url,
-                    lambda image=image, use_case=use_case: self.runtime.tiktok.upload_image(  # type: ignore[misc]
-                        image.content, filename=image.filename, content_type=image.content_type, use_case=use_case))
-                self.state.record_image(url, uploaded.uri)
-                known = uploaded.uri
+                known = self._upload_image(url, use_case, listing.ecwid_product_id)
             uris[url] = known
         return uris
+
+    def _upload_image(self, url: str, use_case: str, ecwid_product_id: int) -> str:
+        """Upload an image not yet on TikTok; the same bytes under another URL reuse the first upload."""
+        try:
+            image = self.runtime.fetch_image(url)
+        except PermanentError as error:  # a gone or unusable Ecwid image; a timeout is retried as ever
+            raise _EcwidImage(error.message) from None
+        content = hashlib.sha256(image.content).hexdigest() + "|" + use_case
+        with self._lock:
+            gate = self._uploading.setdefault(content, threading.Lock())
+        with gate:  # a second worker with the same bytes waits for the first upload and reuses it
+            uri = self._uploaded.get(content)
+            if uri is None:
+                uri = self._write(
+                    "upload_image", f"product:{ecwid_product_id}", url,
+                    lambda: self.runtime.tiktok.upload_image(
+                        image.content, filename=image.filename, content_type=image.content_type,
+                        use_case=use_case)).uri
+                self._uploaded[content] = uri
+        self.state.record_image(url, uri)
+        return uri
 
     def _update(self, action: Action, before: ActualListing) -> str:
         listing = self._listing(action)
@@ -548,6 +618,7 @@ class Executor:
         for sku in full["skus"]:
             if sku["seller_sku"] in sku_ids:
                 sku["id"] = sku_ids[sku["seller_sku"]]  # keep TikTok's SKU ids (and their sales history)
+        from engine.tiktok import convert  # here, not at the top: `import engine.apply` stays light
         body = convert.partial_edit_request(full, [EDIT_FIELDS.get(f, f) for f in fields])
         body.pop("save_mode", None)
         result = self._write(action.kind.value, action.key, {"product_id": product_id, **body},

@@ -10,9 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from engine.expr import Expression, Template
 from engine.model.listing import RuleRef
+
+if TYPE_CHECKING:  # annotations only: the reconciler imports these types without the expression engine
+    from engine.expr import Expression, Template
 
 
 class Region(StrEnum):

@@ -26,7 +26,7 @@ and the blockers named; updates of existing listings go on). Then the executor w
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,20 +56,26 @@ def normalise_target(target: str) -> str:
 
 
 def plan_catalog(
-    runtime: Runtime, *, refresh: bool = False, full: bool = False, targets: Iterable[str] = ()
+    runtime: Runtime, *, refresh: bool = False, full: bool = False, targets: Iterable[str] = (),
+    from_mirror: bool = False,
 ) -> Plan:
-    """Read, evaluate and diff. `targets` narrows the actions (not the digest) to those product keys."""
+    """Read, evaluate and diff. `targets` narrows the actions (not the digest) to those product keys.
+
+    `from_mirror`: plan from the runtime's Ecwid mirror as it is (the daemon has just re-read the
+    products a webhook named), reading Ecwid only if the mirror is empty.
+    """
     config = runtime.config
     ensure_category_tree(runtime)
-    catalog = runtime.read_catalog(full=full)
+    loaded = from_mirror and runtime.mirror.profile is not None
+    catalog = runtime.mirror.catalog() if loaded else runtime.read_catalog(full=full)
     attributes = runtime.category_attributes()
     evaluation = evaluate(config, catalog, category_attributes=attributes or None, cache=runtime.rule_cache)
     before = {i.ecwid_product_id for i in runtime.state.action_required(source="rules")}
     runtime.state.replace_action_required(evaluation.action_required, source="rules")
-    actual = runtime.state.listings()
+    # From state, the diff decodes only the listings whose hashes differ from the desired ones.
+    actual: Mapping[int, ActualListing] = (
+        read_live(runtime, runtime.state.listings()) if refresh else runtime.state.listing_index())
     newly_blocked = _newly_blocked(evaluation.action_required, before, listed=bool(actual))
-    if refresh:
-        actual = read_live(runtime, actual)
     config_digest = f"{config.digest}|{attributes_digest(attributes)}"
     plan = diff(
         evaluation.listings,
@@ -152,8 +158,7 @@ def refresh_reviews(runtime: Runtime) -> int:
     """
     state = runtime.state
     editing = state.reviews_pending()
-    waiting = [a for a in state.listings().values()
-               if a.status in (ProductStatus.PENDING, ProductStatus.FAILED) or a.ecwid_product_id in editing]
+    waiting = state.listings_in_review()
     if not waiting:
         return 0
     runtime.tiktok  # noqa: B018 - build the lazy client here, once, before the reader threads share it

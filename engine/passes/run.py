@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from engine.apply import DEFAULT_WORKERS
 from engine.apply.orders import OrderSyncResult, apply_order_plan
 from engine.model.plan import Plan
 from engine.passes import orders as order_pass
@@ -87,7 +88,7 @@ def prepare_saved(runtime: Runtime, text: str) -> Prepared:
 
 
 def carry_out(runtime: Runtime, prepared: Prepared, *, allow_destructive: bool = False,
-              quota: UploadQuota | None = None, workers: int = 4,
+              quota: UploadQuota | None = None, workers: int = DEFAULT_WORKERS,
               on_progress: Callable[[int, int], None] | None = None) -> Carried:
     """The catalog plan within the merchant's limits, then the order actions, then the order cursors."""
     if quota is None:  # the daily upload quota tokbridge.yaml sets holds for `apply` as for `watch`

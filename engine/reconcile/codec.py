@@ -32,7 +32,6 @@ from engine.model.ecwid_order import (
 from engine.model.errors import TokbridgeError
 from engine.model.listing import (
     ActionRequired,
-    AuditFailure,
     DesiredListing,
     DesiredSku,
     ListingIntent,
@@ -60,6 +59,8 @@ from engine.model.plan import (
 )
 from engine.reconcile.essence import (
     ActualListing,
+    audit_failure_from_json,
+    audit_failure_to_json,
     canonical_json,
     content_from_json,
     content_to_json,
@@ -67,6 +68,7 @@ from engine.reconcile.essence import (
     essence_to_json,
     sales_from_json,
 )
+from engine.reconcile.stored import StoredListings, actual_hash
 
 FORMAT_VERSION = 3
 
@@ -153,16 +155,6 @@ def actual_to_json(actual: ActualListing) -> dict[str, Any]:
     }
 
 
-def audit_failure_to_json(f: AuditFailure) -> dict[str, Any]:
-    return {"position": f.position, "reasons": list(f.reasons), "suggestions": list(f.suggestions)}
-
-
-def audit_failure_from_json(data: Mapping[str, Any]) -> AuditFailure:
-    return AuditFailure(
-        position=data["position"], reasons=tuple(data["reasons"]), suggestions=tuple(data["suggestions"])
-    )
-
-
 def actual_from_json(data: Mapping[str, Any]) -> ActualListing:
     return ActualListing(
         ecwid_product_id=int(data["ecwid_product_id"]),
@@ -206,16 +198,26 @@ def inputs_digest(
     blocked: Iterable[ActionRequired] = (),
     config_digest: str = "",
 ) -> str:
-    """Hash of everything a plan is computed from; equal inputs give equal digests in any process."""
+    """Hash of everything a plan is computed from; equal inputs give equal digests in any process.
+
+    Built from one hash per product (`desired_hash`, `actual_hash`): stored listings bring theirs
+    without being decoded, so a converged 100,000-product plan hashes rows, not JSON.
+    """
     h = hashlib.sha256()
     h.update(f"format:{FORMAT_VERSION}\nconfig:{config_digest}\n".encode())
     for pid in sorted(desired):
-        h.update(b"D" + canonical_json(listing_to_json(desired[pid])).encode() + b"\n")
+        h.update(b"D" + desired_hash(desired[pid]).encode() + b"\n")
+    rows = actual.rows if isinstance(actual, StoredListings) else None
     for pid in sorted(actual):
-        h.update(b"A" + canonical_json(actual_to_json(actual[pid])).encode() + b"\n")
+        h.update(b"A" + (rows[pid].digest if rows is not None else actual_hash(actual[pid])).encode() + b"\n")
     for item in sorted(blocked, key=lambda b: (b.ecwid_product_id, b.sku, b.rule, b.reason)):
         h.update(b"B" + canonical_json(action_required_to_json(item)).encode() + b"\n")
     return h.hexdigest()
+
+
+def desired_hash(listing: DesiredListing) -> str:
+    """Everything the reconciler reads of a desired listing (rule traces included), as one hash."""
+    return hashlib.sha256(canonical_json(listing_to_json(listing)).encode()).hexdigest()
 
 
 def _value_to_json(value: Any) -> Any:

@@ -78,6 +78,7 @@ from engine.reconcile.essence import (
     essence_hash,
     essence_of,
 )
+from engine.reconcile.stored import StoredListings
 
 BATCH_SIZE = 20  # TikTok's limit on product_ids per activate / deactivate / delete call
 BATCHED_KINDS = frozenset({ActionKind.ACTIVATE, ActionKind.DEACTIVATE, ActionKind.DELETE_PRODUCT})
@@ -171,8 +172,9 @@ def diff(
     actions: list[Action] = []
     waiting: list[Action] = []
     drift: list[Action] = []
+    skipped = blocked_ids | _settled(desired, actual, blocked=blocked_ids, held=held_by_pid.keys())
     for pid in sorted(set(desired) | set(actual)):
-        if pid in blocked_ids:
+        if pid in skipped:
             continue
         have = actual.get(pid)
         if have is not None and have.status is ProductStatus.DELETED:
@@ -188,15 +190,46 @@ def diff(
             shown.append(item)
     blocked_items = tuple(sorted([*rules_blocked, *shown], key=lambda b: (b.ecwid_product_id, b.sku, b.rule, b.reason)))
     actions.sort(key=lambda a: (a.ecwid_product_id or 0, PRIORITY[a.kind]))
-    live = sum(1 for a in actual.values() if a.status in STOPPABLE)
     return Plan(
         actions=tuple(actions),
         drift=tuple(drift),
         blocked=blocked_items,
         waiting=tuple(waiting),
         inputs_digest=inputs_digest(desired, actual, blocked=blocked_items, config_digest=config_digest),
-        meta={"live_listings": live},
+        meta={"live_listings": _live(actual)},
     )
+
+
+def _live(actual: Mapping[int, ActualListing]) -> int:
+    """Listings buyers can see (or will once review passes), read from stored rows without decoding."""
+    if isinstance(actual, StoredListings):
+        return sum(1 for row in actual.rows.values() if row.status in STOPPABLE)
+    return sum(1 for a in actual.values() if a.status in STOPPABLE)
+
+
+def _settled(desired: Mapping[int, DesiredListing], actual: Mapping[int, ActualListing], *,
+             blocked: set[int], held: Iterable[int]) -> set[int]:
+    """Stored listings that need nothing, known from hashes alone (their essences stay undecoded).
+
+    A live listing the rules still list, whose applied essence is what TikTok is known to hold and
+    whose hash is the desired essence's, has nothing to write: `_updates` would find every field
+    equal. Other statuses and intents depend on more than the essence, so they take the full path;
+    so do products with a held item (it may have to be shown in `plan.blocked`). The other stored
+    rows are decoded in one go. Listings given decoded (a live read) take the full path.
+    """
+    if not isinstance(actual, StoredListings):
+        return set()
+    skipped = blocked | set(held)
+    found: set[int] = set()
+    for pid, row in actual.rows.items():
+        want = desired.get(pid)
+        if (want is None or pid in skipped or not row.settled or row.status is not ProductStatus.ACTIVATE
+                or want.intent is not ListingIntent.LIST):
+            continue
+        if essence_hash(essence_of(want)) == row.essence_hash:
+            found.add(pid)
+    actual.preload(pid for pid in actual if pid not in found and pid not in blocked)
+    return found
 
 
 def _product(
@@ -409,8 +442,13 @@ def _acts(sync: SyncRules, want: object, current: object, applied: object) -> bo
     return not (sync.drift is DriftPolicy.ADOPT and want == applied)
 
 
-def _sku_pair(e: Essence | None, seller_sku: str, name: str) -> object:
-    sku = None if e is None else e.sku(seller_sku)
+def _by_sku(e: Essence) -> dict[str, EssenceSku]:
+    """An essence's SKUs by seller SKU: looked up once per SKU instead of scanning the tuple each time."""
+    return {s.seller_sku: s for s in e.skus}
+
+
+def _sku_pair(skus: Mapping[str, EssenceSku], seller_sku: str, name: str) -> object:
+    sku = skus.get(seller_sku)
     if sku is None:
         return None
     return (sku.price, sku.list_price) if name == PRICE else sku.quantity
@@ -428,14 +466,14 @@ def _content_to_write(target: Essence, have: ActualListing, sync: SyncRules, *, 
 
 def _changed_skus(sync: SyncRules, target: Essence, have: ActualListing, name: str) -> list[EssenceSku]:
     """SKUs TikTok holds whose price (with list price) or quantity needs a write."""
-    current, applied = have.current, have.applied
+    wanted, current, applied = _by_sku(target), _by_sku(have.current), _by_sku(have.applied)
     return [
         s
         for s in target.skus
-        if current.sku(s.seller_sku) is not None
+        if s.seller_sku in current
         and _acts(
             sync,
-            _sku_pair(target, s.seller_sku, name),
+            _sku_pair(wanted, s.seller_sku, name),
             _sku_pair(current, s.seller_sku, name),
             _sku_pair(applied, s.seller_sku, name),
         )
@@ -501,10 +539,11 @@ def _updates(want: DesiredListing, have: ActualListing, sync: SyncRules, *, live
 def _quantity_changes(
     skus: list[EssenceSku], current: Essence, traces: Mapping[str, Mapping[str, Trace]]
 ) -> list[FieldChange]:
+    held = _by_sku(current)
     return [
         FieldChange(
             QUANTITY,
-            _sku_pair(current, s.seller_sku, QUANTITY),
+            _sku_pair(held, s.seller_sku, QUANTITY),
             s.quantity,
             _rule(traces[s.seller_sku], QUANTITY),
             sku=s.seller_sku,
@@ -517,8 +556,9 @@ def _price_changes(
     skus: list[EssenceSku], current: Essence, traces: Mapping[str, Mapping[str, Trace]]
 ) -> list[FieldChange]:
     changes: list[FieldChange] = []
+    held = _by_sku(current)
     for s in skus:
-        old = current.sku(s.seller_sku)
+        old = held.get(s.seller_sku)
         rule = _rule(traces[s.seller_sku], PRICE)
         if old is None or old.price != s.price:
             old_price = None if old is None else str(old.price)
@@ -541,15 +581,16 @@ def _drift(have: ActualListing, sync: SyncRules) -> Action | None:
     if known.sku_shape() != live.sku_shape():
         changes.append(FieldChange(SKU_SET, _show_skus(known), _show_skus(live), "tiktok"))
     content = bool(changes)
+    by_sku = _by_sku(known)
     prices = [
         FieldChange(PRICE, str(k.price), str(s.price), "tiktok", sku=s.seller_sku)
         for s in live.skus
-        if (k := known.sku(s.seller_sku)) is not None and k.price != s.price
+        if (k := by_sku.get(s.seller_sku)) is not None and k.price != s.price
     ]
     quantities = [
         FieldChange(QUANTITY, k.quantity, s.quantity, "tiktok", sku=s.seller_sku)
         for s in live.skus
-        if (k := known.sku(s.seller_sku)) is not None and k.quantity != s.quantity
+        if (k := by_sku.get(s.seller_sku)) is not None and k.quantity != s.quantity
     ]
     changes += prices + quantities
     if not changes:

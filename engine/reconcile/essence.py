@@ -283,6 +283,16 @@ def essence_from_json(data: Mapping[str, Any]) -> Essence:
     )
 
 
+def audit_failure_to_json(f: AuditFailure) -> dict[str, Any]:
+    return {"position": f.position, "reasons": list(f.reasons), "suggestions": list(f.suggestions)}
+
+
+def audit_failure_from_json(data: Mapping[str, Any]) -> AuditFailure:
+    return AuditFailure(
+        position=data["position"], reasons=tuple(data["reasons"]), suggestions=tuple(data["suggestions"])
+    )
+
+
 def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

@@ -35,8 +35,16 @@ from typing import Any
 
 from engine.http import redact
 from engine.model.listing import ActionRequired, AttributeValue, AuditFailure, ProductStatus, TikTokAttribute
-from engine.reconcile.codec import audit_failure_from_json, audit_failure_to_json
-from engine.reconcile.essence import ActualListing, canonical_json, essence_from_json, essence_hash, essence_to_json
+from engine.reconcile.essence import (
+    ActualListing,
+    audit_failure_from_json,
+    audit_failure_to_json,
+    canonical_json,
+    essence_from_json,
+    essence_hash,
+    essence_to_json,
+)
+from engine.reconcile.stored import StoredListings, StoredRow, stored_digest
 from engine.state import files
 from engine.state.files import CorruptStateError as CorruptStateError
 from engine.state.files import StateError as StateError
@@ -46,6 +54,7 @@ from engine.state.schema import SCHEMA_VERSION as SCHEMA_VERSION
 DEFAULT_PATH = ".tokbridge/state.db"
 BUSY_TIMEOUT_MS = 10_000
 AUDIT_TEXT_LIMIT = 2_000
+_IDS_PER_QUERY = 500  # under SQLite's bound-parameter limit
 
 
 class StateConflict(StateError):
@@ -284,6 +293,12 @@ class StateStore:
         with self.transaction() as conn:
             self._save_listing(conn, listing, combination_ids or {})
 
+    def save_listings(self, listings: Iterable[ActualListing]) -> None:
+        """Record many listings in one transaction (benchmark and migration set-up: one commit, not one each)."""
+        with self.transaction() as conn:
+            for listing in listings:
+                self._save_listing(conn, listing, {})
+
     def _save_listing(self, conn: sqlite3.Connection, listing: ActualListing, combos: Mapping[str, int | None]) -> None:
         previous = {
             row[0]: row[1]
@@ -370,6 +385,50 @@ class StateStore:
         """Every linked listing as the reconciler's `actual` side (planning from state)."""
         return self._listings("", ())
 
+    def listings_of_tiktok(self, tiktok_product_ids: Iterable[str]) -> list[ActualListing]:
+        """The listings linked to these TikTok products (a TikTok webhook names them), decoding only those."""
+        wanted = sorted(set(tiktok_product_ids))
+        found: list[ActualListing] = []
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = tuple(wanted[start:start + _IDS_PER_QUERY])
+            found.extend(self._listings(f"WHERE l.tiktok_product_id IN ({','.join('?' * len(chunk))})", chunk).values())
+        return sorted(found, key=lambda listing: listing.ecwid_product_id)
+
+    def listings_in_review(self) -> list[ActualListing]:
+        """PENDING and FAILED listings, and live ones whose edit is under review: what a review refresh reads."""
+        return list(self._listings("WHERE l.status IN ('PENDING', 'FAILED') OR l.review_pending = 1", ()).values())
+
+    def listing_index(self) -> StoredListings:
+        """Every linked listing as the diff reads it: status, hashes and digest per row, essences decoded
+        only for the rows the diff asks for (see `engine.reconcile.stored`)."""
+        # The applied essence is known by its hash; the known one is read only where it differs.
+        rows = self._read(
+            """SELECT ecwid_product_id, tiktok_product_id, status, stopped_by_us, essence_hash,
+                      CASE WHEN known = applied THEN NULL ELSE known END, audit_failures
+               FROM listings ORDER BY ecwid_product_id""")
+        sku_ids: dict[int, dict[str, str]] = {}
+        for pid, seller_sku, sku_id in self._read(
+                "SELECT ecwid_product_id, seller_sku, tiktok_sku_id FROM sku_links ORDER BY ecwid_product_id"):
+            sku_ids.setdefault(pid, {})[seller_sku] = sku_id
+        index = {
+            pid: StoredRow(
+                status=ProductStatus(status),
+                essence_hash=applied_hash,
+                settled=known is None,
+                digest=stored_digest(pid, tiktok_id, status, bool(stopped), applied_hash, known, "",
+                                     sku_ids.get(pid, {}), failures),
+            )
+            for pid, tiktok_id, status, stopped, applied_hash, known, failures in rows
+        }
+        return StoredListings(index, self._listings_by_id)
+
+    def _listings_by_id(self, ids: list[int]) -> dict[int, ActualListing]:
+        found: dict[int, ActualListing] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start:start + _IDS_PER_QUERY]
+            found.update(self._listings(f"WHERE l.ecwid_product_id IN ({','.join('?' * len(chunk))})", tuple(chunk)))
+        return found
+
     def _listings(self, where: str, params: tuple[Any, ...]) -> dict[int, ActualListing]:
         rows = self._read(f"SELECT * FROM listings l {where} ORDER BY l.ecwid_product_id", params)
         sku_rows = self._read(
@@ -380,19 +439,22 @@ class StateStore:
         sku_ids: dict[int, dict[str, str]] = {}
         for row in sku_rows:
             sku_ids.setdefault(row["ecwid_product_id"], {})[row["seller_sku"]] = row["tiktok_sku_id"]
-        return {
-            row["ecwid_product_id"]: ActualListing(
+        found: dict[int, ActualListing] = {}
+        for row in rows:
+            applied = essence_from_json(json.loads(row["applied"]))
+            # Settled listings (most of them) store one essence twice: decode it once.
+            known = applied if row["known"] == row["applied"] else essence_from_json(json.loads(row["known"]))
+            found[row["ecwid_product_id"]] = ActualListing(
                 ecwid_product_id=row["ecwid_product_id"],
                 tiktok_product_id=row["tiktok_product_id"],
                 status=ProductStatus(row["status"]),
-                applied=essence_from_json(json.loads(row["applied"])),
-                known=essence_from_json(json.loads(row["known"])),
+                applied=applied,
+                known=known,
                 sku_ids=sku_ids.get(row["ecwid_product_id"], {}),
                 stopped_by_us=bool(row["stopped_by_us"]),
                 audit_failures=tuple(audit_failure_from_json(f) for f in json.loads(row["audit_failures"])),
             )
-            for row in rows
-        }
+        return found
 
     def status_counts(self) -> dict[str, int]:
         rows = self._read("SELECT status, COUNT(*) AS n FROM listings GROUP BY status ORDER BY status")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from engine.apply import DEFAULT_WORKERS
 from engine.config.types import Config
 from engine.connect.flows import order_import_enabled
 from engine.http import ApiError
@@ -38,7 +39,7 @@ from engine.state import StateError, WaitingApproval
 from engine.tiktok.webhooks import AuthorizationExpiring
 from engine.views import summary
 from engine.watch.metrics import Metrics
-from engine.watch.queueing import RECONCILE, Priority, Queued, Work, WorkItem, WorkKind
+from engine.watch.queueing import RECONCILE, STORE_CHANGED, Priority, Queued, Work, WorkItem, WorkKind
 
 log = logging.getLogger("engine.watch")
 
@@ -69,7 +70,7 @@ class Tally:
 
 @dataclass(frozen=True, slots=True)
 class ProcessingOptions:
-    workers: int = 4
+    workers: int = DEFAULT_WORKERS
     daily_upload_quota: int | None = None  # None: tokbridge.yaml tiktok.daily_upload_quota (default 1000)
     blocked_backoff_seconds: float = 60.0  # first wait before re-probing a shop that refuses writes
 
@@ -114,6 +115,8 @@ class Processor:
             # One order pass covers the polled orders and every order a webhook named.
             self.guard("tiktok", "sync orders", partial(self._sync_orders, ids.get(WorkKind.ORDER, [])))
         if WorkKind.REPLAN in ids:
+            if STORE_CHANGED.id in ids[WorkKind.REPLAN]:
+                self.runtime.forget_store_details()  # products are re-read with the new category names
             self.guard("ecwid", "replan", self._replan)
         if WorkKind.RECONCILE in ids:
             self.guard("tiktok", "reconcile", self._reconcile)
@@ -181,13 +184,14 @@ class Processor:
             if pid not in present:
                 runtime.forget_product(pid)
         self.metrics.synced("ecwid")
-        self._apply(plan_catalog(runtime, targets=[product_key(pid) for pid in wanted]))
+        # The mirror now holds what changed: plan from it, without another Ecwid read.
+        self._apply(plan_catalog(runtime, targets=[product_key(pid) for pid in wanted], from_mirror=True))
 
     def _sync_listings(self, tiktok_ids: Sequence[str]) -> None:
         if not self.health.readable:
             return
         wanted = set(tiktok_ids)
-        linked = [a for a in self.runtime.state.listings().values() if a.tiktok_product_id in wanted]
+        linked = self.runtime.state.listings_of_tiktok(wanted)
         for listing in linked:
             try:
                 product = self.runtime.tiktok.get_product(listing.tiktok_product_id)

@@ -50,7 +50,7 @@ class WorkKind(StrEnum):
     LISTING = "listing"  # TikTok says a listing changed: read it, record the review, re-plan its product
     ORDER = "order"  # one TikTok order a webhook named: an order pass that looks at it
     ORDERS = "orders"  # an order pass without a particular order (a poll tick)
-    REPLAN = "replan"  # plan the whole catalog from the mirror (config or categories changed)
+    REPLAN = "replan"  # plan the whole catalog from the mirror (config changed; id "store": profile or categories)
     RECONCILE = "reconcile"  # a full plan of the whole catalog (with a live TikTok read for drift)
     HEALTH = "health"  # ask TikTok about the shop now (how a deauthorization webhook is confirmed)
 
@@ -86,6 +86,7 @@ class Work:
 RECONCILE = Work(WorkKind.RECONCILE)
 ORDERS = Work(WorkKind.ORDERS)
 REPLAN = Work(WorkKind.REPLAN)
+STORE_CHANGED = Work(WorkKind.REPLAN, "store")  # the mirror's profile and categories are stale: read in full
 HEALTH = Work(WorkKind.HEALTH)
 
 
@@ -178,8 +179,8 @@ def work_for_ecwid(event: EcwidEvent) -> list[Queued]:
         return [(Work.product(event.entity_id), Priority.STOP if deleted else Priority.QUANTITY, reason)]
     if event.entity == "order":
         return [(ORDERS, Priority.ORDER, reason)]
-    if event.entity == "category":
-        return [(REPLAN, Priority.PRICE, reason)]
+    if event.entity in ("category", "profile"):
+        return [(STORE_CHANGED, Priority.PRICE, reason)]
     return []
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.apply import DEFAULT_WORKERS
 from engine.config import ConfigError, OutputFormat, load, render, secrets
 from engine.config.loader import environment
 from engine.config.types import Config, ConfigChanges
@@ -70,7 +71,7 @@ class WatchOptions:
     health_seconds: float = 60.0  # shop-health probe (and token refresh) while all is well
     webhooks: bool = True
     watch_files: bool = True
-    workers: int = 4
+    workers: int = DEFAULT_WORKERS
     batch_size: int = 100
     daily_upload_quota: int | None = None  # None: tokbridge.yaml tiktok.daily_upload_quota
     blocked_backoff_seconds: float = 60.0  # first wait before re-probing a shop that refuses writes

@@ -157,6 +157,15 @@ class TikTokSandbox:
     def close(self) -> None:
         self.webhooks.close()
 
+    def seed_live_product(self, product_id: str, content: dict[str, Any]) -> None:
+        """Benchmark set-up: hold `content` as an ACTIVATE product without the create, review and
+        upload round trips (`content["skus"]` in the stored form: id, seller_sku, price, inventory)."""
+        now = self.now()
+        with self.lock:
+            self.products[product_id] = {
+                "id": product_id, "status": "ACTIVATE", "content": content, "create_time": now, "update_time": now,
+                "audit_failed_reasons": [], "audit": {"status": "APPROVED", "pre_approved_reasons": []}}
+
     # ----- test hooks (also served under /_seller) -------------------------------------------------
 
     def mint_auth_code(self) -> str:

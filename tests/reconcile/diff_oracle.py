@@ -1,0 +1,521 @@
+"""The reconciler's diff as it was before the hash-based fast path: the oracle the fast diff must equal.
+
+A verbatim copy of engine/reconcile/diff.py at the time (see its docstring for the rules); only `diff` is
+used, by tests/reconcile/test_fast_diff.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from engine.config.types import DriftPolicy, OnEcwidDelete, SyncRules
+from engine.model.listing import (
+    ActionRequired,
+    DesiredListing,
+    ListingIntent,
+    PackageDimensions,
+    PackageWeight,
+    ProductAttribute,
+    ProductStatus,
+    SalesAttribute,
+    SaveMode,
+    Trace,
+)
+from engine.model.plan import (
+    Action,
+    ActionKind,
+    ChangeStatus,
+    CreateListing,
+    DriftRead,
+    FieldChange,
+    Plan,
+    UpdateListing,
+)
+from engine.reconcile.codec import inputs_digest
+from engine.reconcile.essence import (
+    CONTENT_FIELDS,
+    PRICE,
+    QUANTITY,
+    REVISE_FLAG,
+    SKU_SET,
+    ActualListing,
+    Essence,
+    EssenceSku,
+    essence_hash,
+    essence_of,
+)
+
+BATCH_SIZE = 20  # TikTok's limit on product_ids per activate / deactivate / delete call
+BATCHED_KINDS = frozenset({ActionKind.ACTIVATE, ActionKind.DEACTIVATE, ActionKind.DELETE_PRODUCT})
+PRIORITY: Mapping[ActionKind, int] = {
+    ActionKind.DELETE_PRODUCT: 0,
+    ActionKind.DEACTIVATE: 0,
+    ActionKind.ACTIVATE: 1,
+    ActionKind.CREATE_PRODUCT: 1,
+    ActionKind.UPDATE_INVENTORY: 2,
+    ActionKind.UPDATE_PRICE: 3,
+    ActionKind.UPDATE_PRODUCT: 4,
+}
+# Updates of a linked listing held after a refusal by what they send; an activate by the listing.
+HELD_UPDATES = frozenset({ActionKind.UPDATE_PRICE, ActionKind.UPDATE_INVENTORY, ActionKind.UPDATE_PRODUCT})
+HOLDABLE = frozenset(k.value for k in (*HELD_UPDATES, ActionKind.ACTIVATE))
+# Statuses a deactivate makes sense for (buyers can see it, or will once review passes).
+STOPPABLE = frozenset({ProductStatus.ACTIVATE, ProductStatus.PENDING})
+# Not on sale and editable: an edit (re)submits it to review, so `revise` does not hold it back,
+# and price / stock go inside the edit because their own endpoints need an ACTIVATE product.
+OFFLINE_EDITABLE = frozenset({ProductStatus.DRAFT, ProductStatus.FAILED, ProductStatus.PLATFORM_DEACTIVATED})
+
+_TRACE_KEYS: Mapping[str, tuple[str, ...]] = {
+    "category_id": ("category_id", "category"),
+    "main_images": ("main_images", "images"),
+    "product_attributes": ("product_attributes", "attributes"),
+    "package_weight": ("package_weight", "weight"),
+    "package_dimensions": ("package_dimensions", "dimensions"),
+    SKU_SET: (SKU_SET, "sales_attributes"),
+}
+
+
+def product_key(ecwid_product_id: int) -> str:
+    return f"product:{ecwid_product_id}"
+
+
+def rejection_fingerprint(listing: DesiredListing, *, config_digest: str, action: Action | None = None) -> str:
+    """What a refusal is remembered by: what was sent, and the config.
+
+    A create (`action` None or a create) and an activate send the listing: its essence and save
+    mode. A price, stock or content update sends only its changed fields, so it is remembered by
+    its kind and the new values (a stock change does not release a refused price). Apply stores
+    it with the rejection; `diff` holds the action back while it is unchanged.
+    """
+    text = f"{essence_hash(essence_of(listing))}|{listing.save_mode.value}|{config_digest}"
+    if action is not None and action.kind in HELD_UPDATES:
+        sent = sorted((c.label, json.dumps(c.new, default=str, sort_keys=True)) for c in action.changes)
+        text = json.dumps([action.kind.value, sent, config_digest])
+    elif action is not None and action.kind is ActionKind.ACTIVATE:
+        text = f"{action.kind.value}|{text}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _held_now(item: ActionRequired | None, want: DesiredListing, config_digest: str) -> bool:
+    if item is None:
+        return False
+    return item.details.get("fingerprint") == rejection_fingerprint(want, config_digest=config_digest)
+
+
+def _unheld(
+    actions: list[Action], item: ActionRequired | None, want: DesiredListing, config_digest: str
+) -> list[Action]:
+    """`actions` less the one a refusal holds (all of them behind a held activate)."""
+    if item is None or item.details.get("action") not in HOLDABLE:
+        return actions
+    for action in actions:
+        if action.kind.value == item.details["action"] and item.details.get("fingerprint") == rejection_fingerprint(
+            want, config_digest=config_digest, action=action
+        ):
+            return [] if action.kind is ActionKind.ACTIVATE else [a for a in actions if a is not action]
+    return actions
+
+
+def diff(
+    desired: Mapping[int, DesiredListing],
+    actual: Mapping[int, ActualListing],
+    *,
+    sync: SyncRules,
+    blocked: Iterable[ActionRequired] = (),
+    held: Iterable[ActionRequired] = (),
+    config_digest: str = "",
+) -> Plan:
+    """The plan that takes TikTok from `actual` to `desired`. A converged catalog gives an empty plan.
+
+    `blocked`: the rules' action-required items (their products get no action). `held`: TikTok's
+    refusals and failed reviews from earlier applies (see the module docstring).
+    """
+    rules_blocked = list(blocked)
+    blocked_ids = {b.ecwid_product_id for b in rules_blocked}
+    held_by_pid = {h.ecwid_product_id: h for h in held}
+    shown: list[ActionRequired] = []
+    actions: list[Action] = []
+    drift: list[Action] = []
+    for pid in sorted(set(desired) | set(actual)):
+        if pid in blocked_ids:
+            continue
+        have = actual.get(pid)
+        if have is not None and have.status is ProductStatus.DELETED:
+            have = None  # deleted on TikTok: as if never linked
+        if have is not None and have.live is not None:
+            entry = _drift(have, sync)
+            if entry is not None:
+                drift.append(entry)
+        planned, item = _product(desired.get(pid), have, sync, held_by_pid.get(pid), config_digest)
+        actions.extend(planned)
+        if item is not None:
+            shown.append(item)
+    blocked_items = tuple(sorted([*rules_blocked, *shown], key=lambda b: (b.ecwid_product_id, b.sku, b.rule, b.reason)))
+    actions.sort(key=lambda a: (a.ecwid_product_id or 0, PRIORITY[a.kind]))
+    live = sum(1 for a in actual.values() if a.status in STOPPABLE)
+    return Plan(
+        actions=tuple(actions),
+        drift=tuple(drift),
+        blocked=blocked_items,
+        inputs_digest=inputs_digest(desired, actual, blocked=blocked_items, config_digest=config_digest),
+        meta={"live_listings": live},
+    )
+
+
+def _product(
+    want: DesiredListing | None,
+    have: ActualListing | None,
+    sync: SyncRules,
+    item: ActionRequired | None,
+    config_digest: str,
+) -> tuple[list[Action], ActionRequired | None]:
+    """One product's actions, and its held item when that item is to be shown in `plan.blocked`."""
+    if want is None or want.intent is ListingIntent.DELETE:
+        return (_gone(have, want, sync) if have is not None else []), None
+    if have is None:
+        if want.intent is not ListingIntent.LIST:
+            return [], None
+        if _held_now(item, want, config_digest):
+            return [], item
+        return [_create(want, sync)], None
+    converge = _converge(want, have, sync)
+    kept = _unheld(converge, item, want, config_digest)
+    if item is not None and (len(kept) < len(converge) or (not kept and item.details.get("review"))):
+        return kept, item
+    return kept, None
+
+
+def batches(actions: Iterable[Action]) -> Iterator[tuple[ActionKind, tuple[Action, ...]]]:
+    """Group activate / deactivate / delete actions by kind into calls of at most BATCH_SIZE ids.
+
+    Other kinds come out one per call. Input order is kept within a kind.
+    """
+    pending: dict[ActionKind, list[Action]] = {}
+    for action in actions:
+        if action.kind not in BATCHED_KINDS:
+            yield action.kind, (action,)
+            continue
+        group = pending.setdefault(action.kind, [])
+        group.append(action)
+        if len(group) == BATCH_SIZE:
+            yield action.kind, tuple(group)
+            group.clear()
+    for kind, group in pending.items():
+        if group:
+            yield kind, tuple(group)
+
+
+def _rule(trace: Mapping[str, Trace], name: str, fallback: object = None) -> str:
+    for key in _TRACE_KEYS.get(name, (name,)):
+        if key in trace:
+            return str(trace[key].rule)
+    return "" if fallback is None else str(fallback)
+
+
+def _show(name: str, value: Any) -> Any:
+    """A field value as plans print and store it: JSON-native, readable."""
+    if name == "main_images":
+        return tuple(value)
+    if name == "product_attributes":
+        return tuple(_show_attribute(a) for a in value)
+    if name == "package_weight":
+        return None if value is None else _show_weight(value)
+    if name == "package_dimensions":
+        return None if value is None else _show_dimensions(value)
+    return value
+
+
+def _show_attribute(a: ProductAttribute) -> str:
+    return f"{a.name or a.id}: {', '.join(a.values)}"
+
+
+def _show_weight(w: PackageWeight) -> str:
+    return f"{w.value} {w.unit}"
+
+
+def _show_dimensions(d: PackageDimensions) -> str:
+    return f"{d.length}x{d.width}x{d.height} {d.unit}"
+
+
+def _show_skus(e: Essence) -> tuple[str, ...]:
+    return tuple(_show_sku(s.seller_sku, s.sales_attributes) for s in e.skus)
+
+
+def _show_sku(seller_sku: str, attrs: tuple[SalesAttribute, ...]) -> str:
+    if not attrs:
+        return seller_sku
+    return f"{seller_sku} ({', '.join(f'{a.name}={a.value}' for a in attrs)})"
+
+
+def _money(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _total_quantity(listing: DesiredListing) -> int:
+    return sum(s.quantity for s in listing.skus)
+
+
+def _create(want: DesiredListing, sync: SyncRules) -> Action:
+    e = essence_of(want)
+    changes = [FieldChange(f, None, _show(f, getattr(e, f)), _rule(want.trace, f)) for f in CONTENT_FIELDS]
+    traces = {s.seller_sku: s.trace for s in want.skus}
+    for sku in e.skus:
+        trace = traces[sku.seller_sku]
+        changes.append(FieldChange(PRICE, None, str(sku.price), _rule(trace, PRICE), sku=sku.seller_sku))
+        changes.append(FieldChange(QUANTITY, None, sku.quantity, _rule(trace, QUANTITY), sku=sku.seller_sku))
+    return Action(
+        kind=ActionKind.CREATE_PRODUCT,
+        key=product_key(want.ecwid_product_id),
+        ecwid_product_id=want.ecwid_product_id,
+        changes=tuple(changes),
+        triggers_review=want.save_mode is SaveMode.LISTING,
+        payload=CreateListing(want),
+        reason=f"new listing ({want.save_mode.value})" + _because(want, "intent", sync.list.ref),
+    )
+
+
+def _because(want: DesiredListing | None, name: str, fallback: object) -> str:
+    rule = _rule(want.trace, name, fallback) if want is not None else ("" if fallback is None else str(fallback))
+    return f"; {rule}" if rule else ""
+
+
+def _status_action(
+    kind: ActionKind,
+    have: ActualListing,
+    new_status: ProductStatus,
+    *,
+    reason: str,
+    rule: str,
+    listing: DesiredListing | None = None,
+) -> Action:
+    return Action(
+        kind=kind,
+        key=product_key(have.ecwid_product_id),
+        ecwid_product_id=have.ecwid_product_id,
+        tiktok_product_id=have.tiktok_product_id,
+        changes=(FieldChange("status", have.status.value, new_status.value, rule),),
+        payload=ChangeStatus(have.status, listing),
+        reason=reason,
+    )
+
+
+def _gone(have: ActualListing, want: DesiredListing | None, sync: SyncRules) -> list[Action]:
+    rule = _rule(want.trace, "intent") if want is not None else ""
+    rule = rule or "sync: on_ecwid_delete"
+    if sync.on_ecwid_delete is OnEcwidDelete.DELETE:
+        return [
+            _status_action(ActionKind.DELETE_PRODUCT, have, ProductStatus.DELETED, reason="deleted in Ecwid", rule=rule)
+        ]
+    if have.status in STOPPABLE:
+        return [
+            _status_action(
+                ActionKind.DEACTIVATE, have, ProductStatus.SELLER_DEACTIVATED, reason="deleted in Ecwid", rule=rule
+            )
+        ]
+    return []
+
+
+def _converge(want: DesiredListing, have: ActualListing, sync: SyncRules) -> list[Action]:
+    if want.intent is ListingIntent.SKIP:
+        return []
+    if want.intent is ListingIntent.STOP:
+        if have.status not in STOPPABLE:
+            return []
+        rule = _rule(want.trace, "intent", sync.stop.ref)
+        return [
+            _status_action(ActionKind.DEACTIVATE, have, ProductStatus.SELLER_DEACTIVATED, reason="stop rule", rule=rule)
+        ]
+    if have.status is ProductStatus.ACTIVATE:
+        return _updates(want, have, sync, live=True)
+    if have.status is ProductStatus.SELLER_DEACTIVATED:
+        if not _relistable(want, have, sync):
+            return []
+        rule = _rule(want.trace, "intent", sync.relist.ref)
+        # The listing goes along so that a refusal can be remembered by it (`rejection_fingerprint`).
+        activate = _status_action(
+            ActionKind.ACTIVATE, have, ProductStatus.ACTIVATE, reason="relist", rule=rule, listing=want
+        )
+        return [activate, *_updates(want, have, sync, live=True)]
+    if have.status in OFFLINE_EDITABLE:
+        return _updates(want, have, sync, live=False)
+    return []  # PENDING: wait for the review; FREEZE: not editable
+
+
+def _relistable(want: DesiredListing, have: ActualListing, sync: SyncRules) -> bool:
+    relist = sync.relist
+    if not relist.enabled:
+        return False
+    if not have.stopped_by_us and not relist.after_manual_stop:
+        return False  # the merchant stopped it in Seller Center; leave it stopped
+    return _total_quantity(want) >= relist.min_quantity
+
+
+def _acts(sync: SyncRules, want: object, current: object, applied: object) -> bool:
+    """Whether a field needs a write: it differs, and the difference is not an adopted TikTok edit."""
+    if want == current:
+        return False
+    # Adopt: TikTok differs only by a Seller Center edit (the rules still say what they said at
+    # the last apply), so leave it; once the rules change the field, it is written again.
+    return not (sync.drift is DriftPolicy.ADOPT and want == applied)
+
+
+def _sku_pair(e: Essence | None, seller_sku: str, name: str) -> object:
+    sku = None if e is None else e.sku(seller_sku)
+    if sku is None:
+        return None
+    return (sku.price, sku.list_price) if name == PRICE else sku.quantity
+
+
+def _content_to_write(target: Essence, have: ActualListing, sync: SyncRules, *, live: bool) -> list[str]:
+    """Content fields that need a write; on a live listing only those `revise` allows."""
+    return [
+        f
+        for f in CONTENT_FIELDS
+        if _acts(sync, getattr(target, f), getattr(have.current, f), getattr(have.applied, f))
+        and (not live or getattr(sync.revise, REVISE_FLAG[f]))
+    ]
+
+
+def _changed_skus(sync: SyncRules, target: Essence, have: ActualListing, name: str) -> list[EssenceSku]:
+    """SKUs TikTok holds whose price (with list price) or quantity needs a write."""
+    current, applied = have.current, have.applied
+    return [
+        s
+        for s in target.skus
+        if current.sku(s.seller_sku) is not None
+        and _acts(
+            sync,
+            _sku_pair(target, s.seller_sku, name),
+            _sku_pair(current, s.seller_sku, name),
+            _sku_pair(applied, s.seller_sku, name),
+        )
+    ]
+
+
+_UPDATE_REASONS: Mapping[ActionKind, str] = {
+    ActionKind.UPDATE_PRODUCT: "content changed",
+    ActionKind.UPDATE_PRICE: "price changed",
+    ActionKind.UPDATE_INVENTORY: "stock changed",
+}
+
+
+def _update_action(
+    want: DesiredListing, have: ActualListing, kind: ActionKind, fields: list[str], changes: list[FieldChange]
+) -> Action:
+    return Action(
+        kind=kind,
+        key=product_key(want.ecwid_product_id),
+        ecwid_product_id=want.ecwid_product_id,
+        tiktok_product_id=have.tiktok_product_id,
+        changes=tuple(changes),
+        triggers_review=kind is ActionKind.UPDATE_PRODUCT,
+        payload=UpdateListing(fields=tuple(fields), listing=want, sku_ids=dict(sorted(have.sku_ids.items()))),
+        reason=_UPDATE_REASONS[kind],
+    )
+
+
+def _updates(want: DesiredListing, have: ActualListing, sync: SyncRules, *, live: bool) -> list[Action]:
+    target = essence_of(want)
+    current = have.current
+    traces = {s.seller_sku: s.trace for s in want.skus}
+    content = _content_to_write(target, have, sync, live=live)
+    sku_set = _acts(sync, target.sku_shape(), current.sku_shape(), have.applied.sku_shape())
+    prices = _changed_skus(sync, target, have, PRICE) if (sync.revise.price or not live) else []
+    quantities = _changed_skus(sync, target, have, QUANTITY) if (sync.revise.quantity or not live) else []
+    revise_ref = sync.revise.ref
+    content_changes = [
+        FieldChange(f, _show(f, getattr(current, f)), _show(f, getattr(target, f)), _rule(want.trace, f, revise_ref))
+        for f in content
+    ]
+    price_changes = _price_changes(prices, current, traces)
+    quantity_changes = _quantity_changes(quantities, current, traces)
+    if sku_set or (not live and (prices or quantities)):
+        # A partial edit that sends `skus` must send every SKU complete, prices and stock included,
+        # so it subsumes the price and inventory calls.
+        if sku_set:
+            content_changes.append(
+                FieldChange(SKU_SET, _show_skus(current), _show_skus(target), _rule(want.trace, SKU_SET))
+            )
+        changes = content_changes + price_changes + quantity_changes
+        return [_update_action(want, have, ActionKind.UPDATE_PRODUCT, [*content, SKU_SET], changes)]
+    out: list[Action] = []
+    if quantities:
+        out.append(_update_action(want, have, ActionKind.UPDATE_INVENTORY, [QUANTITY], quantity_changes))
+    if prices:
+        out.append(_update_action(want, have, ActionKind.UPDATE_PRICE, [PRICE], price_changes))
+    if content:
+        out.append(_update_action(want, have, ActionKind.UPDATE_PRODUCT, content, content_changes))
+    return out
+
+
+def _quantity_changes(
+    skus: list[EssenceSku], current: Essence, traces: Mapping[str, Mapping[str, Trace]]
+) -> list[FieldChange]:
+    return [
+        FieldChange(
+            QUANTITY,
+            _sku_pair(current, s.seller_sku, QUANTITY),
+            s.quantity,
+            _rule(traces[s.seller_sku], QUANTITY),
+            sku=s.seller_sku,
+        )
+        for s in skus
+    ]
+
+
+def _price_changes(
+    skus: list[EssenceSku], current: Essence, traces: Mapping[str, Mapping[str, Trace]]
+) -> list[FieldChange]:
+    changes: list[FieldChange] = []
+    for s in skus:
+        old = current.sku(s.seller_sku)
+        rule = _rule(traces[s.seller_sku], PRICE)
+        if old is None or old.price != s.price:
+            old_price = None if old is None else str(old.price)
+            changes.append(FieldChange(PRICE, old_price, str(s.price), rule, sku=s.seller_sku))
+        if old is None or old.list_price != s.list_price:
+            old_list = None if old is None else _money(old.list_price)
+            changes.append(FieldChange("list_price", old_list, _money(s.list_price), rule, sku=s.seller_sku))
+    return changes
+
+
+def _drift(have: ActualListing, sync: SyncRules) -> Action | None:
+    live = have.live
+    assert live is not None  # the caller checked; keeps mypy precise
+    known = have.known
+    changes = [
+        FieldChange(f, _show(f, getattr(known, f)), _show(f, getattr(live, f)), "tiktok")
+        for f in CONTENT_FIELDS
+        if getattr(known, f) != getattr(live, f)
+    ]
+    if known.sku_shape() != live.sku_shape():
+        changes.append(FieldChange(SKU_SET, _show_skus(known), _show_skus(live), "tiktok"))
+    content = bool(changes)
+    prices = [
+        FieldChange(PRICE, str(k.price), str(s.price), "tiktok", sku=s.seller_sku)
+        for s in live.skus
+        if (k := known.sku(s.seller_sku)) is not None and k.price != s.price
+    ]
+    quantities = [
+        FieldChange(QUANTITY, k.quantity, s.quantity, "tiktok", sku=s.seller_sku)
+        for s in live.skus
+        if (k := known.sku(s.seller_sku)) is not None and k.quantity != s.quantity
+    ]
+    changes += prices + quantities
+    if not changes:
+        return None
+    kind = ActionKind.UPDATE_PRODUCT if content else ActionKind.UPDATE_PRICE if prices else ActionKind.UPDATE_INVENTORY
+    policy = sync.drift
+    how = "adopted" if policy is DriftPolicy.ADOPT else "reverted where the revise rules allow"
+    return Action(
+        kind=kind,
+        key=product_key(have.ecwid_product_id),
+        ecwid_product_id=have.ecwid_product_id,
+        tiktok_product_id=have.tiktok_product_id,
+        changes=tuple(changes),
+        payload=DriftRead(policy=policy.value, live=live),
+        reason=f"edited on TikTok since the last apply; {how} (sync.drift: {policy.value})",
+    )

@@ -1,0 +1,25 @@
+"""The state's narrow listing reads give what filtering every listing gave, decoding only those rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.model.listing import ProductStatus
+from engine.state import StateStore
+from tests.reconcile.reconcile_builders import actual, listing
+
+
+def test_review_and_tiktok_id_reads_equal_the_filtered_full_read(tmp_path: Path) -> None:
+    statuses = list(ProductStatus)
+    with StateStore.open(tmp_path / "state.db") as state:
+        state.save_listings(actual(listing(pid), status=statuses[pid % len(statuses)]) for pid in range(1, 21))
+        state.set_review_pending(4, True)
+        state.set_review_pending(5, True)
+        everything = state.listings()
+        waiting = [a for a in everything.values()
+                   if a.status in (ProductStatus.PENDING, ProductStatus.FAILED) or a.ecwid_product_id in {4, 5}]
+        assert waiting and state.listings_in_review() == waiting
+        wanted = {everything[3].tiktok_product_id, everything[17].tiktok_product_id, "not-linked"}
+        named = [a for a in everything.values() if a.tiktok_product_id in wanted]
+        assert named == [everything[3], everything[17]]
+        assert state.listings_of_tiktok(wanted) == named
