@@ -250,6 +250,18 @@ def written_references(state: StateStore) -> dict[str, str]:
     return written
 
 
+def _send_references(tiktok: TikTokClient, orders: list[ImportedOrder]) -> dict[str, str]:
+    """Send the references; TikTok order id -> why TikTok refused it (every order when the call failed)."""
+    refs = [ExternalOrderReference(o.tiktok_order_id, o.ecwid_order_id, PLATFORM) for o in orders]
+    try:
+        refused = {e.item_id: e.message for e in tiktok.add_external_order_references(refs).errors}
+    except ApiError as exc:
+        return {o.tiktok_order_id: exc.message for o in orders}
+    if "" in refused:  # an error naming no order: none of the batch can be taken as written
+        return {o.tiktok_order_id: refused.get(o.tiktok_order_id) or refused[""] for o in orders}
+    return refused
+
+
 def record_order_references(*, tiktok: TikTokClient, state: StateStore) -> tuple[str, ...]:
     """Write the external reference of every import that lacks it (or names another Ecwid order), in one
     batched call; each outcome is audited. Returns the TikTok order ids still without their reference.
@@ -258,13 +270,7 @@ def record_order_references(*, tiktok: TikTokClient, state: StateStore) -> tuple
     missing = [o for tid, o in sorted(state.orders().items()) if written.get(tid) != o.ecwid_order_id]
     if not missing:
         return ()
-    refs = [ExternalOrderReference(o.tiktok_order_id, o.ecwid_order_id, PLATFORM) for o in missing]
-    try:
-        refused = {e.item_id: e.message for e in tiktok.add_external_order_references(refs).errors}
-    except ApiError as exc:
-        refused = {o.tiktok_order_id: exc.message for o in missing}
-    if "" in refused:  # an error naming no order: none of the batch can be taken as written
-        refused = {o.tiktok_order_id: refused[""] for o in missing} | {k: v for k, v in refused.items() if k}
+    refused = _send_references(tiktok, missing)
     for order in missing:
         request = f"record Ecwid order {order.ecwid_order_id} on TikTok order {order.tiktok_order_id}"
         error = refused.get(order.tiktok_order_id)

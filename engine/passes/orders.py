@@ -300,17 +300,18 @@ def verify_orders(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore
     duplicated = tuple((tid, tuple(sorted(ids))) for tid, ids in sorted(in_ecwid.items()) if len(ids) > 1)
     lost = tuple((tid, r.ecwid_order_id) for tid, r in sorted(records.items()) if tid not in in_ecwid
                  and (since is None or any(o.id == tid for o in orders)))
-    unreferenced, misreferenced = _reference_findings(in_ecwid, written_references(state),
-                                                      None if since is None else {o.id for o in orders})
+    unreferenced, misreferenced = _reference_findings(in_ecwid, written_references(state), orders, since)
     return OrderVerification(checked=len(orders), missing=missing, duplicated=duplicated, lost=lost,
                              held=frozenset(_held_order_ids(state)), unreferenced=unreferenced,
                              misreferenced=misreferenced)
 
 
-def _reference_findings(in_ecwid: Mapping[str, list[str]], written: Mapping[str, str], scope: set[str] | None,
-                        ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]]:
-    """Orders imported once whose TikTok reference is missing or names another Ecwid order. TikTok's documented
-    API has no read of the references, so what was written is what the audit log says was accepted."""
+def _reference_findings(in_ecwid: Mapping[str, list[str]], written: Mapping[str, str], orders: list[TikTokOrder],
+                        since: int | None) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]]:
+    """Orders imported once (those of `orders` when `since` limits the check) whose TikTok reference is missing
+    or names another Ecwid order. TikTok's documented API has no read of the references, so what was written
+    is what the audit log says TikTok accepted."""
+    scope = None if since is None else {o.id for o in orders}
     once = {tid: ids[0] for tid, ids in sorted(in_ecwid.items())
             if len(ids) == 1 and (scope is None or tid in scope)}
     unreferenced = tuple((tid, eid) for tid, eid in once.items() if tid not in written)
