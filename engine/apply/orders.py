@@ -243,8 +243,8 @@ def reference_key(tiktok_order_id: str, ecwid_order_id: str) -> str:
 def written_references(state: StateStore) -> dict[str, str]:
     """TikTok order id -> the Ecwid order id last recorded on it as its external reference (audit log)."""
     written: dict[str, str] = {}
-    for entry in state.audit_log():
-        if entry.kind == REFERENCE_KIND and entry.outcome == "ok":
+    for entry in state.audit_log(kind=REFERENCE_KIND):
+        if entry.outcome == "ok":
             _, tiktok_order_id, ecwid_order_id = entry.key.split(":", 2)
             written[tiktok_order_id] = ecwid_order_id
     return written
