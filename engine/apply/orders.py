@@ -54,6 +54,7 @@ from engine.tiktok.values import ExternalOrderReference
 
 SOURCE = "orders"  # action-required items of the order pass (replaced on every pass)
 REFERENCE_KIND = "external_order_reference"  # audit kind of the reference writes
+IMMEDIATE_RETRIES = 3  # failed reference writes retried on every pass before backing off
 PLATFORM = "ECWID"  # `external_order.platform`: TikTok's docs list no values; the platform's name
 P = TypeVar("P")
 
@@ -240,14 +241,34 @@ def reference_key(tiktok_order_id: str, ecwid_order_id: str) -> str:
     return f"external_order:{tiktok_order_id}:{ecwid_order_id}"
 
 
-def written_references(state: StateStore) -> dict[str, str]:
-    """TikTok order id -> the Ecwid order id last recorded on it as its external reference (audit log)."""
+def _reference_log(state: StateStore) -> tuple[dict[str, str], dict[str, tuple[int, float]]]:
+    """From the audit log: TikTok order id -> the Ecwid order id TikTok last accepted as its reference, and
+    reference key -> (failed writes since the last accepted one, time of the last)."""
     written: dict[str, str] = {}
+    failures: dict[str, tuple[int, float]] = {}
     for entry in state.audit_log(kind=REFERENCE_KIND):
         if entry.outcome == "ok":
             _, tiktok_order_id, ecwid_order_id = entry.key.split(":", 2)
             written[tiktok_order_id] = ecwid_order_id
-    return written
+            failures.pop(entry.key, None)
+        else:
+            failures[entry.key] = (failures.get(entry.key, (0, 0.0))[0] + 1, entry.at)
+    return written, failures
+
+
+def written_references(state: StateStore) -> dict[str, str]:
+    """TikTok order id -> the Ecwid order id last recorded on it as its external reference (audit log)."""
+    return _reference_log(state)[0]
+
+
+def _due(failures: tuple[int, float] | None, now: float) -> bool:
+    """Retried on each of the next passes at first; then (TikTok keeps refusing it) one minute after the last
+    failure, doubling up to a day, so a refused reference does not add an audit entry on every pass forever."""
+    if failures is None or failures[0] < IMMEDIATE_RETRIES:
+        return True
+    count, last = failures
+    wait: float = min(60.0 * 2.0 ** (count - IMMEDIATE_RETRIES), 86_400.0)
+    return now - last >= wait
 
 
 def _send_references(tiktok: TikTokClient, orders: list[ImportedOrder]) -> dict[str, str]:
@@ -262,12 +283,14 @@ def _send_references(tiktok: TikTokClient, orders: list[ImportedOrder]) -> dict[
     return refused
 
 
-def record_order_references(*, tiktok: TikTokClient, state: StateStore) -> tuple[str, ...]:
+def record_order_references(*, tiktok: TikTokClient, state: StateStore,
+                            now: Callable[[], float] = time.time) -> tuple[str, ...]:
     """Write the external reference of every import that lacks it (or names another Ecwid order), in one
-    batched call; each outcome is audited. Returns the TikTok order ids still without their reference.
-    A failure is kept, not raised: the import stands and the write is sent again on the next pass."""
-    written = written_references(state)
-    missing = [o for tid, o in sorted(state.orders().items()) if written.get(tid) != o.ecwid_order_id]
+    batched call; each outcome is audited. Returns the TikTok order ids TikTok refused this time.
+    A failure is kept, not raised: the import stands and the write is sent again on a later pass."""
+    written, failures = _reference_log(state)
+    missing = [o for tid, o in sorted(state.orders().items()) if written.get(tid) != o.ecwid_order_id
+               and _due(failures.get(reference_key(tid, o.ecwid_order_id)), now())]
     if not missing:
         return ()
     refused = _send_references(tiktok, missing)

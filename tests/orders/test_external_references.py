@@ -3,12 +3,13 @@ a second anchor for exactly-once. Through both sandboxes on 127.0.0.1 with the r
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 import pytest
 
-from engine.apply.orders import PLATFORM, REFERENCE_KIND, reference_key
+from engine.apply.orders import IMMEDIATE_RETRIES, PLATFORM, REFERENCE_KIND, record_order_references, reference_key
 from engine.http import ApiError
 from engine.passes.orders import sync_orders, verify_orders
 from engine.tiktok.client import TikTokClient
@@ -97,6 +98,23 @@ def test_a_failed_reference_write_is_retried_on_a_later_pass_and_the_import_is_n
     assert reference_audit(shop) == [(key, "failed"), (key, "ok")]
     assert len(shop.ecwid_orders_for(order_id)) == 1 and shop.stock(shop.mug_id) == 9
     assert verify_orders(ecwid=shop.ecwid, tiktok=shop.tiktok, state=shop.state).ok
+
+
+def test_a_reference_tiktok_keeps_refusing_backs_off_instead_of_adding_an_entry_every_pass(shop: Shop) -> None:
+    transport = FailReferenceWrites()
+    shop.tiktok = with_transport(shop, transport)
+    order_id = shop.buy(("MUG-1", 1))
+    for _ in range(IMMEDIATE_RETRIES + 3):
+        shop.sync()
+    failed = [outcome for _, outcome in reference_audit(shop)]
+    assert failed == ["failed"] * IMMEDIATE_RETRIES  # the first passes retried; the later ones waited
+    assert record_order_references(tiktok=shop.tiktok, state=shop.state, now=lambda: time.time() + 59) == ()
+    assert record_order_references(tiktok=shop.tiktok, state=shop.state, now=lambda: time.time() + 61) == (order_id,)
+    transport.failing = False
+    later = time.time() + 121  # the wait doubled after the fourth failure
+    assert record_order_references(tiktok=shop.tiktok, state=shop.state, now=lambda: later) == ()
+    assert reference_audit(shop)[-1][1] == "ok" and len(references_on_tiktok(shop, order_id)) == 1
+    assert len(shop.ecwid_orders_for(order_id)) == 1
 
 
 def test_no_reference_is_written_while_tiktok_refuses_writes(shop: Shop) -> None:
