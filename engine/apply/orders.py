@@ -14,6 +14,10 @@ carries out what it planned. Why each write happens at most once:
   DONE after the last; a marker of either value stops any second restock (an interrupted one is
   surfaced for the merchant to check instead of guessed at).
 - ship / cancel / approve re-read the TikTok order first and do nothing once TikTok has moved on.
+- the external order reference (the Ecwid order id recorded on the TikTok order, Add External Order
+  References): written after the import, never as part of it. Which imports still lack it comes from
+  the audit log (an `ok` entry per written reference), so a failed write is sent again on the next
+  pass and a written one never again; a failure never fails, nor repeats, the import.
 
 Runs are serialised: one process applies at a time (apply and the daemon share one writer).
 """
@@ -46,8 +50,12 @@ from engine.orders import Effect
 from engine.orders.plan import AWAITING_SHIPMENT
 from engine.state.store import ImportedOrder, StateStore
 from engine.tiktok.client import TikTokClient
+from engine.tiktok.values import ExternalOrderReference
 
 SOURCE = "orders"  # action-required items of the order pass (replaced on every pass)
+REFERENCE_KIND = "external_order_reference"  # audit kind of the reference writes
+IMMEDIATE_RETRIES = 3  # failed reference writes retried on every pass before backing off
+PLATFORM = "ECWID"  # `external_order.platform`: TikTok's docs list no values; the platform's name
 P = TypeVar("P")
 
 AfterCreate = Callable[[str], None]  # called with the new Ecwid order id, before the state write
@@ -229,11 +237,77 @@ def _run_order_action(action: Action, *, ecwid: EcwidClient, tiktok: TikTokClien
             return None
 
 
+def reference_key(tiktok_order_id: str, ecwid_order_id: str) -> str:
+    return f"external_order:{tiktok_order_id}:{ecwid_order_id}"
+
+
+def _reference_log(state: StateStore) -> tuple[dict[str, str], dict[str, tuple[int, float]]]:
+    """From the audit log: TikTok order id -> the Ecwid order id TikTok last accepted as its reference, and
+    reference key -> (failed writes since the last accepted one, time of the last)."""
+    written: dict[str, str] = {}
+    failures: dict[str, tuple[int, float]] = {}
+    for entry in state.audit_log(kind=REFERENCE_KIND):
+        if entry.outcome == "ok":
+            _, tiktok_order_id, ecwid_order_id = entry.key.split(":", 2)
+            written[tiktok_order_id] = ecwid_order_id
+            failures.pop(entry.key, None)
+        else:
+            failures[entry.key] = (failures.get(entry.key, (0, 0.0))[0] + 1, entry.at)
+    return written, failures
+
+
+def written_references(state: StateStore) -> dict[str, str]:
+    """TikTok order id -> the Ecwid order id last recorded on it as its external reference (audit log)."""
+    return _reference_log(state)[0]
+
+
+def _due(failures: tuple[int, float] | None, now: float) -> bool:
+    """Retried on each of the next passes at first; then (TikTok keeps refusing it) one minute after the last
+    failure, doubling up to a day, so a refused reference does not add an audit entry on every pass forever."""
+    if failures is None or failures[0] < IMMEDIATE_RETRIES:
+        return True
+    count, last = failures
+    wait: float = min(60.0 * 2.0 ** (count - IMMEDIATE_RETRIES), 86_400.0)
+    return now - last >= wait
+
+
+def _send_references(tiktok: TikTokClient, orders: list[ImportedOrder]) -> dict[str, str]:
+    """Send the references; TikTok order id -> why TikTok refused it (every order when the call failed)."""
+    refs = [ExternalOrderReference(o.tiktok_order_id, o.ecwid_order_id, PLATFORM) for o in orders]
+    try:
+        refused = {e.item_id: e.message for e in tiktok.add_external_order_references(refs).errors}
+    except ApiError as exc:
+        return {o.tiktok_order_id: exc.message for o in orders}
+    if "" in refused:  # an error naming no order: none of the batch can be taken as written
+        return {o.tiktok_order_id: refused.get(o.tiktok_order_id) or refused[""] for o in orders}
+    return refused
+
+
+def record_order_references(*, tiktok: TikTokClient, state: StateStore,
+                            now: Callable[[], float] = time.time) -> tuple[str, ...]:
+    """Write the external reference of every import that lacks it (or names another Ecwid order), in one
+    batched call; each outcome is audited. Returns the TikTok order ids TikTok refused this time.
+    A failure is kept, not raised: the import stands and the write is sent again on a later pass."""
+    written, failures = _reference_log(state)
+    missing = [o for tid, o in sorted(state.orders().items()) if written.get(tid) != o.ecwid_order_id
+               and _due(failures.get(reference_key(tid, o.ecwid_order_id)), now())]
+    if not missing:
+        return ()
+    refused = _send_references(tiktok, missing)
+    for order in missing:
+        request = f"record Ecwid order {order.ecwid_order_id} on TikTok order {order.tiktok_order_id}"
+        error = refused.get(order.tiktok_order_id)
+        state.audit(REFERENCE_KIND, reference_key(order.tiktok_order_id, order.ecwid_order_id), request=request,
+                    outcome="ok" if error is None else "failed", error=error or "")
+    return tuple(sorted(refused))
+
+
 def apply_order_plan(plan: Plan, *, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
                      sleep: Callable[[float], None] = time.sleep, attempts: int = CREATE_RUNS,
-                     after_create: AfterCreate | None = None) -> OrderSyncResult:
+                     after_create: AfterCreate | None = None, references: bool = True) -> OrderSyncResult:
     """Carry out every order action, each isolated: a failure (an import's retryable one after its re-runs)
-    is audited and held as action-required; the others proceed. Replaces the pass's action-required items."""
+    is audited and held as action-required; the others proceed. Replaces the pass's action-required items.
+    Then (unless `references` is False: TikTok refuses writes) the external references still missing."""
     done: list[str] = []
     failed: list[ActionRequired] = []
     for action in plan.actions:
@@ -246,4 +320,6 @@ def apply_order_plan(plan: Plan, *, ecwid: EcwidClient, tiktok: TikTokClient, st
             state.audit(action.kind.value, action.key, request=action.reason, outcome="failed", error=error.message)
             failed.append(_failure(action, error))
     state.replace_action_required([*plan.blocked, *failed], source=SOURCE)
+    if references:
+        record_order_references(tiktok=tiktok, state=state)
     return OrderSyncResult(plan=plan, done=tuple(done), failed=tuple(failed))

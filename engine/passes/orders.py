@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from engine.apply.orders import SOURCE, AfterCreate, OrderSyncResult, apply_order_plan
+from engine.apply.orders import SOURCE, AfterCreate, OrderSyncResult, apply_order_plan, written_references
 from engine.config.types import OrderRules
 from engine.ecwid.client import EcwidClient
 from engine.http import ApiError
@@ -215,7 +215,8 @@ def sync_orders(rules: OrderRules, *, ecwid: EcwidClient, tiktok: TikTokClient, 
     if not tiktok_writable:
         plan = dataclasses.replace(plan, actions=tuple(a for a in plan.actions if a.kind in ECWID_ONLY))
         marks = Watermarks(tiktok=marks.tiktok)
-    result = apply_order_plan(plan, ecwid=ecwid, tiktok=tiktok, state=state, sleep=sleep, after_create=after_create)
+    result = apply_order_plan(plan, ecwid=ecwid, tiktok=tiktok, state=state, sleep=sleep, after_create=after_create,
+                              references=tiktok_writable)
     advance_cursors(state, marks)
     return result
 
@@ -260,10 +261,14 @@ class OrderVerification:
     duplicated: tuple[tuple[str, tuple[str, ...]], ...]  # TikTok order id -> the Ecwid orders holding it
     lost: tuple[tuple[str, str], ...]  # (TikTok order id, Ecwid order id): recorded, gone from Ecwid
     held: frozenset[str] = frozenset()  # missing ones already shown as action-required (not counted twice)
+    # Imported once in Ecwid, but TikTok's external reference (as the audit log records it) is
+    # (TikTok order id, Ecwid order id): not written yet; (…, referenced Ecwid id, Ecwid order id): another order
+    unreferenced: tuple[tuple[str, str], ...] = ()
+    misreferenced: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.duplicated or self.lost)
+        return not (self.missing or self.duplicated or self.lost or self.unreferenced or self.misreferenced)
 
     def lines(self) -> list[str]:
         out = [f"TikTok order {tid} ({status}) is not in Ecwid"
@@ -272,13 +277,18 @@ class OrderVerification:
                 for tid, ids in self.duplicated]
         out += [f"TikTok order {tid} was imported as Ecwid order {eid}, which Ecwid no longer has"
                 for tid, eid in self.lost]
+        out += [f"TikTok order {tid} (Ecwid order {eid}) has no external order reference on TikTok yet "
+                "(tokbridge writes it again on every order pass)" for tid, eid in self.unreferenced]
+        out += [f"TikTok order {tid}'s external order reference names Ecwid order {named}, "
+                f"but Ecwid order {eid} holds it" for tid, named, eid in self.misreferenced]
         return out or [f"{self.checked} TikTok orders checked: each paid one is in Ecwid exactly once"]
 
 
 def verify_orders(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
                   since: int | None = None) -> OrderVerification:
     """Every TikTok order created since `since` (Unix s; all when None) against Ecwid: paid ones missing
-    from Ecwid, any imported twice, and imports recorded in the state that Ecwid no longer has."""
+    from Ecwid, any imported twice, imports recorded in the state that Ecwid no longer has, and imports
+    whose external order reference on TikTok is missing or names another Ecwid order."""
     orders = list(tiktok.search_orders(create_time_ge=since))
     in_ecwid: dict[str, list[str]] = {}
     for order in ecwid.search_orders(referer_id=REFERER_ID):
@@ -290,5 +300,21 @@ def verify_orders(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore
     duplicated = tuple((tid, tuple(sorted(ids))) for tid, ids in sorted(in_ecwid.items()) if len(ids) > 1)
     lost = tuple((tid, r.ecwid_order_id) for tid, r in sorted(records.items()) if tid not in in_ecwid
                  and (since is None or any(o.id == tid for o in orders)))
+    unreferenced, misreferenced = _reference_findings(in_ecwid, written_references(state), orders, since)
     return OrderVerification(checked=len(orders), missing=missing, duplicated=duplicated, lost=lost,
-                             held=frozenset(_held_order_ids(state)))
+                             held=frozenset(_held_order_ids(state)), unreferenced=unreferenced,
+                             misreferenced=misreferenced)
+
+
+def _reference_findings(in_ecwid: Mapping[str, list[str]], written: Mapping[str, str], orders: list[TikTokOrder],
+                        since: int | None) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]]:
+    """Orders imported once (those of `orders` when `since` limits the check) whose TikTok reference is missing
+    or names another Ecwid order. TikTok's documented API has no read of the references, so what was written
+    is what the audit log says TikTok accepted."""
+    scope = None if since is None else {o.id for o in orders}
+    once = {tid: ids[0] for tid, ids in sorted(in_ecwid.items())
+            if len(ids) == 1 and (scope is None or tid in scope)}
+    unreferenced = tuple((tid, eid) for tid, eid in once.items() if tid not in written)
+    misreferenced = tuple((tid, written[tid], eid) for tid, eid in once.items()
+                          if tid in written and written[tid] != eid)
+    return unreferenced, misreferenced

@@ -837,9 +837,12 @@ class StateStore:
                 ),
             )
 
-    def audit_log(self, *, limit: int | None = None, key: str | None = None) -> list[AuditEntry]:
-        """Entries oldest first (the last `limit` of them when given)."""
-        where, params = ("WHERE key = ?", [key]) if key is not None else ("", [])
+    def audit_log(self, *, limit: int | None = None, key: str | None = None,
+                  kind: str | None = None) -> list[AuditEntry]:
+        """Entries oldest first (the last `limit` of them when given), of one key or kind when given."""
+        filters = [(column, value) for column, value in (("key", key), ("kind", kind)) if value is not None]
+        where = ("WHERE " + " AND ".join(f"{column} = ?" for column, _ in filters)) if filters else ""
+        params = [value for _, value in filters]
         sql = f"SELECT * FROM audit_log {where} ORDER BY id DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"

@@ -58,6 +58,7 @@ from engine.tiktok.values import (
     BatchResult,
     Brand,
     CategoryRules,
+    ExternalOrderReference,
     ItemError,
     Prerequisite,
     ProductWriteResult,
@@ -70,6 +71,7 @@ DEFAULT_API_BASE = "https://open-api.tiktokglobalshop.com"
 DEFAULT_AUTH_BASE = "https://auth.tiktok-shops.com"
 BATCH_LIMIT = 20  # activate / deactivate / delete
 ORDER_DETAIL_LIMIT = 50
+EXTERNAL_ORDER_LIMIT = 100  # Add External Order References: orders per call (tiktok.md §5, §15)
 
 TOKEN_EXPIRED = 105002
 RATE_LIMITED_CODES = frozenset({36009002})
@@ -545,6 +547,18 @@ class TikTokClient:
         return tuple(orders)
 
     # ---- fulfilment --------------------------------------------------------------------------
+
+    def add_external_order_references(self, references: Iterable[ExternalOrderReference]) -> BatchResult:
+        """Record on each TikTok order the order another platform holds for it (202406), in calls of at
+        most 100. TikTok answers per order: the refused ones are `errors` (their `item_id` the order id)."""
+        refs = tuple(references)
+        errors: list[ItemError] = []
+        for start in range(0, len(refs), EXTERNAL_ORDER_LIMIT):
+            chunk = refs[start:start + EXTERNAL_ORDER_LIMIT]
+            data = self.call("POST", "/order/202406/orders/external_orders",
+                             body=convert.external_orders_request(chunk))
+            errors.extend(convert.parse_item_errors(data))
+        return BatchResult(requested=tuple(r.order_id for r in refs), errors=tuple(errors))
 
     def delivery_options(self, warehouse_id: str) -> tuple[DeliveryOption, ...]:
         return convert.parse_delivery_options(self.call(

@@ -55,6 +55,7 @@ from engine.tiktok.values import (
     Brand,
     CategoryRules,
     Certification,
+    ExternalOrderReference,
     ItemError,
     Prerequisite,
     ProductWriteResult,
@@ -241,6 +242,13 @@ def parse_product_write(data: Mapping[str, Any]) -> ProductWriteResult:
     )
 
 
+def _error_code(value: Any) -> int:
+    """A per-item error code: a number, or a string of digits (Add External Order References sends
+    `"code": "21011001"`, tiktok.md §13.1); anything else is 0, kept with its message."""
+    text = _s(value).strip()
+    return int(text) if text.isdigit() else 0
+
+
 def parse_item_errors(data: Mapping[str, Any] | None) -> tuple[ItemError, ...]:
     """`data.errors[{code, message, detail{<id>, extra_errors[]}}]` of a batch call, as values."""
 
@@ -254,12 +262,23 @@ def parse_item_errors(data: Mapping[str, Any] | None) -> tuple[ItemError, ...]:
     for error in (data or {}).get("errors") or ():
         detail = error.get("detail") or {}
         causes = tuple(
-            ItemError(item_id=item_id(extra), code=_i(extra.get("code")), message=_s(extra.get("message")))
+            ItemError(item_id=item_id(extra), code=_error_code(extra.get("code")), message=_s(extra.get("message")))
             for extra in detail.get("extra_errors") or ()
         )
-        errors.append(ItemError(item_id=item_id(detail), code=_i(error.get("code")),
+        errors.append(ItemError(item_id=item_id(detail), code=_error_code(error.get("code")),
                                 message=_s(error.get("message")), causes=causes))
     return tuple(errors)
+
+
+def external_orders_request(references: Sequence[ExternalOrderReference]) -> dict[str, Any]:
+    """The body of Add External Order References: `orders[{id, external_order{id, platform, line_items}}]`."""
+    orders = []
+    for ref in references:
+        external: dict[str, Any] = {"id": ref.external_order_id, "platform": ref.platform}
+        if ref.line_items:
+            external["line_items"] = [{"id": line_id, "origin_id": origin} for line_id, origin in ref.line_items]
+        orders.append({"id": ref.order_id, "external_order": external})
+    return {"orders": orders}
 
 
 def parse_image(data: Mapping[str, Any]) -> UploadedImage:

@@ -58,6 +58,18 @@ class ItemError:
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalOrderReference:
+    """One entry of Add External Order References (tiktok.md §5, 202406): the order of another
+    platform a TikTok order was copied to. `line_items` pairs TikTok line item ids with that
+    platform's line ids (`origin_id`); tokbridge sends none (an Ecwid item groups several units)."""
+
+    order_id: str  # the TikTok order
+    external_order_id: str  # e.g. the Ecwid order id
+    platform: str
+    line_items: tuple[tuple[str, str], ...] = ()  # (TikTok line item id, external line id)
+
+
+@dataclass(frozen=True, slots=True)
 class BatchResult:
     """Result of a batch call: the ids sent and the per-item failures TikTok reported."""
 

@@ -337,6 +337,36 @@ def order_detail(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     return {"orders": [order_view(find_order(sb, i)) for i in ids]}
 
 
+EXTERNAL_ORDER_LIMIT = 100
+
+
+def add_external_orders(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    """Add External Order References (202406): per order, an error entry with a string `code` (tiktok.md
+    §13.1) for an order the shop does not have; the call as a whole fails only on its shape. A second
+    reference of the same platform replaces the first. The references are kept under `_external_orders`:
+    Get Order Detail does not return them (the documented order shape has no such field)."""
+    orders = call.obj().get("orders")
+    if not isinstance(orders, list) or not 1 <= len(orders) <= EXTERNAL_ORDER_LIMIT:
+        raise ApiFailure(INVALID_PARAMS, f"orders must list 1 to {EXTERNAL_ORDER_LIMIT} orders")
+    errors = []
+    for entry in orders:
+        external = entry.get("external_order") if isinstance(entry, dict) else None
+        order_id = str(entry.get("id", "")) if isinstance(entry, dict) else ""
+        if not isinstance(external, dict) or not external.get("id") or not external.get("platform"):
+            raise ApiFailure(INVALID_PARAMS, "each order needs id and external_order{id, platform}")
+        order = sb.orders.get(order_id)
+        if order is None:
+            errors.append({"code": str(ORDER_NOT_FOUND), "message": "The order does not belong to the current seller",
+                           "detail": {"order_id": order_id}})
+            continue
+        references = [r for r in order.get("_external_orders", []) if r["platform"] != external["platform"]]
+        order["_external_orders"] = [*references, {
+            "id": str(external["id"]), "platform": str(external["platform"]),
+            "line_items": [{"id": str(li.get("id", "")), "origin_id": str(li.get("origin_id", ""))}
+                           for li in external.get("line_items") or ()]}]
+    return {"errors": errors}
+
+
 def _price_lines(currency: str, *, list_price: str, sale_price: str, shipping_list: str, shipping_sale: str,
                  tax: str, total: str) -> dict[str, str]:
     """Get Price Detail's documented money fields (samples/tiktok/get-price-detail.response.json), no others."""
@@ -382,6 +412,7 @@ ROUTES = [
     Route("POST", "/order/{v}/orders/search", search_orders),
     Route("GET", "/order/{v}/orders", order_detail, versions=("202309", "202507")),
     Route("GET", "/order/{v}/orders/{order_id}/price_detail", price_detail, versions=("202407",)),
+    Route("POST", "/order/{v}/orders/external_orders", add_external_orders, versions=("202406",)),
 ]
 
 

@@ -1,0 +1,180 @@
+"""TikTok's external order reference: the Ecwid order id recorded on the TikTok order after the import,
+a second anchor for exactly-once. Through both sandboxes on 127.0.0.1 with the real clients."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from engine.apply.orders import IMMEDIATE_RETRIES, PLATFORM, REFERENCE_KIND, record_order_references, reference_key
+from engine.http import ApiError
+from engine.passes.orders import sync_orders, verify_orders
+from engine.tiktok.client import TikTokClient
+from engine.tiktok.convert import parse_item_errors
+from engine.tiktok.values import ExternalOrderReference, ItemError
+from tests.orders.conftest import Shop
+
+EXTERNAL_ORDERS = "/order/202406/orders/external_orders"
+
+
+def reference_calls(shop: Shop) -> int:
+    with shop.tiktok_sandbox.lock:
+        return sum(1 for method, path, _ in shop.tiktok_sandbox.request_log
+                   if method == "POST" and path == EXTERNAL_ORDERS)
+
+
+def references_on_tiktok(shop: Shop, order_id: str) -> list[dict[str, Any]]:
+    with shop.tiktok_sandbox.lock:
+        return list(shop.tiktok_sandbox.orders[order_id].get("_external_orders", []))
+
+
+def reference_audit(shop: Shop) -> list[tuple[str, str]]:
+    return [(e.key, e.outcome) for e in shop.state.audit_log() if e.kind == REFERENCE_KIND]
+
+
+class FailReferenceWrites(httpx.BaseTransport):
+    """Forwards to the sandbox, but answers Add External Order References with a 500 while `failing`."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.failing = True
+        self.refused = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.failing and request.url.path == EXTERNAL_ORDERS:
+            self.refused += 1
+            return httpx.Response(500, json={"code": 36009003, "message": "Internal error", "data": None},
+                                  request=request)
+        return self.inner.handle_request(request)
+
+
+def with_transport(shop: Shop, transport: httpx.BaseTransport) -> TikTokClient:
+    client = TikTokClient(shop.tiktok_sandbox.app_key, shop.tiktok_sandbox.app_secret, api_base=shop.tiktok_server.url,
+                          auth_base=shop.tiktok_server.url, transport=transport, sleep=lambda _: None)
+    client.get_token(shop.tiktok_sandbox.mint_auth_code())
+    client.select_shop()
+    return client
+
+
+def test_an_import_records_its_ecwid_order_on_tiktok_once(shop: Shop) -> None:
+    order_id = shop.buy(("MUG-1", 2))
+    result = shop.sync()
+    assert result.done == (f"order:{order_id}",)
+    ecwid_id = shop.ecwid_order(order_id).id
+    assert references_on_tiktok(shop, order_id) == [{"id": ecwid_id, "platform": PLATFORM, "line_items": []}]
+    assert reference_calls(shop) == 1
+    assert reference_audit(shop) == [(reference_key(order_id, ecwid_id), "ok")]
+    for _ in range(3):  # later passes, and a webhook naming the order again, write nothing more
+        shop.sync(webhook_order_ids=(order_id,))
+    assert reference_calls(shop) == 1 and len(reference_audit(shop)) == 1
+    assert len(shop.ecwid_orders_for(order_id)) == 1
+    assert verify_orders(ecwid=shop.ecwid, tiktok=shop.tiktok, state=shop.state).ok
+
+
+def test_a_failed_reference_write_is_retried_on_a_later_pass_and_the_import_is_not_repeated(shop: Shop) -> None:
+    transport = FailReferenceWrites()
+    shop.tiktok = with_transport(shop, transport)
+    order_id = shop.buy(("MUG-1", 1))
+    result = shop.sync()
+    assert result.done == (f"order:{order_id}",) and result.failed == ()  # the import stands
+    ecwid_id = shop.ecwid_order(order_id).id
+    assert transport.refused >= 1 and references_on_tiktok(shop, order_id) == []
+    key = reference_key(order_id, ecwid_id)
+    assert reference_audit(shop) == [(key, "failed")]
+    report = verify_orders(ecwid=shop.ecwid, tiktok=shop.tiktok, state=shop.state)
+    assert not report.ok and report.unreferenced == ((order_id, ecwid_id),)
+    assert f"TikTok order {order_id} (Ecwid order {ecwid_id}) has no external order reference on TikTok yet" \
+           in report.lines()[0]
+
+    transport.failing = False
+    again = shop.sync()
+    assert again.plan.actions == ()  # nothing imported again
+    assert references_on_tiktok(shop, order_id) == [{"id": ecwid_id, "platform": PLATFORM, "line_items": []}]
+    assert reference_audit(shop) == [(key, "failed"), (key, "ok")]
+    shop.sync()
+    assert reference_audit(shop) == [(key, "failed"), (key, "ok")]
+    assert len(shop.ecwid_orders_for(order_id)) == 1 and shop.stock(shop.mug_id) == 9
+    assert verify_orders(ecwid=shop.ecwid, tiktok=shop.tiktok, state=shop.state).ok
+
+
+def test_a_reference_tiktok_keeps_refusing_backs_off_instead_of_adding_an_entry_every_pass(shop: Shop) -> None:
+    transport = FailReferenceWrites()
+    shop.tiktok = with_transport(shop, transport)
+    order_id = shop.buy(("MUG-1", 1))
+    for _ in range(IMMEDIATE_RETRIES + 3):
+        shop.sync()
+    failed = [outcome for _, outcome in reference_audit(shop)]
+    assert failed == ["failed"] * IMMEDIATE_RETRIES  # the first passes retried; the later ones waited
+    assert record_order_references(tiktok=shop.tiktok, state=shop.state, now=lambda: time.time() + 59) == ()
+    assert record_order_references(tiktok=shop.tiktok, state=shop.state, now=lambda: time.time() + 61) == (order_id,)
+    transport.failing = False
+    later = time.time() + 121  # the wait doubled after the fourth failure
+    assert record_order_references(tiktok=shop.tiktok, state=shop.state, now=lambda: later) == ()
+    assert reference_audit(shop)[-1][1] == "ok" and len(references_on_tiktok(shop, order_id)) == 1
+    assert len(shop.ecwid_orders_for(order_id)) == 1
+
+
+def test_no_reference_is_written_while_tiktok_refuses_writes(shop: Shop) -> None:
+    order_id = shop.buy(("MUG-1", 1))
+    sync_orders(shop.rules, ecwid=shop.ecwid, tiktok=shop.tiktok, state=shop.state, tiktok_writable=False,
+                sleep=shop.slept.append)
+    assert len(shop.ecwid_orders_for(order_id)) == 1 and reference_calls(shop) == 0
+    shop.sync()
+    assert reference_calls(shop) == 1 and len(references_on_tiktok(shop, order_id)) == 1
+
+
+def test_verify_reports_a_reference_naming_another_ecwid_order(shop: Shop) -> None:
+    order_id = shop.buy(("MUG-1", 1))
+    shop.sync()
+    ecwid_id = shop.ecwid_order(order_id).id
+    # An earlier run recorded another Ecwid order on it (the audit log says so, last entry wins).
+    shop.state.audit(REFERENCE_KIND, reference_key(order_id, "TB-OTHER"), request="test", outcome="ok")
+    report = verify_orders(ecwid=shop.ecwid, tiktok=shop.tiktok, state=shop.state)
+    assert report.misreferenced == ((order_id, "TB-OTHER", ecwid_id),) and not report.ok
+    assert (f"TikTok order {order_id}'s external order reference names Ecwid order TB-OTHER, "
+            f"but Ecwid order {ecwid_id} holds it") in report.lines()
+    shop.sync()  # the next pass writes the right one again
+    assert references_on_tiktok(shop, order_id)[-1]["id"] == ecwid_id
+    assert verify_orders(ecwid=shop.ecwid, tiktok=shop.tiktok, state=shop.state).ok
+
+
+def test_the_client_batches_by_100_and_types_each_refused_order(shop: Shop) -> None:
+    known = [shop.buy(("MUG-1", 1), pay=False) for _ in range(2)]
+    refs = [ExternalOrderReference(known[0], "TB-1", PLATFORM), ExternalOrderReference("5770000000000000000", "TB-X",
+                                                                                       PLATFORM)]
+    refs += [ExternalOrderReference(known[1], f"TB-{n}", PLATFORM) for n in range(100)]  # 102 in all
+    result = shop.tiktok.add_external_order_references(refs)
+    assert reference_calls(shop) == 2
+    assert result.errors == (ItemError(item_id="5770000000000000000", code=21008111,
+                                       message="The order does not belong to the current seller"),)
+    assert references_on_tiktok(shop, known[0]) == [{"id": "TB-1", "platform": PLATFORM, "line_items": []}]
+    assert references_on_tiktok(shop, known[1]) == [{"id": "TB-99", "platform": PLATFORM, "line_items": []}]
+
+
+def test_the_sandbox_refuses_more_than_100_orders_in_one_call(shop: Shop) -> None:
+    order_id = shop.buy(("MUG-1", 1), pay=False)
+    body = {"orders": [{"id": order_id, "external_order": {"id": str(n), "platform": PLATFORM}} for n in range(101)]}
+    with pytest.raises(ApiError, match="1 to 100"):
+        shop.tiktok.call("POST", EXTERNAL_ORDERS, body=body)
+    assert references_on_tiktok(shop, order_id) == []
+
+
+def test_line_item_pairs_are_sent_as_documented(shop: Shop) -> None:
+    order_id = shop.buy(("MUG-1", 1), pay=False)
+    with shop.tiktok_sandbox.lock:
+        line_id = shop.tiktok_sandbox.orders[order_id]["line_items"][0]["id"]
+    ref = ExternalOrderReference(order_id, "TB-7", PLATFORM, line_items=((line_id, "item-1"),))
+    assert shop.tiktok.add_external_order_references([ref]).errors == ()
+    assert references_on_tiktok(shop, order_id) == [
+        {"id": "TB-7", "platform": PLATFORM, "line_items": [{"id": line_id, "origin_id": "item-1"}]}]
+
+
+def test_a_string_error_code_as_the_docs_describe_it_is_typed() -> None:
+    # tiktok.md §13.1: in Add External Order References `errors[].code` is a string.
+    data = {"errors": [{"code": "21008111", "message": "not found", "detail": {"order_id": "576461413038785752"}},
+                       {"code": "E_UNKNOWN", "message": "odd", "detail": {"order_id": "1"}}]}
+    assert parse_item_errors(data) == (ItemError("576461413038785752", 21008111, "not found"),
+                                       ItemError("1", 0, "odd"))
