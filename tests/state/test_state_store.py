@@ -108,7 +108,7 @@ def test_refuses_a_newer_schema_and_a_file_that_is_not_a_database(tmp_path: Path
     raw.close()
     with pytest.raises(StateError) as exc:
         StateStore.open(path)
-    assert str(exc.value) == f"{path}: schema version 7 is newer than this tokbridge understands (3); upgrade tokbridge"
+    assert str(exc.value) == f"{path}: schema version 7 is newer than this tokbridge understands (4); upgrade tokbridge"
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(StateError, match=re.escape(f"{junk}: cannot open the state database: file is not a database")):
