@@ -1,11 +1,12 @@
 """The reconciler's diff as it was before the hash-based fast path: the oracle the fast diff must equal.
 
-A verbatim copy of engine/reconcile/diff.py at the time (see its docstring for the rules); only `diff` is
-used, by tests/reconcile/test_fast_diff.py.
+A verbatim copy of engine/reconcile/diff.py at the time (see its docstring for the rules), plus the
+"waiting on TikTok" section added since (`_waiting`); only `diff` is used, by tests/reconcile/test_fast_diff.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -138,6 +139,7 @@ def diff(
     held_by_pid = {h.ecwid_product_id: h for h in held}
     shown: list[ActionRequired] = []
     actions: list[Action] = []
+    waiting: list[Action] = []
     drift: list[Action] = []
     for pid in sorted(set(desired) | set(actual)):
         if pid in blocked_ids:
@@ -151,6 +153,7 @@ def diff(
                 drift.append(entry)
         planned, item = _product(desired.get(pid), have, sync, held_by_pid.get(pid), config_digest)
         actions.extend(planned)
+        waiting.extend(_waiting(desired.get(pid), have, sync))
         if item is not None:
             shown.append(item)
     blocked_items = tuple(sorted([*rules_blocked, *shown], key=lambda b: (b.ecwid_product_id, b.sku, b.rule, b.reason)))
@@ -160,6 +163,7 @@ def diff(
         actions=tuple(actions),
         drift=tuple(drift),
         blocked=blocked_items,
+        waiting=tuple(waiting),
         inputs_digest=inputs_digest(desired, actual, blocked=blocked_items, config_digest=config_digest),
         meta={"live_listings": live},
     )
@@ -415,6 +419,17 @@ def _update_action(
         payload=UpdateListing(fields=tuple(fields), listing=want, sku_ids=dict(sorted(have.sku_ids.items()))),
         reason=_UPDATE_REASONS[kind],
     )
+
+
+WAITS_FOR = {ProductStatus.PENDING: "waits for TikTok's review to finish",
+             ProductStatus.FREEZE: "waits: TikTok froze the listing"}
+
+
+def _waiting(want: DesiredListing | None, have: ActualListing | None, sync: SyncRules) -> list[Action]:
+    if want is None or have is None or have.status not in WAITS_FOR or want.intent is not ListingIntent.LIST:
+        return []
+    why = WAITS_FOR[have.status]
+    return [dataclasses.replace(a, reason=f"{why}; then: {a.reason}") for a in _updates(want, have, sync, live=True)]
 
 
 def _updates(want: DesiredListing, have: ActualListing, sync: SyncRules, *, live: bool) -> list[Action]:
