@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from engine.sandbox.tiktok.core import INVALID_PARAMS, ApiFailure, Call, Route, in_bounds, paginate, time_bounds
-from engine.sandbox.tiktok.orders import find_order, schedule_collection, set_status
+from engine.sandbox.tiktok.orders import find_order, open_package, schedule_collection, set_status
 
 if TYPE_CHECKING:
     from engine.sandbox.tiktok.app import TikTokSandbox
@@ -77,23 +77,7 @@ def mark_shipped(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
             if item_id not in open_items:
                 raise ApiFailure(ALREADY_SHIPPED, "These orders are already shipped.")
         items = [open_items[i] for i in requested]
-    now = sb.now()
-    package = {"package_id": sb.ids.new("11", 19), "order_id": order["id"], "package_status": "PROCESSING",
-               "order_line_item_ids": [i["id"] for i in items], "tracking_number": tracking,
-               "shipping_provider_id": provider["id"], "shipping_provider_name": provider["name"],
-               "shipping_type": "SELLER", "delivery_option_id": order["delivery_option_id"],
-               "delivery_option_name": order["delivery_option_name"], "create_time": now, "update_time": now,
-               "shipping_info_updates": 0,
-               "tracking_events": [{"description": f"Shipping label created, {provider['name']} awaiting item",
-                                    "update_time_millis": now * 1000}]}
-    sb.packages[package["package_id"]] = package
-    for item in items:
-        item.update({"package_id": package["package_id"], "package_status": "PROCESSING", "tracking_number": tracking,
-                     "shipping_provider_id": provider["id"], "shipping_provider_name": provider["name"],
-                     "rts_time": now})
-    order["packages"].append({"id": package["package_id"]})
-    order.update({"tracking_number": tracking, "shipping_provider": provider["name"],
-                  "shipping_provider_id": provider["id"], "rts_time": now})
+    package = open_package(sb, order, items, provider, tracking=tracking, shipping_type="SELLER")
     remaining = [i for i in order["line_items"] if i["display_status"] != "CANCELLED" and not i["package_id"]]
     if remaining:
         order["split_or_combine_tag"] = "SPLIT"

@@ -205,8 +205,18 @@ def _tiktok_ships(sb: TikTokSandbox, order_id: str) -> None:
 def create_package(sb: TikTokSandbox, order: dict[str, Any], items: list[dict[str, Any]],
                    provider: dict[str, str], *, shipping_type: str) -> dict[str, Any]:
     """A package TikTok ships (its label or its warehouse): TikTok's carrier and tracking number."""
-    now = sb.now()
     tracking = "TT" + sb.ids.new("9", 18)
+    package = open_package(sb, order, items, provider, tracking=tracking, shipping_type=shipping_type)
+    set_status(sb, order, "AWAITING_COLLECTION")
+    schedule_collection(sb, order)
+    return package
+
+
+def open_package(sb: TikTokSandbox, order: dict[str, Any], items: list[dict[str, Any]], provider: dict[str, str],
+                 *, tracking: str, shipping_type: str) -> dict[str, Any]:
+    """A new PROCESSING package of `items`, with its carrier and tracking on the package, its lines and the order
+    (whoever ships it: the seller's Mark Package As Shipped, TikTok's label or its warehouse)."""
+    now = sb.now()
     package = {"package_id": sb.ids.new("11", 19), "order_id": order["id"], "package_status": "PROCESSING",
                "order_line_item_ids": [i["id"] for i in items], "tracking_number": tracking,
                "shipping_provider_id": provider["id"], "shipping_provider_name": provider["name"],
@@ -223,8 +233,6 @@ def create_package(sb: TikTokSandbox, order: dict[str, Any], items: list[dict[st
     order["packages"].append({"id": package["package_id"]})
     order.update({"tracking_number": tracking, "shipping_provider": provider["name"],
                   "shipping_provider_id": provider["id"], "rts_time": now})
-    set_status(sb, order, "AWAITING_COLLECTION")
-    schedule_collection(sb, order)
     return package
 
 
