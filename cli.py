@@ -478,7 +478,7 @@ def _watch_is_running(runtime: Runtime) -> bool:
     try:
         runtime.hold_writer_lock("tokbridge apply")
     except WriterBusyError:
-        if socket_path(runtime.state.path).exists() and runtime.state.waiting_approval() is not None:
+        if socket_path(runtime.state_path).exists() and runtime.state.waiting_approval() is not None:
             return True
         raise
     return False
@@ -500,7 +500,7 @@ def _approve_through_watch(runtime: Runtime, *, plan_file: str | None, auto_appr
     if not auto_approve and not click.confirm("tokbridge watch is running: let it apply this plan?"):
         click.echo("Apply cancelled; nothing was changed.")
         raise SystemExit(1)
-    reply = ask(socket_path(runtime.state.path), {"command": "approve", "config_digest": runtime.config.digest,
+    reply = ask(socket_path(runtime.state_path), {"command": "approve", "config_digest": runtime.config.digest,
                                                    "allow_destructive": allow_destructive}, timeout=APPROVAL_TIMEOUT)
     click.echo(str(reply.get("message", "")))
     if not reply.get("ok"):
