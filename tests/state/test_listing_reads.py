@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from engine.model.listing import ProductStatus
-from engine.state import StateStore
+from tests.pg import StateBackend
 from tests.reconcile.reconcile_builders import actual, listing
 
 
-def test_review_and_tiktok_id_reads_equal_the_filtered_full_read(tmp_path: Path) -> None:
+def test_review_and_tiktok_id_reads_equal_the_filtered_full_read(backend: StateBackend) -> None:
     statuses = list(ProductStatus)
-    with StateStore.open(tmp_path / "state.db") as state:
+    with backend.open() as state:
         state.save_listings(actual(listing(pid), status=statuses[pid % len(statuses)]) for pid in range(1, 21))
         state.set_review_pending(4, True)
         state.set_review_pending(5, True)
