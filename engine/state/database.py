@@ -42,6 +42,10 @@ class HeldLock(Protocol):
 
     def release(self) -> None: ...
 
+    def __enter__(self) -> HeldLock: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
 
 class Database(Protocol):
     """One open state database (one store's state), used by one `StateStore` under its lock."""
