@@ -549,14 +549,13 @@ def _echo_carried(carried: Carried) -> None:
 def status_command(directory: str, as_json: bool) -> None:
     """Listings by state, action-required items (reason and fix), last sync times. No API calls."""
     import json
-    from pathlib import Path
 
     from engine.config import load
-    from engine.state import StateStore
+    from engine.state import open_state
     from engine.views import render_status, status_report
 
     config = load(directory)
-    with StateStore.open(Path(config.root) / config.settings.state_path) as state:
+    with open_state(config) as state:
         report = status_report(state)
     click.echo(json.dumps(report, indent=2, sort_keys=True) if as_json else render_status(report))
 

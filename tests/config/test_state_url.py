@@ -53,3 +53,15 @@ def test_a_url_without_a_password_is_used_as_written_and_none_means_sqlite(shop:
     assert state_url(load(shop, env=ENV), ENV) == "postgresql://tokbridge@db:5432/fleet"
     plant(shop, "tokbridge.yaml", "state_url: postgresql", "state_url: mysql")
     assert diagnostics(shop, ENV)[0].startswith("tokbridge.yaml:20:12: error: state_url: ")
+
+
+def test_state_rebuild_is_for_a_sqlite_file_and_says_what_to_do_on_postgresql(shop: Path) -> None:
+    from engine.passes.relink import rebuild_state
+
+    plant(shop, "tokbridge.yaml", LINE, f"{LINE}\nstate_url: postgresql://tokbridge@db:5432/fleet")
+    with pytest.raises(StateError) as refused:
+        rebuild_state(shop, env=ENV)
+    assert str(refused.value) == (
+        "the state is on PostgreSQL (tokbridge.yaml state_url): `state rebuild` sets a damaged SQLite file aside; "
+        "on PostgreSQL, restore the store's schema from its backup instead (schema tokbridge_1003_us; "
+        "docs/fleet.md, State on PostgreSQL)")
