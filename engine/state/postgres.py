@@ -24,6 +24,7 @@ query must remember to filter on; one store is backed up, restored or dropped by
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -199,7 +200,9 @@ class PostgresDatabase:
         return bool(_one(self._conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (WRITER_LOCK, self._key)))[0])
 
     def unlock(self) -> None:
-        if not self._conn.closed and not self._conn.broken:
+        if self._conn.closed or self._conn.broken:
+            return  # the session, and the lock with it, is already gone
+        with contextlib.suppress(psycopg.OperationalError):  # dying as we ask: the server drops the lock itself
             self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (WRITER_LOCK, self._key))
 
     def name_session(self, command: str) -> None:
