@@ -88,7 +88,7 @@ def test_a_sqlite_state_opens_in_wal_mode_and_is_ignored_by_git(tmp_path: Path) 
 
 def test_opens_from_empty_with_every_migration(backend: StateBackend) -> None:
     with backend.open() as s:
-        assert s.schema_version == SCHEMA_VERSION == 4
+        assert s.schema_version == SCHEMA_VERSION
     tables = backend.tables()
     assert {
         "listings",
@@ -103,7 +103,7 @@ def test_opens_from_empty_with_every_migration(backend: StateBackend) -> None:
         "audit_log",
     } <= tables
     with backend.open() as again:  # reopening runs nothing twice
-        assert again.schema_version == 4
+        assert again.schema_version == SCHEMA_VERSION
 
 
 def test_refuses_a_newer_schema(backend: StateBackend) -> None:
@@ -111,12 +111,13 @@ def test_refuses_a_newer_schema(backend: StateBackend) -> None:
         location = store.location
     raw = backend.database()
     raw.begin()
-    raw.set_schema_version(7)
+    raw.set_schema_version(SCHEMA_VERSION + 3)
     raw.commit()
     raw.close()
     with pytest.raises(StateError) as exc:
         backend.open()
-    assert str(exc.value) == (f"{location}: schema version 7 is newer than this tokbridge understands (4); "
+    assert str(exc.value) == (f"{location}: schema version {SCHEMA_VERSION + 3} is newer than this tokbridge "
+                              f"understands ({SCHEMA_VERSION}); "
                               "upgrade tokbridge")
 
 
@@ -269,7 +270,7 @@ def test_a_version_1_database_gains_review_pending_and_keeps_its_listings(backen
     raw.close()
     with backend.open() as s:
         s.save_listing(linked(1))
-        assert s.schema_version == 4 and s.reviews_pending() == set()
+        assert s.schema_version == SCHEMA_VERSION and s.reviews_pending() == set()
         s.set_review_pending(1, True)
         s.save_listing(linked(1))  # recording a later write does not forget the pending review
         assert s.reviews_pending() == {1}
