@@ -153,8 +153,8 @@ class PostgresDatabase:
             cursor.executemany(translate(query), [_storable(row) for row in rows])
 
     def begin(self) -> None:
-        self._conn.execute("BEGIN")
-        self._conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (WRITE_TRANSACTION, self._key))
+        # One round trip for both (two statements run together only without parameters; both keys are ints).
+        self._conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_TRANSACTION:d}, {self._key:d})")
 
     def commit(self) -> None:
         self._conn.execute("COMMIT")
