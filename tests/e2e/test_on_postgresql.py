@@ -1,6 +1,7 @@
 """The whole tool with its state on PostgreSQL (`state_url: env:...`, the URL in `.tokbridge/secrets`):
-`apply` and one `watch --once` cycle as real processes against the sandboxes, then a daemon holding the
-store's writer lock refuses a second writer until it is SIGKILLed. No SQLite file is ever made."""
+`apply` and one `watch --once` cycle (a price edit and a buyer order) as real processes against the
+sandboxes, then a daemon holding the store's writer lock refuses a second writer until it is SIGKILLed.
+No SQLite file is ever made."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from engine.config import load
+from engine.sandbox.tiktok.orders import pay_order, place_order
 from engine.state import StateStore, WriterBusyError, open_state, store_schema
 from tests.e2e.world import World, make_world
 from tests.watch.conftest import wait_for
@@ -52,6 +54,11 @@ def test_apply_and_a_watch_cycle_run_on_postgresql(tmp_path: Path, pg_url: str) 
         pid = next(p for p in sorted(linked) if not world.ecwid.sandbox.products[p].get("combinations"))
         before = world.tiktok.state()["products"][linked[pid].tiktok_product_id]["content"]["skus"][0]["price"]
         world.ecwid.sandbox.admin_update_product(pid, price=250.0)  # a rise: no guardrail holds it back
+        in_stock = sorted(sku["seller_sku"] for product in world.live_products() for sku in product["content"]["skus"]
+                          if sku["inventory"] and sku["inventory"][0]["quantity"] > 0)
+        with world.tiktok.lock:
+            order = place_order(world.tiktok, {"items": [{"seller_sku": in_stock[0], "quantity": 1}]})
+            pay_order(world.tiktok, order)
         cycle = tokbridge("watch", "--once", "--no-webhooks", "--config", str(world.root))
         assert cycle.returncode == 0, cycle.stderr
         assert cycle.stdout.strip().splitlines()[0].startswith("watch --once: ")
@@ -62,6 +69,10 @@ def test_apply_and_a_watch_cycle_run_on_postgresql(tmp_path: Path, pg_url: str) 
         assert "No changes: TikTok matches the rules" in again.stdout
         with state(world) as store:
             assert any(entry.kind == "update_price" for entry in store.audit_log())
+            imported = store.order(order["id"])
+        assert imported is not None
+        assert [o for o in world.ecwid.sandbox.orders.values()
+                if o.get("externalTransactionId") == order["id"]] != []
         assert not (world.root / ".tokbridge" / "state.db").exists()
 
 

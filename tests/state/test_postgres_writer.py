@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from engine.state import StateError, StateStore, WriterBusyError
+from engine.state import SCHEMA_VERSION, StateError, StateStore, WriterBusyError
 from engine.state.postgres import describe
 from tests.watch.conftest import wait_for
 
@@ -111,3 +111,16 @@ def test_a_password_never_reaches_a_message(pg_url: str) -> None:
         StateStore.open(wrong, schema="shop")  # no such role
     assert "hunter2secret" not in str(refused.value)
     assert str(refused.value).startswith(f"postgresql://nobody@{parts.hostname}:{parts.port}/")
+
+
+def test_processes_opening_a_new_store_at_once_create_and_migrate_it_once(pg_url: str) -> None:
+    """Many workers meet a new store together: one creates its schema and migrates, the others wait and use it."""
+    openers = [subprocess.Popen([sys.executable, "-c", "import sys; from engine.state import StateStore; "
+                                 "s = StateStore.open(sys.argv[1], schema='tokbridge_7_uk'); "
+                                 "print(s.schema_version, s.next_plan_serial() > 0)", pg_url],
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(4)]
+    answers = [opener.communicate(timeout=120) for opener in openers]
+    assert [(out, err) for out, err in answers] == [(f"{SCHEMA_VERSION} True\n", "")] * 4
+    with StateStore.open(pg_url, schema="tokbridge_7_uk") as store:
+        assert store.next_plan_serial() == 5
