@@ -19,7 +19,8 @@ TikTok client and the image fetcher. `plan`, `apply`, `status`, `watch`, `orders
   webhook, `plan --full`), and whenever the last full read is older than
   `intervals.full_reconcile_seconds`. This keeps the common path at one request per 100 changed
   products while no deletion is missed for longer than that interval.
-- One writer per state database: `hold_writer_lock(command)` (see `engine.state.lock`) until `close`.
+- One writer per store's state: `hold_writer_lock(command)` until `close` (a directory flock on SQLite,
+  `engine.state.lock`; an advisory lock on PostgreSQL, `engine.state.postgres`).
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ class Row(tuple[Any, ...]):
         return tuple.__getitem__(self, key)
 
 
-def _rows(cursor: Any) -> Any:
+def _row_maker(cursor: Any) -> Any:
     columns = {column.name: n for n, column in enumerate(cursor.description or ())}
 
     def make(values: Sequence[Any]) -> Row:
@@ -117,7 +117,7 @@ class PostgresDatabase:
                              f"{_clean(str(exc), (url,))}") from None
         secrets = (str(options.get("password") or ""), url)
         try:
-            conn = psycopg.connect(make_conninfo("", **options), autocommit=True, row_factory=_rows)
+            conn = psycopg.connect(make_conninfo("", **options), autocommit=True, row_factory=_row_maker)
         except psycopg.Error as exc:
             raise StateError(f"{describe(url)}: cannot open the state database: {_clean(str(exc), secrets)}") from None
         try:
