@@ -788,7 +788,7 @@ def orders_verify_command(directory: str, days: int | None) -> None:
 
 @main.group("state")
 def state_group() -> None:
-    """The state database (links, tokens, imported orders): recover it when it is damaged."""
+    """The state database (links, tokens, imported orders): recover it when it is damaged, move it to PostgreSQL."""
 
 
 @state_group.command("rebuild")
@@ -805,6 +805,18 @@ def state_rebuild_command(directory: str, yes: bool) -> None:
     click.echo(render_rebuild(report))
     if not report.connected:
         raise SystemExit(1)
+
+
+@state_group.command("copy")
+@_CONFIG_DIR
+@click.option("--from", "source", type=click.Path(dir_okay=False, path_type=pathlib.Path), default=None,
+              help="The SQLite state file to copy (default: the config's state_path).")
+def state_copy_command(directory: str, source: pathlib.Path | None) -> None:
+    """Copy the store's SQLite state into the (empty) PostgreSQL state its state_url names."""
+    from engine.config import load
+    from engine.state.copy import copy_into_state_url, render_copy
+
+    click.echo(render_copy(copy_into_state_url(load(directory), source=source)))
 
 
 # -- doctor (engine.connect.doctor) ----------------------------------------------------------------

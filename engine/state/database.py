@@ -73,6 +73,9 @@ class Database(Protocol):
 
     def run_migration_sql(self, step: str) -> None: ...
 
+    def continue_ids(self, table: str) -> None:
+        """After rows were written with their ids: the next id the database gives follows the largest."""
+
     def writer_lock(self, command: str) -> HeldLock: ...
 
     def close(self) -> None: ...
@@ -163,6 +166,9 @@ class SqliteDatabase:
 
     def run_migration_sql(self, step: str) -> None:
         self._conn.execute(step)
+
+    def continue_ids(self, table: str) -> None:
+        pass  # AUTOINCREMENT already goes on from the largest id a table has held
 
     @property
     def journal_mode(self) -> str:

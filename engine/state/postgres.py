@@ -178,6 +178,10 @@ class PostgresDatabase:
         for statement in migration_statements(step):
             self._conn.execute(statement, ())
 
+    def continue_ids(self, table: str) -> None:
+        self._conn.execute(sql.SQL("SELECT setval(pg_get_serial_sequence({}, 'id'), COALESCE(MAX(id), 0) + 1, false) "
+                                   "FROM {}").format(sql.Literal(table), sql.Identifier(table)))
+
     def writer_lock(self, command: str) -> PostgresWriterLock:
         return PostgresWriterLock.acquire(self, command)
 

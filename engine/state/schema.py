@@ -230,3 +230,12 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# Every table of the state, each after the tables it references (`tokbridge state copy` writes them in
+# this order): a migration that creates a table adds it here; tests/state holds the two together.
+TABLES = ("listings", "sku_links", "images", "action_required", "intents", "counters", "cursors", "tokens",
+          "orders", "audit_log", "category_attributes", "restocks", "pending_work", "shop_health", "order_import",
+          "granted_scopes", "waiting_approval")
+# Tables whose id the database numbers (INTEGER PRIMARY KEY AUTOINCREMENT): a copy must let it go on from
+# the copied ids.
+NUMBERED = ("action_required", "audit_log")

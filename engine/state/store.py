@@ -50,6 +50,7 @@ from engine.state.files import CorruptStateError as CorruptStateError
 from engine.state.files import StateError as StateError
 from engine.state.postgres import PostgresDatabase, describe, is_url
 from engine.state.schema import MIGRATIONS as MIGRATIONS
+from engine.state.schema import NUMBERED, TABLES
 from engine.state.schema import SCHEMA_VERSION as SCHEMA_VERSION
 
 DEFAULT_PATH = ".tokbridge/state.db"
@@ -252,6 +253,25 @@ class StateStore:
                     else:
                         step(db)
                 db.set_schema_version(version + 1)
+
+    # Whole tables, for `tokbridge state copy` (engine.state.copy); `table` is one of schema.TABLES.
+
+    def row_counts(self) -> dict[str, int]:
+        return {table: int(self._read(f"SELECT COUNT(*) FROM {_table(table)}")[0][0]) for table in TABLES}
+
+    def rows(self, table: str) -> list[tuple[Any, ...]]:
+        """Every row of `table`, columns in the order the migrations made them (the same on both backends)."""
+        return [tuple(row) for row in self._read(f"SELECT * FROM {_table(table)}")]
+
+    def insert_rows(self, tables: Mapping[str, list[tuple[Any, ...]]]) -> None:
+        """Write these rows as they are (ids included), every table in one transaction, in the order given."""
+        with self.transaction() as db:
+            for table, rows in tables.items():
+                if rows:
+                    places = ", ".join("?" * len(rows[0]))
+                    db.executemany(f"INSERT INTO {_table(table)} VALUES ({places})", rows)
+                if table in NUMBERED:
+                    db.continue_ids(table)
 
     @property
     def schema_version(self) -> int:
@@ -834,6 +854,12 @@ class StateStore:
             AuditEntry(row["id"], row["at"], row["kind"], row["key"], row["request"], row["outcome"], row["error"])
             for row in reversed(rows)
         ]
+
+
+def _table(name: str) -> str:
+    if name not in TABLES:  # table names cannot be parameters: only the schema's own reach SQL
+        raise ValueError(f"not a state table: {name!r}")
+    return name
 
 
 def _order(row: Any) -> ImportedOrder:
