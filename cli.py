@@ -478,7 +478,7 @@ def _watch_is_running(runtime: Runtime) -> bool:
     try:
         runtime.hold_writer_lock("tokbridge apply")
     except WriterBusyError:
-        if socket_path(runtime.state.path).exists() and runtime.state.waiting_approval() is not None:
+        if socket_path(runtime.state_path).exists() and runtime.state.waiting_approval() is not None:
             return True
         raise
     return False
@@ -500,7 +500,7 @@ def _approve_through_watch(runtime: Runtime, *, plan_file: str | None, auto_appr
     if not auto_approve and not click.confirm("tokbridge watch is running: let it apply this plan?"):
         click.echo("Apply cancelled; nothing was changed.")
         raise SystemExit(1)
-    reply = ask(socket_path(runtime.state.path), {"command": "approve", "config_digest": runtime.config.digest,
+    reply = ask(socket_path(runtime.state_path), {"command": "approve", "config_digest": runtime.config.digest,
                                                    "allow_destructive": allow_destructive}, timeout=APPROVAL_TIMEOUT)
     click.echo(str(reply.get("message", "")))
     if not reply.get("ok"):
@@ -549,14 +549,13 @@ def _echo_carried(carried: Carried) -> None:
 def status_command(directory: str, as_json: bool) -> None:
     """Listings by state, action-required items (reason and fix), last sync times. No API calls."""
     import json
-    from pathlib import Path
 
     from engine.config import load
-    from engine.state import StateStore
+    from engine.state import open_state
     from engine.views import render_status, status_report
 
     config = load(directory)
-    with StateStore.open(Path(config.root) / config.settings.state_path) as state:
+    with open_state(config) as state:
         report = status_report(state)
     click.echo(json.dumps(report, indent=2, sort_keys=True) if as_json else render_status(report))
 
@@ -789,7 +788,7 @@ def orders_verify_command(directory: str, days: int | None) -> None:
 
 @main.group("state")
 def state_group() -> None:
-    """The state database (links, tokens, imported orders): recover it when it is damaged."""
+    """The state database (links, tokens, imported orders): recover it when it is damaged, move it to PostgreSQL."""
 
 
 @state_group.command("rebuild")
@@ -806,6 +805,18 @@ def state_rebuild_command(directory: str, yes: bool) -> None:
     click.echo(render_rebuild(report))
     if not report.connected:
         raise SystemExit(1)
+
+
+@state_group.command("copy")
+@_CONFIG_DIR
+@click.option("--from", "source", type=click.Path(dir_okay=False, path_type=pathlib.Path), default=None,
+              help="The SQLite state file to copy (default: the config's state_path).")
+def state_copy_command(directory: str, source: pathlib.Path | None) -> None:
+    """Copy the store's SQLite state into the (empty) PostgreSQL state its state_url names."""
+    from engine.config import load
+    from engine.state.copy import copy_into_state_url, render_copy
+
+    click.echo(render_copy(copy_into_state_url(load(directory), source=source)))
 
 
 # -- doctor (engine.connect.doctor) ----------------------------------------------------------------

@@ -19,7 +19,8 @@ TikTok client and the image fetcher. `plan`, `apply`, `status`, `watch`, `orders
   webhook, `plan --full`), and whenever the last full read is older than
   `intervals.full_reconcile_seconds`. This keeps the common path at one request per 100 changed
   products while no deletion is missed for longer than that interval.
-- One writer per state database: `hold_writer_lock(command)` (see `engine.state.lock`) until `close`.
+- One writer per store's state: `hold_writer_lock(command)` until `close` (a directory flock on SQLite,
+  `engine.state.lock`; an advisory lock on PostgreSQL, `engine.state.postgres`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from engine.model.catalog import Catalog, Category, Product, StoreProfile, Unrea
 from engine.model.errors import TokbridgeError
 from engine.model.listing import TikTokAttribute
 from engine.rules import EvaluationCache
-from engine.state import StateStore, StoredToken, WriterLock
+from engine.state import StateStore, StoredToken, local_state_path, open_state
+from engine.state.database import HeldLock
 from engine.tiktok.client import TikTokClient
 from engine.tiktok.values import AuthorizedShop, TokenSet
 
@@ -147,7 +149,8 @@ class Runtime:
         self._brand_ids: dict[str, str] | None = None
         self.mirror = CatalogMirror()
         self.rule_cache = EvaluationCache()
-        self._writer: WriterLock | None = None
+        self._writer: HeldLock | None = None
+        self.state_path = local_state_path(config)  # its directory: secrets, caches, the control socket
 
     @classmethod
     def open(cls, root: str | Path, *, env: Mapping[str, str] | None = None, **options: Any) -> Runtime:
@@ -155,8 +158,7 @@ class Runtime:
         config = load(str(root), env=env)
         credentials = secrets(config, env)
         refuse_placeholders(config, str(root), env)  # before a call fails on an example value
-        state_path = Path(config.root) / config.settings.state_path
-        state = StateStore.open(state_path, clock=options.get("clock", time.time))
+        state = open_state(config, env=env, clock=options.get("clock", time.time))
         return cls(config, credentials, state, **options)
 
     def hold_writer_lock(self, command: str) -> None:
@@ -165,16 +167,16 @@ class Runtime:
         `apply`, `watch` and `disconnect` call this before their first write; read-only commands never do.
         """
         if self._writer is None:
-            self._writer = WriterLock.acquire(self.state.path, command=command)
+            self._writer = self.state.writer_lock(command)
 
     def close(self) -> None:
         for client in (self._ecwid, self._tiktok, self._images):
             if client is not None:
                 client.close()
-        self.state.close()
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+        self.state.close()
 
     def __enter__(self) -> Runtime:
         return self

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from jinja2 import nodes
 
@@ -184,9 +185,27 @@ def _orders_diagnostics(doc: Document) -> list[Diagnostic]:
     return out
 
 
+def _state_url_diagnostics(doc: Document, env: Mapping[str, str]) -> list[Diagnostic]:
+    """A password written into state_url, or the variable `env:NAME` names unset (never the URL itself)."""
+    url = str(doc.data.get("state_url", ""))
+    if url.startswith("env:"):
+        variable = url.removeprefix("env:")
+        if variable in env:
+            return []
+        return [_at(doc, ("state_url",), f"environment variable {variable} is not set (export it, or add "
+                                         f"{variable}=postgresql://... to .tokbridge/secrets)", "env-unset")]
+    parts = urlsplit(url)
+    if parts.password is None and "password" not in parse_qs(parts.query):
+        return []
+    return [_at(doc, ("state_url",), "state_url holds a password, and secrets never live in tokbridge.yaml: put the "
+                                     "URL in an environment variable (or .tokbridge/secrets) and write "
+                                     "`state_url: env:NAME`, or give the password by PGPASSWORD or ~/.pgpass "
+                                     "(what is written here is not repeated)", "secret-in-config")]
+
+
 def semantic_diagnostics(kind: str, doc: Document, *, env: Mapping[str, str]) -> list[Diagnostic]:
     if kind == "tokbridge":
-        return _env_diagnostics(doc, env)
+        return _env_diagnostics(doc, env) + _state_url_diagnostics(doc, env)
     if kind == "selling":
         return _selling_diagnostics(doc)
     if kind == "orders":
@@ -236,6 +255,7 @@ def build_settings(doc: Document) -> Settings:
         ecwid=EcwidConnection(**ecwid),
         tiktok=TikTokConnection(**tiktok),
         state_path=data.get("state_path", ".tokbridge/state.db"),
+        state_url=data.get("state_url", ""),
         intervals=Intervals(**data.get("intervals", {})),
         webhooks=WebhookListen(**data.get("webhooks", {})),
         sync_policy=SyncPolicy(config_changes=ConfigChanges(data.get("sync_policy", {}).get("config_changes",

@@ -433,7 +433,15 @@ _TOKBRIDGE = _document(
                                            minimum=1),
             },
         ),
-        "state_path": _str("SQLite state file, relative to this directory.", minLength=1),
+        "state_path": _str("SQLite state file, relative to this directory (with `state_url`, the directory still "
+                           "holds tokbridge's local files: secrets, caches, the daemon's control socket).",
+                           minLength=1),
+        "state_url": _str("Keep the state in PostgreSQL instead of the SQLite file: `env:NAME` (the environment "
+                          "variable or `.tokbridge/secrets` entry NAME holds the `postgresql://` URL, password "
+                          "included) or a `postgresql://user@host:port/database` URL without a password (libpq's "
+                          "PGPASSWORD or ~/.pgpass gives it). Each store has its own schema in that database, "
+                          "`tokbridge_<ecwid.store_id>_<region>`: see docs/fleet.md. Empty: the SQLite file.",
+                          pattern=r"^$|^env:[A-Za-z_][A-Za-z0-9_]*$|^postgres(ql)?://"),
         "intervals": _obj(
             "How often the daemon polls and fully reconciles, in seconds.",
             {

@@ -285,6 +285,7 @@ class Settings:
     ecwid: EcwidConnection
     tiktok: TikTokConnection
     state_path: str = ".tokbridge/state.db"
+    state_url: str = ""  # "": the SQLite file at state_path; else `env:NAME` or a postgresql:// URL (engine.state)
     intervals: Intervals = Intervals()
     webhooks: WebhookListen = WebhookListen()
     guardrails: Guardrails = Guardrails()

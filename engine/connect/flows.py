@@ -42,7 +42,7 @@ from engine.http import ApiError, AuthError
 from engine.model.errors import TokbridgeError
 from engine.passes.readiness import GENERIC_FIX, PREREQUISITE_FIXES
 from engine.runtime import TIKTOK_TOKEN, Runtime, SetupError, save_tiktok_grant
-from engine.state import StateStore
+from engine.state import StateStore, open_state
 from engine.tiktok.client import DEFAULT_AUTH_BASE, TikTokClient
 from engine.tiktok.values import AuthorizedShop
 
@@ -301,7 +301,7 @@ def connect_ecwid(
         raise ConnectError(f"Ecwid authorised store {grant.store_id}, but tokbridge.yaml ecwid.store_id is "
                            f"{settings.store_id}: fix the store id or authorise from the right store; "
                            "nothing was saved")
-    with StateStore.open(Path(config.root) / config.settings.state_path) as state:  # creates .tokbridge/ + .gitignore
+    with open_state(config, env=variables) as state:  # creates .tokbridge/ + .gitignore
         path = write_secret(root, settings.token_env, grant.access_token)
         state.save_granted_scopes("ecwid", grant.scopes)
     missing = tuple(s for s in REQUIRED_SCOPES if s not in grant.scopes)
@@ -410,7 +410,7 @@ def connect_tiktok(
     settings = config.settings.tiktok
     with TikTokClient(credentials.tiktok_app_key, credentials.tiktok_app_secret, api_base=settings.base_url,
                       auth_base=settings.auth_url, transport=transport) as client, \
-            StateStore.open(Path(config.root) / config.settings.state_path) as state:
+            open_state(config, env=variables) as state:
         tokens = client.get_token(code)
         shop = choose_shop(client.authorized_shops(), config=config, shop_id=shop_id)
         client.shop_cipher = shop.cipher

@@ -8,7 +8,8 @@ owns all of its seller SKUs, the way `apply` adopts a product it finds by seller
 what the rules want, known is what TikTok holds, so the next plan revises any difference and
 creates nothing that exists. A TikTok product whose SKUs are unknown to Ecwid, split across
 Ecwid products, or already claimed by another TikTok product is reported, never guessed at.
-Nothing is written to TikTok or Ecwid.
+Nothing is written to TikTok or Ecwid. For a SQLite state only: a state on PostgreSQL is restored from
+the database's own backups.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from engine.model.listing import DesiredListing, ProductStatus, TikTokProduct
 from engine.reconcile import ActualListing, Essence, essence_from_tiktok, essence_of
 from engine.rules import evaluate
 from engine.runtime import Runtime
-from engine.state import StateStore, WriterLock, set_aside
+from engine.state import StateError, StateStore, WriterLock, set_aside, state_url, store_schema
 from engine.state.salvage import restore, salvage
 
 _NOTHING = Essence(title="", description="", category_id="", brand="", main_images=(), product_attributes=(),
@@ -151,6 +152,10 @@ def rebuild_state(root: str | Path, *, env: Mapping[str, str] | None = None,
                   clock: Callable[[], float] = time.time, **runtime_options: Any) -> RebuildReport:
     """Set the state database aside, create a fresh one with what could be salvaged, relink from TikTok."""
     config = load(str(root), env=env)
+    if state_url(config, env) is not None:
+        raise StateError("the state is on PostgreSQL (tokbridge.yaml state_url): `state rebuild` sets a damaged "
+                         "SQLite file aside; on PostgreSQL, restore the store's schema from its backup instead "
+                         f"(schema {store_schema(config)}; docs/fleet.md, State on PostgreSQL)")
     path = Path(config.root) / config.settings.state_path
     with WriterLock.acquire(path, command="tokbridge state rebuild"):
         aside = set_aside(path, now=clock()) if path.exists() else None

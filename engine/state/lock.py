@@ -24,6 +24,7 @@ from pathlib import Path
 from engine.state.files import OWNER_ONLY_DIRECTORY, OWNER_ONLY_FILE, StateError
 
 COMMAND_LIMIT = 200  # characters of a holder's command line quoted in a refusal
+PROC_LOCKS_LIMIT = 64 * 1024 * 1024  # /proc/locks: about 60 bytes a lock
 
 
 class WriterBusyError(StateError):
@@ -95,17 +96,19 @@ def _parse(text: str) -> tuple[int, str] | None:
     return (int(pid), rest.strip()) if pid.isdigit() else None
 
 
-def _read(path: Path | str) -> str:
+def _read(path: Path | str, limit: int = 4096) -> str:
     try:
         with open(path, encoding="utf-8", errors="replace") as file:
-            return file.read(4096)
+            return file.read(limit)
     except OSError:
         return ""
 
 
 def _flock_holder(inode: int) -> int | None:
     """The pid holding an exclusive flock on `inode`, from /proc/locks (None where there is no /proc)."""
-    for line in _read("/proc/locks").splitlines():
+    # Every lock on the machine is listed (SQLite's own among them: thousands on a busy host), so the whole
+    # table is read; its first 4 KiB once missed the holder and named "another process" instead.
+    for line in _read("/proc/locks", PROC_LOCKS_LIMIT).splitlines():
         fields = line.split()
         # "1: FLOCK  ADVISORY  WRITE 12887 fe:00:2157047 0 EOF"
         if len(fields) >= 6 and fields[1] == "FLOCK" and fields[3] == "WRITE" \

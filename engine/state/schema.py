@@ -2,18 +2,23 @@
 
 A step is one SQL statement or, where rows must be reshaped (moving an older database's cursor
 rows into their own tables), a function of the open connection. Entry i brings the schema to
-version i + 1, tracked in `PRAGMA user_version`. The SQL is plain enough for another backend to
-run as is; the functions use only parameterised reads and writes.
+version i + 1, tracked by the backend (`PRAGMA user_version` in SQLite, a one-row table on
+PostgreSQL). The SQL is the shared dialect both backends run (`engine.state.dialect` translates it
+for PostgreSQL): `?` placeholders, `ON CONFLICT` upserts, INTEGER/REAL/TEXT. The functions take the
+open `Database` and use only parameterised reads and writes through it, so they run on both.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-Step = str | Callable[[sqlite3.Connection], None]
+if TYPE_CHECKING:
+    from engine.state.database import Database
+
+Step = str | Callable[["Database"], None]
 
 # Names under which schema 2 kept non-cursor values in the cursors table (moved out by migration 3).
 LEGACY_ATTRIBUTES = "cache.tiktok.attributes:"  # + "<version>:<category id>"
@@ -24,37 +29,47 @@ LEGACY_ORDER_IMPORT = "connect.orders.import"
 LEGACY_ECWID_SCOPES = "connect.ecwid.scopes"
 
 
-def _move_attributes(conn: sqlite3.Connection, name: str, value: str, at: float) -> None:
+def _move_attributes(conn: Database, name: str, value: str, at: float) -> None:
     version, _, category_id = name.removeprefix(LEGACY_ATTRIBUTES).partition(":")
     json.loads(value)  # a row that is not JSON is a stale cache entry: dropped, fetched again
-    conn.execute("INSERT OR REPLACE INTO category_attributes VALUES (?, ?, ?, ?)", (version, category_id, value, at))
+    conn.execute("""INSERT INTO category_attributes VALUES (?, ?, ?, ?) ON CONFLICT(category_version, category_id)
+                    DO UPDATE SET attributes = excluded.attributes, fetched_at = excluded.fetched_at""",
+                 (version, category_id, value, at))
 
 
-def _move_restock(conn: sqlite3.Connection, name: str, value: str, at: float) -> None:
-    conn.execute("INSERT OR REPLACE INTO restocks VALUES (?, ?, ?)", (name.removeprefix(LEGACY_RESTOCK), value, at))
+def _move_restock(conn: Database, name: str, value: str, at: float) -> None:
+    conn.execute("""INSERT INTO restocks VALUES (?, ?, ?) ON CONFLICT(tiktok_order_id)
+                    DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at""",
+                 (name.removeprefix(LEGACY_RESTOCK), value, at))
 
 
-def _move_pending(conn: sqlite3.Connection, name: str, value: str, at: float) -> None:
+def _move_pending(conn: Database, name: str, value: str, at: float) -> None:
     for position, (key, priority, reason) in enumerate(json.loads(value)):
         conn.execute("INSERT INTO pending_work VALUES (?, ?, ?, ?)", (position, str(key), int(priority), str(reason)))
 
 
-def _move_health(conn: sqlite3.Connection, name: str, value: str, at: float) -> None:
+def _move_health(conn: Database, name: str, value: str, at: float) -> None:
     data = json.loads(value)
-    conn.execute("INSERT OR REPLACE INTO shop_health VALUES (1, ?, ?, ?, ?, ?)",
+    conn.execute("""INSERT INTO shop_health VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET
+                    state = excluded.state, reason = excluded.reason, since = excluded.since,
+                    expires_at = excluded.expires_at, updated_at = excluded.updated_at""",
                  (str(data["state"]), str(data.get("reason", "")), float(data.get("since", 0.0)),
                   float(data.get("expires_at", 0.0)), at))
 
 
-def _move_order_import(conn: sqlite3.Connection, name: str, value: str, at: float) -> None:
-    conn.execute("INSERT OR REPLACE INTO order_import VALUES (1, ?, ?)", (int(value != "stopped"), at))
+def _move_order_import(conn: Database, name: str, value: str, at: float) -> None:
+    conn.execute("""INSERT INTO order_import VALUES (1, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at""",
+                 (int(value != "stopped"), at))
 
 
-def _move_scopes(conn: sqlite3.Connection, name: str, value: str, at: float) -> None:
-    conn.execute("INSERT OR REPLACE INTO granted_scopes VALUES ('ecwid', ?, ?)", (" ".join(value.split()), at))
+def _move_scopes(conn: Database, name: str, value: str, at: float) -> None:
+    conn.execute("""INSERT INTO granted_scopes VALUES ('ecwid', ?, ?)
+                    ON CONFLICT(side) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at""",
+                 (" ".join(value.split()), at))
 
 
-_MOVERS: tuple[tuple[str, Callable[[sqlite3.Connection, str, str, float], None]], ...] = (
+_MOVERS: tuple[tuple[str, Callable[[Database, str, str, float], None]], ...] = (
     (LEGACY_ATTRIBUTES, _move_attributes),
     (LEGACY_RESTOCK, _move_restock),
     (LEGACY_PENDING, _move_pending),
@@ -64,7 +79,7 @@ _MOVERS: tuple[tuple[str, Callable[[sqlite3.Connection, str, str, float], None]]
 )
 
 
-def _move_cursor_rows(conn: sqlite3.Connection) -> None:
+def _move_cursor_rows(conn: Database) -> None:
     """Move every non-cursor row of the cursors table into its table; an unreadable one is dropped
     (each is a cache or a hint that tokbridge rebuilds), never left behind to be misread as a cursor."""
     rows = conn.execute("SELECT name, value, updated_at FROM cursors ORDER BY name").fetchall()
@@ -215,3 +230,12 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# Every table of the state, each after the tables it references (`tokbridge state copy` writes them in
+# this order): a migration that creates a table adds it here; tests/state holds the two together.
+TABLES = ("listings", "sku_links", "images", "action_required", "intents", "counters", "cursors", "tokens",
+          "orders", "audit_log", "category_attributes", "restocks", "pending_work", "shop_health", "order_import",
+          "granted_scopes", "waiting_approval")
+# Tables whose id the database numbers (INTEGER PRIMARY KEY AUTOINCREMENT): a copy must let it go on from
+# the copied ids.
+NUMBERED = ("action_required", "audit_log")

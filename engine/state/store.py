@@ -1,15 +1,16 @@
-"""The SQLite state store: the only code that touches the database.
+"""The state store: the only code that touches the database, on SQLite (the default) or PostgreSQL.
 
-One file (default `.tokbridge/state.db` under the config root) in WAL mode, so readers never block
-the writer and a crash leaves the last committed transaction intact; owner-only, since it holds the
-TikTok tokens (`engine.state.files`). Schema changes are the numbered migrations of
-`engine.state.schema`, tracked in `PRAGMA user_version`; a database newer than this code is refused.
-A damaged file is found at open (`PRAGMA quick_check`) and at any later query, and raised as a
-`CorruptStateError` that says how to recover, never as a bare sqlite3 error.
+SQLite: one file (default `.tokbridge/state.db` under the config root) in WAL mode, owner-only,
+since it holds the TikTok tokens (`engine.state.files`), its damage found at open and at any later
+query and raised as a `CorruptStateError` that says how to recover (`engine.state.database`).
+PostgreSQL: one schema per store in a database many stores share (`engine.state.postgres`). Both
+run the same SQL and the same numbered migrations of `engine.state.schema` (translated for
+PostgreSQL in one place, `engine.state.dialect`); a database newer than this code is refused.
 
 Thread-safe: one connection guarded by a re-entrant lock, so the apply engine's worker threads can
-record results concurrently; every multi-row change runs in one `BEGIN IMMEDIATE` transaction.
-Several processes may open the same file (WAL + a busy timeout serialise their writers).
+record results concurrently; every multi-row change runs in one transaction, and write transactions
+of one store are serialised across processes (SQLite's `BEGIN IMMEDIATE` and busy timeout; a
+transaction-level advisory lock on PostgreSQL). `writer_lock` makes a process the store's one writer.
 
 It keeps links and the last-applied essence of every listing (as `ActualListing`s, plus whether a
 content edit is under TikTok's review: `set_review_pending` / `reviews_pending`), image
@@ -23,7 +24,6 @@ a parameter; nothing here calls a network.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 import uuid
@@ -45,14 +45,15 @@ from engine.reconcile.essence import (
     essence_to_json,
 )
 from engine.reconcile.stored import StoredListings, StoredRow, stored_digest
-from engine.state import files
+from engine.state.database import Database, HeldLock, SqliteDatabase
 from engine.state.files import CorruptStateError as CorruptStateError
 from engine.state.files import StateError as StateError
+from engine.state.postgres import PostgresDatabase, describe, is_url
 from engine.state.schema import MIGRATIONS as MIGRATIONS
+from engine.state.schema import NUMBERED, TABLES
 from engine.state.schema import SCHEMA_VERSION as SCHEMA_VERSION
 
 DEFAULT_PATH = ".tokbridge/state.db"
-BUSY_TIMEOUT_MS = 10_000
 AUDIT_TEXT_LIMIT = 2_000
 _IDS_PER_QUERY = 500  # under SQLite's bound-parameter limit
 
@@ -165,67 +166,43 @@ class AuditEntry:
 
 
 class StateStore:
-    """The state database. Open with `StateStore.open(path)`; close when done (or use `with`)."""
+    """The state database. Open with `StateStore.open(path or URL)`; close when done (or use `with`)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, *, clock: Callable[[], float]) -> None:
-        self._conn = conn
+    def __init__(self, db: Database, *, clock: Callable[[], float]) -> None:
+        self._db = db
         self._lock = threading.RLock()
         self._clock = clock
-        self.path = path
+        self.location = db.location
+        # The SQLite file (the watch daemon's control socket sits beside it); None on PostgreSQL.
+        self.path: Path | None = db.path if isinstance(db, SqliteDatabase) else None
 
     @classmethod
-    def open(cls, path: str | Path, *, clock: Callable[[], float] = time.time) -> StateStore:
-        """Open (creating if needed) the database at `path` and bring its schema up to date."""
-        path = Path(path)
-        files.prepare(path)
-        _ignore_in_git(path.parent)
+    def open(cls, location: str | Path, *, schema: str | None = None,
+             clock: Callable[[], float] = time.time) -> StateStore:
+        """Open (creating if needed) a store's state and bring its schema up to date.
+
+        `location` is a SQLite file's path, or a `postgresql://` URL; then `schema` names the store's
+        schema in that database (created if new). A URL without a schema is refused.
+        """
+        if is_url(location):
+            if schema is None:
+                raise StateError(f"{describe(str(location))}: a state on PostgreSQL needs the store's schema name")
+            db: Database = PostgresDatabase.open(str(location), schema)
+        else:
+            path = Path(location)
+            db = SqliteDatabase.open(path)
+            ignore_in_git(path.parent)
+        store = cls(db, clock=clock)
         try:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path}: cannot open the state database: {exc}") from exc
-        store = cls(conn, path, clock=clock)
-        try:
-            store._configure()
-            store._check_integrity()
             store._migrate()
         except BaseException:
-            conn.close()
+            db.close()
             raise
         return store
 
-    def _configure(self) -> None:
-        try:
-            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            self._conn.execute("PRAGMA synchronous = NORMAL")  # durable at each WAL checkpoint; safe in WAL mode
-            self._conn.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.DatabaseError as exc:
-            raise files.damage(self.path, exc) or StateError(
-                f"{self.path}: cannot open the state database: {exc}") from exc
-        if str(mode).lower() != "wal":
-            raise StateError(f"{self.path}: the state database could not switch to WAL mode (got {mode!r})")
-
-    def _check_integrity(self) -> None:
-        """Read every page once (`quick_check`), so damage shows before anything is planned or written."""
-        with self._guard():
-            problems = [str(row[0]) for row in self._conn.execute("PRAGMA quick_check(3)").fetchall()]
-        if problems != ["ok"]:
-            raise CorruptStateError(self.path, f"the state database is damaged ({'; '.join(problems)})")
-
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        """A damaged page met by any query becomes a CorruptStateError that says how to recover."""
-        try:
-            yield
-        except sqlite3.DatabaseError as exc:
-            damaged = files.damage(self.path, exc)
-            if damaged is None:
-                raise
-            raise damaged from exc
-
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._db.close()
 
     def __enter__(self) -> StateStore:
         return self
@@ -233,58 +210,79 @@ class StateStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def writer_lock(self, command: str) -> HeldLock:
+        """Become the one writer of this store's state (WriterBusyError names the holder); see
+        `engine.state.lock` (SQLite) and `engine.state.postgres` (PostgreSQL)."""
+        with self._lock:
+            return self._db.writer_lock(command)
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Database]:
         """One atomic write: everything inside commits together or not at all."""
-        with self._lock, self._guard():
-            self._conn.execute("BEGIN IMMEDIATE")
+        with self._lock, self._db.guard():
+            self._db.begin()
             try:
-                yield self._conn
-            except sqlite3.IntegrityError as exc:
-                self._conn.execute("ROLLBACK")
-                if str(exc).startswith("UNIQUE constraint failed"):
+                yield self._db
+            except BaseException as exc:
+                self._db.rollback()
+                if self._db.is_conflict(exc):
                     raise StateConflict(str(exc)) from exc
                 raise
-            except BaseException:
-                if self._conn.in_transaction:  # SQLite may already have rolled back (a damaged page)
-                    self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+            self._db.commit()
 
-    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock, self._guard():
-            cur = self._conn.execute(sql, tuple(params))
-            cur.row_factory = sqlite3.Row
-            return cur.fetchall()
+    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        with self._lock, self._db.guard():
+            return self._db.execute(sql, tuple(params)).fetchall()
 
     def _migrate(self) -> None:
-        try:
-            version = self.schema_version
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{self.path}: not a tokbridge state database: {exc}") from exc
-        if version > SCHEMA_VERSION:
-            raise StateError(
-                f"{self.path}: schema version {version} is newer than this tokbridge understands "
-                f"({SCHEMA_VERSION}); upgrade tokbridge"
-            )
-        for number in range(version, SCHEMA_VERSION):
-            with self.transaction() as conn:
-                for step in MIGRATIONS[number]:
+        # Each step re-reads the version inside its transaction: another process opening the same new
+        # store at the same moment waits for the step and then finds it done.
+        while True:
+            with self.transaction() as db:
+                version = db.schema_version()
+                if version > SCHEMA_VERSION:
+                    raise StateError(
+                        f"{self.location}: schema version {version} is newer than this tokbridge understands "
+                        f"({SCHEMA_VERSION}); upgrade tokbridge"
+                    )
+                if version == SCHEMA_VERSION:
+                    return
+                for step in MIGRATIONS[version]:
                     if isinstance(step, str):
-                        conn.execute(step)
+                        db.run_migration_sql(step)
                     else:
-                        step(conn)
-                conn.execute(f"PRAGMA user_version = {number + 1}")
+                        step(db)
+                db.set_schema_version(version + 1)
+
+    # Whole tables, for `tokbridge state copy` (engine.state.copy); `table` is one of schema.TABLES.
+
+    def row_counts(self) -> dict[str, int]:
+        return {table: int(self._read(f"SELECT COUNT(*) FROM {_table(table)}")[0][0]) for table in TABLES}
+
+    def rows(self, table: str) -> list[tuple[Any, ...]]:
+        """Every row of `table`, columns in the order the migrations made them (the same on both backends)."""
+        return [tuple(row) for row in self._read(f"SELECT * FROM {_table(table)}")]
+
+    def insert_rows(self, tables: Mapping[str, list[tuple[Any, ...]]]) -> None:
+        """Write these rows as they are (ids included), every table in one transaction, in the order given."""
+        with self.transaction() as db:
+            for table, rows in tables.items():
+                if rows:
+                    places = ", ".join("?" * len(rows[0]))
+                    db.executemany(f"INSERT INTO {_table(table)} VALUES ({places})", rows)
+                if table in NUMBERED:
+                    db.continue_ids(table)
 
     @property
     def schema_version(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        with self._lock, self._db.guard():
+            return self._db.schema_version()
 
     @property
     def journal_mode(self) -> str:
+        """SQLite's journal mode ("wal"); PostgreSQL keeps its own write-ahead log."""
         with self._lock:
-            return str(self._conn.execute("PRAGMA journal_mode").fetchone()[0])
+            return self._db.journal_mode if isinstance(self._db, SqliteDatabase) else "postgresql"
 
     # Listings: links, last-applied essence, TikTok status and audit reasons.
 
@@ -299,7 +297,7 @@ class StateStore:
             for listing in listings:
                 self._save_listing(conn, listing, {})
 
-    def _save_listing(self, conn: sqlite3.Connection, listing: ActualListing, combos: Mapping[str, int | None]) -> None:
+    def _save_listing(self, conn: Database, listing: ActualListing, combos: Mapping[str, int | None]) -> None:
         previous = {
             row[0]: row[1]
             for row in conn.execute(
@@ -614,7 +612,7 @@ class StateStore:
         with self.transaction() as conn:
             conn.execute(
                 """INSERT INTO counters (name, value) VALUES ('plan_serial', 1)
-                   ON CONFLICT(name) DO UPDATE SET value = value + 1"""
+                   ON CONFLICT(name) DO UPDATE SET value = counters.value + 1"""
             )
             return int(conn.execute("SELECT value FROM counters WHERE name = 'plan_serial'").fetchone()[0])
 
@@ -702,7 +700,10 @@ class StateStore:
 
     def save_shop_health(self, health: ShopHealthRecord) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO shop_health VALUES (1, ?, ?, ?, ?, ?)",
+            conn.execute("""INSERT INTO shop_health VALUES (1, ?, ?, ?, ?, ?)
+                            ON CONFLICT(id) DO UPDATE SET state = excluded.state, reason = excluded.reason,
+                                since = excluded.since, expires_at = excluded.expires_at,
+                                updated_at = excluded.updated_at""",
                          (health.state, health.reason, health.since, health.expires_at, self._clock()))
 
     # What the daemon waits for the merchant to approve (at most one thing at a time: the latest).
@@ -731,7 +732,9 @@ class StateStore:
 
     def set_order_import(self, enabled: bool) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO order_import VALUES (1, ?, ?)", (int(enabled), self._clock()))
+            conn.execute("""INSERT INTO order_import VALUES (1, ?, ?) ON CONFLICT(id)
+                            DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at""",
+                         (int(enabled), self._clock()))
 
     # OAuth scopes granted per side ("ecwid"), so `connect check` can name a missing one.
 
@@ -853,7 +856,13 @@ class StateStore:
         ]
 
 
-def _order(row: sqlite3.Row) -> ImportedOrder:
+def _table(name: str) -> str:
+    if name not in TABLES:  # table names cannot be parameters: only the schema's own reach SQL
+        raise ValueError(f"not a state table: {name!r}")
+    return name
+
+
+def _order(row: Any) -> ImportedOrder:
     return ImportedOrder(
         tiktok_order_id=row["tiktok_order_id"],
         ecwid_order_id=row["ecwid_order_id"],
@@ -880,7 +889,7 @@ def default_path(config_root: str | Path) -> Path:
     return Path(config_root) / DEFAULT_PATH
 
 
-def _ignore_in_git(directory: Path) -> None:
+def ignore_in_git(directory: Path) -> None:
     # The directory holds OAuth tokens: make sure `git add .` in the merchant's repo never picks it up.
     if directory.name == ".tokbridge":
         marker = directory / ".gitignore"

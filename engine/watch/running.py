@@ -135,7 +135,7 @@ class Daemon:
             self._start_receiver()
         if self.options.watch_files:
             self._watcher = ConfigWatcher(self.runtime.config.root, self._reload_requested.set).start()
-        self._control = ControlServer(socket_path(self.runtime.state.path), self._on_control).start()
+        self._control = ControlServer(socket_path(self.runtime.state_path), self._on_control).start()
         now = self._clock()
         self._due = {"ecwid": now + self._interval("poll_ecwid_seconds"),
                      "tiktok": now, "health": now,

@@ -31,7 +31,7 @@ CASES = {
         "colour: red\nstate_path:",
         [
             "tokbridge.yaml:19:1: error: colour: unknown key 'colour' (expected one of: version, region, ecwid, "
-            "tiktok, state_path, intervals, webhooks, sync_policy, guardrails)"
+            "tiktok, state_path, state_url, intervals, webhooks, sync_policy, guardrails)"
         ],
     ),
     "wrong type": (

@@ -21,12 +21,12 @@ from typing import Any
 
 import httpx
 
-from engine.config import starter_files
+from engine.config import load, starter_files
 from engine.runtime import Runtime, save_tiktok_grant
 from engine.sandbox.ecwid import RunningEcwidSandbox, start_ecwid_sandbox
 from engine.sandbox.server import ServerThread
 from engine.sandbox.tiktok.app import TikTokSandbox, start_tiktok_sandbox
-from engine.state import StateStore
+from engine.state import open_state
 from engine.tiktok.client import TikTokClient
 
 CATEGORIES = """version: 1
@@ -38,6 +38,9 @@ categories:
     when: "product.id > 0"
     tiktok_category_id: "601591"
 """
+
+
+STATE_URL_VARIABLE = "TOKBRIDGE_STATE_URL"
 
 
 class CountingTransport(httpx.HTTPTransport):
@@ -114,7 +117,8 @@ class World:
         path.write_text(text.replace(old, new, 1))
 
 
-def write_config(root: Path, ecwid: RunningEcwidSandbox, tiktok_url: str, tiktok: TikTokSandbox) -> None:
+def write_config(root: Path, ecwid: RunningEcwidSandbox, tiktok_url: str, tiktok: TikTokSandbox,
+                 state_url: str | None = None) -> None:
     for name, text in starter_files().items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,26 +127,31 @@ def write_config(root: Path, ecwid: RunningEcwidSandbox, tiktok_url: str, tiktok
     text = settings.read_text()
     text = text.replace("  store_id: 1003 ", f"  store_id: {ecwid.store_id}\n  base_url: {ecwid.base_url}\n  #", 1)
     text = text.replace("tiktok:\n", f"tiktok:\n  base_url: {tiktok_url}\n  auth_url: {tiktok_url}\n", 1)
+    if state_url is not None:  # the state on PostgreSQL, its URL a secret like the others
+        text += f"state_url: env:{STATE_URL_VARIABLE}\n"
     settings.write_text(text)
     (root / "mappings" / "categories.yaml").write_text(CATEGORIES)
     (root / ".tokbridge" / "secrets").write_text(
         f"ECWID_TOKEN={ecwid.token}\nECWID_CLIENT_SECRET={ecwid.client_secret}\n"
-        f"TIKTOK_APP_KEY={tiktok.app_key}\nTIKTOK_APP_SECRET={tiktok.app_secret}\n")
+        f"TIKTOK_APP_KEY={tiktok.app_key}\nTIKTOK_APP_SECRET={tiktok.app_secret}\n"
+        + (f"{STATE_URL_VARIABLE}={state_url}\n" if state_url is not None else ""))
 
 
 def connect(root: Path, url: str, tiktok: TikTokSandbox) -> None:
     with TikTokClient(tiktok.app_key, tiktok.app_secret, api_base=url, auth_base=url) as client:
         tokens = client.get_token(tiktok.mint_auth_code())
         shop = client.select_shop()
-    with StateStore.open(root / ".tokbridge" / "state.db") as state:
+    with open_state(load(root)) as state:
         save_tiktok_grant(state, tokens, shop)
 
 
 @contextmanager
-def make_world(root: Path, *, n_products: int = 30, seed: int = 3, **tiktok_options: Any) -> Iterator[World]:
+def make_world(root: Path, *, n_products: int = 30, seed: int = 3, state_url: str | None = None,
+               **tiktok_options: Any) -> Iterator[World]:
+    """`state_url`: keep the state in that PostgreSQL database (`state_url: env:...`) instead of SQLite."""
     tiktok_options.setdefault("review_delay", 60.0)
     with start_ecwid_sandbox(n_products=n_products, seed=seed, webhook_time_scale=0.0001) as ecwid, \
             start_tiktok_sandbox(**tiktok_options) as (server, tiktok):
-        write_config(root, ecwid, server.url, tiktok)
+        write_config(root, ecwid, server.url, tiktok, state_url)
         connect(root, server.url, tiktok)
         yield World(root=root, ecwid=ecwid, tiktok_server=server, tiktok=tiktok)

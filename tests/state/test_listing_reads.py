@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import dataclasses
 
 from engine.model.listing import ProductStatus
-from engine.state import StateStore
+from engine.reconcile import essence_of
+from engine.reconcile.stored import actual_hash
+from tests.pg import StateBackend
 from tests.reconcile.reconcile_builders import actual, listing
 
 
-def test_review_and_tiktok_id_reads_equal_the_filtered_full_read(tmp_path: Path) -> None:
+def test_review_and_tiktok_id_reads_equal_the_filtered_full_read(backend: StateBackend) -> None:
     statuses = list(ProductStatus)
-    with StateStore.open(tmp_path / "state.db") as state:
+    with backend.open() as state:
         state.save_listings(actual(listing(pid), status=statuses[pid % len(statuses)]) for pid in range(1, 21))
         state.set_review_pending(4, True)
         state.set_review_pending(5, True)
@@ -23,3 +25,13 @@ def test_review_and_tiktok_id_reads_equal_the_filtered_full_read(tmp_path: Path)
         named = [a for a in everything.values() if a.tiktok_product_id in wanted]
         assert named == [everything[3], everything[17]]
         assert state.listings_of_tiktok(wanted) == named
+
+
+def test_the_listing_index_hashes_and_settles_rows_as_the_listings_do(backend: StateBackend) -> None:
+    settled = actual(listing(5))
+    edited = dataclasses.replace(actual(listing(6)), known=essence_of(listing(6, title="Edited on TikTok")))
+    with backend.open() as state:
+        state.save_listings([settled, edited])
+        index = state.listing_index()
+        assert index.rows[5].digest == actual_hash(settled) and index.rows[5].settled
+        assert index.rows[6].digest == actual_hash(edited) == actual_hash(index[6]) and not index.rows[6].settled

@@ -12,6 +12,7 @@ import pytest
 
 from engine.reconcile import ActualListing
 from engine.state import CorruptStateError, StateError, StateStore, StoredToken, set_aside
+from engine.state.database import SqliteDatabase
 from tests.state.test_state_store import essence, linked
 
 
@@ -98,7 +99,7 @@ def test_a_damaged_page_met_by_a_later_query_is_the_same_error(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "state.db"
     damaged_state(path)
-    monkeypatch.setattr(StateStore, "_check_integrity", lambda self: None)  # as if damaged after the open
+    monkeypatch.setattr(SqliteDatabase, "_check_integrity", lambda self: None)  # as if damaged after the open
     with StateStore.open(path) as store:
         with pytest.raises(CorruptStateError, match="the state database is damaged"):
             store.listings()

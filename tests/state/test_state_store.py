@@ -1,4 +1,5 @@
-"""The state store on a real SQLite file: migrations, WAL, threads, reopen, every table's round trip."""
+"""The state store on a real SQLite file and a real PostgreSQL database: migrations, threads, reopen, every
+table's round trip. SQLite-file matters (WAL, a file that is not a database) are tested on SQLite alone."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from engine.model.listing import (
@@ -29,6 +31,7 @@ from engine.state import (
     default_path,
 )
 from engine.state.store import MIGRATIONS
+from tests.pg import StateBackend
 
 
 class FakeClock:
@@ -69,21 +72,24 @@ def linked(pid: int = 1, **changes: object) -> ActualListing:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    with StateStore.open(tmp_path / ".tokbridge" / "state.db", clock=FakeClock()) as s:
+def store(backend: StateBackend) -> StateStore:
+    with backend.open(clock=FakeClock()) as s:
         yield s  # type: ignore[misc]
 
 
-def test_opens_from_empty_with_every_migration_in_wal_mode(tmp_path: Path) -> None:
+def test_a_sqlite_state_opens_in_wal_mode_and_is_ignored_by_git(tmp_path: Path) -> None:
     path = default_path(tmp_path)
     assert path == tmp_path / ".tokbridge" / "state.db"
     with StateStore.open(path) as s:
-        assert s.schema_version == SCHEMA_VERSION == 4
+        assert s.schema_version == SCHEMA_VERSION
         assert s.journal_mode == "wal"
     assert (tmp_path / ".tokbridge" / ".gitignore").read_text() == "*\n"
-    raw = sqlite3.connect(path)
-    tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    raw.close()
+
+
+def test_opens_from_empty_with_every_migration(backend: StateBackend) -> None:
+    with backend.open() as s:
+        assert s.schema_version == SCHEMA_VERSION
+    tables = backend.tables()
     assert {
         "listings",
         "sku_links",
@@ -96,19 +102,26 @@ def test_opens_from_empty_with_every_migration_in_wal_mode(tmp_path: Path) -> No
         "orders",
         "audit_log",
     } <= tables
-    with StateStore.open(path) as again:  # reopening runs nothing twice
-        assert again.schema_version == 4
+    with backend.open() as again:  # reopening runs nothing twice
+        assert again.schema_version == SCHEMA_VERSION
 
 
-def test_refuses_a_newer_schema_and_a_file_that_is_not_a_database(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    StateStore.open(path).close()
-    raw = sqlite3.connect(path)
-    raw.execute("PRAGMA user_version = 7")
+def test_refuses_a_newer_schema(backend: StateBackend) -> None:
+    with backend.open() as store:
+        location = store.location
+    raw = backend.database()
+    raw.begin()
+    raw.set_schema_version(SCHEMA_VERSION + 3)
+    raw.commit()
     raw.close()
     with pytest.raises(StateError) as exc:
-        StateStore.open(path)
-    assert str(exc.value) == f"{path}: schema version 7 is newer than this tokbridge understands (4); upgrade tokbridge"
+        backend.open()
+    assert str(exc.value) == (f"{location}: schema version {SCHEMA_VERSION + 3} is newer than this tokbridge "
+                              f"understands ({SCHEMA_VERSION}); "
+                              "upgrade tokbridge")
+
+
+def test_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(StateError, match=re.escape(f"{junk}: cannot open the state database: file is not a database")):
@@ -142,13 +155,12 @@ def test_listings_round_trip_with_links_status_and_audit_reasons(store: StateSto
     assert set(store.listings()) == {2}
 
 
-def test_intents_survive_a_reopen_and_keep_their_idempotency_key(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    with StateStore.open(path) as first:
+def test_intents_survive_a_reopen_and_keep_their_idempotency_key(backend: StateBackend) -> None:
+    with backend.open() as first:
         intent = first.begin_intent(5, seller_skus=["B", "A"])
         assert intent.seller_skus == ("A", "B")
         assert len(intent.idempotency_key) <= 128
-    with StateStore.open(path) as second:  # as after kill -9 between the intent and the create call
+    with backend.open() as second:  # as after kill -9 between the intent and the create call
         assert second.pending_intents() == [intent]
         retry = second.begin_intent(5, seller_skus=["A", "B"])
         assert retry.idempotency_key == intent.idempotency_key
@@ -213,14 +225,16 @@ def test_audit_log_is_append_only_and_redacted(store: StateStore) -> None:
     assert entries[0].request == "POST /product/202309/products?access_token=***"
     assert entries[1].error == "Authorization: Bearer *** rejected"
     assert [e.key for e in store.audit_log(limit=1)] == ["product:2"]
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"), store.transaction() as conn:
-        conn.execute("DELETE FROM audit_log")
+    for change in ("DELETE FROM audit_log", "UPDATE audit_log SET outcome = 'ok'"):
+        with pytest.raises((sqlite3.IntegrityError, psycopg.errors.RaiseException), match="append-only"), \
+                store.transaction() as conn:
+            conn.execute(change)
     assert len(store.audit_log()) == 2
+    assert store.audit_log()[1].outcome == "failed"
 
 
-def test_concurrent_writers_from_threads_and_a_second_connection(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    with StateStore.open(path) as shared, StateStore.open(path) as other:
+def test_concurrent_writers_from_threads_and_a_second_connection(backend: StateBackend) -> None:
+    with backend.open() as shared, backend.open() as other:
         errors: list[BaseException] = []
 
         def work(worker: int) -> None:
@@ -245,17 +259,18 @@ def test_concurrent_writers_from_threads_and_a_second_connection(tmp_path: Path)
         assert shared.next_plan_serial() == 321
 
 
-def test_a_version_1_database_gains_review_pending_and_keeps_its_listings(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    raw = sqlite3.connect(path)
+def test_a_version_1_database_gains_review_pending_and_keeps_its_listings(backend: StateBackend) -> None:
+    raw = backend.database()
+    raw.begin()
     for statement in MIGRATIONS[0]:
-        raw.execute(statement)
-    raw.execute("PRAGMA user_version = 1")
+        assert isinstance(statement, str)
+        raw.run_migration_sql(statement)
+    raw.set_schema_version(1)
     raw.commit()
     raw.close()
-    with StateStore.open(path) as s:
+    with backend.open() as s:
         s.save_listing(linked(1))
-        assert s.schema_version == 4 and s.reviews_pending() == set()
+        assert s.schema_version == SCHEMA_VERSION and s.reviews_pending() == set()
         s.set_review_pending(1, True)
         s.save_listing(linked(1))  # recording a later write does not forget the pending review
         assert s.reviews_pending() == {1}
