@@ -77,6 +77,7 @@ CONFLICT_FIX = ("give each Ecwid product (and each variant) its own SKU in Ecwid
                 "tokbridge lists the product on the next apply")
 # Reconciler field name -> TikTok partial edit field name (the rules name brands, TikTok wants ids).
 EDIT_FIELDS: Mapping[str, str] = {"brand": "brand_id"}
+RULE_FIELDS = ("size_chart", "certifications")  # what a category's rules ask for (engine.rules.category_rules)
 BRANDED = frozenset({ActionKind.CREATE_PRODUCT, ActionKind.UPDATE_PRODUCT})  # actions that send a brand id
 
 
@@ -538,6 +539,9 @@ class Executor:
         uris: dict[str, str] = {}
         wanted = [(url, "MAIN_IMAGE") for url in listing.main_images]
         wanted += [(s.image_url, "ATTRIBUTE_IMAGE") for s in listing.skus if s.image_url and s.sales_attributes]
+        if listing.size_chart is not None and listing.size_chart.image_url and not listing.size_chart.template_id:
+            wanted.append((listing.size_chart.image_url, "SIZE_CHART_IMAGE"))
+        wanted += [(url, "CERTIFICATION_IMAGE") for c in listing.certifications for url in c.image_urls]
         for url, use_case in wanted:
             known = self.state.image_uri(url)
             if known is None:
@@ -621,6 +625,10 @@ class Executor:
         from engine.tiktok import convert  # here, not at the top: `import engine.apply` stays light
         body = convert.partial_edit_request(full, [EDIT_FIELDS.get(f, f) for f in fields])
         body.pop("save_mode", None)
+        # The category's size chart and certifications go with every content edit: the edited version
+        # is reviewed whole, and these are not compared fields, so a listing made before the category
+        # asked for them gets them with its next edit.
+        body.update({k: full[k] for k in RULE_FIELDS if k in full})
         result = self._write(action.kind.value, action.key, {"product_id": product_id, **body},
                              lambda: self.runtime.tiktok.partial_edit_product(product_id, body))
         return result.sku_ids if "skus" in fields else None

@@ -21,6 +21,7 @@ from typing import Any
 
 from engine.config.diagnostics import Diagnostic
 from engine.config.types import Config, Region
+from engine.model.listing import AttributeValue, CategoryRules, Certification, TikTokAttribute
 
 CATEGORY_VERSION = {Region.US: "v2", Region.UK: "v1"}  # US shops must use the 7-level v2 tree
 RULE = "tiktok-category"
@@ -117,3 +118,87 @@ def check_categories(config: Config) -> list[Diagnostic]:
     """The diagnostics against the saved tree; none when no tree has been saved yet."""
     tree = load_tree(config)
     return [] if tree is None else category_diagnostics(config, tree)
+
+
+# -- category rules and attribute lists, kept beside the tree -------------------------------------
+#
+# Get Category Rules (size chart, certifications) and Get Attributes (the values an attribute
+# takes) are saved the same way, per category, when a connected plan or `doctor` asks TikTok for
+# them, so `validate` can check mapped constant attribute values offline and an offline `plan`
+# still blocks what TikTok's review would refuse.
+
+
+def rules_cache_path(config: Config) -> Path:
+    return cache_path(config).with_name(f"tiktok-category-rules-{version_for(config)}.json")
+
+
+def attributes_cache_path(config: Config) -> Path:
+    return cache_path(config).with_name(f"tiktok-attributes-{version_for(config)}.json")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+    temporary.replace(path)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save_category_rules(config: Config, rules: Mapping[str, CategoryRules], *, fetched_at: float) -> None:
+    """Add (or replace) the rules of these categories in the saved copy."""
+    data = _read_json(rules_cache_path(config))
+    for category_id, item in rules.items():
+        data[category_id] = {"fetched_at": fetched_at, "size_chart_required": item.size_chart_required,
+                             "size_chart_supported": item.size_chart_supported,
+                             "package_dimension_required": item.package_dimension_required,
+                             "cod_supported": item.cod_supported,
+                             "certifications": [{"id": c.id, "name": c.name, "required": c.required}
+                                                for c in item.certifications]}
+    _write_json(rules_cache_path(config), data)
+
+
+def load_category_rules(config: Config) -> dict[str, tuple[CategoryRules, float]]:
+    """The saved rules by category id, each with when it was fetched; {} when none (or unreadable)."""
+    found: dict[str, tuple[CategoryRules, float]] = {}
+    for category_id, item in _read_json(rules_cache_path(config)).items():
+        try:
+            certifications = tuple(Certification(str(c["id"]), str(c["name"]), bool(c["required"]))
+                                   for c in item["certifications"])
+            found[category_id] = (CategoryRules(certifications, bool(item["size_chart_supported"]),
+                                                bool(item["size_chart_required"]),
+                                                bool(item["package_dimension_required"]), bool(item["cod_supported"])),
+                                  float(item["fetched_at"]))
+        except (KeyError, TypeError, ValueError):
+            continue  # an entry that cannot be read is fetched again
+    return found
+
+
+def save_attribute_lists(config: Config, attributes: Mapping[str, Iterable[TikTokAttribute]]) -> None:
+    """Keep each category's attribute list (ids, names, listed values, customizable) for `validate`."""
+    data = _read_json(attributes_cache_path(config))
+    for category_id, items in attributes.items():
+        data[category_id] = [{"id": a.id, "name": a.name, "type": a.type, "required": a.required,
+                              "customizable": a.customizable, "multiple": a.multiple,
+                              "values": [[v.id, v.name] for v in a.values]} for a in items]
+    _write_json(attributes_cache_path(config), data)
+
+
+def load_attribute_lists(config: Config) -> dict[str, tuple[TikTokAttribute, ...]]:
+    found: dict[str, tuple[TikTokAttribute, ...]] = {}
+    for category_id, items in _read_json(attributes_cache_path(config)).items():
+        try:
+            found[category_id] = tuple(
+                TikTokAttribute(str(a["id"]), str(a["name"]), str(a["type"]), bool(a["required"]),
+                                tuple(AttributeValue(str(i), str(n)) for i, n in a["values"]),
+                                bool(a["customizable"]), bool(a["multiple"]))
+                for a in items)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return found

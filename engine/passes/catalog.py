@@ -40,6 +40,7 @@ from engine.passes.errors import StalePlanError
 from engine.passes.readiness import ListingBlocker, creates, ensure_category_tree, hold_creates, listing_blockers
 from engine.reconcile import ActualListing, check_guardrails, diff, essence_from_tiktok, product_key
 from engine.rules import evaluate
+from engine.rules.category_rules import apply_category_rules, rules_digest
 from engine.rules.evaluation import attributes_digest
 from engine.runtime import Runtime
 
@@ -70,13 +71,15 @@ def plan_catalog(
     catalog = runtime.mirror.catalog() if loaded else runtime.read_catalog(full=full)
     attributes = runtime.category_attributes()
     evaluation = evaluate(config, catalog, category_attributes=attributes or None, cache=runtime.rule_cache)
+    rules = runtime.category_rules()
+    evaluation = apply_category_rules(config, catalog, evaluation, rules or None)
     before = {i.ecwid_product_id for i in runtime.state.action_required(source="rules")}
     runtime.state.replace_action_required(evaluation.action_required, source="rules")
     # From state, the diff decodes only the listings whose hashes differ from the desired ones.
     actual: Mapping[int, ActualListing] = (
         read_live(runtime, runtime.state.listings()) if refresh else runtime.state.listing_index())
     newly_blocked = _newly_blocked(evaluation.action_required, before, listed=bool(actual))
-    config_digest = f"{config.digest}|{attributes_digest(attributes)}"
+    config_digest = f"{config.digest}|{attributes_digest(attributes)}|{rules_digest(rules)}"
     plan = diff(
         evaluation.listings,
         actual,

@@ -37,7 +37,7 @@ from engine.http import (
     call_with_retries,
     redact,
 )
-from engine.model.listing import TikTokAttribute, TikTokCategory, TikTokProduct
+from engine.model.listing import CategoryRules, TikTokAttribute, TikTokCategory, TikTokProduct
 from engine.model.tiktok_order import (
     Cancellation,
     DeliveryOption,
@@ -57,7 +57,6 @@ from engine.tiktok.values import (
     AuthorizedShop,
     BatchResult,
     Brand,
-    CategoryRules,
     ExternalOrderReference,
     ItemError,
     Prerequisite,

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 from engine.model.listing import (
     AttributeValue,
     AuditFailure,
+    CategoryRules,
+    Certification,
     DesiredListing,
     DesiredSku,
     PackageDimensions,
@@ -53,8 +55,6 @@ from engine.tiktok.values import (
     ActiveShop,
     AuthorizedShop,
     Brand,
-    CategoryRules,
-    Certification,
     ExternalOrderReference,
     ItemError,
     Prerequisite,
@@ -220,6 +220,7 @@ def parse_product(data: Mapping[str, Any]) -> TikTokProduct:
         description=_s(data.get("description")),
         category_id=_leaf_category(data),
         brand_id=_s((data.get("brand") or {}).get("id")),
+        brand_name=_s((data.get("brand") or {}).get("name")),
         main_images=tuple(_s(image.get("uri")) for image in data.get("main_images") or ()),
         product_attributes=tuple(_product_attribute(a) for a in data.get("product_attributes") or ()),
         package_weight=_package_weight(data.get("package_weight")),
@@ -697,7 +698,20 @@ def product_request(
         d = listing.package_dimensions
         body["package_dimensions"] = {"length": str(d.length), "width": str(d.width), "height": str(d.height),
                                       "unit": d.unit}
+    _category_rule_fields(body, listing, uri)
     return body
+
+
+def _category_rule_fields(body: dict[str, Any], listing: DesiredListing, uri: Callable[[str], str]) -> None:
+    """The size chart and certifications a category's rules ask for (tiktok.md §6.1)."""
+    chart = listing.size_chart
+    if chart is not None and chart.template_id:
+        body["size_chart"] = {"template": {"id": chart.template_id}}
+    elif chart is not None and chart.image_url:
+        body["size_chart"] = {"image": {"uri": uri(chart.image_url)}}
+    if listing.certifications:
+        body["certifications"] = [{"id": c.id, "images": [{"uri": uri(url)} for url in c.image_urls]}
+                                  for c in listing.certifications]
 
 
 def partial_edit_request(full: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:

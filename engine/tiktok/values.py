@@ -113,20 +113,6 @@ class Brand:
     available: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Certification:
-    id: str
-    name: str
-    required: bool
-
-
-@dataclass(frozen=True, slots=True)
-class CategoryRules:
-    certifications: tuple[Certification, ...] = ()
-    size_chart_supported: bool = False
-    size_chart_required: bool = False
-    package_dimension_required: bool = False
-    cod_supported: bool = False
 
 
 @dataclass(frozen=True, slots=True)

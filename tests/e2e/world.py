@@ -26,6 +26,7 @@ from engine.runtime import Runtime, save_tiktok_grant
 from engine.sandbox.ecwid import RunningEcwidSandbox, start_ecwid_sandbox
 from engine.sandbox.server import ServerThread
 from engine.sandbox.tiktok.app import TikTokSandbox, start_tiktok_sandbox
+from engine.sandbox.tiktok.data import SIZE_CHART_TEMPLATES
 from engine.state import StateStore
 from engine.tiktok.client import TikTokClient
 
@@ -37,6 +38,12 @@ categories:
   - name: everything else
     when: "product.id > 0"
     tiktok_category_id: "601591"
+"""
+
+# T-shirts (601226) need a size chart (Get Category Rules): a template the seller made in Seller Center.
+SIZE_CHARTS = f"""
+size_charts:
+  "601226": {{ template_id: "{next(iter(SIZE_CHART_TEMPLATES))}" }}
 """
 
 
@@ -125,6 +132,8 @@ def write_config(root: Path, ecwid: RunningEcwidSandbox, tiktok_url: str, tiktok
     text = text.replace("tiktok:\n", f"tiktok:\n  base_url: {tiktok_url}\n  auth_url: {tiktok_url}\n", 1)
     settings.write_text(text)
     (root / "mappings" / "categories.yaml").write_text(CATEGORIES)
+    with (root / "mappings" / "attributes.yaml").open("a") as attributes:
+        attributes.write(SIZE_CHARTS)
     (root / ".tokbridge" / "secrets").write_text(
         f"ECWID_TOKEN={ecwid.token}\nECWID_CLIENT_SECRET={ecwid.client_secret}\n"
         f"TIKTOK_APP_KEY={tiktok.app_key}\nTIKTOK_APP_SECRET={tiktok.app_secret}\n")

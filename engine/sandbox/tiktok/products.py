@@ -17,7 +17,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from engine.sandbox.tiktok.core import PRODUCT_INVALID_PARAMS, ApiFailure, Call, Route, decimal_of, paginate
-from engine.sandbox.tiktok.data import CURRENCY, MAX_PRICE, MAX_SKUS, TITLE_MAX, delivery_options, warehouses
+from engine.sandbox.tiktok.data import (
+    CURRENCY,
+    MAX_PRICE,
+    MAX_SKUS,
+    SIZE_CHART_TEMPLATES,
+    TITLE_MAX,
+    delivery_options,
+    warehouses,
+)
 from engine.sandbox.tiktok.images import image_size
 
 if TYPE_CHECKING:
@@ -176,6 +184,9 @@ def audit(sb: TikTokSandbox, content: dict[str, Any]) -> list[dict[str, Any]]:
         if attr.get("is_requried") and attr["id"] not in given:
             fail(f"The required attribute {attr['name']} is missing.",
                  f"Fill in {attr['name']} (attribute id {attr['id']}) from Get Attributes for this category.")
+    _attribute_value_audit(tree.attributes(content.get("category_id", ""), sb.region),
+                           content.get("product_attributes", []), fail)
+    _category_rules_audit(sb, tree.rules(content.get("category_id", "")), content, fail)
     images = content.get("main_images", [])
     if not 1 <= len(images) <= 9:
         fail("A product needs 1 to 9 main images.", "Upload between 1 and 9 main images.")
@@ -199,6 +210,48 @@ def audit(sb: TikTokSandbox, content: dict[str, Any]) -> list[dict[str, Any]]:
                  f"Set a price from 0.01 to {maximum} {CURRENCY[sb.region]}.")
     _sales_attribute_audit(skus, fail)
     return reasons
+
+
+def _attribute_value_audit(specs: list[dict[str, Any]], given: list[Any], fail: Any) -> None:
+    """Get Attributes' value rules: a listed value where the attribute is not customizable, one value
+    where it is not multiple-selection (tiktok.md §7)."""
+    by_id = {a["id"]: a for a in specs if a["type"] == "PRODUCT_PROPERTY"}
+    for attr in given:
+        spec = by_id.get(str(attr.get("id"))) if isinstance(attr, dict) else None
+        if spec is None:
+            continue
+        values = [v for v in attr.get("values", []) if isinstance(v, dict)]
+        if not spec.get("is_multiple_selection") and len(values) > 1:
+            fail(f"The attribute {spec['name']} takes one value; {len(values)} were given.",
+                 f"Give {spec['name']} a single value.")
+        listed = {v["id"] for v in spec.get("values", [])} | {v["name"].lower() for v in spec.get("values", [])}
+        if spec.get("is_customizable") or not spec.get("values"):
+            continue
+        for value in values:
+            if str(value.get("id") or "") not in listed and str(value.get("name") or "").lower() not in listed:
+                fail(f"The value {value.get('name') or value.get('id')} of attribute {spec['name']} is not one of "
+                     "its values.", f"Use a value of {spec['name']} from Get Attributes for this category.")
+
+
+def _category_rules_audit(sb: TikTokSandbox, rules: dict[str, Any], content: dict[str, Any], fail: Any) -> None:
+    """Get Category Rules: a size chart where required, every required certification (tiktok.md §7)."""
+    chart = content.get("size_chart") or {}
+    template = str((chart.get("template") or {}).get("id") or "") if isinstance(chart, dict) else ""
+    image = str((chart.get("image") or {}).get("uri") or "") if isinstance(chart, dict) else ""
+    if template and template not in SIZE_CHART_TEMPLATES:
+        fail(f"The size chart template {template} does not exist.", "Use a size chart template of your shop.")
+    elif image and image not in sb.images:
+        fail(f"The size chart image {image} was not uploaded to TikTok Shop.",
+             "Upload the size chart with Upload Product Image (use_case SIZE_CHART_IMAGE).")
+    elif rules["size_chart"]["is_required"] and not (template or image):
+        fail("This category requires a size chart.", "Add a size chart image or a size chart template.")
+    given = {str(c.get("id")): c for c in content.get("certifications") or [] if isinstance(c, dict)}
+    for cert in rules["product_certifications"]:
+        entry = given.get(cert["id"])
+        uploaded = [i for i in (entry or {}).get("images", []) if isinstance(i, dict) and i.get("uri") in sb.images]
+        if cert["is_required"] and not uploaded:
+            fail(f"This category requires the certification {cert['name']}.",
+                 f"Upload the {cert['name']} (use_case CERTIFICATION_IMAGE) and add it under certifications.")
 
 
 def _sales_attribute_audit(skus: list[dict[str, Any]], fail: Any) -> None:
@@ -422,7 +475,8 @@ def product_view(sb: TikTokSandbox, product: dict[str, Any], content: dict[str, 
                              "is_leaf": c["is_leaf"]} for c in tree.chain(content.get("category_id", ""))],
         **({"brand": {"id": brand["id"], "name": brand["name"]}} if brand else {}),
         "main_images": [_image_view(sb, i.get("uri", "")) for i in content.get("main_images", [])],
-        **{k: content[k] for k in ("package_dimensions", "package_weight") if content.get(k)},
+        **{k: content[k] for k in ("package_dimensions", "package_weight", "size_chart", "certifications")
+           if content.get(k)},
         "skus": [_sku_view(sb, s) for s in content.get("skus", [])],
         "product_attributes": [{"id": str(a.get("id")), "name": attr_names.get(str(a.get("id")), ""),
                                 "values": a.get("values", [])} for a in content.get("product_attributes", [])],

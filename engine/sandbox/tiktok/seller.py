@@ -75,7 +75,7 @@ ROUTES = [
 
 
 def seller_center_edit(sb: TikTokSandbox, product_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A merchant's own edit in Seller Center (drift): title, description, status or SKU prices/stock."""
+    """A merchant's own edit in Seller Center (drift): title, description, brand, status or SKU prices/stock."""
     from engine.sandbox.tiktok.products import product_view
     product = sb.products.get(product_id)
     if product is None:
@@ -84,6 +84,9 @@ def seller_center_edit(sb: TikTokSandbox, product_id: str, body: dict[str, Any])
     changed = [f for f in ("title", "description") if f in body and body[f] != content.get(f)]
     for field in changed:
         content[field] = body[field]
+    if "brand_id" in body and body["brand_id"] != content.get("brand_id"):  # another brand picked there
+        content["brand_id"] = body["brand_id"]
+        changed.append("others")
     for sku_change in body.get("skus", []):
         sku = next((s for s in content["skus"] if s["id"] == sku_change.get("id")
                     or s["seller_sku"] == sku_change.get("seller_sku")), None)
