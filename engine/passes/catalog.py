@@ -85,7 +85,7 @@ def plan_catalog(
         actual,
         sync=config.sync,
         blocked=evaluation.action_required,
-        held=runtime.state.action_required(source="tiktok"),
+        held=_still_held(runtime.state.action_required(source="tiktok"), runtime.clock()),
         config_digest=config_digest,
     )
     meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": len(catalog.products),
@@ -101,6 +101,12 @@ def plan_catalog(
             blocked=tuple(b for b in plan.blocked if product_key(b.ecwid_product_id) in wanted),
         )
     return dataclasses.replace(plan, meta=meta)
+
+
+def _still_held(items: Iterable[ActionRequired], now: float) -> tuple[ActionRequired, ...]:
+    """TikTok's refusals that still hold their action; a price a promotion locked is let go once its
+    `deferred_until` has passed (the executor's PROMOTION_RECHECK), so it is sent again then."""
+    return tuple(i for i in items if float(i.details.get("deferred_until", now + 1)) > now)
 
 
 def _readiness(runtime: Runtime, plan: Plan, newly_blocked: list[int]) -> dict[str, Any]:

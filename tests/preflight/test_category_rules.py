@@ -3,7 +3,8 @@ attribute values, and brand drift.
 
 - a product whose TikTok category requires a certification (the sandbox's toy categories) and has
   none mapped is blocked in `plan` with the rule and the fix, and no create is sent for it; mapped
-  (mappings/attributes.yaml `certifications`), the certificate image is uploaded, the create carries it and TikTok's review passes it;
+  (mappings/attributes.yaml `certifications`), the certificate image is uploaded, the create
+  carries it and TikTok's review passes it;
 - a category that requires a size chart without one mapped blocks its products the same way;
   mapped (a Seller Center template), the create carries it and the review passes it;
 - an attribute value the category does not list is blocked with "did you mean";

@@ -157,7 +157,14 @@ def admin_routes(sb: TikTokSandbox) -> list[StarletteRoute]:
         sb.missing_setup = set(body.get("missing") or ())
         return {"missing": sorted(sb.missing_setup)}
 
+    def promotion(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        # The seller puts a product in (or takes it out of) a promotion in Seller Center > Marketing.
+        product_id = str(body["product_id"])
+        (sb.promotions.add if body.get("running", True) else sb.promotions.discard)(product_id)
+        return {"promotions": sorted(sb.promotions)}
+
     return [
+        StarletteRoute("/_seller/promotions", handler(promotion), methods=["POST"]),
         StarletteRoute("/_seller/state", handler(lambda r, b: sb.state()), methods=["GET"]),
         StarletteRoute("/_seller/auth_code", handler(lambda r, b: {"auth_code": sb.mint_auth_code()}),
                        methods=["POST"]),
