@@ -13,8 +13,9 @@ Without a saved tree nothing is checked here (a config can be written before the
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from engine.model.listing import AttributeValue, CategoryRules, Certification, T
 
 CATEGORY_VERSION = {Region.US: "v2", Region.UK: "v1"}  # US shops must use the 7-level v2 tree
 RULE = "tiktok-category"
+ATTRIBUTE_RULE = "tiktok-attribute"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +117,66 @@ def category_diagnostics(config: Config, tree: CategoryTree) -> list[Diagnostic]
 
 
 def check_categories(config: Config) -> list[Diagnostic]:
-    """The diagnostics against the saved tree; none when no tree has been saved yet."""
+    """The diagnostics against the saved tree and attribute lists; none for what has not been saved yet."""
     tree = load_tree(config)
-    return [] if tree is None else category_diagnostics(config, tree)
+    found = [] if tree is None else category_diagnostics(config, tree)
+    return found + attribute_diagnostics(config, load_attribute_lists(config))
+
+
+def _close(word: str, names: Iterable[str]) -> str:
+    listed = list(names)
+    match = difflib.get_close_matches(word.casefold(), [n.casefold() for n in listed], n=1, cutoff=0.6)
+    return next((f' (did you mean "{n}"?)' for n in listed if match and n.casefold() == match[0]), "")
+
+
+def _constant_values(expression: Any) -> tuple[str, ...] | None:
+    """The values a mapping gives every product (an expression naming nothing), None when it varies."""
+    if expression.names:
+        return None
+    try:
+        value = expression.evaluate()
+    except Exception:  # a constant that cannot be evaluated is the expression checker's to report
+        return None
+    items = value if isinstance(value, list | tuple) else (value,)
+    return tuple(text for text in (str(i).strip() for i in items if i is not None) if text)
+
+
+def _value_messages(spec: TikTokAttribute, values: tuple[str, ...], category_id: str) -> list[str]:
+    messages = []
+    if not spec.multiple and len(values) > 1:
+        messages.append(f"attribute {spec.name} ({spec.id}) of TikTok category {category_id} takes one value; "
+                        f"this gives {len(values)}")
+    allowed = [v.name for v in spec.values]
+    if not spec.customizable and allowed:
+        listed = {a.casefold() for a in allowed}
+        messages += [f"attribute {spec.name} ({spec.id}) of TikTok category {category_id} does not take {v!r}"
+                     f"{_close(v, allowed)}; it takes one of: {', '.join(allowed[:12])}"
+                     for v in values if v.casefold() not in listed]
+    return messages
+
+
+def attribute_diagnostics(config: Config, lists: Mapping[str, Sequence[TikTokAttribute]]) -> list[Diagnostic]:
+    """Mapped product attributes against the saved attribute lists (Get Attributes), offline: an
+    attribute the category does not have, and a constant value it does not take (a value that varies
+    per product is checked by preflight in `plan`)."""
+    problems: list[Diagnostic] = []
+    for category_id, items in config.attributes.product_attributes.items():
+        known = lists.get(category_id)
+        if known is None:
+            continue
+        properties = [a for a in known if a.type == "PRODUCT_PROPERTY"]
+        for item in items:
+            spec = next((a for a in properties if item.attribute in (a.id, a.name)), None)
+            path = f"$.product_attributes.{category_id}.{item.attribute}"
+            if spec is None:
+                message = (f"TikTok category {category_id} has no product attribute {item.attribute!r}"
+                           f"{_close(item.attribute, [a.name for a in properties])}")
+                problems.append(Diagnostic(item.ref.file, item.ref.line, 1, path, message, ATTRIBUTE_RULE))
+                continue
+            values = _constant_values(item.value)
+            problems += [Diagnostic(item.ref.file, item.ref.line, 1, path, message, ATTRIBUTE_RULE)
+                         for message in _value_messages(spec, values or (), category_id)]
+    return problems
 
 
 # -- category rules and attribute lists, kept beside the tree -------------------------------------

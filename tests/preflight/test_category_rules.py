@@ -8,7 +8,9 @@ attribute values, and brand drift.
 - a category that requires a size chart without one mapped blocks its products the same way;
   mapped (a Seller Center template), the create carries it and the review passes it;
 - an attribute value the category does not list is blocked with "did you mean";
-- another brand picked in Seller Center shows as drift in a refreshed plan.
+- another brand picked in Seller Center shows as drift in a refreshed plan;
+- `validate`, offline, checks mapped attribute names and constant values against the attribute
+  lists a connected plan saved, at FILE:LINE with "did you mean".
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
+from engine.config import ConfigError, load
 from engine.model.listing import ProductStatus
 from engine.model.plan import ActionKind
 from engine.passes.catalog import apply_catalog, plan_catalog, refresh_reviews
@@ -122,3 +126,19 @@ def test_another_brand_picked_in_seller_center_is_drift(tmp_path: Path) -> None:
         assert len(drift) == 1
         assert [c.field for c in drift[0].changes] == ["brand"]
         assert drift[0].payload.live.brand == other["name"]  # type: ignore[union-attr]
+
+
+def test_validate_checks_mapped_attributes_against_the_saved_lists_offline(tmp_path: Path) -> None:
+    with make_world(tmp_path, n_products=3) as world:
+        with world.runtime() as runtime:
+            plan_catalog(runtime)  # connected: the categories' attribute lists are saved beside the tree
+        world.edit_config("mappings/attributes.yaml", '  "601226":\n',
+                          '  "601226":\n    Stretch: "\'Slite\'"\n    Materail: "\'Cotton\'"\n')
+        with pytest.raises(ConfigError) as refused:  # a load reads files only: validate is offline
+            load(str(world.root), env=world.env)
+        text = str(refused.value)
+        line = next(n for n, row in enumerate((world.root / "mappings" / "attributes.yaml").read_text()
+                                              .splitlines(), 1) if "Stretch" in row)
+        assert f"mappings/attributes.yaml:{line}:" in text
+        assert "does not take 'Slite' (did you mean \"Slight\"?)" in text
+        assert "has no product attribute 'Materail' (did you mean \"Material\"?)" in text
