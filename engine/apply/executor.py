@@ -79,6 +79,7 @@ CONFLICT_FIX = ("give each Ecwid product (and each variant) its own SKU in Ecwid
 # Reconciler field name -> TikTok partial edit field name (the rules name brands, TikTok wants ids).
 EDIT_FIELDS: Mapping[str, str] = {"brand": "brand_id"}
 PROMOTION_RULE = "tiktok promotion"
+PROMOTION_SOURCE = "promotion"  # the state's action-required source of prices a promotion locks
 PROMOTION_RECHECK = 6 * 3600.0  # how long a price a promotion locks waits before it is sent again
 # TikTok documents that Update Price needs "no running promotion" but no error code for it; the
 # refusal is recognised by its message (and by the TikTok sandbox's own code, 12052205).
@@ -352,7 +353,7 @@ class Executor:
                          "fingerprint": rejection_fingerprint(self._listing(action), config_digest=self._config_digest,
                                                               action=action)},
             ),
-            source="tiktok",
+            source=PROMOTION_SOURCE,  # its own: a live read clearing TikTok's review items keeps it
         )
         return ActionOutcome(action, ok=True, skipped=True, message=f"deferred (TikTok promotion): {message}")
 
@@ -414,6 +415,8 @@ class Executor:
         A stock update going through says nothing about the refused price beside it.
         """
         pid = action.ecwid_product_id or 0
+        if action.kind is ActionKind.UPDATE_PRICE:  # the promotion is over: the price went through
+            self.state.clear_action_required(pid, source=PROMOTION_SOURCE)
         for item in self.state.action_required(source="tiktok"):
             held = item.details.get("action")
             if (item.ecwid_product_id == pid and "fingerprint" in item.details and held in HOLDABLE

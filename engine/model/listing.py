@@ -250,6 +250,7 @@ class TikTokProduct:
     # Newer `audit.status` (NONE, AUDITING, FAILED, PRE_APPROVED, APPROVED; "" when absent): a content
     # edit of a live product stays ACTIVATE while AUDITING, so only this tells how that review went.
     audit_status: str = ""
+    quality_tier: str = ""  # Get Product `listing_quality_tier` (POOR, FAIR, GOOD); "" when not rated
 
 
 @dataclass(frozen=True, slots=True)

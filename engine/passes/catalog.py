@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.apply import ApplyReport, execute
+from engine.apply.executor import PROMOTION_SOURCE
 from engine.http import NotFoundError
 from engine.model.listing import ActionRequired, ProductStatus, TikTokProduct
 from engine.model.plan import Action, ActionKind, Plan
@@ -45,6 +46,8 @@ from engine.rules.evaluation import attributes_digest
 from engine.runtime import Runtime
 
 REVIEW_RULE = "tiktok review"
+QUALITY_SOURCE = "quality"  # the state's action-required source of listing-quality diagnoses (not blocking)
+QUALITY_RULE = "tiktok listing quality"
 AUDITING = "AUDITING"  # TikTok's audit.status while a review runs
 FAILED_AUDIT = "FAILED"
 READ_WORKERS = 8
@@ -85,7 +88,8 @@ def plan_catalog(
         actual,
         sync=config.sync,
         blocked=evaluation.action_required,
-        held=_still_held(runtime.state.action_required(source="tiktok"), runtime.clock()),
+        held=(*runtime.state.action_required(source="tiktok"),
+              *_still_held(runtime.state.action_required(source=PROMOTION_SOURCE), runtime.clock())),
         config_digest=config_digest,
     )
     meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": len(catalog.products),
@@ -172,11 +176,14 @@ def refresh_reviews(runtime: Runtime) -> int:
         return 0
     runtime.tiktok  # noqa: B018 - build the lazy client here, once, before the reader threads share it
 
+    rated = {item.ecwid_product_id: item for item in state.action_required(source=QUALITY_SOURCE)}
+
     def read(listing: ActualListing) -> bool:
         product = _read_product(runtime, listing)
         if product is None:
             return True
         record_review(runtime, listing, product, editing=listing.ecwid_product_id in editing)
+        record_quality(runtime, listing.ecwid_product_id, product, rated.get(listing.ecwid_product_id))
         finished = listing.ecwid_product_id in editing and product.audit_status != AUDITING
         return product.status is not listing.status or finished
 
@@ -203,6 +210,32 @@ def record_review(runtime: Runtime, listing: ActualListing, product: TikTokProdu
         state.clear_action_required(pid, source="tiktok")
     if editing and product.audit_status != AUDITING:
         state.set_review_pending(pid, False)
+
+
+def record_quality(runtime: Runtime, pid: int, product: TikTokProduct, rated: ActionRequired | None) -> None:
+    """TikTok's listing quality of a live listing, for `status` next to action-required.
+
+    A tier below GOOD is kept with TikTok's how-to-solve of each finding (`diagnose_product`: Check
+    Product Listing as a dry run, asked only when the tier differs from the one kept); GOOD clears it.
+    """
+    tier = product.quality_tier
+    if product.status is not ProductStatus.ACTIVATE or not tier:
+        return
+    if tier == "GOOD":
+        if rated is not None:
+            runtime.state.clear_action_required(pid, source=QUALITY_SOURCE)
+        return
+    if rated is not None and rated.details.get("tier") == tier:
+        return
+    quality = runtime.tiktok.diagnose_product(product.id, category_version=runtime.category_version)
+    codes = ", ".join(d.code for d in quality.diagnoses)
+    runtime.state.add_action_required(ActionRequired(
+        ecwid_product_id=pid,
+        rule=QUALITY_RULE,
+        reason=f"TikTok rates the listing's quality {tier}" + (f" ({codes})" if codes else ""),
+        fix=" ".join(d.how_to_solve for d in quality.diagnoses) or "see Seller Center > Products > Listing quality",
+        details={"tier": tier, "diagnoses": [[d.field, d.code, d.tier] for d in quality.diagnoses]},
+    ), source=QUALITY_SOURCE)
 
 
 def _review_failure(listing: ActualListing, product: TikTokProduct, *, live_edit_failed: bool) -> ActionRequired:

@@ -55,8 +55,10 @@ from engine.tiktok.values import (
     ActiveShop,
     AuthorizedShop,
     Brand,
+    Diagnosis,
     ExternalOrderReference,
     ItemError,
+    ListingQuality,
     Prerequisite,
     ProductWriteResult,
     TokenSet,
@@ -231,6 +233,7 @@ def parse_product(data: Mapping[str, Any]) -> TikTokProduct:
         create_time=_i(data.get("create_time")),
         update_time=_i(data.get("update_time")),
         audit_status=_s((data.get("audit") or {}).get("status")),
+        quality_tier=_s(data.get("listing_quality_tier")),
     )
 
 
@@ -320,6 +323,45 @@ def parse_category_rules(data: Mapping[str, Any]) -> CategoryRules:
         size_chart_required=bool((data.get("size_chart") or {}).get("is_required")),
         package_dimension_required=bool((data.get("package_dimension") or {}).get("is_required")),
         cod_supported=bool((data.get("cod") or {}).get("is_supported")),
+    )
+
+
+def listing_check_request(product: Mapping[str, Any]) -> dict[str, Any]:
+    """A Check Product Listing body (a create payload) for a product as Get Product shows it.
+
+    The listing's own images, attributes and SKUs, as TikTok holds them: nothing is uploaded, and
+    the dry run diagnoses what is on sale (used for its listing quality, tiktok.md §5/§6.3).
+    """
+    body: dict[str, Any] = {
+        "title": _s(product.get("title")),
+        "description": _s(product.get("description")),
+        "category_id": _leaf_category(product),
+        "main_images": [{"uri": _s(i.get("uri"))} for i in product.get("main_images") or ()],
+        "product_attributes": [{"id": _s(a.get("id")), "values": list(a.get("values") or ())}
+                               for a in product.get("product_attributes") or ()],
+        "skus": [{"seller_sku": _s(s.get("seller_sku")),
+                  "price": {"amount": _s((s.get("price") or {}).get("tax_exclusive_price")),
+                            "currency": _s((s.get("price") or {}).get("currency"))},
+                  "inventory": [{"warehouse_id": _s(e.get("warehouse_id")), "quantity": _i(e.get("quantity"))}
+                                for e in s.get("inventory") or ()],
+                  "sales_attributes": [{"id": _s(a.get("id")), "value_id": _s(a.get("value_id")),
+                                        "name": _s(a.get("name")), "value_name": _s(a.get("value_name"))}
+                                       for a in s.get("sales_attributes") or ()]}
+                 for s in product.get("skus") or ()],
+    }
+    body.update({k: product[k] for k in ("package_weight", "package_dimensions", "size_chart", "certifications",
+                                         "category_version") if product.get(k)})
+    if (product.get("brand") or {}).get("id"):
+        body["brand_id"] = _s(product["brand"]["id"])
+    return body
+
+
+def parse_listing_quality(data: Mapping[str, Any]) -> ListingQuality:
+    return ListingQuality(
+        tier=_s((data.get("listing_quality") or {}).get("current_tier")),
+        diagnoses=tuple(Diagnosis(field=_s(d.get("field")), code=_s(r.get("code")),
+                                  how_to_solve=_s(r.get("how_to_solve")), tier=_s(r.get("quality_tier")))
+                        for d in data.get("diagnoses") or () for r in d.get("diagnosis_results") or ()),
     )
 
 

@@ -229,6 +229,13 @@ def render_status(report: Mapping[str, Any]) -> str:
         lines.append(f"  ! product {item['ecwid_product_id']}{name}{sku}: {for_merchant(item['reason'])}   "
                      f"# {item['rule']}")
         lines.append(f"    fix: {for_merchant(item['fix'])}")
+    quality = report.get("listing_quality") or []
+    if quality:
+        lines += ["", f"Listing quality (TikTok's diagnosis; nothing is held for it) ({len(quality)}):"]
+        for item in quality:
+            name = f' "{item["name"]}"' if item.get("name") else ""
+            lines.append(f"  ~ product {item['ecwid_product_id']}{name}: {for_merchant(item['reason'])}")
+            lines.append(f"    how to solve: {for_merchant(item['fix'])}")
     orders = report["orders_action_required"]
     lines.append("")
     lines.append(f"Orders needing you ({len(orders)}):")

@@ -75,8 +75,9 @@ class CountingTransport(httpx.HTTPTransport):
             return [(m, p) for m, p, _ in list(self._sandbox.request_log)[self._start:]]
 
     def writes(self, path_part: str = "") -> list[tuple[str, str]]:
-        return [(m, p) for m, p in self.calls
-                if m != "GET" and not p.endswith("/search") and "/token/" not in p and path_part in p]
+        return [(m, p) for m, p in self.calls  # Check Product Listing is a dry run: it changes nothing
+                if m != "GET" and not p.endswith(("/search", "/listing_check")) and "/token/" not in p
+                and path_part in p]
 
     def reset(self) -> None:
         with self._lock:

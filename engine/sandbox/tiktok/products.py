@@ -257,6 +257,28 @@ def _category_rules_audit(sb: TikTokSandbox, rules: dict[str, Any], content: dic
                  f"Upload the {cert['name']} (use_case CERTIFICATION_IMAGE) and add it under certifications.")
 
 
+# Listing quality (tiktok.md §6.3 `listing_quality_tier`, Check Product Listing `listing_quality` and
+# `diagnoses`): TikTok's own diagnosis codes and how-to-solve texts; which fire when is ours [I].
+_DIAGNOSES = (
+    ("TITLE", "TITLE_LESS_THAN_40_CHARACTERS", "POOR", lambda c: len(c.get("title", "")) < 40,
+     "Names must be at least 40 characters long and contain product-identifying information, such as "
+     "\"hiking boots\" or \"lipstick\"."),
+    ("DESCRIPTION", "DESC_LESS_THAN_FIVE_HUNDRED_CHARS", "FAIR", lambda c: len(c.get("description", "")) < 500,
+     "Write a description of at least 500 characters: what the product is, its materials, sizes and care."),
+    ("MAIN_IMAGE", "MAIN_IMG_NUMBER_LESS_THAN_FIVE", "FAIR", lambda c: len(c.get("main_images", [])) < 5,
+     "Add at least five main images showing the product from different angles."),
+)
+_TIERS = ("POOR", "FAIR", "GOOD")
+
+
+def quality(content: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """(tier, diagnoses) of a listing: the worst tier a diagnosis gives, GOOD when none fires."""
+    diagnoses = [{"field": field, "diagnosis_results": [{"code": code, "how_to_solve": how, "quality_tier": tier}]}
+                 for field, code, tier, fires, how in _DIAGNOSES if fires(content)]
+    tiers = [r["quality_tier"] for d in diagnoses for r in d["diagnosis_results"]]
+    return min(tiers, key=_TIERS.index, default="GOOD"), diagnoses
+
+
 def _sales_attribute_audit(skus: list[dict[str, Any]], fail: Any) -> None:
     if len(skus) < 2 and not any(s.get("sales_attributes") for s in skus):
         return
@@ -490,6 +512,8 @@ def product_view(sb: TikTokSandbox, product: dict[str, Any], content: dict[str, 
         "delivery_options": [{"id": d, "name": n, "is_available": True} for d, n in
                              zip(sb.delivery_option_ids, ("Standard shipping", "Express shipping"), strict=True)],
         "product_types": [], "is_not_for_sale": False, "has_draft": False,
+        # Rated once live; absent before (not null: the documented shapes leave unknown fields out).
+        **({"listing_quality_tier": quality(content)[0]} if product["status"] == "ACTIVATE" else {}),
     }
 
 
@@ -763,10 +787,13 @@ def listing_check(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     except ApiFailure as failure:
         return {"check_result": "FAILED", "fail_reasons": [{"code": failure.code, "message": failure.message}],
                 "warnings": [], "diagnoses": []}
-    reasons = audit(sb, _content_from(sb, body, None))
+    content = _content_from(sb, body, None)
+    reasons = audit(sb, content)
+    tier, diagnoses = quality(content)
     return {"check_result": "FAILED" if reasons else "PASS",
             "fail_reasons": [{"code": CHECK_FAILED, "message": r["reasons"][0]} for r in reasons],
-            "warnings": [], "diagnoses": []}
+            "warnings": [], "listing_quality": {"current_tier": tier, "remaining_recommendations": len(diagnoses)},
+            "diagnoses": diagnoses}
 
 
 def inventory_search(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
