@@ -326,6 +326,18 @@ def parse_category_rules(data: Mapping[str, Any]) -> CategoryRules:
     )
 
 
+def _check_sku(sku: Mapping[str, Any]) -> dict[str, Any]:
+    price = sku.get("price") or {}
+    return {
+        "seller_sku": _s(sku.get("seller_sku")),
+        "price": {"amount": _s(price.get("tax_exclusive_price")), "currency": _s(price.get("currency"))},
+        "inventory": [{"warehouse_id": _s(e.get("warehouse_id")), "quantity": _i(e.get("quantity"))}
+                      for e in sku.get("inventory") or ()],
+        "sales_attributes": [{"id": _s(a.get("id")), "value_id": _s(a.get("value_id")), "name": _s(a.get("name")),
+                              "value_name": _s(a.get("value_name"))} for a in sku.get("sales_attributes") or ()],
+    }
+
+
 def listing_check_request(product: Mapping[str, Any]) -> dict[str, Any]:
     """A Check Product Listing body (a create payload) for a product as Get Product shows it.
 
@@ -339,20 +351,13 @@ def listing_check_request(product: Mapping[str, Any]) -> dict[str, Any]:
         "main_images": [{"uri": _s(i.get("uri"))} for i in product.get("main_images") or ()],
         "product_attributes": [{"id": _s(a.get("id")), "values": list(a.get("values") or ())}
                                for a in product.get("product_attributes") or ()],
-        "skus": [{"seller_sku": _s(s.get("seller_sku")),
-                  "price": {"amount": _s((s.get("price") or {}).get("tax_exclusive_price")),
-                            "currency": _s((s.get("price") or {}).get("currency"))},
-                  "inventory": [{"warehouse_id": _s(e.get("warehouse_id")), "quantity": _i(e.get("quantity"))}
-                                for e in s.get("inventory") or ()],
-                  "sales_attributes": [{"id": _s(a.get("id")), "value_id": _s(a.get("value_id")),
-                                        "name": _s(a.get("name")), "value_name": _s(a.get("value_name"))}
-                                       for a in s.get("sales_attributes") or ()]}
-                 for s in product.get("skus") or ()],
+        "skus": [_check_sku(s) for s in product.get("skus") or ()],
     }
     body.update({k: product[k] for k in ("package_weight", "package_dimensions", "size_chart", "certifications",
                                          "category_version") if product.get(k)})
-    if (product.get("brand") or {}).get("id"):
-        body["brand_id"] = _s(product["brand"]["id"])
+    brand_id = _s((product.get("brand") or {}).get("id"))
+    if brand_id:
+        body["brand_id"] = brand_id
     return body
 
 
