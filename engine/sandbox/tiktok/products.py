@@ -3,7 +3,9 @@
 Create and edit check the payload's structure at once (unknown/non-leaf category, category
 version, title length, images present, SKU fields, warehouses, price format, units) and reject
 with the documented code; what TikTok's *review* judges (prohibited words, required
-attributes, image quality, price range, SKU count, sales-attribute consistency) is decided
+attributes, attribute values against Get Attributes, the category's size chart and
+certifications per Get Category Rules, image quality, price range, SKU count, sales-attribute
+consistency) is decided
 `review_delay` seconds later on the sandbox clock: ACTIVATE, or FAILED with audit_failed_reasons.
 A content edit of a live product keeps it ACTIVATE while the new version is audited
 (audit.status AUDITING); price and inventory updates never trigger a review.
