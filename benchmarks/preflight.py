@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.figures import figure  # noqa: E402
-from engine.demo import connect_shop, start_sandboxes, write_config_dir  # noqa: E402
-from engine.model.listing import ProductStatus  # noqa: E402
-from engine.model.plan import ActionKind  # noqa: E402
-from engine.passes.catalog import apply_catalog, plan_catalog, refresh_reviews  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
+from benchmarks.figures import figure
+from engine.demo import connect_shop, start_sandboxes, write_config_dir
+from engine.model.listing import ProductStatus
+from engine.model.plan import ActionKind
+from engine.passes.catalog import apply_catalog, plan_catalog, refresh_reviews
+from engine.runtime import Runtime
 
 
 def rejected_share(n_products: int, seed: int) -> tuple[float, int, int]:
