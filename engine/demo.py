@@ -49,6 +49,7 @@ from engine.sandbox.ecwid import RunningEcwidSandbox, start_ecwid_sandbox
 from engine.sandbox.seed import SeedCatalog
 from engine.sandbox.server import ServerThread
 from engine.sandbox.tiktok import ManualClock, RealClock, TikTokSandbox
+from engine.sandbox.tiktok.data import SIZE_CHART_TEMPLATES
 from engine.views import render_apply, render_order_result, render_plan, status_report
 
 # Every leaf of the seeded catalog (engine/sandbox/seed.py) gets a TikTok US (v2) leaf category, so
@@ -91,6 +92,7 @@ categories:
     tiktok_category_id: "603084"    # Sports & Outdoor > Leisure & Outdoor Recreation Equipment > Yoga & Pilates
 """
 
+_TOPS, _DRESSES = SIZE_CHART_TEMPLATES
 _MATERIAL = "    Material: \"product.attributes.Material | default('Cotton')\"\n"
 SANDBOX_ATTRIBUTES = f"""\
 # yaml-language-server: $schema=../schemas/attributes.schema.json
@@ -105,6 +107,12 @@ sales_attributes:
     values: {{ Navy: Blue }}      # Ecwid choice -> TikTok value; others pass through
   Size:
     option: Size
+
+# Size charts the categories' rules require (Get Category Rules): templates made in Seller Center.
+size_charts:
+  "601226": {{ template_id: "{_TOPS}" }}
+  "601213": {{ template_id: "{_TOPS}" }}
+  "601281": {{ template_id: "{_DRESSES}" }}
 
 # Product attributes per TikTok category id: TikTok requires the material of clothing.
 product_attributes:

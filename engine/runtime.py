@@ -33,13 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import Secrets, load, secrets
+from engine.config.categories import load_category_rules, save_attribute_lists, save_category_rules
 from engine.config.secrets import refuse_placeholders
 from engine.config.types import Config, Region
 from engine.ecwid import EcwidClient
 from engine.ecwid.images import FetchedImage, ImageFetcher
+from engine.http import ApiError
 from engine.model.catalog import Catalog, Category, Product, StoreProfile, UnreadableProduct
 from engine.model.errors import TokbridgeError
-from engine.model.listing import TikTokAttribute
+from engine.model.listing import CategoryRules, TikTokAttribute
 from engine.rules import EvaluationCache
 from engine.state import StateStore, StoredToken, local_state_path, open_state
 from engine.state.database import HeldLock
@@ -309,7 +311,37 @@ class Runtime:
                 return {}
             attributes = self.tiktok.get_attributes(category_id, category_version=self.category_version)
             self.state.save_category_attributes(self.category_version, category_id, attributes)
+            # Also beside the tree, so `validate` checks mapped constant values offline.
+            save_attribute_lists(self.config, {category_id: attributes})
             result[category_id] = attributes
+        return result
+
+    def category_rules(self) -> dict[str, CategoryRules]:
+        """Get Category Rules of every category the mappings name (size chart, certifications).
+
+        Saved beside the category tree for `ATTRIBUTES_TTL`, so a converged plan asks TikTok
+        nothing and an offline plan still knows them. A category TikTok will not answer for
+        (unknown, not a leaf) is left out: the config check names it at its line.
+        """
+        wanted = sorted({rule.tiktok_category_id for rule in self.config.categories})
+        saved = load_category_rules(self.config)
+        now = self.clock()
+        result: dict[str, CategoryRules] = {}
+        fresh: dict[str, CategoryRules] = {}
+        for category_id in wanted:
+            cached = saved.get(category_id)
+            if cached is not None and (not self.connected or now - cached[1] < ATTRIBUTES_TTL):
+                result[category_id] = cached[0]
+                continue
+            if not self.connected:
+                continue
+            try:
+                fresh[category_id] = self.tiktok.get_category_rules(category_id, category_version=self.category_version)
+            except ApiError:
+                continue
+            result[category_id] = fresh[category_id]
+        if fresh:
+            save_category_rules(self.config, fresh, fetched_at=now)
         return result
 
     # -- Ecwid catalog ------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -77,6 +78,21 @@ CONFLICT_FIX = ("give each Ecwid product (and each variant) its own SKU in Ecwid
                 "tokbridge lists the product on the next apply")
 # Reconciler field name -> TikTok partial edit field name (the rules name brands, TikTok wants ids).
 EDIT_FIELDS: Mapping[str, str] = {"brand": "brand_id"}
+PROMOTION_RULE = "tiktok promotion"
+PROMOTION_SOURCE = "promotion"  # the state's action-required source of prices a promotion locks
+PROMOTION_RECHECK = 6 * 3600.0  # how long a price a promotion locks waits before it is sent again
+# TikTok documents that Update Price needs "no running promotion" but no error code for it; the
+# refusal is recognised by its message (and by the TikTok sandbox's own code, 12052205).
+PROMOTION_CODE = 12052205
+_PROMOTION_TEXT = re.compile(r"\b(promotion|campaign|flash (sale|deal))s?\b", re.IGNORECASE)
+
+
+def price_locked_by_promotion(error: Exception, message: str) -> bool:
+    code = getattr(error, "code", None)
+    return str(code) == str(PROMOTION_CODE) or bool(_PROMOTION_TEXT.search(message))
+
+
+RULE_FIELDS = ("size_chart", "certifications")  # what a category's rules ask for (engine.rules.category_rules)
 BRANDED = frozenset({ActionKind.CREATE_PRODUCT, ActionKind.UPDATE_PRODUCT})  # actions that send a brand id
 
 
@@ -269,6 +285,8 @@ class Executor:
         if isinstance(error, AuthError):
             return [ActionOutcome(a, ok=False, message=error.message) for a in actions]
         message = error.message if isinstance(error, ApiError) else str(error)
+        if all(a.kind is ActionKind.UPDATE_PRICE for a in actions) and price_locked_by_promotion(error, message):
+            return [self._promotion(a, message) for a in actions]
         for action in actions:
             if isinstance(error, _EcwidImage):
                 self._image_unavailable(action, error)
@@ -315,6 +333,29 @@ class Executor:
             ),
             source="tiktok",
         )
+
+    def _promotion(self, action: Action, message: str) -> ActionOutcome:
+        """A price TikTok holds for a running promotion: deferred and shown, neither failed nor retried.
+
+        Held like a refusal (the next plans show it and do not send it) until `PROMOTION_RECHECK`
+        has passed (`engine.passes.catalog` then lets the price update go once more) or what it
+        would send changes; the listing's stock and content keep syncing meanwhile.
+        """
+        self.state.add_action_required(
+            ActionRequired(
+                ecwid_product_id=action.ecwid_product_id or 0,
+                rule=PROMOTION_RULE,
+                reason=f"price update deferred: the product is in a TikTok promotion, which locks its price "
+                       f"({message})",
+                fix="nothing to do: tokbridge sends the price again once the promotion is over; to change it "
+                    "now, take the product out of the promotion in Seller Center > Marketing",
+                details={"action": action.kind.value, "deferred_until": self.runtime.clock() + PROMOTION_RECHECK,
+                         "fingerprint": rejection_fingerprint(self._listing(action), config_digest=self._config_digest,
+                                                              action=action)},
+            ),
+            source=PROMOTION_SOURCE,  # its own: a live read clearing TikTok's review items keeps it
+        )
+        return ActionOutcome(action, ok=True, skipped=True, message=f"deferred (TikTok promotion): {message}")
 
     def _image_unavailable(self, action: Action, error: _EcwidImage) -> None:
         pid = action.ecwid_product_id or 0
@@ -374,6 +415,8 @@ class Executor:
         A stock update going through says nothing about the refused price beside it.
         """
         pid = action.ecwid_product_id or 0
+        if action.kind is ActionKind.UPDATE_PRICE:  # the promotion is over: the price went through
+            self.state.clear_action_required(pid, source=PROMOTION_SOURCE)
         for item in self.state.action_required(source="tiktok"):
             held = item.details.get("action")
             if (item.ecwid_product_id == pid and "fingerprint" in item.details and held in HOLDABLE
@@ -538,6 +581,9 @@ class Executor:
         uris: dict[str, str] = {}
         wanted = [(url, "MAIN_IMAGE") for url in listing.main_images]
         wanted += [(s.image_url, "ATTRIBUTE_IMAGE") for s in listing.skus if s.image_url and s.sales_attributes]
+        if listing.size_chart is not None and listing.size_chart.image_url and not listing.size_chart.template_id:
+            wanted.append((listing.size_chart.image_url, "SIZE_CHART_IMAGE"))
+        wanted += [(url, "CERTIFICATION_IMAGE") for c in listing.certifications for url in c.image_urls]
         for url, use_case in wanted:
             known = self.state.image_uri(url)
             if known is None:
@@ -621,6 +667,10 @@ class Executor:
         from engine.tiktok import convert  # here, not at the top: `import engine.apply` stays light
         body = convert.partial_edit_request(full, [EDIT_FIELDS.get(f, f) for f in fields])
         body.pop("save_mode", None)
+        # The category's size chart and certifications go with every content edit: the edited version
+        # is reviewed whole, and these are not compared fields, so a listing made before the category
+        # asked for them gets them with its next edit.
+        body.update({k: full[k] for k in RULE_FIELDS if k in full})
         result = self._write(action.kind.value, action.key, {"product_id": product_id, **body},
                              lambda: self.runtime.tiktok.partial_edit_product(product_id, body))
         return result.sku_ids if "skus" in fields else None

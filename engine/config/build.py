@@ -27,6 +27,7 @@ from engine.config.types import (
     AttributeMapping,
     BuyerCancellation,
     CategoryRule,
+    CertificationMap,
     ConfigChanges,
     DriftPolicy,
     EcwidConnection,
@@ -53,6 +54,7 @@ from engine.config.types import (
     SalesAttributeMap,
     SellingPolicy,
     Settings,
+    SizeChartMap,
     StopRule,
     SyncPolicy,
     SyncRules,
@@ -371,8 +373,22 @@ def build_attributes(doc: Document, compiled: Compiled) -> AttributeMapping:
         )
         for category, attributes in data.get("product_attributes", {}).items()
     }
+    size_charts = {
+        category: SizeChartMap(str(spec.get("template_id", "")),
+                               _maybe_expr(compiled, ("size_charts", category, "image")),
+                               _ref(doc, ("size_charts", category), category))
+        for category, spec in data.get("size_charts", {}).items()
+    }
+    certifications = {
+        category: tuple(
+            CertificationMap(cert, _expr(compiled, ("certifications", category, cert)),
+                             _ref(doc, ("certifications", category, cert), cert))
+            for cert in certs
+        )
+        for category, certs in data.get("certifications", {}).items()
+    }
     return AttributeMapping(brand=_maybe_expr(compiled, ("brand",)), sales_attributes=sales,
-                            product_attributes=product)
+                            product_attributes=product, size_charts=size_charts, certifications=certifications)
 
 
 def build_orders(doc: Document, compiled: Compiled) -> OrderRules:

@@ -13,17 +13,20 @@ Without a saved tree nothing is checked here (a config can be written before the
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.config.diagnostics import Diagnostic
 from engine.config.types import Config, Region
+from engine.model.listing import AttributeValue, CategoryRules, Certification, TikTokAttribute
 
 CATEGORY_VERSION = {Region.US: "v2", Region.UK: "v1"}  # US shops must use the 7-level v2 tree
 RULE = "tiktok-category"
+ATTRIBUTE_RULE = "tiktok-attribute"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,147 @@ def category_diagnostics(config: Config, tree: CategoryTree) -> list[Diagnostic]
 
 
 def check_categories(config: Config) -> list[Diagnostic]:
-    """The diagnostics against the saved tree; none when no tree has been saved yet."""
+    """The diagnostics against the saved tree and attribute lists; none for what has not been saved yet."""
     tree = load_tree(config)
-    return [] if tree is None else category_diagnostics(config, tree)
+    found = [] if tree is None else category_diagnostics(config, tree)
+    return found + attribute_diagnostics(config, load_attribute_lists(config))
+
+
+def _close(word: str, names: Iterable[str]) -> str:
+    listed = list(names)
+    match = difflib.get_close_matches(word.casefold(), [n.casefold() for n in listed], n=1, cutoff=0.6)
+    return next((f' (did you mean "{n}"?)' for n in listed if match and n.casefold() == match[0]), "")
+
+
+def _constant_values(expression: Any) -> tuple[str, ...] | None:
+    """The values a mapping gives every product (an expression naming nothing), None when it varies."""
+    if expression.names:
+        return None
+    try:
+        value = expression.evaluate()
+    except Exception:  # a constant that cannot be evaluated is the expression checker's to report
+        return None
+    items = value if isinstance(value, list | tuple) else (value,)
+    return tuple(text for text in (str(i).strip() for i in items if i is not None) if text)
+
+
+def _value_messages(spec: TikTokAttribute, values: tuple[str, ...], category_id: str) -> list[str]:
+    messages = []
+    if not spec.multiple and len(values) > 1:
+        messages.append(f"attribute {spec.name} ({spec.id}) of TikTok category {category_id} takes one value; "
+                        f"this gives {len(values)}")
+    allowed = [v.name for v in spec.values]
+    if not spec.customizable and allowed:
+        listed = {a.casefold() for a in allowed}
+        messages += [f"attribute {spec.name} ({spec.id}) of TikTok category {category_id} does not take {v!r}"
+                     f"{_close(v, allowed)}; it takes one of: {', '.join(allowed[:12])}"
+                     for v in values if v.casefold() not in listed]
+    return messages
+
+
+def attribute_diagnostics(config: Config, lists: Mapping[str, Sequence[TikTokAttribute]]) -> list[Diagnostic]:
+    """Mapped product attributes against the saved attribute lists (Get Attributes), offline: an
+    attribute the category does not have, and a constant value it does not take (a value that varies
+    per product is checked by preflight in `plan`)."""
+    problems: list[Diagnostic] = []
+    for category_id, items in config.attributes.product_attributes.items():
+        known = lists.get(category_id)
+        if known is None:
+            continue
+        properties = [a for a in known if a.type == "PRODUCT_PROPERTY"]
+        for item in items:
+            spec = next((a for a in properties if item.attribute in (a.id, a.name)), None)
+            path = f"$.product_attributes.{category_id}.{item.attribute}"
+            if spec is None:
+                message = (f"TikTok category {category_id} has no product attribute {item.attribute!r}"
+                           f"{_close(item.attribute, [a.name for a in properties])}")
+                problems.append(Diagnostic(item.ref.file, item.ref.line, 1, path, message, ATTRIBUTE_RULE))
+                continue
+            values = _constant_values(item.value)
+            problems += [Diagnostic(item.ref.file, item.ref.line, 1, path, message, ATTRIBUTE_RULE)
+                         for message in _value_messages(spec, values or (), category_id)]
+    return problems
+
+
+# -- category rules and attribute lists, kept beside the tree -------------------------------------
+#
+# Get Category Rules (size chart, certifications) and Get Attributes (the values an attribute
+# takes) are saved the same way, per category, when a connected plan or `doctor` asks TikTok for
+# them, so `validate` can check mapped constant attribute values offline and an offline `plan`
+# still blocks what TikTok's review would refuse.
+
+
+def rules_cache_path(config: Config) -> Path:
+    return cache_path(config).with_name(f"tiktok-category-rules-{version_for(config)}.json")
+
+
+def attributes_cache_path(config: Config) -> Path:
+    return cache_path(config).with_name(f"tiktok-attributes-{version_for(config)}.json")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+    temporary.replace(path)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save_category_rules(config: Config, rules: Mapping[str, CategoryRules], *, fetched_at: float) -> None:
+    """Add (or replace) the rules of these categories in the saved copy."""
+    data = _read_json(rules_cache_path(config))
+    for category_id, item in rules.items():
+        data[category_id] = {"fetched_at": fetched_at, "size_chart_required": item.size_chart_required,
+                             "size_chart_supported": item.size_chart_supported,
+                             "package_dimension_required": item.package_dimension_required,
+                             "cod_supported": item.cod_supported,
+                             "certifications": [{"id": c.id, "name": c.name, "required": c.required}
+                                                for c in item.certifications]}
+    _write_json(rules_cache_path(config), data)
+
+
+def load_category_rules(config: Config) -> dict[str, tuple[CategoryRules, float]]:
+    """The saved rules by category id, each with when it was fetched; {} when none (or unreadable)."""
+    found: dict[str, tuple[CategoryRules, float]] = {}
+    for category_id, item in _read_json(rules_cache_path(config)).items():
+        try:
+            certifications = tuple(Certification(str(c["id"]), str(c["name"]), bool(c["required"]))
+                                   for c in item["certifications"])
+            found[category_id] = (CategoryRules(certifications, bool(item["size_chart_supported"]),
+                                                bool(item["size_chart_required"]),
+                                                bool(item["package_dimension_required"]), bool(item["cod_supported"])),
+                                  float(item["fetched_at"]))
+        except (KeyError, TypeError, ValueError):
+            continue  # an entry that cannot be read is fetched again
+    return found
+
+
+def save_attribute_lists(config: Config, attributes: Mapping[str, Iterable[TikTokAttribute]]) -> None:
+    """Keep each category's attribute list (ids, names, listed values, customizable) for `validate`."""
+    data = _read_json(attributes_cache_path(config))
+    for category_id, items in attributes.items():
+        data[category_id] = [{"id": a.id, "name": a.name, "type": a.type, "required": a.required,
+                              "customizable": a.customizable, "multiple": a.multiple,
+                              "values": [[v.id, v.name] for v in a.values]} for a in items]
+    _write_json(attributes_cache_path(config), data)
+
+
+def load_attribute_lists(config: Config) -> dict[str, tuple[TikTokAttribute, ...]]:
+    found: dict[str, tuple[TikTokAttribute, ...]] = {}
+    for category_id, items in _read_json(attributes_cache_path(config)).items():
+        try:
+            found[category_id] = tuple(
+                TikTokAttribute(str(a["id"]), str(a["name"]), str(a["type"]), bool(a["required"]),
+                                tuple(AttributeValue(str(i), str(n)) for i, n in a["values"]),
+                                bool(a["customizable"]), bool(a["multiple"]))
+                for a in items)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return found

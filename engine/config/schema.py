@@ -337,6 +337,31 @@ _ATTRIBUTES = _document(
                  _expr("Expression over `product`.", PRODUCT)),
             keys={"pattern": r"^[0-9]+$", "x-label": "TikTok category id"},
         ),
+        "size_charts": _map(
+            "TikTok category id -> its size chart, for the categories whose rules require one (Get Category "
+            "Rules); a product of such a category without one is blocked in `plan`.",
+            _obj(
+                "A size chart template made in Seller Center, or an image; give one of the two.",
+                {
+                    "template_id": _str("Id of a size chart template (Seller Center > Products > Size charts).",
+                                        pattern=r"^[0-9]+$"),
+                    "image": _expr("Expression over `product` giving the size chart image URL "
+                                   "(uploaded as SIZE_CHART_IMAGE).", PRODUCT),
+                },
+                minProperties=1,
+                maxProperties=1,
+            ),
+            keys={"pattern": r"^[0-9]+$", "x-label": "TikTok category id"},
+        ),
+        "certifications": _map(
+            "TikTok category id -> the certifications its rules ask for (Get Category Rules "
+            "`product_certifications`); a product of such a category without a required one is blocked in `plan`.",
+            _map("TikTok certification id -> expression over `product` giving the certificate's image URL "
+                 "(or a list of URLs), uploaded as CERTIFICATION_IMAGE.",
+                 _expr("Expression over `product`.", PRODUCT),
+                 keys={"pattern": r"^[0-9]+$", "x-label": "TikTok certification id"}),
+            keys={"pattern": r"^[0-9]+$", "x-label": "TikTok category id"},
+        ),
     },
     (),
 )

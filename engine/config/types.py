@@ -167,10 +167,28 @@ class ProductAttributeMap:
 
 
 @dataclass(frozen=True, slots=True)
+class SizeChartMap:
+    """A category's size chart: a Seller Center template id, or an expression giving an image URL."""
+
+    template_id: str
+    image: Expression | None
+    ref: RuleRef
+
+
+@dataclass(frozen=True, slots=True)
+class CertificationMap:
+    certification_id: str  # from Get Category Rules
+    images: Expression  # gives an image URL or a list of them
+    ref: RuleRef
+
+
+@dataclass(frozen=True, slots=True)
 class AttributeMapping:
     brand: Expression | None = None
     sales_attributes: tuple[SalesAttributeMap, ...] = ()
     product_attributes: Mapping[str, tuple[ProductAttributeMap, ...]] = field(default_factory=dict)
+    size_charts: Mapping[str, SizeChartMap] = field(default_factory=dict)  # by TikTok category id
+    certifications: Mapping[str, tuple[CertificationMap, ...]] = field(default_factory=dict)
 
 
 class UnknownSku(StrEnum):

@@ -22,7 +22,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.config.categories import cache_path, category_diagnostics, load_tree, save_tree, version_for
+from engine.config.categories import (
+    attribute_diagnostics,
+    cache_path,
+    category_diagnostics,
+    load_tree,
+    save_tree,
+    version_for,
+)
 from engine.connect.flows import (
     Finding,
     check_ecwid,
@@ -98,9 +105,25 @@ def category_findings(runtime: Runtime, client: TikTokClient) -> list[Finding]:
     if not problems:
         return [Finding("tiktok", "categories", True,
                         f"{len(config.categories)} mapped categories are leaves of TikTok's {version} tree "
-                        f"(saved to {cache_path(config).name} for offline `validate`)")]
+                        f"(saved to {cache_path(config).name} for offline `validate`)"), *attribute_findings(runtime)]
     return [Finding("tiktok", "categories", False, f"{p.file}:{p.line}: {p.message}",
                     f"edit {p.file}:{p.line}") for p in problems]
+
+
+def attribute_findings(runtime: Runtime) -> list[Finding]:
+    """Refresh the mapped categories' rules and attribute lists (saved for offline `validate` and
+    `plan`), then check the mapped attributes against them."""
+    config = runtime.config
+    rules = runtime.category_rules()
+    problems = attribute_diagnostics(config, runtime.category_attributes(refresh=True))
+    sized = sum(1 for r in rules.values() if r.size_chart_required)
+    certified = sum(1 for r in rules.values() if any(c.required for c in r.certifications))
+    if not problems:
+        return [Finding("tiktok", "category rules", True,
+                        f"rules and attribute lists of {len(rules)} categories saved ({sized} require a size chart, "
+                        f"{certified} a certification; `plan` blocks products without them)")]
+    return [Finding("tiktok", "attributes", False, f"{p.file}:{p.line}: {p.message}", f"edit {p.file}:{p.line}")
+            for p in problems]
 
 
 def quota_finding(runtime: Runtime) -> Finding:

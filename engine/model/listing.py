@@ -122,6 +122,43 @@ class ListingContent:
 
 
 @dataclass(frozen=True, slots=True)
+class SizeChart:
+    """A listing's size chart (tiktok.md §6.1): a Seller Center template, or an image (uploaded as
+    SIZE_CHART_IMAGE). TikTok takes the template when both are given, so one of the two is set."""
+
+    template_id: str = ""
+    image_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ListingCertification:
+    """One certification a category's rules ask for: its id (Get Category Rules) and its images."""
+
+    id: str
+    image_urls: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Certification:
+    """A certification a TikTok category lists (Get Category Rules `product_certifications`)."""
+
+    id: str
+    name: str
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRules:
+    """The parts of Get Category Rules (tiktok.md §7) a listing is checked against before it is sent."""
+
+    certifications: tuple[Certification, ...] = ()
+    size_chart_supported: bool = False
+    size_chart_required: bool = False
+    package_dimension_required: bool = False
+    cod_supported: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class DesiredListing(ListingContent):
     """What one Ecwid product should look like on TikTok, with the rule behind each value."""
 
@@ -131,6 +168,10 @@ class DesiredListing(ListingContent):
     skus: tuple[DesiredSku, ...]
     trace: Mapping[str, Trace] = field(default_factory=dict)  # field name -> Trace
     content_hash: str = ""  # hash of content fields (title..attributes): edits to these trigger review
+    # What the category's rules ask for (mappings/attributes.yaml size_charts / certifications); set
+    # by `engine.rules.category_rules` after the rule engine, sent with creates and content edits.
+    size_chart: SizeChart | None = None
+    certifications: tuple[ListingCertification, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +237,7 @@ class TikTokProduct:
     description: str = ""
     category_id: str = ""
     brand_id: str = ""
+    brand_name: str = ""  # Get Product's brand{id, name}: what brand drift is compared by
     main_images: tuple[str, ...] = ()  # uris
     product_attributes: tuple[ProductAttribute, ...] = ()
     package_weight: PackageWeight | None = None
@@ -208,6 +250,7 @@ class TikTokProduct:
     # Newer `audit.status` (NONE, AUDITING, FAILED, PRE_APPROVED, APPROVED; "" when absent): a content
     # edit of a live product stays ACTIVATE while AUDITING, so only this tells how that review went.
     audit_status: str = ""
+    quality_tier: str = ""  # Get Product `listing_quality_tier` (POOR, FAIR, GOOD); "" when not rated
 
 
 @dataclass(frozen=True, slots=True)

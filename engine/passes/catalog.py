@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.apply import ApplyReport, execute
+from engine.apply.executor import PROMOTION_SOURCE
 from engine.http import NotFoundError
 from engine.model.listing import ActionRequired, ProductStatus, TikTokProduct
 from engine.model.plan import Action, ActionKind, Plan
@@ -40,10 +41,13 @@ from engine.passes.errors import StalePlanError
 from engine.passes.readiness import ListingBlocker, creates, ensure_category_tree, hold_creates, listing_blockers
 from engine.reconcile import ActualListing, check_guardrails, diff, essence_from_tiktok, product_key
 from engine.rules import evaluate
+from engine.rules.category_rules import apply_category_rules, rules_digest
 from engine.rules.evaluation import attributes_digest
 from engine.runtime import Runtime
 
 REVIEW_RULE = "tiktok review"
+QUALITY_SOURCE = "quality"  # the state's action-required source of listing-quality diagnoses (not blocking)
+QUALITY_RULE = "tiktok listing quality"
 AUDITING = "AUDITING"  # TikTok's audit.status while a review runs
 FAILED_AUDIT = "FAILED"
 READ_WORKERS = 8
@@ -70,19 +74,22 @@ def plan_catalog(
     catalog = runtime.mirror.catalog() if loaded else runtime.read_catalog(full=full)
     attributes = runtime.category_attributes()
     evaluation = evaluate(config, catalog, category_attributes=attributes or None, cache=runtime.rule_cache)
+    rules = runtime.category_rules()
+    evaluation = apply_category_rules(config, catalog, evaluation, rules or None)
     before = {i.ecwid_product_id for i in runtime.state.action_required(source="rules")}
     runtime.state.replace_action_required(evaluation.action_required, source="rules")
     # From state, the diff decodes only the listings whose hashes differ from the desired ones.
     actual: Mapping[int, ActualListing] = (
         read_live(runtime, runtime.state.listings()) if refresh else runtime.state.listing_index())
     newly_blocked = _newly_blocked(evaluation.action_required, before, listed=bool(actual))
-    config_digest = f"{config.digest}|{attributes_digest(attributes)}"
+    config_digest = f"{config.digest}|{attributes_digest(attributes)}|{rules_digest(rules)}"
     plan = diff(
         evaluation.listings,
         actual,
         sync=config.sync,
         blocked=evaluation.action_required,
-        held=runtime.state.action_required(source="tiktok"),
+        held=(*runtime.state.action_required(source="tiktok"),
+              *_still_held(runtime.state.action_required(source=PROMOTION_SOURCE), runtime.clock())),
         config_digest=config_digest,
     )
     meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": len(catalog.products),
@@ -98,6 +105,12 @@ def plan_catalog(
             blocked=tuple(b for b in plan.blocked if product_key(b.ecwid_product_id) in wanted),
         )
     return dataclasses.replace(plan, meta=meta)
+
+
+def _still_held(items: Iterable[ActionRequired], now: float) -> tuple[ActionRequired, ...]:
+    """TikTok's refusals that still hold their action; a price a promotion locked is let go once its
+    `deferred_until` has passed (the executor's PROMOTION_RECHECK), so it is sent again then."""
+    return tuple(i for i in items if float(i.details.get("deferred_until", now + 1)) > now)
 
 
 def _readiness(runtime: Runtime, plan: Plan, newly_blocked: list[int]) -> dict[str, Any]:
@@ -163,11 +176,14 @@ def refresh_reviews(runtime: Runtime) -> int:
         return 0
     runtime.tiktok  # noqa: B018 - build the lazy client here, once, before the reader threads share it
 
+    rated = {item.ecwid_product_id: item for item in state.action_required(source=QUALITY_SOURCE)}
+
     def read(listing: ActualListing) -> bool:
         product = _read_product(runtime, listing)
         if product is None:
             return True
         record_review(runtime, listing, product, editing=listing.ecwid_product_id in editing)
+        record_quality(runtime, listing.ecwid_product_id, product, rated.get(listing.ecwid_product_id))
         finished = listing.ecwid_product_id in editing and product.audit_status != AUDITING
         return product.status is not listing.status or finished
 
@@ -194,6 +210,32 @@ def record_review(runtime: Runtime, listing: ActualListing, product: TikTokProdu
         state.clear_action_required(pid, source="tiktok")
     if editing and product.audit_status != AUDITING:
         state.set_review_pending(pid, False)
+
+
+def record_quality(runtime: Runtime, pid: int, product: TikTokProduct, rated: ActionRequired | None) -> None:
+    """TikTok's listing quality of a live listing, for `status` next to action-required.
+
+    A tier below GOOD is kept with TikTok's how-to-solve of each finding (`diagnose_product`: Check
+    Product Listing as a dry run, asked only when the tier differs from the one kept); GOOD clears it.
+    """
+    tier = product.quality_tier
+    if product.status is not ProductStatus.ACTIVATE or not tier:
+        return
+    if tier == "GOOD":
+        if rated is not None:
+            runtime.state.clear_action_required(pid, source=QUALITY_SOURCE)
+        return
+    if rated is not None and rated.details.get("tier") == tier:
+        return
+    quality = runtime.tiktok.diagnose_product(product.id, category_version=runtime.category_version)
+    codes = ", ".join(d.code for d in quality.diagnoses)
+    runtime.state.add_action_required(ActionRequired(
+        ecwid_product_id=pid,
+        rule=QUALITY_RULE,
+        reason=f"TikTok rates the listing's quality {tier}" + (f" ({codes})" if codes else ""),
+        fix=" ".join(d.how_to_solve for d in quality.diagnoses) or "see Seller Center > Products > Listing quality",
+        details={"tier": tier, "diagnoses": [[d.field, d.code, d.tier] for d in quality.diagnoses]},
+    ), source=QUALITY_SOURCE)
 
 
 def _review_failure(listing: ActualListing, product: TikTokProduct, *, live_edit_failed: bool) -> ActionRequired:

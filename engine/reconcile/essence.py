@@ -122,8 +122,11 @@ def essence_from_tiktok(product: TikTokProduct, *, known: Essence, image_sources
     """A live TikTok read in the desired normal form.
 
     Image URIs map back to the source URLs they were uploaded from (an unknown URI, e.g. an image
-    added in Seller Center, stays as the URI so it shows as drift). TikTok returns a brand id, not
-    the brand name the rules produce, so the brand is taken from `known`.
+    added in Seller Center, stays as the URI so it shows as drift). The brand is the name of the
+    brand TikTok shows (Get Product's `brand{id, name}`; the listing was sent the id of the brand the
+    rules named, so another name there is another brand: drift). The same name in other letter case
+    is the brand the rules named, and a read without a brand (a Search Products entry, an older
+    answer) cannot tell, so `known` stands for both.
     """
     skus = _sorted_skus(
         EssenceSku(
@@ -139,13 +142,19 @@ def essence_from_tiktok(product: TikTokProduct, *, known: Essence, image_sources
         title=product.title,
         description=product.description,
         category_id=product.category_id,
-        brand=known.brand,
+        brand=_live_brand(product, known.brand),
         main_images=tuple(image_sources.get(uri, uri) for uri in product.main_images),
         product_attributes=_sorted_attributes(product.product_attributes),
         package_weight=product.package_weight,
         package_dimensions=product.package_dimensions,
         skus=skus,
     )
+
+
+def _live_brand(product: TikTokProduct, known: str) -> str:
+    if not product.brand_name or product.brand_name.casefold() == known.casefold():
+        return known
+    return product.brand_name
 
 
 def _known_list_price(known: Essence, seller_sku: str) -> Decimal | None:

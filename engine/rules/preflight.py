@@ -8,7 +8,12 @@ rules produced (what would be sent), per tiktok.md §6.1/§6.2/§7:
 - 1-9 main images;
 - package weight, and package dimensions (required for local US and UK sellers);
 - 1-100 SKUs, at most 3 sales attribute types, every SKU with the same types, no two SKUs alike;
-- every required product attribute of the category filled (Get Attributes `is_requried`).
+- every required product attribute of the category filled (Get Attributes `is_requried`);
+- each attribute value one of the category's listed values where the attribute is not customizable
+  (`is_customizable` false), with the closest listed value as "did you mean"; one value only where
+  the attribute is not multiple-selection (`is_multiple_selection` false);
+- the category's rules (Get Category Rules, tiktok.md §7): a size chart where `size_chart.is_required`,
+  and every required certification (`product_certifications[].is_required`).
 
 Not here: the market's price range (US 0.01-7600 USD). A price above it on a live listing is an
 update TikTok refuses and tokbridge holds (engine.apply.executor); blocking the product in the plan
@@ -22,10 +27,11 @@ package dimensions; TikTok's create does for local US and UK sellers).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 
 from engine.config.types import Region
-from engine.model.listing import DesiredListing, TikTokAttribute
+from engine.model.listing import CategoryRules, DesiredListing, ProductAttribute, TikTokAttribute
 from engine.rules.problems import ActionRequiredError
 
 TITLE_MAX = {Region.US: 255, Region.UK: 255}
@@ -89,10 +95,67 @@ def _attributes(listing: DesiredListing, known: Sequence[TikTokAttribute] | None
     ]
 
 
+def _did_you_mean(value: str, allowed: Sequence[str]) -> str:
+    close = difflib.get_close_matches(value.casefold(), [a.casefold() for a in allowed], n=1, cutoff=0.6)
+    if not close:
+        return ""
+    return next(f' (did you mean "{a}"?)' for a in allowed if a.casefold() == close[0])
+
+
+def _value_problems(attribute: ProductAttribute, spec: TikTokAttribute, category_id: str) -> list[ActionRequiredError]:
+    found = []
+    where = f'map it under product_attributes: "{category_id}": in mappings/attributes.yaml'
+    if not spec.multiple and len(attribute.values) > 1:
+        found.append(_problem(f"attribute {spec.name} ({spec.id}) of TikTok category {category_id} takes one value; "
+                              f"{len(attribute.values)} given ({', '.join(attribute.values)})",
+                              f"give {spec.name} a single value: {where}"))
+    allowed = [v.name for v in spec.values]
+    if not spec.customizable and allowed:
+        listed = {a.casefold() for a in allowed}
+        for value in attribute.values:
+            if value.casefold() not in listed:
+                found.append(_problem(
+                    f"attribute {spec.name} ({spec.id}) of TikTok category {category_id} does not take {value!r}: "
+                    f"TikTok lists its values{_did_you_mean(value, allowed)}",
+                    f"use one of {', '.join(allowed[:12])}{' ...' if len(allowed) > 12 else ''}: {where}"))
+    return found
+
+
+def check_values(listing: DesiredListing, known: Sequence[TikTokAttribute] | None) -> list[ActionRequiredError]:
+    """The listing's attribute values against the category's attribute list (Get Attributes)."""
+    specs = {spec.id: spec for spec in known or () if spec.type == "PRODUCT_PROPERTY"}
+    return [problem for attribute in listing.product_attributes if attribute.id in specs
+            for problem in _value_problems(attribute, specs[attribute.id], listing.category_id)]
+
+
+def check_category_rules(listing: DesiredListing, rules: CategoryRules | None) -> list[ActionRequiredError]:
+    """The category's rules (Get Category Rules) the listing does not meet: size chart, certifications."""
+    if rules is None:
+        return []
+    found = []
+    category = listing.category_id
+    if rules.size_chart_required and listing.size_chart is None:
+        found.append(_problem(
+            f"TikTok category {category} requires a size chart and the listing has none",
+            f'map one under size_charts: "{category}": in mappings/attributes.yaml (a size chart template id '
+            "from Seller Center > Products > Size charts, or an image expression)"))
+    given = {c.id for c in listing.certifications if c.image_urls}
+    for cert in rules.certifications:
+        if cert.required and cert.id not in given:
+            found.append(_problem(
+                f"TikTok category {category} requires the certification {cert.name} ({cert.id}) and the listing "
+                "has none",
+                f'map its image under certifications: "{category}": "{cert.id}": in mappings/attributes.yaml'))
+    return found
+
+
 def check_listing(listing: DesiredListing, *, region: Region,
-                  attributes: Sequence[TikTokAttribute] | None = None) -> list[ActionRequiredError]:
+                  attributes: Sequence[TikTokAttribute] | None = None,
+                  rules: CategoryRules | None = None) -> list[ActionRequiredError]:
     """Every TikTok listing rule `listing` breaks (empty: TikTok's review has nothing here to refuse).
 
-    `attributes`: the category's attribute list (None when TikTok is not connected: not checked).
+    `attributes`: the category's attribute list; `rules`: its category rules (each None when TikTok
+    is not connected: not checked).
     """
-    return [*_content(listing, region), *_skus(listing), *_attributes(listing, attributes)]
+    return [*_content(listing, region), *_skus(listing), *_attributes(listing, attributes),
+            *check_values(listing, attributes), *check_category_rules(listing, rules)]

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 from engine.model.listing import (
     AttributeValue,
     AuditFailure,
+    CategoryRules,
+    Certification,
     DesiredListing,
     DesiredSku,
     PackageDimensions,
@@ -53,10 +55,10 @@ from engine.tiktok.values import (
     ActiveShop,
     AuthorizedShop,
     Brand,
-    CategoryRules,
-    Certification,
+    Diagnosis,
     ExternalOrderReference,
     ItemError,
+    ListingQuality,
     Prerequisite,
     ProductWriteResult,
     TokenSet,
@@ -220,6 +222,7 @@ def parse_product(data: Mapping[str, Any]) -> TikTokProduct:
         description=_s(data.get("description")),
         category_id=_leaf_category(data),
         brand_id=_s((data.get("brand") or {}).get("id")),
+        brand_name=_s((data.get("brand") or {}).get("name")),
         main_images=tuple(_s(image.get("uri")) for image in data.get("main_images") or ()),
         product_attributes=tuple(_product_attribute(a) for a in data.get("product_attributes") or ()),
         package_weight=_package_weight(data.get("package_weight")),
@@ -230,6 +233,7 @@ def parse_product(data: Mapping[str, Any]) -> TikTokProduct:
         create_time=_i(data.get("create_time")),
         update_time=_i(data.get("update_time")),
         audit_status=_s((data.get("audit") or {}).get("status")),
+        quality_tier=_s(data.get("listing_quality_tier")),
     )
 
 
@@ -319,6 +323,50 @@ def parse_category_rules(data: Mapping[str, Any]) -> CategoryRules:
         size_chart_required=bool((data.get("size_chart") or {}).get("is_required")),
         package_dimension_required=bool((data.get("package_dimension") or {}).get("is_required")),
         cod_supported=bool((data.get("cod") or {}).get("is_supported")),
+    )
+
+
+def _check_sku(sku: Mapping[str, Any]) -> dict[str, Any]:
+    price = sku.get("price") or {}
+    return {
+        "seller_sku": _s(sku.get("seller_sku")),
+        "price": {"amount": _s(price.get("tax_exclusive_price")), "currency": _s(price.get("currency"))},
+        "inventory": [{"warehouse_id": _s(e.get("warehouse_id")), "quantity": _i(e.get("quantity"))}
+                      for e in sku.get("inventory") or ()],
+        "sales_attributes": [{"id": _s(a.get("id")), "value_id": _s(a.get("value_id")), "name": _s(a.get("name")),
+                              "value_name": _s(a.get("value_name"))} for a in sku.get("sales_attributes") or ()],
+    }
+
+
+def listing_check_request(product: Mapping[str, Any]) -> dict[str, Any]:
+    """A Check Product Listing body (a create payload) for a product as Get Product shows it.
+
+    The listing's own images, attributes and SKUs, as TikTok holds them: nothing is uploaded, and
+    the dry run diagnoses what is on sale (used for its listing quality, tiktok.md §5/§6.3).
+    """
+    body: dict[str, Any] = {
+        "title": _s(product.get("title")),
+        "description": _s(product.get("description")),
+        "category_id": _leaf_category(product),
+        "main_images": [{"uri": _s(i.get("uri"))} for i in product.get("main_images") or ()],
+        "product_attributes": [{"id": _s(a.get("id")), "values": list(a.get("values") or ())}
+                               for a in product.get("product_attributes") or ()],
+        "skus": [_check_sku(s) for s in product.get("skus") or ()],
+    }
+    body.update({k: product[k] for k in ("package_weight", "package_dimensions", "size_chart", "certifications",
+                                         "category_version") if product.get(k)})
+    brand_id = _s((product.get("brand") or {}).get("id"))
+    if brand_id:
+        body["brand_id"] = brand_id
+    return body
+
+
+def parse_listing_quality(data: Mapping[str, Any]) -> ListingQuality:
+    return ListingQuality(
+        tier=_s((data.get("listing_quality") or {}).get("current_tier")),
+        diagnoses=tuple(Diagnosis(field=_s(d.get("field")), code=_s(r.get("code")),
+                                  how_to_solve=_s(r.get("how_to_solve")), tier=_s(r.get("quality_tier")))
+                        for d in data.get("diagnoses") or () for r in d.get("diagnosis_results") or ()),
     )
 
 
@@ -697,7 +745,20 @@ def product_request(
         d = listing.package_dimensions
         body["package_dimensions"] = {"length": str(d.length), "width": str(d.width), "height": str(d.height),
                                       "unit": d.unit}
+    _category_rule_fields(body, listing, uri)
     return body
+
+
+def _category_rule_fields(body: dict[str, Any], listing: DesiredListing, uri: Callable[[str], str]) -> None:
+    """The size chart and certifications a category's rules ask for (tiktok.md §6.1)."""
+    chart = listing.size_chart
+    if chart is not None and chart.template_id:
+        body["size_chart"] = {"template": {"id": chart.template_id}}
+    elif chart is not None and chart.image_url:
+        body["size_chart"] = {"image": {"uri": uri(chart.image_url)}}
+    if listing.certifications:
+        body["certifications"] = [{"id": c.id, "images": [{"uri": uri(url)} for url in c.image_urls]}
+                                  for c in listing.certifications]
 
 
 def partial_edit_request(full: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:

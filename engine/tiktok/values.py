@@ -113,20 +113,6 @@ class Brand:
     available: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Certification:
-    id: str
-    name: str
-    required: bool
-
-
-@dataclass(frozen=True, slots=True)
-class CategoryRules:
-    certifications: tuple[Certification, ...] = ()
-    size_chart_supported: bool = False
-    size_chart_required: bool = False
-    package_dimension_required: bool = False
-    cod_supported: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,3 +128,21 @@ class WebhookSubscription:
     address: str
     create_time: int = 0
     update_time: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """One of TikTok's listing-quality findings (Check Product Listing `diagnoses[].diagnosis_results[]`)."""
+
+    field: str  # TITLE, DESCRIPTION, MAIN_IMAGE, ...
+    code: str  # e.g. TITLE_LESS_THAN_40_CHARACTERS
+    how_to_solve: str
+    tier: str  # the tier this finding holds the listing at: POOR, FAIR
+
+
+@dataclass(frozen=True, slots=True)
+class ListingQuality:
+    """TikTok's listing-quality tier (POOR, FAIR, GOOD; "" when TikTok gives none) and its diagnoses."""
+
+    tier: str
+    diagnoses: tuple[Diagnosis, ...] = ()

@@ -212,6 +212,18 @@ def for_merchant(text: str) -> str:
     return _REQUEST_ID.sub(r" (TikTok code \1)", _API_CALL.sub(r"\1: ", text))
 
 
+def _quality_lines(quality: list[Mapping[str, Any]]) -> list[str]:
+    """TikTok's listing-quality diagnoses, after the action-required items (nothing is held for them)."""
+    if not quality:
+        return []
+    lines = ["", f"Listing quality (TikTok's diagnosis; nothing is held for it) ({len(quality)}):"]
+    for item in quality:
+        name = f' "{item["name"]}"' if item.get("name") else ""
+        lines.append(f"  ~ product {item['ecwid_product_id']}{name}: {for_merchant(item['reason'])}")
+        lines.append(f"    how to solve: {for_merchant(item['fix'])}")
+    return lines
+
+
 def render_status(report: Mapping[str, Any]) -> str:
     """The `status` view: listings by TikTok status, action required, orders held, last sync times."""
     lines = ["Listings by status:"]
@@ -229,6 +241,7 @@ def render_status(report: Mapping[str, Any]) -> str:
         lines.append(f"  ! product {item['ecwid_product_id']}{name}{sku}: {for_merchant(item['reason'])}   "
                      f"# {item['rule']}")
         lines.append(f"    fix: {for_merchant(item['fix'])}")
+    lines += _quality_lines(report.get("listing_quality") or [])
     orders = report["orders_action_required"]
     lines.append("")
     lines.append(f"Orders needing you ({len(orders)}):")

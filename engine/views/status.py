@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.apply.orders import SOURCE as ORDER_SOURCE
+from engine.passes.catalog import QUALITY_SOURCE
 from engine.passes.health import health_report
 from engine.runtime import ECWID_CURSOR, ECWID_FULL_READ
 from engine.state import StateStore
 
 STATUS_FORMAT_VERSION = 1
-PRODUCT_SOURCES = ("rules", "tiktok")
+PRODUCT_SOURCES = ("rules", "tiktok", "promotion")  # promotion: prices a TikTok promotion locks (deferred)
 
 
 def _when(timestamp: float | None) -> str | None:
@@ -37,6 +38,14 @@ def _product_items(state: StateStore) -> list[dict[str, Any]]:
     items.sort(key=lambda i: (i["ecwid_product_id"], i["source"], i["sku"], i["reason"]))
     names = {pid: _name(state, pid) for pid in {i["ecwid_product_id"] for i in items}}
     return [{**item, "name": names[item["ecwid_product_id"]]} for item in items]
+
+
+def _quality_items(state: StateStore) -> list[dict[str, Any]]:
+    """TikTok's listing-quality diagnoses of live listings (engine.passes.catalog.record_quality):
+    shown next to action-required, but nothing is held for them."""
+    items = state.action_required(source=QUALITY_SOURCE)
+    return [{"ecwid_product_id": i.ecwid_product_id, "name": _name(state, i.ecwid_product_id),
+             "tier": i.details.get("tier", ""), "reason": i.reason, "fix": i.fix} for i in items]
 
 
 def _name(state: StateStore, ecwid_product_id: int) -> str:
@@ -64,7 +73,7 @@ def cycle_summary(tally: Any, state: StateStore) -> str:
         lines.append(f"Held: {tally.held} change(s) not written while TikTok refuses writes (see `tokbridge status`).")
     if tally.deferred:
         lines.append(f"Deferred: {tally.deferred} new listing(s) wait for tomorrow's upload quota.")
-    needs = len(state.action_required())
+    needs = len(state.action_required()) - len(state.action_required(source=QUALITY_SOURCE))
     if needs:
         lines.append(f"Needs you: {needs} item(s) (reason and fix: `tokbridge status`).")
     waiting = state.waiting_approval()
@@ -91,6 +100,7 @@ def status_report(state: StateStore) -> dict[str, Any]:
         "listings": state.status_counts(),
         "action_required": _product_items(state),
         "orders_action_required": _order_items(state),
+        "listing_quality": _quality_items(state),
         "pending_creates": len(state.pending_intents()),
         "last_sync": {
             "ecwid read": _when(ecwid_read.updated_at if ecwid_read else None),

@@ -26,6 +26,7 @@ from engine.runtime import Runtime, save_tiktok_grant
 from engine.sandbox.ecwid import RunningEcwidSandbox, start_ecwid_sandbox
 from engine.sandbox.server import ServerThread
 from engine.sandbox.tiktok.app import TikTokSandbox, start_tiktok_sandbox
+from engine.sandbox.tiktok.data import SIZE_CHART_TEMPLATES
 from engine.state import open_state
 from engine.tiktok.client import TikTokClient
 
@@ -37,6 +38,12 @@ categories:
   - name: everything else
     when: "product.id > 0"
     tiktok_category_id: "601591"
+"""
+
+# T-shirts (601226) need a size chart (Get Category Rules): a template the seller made in Seller Center.
+SIZE_CHARTS = f"""
+size_charts:
+  "601226": {{ template_id: "{next(iter(SIZE_CHART_TEMPLATES))}" }}
 """
 
 
@@ -71,8 +78,9 @@ class CountingTransport(httpx.HTTPTransport):
             return [(m, p) for m, p, _ in list(self._sandbox.request_log)[self._start:]]
 
     def writes(self, path_part: str = "") -> list[tuple[str, str]]:
-        return [(m, p) for m, p in self.calls
-                if m != "GET" and not p.endswith("/search") and "/token/" not in p and path_part in p]
+        return [(m, p) for m, p in self.calls  # Check Product Listing is a dry run: it changes nothing
+                if m != "GET" and not p.endswith(("/search", "/listing_check")) and "/token/" not in p
+                and path_part in p]
 
     def reset(self) -> None:
         with self._lock:
@@ -131,6 +139,8 @@ def write_config(root: Path, ecwid: RunningEcwidSandbox, tiktok_url: str, tiktok
         text += f"state_url: env:{STATE_URL_VARIABLE}\n"
     settings.write_text(text)
     (root / "mappings" / "categories.yaml").write_text(CATEGORIES)
+    with (root / "mappings" / "attributes.yaml").open("a") as attributes:
+        attributes.write(SIZE_CHARTS)
     (root / ".tokbridge" / "secrets").write_text(
         f"ECWID_TOKEN={ecwid.token}\nECWID_CLIENT_SECRET={ecwid.client_secret}\n"
         f"TIKTOK_APP_KEY={tiktok.app_key}\nTIKTOK_APP_SECRET={tiktok.app_secret}\n"

@@ -105,6 +105,7 @@ class TikTokSandbox:
         for name in PROVIDERS[region]:
             pid = self.ids.new("66", 19)
             self.providers[pid] = {"id": pid, "name": name}
+        self.promotions: set[str] = set()  # product ids in a running promotion (Update Price refuses them)
         self.brands: list[dict[str, Any]] = [
             {"id": self.ids.new("70", 19), "name": name, "authorized_status": "AUTHORIZED", "is_t1_brand": False,
              "brand_status": "AVAILABLE"} for name in BRAND_NAMES]

@@ -20,6 +20,12 @@ MAX_SKUS = 100  # the contract's emulator choice where sources disagree
 # attaches to the apparel top-level categories.
 MATERIAL_REQUIRED_L1 = {"Womenswear & Underwear", "Menswear & Underwear", "Shoes"}
 MATERIAL_ID = "100157"
+# Children's toys need a certificate in the US (a CPC) [I: the seed's rules list no certifications,
+# so the sandbox attaches one to the toy categories to have a category that asks for one].
+CERTIFIED_L1 = {"Toys & Hobbies"}
+TOY_CERTIFICATE = {"id": "7500000000000000001", "name": "Children's Product Certificate (CPC)"}
+# Size chart templates the seller made in Seller Center (the contract has no API listing them) [I].
+SIZE_CHART_TEMPLATES = {"7300000000000000001": "Tops (US sizes)", "7300000000000000002": "Dresses (US sizes)"}
 
 
 @cache
@@ -64,8 +70,13 @@ class CategoryTree:
 
     def rules(self, category_id: str) -> dict[str, Any]:
         size_chart = seed()["size_charts"].get(category_id, {"is_supported": False, "is_required": False})
+        certified = self.root_name(category_id) in CERTIFIED_L1
         return {
-            "product_certifications": [],
+            "product_certifications": [{
+                **TOY_CERTIFICATE, "is_required": True,
+                "document_details": "Upload the Children's Product Certificate issued for this product.",
+                "sample_image_url": "", "requirement_conditions": [], "expiration_date": {"is_required": False},
+            }] if certified else [],
             "size_chart": {"is_supported": bool(size_chart.get("is_supported")),
                            "is_required": bool(size_chart.get("is_required"))},
             "cod": {"is_supported": False},

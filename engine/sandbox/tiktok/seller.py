@@ -75,7 +75,7 @@ ROUTES = [
 
 
 def seller_center_edit(sb: TikTokSandbox, product_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A merchant's own edit in Seller Center (drift): title, description, status or SKU prices/stock."""
+    """A merchant's own edit in Seller Center (drift): title, description, brand, status or SKU prices/stock."""
     from engine.sandbox.tiktok.products import product_view
     product = sb.products.get(product_id)
     if product is None:
@@ -84,6 +84,9 @@ def seller_center_edit(sb: TikTokSandbox, product_id: str, body: dict[str, Any])
     changed = [f for f in ("title", "description") if f in body and body[f] != content.get(f)]
     for field in changed:
         content[field] = body[field]
+    if "brand_id" in body and body["brand_id"] != content.get("brand_id"):  # another brand picked there
+        content["brand_id"] = body["brand_id"]
+        changed.append("others")
     for sku_change in body.get("skus", []):
         sku = next((s for s in content["skus"] if s["id"] == sku_change.get("id")
                     or s["seller_sku"] == sku_change.get("seller_sku")), None)
@@ -154,7 +157,14 @@ def admin_routes(sb: TikTokSandbox) -> list[StarletteRoute]:
         sb.missing_setup = set(body.get("missing") or ())
         return {"missing": sorted(sb.missing_setup)}
 
+    def promotion(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        # The seller puts a product in (or takes it out of) a promotion in Seller Center > Marketing.
+        product_id = str(body["product_id"])
+        (sb.promotions.add if body.get("running", True) else sb.promotions.discard)(product_id)
+        return {"promotions": sorted(sb.promotions)}
+
     return [
+        StarletteRoute("/_seller/promotions", handler(promotion), methods=["POST"]),
         StarletteRoute("/_seller/state", handler(lambda r, b: sb.state()), methods=["GET"]),
         StarletteRoute("/_seller/auth_code", handler(lambda r, b: {"auth_code": sb.mint_auth_code()}),
                        methods=["POST"]),

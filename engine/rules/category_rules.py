@@ -1,0 +1,117 @@
+"""Category rules: the size chart and certifications a TikTok category asks for. Pure; no I/O.
+
+From `mappings/attributes.yaml`::
+
+    size_charts:                       # per TikTok category id: one of the two
+      "601226": { template_id: "7300000000000000001" }   # a template made in Seller Center
+      "601213": { image: "product.attributes.SizeChart" } # an image URL, uploaded as SIZE_CHART_IMAGE
+    certifications:                    # per TikTok category id: certification id -> image URL(s)
+      "700645":
+        "602362": "product.attributes.CertificateImage"
+
+TikTok's Get Category Rules (tiktok.md §7) says per category whether a size chart is required and
+which certifications are; a listing without them is refused at review, a cycle of 30 s to 2 days
+each time. So they are checked here, on the listing the rules produced, before any request is
+sent: a product that misses one is blocked in `plan` with the rule and the fix
+(`engine.rules.preflight.check_category_rules`). Without a TikTok connection (no category rules
+known) the mapping is still attached but nothing is required.
+
+This runs after the rule engine (`engine.rules.evaluate`) on its listings, so the evaluation (and
+its cache) is unchanged by it; `plan`, `apply` and `watch` all go through `engine.passes.catalog`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping
+
+from engine.config.types import Config
+from engine.model.catalog import Catalog, Product
+from engine.model.listing import (
+    ActionRequired,
+    CategoryRules,
+    DesiredListing,
+    ListingCertification,
+    ListingIntent,
+    SizeChart,
+)
+from engine.rules.evaluation import Evaluation
+from engine.rules.preflight import check_category_rules
+from engine.rules.problems import ActionRequiredError, run
+
+FILE = "mappings/attributes.yaml"
+
+
+def _urls(value: object) -> tuple[str, ...]:
+    items = value if isinstance(value, list | tuple) else (value,)
+    return tuple(text for text in (str(item).strip() for item in items if item is not None) if text)
+
+
+def _size_chart(config: Config, product: Product, category_id: str) -> SizeChart | None:
+    spec = config.attributes.size_charts.get(category_id)
+    if spec is None:
+        return None
+    if spec.template_id:
+        return SizeChart(template_id=spec.template_id)
+    assert spec.image is not None  # the schema requires one of the two
+    urls = _urls(run(spec.image, spec.ref, default=FILE, product=product))
+    return SizeChart(image_url=urls[0]) if urls else None
+
+
+def attach(config: Config, product: Product, listing: DesiredListing) -> DesiredListing:
+    """The listing with the size chart and certifications mapped for its category (expressions run here)."""
+    category_id = listing.category_id
+    certifications = tuple(
+        ListingCertification(item.certification_id, urls)
+        for item in config.attributes.certifications.get(category_id, ())
+        if (urls := _urls(run(item.images, item.ref, default=FILE, product=product)))
+    )
+    chart = _size_chart(config, product, category_id)
+    if chart is None and not certifications:
+        return listing
+    return dataclasses.replace(listing, size_chart=chart, certifications=certifications)
+
+
+def _one(config: Config, product: Product | None, listing: DesiredListing,
+         rules: CategoryRules | None) -> tuple[DesiredListing | None, list[ActionRequired]]:
+    pid = listing.ecwid_product_id
+    try:
+        attached = attach(config, product, listing) if product is not None else listing
+    except ActionRequiredError as exc:
+        return None, [ActionRequired(pid, exc.rule, exc.reason, exc.fix, sku=exc.sku)]
+    problems = [ActionRequired(pid, p.rule, p.reason, p.fix, sku=p.sku) for p in check_category_rules(attached, rules)]
+    return (None if problems else attached), problems
+
+
+def rules_digest(rules: Mapping[str, CategoryRules] | None) -> str:
+    """Changes when TikTok's rules for a mapped category do (part of the plan's config digest)."""
+    if not rules:
+        return ""
+    return hashlib.sha256(repr(sorted(rules.items())).encode()).hexdigest()
+
+
+def apply_category_rules(config: Config, catalog: Catalog, evaluation: Evaluation,
+                         rules: Mapping[str, CategoryRules] | None) -> Evaluation:
+    """The evaluation with each listed product's size chart and certifications, and the products
+    whose category's rules they break moved to action-required (`rules` None: nothing required)."""
+    if not config.attributes.size_charts and not config.attributes.certifications and not rules:
+        return evaluation
+    products = {p.id: p for p in catalog.products}
+    listings = dict(evaluation.listings)
+    added: list[ActionRequired] = []
+    changed = False
+    for pid, listing in evaluation.listings.items():
+        if listing.intent is not ListingIntent.LIST:
+            continue
+        kept, problems = _one(config, products.get(pid), listing, (rules or {}).get(listing.category_id))
+        added += problems
+        changed = changed or kept is not listing
+        if kept is None:
+            del listings[pid]
+        else:
+            listings[pid] = kept
+    if not changed:
+        return evaluation
+    items = sorted((*evaluation.action_required, *added), key=lambda a: a.ecwid_product_id)
+    return Evaluation(listings=listings, action_required=tuple(items))
