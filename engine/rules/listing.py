@@ -224,6 +224,23 @@ class _TagEnds:
         return self.ends[bisect.bisect_left(self.positions, start)]
 
 
+class _PlainEnds:
+    """`_TagEnds` for a source without quote characters: the end is simply the next ">".
+
+    The tokenizer asks with ever larger starts, so the last ">" found answers every start up to it,
+    and once none is left none ever is: each character is searched once ('<a<a<a...' stays linear).
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.found = -2  # -2: not searched yet; -1: no ">" after the last start asked
+
+    def end(self, start: int) -> int | None:
+        if self.found < start and self.found != -1:
+            self.found = self.source.find(">", start)
+        return None if self.found < start else self.found
+
+
 class _Sanitizer:
     """A one-pass state machine: at most one open block (p/ul/ol), one li, one inline tag."""
 
@@ -296,7 +313,7 @@ class _Sanitizer:
         self.out.append("<li>")
 
     def feed(self, source: str) -> None:
-        ends: _TagEnds | None = None
+        ends: _TagEnds | _PlainEnds | None = None
         text: list[str] = []  # consecutive text, handled as one piece (the same output as piece by piece)
         position = 0
         while position < len(source):
@@ -305,7 +322,8 @@ class _Sanitizer:
             closing, name, data = token.groups()
             position = token.end()
             if name is not None:
-                ends = ends or _TagEnds(source)
+                # without quotes a tag ends at the next ">": no table of quote positions to build
+                ends = ends or (_TagEnds(source) if "'" in source or '"' in source else _PlainEnds(source))
                 end = ends.end(position)
                 if end is None:  # no ">" closes it: the "<" is text
                     text.append("<")
@@ -395,8 +413,28 @@ class _Sanitizer:
         return "".join(self.out)
 
 
+# A description already in the form the sanitizer writes comes out unchanged, so it is recognised by
+# one regex and returned as it is, with no tokenizing: blocks `<p>` or `<ul>/<ol>` of `<li>`, side by
+# side; inside them words (no whitespace, no "<" or ">", "&" only as &amp; &lt; &gt;) and one-level
+# inline tags around words, separated by one space or one <br>, never at either end. Anything else,
+# even a second space, goes through the state machine. Possessive quantifiers keep the match linear:
+# a word cannot be split two ways. (tests/rules/test_sanitizer.py checks both paths agree.)
+_WORD = r"(?:[^\s<>&]|&(?:amp|lt|gt);)++"
+_WORDS = rf"{_WORD}(?: {_WORD})*+"
+_ITEM = "(?:" + "|".join([_WORD, *(f"<{tag}>{_WORDS}</{tag}>" for tag in sorted(_INLINE))]) + ")"
+_CONTENT = rf"{_ITEM}(?:(?: |<br>)?{_ITEM})*+"
+_CLEAN = re.compile(rf"(?:<p>{_CONTENT}</p>|<ul>(?:<li>{_CONTENT}</li>)++</ul>|<ol>(?:<li>{_CONTENT}</li>)++</ol>)++")
+
+
 def sanitize(source: str) -> str:
     """Ecwid HTML -> the HTML TikTok accepts in a description (see the module docstring)."""
+    if _CLEAN.fullmatch(source):
+        return source
+    return sanitize_slowly(source)
+
+
+def sanitize_slowly(source: str) -> str:
+    """`sanitize` always through the state machine (the fast path's reference)."""
     parser = _Sanitizer()
     parser.feed(source)
     return parser.result()
