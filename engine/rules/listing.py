@@ -450,6 +450,8 @@ IDENTIFIER_LENGTHS = {"GTIN": (14,), "EAN": (8, 13, 14), "UPC": (12,), "ISBN": (
 
 
 def _identifier_value(attributes: Mapping[str, str]) -> tuple[str, str] | None:
+    if not attributes:  # most SKUs: no attributes at all
+        return None
     by_name = {name.strip().casefold(): (name, value) for name, value in attributes.items()}
     for kind in IDENTIFIER_NAMES:
         for key in (kind, f"external_{kind}"):
