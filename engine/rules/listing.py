@@ -31,9 +31,10 @@ import html
 import re
 from collections.abc import Mapping
 from decimal import ROUND_CEILING, ROUND_UP, Decimal
+from typing import TypeVar
 
 from engine.config.types import Region, SyncRules
-from engine.model.catalog import DimensionUnit, Product, StoreProfile, Variant, WeightUnit
+from engine.model.catalog import Dimensions, DimensionUnit, Product, StoreProfile, Variant, WeightUnit
 from engine.model.listing import IdentifierCode, PackageDimensions, PackageWeight, RuleRef, Trace
 from engine.rules.problems import ActionRequiredError, render, where
 
@@ -57,6 +58,8 @@ CENTIMETRES_PER: dict[DimensionUnit, Decimal] = {
 }
 
 _SPACE = re.compile(r"\s+")
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 def _ref(sync: SyncRules) -> RuleRef:
@@ -123,6 +126,26 @@ def images(product: Product) -> tuple[tuple[str, ...], Trace]:
     return chosen, Trace(ref, tuple(steps))
 
 
+# Catalogs repeat a few weights and box sizes: each (value, unit) is converted, and its trace written,
+# once. Equal Decimals convert and print alike (normalize, quantize), so the value is the key; the
+# tables are cleared when full, so any catalog keeps them bounded.
+_WEIGHTS: dict[tuple[Decimal, WeightUnit], tuple[PackageWeight, Trace]] = {}
+_SIZES: dict[tuple[Decimal, Decimal, Decimal, DimensionUnit, bool, bool, bool], tuple[PackageDimensions, Trace]] = {}
+_MEMO_MAX = 4096
+
+
+def forget_memos() -> None:
+    _WEIGHTS.clear()
+    _SIZES.clear()
+
+
+def _remember(table: dict[_K, _V], key: _K, value: _V) -> _V:
+    if len(table) >= _MEMO_MAX:
+        table.clear()
+    table[key] = value
+    return value
+
+
 def package_weight(product: Product, profile: StoreProfile) -> tuple[PackageWeight, Trace]:
     if product.weight is None or product.weight <= 0:
         raise ActionRequiredError(
@@ -130,8 +153,15 @@ def package_weight(product: Product, profile: StoreProfile) -> tuple[PackageWeig
             reason="product has no weight; TikTok requires a package weight",
             fix=f"set the product weight in Ecwid (in {profile.weight_unit.value})",
         )
-    kilograms = (product.weight * KILOGRAMS_PER[profile.weight_unit]).quantize(Decimal("0.01"), rounding=ROUND_UP)
-    steps = (f"{product.weight.normalize():f} {profile.weight_unit.value}", f"{kilograms} KILOGRAM (rounded up)")
+    if type(product.weight) is not Decimal:
+        return _package_weight(product.weight, profile.weight_unit)
+    key = (product.weight, profile.weight_unit)  # > 0 here: no -0 printing apart from 0
+    return _WEIGHTS.get(key) or _remember(_WEIGHTS, key, _package_weight(product.weight, profile.weight_unit))
+
+
+def _package_weight(weight: Decimal, unit: WeightUnit) -> tuple[PackageWeight, Trace]:
+    kilograms = (weight * KILOGRAMS_PER[unit]).quantize(Decimal("0.01"), rounding=ROUND_UP)
+    steps = (f"{weight.normalize():f} {unit.value}", f"{kilograms} KILOGRAM (rounded up)")
     return PackageWeight(kilograms, "KILOGRAM"), Trace(RuleRef("ecwid", 0, "product weight"), steps)
 
 
@@ -148,6 +178,15 @@ def package_dimensions(product: Product, profile: StoreProfile) -> tuple[Package
             fix=f"set the product length, width and height in Ecwid (in {profile.dimensions_unit.value})",
         )
     unit = profile.dimensions_unit
+    length, width, height = size.length, size.width, size.height
+    if not (type(length) is Decimal and type(width) is Decimal and type(height) is Decimal):
+        return _package_dimensions(size, unit)
+    # -0 equals 0 but prints "-0": the signs are part of the key
+    key = (length, width, height, unit, length.is_signed(), width.is_signed(), height.is_signed())
+    return _SIZES.get(key) or _remember(_SIZES, key, _package_dimensions(size, unit))
+
+
+def _package_dimensions(size: Dimensions, unit: DimensionUnit) -> tuple[PackageDimensions, Trace]:
     result = PackageDimensions(
         _centimetres(size.length, unit), _centimetres(size.width, unit), _centimetres(size.height, unit), "CENTIMETER"
     )

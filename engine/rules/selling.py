@@ -43,6 +43,7 @@ from engine.expr import Expression
 from engine.model.catalog import Product, Variant
 from engine.model.listing import RuleRef, Trace
 from engine.model.money import CENT, cents, cents_text
+from engine.rules import listing
 from engine.rules.problems import ActionRequiredError, run, to_decimal, where
 
 FILE = "rules/selling.yaml"
@@ -277,11 +278,12 @@ _QUANTITIES_MAX = 65536
 
 
 def forget_memos() -> None:
-    """Empty the price and quantity memos, so a benchmark times a cold start (results never depend on them)."""
+    """Empty the price and quantity memos (and the package ones of engine.rules.listing), so a benchmark times a cold start (results never depend on them)."""
     _PRICE_PREFIXES.clear()
     _QUANTITIES.clear()
     _PERCENT_LABELS.clear()
     _TRACE_RULES.clear()
+    listing.forget_memos()
 
 
 def quantity(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[int, Trace]:
