@@ -213,5 +213,14 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             since REAL NOT NULL
         )""",
     ),
+    # apply (evalperf): an image's bytes are uploaded once whatever URL shows them later (Ecwid gives a
+    # re-saved picture a new URL): sha256 of the bytes and TikTok's use case -> the URI TikTok gave them.
+    (
+        """CREATE TABLE image_contents (
+            digest TEXT PRIMARY KEY,
+            tiktok_uri TEXT NOT NULL,
+            uploaded_at REAL NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
