@@ -300,6 +300,13 @@ def _checked_parts(
         problems.attempt(lambda: attributes.product_attributes(config, product, category_id, found))
 
 
+def evaluate_skus(config: Config, product: Product) -> tuple[tuple[DesiredSku, ...] | None, tuple[ActionRequired, ...]]:
+    """The per-SKU part of `evaluate_product` alone (policy, price, stock, sales attributes, checks):
+    what `benchmarks/evaluate.py` times against the same logic in plain Python."""
+    problems = _Problems(product.id)
+    return _skus(config, product, problems), tuple(problems.items)
+
+
 def _content(
     config: Config,
     product: Product,
