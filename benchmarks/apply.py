@@ -84,7 +84,8 @@ def creates_run(n_products: int, in_process: bool) -> tuple[float, float, int, i
         print(f"creates: {outcome['ok']:.0f} ok, {outcome['failed']:.0f} failed, {creates} create calls, "
               f"{uploads} uploads, {searches} searches in {elapsed:.1f} s ({outcome['cpu']:.1f} s CPU)")
         per_create = max(creates, 1)
-        return creates / elapsed, uploads / elapsed, searches, creates, uploads / per_create, outcome["cpu"] / per_create
+        cpu_per_create = outcome["cpu"] / per_create
+        return creates / elapsed, uploads / elapsed, searches, creates, uploads / per_create, cpu_per_create
 
 
 def updates_run(n_products: int, in_process: bool) -> tuple[float, float, float]:

@@ -41,7 +41,7 @@ class Trace:
     function must be pure: reading the steps twice, or after pickling, gives the same text).
     """
 
-    __slots__ = ("rule", "_steps", "_write")
+    __slots__ = ("_steps", "_write", "rule")
     __match_args__ = ("rule", "steps")
     rule: RuleRef
     _steps: tuple[str, ...] | None

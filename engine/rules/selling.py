@@ -302,7 +302,8 @@ _QUANTITIES_MAX = 65536
 
 
 def forget_memos() -> None:
-    """Empty the price and quantity memos (and the package ones of engine.rules.listing), so a benchmark times a cold start (results never depend on them)."""
+    """Empty the price and quantity memos (and engine.rules.listing's package ones), so a benchmark times a
+    cold start (results never depend on them)."""
     _PRICE_PREFIXES.clear()
     _QUANTITIES.clear()
     _PERCENT_LABELS.clear()

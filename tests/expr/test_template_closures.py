@@ -69,8 +69,10 @@ def test_the_output_bound_holds_on_the_closures() -> None:
 
 @settings(max_examples=600, deadline=None)
 @given(
-    parts=st.lists(st.one_of(st.sampled_from(["", " by ", "-", "\n", "é"]), expressions.map(lambda e: f"{{{{ {e} }}}}")),
-                   max_size=4),
+    parts=st.lists(
+        st.one_of(st.sampled_from(["", " by ", "-", "\n", "é"]), expressions.map(lambda e: f"{{{{ {e} }}}}")),
+        max_size=4,
+    ),
     names=catalog_names(),
 )
 def test_closures_and_jinja_agree_on_generated_templates(parts: list[str], names: dict[str, Any]) -> None:
