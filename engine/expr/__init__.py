@@ -344,6 +344,9 @@ class Expression:
     pos: SourcePos | None = None
     names: frozenset[str] = frozenset()
     counts_steps: bool = True  # False when it calls nothing that walks a list (no filter, no call)
+    # False when it draws at random (Jinja's `random` filter, `lipsum`): two runs may differ, so what
+    # it produced cannot be worked out again later (engine.rules.selling writes such traces at once)
+    pure: bool = True
     _fn: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
     _closure: Closure | None = field(default=None, repr=False, compare=False)
 
@@ -485,7 +488,14 @@ def compile_expression(
     parsed = Parser(_ENV, source, state="variable").parse_expression()
     closure = compile_closure(parsed, environment=_ENV, template=fn._template)
     counts_steps = any(isinstance(node, nodes.Filter | nodes.Call) for node in _walk(parsed))
-    return Expression(source=source, pos=pos, names=names, counts_steps=counts_steps, _fn=fn, _closure=closure)
+    pure = not any(_draws_at_random(node) for node in _walk(parsed))
+    return Expression(source=source, pos=pos, names=names, counts_steps=counts_steps, pure=pure, _fn=fn,
+                      _closure=closure)
+
+
+def _draws_at_random(node: nodes.Node) -> bool:
+    return (isinstance(node, nodes.Filter) and node.name == "random") or (
+        isinstance(node, nodes.Name) and node.name == "lipsum")
 
 
 def compile_template(source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None) -> Template:

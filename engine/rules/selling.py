@@ -240,21 +240,48 @@ def _final(policy: SellingPolicy, value: Decimal, variant: Variant) -> Decimal:
     return final
 
 
-def price_steps(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[str, ...]:
-    """The steps of `price`'s trace, worked out again with every step written (no memo involved)."""
+def _traced_price(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[Decimal, tuple[str, ...]]:
+    """The price with every step written (no memo involved)."""
     value, label = _price_source(policy, product, variant)
     steps = [f"{label}{_show(value)}"]
     value, _ = _price_prefix(policy, value, product, variant, steps)
-    _final(policy, _bounded(policy, value, steps, product, variant), variant)
-    return tuple(steps)
+    final = _final(policy, _bounded(policy, value, steps, product, variant), variant)
+    return final, tuple(steps)
+
+
+def price_steps(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[str, ...]:
+    """The steps of `price`'s trace, worked out again (the price rules are pure: `_replayable`)."""
+    return _traced_price(policy, product, variant)[1]
+
+
+# Whether a policy's price can be worked out again for its trace: no expression in it draws at random.
+# Keyed by id() with the policy kept in the entry, bounded, like _TRACE_RULES.
+_REPLAYABLE: dict[int, tuple[SellingPolicy, bool]] = {}
+
+
+def _replayable(policy: SellingPolicy) -> bool:
+    entry = _REPLAYABLE.get(id(policy))
+    if entry is not None and entry[0] is policy:
+        return entry[1]
+    rules = policy.price
+    parts = (rules.source, rules.min, rules.max, *(modifier.value for modifier in rules.modifiers))
+    replayable = all(part.pure for part in parts if isinstance(part, Expression))
+    if len(_REPLAYABLE) >= _TRACE_RULES_MAX:
+        _REPLAYABLE.clear()
+    _REPLAYABLE[id(policy)] = (policy, replayable)
+    return replayable
 
 
 def price(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[Decimal, Trace]:
     """The SKU's TikTok price, 2 decimal places, and the steps that made it.
 
     The value is worked out without writing a step; the trace writes them (`price_steps`, the same
-    pure computation) when first read, which for most SKUs is never.
+    pure computation) when first read, which for most SKUs is never. A policy drawing at random is
+    worked out once, steps and all, so its trace shows the draw its price took.
     """
+    if not _replayable(policy):
+        final, steps = _traced_price(policy, product, variant)
+        return final, Trace(trace_rule(policy), steps)
     value, _ = _price_source(policy, product, variant)
     key = (id(policy), value, value.is_signed()) if type(value) is Decimal and value.is_finite() else None
     entry = _PRICE_PREFIXES.get(key) if key is not None else None
@@ -308,6 +335,7 @@ def forget_memos() -> None:
     _QUANTITIES.clear()
     _PERCENT_LABELS.clear()
     _TRACE_RULES.clear()
+    _REPLAYABLE.clear()
     listing.forget_memos()
 
 

@@ -147,3 +147,14 @@ def test_lazy_price_steps_read_late_or_pickled_equal_steps_read_at_once(
     assert [None if t is None else t.steps for t in late] == at_once
     assert [None if t is None else t.steps for t in copies] == at_once
     assert all(t is None or (t == c and hash(t) == hash(c)) for t, c in zip(late, copies, strict=True))
+
+
+def test_a_price_drawn_at_random_keeps_the_draw_it_took_in_its_trace() -> None:
+    """`| random` makes a price that cannot be worked out again: its steps are written with it."""
+    random_add = PriceModifier(ModifierKind.ADD, expr("[1, 2, 3, 4] | random"), REF)
+    drawn = policy("draw", price=PricePolicy(modifiers=(random_add,)))
+    assert not expr("[1, 2] | random").pure and expr("variant.price * 2").pure
+    for number in range(40):
+        selling.forget_memos()
+        value, trace = selling.price(drawn, product(), variant(number, f"R-{number}", {}))
+        assert trace.steps[-1].endswith(f" {value}"), (value, trace.steps)
