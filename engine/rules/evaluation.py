@@ -319,9 +319,11 @@ def _content(
     before = len(problems.items)
     try:  # one handler for the common case; the parts are pure, so a problem re-runs them one by one
         parts: _Parts | None = _parts(config, product, profile, known, region)
-    except ActionRequiredError:
+    except ActionRequiredError as first:
         parts = None
         _checked_parts(config, product, profile, known, region, problems)
+        if len(problems.items) == before:  # a rule drawing at random passed the second time: the first stands
+            problems.add(first)
     skus = _skus(config, product, problems)
     if parts is None or skus is None or len(problems.items) > before:
         return None

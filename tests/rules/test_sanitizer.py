@@ -51,3 +51,4 @@ def test_fast_path_gives_what_the_state_machine_gives(source: str) -> None:
 @given(clean)
 def test_clean_descriptions_take_the_fast_path(source: str) -> None:
     assert _CLEAN.fullmatch(source), source
+
