@@ -1,11 +1,17 @@
 """Benchmark: `apply` at TikTok's rate limit, for new listings and for a price change of live ones.
 
-    python benchmarks/apply.py [--creates 500] [--updates 2000] [--runs 3]
+    python benchmarks/apply.py [--creates 500] [--updates 2000] [--runs 3] [--in-process]
 
+The connector runs in its own process (`--child`: plan, then `execute` timed), as it does for a
+merchant, while this process hosts both sandboxes: sharing one interpreter (and its lock) with the
+two emulators, which draw every Ecwid image as a PNG and parse every upload, measured the emulators
+as much as the connector. `--in-process` runs it the old way, in this process.
 creates: a fresh world whose Ecwid sandbox holds `--creates` products, applied with the default
 workers and pacing against the TikTok sandbox, which enforces TikTok's 50 calls per API per second
-(429 above it). Figures: creates/s, image uploads/s, and `products/search` calls (a search before
-a create belongs to crash recovery only: 0 expected).
+(429 above it). Figures: creates/s, image uploads/s, uploads per create (the sandbox draws each
+product its own 1-3 pictures, so with uploads at TikTok's 50/s a create needs ~2 of them: creates
+cannot pass ~25/s here; an image whose bytes were uploaded before is not uploaded again), and
+`products/search` calls (a search before a create belongs to crash recovery only: 0 expected).
 updates: `--updates` products seeded as converged and live (state and TikTok sandbox written
 directly, `benchmarks/seeding.py`), then the selling rule raises every price: the plan is one
 update_price per listing; figures are update calls/s and the apply's wall time.
@@ -15,7 +21,9 @@ Ends with figure lines (`name value unit target verdict`), min and median of `--
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,46 +35,70 @@ from benchmarks.figures import figure
 from benchmarks.seeding import listed_world
 from engine.apply import execute
 from engine.passes.catalog import plan_catalog
-from tests.e2e.world import make_world
+from engine.runtime import Runtime
+from tests.e2e.world import World, make_world
 
 TIKTOK_QPS = 50.0
 
 
-def creates_run(n_products: int) -> tuple[float, float, int, int]:
-    """(creates/s, uploads/s, search calls, creates) of one apply of a fresh catalog."""
-    with tempfile.TemporaryDirectory() as tmp, make_world(Path(tmp), n_products=n_products, seed=1,
-                                                          daily_upload_quota=n_products * 2) as world:
+def apply_once(root: Path) -> dict[str, float]:
+    """Plan, then apply (timed) in this process: what `--child` prints as JSON for the parent."""
+    with Runtime.open(root, env={}) as runtime:
+        plan = plan_catalog(runtime)
+        started, cpu = time.perf_counter(), time.process_time()
+        report = execute(runtime, plan)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"elapsed": elapsed, "cpu": cpu, "ok": len(report.succeeded), "failed": len(report.failed),
+            "planned": len(plan.actions)}
+
+
+def timed_apply(world: World, in_process: bool) -> dict[str, float]:
+    """`apply_once` in a child process (the default) or here; the sandbox's request log counts the calls."""
+    world.transport.reset()
+    if in_process:
         with world.runtime() as runtime:
             plan = plan_catalog(runtime)
-            world.transport.reset()
-            t0 = time.perf_counter()
+            world.transport.reset()  # the plan's reads are not the apply's
+            started, cpu = time.perf_counter(), time.process_time()
             report = execute(runtime, plan)
-            elapsed = time.perf_counter() - t0
+            return {"elapsed": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+                    "ok": len(report.succeeded), "failed": len(report.failed), "planned": len(plan.actions)}
+    done = subprocess.run([sys.executable, __file__, "--child", str(world.root)], capture_output=True, text=True,
+                          check=False, timeout=3600)
+    if done.returncode != 0:
+        raise SystemExit(f"the connector's process failed:\n{done.stderr}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def creates_run(n_products: int, in_process: bool) -> tuple[float, float, int, int, float, float]:
+    """(creates/s, uploads/s, search calls, creates, uploads per create, the connector's CPU seconds per
+    create) of one apply of a fresh catalog."""
+    with tempfile.TemporaryDirectory() as tmp, make_world(Path(tmp), n_products=n_products, seed=1,
+                                                          daily_upload_quota=n_products * 4) as world:
+        outcome = timed_apply(world, in_process)
+        elapsed = outcome["elapsed"]
         calls = [p for m, p in world.transport.calls if m == "POST"]
         creates = sum(1 for p in calls if p.endswith("/product/202309/products"))
         uploads = sum(1 for p in calls if p.endswith("/images/upload"))
         searches = sum(1 for p in calls if p.endswith("/products/search"))
-        print(f"creates: {len(report.succeeded)} ok, {len(report.failed)} failed, {creates} create calls, "
-              f"{uploads} uploads, {searches} searches in {elapsed:.1f} s")
-        return creates / elapsed, uploads / elapsed, searches, creates
+        print(f"creates: {outcome['ok']:.0f} ok, {outcome['failed']:.0f} failed, {creates} create calls, "
+              f"{uploads} uploads, {searches} searches in {elapsed:.1f} s ({outcome['cpu']:.1f} s CPU)")
+        per_create = max(creates, 1)
+        cpu_per_create = outcome["cpu"] / per_create
+        return creates / elapsed, uploads / elapsed, searches, creates, uploads / per_create, cpu_per_create
 
 
-def updates_run(n_products: int) -> tuple[float, float, float]:
+def updates_run(n_products: int, in_process: bool) -> tuple[float, float, float]:
     """(update calls/s, apply seconds, set-up seconds) of one price change of every live listing."""
     with tempfile.TemporaryDirectory() as tmp, make_world(Path(tmp), n_products=0) as world:
         listed, setup = listed_world(world, n_products, tiktok=True)
         world.edit_config("rules/selling.yaml", "      source: price\n      round: none",
                           "      source: price\n      modifiers:\n        - percent: 50\n      round: none")
-        with world.runtime() as runtime:
-            plan = plan_catalog(runtime)
-            updates = [a for a in plan.actions if a.kind.value == "update_price"]
-            world.transport.reset()
-            t0 = time.perf_counter()
-            report = execute(runtime, plan)
-            elapsed = time.perf_counter() - t0
+        outcome = timed_apply(world, in_process)
+        elapsed = outcome["elapsed"]
         sent = sum(1 for _, p in world.transport.calls if p.endswith("/prices/update"))
-        print(f"updates: {listed} listed in {setup:.1f} s; {len(updates)} planned, {len(report.succeeded)} ok, "
-              f"{len(report.failed)} failed, {sent} calls in {elapsed:.1f} s")
+        print(f"updates: {listed} listed in {setup:.1f} s; {outcome['planned']:.0f} planned, {outcome['ok']:.0f} ok, "
+              f"{outcome['failed']:.0f} failed, {sent} calls in {elapsed:.1f} s")
         return sent / elapsed, elapsed, setup
 
 
@@ -75,9 +107,14 @@ def main() -> None:
     parser.add_argument("--creates", type=int, default=500)
     parser.add_argument("--updates", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--in-process", action="store_true", help="run the connector in this process too")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)  # the connector's own process
     args = parser.parse_args()
-    created = [creates_run(args.creates) for _ in range(args.runs)] if args.creates else []
-    updated = [updates_run(args.updates) for _ in range(args.runs)] if args.updates else []
+    if args.child is not None:
+        print(json.dumps(apply_once(args.child)))
+        return
+    created = [creates_run(args.creates, args.in_process) for _ in range(args.runs)] if args.creates else []
+    updated = [updates_run(args.updates, args.in_process) for _ in range(args.runs)] if args.updates else []
     share = 0.9 * TIKTOK_QPS
     if created:
         for name, index in (("apply_creates_per_s", 0), ("apply_uploads_per_s", 1)):
@@ -85,6 +122,13 @@ def main() -> None:
             figure(f"{name}_min", min(values), "calls/s", at_least=share)
             figure(f"{name}_median", statistics.median(values), "calls/s", at_least=share)
         figure("apply_search_calls_outside_recovery", max(c[2] for c in created), "calls", at_most=0)
+        figure("apply_uploads_per_create", statistics.median(c[4] for c in created), "calls")
+        # The connector's own CPU per create (with its uploads): on a machine shared with other work
+        # the wall rates above measure the share of CPU this run got; this says what one free core
+        # would sustain (1 / it creates per second), so the connector is not the limit below ~25/s.
+        cpu = [c[5] * 1000 for c in created]
+        figure("apply_connector_cpu_per_create_min", min(cpu), "ms")
+        figure("apply_connector_cpu_per_create_median", statistics.median(cpu), "ms")
     if updated:
         label = f"{args.updates // 1000}k" if args.updates >= 1000 else str(args.updates)
         rates = [u[0] for u in updated]

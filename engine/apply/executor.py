@@ -592,7 +592,8 @@ class Executor:
         return uris
 
     def _upload_image(self, url: str, use_case: str, ecwid_product_id: int) -> str:
-        """Upload an image not yet on TikTok; the same bytes under another URL reuse the first upload."""
+        """Upload an image not yet on TikTok; the same bytes under another URL, in this run or an earlier
+        one (kept in the state), reuse the first upload."""
         try:
             image = self.runtime.fetch_image(url)
         except PermanentError as error:  # a gone or unusable Ecwid image; a timeout is retried as ever
@@ -601,14 +602,16 @@ class Executor:
         with self._lock:
             gate = self._uploading.setdefault(content, threading.Lock())
         with gate:  # a second worker with the same bytes waits for the first upload and reuses it
-            uri = self._uploaded.get(content)
+            # this run's uploads, then earlier runs' (the same bytes under a URL the state does not know)
+            uri = self._uploaded.get(content) or self.state.image_content_uri(content)
             if uri is None:
                 uri = self._write(
                     "upload_image", f"product:{ecwid_product_id}", url,
                     lambda: self.runtime.tiktok.upload_image(
                         image.content, filename=image.filename, content_type=image.content_type,
                         use_case=use_case)).uri
-                self._uploaded[content] = uri
+                self.state.record_image_content(content, uri)
+            self._uploaded[content] = uri
         self.state.record_image(url, uri)
         return uri
 

@@ -344,6 +344,9 @@ class Expression:
     pos: SourcePos | None = None
     names: frozenset[str] = frozenset()
     counts_steps: bool = True  # False when it calls nothing that walks a list (no filter, no call)
+    # False when it draws at random (Jinja's `random` filter, `lipsum`): two runs may differ, so what
+    # it produced cannot be worked out again later (engine.rules.selling writes such traces at once)
+    pure: bool = True
     _fn: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
     _closure: Closure | None = field(default=None, repr=False, compare=False)
 
@@ -373,10 +376,64 @@ class Template:
     pos: SourcePos | None = None
     names: frozenset[str] = frozenset()
     _template: Any = field(default=None, repr=False, compare=False)
+    # Text and closures (engine.expr.closures) whose str() values joined are the render, for a template
+    # that is only text and `{{ expression }}`s; None keeps it on Jinja (`{% %}` blocks and the like).
+    _parts: tuple[str | Closure, ...] | None = field(default=None, repr=False, compare=False)
 
     def render(self, **names: Any) -> str:
-        template = self._template
-        return str(_run(lambda: _bounded_render(template, names), self.source))
+        parts = self._parts
+        if parts is None:
+            template = self._template
+            return str(_run(lambda: _bounded_render(template, names), self.source))
+        try:
+            return _render_parts(parts, names)
+        except ExpressionError:
+            raise
+        except Exception as exc:
+            raise _failure(exc, self.source) from None
+
+
+def _render_parts(parts: tuple[str | Closure, ...], names: Mapping[str, Any]) -> str:
+    """What Jinja's code for `text {{ expr }} text` yields (`str()` of each value), bounded as `_bounded_render`."""
+    start_evaluation()
+    out: list[str] = []
+    size = 0
+    for part in parts:
+        text = part if type(part) is str else str(part(names))  # type: ignore[operator]
+        size += len(text)
+        check_size(size)
+        out.append(text)
+    return "".join(out)
+
+
+def _template_parts(ast: nodes.Template, template: Any) -> tuple[str | Closure, ...] | None:
+    """The parts of a template made only of text and non-constant `{{ }}` outputs, or None.
+
+    Jinja's code yields `str(value)` for each output (no autoescape, no finalize in this environment)
+    and the text as it is; an output Jinja folds to a constant at compile time stays on Jinja.
+    """
+    if not ast.body:
+        return ("",)
+    if len(ast.body) != 1 or not isinstance(ast.body[0], nodes.Output):
+        return None
+    eval_ctx = nodes.EvalContext(_ENV, template.name)
+    parts: list[str | Closure] = []
+    for child in ast.body[0].nodes:
+        if isinstance(child, nodes.TemplateData):
+            parts.append(child.data)
+            continue
+        try:
+            child.as_const(eval_ctx)
+            return None  # folded by Jinja's compiler: leave it to Jinja
+        except nodes.Impossible:
+            pass
+        except Exception:  # folding itself fails (`{[]: 0}`): whatever Jinja makes of that, Jinja does
+            return None
+        closure = compile_closure(child, environment=_ENV, template=template)
+        if closure is None:
+            return None
+        parts.append(closure)
+    return tuple(parts)
 
 
 def _bounded_render(template: Any, names: Mapping[str, Any]) -> str:
@@ -431,7 +488,14 @@ def compile_expression(
     parsed = Parser(_ENV, source, state="variable").parse_expression()
     closure = compile_closure(parsed, environment=_ENV, template=fn._template)
     counts_steps = any(isinstance(node, nodes.Filter | nodes.Call) for node in _walk(parsed))
-    return Expression(source=source, pos=pos, names=names, counts_steps=counts_steps, _fn=fn, _closure=closure)
+    pure = not any(_draws_at_random(node) for node in _walk(parsed))
+    return Expression(source=source, pos=pos, names=names, counts_steps=counts_steps, pure=pure, _fn=fn,
+                      _closure=closure)
+
+
+def _draws_at_random(node: nodes.Node) -> bool:
+    return (isinstance(node, nodes.Filter) and node.name == "random") or (
+        isinstance(node, nodes.Name) and node.name == "lipsum")
 
 
 def compile_template(source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None) -> Template:
@@ -450,4 +514,5 @@ def compile_template(source: str, *, pos: SourcePos | None = None, allowed: froz
     names = _undeclared(ast)
     _check_names(names, allowed)
     _flatten_globals(template)
-    return Template(source=source, pos=pos, names=names, _template=template)
+    parts = None if _ENV.autoescape or _ENV.finalize is not None else _template_parts(ast, template)
+    return Template(source=source, pos=pos, names=names, _template=template, _parts=parts)

@@ -7,8 +7,8 @@ TikTok URIs (actual; the state store maps one to the other), attributes as sorte
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import FrozenInstanceError, dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -32,12 +32,64 @@ class RuleRef:
 _SOURCES = {"ecwid": "Ecwid", "tiktok": "TikTok"}  # values read as they are, named as the merchant knows them
 
 
-@dataclass(frozen=True, slots=True)
 class Trace:
-    """How one value was produced: the rule and the steps, e.g. ("24.00", "+15% 27.60", "ending .99 27.99")."""
+    """How one value was produced: the rule and the steps, e.g. ("24.00", "+15% 27.60", "ending .99 27.99").
 
+    Immutable, compared and hashed by (rule, steps) like the frozen dataclass it replaces. `Trace.lazy`
+    takes a function that writes the steps on first read instead: every SKU's price has a trace, but
+    only `explain`, a plan's details and its changes read one, so most are never written (the
+    function must be pure: reading the steps twice, or after pickling, gives the same text).
+    """
+
+    __slots__ = ("_steps", "_write", "rule")
+    __match_args__ = ("rule", "steps")
     rule: RuleRef
-    steps: tuple[str, ...] = ()
+    _steps: tuple[str, ...] | None
+    _write: Callable[[], tuple[str, ...]] | None
+
+    def __init__(self, rule: RuleRef, steps: tuple[str, ...] = ()) -> None:
+        object.__setattr__(self, "rule", rule)
+        object.__setattr__(self, "_steps", steps)
+        object.__setattr__(self, "_write", None)
+
+    @classmethod
+    def lazy(cls, rule: RuleRef, write: Callable[[], tuple[str, ...]]) -> Trace:
+        trace = cls.__new__(cls)
+        object.__setattr__(trace, "rule", rule)
+        object.__setattr__(trace, "_steps", None)
+        object.__setattr__(trace, "_write", write)
+        return trace
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        steps = self._steps
+        if steps is None:
+            write = self._write
+            assert write is not None
+            steps = tuple(write())
+            object.__setattr__(self, "_steps", steps)  # two threads writing at once write the same
+            object.__setattr__(self, "_write", None)
+        return steps
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Trace):
+            return NotImplemented
+        return self.rule == other.rule and self.steps == other.steps
+
+    def __hash__(self) -> int:
+        return hash((self.rule, self.steps))
+
+    def __repr__(self) -> str:
+        return f"Trace(rule={self.rule!r}, steps={self.steps!r})"
+
+    def __reduce__(self) -> tuple[type[Trace], tuple[RuleRef, tuple[str, ...]]]:
+        return Trace, (self.rule, self.steps)
 
 
 class ListingIntent(StrEnum):

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from functools import partial
 from typing import TypeVar
 
@@ -31,10 +33,12 @@ from engine.model.listing import (
     ActionRequired,
     DesiredListing,
     DesiredSku,
+    IdentifierCode,
     ListingIntent,
     PackageDimensions,
     PackageWeight,
     ProductAttribute,
+    SalesAttribute,
     TikTokAttribute,
     Trace,
 )
@@ -88,8 +92,21 @@ def attributes_digest(category_attributes: Mapping[str, Sequence[TikTokAttribute
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _content_hash(*fields: object) -> str:
-    return hashlib.sha256(repr(fields).encode()).hexdigest()
+def _content_hash(content: _Content) -> str:
+    """sha256 of the content fields as one tuple of plain values: its repr is built in C, whereas the
+    dataclasses' generated __repr__ costs a Python call per value."""
+    weight, size = content.package_weight, content.package_dimensions
+    plain = (
+        content.title,
+        content.description,
+        content.category_id,
+        content.brand,
+        content.main_images,
+        tuple((a.id, a.name, a.values) for a in content.product_attributes),
+        None if weight is None else (weight.value, weight.unit),
+        None if size is None else (size.length, size.width, size.height, size.unit),
+    )
+    return hashlib.sha256(repr(plain).encode()).hexdigest()
 
 
 class _Problems:
@@ -124,10 +141,13 @@ class _Content:
     trace: Mapping[str, Trace]
 
 
+_WHITESPACE = re.compile(r"\s")  # what str.isspace() calls whitespace
+
+
 def _sku_problem(variant: Variant, combinations: bool) -> ActionRequiredError | None:
     """TikTok's seller SKU limits: 1-50 characters, no spaces."""
     sku = variant.sku
-    if sku and len(sku) <= 50 and not any(ch.isspace() for ch in sku):
+    if sku and len(sku) <= 50 and not _WHITESPACE.search(sku):
         return None
     shown = f"{sku!r} is {len(sku)} characters" if sku else "is empty"
     what = f"combination {variant.id}" if combinations else "product"
@@ -143,6 +163,21 @@ def _desired_sku(
     policy: SellingPolicy, config: Config, product: Product, variant: Variant, problems: _Problems
 ) -> DesiredSku | None:
     """One SKU's price, stock and sales attributes; None (its problems recorded) when any cannot be had."""
+    try:  # the common case, all five fine, under one handler; they are pure, so a failure re-runs them one by one
+        price = selling.price(policy, product, variant)
+        count = selling.quantity(policy, product, variant)
+        was = selling.list_price(policy, product, variant)
+        sales = attributes.sales_attributes(config.attributes, product, variant)
+        code = listing.identifier_code(product, variant)
+    except ActionRequiredError:
+        return _checked_sku(policy, config, product, variant, problems)
+    return _sku(product, variant, price, count, was, sales, code)
+
+
+def _checked_sku(
+    policy: SellingPolicy, config: Config, product: Product, variant: Variant, problems: _Problems
+) -> DesiredSku | None:
+    """`_desired_sku` with each part checked on its own, so every problem of the SKU is recorded."""
     price = problems.attempt(partial(selling.price, policy, product, variant))
     count = problems.attempt(partial(selling.quantity, policy, product, variant))
     was = problems.attempt(partial(selling.list_price, policy, product, variant))
@@ -150,6 +185,18 @@ def _desired_sku(
     code = problems.attempt(partial(listing.identifier_code, product, variant))
     if price is None or count is None or sales is None:
         return None
+    return _sku(product, variant, price, count, was, sales, code)
+
+
+def _sku(
+    product: Product,
+    variant: Variant,
+    price: tuple[Decimal, Trace],
+    count: tuple[int, Trace],
+    was: Decimal | None,
+    sales: tuple[SalesAttribute, ...],
+    code: IdentifierCode | None,
+) -> DesiredSku:
     if was is not None and product.variants and was <= price[0]:
         # A variation without its own compareToPrice inherits the product's in Ecwid, which can sit at
         # or below the variation's own price (an XL that costs more): that is no reduction, none is sent.
@@ -204,6 +251,62 @@ def _skus(config: Config, product: Product, problems: _Problems) -> tuple[Desire
     return tuple(result)
 
 
+_Parts = tuple[
+    tuple[str, Trace],
+    tuple[str, Trace],
+    tuple[tuple[str, ...], Trace],
+    tuple[PackageWeight, Trace],
+    tuple[PackageDimensions, Trace],
+    tuple[str, Trace | None],
+    tuple[str, Trace],
+    tuple[tuple[ProductAttribute, ...], Trace | None],
+]
+
+
+def _parts(
+    config: Config, product: Product, profile: StoreProfile,
+    known: Mapping[str, Sequence[TikTokAttribute]] | None, region: Region,
+) -> _Parts:
+    """The listing content's parts, or the first problem raised (the common case: none)."""
+    mapped = category.category(config, product)
+    found = known.get(mapped[0]) if known is not None else None
+    return (
+        listing.title(config.sync, product, region),
+        listing.description(config.sync, product),
+        listing.images(product),
+        listing.package_weight(product, profile),
+        listing.package_dimensions(product, profile),
+        attributes.brand(config, product),
+        mapped,
+        attributes.product_attributes(config, product, mapped[0], found),
+    )
+
+
+def _checked_parts(
+    config: Config, product: Product, profile: StoreProfile,
+    known: Mapping[str, Sequence[TikTokAttribute]] | None, region: Region, problems: _Problems,
+) -> None:
+    """`_parts` with each part checked on its own: every problem of the product is recorded."""
+    problems.attempt(lambda: listing.title(config.sync, product, region))
+    problems.attempt(lambda: listing.description(config.sync, product))
+    problems.attempt(lambda: listing.images(product))
+    problems.attempt(lambda: listing.package_weight(product, profile))
+    problems.attempt(lambda: listing.package_dimensions(product, profile))
+    problems.attempt(lambda: attributes.brand(config, product))
+    mapped = problems.attempt(lambda: category.category(config, product))
+    if mapped is not None:
+        category_id = mapped[0]
+        found = known.get(category_id) if known is not None else None
+        problems.attempt(lambda: attributes.product_attributes(config, product, category_id, found))
+
+
+def evaluate_skus(config: Config, product: Product) -> tuple[tuple[DesiredSku, ...] | None, tuple[ActionRequired, ...]]:
+    """The per-SKU part of `evaluate_product` alone (policy, price, stock, sales attributes, checks):
+    what `benchmarks/evaluate.py` times against the same logic in plain Python."""
+    problems = _Problems(product.id)
+    return _skus(config, product, problems), tuple(problems.items)
+
+
 def _content(
     config: Config,
     product: Product,
@@ -214,25 +317,17 @@ def _content(
     problems: _Problems,
 ) -> _Content | None:
     before = len(problems.items)
-    title = problems.attempt(lambda: listing.title(config.sync, product, region))
-    description = problems.attempt(lambda: listing.description(config.sync, product))
-    images = problems.attempt(lambda: listing.images(product))
-    weight = problems.attempt(lambda: listing.package_weight(product, profile))
-    dimensions = problems.attempt(lambda: listing.package_dimensions(product, profile))
-    brand = problems.attempt(lambda: attributes.brand(config, product))
-    mapped = problems.attempt(lambda: category.category(config, product))
-    product_attributes = None
-    if mapped is not None:
-        category_id = mapped[0]
-        found = known.get(category_id) if known is not None else None
-        product_attributes = problems.attempt(
-            lambda: attributes.product_attributes(config, product, category_id, found)
-        )
+    try:  # one handler for the common case; the parts are pure, so a problem re-runs them one by one
+        parts: _Parts | None = _parts(config, product, profile, known, region)
+    except ActionRequiredError as first:
+        parts = None
+        _checked_parts(config, product, profile, known, region, problems)
+        if len(problems.items) == before:  # a rule drawing at random passed the second time: the first stands
+            problems.add(first)
     skus = _skus(config, product, problems)
-    if len(problems.items) > before:
+    if parts is None or skus is None or len(problems.items) > before:
         return None
-    assert title and description and images and weight and dimensions and brand and mapped and skus is not None
-    assert product_attributes is not None
+    title, description, images, weight, dimensions, brand, mapped, product_attributes = parts
     trace = {
         "title": title[1],
         "description": description[1],
@@ -310,16 +405,7 @@ def evaluate_product(
         total = sum(sku.quantity for sku in content.skus)
         intent, zero, intent_trace = sync.by_quantity(config.sync, total)
         skus = _zeroed(content.skus, intent_trace) if zero else content.skus
-    digest = _content_hash(
-        content.title,
-        content.description,
-        content.category_id,
-        content.brand,
-        content.main_images,
-        content.product_attributes,
-        content.package_weight,
-        content.package_dimensions,
-    )
+    digest = _content_hash(content)
     listing = DesiredListing(
             ecwid_product_id=product.id,
             intent=intent,

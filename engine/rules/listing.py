@@ -31,9 +31,10 @@ import html
 import re
 from collections.abc import Mapping
 from decimal import ROUND_CEILING, ROUND_UP, Decimal
+from typing import TypeVar
 
 from engine.config.types import Region, SyncRules
-from engine.model.catalog import DimensionUnit, Product, StoreProfile, Variant, WeightUnit
+from engine.model.catalog import Dimensions, DimensionUnit, Product, StoreProfile, Variant, WeightUnit
 from engine.model.listing import IdentifierCode, PackageDimensions, PackageWeight, RuleRef, Trace
 from engine.rules.problems import ActionRequiredError, render, where
 
@@ -57,6 +58,8 @@ CENTIMETRES_PER: dict[DimensionUnit, Decimal] = {
 }
 
 _SPACE = re.compile(r"\s+")
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 def _ref(sync: SyncRules) -> RuleRef:
@@ -123,6 +126,26 @@ def images(product: Product) -> tuple[tuple[str, ...], Trace]:
     return chosen, Trace(ref, tuple(steps))
 
 
+# Catalogs repeat a few weights and box sizes: each (value, unit) is converted, and its trace written,
+# once. Equal Decimals convert and print alike (normalize, quantize), so the value is the key; the
+# tables are cleared when full, so any catalog keeps them bounded.
+_WEIGHTS: dict[tuple[Decimal, WeightUnit], tuple[PackageWeight, Trace]] = {}
+_SIZES: dict[tuple[Decimal, Decimal, Decimal, DimensionUnit, bool, bool, bool], tuple[PackageDimensions, Trace]] = {}
+_MEMO_MAX = 4096
+
+
+def forget_memos() -> None:
+    _WEIGHTS.clear()
+    _SIZES.clear()
+
+
+def _remember(table: dict[_K, _V], key: _K, value: _V) -> _V:
+    if len(table) >= _MEMO_MAX:
+        table.clear()
+    table[key] = value
+    return value
+
+
 def package_weight(product: Product, profile: StoreProfile) -> tuple[PackageWeight, Trace]:
     if product.weight is None or product.weight <= 0:
         raise ActionRequiredError(
@@ -130,8 +153,15 @@ def package_weight(product: Product, profile: StoreProfile) -> tuple[PackageWeig
             reason="product has no weight; TikTok requires a package weight",
             fix=f"set the product weight in Ecwid (in {profile.weight_unit.value})",
         )
-    kilograms = (product.weight * KILOGRAMS_PER[profile.weight_unit]).quantize(Decimal("0.01"), rounding=ROUND_UP)
-    steps = (f"{product.weight.normalize():f} {profile.weight_unit.value}", f"{kilograms} KILOGRAM (rounded up)")
+    if type(product.weight) is not Decimal:
+        return _package_weight(product.weight, profile.weight_unit)
+    key = (product.weight, profile.weight_unit)  # > 0 here: no -0 printing apart from 0
+    return _WEIGHTS.get(key) or _remember(_WEIGHTS, key, _package_weight(product.weight, profile.weight_unit))
+
+
+def _package_weight(weight: Decimal, unit: WeightUnit) -> tuple[PackageWeight, Trace]:
+    kilograms = (weight * KILOGRAMS_PER[unit]).quantize(Decimal("0.01"), rounding=ROUND_UP)
+    steps = (f"{weight.normalize():f} {unit.value}", f"{kilograms} KILOGRAM (rounded up)")
     return PackageWeight(kilograms, "KILOGRAM"), Trace(RuleRef("ecwid", 0, "product weight"), steps)
 
 
@@ -148,6 +178,15 @@ def package_dimensions(product: Product, profile: StoreProfile) -> tuple[Package
             fix=f"set the product length, width and height in Ecwid (in {profile.dimensions_unit.value})",
         )
     unit = profile.dimensions_unit
+    length, width, height = size.length, size.width, size.height
+    if not (type(length) is Decimal and type(width) is Decimal and type(height) is Decimal):
+        return _package_dimensions(size, unit)
+    # -0 equals 0 but prints "-0": the signs are part of the key
+    key = (length, width, height, unit, length.is_signed(), width.is_signed(), height.is_signed())
+    return _SIZES.get(key) or _remember(_SIZES, key, _package_dimensions(size, unit))
+
+
+def _package_dimensions(size: Dimensions, unit: DimensionUnit) -> tuple[PackageDimensions, Trace]:
     result = PackageDimensions(
         _centimetres(size.length, unit), _centimetres(size.width, unit), _centimetres(size.height, unit), "CENTIMETER"
     )
@@ -224,6 +263,23 @@ class _TagEnds:
         return self.ends[bisect.bisect_left(self.positions, start)]
 
 
+class _PlainEnds:
+    """`_TagEnds` for a source without quote characters: the end is simply the next ">".
+
+    The tokenizer asks with ever larger starts, so the last ">" found answers every start up to it,
+    and once none is left none ever is: each character is searched once ('<a<a<a...' stays linear).
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.found = -2  # -2: not searched yet; -1: no ">" after the last start asked
+
+    def end(self, start: int) -> int | None:
+        if self.found < start and self.found != -1:
+            self.found = self.source.find(">", start)
+        return None if self.found < start else self.found
+
+
 class _Sanitizer:
     """A one-pass state machine: at most one open block (p/ul/ol), one li, one inline tag."""
 
@@ -296,7 +352,7 @@ class _Sanitizer:
         self.out.append("<li>")
 
     def feed(self, source: str) -> None:
-        ends: _TagEnds | None = None
+        ends: _TagEnds | _PlainEnds | None = None
         text: list[str] = []  # consecutive text, handled as one piece (the same output as piece by piece)
         position = 0
         while position < len(source):
@@ -305,7 +361,8 @@ class _Sanitizer:
             closing, name, data = token.groups()
             position = token.end()
             if name is not None:
-                ends = ends or _TagEnds(source)
+                # without quotes a tag ends at the next ">": no table of quote positions to build
+                ends = ends or (_TagEnds(source) if "'" in source or '"' in source else _PlainEnds(source))
                 end = ends.end(position)
                 if end is None:  # no ">" closes it: the "<" is text
                     text.append("<")
@@ -395,8 +452,28 @@ class _Sanitizer:
         return "".join(self.out)
 
 
+# A description already in the form the sanitizer writes comes out unchanged, so it is recognised by
+# one regex and returned as it is, with no tokenizing: blocks `<p>` or `<ul>/<ol>` of `<li>`, side by
+# side; inside them words (no whitespace, no "<" or ">", "&" only as &amp; &lt; &gt;) and one-level
+# inline tags around words, separated by one space or one <br>, never at either end. Anything else,
+# even a second space, goes through the state machine. Possessive quantifiers keep the match linear:
+# a word cannot be split two ways. (tests/rules/test_sanitizer.py checks both paths agree.)
+_WORD = r"(?:[^\s<>&]|&(?:amp|lt|gt);)++"
+_WORDS = rf"{_WORD}(?: {_WORD})*+"
+_ITEM = "(?:" + "|".join([_WORD, *(f"<{tag}>{_WORDS}</{tag}>" for tag in sorted(_INLINE))]) + ")"
+_CONTENT = rf"{_ITEM}(?:(?: |<br>)?{_ITEM})*+"
+_CLEAN = re.compile(rf"(?:<p>{_CONTENT}</p>|<ul>(?:<li>{_CONTENT}</li>)++</ul>|<ol>(?:<li>{_CONTENT}</li>)++</ol>)++")
+
+
 def sanitize(source: str) -> str:
     """Ecwid HTML -> the HTML TikTok accepts in a description (see the module docstring)."""
+    if _CLEAN.fullmatch(source):
+        return source
+    return sanitize_slowly(source)
+
+
+def sanitize_slowly(source: str) -> str:
+    """`sanitize` always through the state machine (the fast path's reference)."""
     parser = _Sanitizer()
     parser.feed(source)
     return parser.result()
@@ -412,6 +489,8 @@ IDENTIFIER_LENGTHS = {"GTIN": (14,), "EAN": (8, 13, 14), "UPC": (12,), "ISBN": (
 
 
 def _identifier_value(attributes: Mapping[str, str]) -> tuple[str, str] | None:
+    if not attributes:  # most SKUs: no attributes at all
+        return None
     by_name = {name.strip().casefold(): (name, value) for name, value in attributes.items()}
     for kind in IDENTIFIER_NAMES:
         for key in (kind, f"external_{kind}"):

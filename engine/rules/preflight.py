@@ -71,8 +71,12 @@ def _skus(listing: DesiredListing) -> list[ActionRequiredError]:
     if not 1 <= len(skus) <= MAX_SKUS:
         found.append(_problem(f"{len(skus)} SKUs; TikTok takes 1-{MAX_SKUS}",
                               "split the product in Ecwid or remove combinations"))
-    shapes = {tuple(sorted(a.name.casefold() for a in s.sales_attributes)) for s in skus}
-    combos = [tuple(sorted((a.name.casefold(), a.value.casefold()) for a in s.sales_attributes)) for s in skus]
+    shapes: set[tuple[str, ...]] = set()
+    combos: list[tuple[tuple[str, str], ...]] = []
+    for sku in skus:  # one pass: a SKU's shape is the names of its sorted (name, value) pairs
+        pairs = tuple(sorted([(a.name.casefold(), a.value.casefold()) for a in sku.sales_attributes]))
+        combos.append(pairs)
+        shapes.add(tuple([name for name, _ in pairs]))
     if len(skus) > 1 and (len(shapes) != 1 or () in shapes):
         found.append(_problem("the SKUs do not share the same sales attributes",
                               "give every variation a value for the same options in Ecwid"))

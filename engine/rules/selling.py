@@ -29,6 +29,7 @@ lists as `unlimited_as`, still capped by `max`::
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import partial
 
 from engine.config.types import (
     Config,
@@ -43,6 +44,7 @@ from engine.expr import Expression
 from engine.model.catalog import Product, Variant
 from engine.model.listing import RuleRef, Trace
 from engine.model.money import CENT, cents, cents_text
+from engine.rules import listing
 from engine.rules.problems import ActionRequiredError, run, to_decimal, where
 
 FILE = "rules/selling.yaml"
@@ -128,15 +130,16 @@ def _percent_label(amount: Decimal) -> str:
     return label
 
 
-def _modify(value: Decimal, kind: ModifierKind, amount: Decimal) -> tuple[Decimal, str]:
+def _modify(value: Decimal, kind: ModifierKind, amount: Decimal, traced: bool) -> tuple[Decimal, str]:
+    """The modified value, and its trace step when `traced` (else "")."""
     if kind is ModifierKind.PERCENT:
         value = value * (HUNDRED + amount) / HUNDRED
-        return value, f"{_percent_label(amount)} {_show(value)}"
+        return value, f"{_percent_label(amount)} {_show(value)}" if traced else ""
     if kind is ModifierKind.ADD:
         value = value + amount
-        return value, f"{'+' if amount >= 0 else ''}{_show(amount)} {_show(value)}"
+        return value, f"{'+' if amount >= 0 else ''}{_show(amount)} {_show(value)}" if traced else ""
     value = value * amount
-    return value, f"x{amount.normalize():f} {_show(value)}"
+    return value, f"x{amount.normalize():f} {_show(value)}" if traced else ""
 
 
 def round_ending(value: Decimal, rounding: Rounding) -> Decimal:
@@ -155,34 +158,35 @@ def round_ending(value: Decimal, rounding: Rounding) -> Decimal:
 
 
 # source -> modifiers -> ending depends only on the policy and the source value when every modifier is
-# a number, and catalogs repeat prices: that prefix (value and trace steps) is computed once per
-# (policy, value). Equal Decimals give equal results and equal 2-place steps; the sign of zero is
-# part of the key because "-0.00" and "0.00" print differently. Keyed and bounded like _QUANTITIES.
-_PRICE_PREFIXES: dict[
-    tuple[int, Decimal, bool], tuple[SellingPolicy, Decimal, tuple[str, ...], tuple[Decimal, Trace] | None]
-] = {}
+# a number, and catalogs repeat prices: that prefix is computed once per (policy, value), and when the
+# bounds are numbers too, the whole outcome. Equal Decimals give equal results and equal 2-place steps;
+# the sign of zero is part of the key because "-0.00" and "0.00" print differently. Keyed and bounded
+# like _QUANTITIES.
+_PRICE_PREFIXES: dict[tuple[int, Decimal, bool], tuple[SellingPolicy, Decimal, tuple[Decimal, Trace] | None]] = {}
 _PRICE_PREFIXES_MAX = 65536
 
 
 def _price_prefix(
-    policy: SellingPolicy, value: Decimal, label: str, product: Product, variant: Variant
-) -> tuple[Decimal, list[str], bool]:
-    """Source step, modifiers and rounding ending; the flag says whether only numbers were involved."""
+    policy: SellingPolicy, value: Decimal, product: Product, variant: Variant, steps: list[str] | None
+) -> tuple[Decimal, bool]:
+    """Modifiers and rounding ending (their steps into `steps` when given); the flag says whether only
+    numbers were involved."""
     rules = policy.price
-    steps = [f"{label}{_show(value)}"]
     constant = True
     for modifier in rules.modifiers:
         amount = modifier.value
         if not isinstance(amount, Decimal):
             constant = False
             amount = _number(amount, modifier.ref, _MODIFIER_WHAT[modifier.kind], product, variant)
-        value, step = _modify(value, modifier.kind, amount)
-        steps.append(step)
+        value, step = _modify(value, modifier.kind, amount, steps is not None)
+        if steps is not None:
+            steps.append(step)
     rounding = rules.round
     if rounding is not _NO_ROUNDING:
         value = round_ending(value, rounding)
-        steps.append(f"{'ending' if rounding in _ENDINGS else 'round'} {rounding} {_show(value)}")
-    return value, steps, constant
+        if steps is not None:
+            steps.append(f"{'ending' if rounding in _ENDINGS else 'round'} {rounding} {_show(value)}")
+    return value, constant
 
 
 def _price_source(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[Decimal, str]:
@@ -200,19 +204,23 @@ def _price_source(policy: SellingPolicy, product: Product, variant: Variant) -> 
     return value, label
 
 
-def _bounded(policy: SellingPolicy, value: Decimal, steps: list[str], product: Product, variant: Variant) -> Decimal:
+def _bounded(
+    policy: SellingPolicy, value: Decimal, steps: list[str] | None, product: Product, variant: Variant
+) -> Decimal:
     """`value` raised to the policy's `min` and lowered to its `max`, each bound that bites a trace step."""
     rules, ref = policy.price, policy.ref
     if rules.min is not None:
         low = _number(rules.min, ref, "min price", product, variant)
         if value < low:
             value = low
-            steps.append(f"min {_show(low)}")
+            if steps is not None:
+                steps.append(f"min {_show(low)}")
     if rules.max is not None:
         high = _number(rules.max, ref, "max price", product, variant)
         if value > high:
             value = high
-            steps.append(f"max {_show(high)}")
+            if steps is not None:
+                steps.append(f"max {_show(high)}")
     return value
 
 
@@ -220,23 +228,7 @@ def _numeric_bounds(rules: PricePolicy) -> bool:
     return not isinstance(rules.min, Expression) and not isinstance(rules.max, Expression)
 
 
-def price(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[Decimal, Trace]:
-    """The SKU's TikTok price, 2 decimal places, and the steps that made it."""
-    value, label = _price_source(policy, product, variant)
-    key = (id(policy), value, value.is_signed()) if type(value) is Decimal and value.is_finite() else None
-    entry = _PRICE_PREFIXES.get(key) if key is not None else None
-    if entry is not None and entry[0] is policy:
-        if entry[3] is not None:
-            return entry[3]
-        value, steps = entry[1], list(entry[2])
-        constant = True
-    else:
-        value, steps, constant = _price_prefix(policy, value, label, product, variant)
-        if constant and key is not None:
-            if len(_PRICE_PREFIXES) >= _PRICE_PREFIXES_MAX:
-                _PRICE_PREFIXES.clear()
-            _PRICE_PREFIXES[key] = (policy, value, tuple(steps), None)
-    value = _bounded(policy, value, steps, product, variant)
+def _final(policy: SellingPolicy, value: Decimal, variant: Variant) -> Decimal:
     final = cents(value)
     if final < CENT:
         raise ActionRequiredError(
@@ -245,10 +237,70 @@ def price(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[De
             fix=f'set a `min` price in policy "{policy.name}" or check the product\'s price in Ecwid',
             sku=variant.sku,
         )
-    result = final, Trace(trace_rule(policy), tuple(steps))
+    return final
+
+
+def _traced_price(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[Decimal, tuple[str, ...]]:
+    """The price with every step written (no memo involved)."""
+    value, label = _price_source(policy, product, variant)
+    steps = [f"{label}{_show(value)}"]
+    value, _ = _price_prefix(policy, value, product, variant, steps)
+    final = _final(policy, _bounded(policy, value, steps, product, variant), variant)
+    return final, tuple(steps)
+
+
+def price_steps(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[str, ...]:
+    """The steps of `price`'s trace, worked out again (the price rules are pure: `_replayable`)."""
+    return _traced_price(policy, product, variant)[1]
+
+
+# Whether a policy's price can be worked out again for its trace: no expression in it draws at random.
+# Keyed by id() with the policy kept in the entry, bounded, like _TRACE_RULES.
+_REPLAYABLE: dict[int, tuple[SellingPolicy, bool]] = {}
+
+
+def _replayable(policy: SellingPolicy) -> bool:
+    entry = _REPLAYABLE.get(id(policy))
+    if entry is not None and entry[0] is policy:
+        return entry[1]
+    rules = policy.price
+    parts = (rules.source, rules.min, rules.max, *(modifier.value for modifier in rules.modifiers))
+    replayable = all(part.pure for part in parts if isinstance(part, Expression))
+    if len(_REPLAYABLE) >= _TRACE_RULES_MAX:
+        _REPLAYABLE.clear()
+    _REPLAYABLE[id(policy)] = (policy, replayable)
+    return replayable
+
+
+def price(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[Decimal, Trace]:
+    """The SKU's TikTok price, 2 decimal places, and the steps that made it.
+
+    The value is worked out without writing a step; the trace writes them (`price_steps`, the same
+    pure computation) when first read, which for most SKUs is never. A policy drawing at random is
+    worked out once, steps and all, so its trace shows the draw its price took.
+    """
+    if not _replayable(policy):
+        final, steps = _traced_price(policy, product, variant)
+        return final, Trace(trace_rule(policy), steps)
+    value, _ = _price_source(policy, product, variant)
+    key = (id(policy), value, value.is_signed()) if type(value) is Decimal and value.is_finite() else None
+    entry = _PRICE_PREFIXES.get(key) if key is not None else None
+    if entry is not None and entry[0] is policy:
+        if entry[2] is not None:
+            return entry[2]
+        value, constant = entry[1], True
+    else:
+        value, constant = _price_prefix(policy, value, product, variant, None)
+        if constant and key is not None:
+            if len(_PRICE_PREFIXES) >= _PRICE_PREFIXES_MAX:
+                _PRICE_PREFIXES.clear()
+            _PRICE_PREFIXES[key] = (policy, value, None)
+    prefix = value
+    final = _final(policy, _bounded(policy, value, None, product, variant), variant)
+    result = final, Trace.lazy(trace_rule(policy), partial(price_steps, policy, product, variant))
     if constant and key is not None and _numeric_bounds(policy.price):
-        # numbers all the way: the whole outcome is the policy's for this source value
-        _PRICE_PREFIXES[key] = (policy, value, (), result)
+        # numbers all the way: the whole outcome (steps included) is the policy's for this source value
+        _PRICE_PREFIXES[key] = (policy, prefix, result)
     return result
 
 
@@ -277,11 +329,14 @@ _QUANTITIES_MAX = 65536
 
 
 def forget_memos() -> None:
-    """Empty the price and quantity memos, so a benchmark times a cold start (results never depend on them)."""
+    """Empty the price and quantity memos (and engine.rules.listing's package ones), so a benchmark times a
+    cold start (results never depend on them)."""
     _PRICE_PREFIXES.clear()
     _QUANTITIES.clear()
     _PERCENT_LABELS.clear()
     _TRACE_RULES.clear()
+    _REPLAYABLE.clear()
+    listing.forget_memos()
 
 
 def quantity(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[int, Trace]:

@@ -228,6 +228,15 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             since REAL NOT NULL
         )""",
     ),
+    # apply (evalperf): an image's bytes are uploaded once whatever URL shows them later (Ecwid gives a
+    # re-saved picture a new URL): sha256 of the bytes and TikTok's use case -> the URI TikTok gave them.
+    (
+        """CREATE TABLE image_contents (
+            digest TEXT PRIMARY KEY,
+            tiktok_uri TEXT NOT NULL,
+            uploaded_at REAL NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -235,7 +244,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # this order): a migration that creates a table adds it here; tests/state holds the two together.
 TABLES = ("listings", "sku_links", "images", "action_required", "intents", "counters", "cursors", "tokens",
           "orders", "audit_log", "category_attributes", "restocks", "pending_work", "shop_health", "order_import",
-          "granted_scopes", "waiting_approval")
+          "granted_scopes", "waiting_approval", "image_contents")
 # Tables whose id the database numbers (INTEGER PRIMARY KEY AUTOINCREMENT): a copy must let it go on from
 # the copied ids.
 NUMBERED = ("action_required", "audit_log")

@@ -490,6 +490,20 @@ class StateStore:
         rows = self._read("SELECT tiktok_uri FROM images WHERE source_url = ?", (source_url,))
         return rows[0]["tiktok_uri"] if rows else None
 
+    def record_image_content(self, digest: str, tiktok_uri: str) -> None:
+        """The URI TikTok gave these bytes (`digest`: sha256 of the bytes and the use case)."""
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO image_contents (digest, tiktok_uri, uploaded_at) VALUES (?, ?, ?)
+                   ON CONFLICT(digest) DO UPDATE SET tiktok_uri = excluded.tiktok_uri,
+                       uploaded_at = excluded.uploaded_at""",
+                (digest, tiktok_uri, self._clock()),
+            )
+
+    def image_content_uri(self, digest: str) -> str | None:
+        rows = self._read("SELECT tiktok_uri FROM image_contents WHERE digest = ?", (digest,))
+        return rows[0]["tiktok_uri"] if rows else None
+
     def image_sources(self) -> dict[str, str]:
         """TikTok URI -> the source URL it was uploaded from."""
         return {row["tiktok_uri"]: row["source_url"] for row in self._read("SELECT * FROM images")}

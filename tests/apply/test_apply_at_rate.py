@@ -35,3 +35,33 @@ def test_creates_send_no_search_and_identical_images_are_uploaded_once(tmp_path:
         distinct = {url.split("?")[0] for url in wanted}
         assert len(wanted) > len(distinct)  # the copies are there, under their own URLs
         assert len(uploads) == len(distinct)
+
+
+def test_bytes_uploaded_by_an_earlier_apply_are_not_uploaded_again_under_a_new_url(tmp_path: Path) -> None:
+    with make_world(tmp_path, n_products=6) as world:
+        sandbox = world.ecwid.sandbox
+        first, second = sorted(sandbox.products)[:2]
+        assert sandbox.products[first]["enabled"] and sandbox.products[second]["enabled"]
+        sandbox.products[second]["enabled"] = False  # not listed by the first apply
+        sandbox.touch(sandbox.products[second])
+        with world.runtime() as runtime:
+            assert not execute(runtime, plan_catalog(runtime)).failed
+        # Later the merchant shows the first product's pictures on the second one, under new URLs
+        # (a re-saved Ecwid picture gets a new one): the second apply, its own process as far as the
+        # executor goes, finds the bytes in the state and uploads nothing.
+        text = json.dumps(sandbox.products[second])
+        for number in set(re.findall(rf"{re.escape(world.ecwid.image_base_url)}/p{second}-(\d+)\.png", text)):
+            text = text.replace(f"/p{second}-{number}.png", f"/p{first}-{number}.png?resaved=1")
+        sandbox.products[second] = {**json.loads(text), "enabled": True}
+        sandbox.touch(sandbox.products[second])
+        world.transport.reset()
+        with world.runtime() as runtime:
+            plan = plan_catalog(runtime)
+            creates = [a for a in plan.actions if a.kind.value == "create_product"]
+            report = execute(runtime, plan)
+        assert [a.ecwid_product_id for a in creates] == [second] and not report.failed
+        uploads = [p for _, p in world.transport.calls if p.endswith("/images/upload")]
+        assert uploads == []
+        with world.runtime() as runtime:
+            live = runtime.tiktok.get_product(runtime.state.listing(second).tiktok_product_id)  # type: ignore[union-attr]
+            assert live.main_images and all(uri for uri in live.main_images)

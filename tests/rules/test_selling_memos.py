@@ -7,6 +7,7 @@ zero price and Decimals that are equal but written differently (24.0 vs 24.00).
 
 from __future__ import annotations
 
+import pickle
 from decimal import Decimal
 
 from hypothesis import given, settings
@@ -119,3 +120,41 @@ def test_equal_policies_keep_their_own_names() -> None:
     assert selling.price(first, product(), sku)[1].rule.name == 'policy "first"'
     assert selling.price(second, product(), sku)[1].rule.name == 'policy "second"'
     assert selling.quantity(second, product(), sku)[1].rule.name == 'policy "second"'
+
+
+@settings(max_examples=100, deadline=None)
+@given(prices_=price_policies, skus=st.lists(variants, min_size=1, max_size=6))
+def test_lazy_price_steps_read_late_or_pickled_equal_steps_read_at_once(
+    prices_: PricePolicy, skus: list[Variant]
+) -> None:
+    """A price trace writes its steps when first read: reading them after other SKUs were priced (the
+    memos changed), or from a pickled copy, gives what reading them at once gave."""
+    chosen = policy("lazy", line=5, price=prices_)
+    at_once, late = [], []
+    for sku in skus:
+        selling.forget_memos()
+        try:
+            at_once.append(selling.price(chosen, product(), sku)[1].steps)
+        except ActionRequiredError:
+            at_once.append(None)
+    selling.forget_memos()
+    for sku in skus:
+        try:
+            late.append(selling.price(chosen, product(), sku)[1])
+        except ActionRequiredError:
+            late.append(None)
+    copies = [None if t is None else pickle.loads(pickle.dumps(t)) for t in late]
+    assert [None if t is None else t.steps for t in late] == at_once
+    assert [None if t is None else t.steps for t in copies] == at_once
+    assert all(t is None or (t == c and hash(t) == hash(c)) for t, c in zip(late, copies, strict=True))
+
+
+def test_a_price_drawn_at_random_keeps_the_draw_it_took_in_its_trace() -> None:
+    """`| random` makes a price that cannot be worked out again: its steps are written with it."""
+    random_add = PriceModifier(ModifierKind.ADD, expr("[1, 2, 3, 4] | random"), REF)
+    drawn = policy("draw", price=PricePolicy(modifiers=(random_add,)))
+    assert not expr("[1, 2] | random").pure and expr("variant.price * 2").pure
+    for number in range(40):
+        selling.forget_memos()
+        value, trace = selling.price(drawn, product(), variant(number, f"R-{number}", {}))
+        assert trace.steps[-1].endswith(f" {value}"), (value, trace.steps)

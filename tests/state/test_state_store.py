@@ -101,6 +101,7 @@ def test_opens_from_empty_with_every_migration(backend: StateBackend) -> None:
         "tokens",
         "orders",
         "audit_log",
+        "image_contents",
     } <= tables
     with backend.open() as again:  # reopening runs nothing twice
         assert again.schema_version == SCHEMA_VERSION
