@@ -37,6 +37,7 @@ def filled(path: Path) -> None:
         store.save_listing(dataclasses.replace(linked(2), stopped_by_us=True))
         store.set_review_pending(2, True)
         store.record_image("https://img/1.png", "tos-uri-1")
+        store.record_image_content("sha256:ab12:MAIN_IMAGE", "tos-uri-1")
         store.replace_action_required([ActionRequired(3, "mappings/categories.yaml:4", "no category", "add one")])
         store.add_action_required(ActionRequired(4, "tiktok review", "blurry image", "a sharper one"))
         store.begin_intent(5, seller_skus=["A"])
