@@ -84,6 +84,7 @@ def plan_catalog(
         blocked=evaluation.action_required,
         held=runtime.state.action_required(source="tiktok"),
         config_digest=config_digest,
+        kept=runtime.state.drift_kept(),
     )
     meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": len(catalog.products),
                             "config_digest": config_digest}

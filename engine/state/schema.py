@@ -213,5 +213,26 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             since REAL NOT NULL
         )""",
     ),
+    # dashboard: what `tokbridge watch` shows the merchant and keeps across restarts: the config it last
+    # ran on with the merchant's consent (a manual edit made while it was stopped waits again at start),
+    # products whose TikTok edits the merchant chose to keep (drift adopted from the dashboard), and
+    # change-to-TikTok latency in hourly buckets (bounded: old hours are pruned).
+    (
+        """CREATE TABLE approved_config (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            digest TEXT NOT NULL,
+            approved_at REAL NOT NULL
+        )""",
+        """CREATE TABLE drift_kept (
+            ecwid_product_id INTEGER PRIMARY KEY,
+            since REAL NOT NULL
+        )""",
+        """CREATE TABLE sync_latency (
+            hour INTEGER PRIMARY KEY,
+            writes INTEGER NOT NULL,
+            total_seconds REAL NOT NULL,
+            max_seconds REAL NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
