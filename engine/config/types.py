@@ -304,3 +304,8 @@ class Config:
     # hash of the files that decide the listings (selling, sync, categories, attributes) and the region: what
     # `tokbridge watch` remembers as approved, so an edit of an interval or a port needs no approval
     rules_digest: str = ""
+
+    @property
+    def approval_digest(self) -> str:
+        """What an approval of these rules is remembered by (the whole config's digest when built by hand)."""
+        return self.rules_digest or self.digest

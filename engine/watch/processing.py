@@ -51,11 +51,6 @@ WRITE_PAUSE_MAX = 3600.0  # longest wait between health probes while TikTok refu
 BROKEN_AFTER = 10
 
 
-def rules_of(config: Config) -> str:
-    """What the daemon remembers as approved: the rules that decide the listings, not intervals or ports."""
-    return config.rules_digest or config.digest
-
-
 class DaemonBrokenError(TokbridgeError):
     """Every unit of work failed unexpectedly, many times in a row: the daemon stops (non-zero exit)."""
 LOGGED_KEYS = 5
@@ -268,10 +263,10 @@ class Processor:
         """
         config = self.runtime.config
         approved = self.runtime.state.approved_config()
-        if approved == rules_of(config):
+        if approved == config.approval_digest:
             return
         if approved is None or config.settings.sync_policy.config_changes is ConfigChanges.AUTO:
-            self.runtime.state.set_approved_config(rules_of(config))
+            self.runtime.state.set_approved_config(config.approval_digest)
             return
         self.holding = True  # before planning: nothing is written even if the plan below fails
         self._wait_for_approval(WaitingApproval(
@@ -289,7 +284,7 @@ class Processor:
     def take_approved(self, config: Config) -> None:
         """Run on `config` from now on, as the merchant's approved rules (kept across restarts)."""
         self.runtime.config, self.proposed, self.pending_plan, self.holding = config, None, None, False
-        self.runtime.state.set_approved_config(rules_of(config))
+        self.runtime.state.set_approved_config(config.approval_digest)
         waiting = self.runtime.state.waiting_approval()
         if waiting is not None and waiting.kind == "config":
             self.runtime.state.set_waiting_approval(None)

@@ -39,7 +39,7 @@ from engine.views.dashboard_web import dashboard_site
 from engine.watch.control import ControlServer, socket_path
 from engine.watch.files import ConfigWatcher
 from engine.watch.metrics import Metrics
-from engine.watch.processing import ProcessingOptions, Processor, rules_of
+from engine.watch.processing import ProcessingOptions, Processor
 from engine.watch.queueing import (
     ORDERS,
     RECONCILE,
@@ -132,10 +132,16 @@ class Daemon:
 
     def start(self) -> Daemon:
         self._restore_pending()
-        if self.options.webhooks:
-            self._start_receiver()
+        # The file watcher first: once the receiver logs that it listens, an edit is seen (a supervisor or a
+        # test that edits right after that line is not racing the watcher's start).
         if self.options.watch_files:
             self._watcher = ConfigWatcher(self.runtime.config.root, self._reload_requested.set).start()
+        if self.options.webhooks:
+            try:
+                self._start_receiver()
+            except BaseException:
+                self._shutdown_watcher()
+                raise
         self._control = ControlServer(socket_path(self.runtime.state.path), self.ask_loop).start()
         now = self._clock()
         self._due = {"ecwid": now + self._interval("poll_ecwid_seconds"),
@@ -191,9 +197,7 @@ class Daemon:
         if self._control is not None:
             self._control.stop()
             self._control = None
-        if self._watcher is not None:
-            self._watcher.stop()
-            self._watcher = None
+        self._shutdown_watcher()
         if self._receiver is not None:
             self._receiver.stop()
             self._receiver = None
@@ -201,6 +205,11 @@ class Daemon:
             self._save_pending()
         except Exception as error:  # the state is what failed (the loop's failure says so): say it, go on stopping
             log.error("queued work could not be saved: %s: %s", type(error).__name__, error)
+
+    def _shutdown_watcher(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
 
     def _restore_pending(self) -> None:
         saved = self.runtime.state.pending_work()
@@ -369,11 +378,11 @@ class Daemon:
         processor = self.processor
         if config.settings.sync_policy.config_changes is ConfigChanges.MANUAL:
             if processor.proposed is not None or processor.holding:
-                if rules_of(config) == self.runtime.state.approved_config():
+                if config.approval_digest == self.runtime.state.approved_config():
                     processor.withdraw(config)  # the edit was undone: nothing waits, run on the approved rules
                     self.queue.put(REPLAN, Priority.PRICE, "config changed")
                     return
-            elif rules_of(config) == rules_of(self.runtime.config):
+            elif config.approval_digest == self.runtime.config.approval_digest:
                 processor.take_approved(config)  # an interval, a port: no listing changes, nothing to approve
                 log.info("config reloaded (the rules are unchanged)")
                 return

@@ -169,3 +169,11 @@ def test_a_rules_edit_made_while_watch_was_stopped_waits_again_at_start(tmp_path
         with watching(world, tmp_path / "fifth.log") as url:  # approved: the next start takes it as the rules
             wait_for(lambda: httpx.get(f"{url}/healthz").json()["queue_depth"] == 0, what="the start-up work")
             assert httpx.get(f"{url}/healthz").json()["waiting_for_you"] is None
+
+        # Applied by hand while watch is stopped: that is an approval too.
+        world.edit_config("rules/selling.yaml", "percent: 5", "percent: 7")
+        applied = tokbridge("apply", "--config", str(world.root), "--auto-approve")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        with watching(world, tmp_path / "sixth.log") as url:
+            wait_for(lambda: httpx.get(f"{url}/healthz").json()["queue_depth"] == 0, what="the start-up work")
+            assert httpx.get(f"{url}/healthz").json()["waiting_for_you"] is None
