@@ -10,7 +10,7 @@ one heading per page and labelled controls. The HTTP side (routes, the token) is
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -250,6 +250,14 @@ def latency_hours(hours: Iterable[LatencyHour], *, now: float, count: int = LATE
     return bars
 
 
+def latency_note(bars: Sequence[Bar]) -> str:
+    """The chart's latest figures in words, for everyone (the chart itself has no scale)."""
+    latest = next((b for b in reversed(bars) if b.value), None)
+    if latest is None:
+        return f"No change was written to TikTok in the last {LATENCY_CHART_HOURS} hours."
+    return f"Latest hour with writes, {latest.spoken} UTC: {latest.text}."
+
+
 def seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 60 else f"{value / 60:.1f} min"
 
@@ -316,14 +324,15 @@ class Dashboard:
                           [Bar(label, causes[source], label) for source, label in SOURCE_LABELS.items()],
                           horizontal=True)
         counts = {_status_label(status): n for status, n in report["listings"].items()}
+        hours = latency_hours(state.latency_by_hour(since_hour=int(self.source.clock() // 3600) - LATENCY_CHART_HOURS),
+                              now=self.source.clock())
         return self._render(
             "overview.html", page="overview", title="Overview", report=report, live=live, health=health,
             banner=banner, counts=counts, chart=Markup(chart), orders_chart=Markup(self._orders_chart(state)),
-            latency_chart=Markup(self._latency_chart(state)), action_required=sum(causes.values()))
+            latency_chart=Markup(self._latency_chart(hours)), latency_note=latency_note(hours),
+            action_required=sum(causes.values()))
 
-    def _latency_chart(self, state: StateStore) -> str:
-        hours = latency_hours(state.latency_by_hour(since_hour=int(self.source.clock() // 3600) - LATENCY_CHART_HOURS),
-                              now=self.source.clock())
+    def _latency_chart(self, hours: list[Bar]) -> str:
         return bar_chart(f"Change-to-TikTok latency, average per hour, last {LATENCY_CHART_HOURS} hours (UTC)", hours)
 
     def _orders_chart(self, state: StateStore) -> str:

@@ -115,6 +115,9 @@ def test_a_change_in_ecwid_shows_in_the_latency_chart(shop: Decisions, browser: 
     assert title.startswith("Change-to-TikTok latency, average per hour, last 24 hours (UTC): ")
     assert re.search(rf"; \d\d:00 {hour.writes} write\(s\), average \d+\.\d s, longest \d+\.\d s\.$", title), title
     assert title.count("no write") == 24 - len(hours)  # the other hours of the day
+    note = browser.find_element(By.XPATH, "//h2[.='Change to TikTok']/following-sibling::p[2]").text
+    assert re.fullmatch(rf"Latest hour with writes, \d\d:00 UTC: {hour.writes} write\(s\), average \d+\.\d s, "
+                        r"longest \d+\.\d s\.", note), note
     fits_a_phone_and_passes_axe(browser, "overview")
     screenshot(browser, artifacts / "overview-latency.png")
 
