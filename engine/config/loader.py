@@ -26,12 +26,17 @@ from engine.config.types import Config
 from engine.config.yamlsource import Document, YamlProblem, parse
 
 MAX_FILE_BYTES = 2_000_000
+# The files that decide what each listing should be on TikTok (with tokbridge.yaml's region): an edit of
+# one of them is a rules change that `sync_policy.config_changes: manual` holds for approval; the rest
+# (tokbridge.yaml's intervals, ports, guardrails; the order rules) change no listing.
+CATALOG_KINDS = frozenset({"selling", "sync", "categories", "attributes"})
 
 
 @dataclass(frozen=True, slots=True)
 class _Read:
     documents: dict[str, Document]  # kind -> parsed document
     digest: str
+    rules_digest: str  # of the files that decide the catalog's listings (see Config.rules_digest)
 
 
 def _read_secrets(root: FsPath) -> tuple[dict[str, str], list[Diagnostic]]:
@@ -117,6 +122,7 @@ def _read_file(root: FsPath, relative: str, problems: list[Diagnostic]) -> bytes
 def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
     documents: dict[str, Document] = {}
     digest = hashlib.sha256()
+    rules = hashlib.sha256()
     for folder in ("rules", "mappings"):
         if (root / folder).is_dir():
             for extra in sorted((root / folder).iterdir()):
@@ -130,6 +136,8 @@ def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
         if data is None:
             continue
         digest.update(relative.encode() + b"\0" + data + b"\0")
+        if kind in CATALOG_KINDS:
+            rules.update(relative.encode() + b"\0" + data + b"\0")
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -140,7 +148,7 @@ def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
             documents[kind] = parse(text.removeprefix("\ufeff"), relative)
         except YamlProblem as problem:
             problems.append(problem.diagnostic)
-    return _Read(documents, digest.hexdigest())
+    return _Read(documents, digest.hexdigest(), rules.hexdigest())
 
 
 def declared_settings(root: str | os.PathLike[str]) -> Mapping[str, Any]:
@@ -178,15 +186,17 @@ def load(root: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) 
     if problems:
         raise ConfigError(problems)
     docs = read.documents
+    settings = build.build_settings(docs["tokbridge"])
     config = Config(
         root=str(base),
-        settings=build.build_settings(docs["tokbridge"]),
+        settings=settings,
         selling=build.build_selling(docs["selling"], compiled["selling"]),
         sync=build.build_sync(docs["sync"], compiled["sync"]),
         categories=build.build_categories(docs["categories"], compiled["categories"]),
         attributes=build.build_attributes(docs["attributes"], compiled["attributes"]),
         orders=build.build_orders(docs["orders"], compiled["orders"]),
         digest=read.digest,
+        rules_digest=hashlib.sha256(f"{read.rules_digest}|{settings.region.value}".encode()).hexdigest(),
     )
     # Offline against TikTok's category tree when `doctor` saved one (engine.config.categories).
     category_problems = check_categories(config)

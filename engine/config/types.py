@@ -320,3 +320,11 @@ class Config:
     attributes: AttributeMapping
     orders: OrderRules
     digest: str  # hash of every config file's bytes: part of the rule-cache key and of a plan's inputs
+    # hash of the files that decide the listings (selling, sync, categories, attributes) and the region: what
+    # `tokbridge watch` remembers as approved, so an edit of an interval or a port needs no approval
+    rules_digest: str = ""
+
+    @property
+    def approval_digest(self) -> str:
+        """What an approval of these rules is remembered by (the whole config's digest when built by hand)."""
+        return self.rules_digest or self.digest

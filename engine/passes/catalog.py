@@ -91,6 +91,7 @@ def plan_catalog(
         held=(*runtime.state.action_required(source="tiktok"),
               *_still_held(runtime.state.action_required(source=PROMOTION_SOURCE), runtime.clock())),
         config_digest=config_digest,
+        kept=runtime.state.drift_kept(),
     )
     meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": len(catalog.products),
                             "config_digest": config_digest}

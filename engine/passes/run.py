@@ -97,6 +97,10 @@ def carry_out(runtime: Runtime, prepared: Prepared, *, allow_destructive: bool =
                             workers=workers, on_progress=on_progress)
     if catalog.refused:
         return Carried(catalog, None)
+    if "targets" not in prepared.catalog.meta:
+        # The merchant applied these rules to the whole catalog: the next `watch` start takes them as approved
+        # (under `sync_policy.config_changes: manual` it holds rules it has not seen approved).
+        runtime.state.set_approved_config(runtime.config.approval_digest)
     orders = apply_order_plan(prepared.orders, ecwid=runtime.ecwid, tiktok=runtime.tiktok, state=runtime.state)
     order_pass.advance_cursors(runtime.state, prepared.marks)
     return Carried(catalog, orders)

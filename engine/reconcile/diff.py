@@ -39,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from engine.config.types import DriftPolicy, OnEcwidDelete, SyncRules
@@ -159,12 +159,15 @@ def diff(
     blocked: Iterable[ActionRequired] = (),
     held: Iterable[ActionRequired] = (),
     config_digest: str = "",
+    kept: Collection[int] = (),
 ) -> Plan:
     """The plan that takes TikTok from `actual` to `desired`. A converged catalog gives an empty plan.
 
     `blocked`: the rules' action-required items (their products get no action). `held`: TikTok's
-    refusals and failed reviews from earlier applies (see the module docstring).
+    refusals and failed reviews from earlier applies (see the module docstring). `kept`: products
+    whose TikTok edits the merchant chose to keep: planned as under `sync.drift: adopt`.
     """
+    keeping = dataclasses.replace(sync, drift=DriftPolicy.ADOPT)
     rules_blocked = list(blocked)
     blocked_ids = {b.ecwid_product_id for b in rules_blocked}
     held_by_pid = {h.ecwid_product_id: h for h in held}
@@ -179,13 +182,14 @@ def diff(
         have = actual.get(pid)
         if have is not None and have.status is ProductStatus.DELETED:
             have = None  # deleted on TikTok: as if never linked
+        rules = keeping if pid in kept else sync
         if have is not None and have.live is not None:
-            entry = _drift(have, sync)
+            entry = _drift(have, rules)
             if entry is not None:
                 drift.append(entry)
-        planned, item = _product(desired.get(pid), have, sync, held_by_pid.get(pid), config_digest)
+        planned, item = _product(desired.get(pid), have, rules, held_by_pid.get(pid), config_digest)
         actions.extend(planned)
-        waiting.extend(_waiting(desired.get(pid), have, sync))
+        waiting.extend(_waiting(desired.get(pid), have, rules))
         if item is not None:
             shown.append(item)
     blocked_items = tuple(sorted([*rules_blocked, *shown], key=lambda b: (b.ecwid_product_id, b.sku, b.rule, b.reason)))
@@ -195,7 +199,9 @@ def diff(
         drift=tuple(drift),
         blocked=blocked_items,
         waiting=tuple(waiting),
-        inputs_digest=inputs_digest(desired, actual, blocked=blocked_items, config_digest=config_digest),
+        # The kept products change what is planned: a saved plan made before the merchant kept one is stale.
+        inputs_digest=inputs_digest(desired, actual, blocked=blocked_items,
+                                    config_digest=config_digest + (f"|kept:{sorted(kept)}" if kept else "")),
         meta={"live_listings": _live(actual)},
     )
 

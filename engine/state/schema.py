@@ -237,6 +237,27 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             uploaded_at REAL NOT NULL
         )""",
     ),
+    # dashboard: what `tokbridge watch` shows the merchant and keeps across restarts: the config it last
+    # ran on with the merchant's consent (a manual edit made while it was stopped waits again at start),
+    # products whose TikTok edits the merchant chose to keep (drift adopted from the dashboard), and
+    # change-to-TikTok latency in hourly buckets (bounded: old hours are pruned).
+    (
+        """CREATE TABLE approved_config (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            digest TEXT NOT NULL,
+            approved_at REAL NOT NULL
+        )""",
+        """CREATE TABLE drift_kept (
+            ecwid_product_id INTEGER PRIMARY KEY,
+            since REAL NOT NULL
+        )""",
+        """CREATE TABLE sync_latency (
+            hour INTEGER PRIMARY KEY,
+            writes INTEGER NOT NULL,
+            total_seconds REAL NOT NULL,
+            max_seconds REAL NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -244,7 +265,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # this order): a migration that creates a table adds it here; tests/state holds the two together.
 TABLES = ("listings", "sku_links", "images", "action_required", "intents", "counters", "cursors", "tokens",
           "orders", "audit_log", "category_attributes", "restocks", "pending_work", "shop_health", "order_import",
-          "granted_scopes", "waiting_approval", "image_contents")
+          "granted_scopes", "waiting_approval", "image_contents", "approved_config", "drift_kept",
+          "sync_latency")
 # Tables whose id the database numbers (INTEGER PRIMARY KEY AUTOINCREMENT): a copy must let it go on from
 # the copied ids.
 NUMBERED = ("action_required", "audit_log")

@@ -56,6 +56,7 @@ from engine.state.schema import SCHEMA_VERSION as SCHEMA_VERSION
 DEFAULT_PATH = ".tokbridge/state.db"
 AUDIT_TEXT_LIMIT = 2_000
 _IDS_PER_QUERY = 500  # under SQLite's bound-parameter limit
+LATENCY_HOURS = 14 * 24  # the change-to-TikTok latency kept: two weeks of hourly buckets
 
 
 class StateConflict(StateError):
@@ -119,6 +120,20 @@ class WaitingApproval:
     command: str  # the exact command that approves it
     config_digest: str  # the config the waiting plan was made with: an approval of another one is stale
     since: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyHour:
+    """The TikTok writes of one UTC hour (`hour` = Unix time // 3600) and how long their changes waited."""
+
+    hour: int
+    writes: int
+    total_seconds: float
+    max_seconds: float
+
+    @property
+    def average(self) -> float:
+        return self.total_seconds / self.writes if self.writes else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +340,8 @@ class StateStore:
                 self._clock(),
             ),
         )
+        if listing.known == listing.applied:  # in step with the rules again: a kept TikTok edit is over
+            conn.execute("DELETE FROM drift_kept WHERE ecwid_product_id = ?", (listing.ecwid_product_id,))
         conn.execute("DELETE FROM sku_links WHERE ecwid_product_id = ?", (listing.ecwid_product_id,))
         conn.executemany(
             """INSERT INTO sku_links (seller_sku, ecwid_product_id, ecwid_combination_id, tiktok_sku_id)
@@ -342,6 +359,7 @@ class StateStore:
         """Forget a listing (deleted on TikTok); its SKU links go with it."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM listings WHERE ecwid_product_id = ?", (ecwid_product_id,))
+            conn.execute("DELETE FROM drift_kept WHERE ecwid_product_id = ?", (ecwid_product_id,))
 
     def set_status(
         self,
@@ -737,6 +755,54 @@ class StateStore:
                 conn.execute("INSERT INTO waiting_approval VALUES (1, ?, ?, ?, ?, ?, ?)",
                              (waiting.kind, waiting.reason, json.dumps(list(waiting.details)), waiting.command,
                               waiting.config_digest, waiting.since or self._clock()))
+
+    # The config the watch daemon last ran on with the merchant's consent (applied under `auto`, or
+    # approved under `manual`): a different one found at start waits for approval again.
+
+    def approved_config(self) -> str | None:
+        rows = self._read("SELECT digest FROM approved_config")
+        return str(rows[0]["digest"]) if rows else None
+
+    def set_approved_config(self, digest: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO approved_config VALUES (1, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET digest = excluded.digest, approved_at = excluded.approved_at""",
+                (digest, self._clock()))
+
+    # Drift the merchant chose to keep: these products' TikTok edits stay (as under `sync.drift: adopt`)
+    # until the listing is in step with the rules again (`_save_listing` then forgets the choice).
+
+    def drift_kept(self) -> frozenset[int]:
+        return frozenset(row[0] for row in self._read("SELECT ecwid_product_id FROM drift_kept"))
+
+    def keep_drift(self, ecwid_product_id: int, keep: bool) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM drift_kept WHERE ecwid_product_id = ?", (ecwid_product_id,))
+            if keep:
+                conn.execute("INSERT INTO drift_kept VALUES (?, ?)", (ecwid_product_id, self._clock()))
+
+    # Change-to-TikTok latency: how long a change waited from the moment tokbridge learned of it to
+    # TikTok's acceptance of the write, summed per UTC hour; hours older than `LATENCY_HOURS` go.
+
+    def record_latency(self, seconds: Iterable[float]) -> None:
+        values = [max(0.0, float(s)) for s in seconds]
+        if not values:
+            return
+        hour = int(self._clock() // 3600)
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO sync_latency VALUES (?, ?, ?, ?)
+                   ON CONFLICT(hour) DO UPDATE SET writes = sync_latency.writes + excluded.writes,
+                       total_seconds = sync_latency.total_seconds + excluded.total_seconds,
+                       max_seconds = CASE WHEN excluded.max_seconds > sync_latency.max_seconds
+                                     THEN excluded.max_seconds ELSE sync_latency.max_seconds END""",
+                (hour, len(values), sum(values), max(values)))
+            conn.execute("DELETE FROM sync_latency WHERE hour <= ?", (hour - LATENCY_HOURS,))
+
+    def latency_by_hour(self, *, since_hour: int) -> list[LatencyHour]:
+        rows = self._read("SELECT * FROM sync_latency WHERE hour >= ? ORDER BY hour", (since_hour,))
+        return [LatencyHour(row["hour"], row["writes"], row["total_seconds"], row["max_seconds"]) for row in rows]
 
     # Order import: on while connected; stopped by `disconnect` until the next `connect tiktok`.
 

@@ -10,7 +10,7 @@ one heading per page and labelled controls. The HTTP side (routes, the token) is
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -21,17 +21,20 @@ from markupsafe import Markup
 
 from engine.apply.orders import SOURCE as ORDER_SOURCE
 from engine.model.listing import ActionRequired, ProductStatus
+from engine.model.plan import Plan
 from engine.passes.catalog import REVIEW_RULE
 from engine.passes.health import ShopState, load_health
 from engine.reconcile import ActualListing
-from engine.state import StateStore
+from engine.state import LatencyHour, StateStore
 from engine.views.dashboard_charts import Bar, bar_chart
+from engine.views.dashboard_plan import Change, drifted, plan_diff
 from engine.views.status import status_report
 
 ORDERS_CHART_DAYS = 14
 PAGE_SIZE = 100  # products per listings page: a big catalog stays a page a phone can load
 ORDERS_SHOWN = 200  # the newest imported orders on the orders page (Ecwid's own order list has them all)
 AUDIT_WINDOW = 20_000  # the newest audit entries the orders chart reads (a busy shop's two weeks)
+LATENCY_CHART_HOURS = 24
 ORDER_IMPORT = "import_order"  # audit kind of an Ecwid order created for a TikTok order ("intent" once each)
 
 
@@ -43,6 +46,7 @@ class ListingView(StrEnum):
     IN_REVIEW = "in-review"
     ACTION_REQUIRED = "action-required"
     BLOCKED = "blocked"
+    DRIFTED = "drifted"  # edited on TikTok (Seller Center) since tokbridge last wrote it
 
     @property
     def label(self) -> str:
@@ -50,7 +54,8 @@ class ListingView(StrEnum):
 
 
 _VIEW_LABELS = {ListingView.ALL: "All", ListingView.LIVE: "Live", ListingView.IN_REVIEW: "In review",
-                ListingView.ACTION_REQUIRED: "Action required", ListingView.BLOCKED: "Blocked"}
+                ListingView.ACTION_REQUIRED: "Action required", ListingView.BLOCKED: "Blocked",
+                ListingView.DRIFTED: "Drifted"}
 
 STATUS_LABELS = {
     ProductStatus.DRAFT: "Draft",
@@ -141,6 +146,8 @@ class ProductRow:
     in_review: bool = False
     issues: tuple[Issue, ...] = ()
     views: frozenset[ListingView] = field(default_factory=frozenset)
+    drift: tuple[Change, ...] = ()  # where TikTok's copy differs from what tokbridge last wrote
+    kept: bool = False  # the merchant chose to keep TikTok's values (Keep on the Drifted view)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +166,9 @@ def when(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _views(listing: ActualListing | None, issues: tuple[Issue, ...], in_review: bool) -> frozenset[ListingView]:
-    found = {ListingView.ALL}
+def _views(listing: ActualListing | None, issues: tuple[Issue, ...], in_review: bool,
+           drift: tuple[Change, ...] = ()) -> frozenset[ListingView]:
+    found = {ListingView.ALL, *([ListingView.DRIFTED] if drift else [])}
     status = listing.status if listing is not None else None
     if status is ProductStatus.ACTIVATE:
         found.add(ListingView.LIVE)
@@ -174,13 +182,16 @@ def _views(listing: ActualListing | None, issues: tuple[Issue, ...], in_review: 
 
 
 def product_rows(listings: Mapping[int, ActualListing], items: Iterable[tuple[str, ActionRequired]],
-                 in_review: set[int], name: Callable[[int], str] = lambda pid: "") -> list[ProductRow]:
+                 in_review: set[int], name: Callable[[int], str] = lambda pid: "",
+                 kept: frozenset[int] = frozenset()) -> list[ProductRow]:
     """One row per product tokbridge knows: every listing, and every product with an issue.
 
     A product is called by its Ecwid name when known, else by its TikTok title."""
     issues: dict[int, list[Issue]] = {}
     for source, item in items:
         issues.setdefault(item.ecwid_product_id, []).append(Issue(source, item.rule, item.reason, item.fix, item.sku))
+    drift = drifted((pid, listing.applied, listing.known) for pid, listing in listings.items()
+                    if listing.status is not ProductStatus.DELETED)
     rows = []
     for pid in sorted(set(listings) | set(issues)):
         listing = listings.get(pid)
@@ -193,7 +204,9 @@ def product_rows(listings: Mapping[int, ActualListing], items: Iterable[tuple[st
             tiktok_product_id=listing.tiktok_product_id if listing is not None else "",
             in_review=pid in in_review,
             issues=mine,
-            views=_views(listing, mine, pid in in_review),
+            views=_views(listing, mine, pid in in_review, drift.get(pid, ())),
+            drift=drift.get(pid, ()),
+            kept=pid in kept,
         ))
     return rows
 
@@ -219,6 +232,36 @@ def orders_per_day(entries: Iterable[tuple[float, str]], *, now: float, days: in
     return bars
 
 
+def latency_hours(hours: Iterable[LatencyHour], *, now: float, count: int = LATENCY_CHART_HOURS) -> list[Bar]:
+    """One bar per UTC hour of the last `count` hours: the average wait of that hour's writes."""
+    by_hour = {h.hour: h for h in hours}
+    current = int(now // 3600)
+    bars = []
+    for hour in range(current - count + 1, current + 1):
+        found = by_hour.get(hour)
+        start = datetime.fromtimestamp(hour * 3600, tz=UTC)
+        label = start.strftime("%H") if (hour - current) % 6 == 0 else ""
+        if found is None:
+            bars.append(Bar(label, 0, f"{start:%H}:00", text="no write"))
+            continue
+        bars.append(Bar(label, found.average, f"{start:%H}:00",
+                        text=f"{found.writes} write(s), average {seconds(found.average)}, "
+                             f"longest {seconds(found.max_seconds)}"))
+    return bars
+
+
+def latency_note(bars: Sequence[Bar]) -> str:
+    """The chart's latest figures in words, for everyone (the chart itself has no scale)."""
+    latest = next((b for b in reversed(bars) if b.value), None)
+    if latest is None:
+        return f"No change was written to TikTok in the last {LATENCY_CHART_HOURS} hours."
+    return f"Latest hour with writes, {latest.spoken} UTC: {latest.text}."
+
+
+def seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 60 else f"{value / 60:.1f} min"
+
+
 @dataclass(frozen=True, slots=True)
 class DashboardSource:
     """Where the pages read from: the state store, the daemon's live view (its /healthz body) and
@@ -228,6 +271,8 @@ class DashboardSource:
     live: Callable[[], Mapping[str, Any]]
     clock: Callable[[], float]
     product_name: Callable[[int], str] = lambda pid: ""
+    pending_plan: Callable[[], Plan | None] = lambda: None  # what waits for approval, when the daemon has it
+    drift_policy: Callable[[], str] = lambda: "revert"  # rules/sync.yaml `drift:`
 
 
 def words(status: str) -> str:
@@ -243,11 +288,29 @@ _ENV.filters["words"] = words
 class Dashboard:
     """Renders each page to HTML from a `DashboardSource`; the routes only choose the page."""
 
-    def __init__(self, source: DashboardSource) -> None:
+    def __init__(self, source: DashboardSource, *, form_key: str = "") -> None:
         self.source = source
+        self.form_key = form_key  # "" when the pages offer no button (nothing carries a request out)
 
     def _render(self, template: str, **values: Any) -> str:
-        return _ENV.get_template(f"dashboard/{template}").render(generated=when(self.source.clock()), **values)
+        return _ENV.get_template(f"dashboard/{template}").render(generated=when(self.source.clock()),
+                                                                  form_key=self.form_key, **values)
+
+    def result(self, title: str, reply: Mapping[str, Any], back: str) -> str:
+        """The answer to a button: what the daemon did, and the way back."""
+        return self._render("result.html", page="", title=title, ok=bool(reply.get("ok")),
+                            message=str(reply.get("message", "")), back=back)
+
+    def plan(self) -> str:
+        live = self.source.live()
+        pending = self.source.pending_plan()
+        waiting = live.get("waiting_for_you")
+        diff = plan_diff(pending, self.source.product_name) if pending is not None and waiting else None
+        state = self.source.state()
+        stored = state.waiting_approval()
+        return self._render("plan.html", page="plan", title="Pending plan", waiting=waiting, diff=diff,
+                            digest=stored.config_digest if stored is not None else "",
+                            destructive=stored is not None and stored.kind == "guardrails")
 
     def overview(self) -> str:
         state = self.source.state()
@@ -261,10 +324,16 @@ class Dashboard:
                           [Bar(label, causes[source], label) for source, label in SOURCE_LABELS.items()],
                           horizontal=True)
         counts = {_status_label(status): n for status, n in report["listings"].items()}
+        hours = latency_hours(state.latency_by_hour(since_hour=int(self.source.clock() // 3600) - LATENCY_CHART_HOURS),
+                              now=self.source.clock())
         return self._render(
             "overview.html", page="overview", title="Overview", report=report, live=live, health=health,
             banner=banner, counts=counts, chart=Markup(chart), orders_chart=Markup(self._orders_chart(state)),
+            latency_chart=Markup(self._latency_chart(hours)), latency_note=latency_note(hours),
             action_required=sum(causes.values()))
+
+    def _latency_chart(self, hours: list[Bar]) -> str:
+        return bar_chart(f"Change-to-TikTok latency, average per hour, last {LATENCY_CHART_HOURS} hours (UTC)", hours)
 
     def _orders_chart(self, state: StateStore) -> str:
         entries = [(e.at, e.key) for e in state.audit_log(limit=AUDIT_WINDOW)
@@ -275,7 +344,7 @@ class Dashboard:
     def listings(self, view: ListingView, page: int = 1) -> str:
         state = self.source.state()
         rows = product_rows(state.listings(), product_items(state), state.reviews_pending(),
-                            self.source.product_name)
+                            self.source.product_name, state.drift_kept())
         tally = {v: sum(1 for r in rows if v in r.views) for v in ListingView}
         shown = [r for r in rows if view in r.views]
         pages = max(1, -(-len(shown) // PAGE_SIZE))
@@ -283,7 +352,8 @@ class Dashboard:
         first = (page - 1) * PAGE_SIZE
         return self._render("listings.html", page="listings", title=f"Listings: {view.label}", view=view,
                             views=list(ListingView), tally=tally, rows=shown[first:first + PAGE_SIZE],
-                            total=len(shown), first=first + 1, number=page, pages=pages)
+                            total=len(shown), first=first + 1, number=page, pages=pages,
+                            drift_policy=self.source.drift_policy())
 
     def orders(self) -> str:
         state = self.source.state()

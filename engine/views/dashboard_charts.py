@@ -17,15 +17,23 @@ TEXT_COLOUR = "#1a1a1a"
 _ids = itertools.count(1)
 
 
+VALUES_PRINTED = 16  # with more columns than this, no number is printed above them (the title has them)
+
+
 @dataclass(frozen=True, slots=True)
 class Bar:
     label: str  # printed under (or beside) the bar
-    value: int
+    value: float  # a count, or seconds
     spoken: str  # the label in the text equivalent, e.g. the full date
+    text: str = ""  # the value in words for the text equivalent ("2 write(s), average 1.2 s"); else the number
+
+
+def number(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:.1f}"
 
 
 def _summary(title: str, bars: Sequence[Bar]) -> str:
-    return f"{title}: " + "; ".join(f"{b.spoken} {b.value}" for b in bars) + "."
+    return f"{title}: " + "; ".join(f"{b.spoken} {b.text or number(b.value)}" for b in bars) + "."
 
 
 def bar_chart(title: str, bars: Sequence[Bar], *, horizontal: bool = False) -> str:
@@ -48,7 +56,7 @@ def _rows(bars: Sequence[Bar]) -> str:
         parts.append(f'<text x="0" y="{y + 15}" font-size="12" fill="{TEXT_COLOUR}">{escape(bar.label)}</text>'
                      f'<rect x="{label_width}" y="{y + 3}" width="{length}" height="16" fill="{BAR_COLOUR}"/>'
                      f'<text x="{label_width + length + 4}" y="{y + 15}" font-size="12" '
-                     f'fill="{TEXT_COLOUR}">{bar.value}</text>')
+                     f'fill="{TEXT_COLOUR}">{number(bar.value)}</text>')
     return "".join(parts)
 
 
@@ -63,9 +71,9 @@ def _columns(bars: Sequence[Bar]) -> str:
         centre = x + slot / 2
         parts.append(f'<rect x="{x + 3:.1f}" y="{floor - height}" width="{slot - 6:.1f}" height="{height}" '
                      f'fill="{BAR_COLOUR}"/>')
-        if bar.value:
+        if bar.value and len(bars) <= VALUES_PRINTED:
             parts.append(f'<text x="{centre:.1f}" y="{floor - height - 4}" font-size="11" text-anchor="middle" '
-                         f'fill="{TEXT_COLOUR}">{bar.value}</text>')
+                         f'fill="{TEXT_COLOUR}">{number(bar.value)}</text>')
         parts.append(f'<text x="{centre:.1f}" y="{floor + 16}" font-size="11" text-anchor="middle" '
                      f'fill="{TEXT_COLOUR}">{escape(bar.label)}</text>')
     return "".join(parts)

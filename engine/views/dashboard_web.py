@@ -16,10 +16,13 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -30,6 +33,7 @@ from engine.views.dashboard_ecwid import EcwidAppCheck, PayloadError
 log = logging.getLogger(__name__)
 
 TOKEN_ENV = "TOKBRIDGE_DASHBOARD_TOKEN"
+Act = Callable[[Mapping[str, Any]], dict[str, Any]]  # a request to the daemon -> {"ok": bool, "message": str}
 COOKIE = "tokbridge_dashboard"
 # The Ecwid admin frames the page when it is an Ecwid native app; nothing else may.
 FRAME_ANCESTORS = "'self' https://my.ecwid.com https://*.ecwid.com"
@@ -38,7 +42,9 @@ HEADERS = {
                                f"form-action 'self'; base-uri 'none'; frame-ancestors {FRAME_ANCESTORS}",
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: under it browsers send `Origin: null` with the pages' own forms, and the buttons
+    # check the Origin. same-origin still tells other sites nothing (no ?token= leaks through a link).
+    "Referrer-Policy": "same-origin",
 }
 
 
@@ -123,8 +129,33 @@ def admit(access: DashboardAccess, request: Request) -> Response | None:
                              "with ?token=<token>.", status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
-def dashboard_routes(dashboard: Dashboard, access: DashboardAccess) -> list[Route]:
-    """The pages: /dashboard (overview), /dashboard/listings?view=..., /dashboard/orders."""
+def _form(body: bytes) -> dict[str, str]:
+    """A posted form (application/x-www-form-urlencoded; the pages post nothing else), first value of each."""
+    try:
+        fields = parse_qs(body.decode("utf-8"), max_num_fields=20)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return {name: values[0] for name, values in fields.items()}
+
+
+def refuse_post(access: DashboardAccess, request: Request, form: Mapping[str, str], form_key: str) -> str | None:
+    """Why a button's request is not carried out, or None. Every post needs the page's form key (another
+    site cannot read the page, so it cannot forge one) and, from another site, an Origin of this server;
+    on loopback the Host must be loopback too, so a DNS name rebound to 127.0.0.1 cannot post."""
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host", ""):
+        return "refused: the request came from another site"
+    if not (access.exposed or proxied(request)) and not is_loopback(urlsplit(f"//{request.headers.get('host', '')}")
+                                                                     .hostname or ""):
+        return "refused: this dashboard answers buttons only at a loopback address"
+    if not form_key or not hmac.compare_digest(form.get("form_key", "").encode(), form_key.encode()):
+        return "refused: the page was stale or not this dashboard's; reload it and try again"
+    return None
+
+
+def dashboard_routes(dashboard: Dashboard, access: DashboardAccess, act: Act | None = None) -> list[Route]:
+    """The pages: /dashboard (overview), /dashboard/listings?view=..., /dashboard/orders, /dashboard/plan,
+    and the buttons (POST /dashboard/approve, /dashboard/drift), carried out by `act` (the daemon)."""
 
     def page(render: Callable[[Request], str]) -> Callable[[Request], Response]:
         # Sync endpoints: Starlette runs them in its thread pool, so state reads never block the event loop.
@@ -146,11 +177,46 @@ def dashboard_routes(dashboard: Dashboard, access: DashboardAccess) -> list[Rout
             page = 1
         return dashboard.listings(view, page)
 
+    def carry_out(request: Request, form: Mapping[str, str]) -> Response:
+        # On Starlette's thread pool: the daemon's loop may take a while to get to it.
+        asked, title, back = _button_request(request.url.path, form)
+        why = "refused: nothing here carries requests out" if act is None else \
+            refuse_post(access, request, form, dashboard.form_key)
+        if why is None and asked is None:
+            why = "refused: the form names nothing to do"
+        if why is not None or act is None or asked is None:
+            return HTMLResponse(dashboard.result(title, {"ok": False, "message": why}, back), status_code=403)
+        reply = act(asked)
+        return HTMLResponse(dashboard.result(title, reply, back), status_code=200 if reply.get("ok") else 409)
+
+    async def button(request: Request) -> Response:
+        refused = admit(access, request)
+        response = refused if refused is not None else \
+            await run_in_threadpool(carry_out, request, _form(await request.body()))
+        response.headers.update(HEADERS)
+        return response
+
     return [
         Route("/dashboard", page(lambda request: dashboard.overview()), methods=["GET"]),
         Route("/dashboard/listings", page(listings), methods=["GET"]),
         Route("/dashboard/orders", page(lambda request: dashboard.orders()), methods=["GET"]),
+        Route("/dashboard/plan", page(lambda request: dashboard.plan()), methods=["GET"]),
+        Route("/dashboard/approve", button, methods=["POST"]),
+        Route("/dashboard/drift", button, methods=["POST"]),
     ]
+
+
+def _button_request(path: str, form: Mapping[str, str]) -> tuple[dict[str, Any] | None, str, str]:
+    """The daemon request a button's form stands for (None when it names none), the result's title, the way back."""
+    if path.endswith("/approve"):
+        return ({"command": "approve", "config_digest": form.get("config_digest", ""),
+                 "allow_destructive": form.get("allow_destructive") == "yes"}, "Approve the plan", "/dashboard/plan")
+    product, do = form.get("product", ""), form.get("do", "")
+    if not product.isdigit() or do not in ("keep", "revert"):
+        return None, "Drifted listing", "/dashboard/listings?view=drifted"
+    title = "Keep TikTok's values" if do == "keep" else "Revert to the rules' values"
+    return ({"command": f"{do}_drift", "ecwid_product_id": int(product)}, title,
+            f"/dashboard/listings?view=drifted#product-{product}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,17 +225,23 @@ class DashboardSite:
 
     dashboard: Dashboard
     access: DashboardAccess
+    act: Act | None = None
 
     @property
     def routes(self) -> list[Route]:
-        return dashboard_routes(self.dashboard, self.access)
+        return dashboard_routes(self.dashboard, self.access, self.act)
 
 
 def dashboard_site(source: DashboardSource, *, host: str, env: Mapping[str, str],
-                   ecwid: EcwidAppCheck | None = None) -> DashboardSite:
-    """The dashboard for a receiver listening on `host`; `env` holds TOKBRIDGE_DASHBOARD_TOKEN when exposed."""
+                   ecwid: EcwidAppCheck | None = None, act: Act | None = None) -> DashboardSite:
+    """The dashboard for a receiver listening on `host`; `env` holds TOKBRIDGE_DASHBOARD_TOKEN when exposed.
+
+    `act` carries a button's request out (the daemon's loop, as for `tokbridge apply`); without it the
+    pages show the commands only."""
     access = DashboardAccess.for_host(host, env, ecwid)
     if access.exposed and not access.token:
         log.warning("the dashboard refuses every request: %s listens beyond this machine and %s is not set",
                     host, TOKEN_ENV)
-    return DashboardSite(Dashboard(source), access)
+    # A fresh key per start: a page rendered by an earlier run cannot post to this one.
+    form_key = secrets.token_urlsafe(24) if act is not None else ""
+    return DashboardSite(Dashboard(source, form_key=form_key), access, act)

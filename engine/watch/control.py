@@ -8,7 +8,8 @@ owner-only state directory, and every connection's peer must be the same user (S
 nothing on the network and no other account can approve anything.
 
 The protocol is one JSON object per line each way: `{"command": "approve", "config_digest": ...,
-"allow_destructive": false}` in, `{"ok": bool, "message": str}` out.
+"allow_destructive": false}` (or `{"command": "keep_drift" | "revert_drift", "ecwid_product_id": N}`,
+what the dashboard's buttons ask too) in, `{"ok": bool, "message": str}` out.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ merchant sees why.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from engine.apply import DEFAULT_WORKERS
-from engine.config.types import Config
+from engine.config.types import Config, ConfigChanges, DriftPolicy, ReviseRule
 from engine.connect.flows import order_import_enabled
 from engine.http import ApiError
 from engine.model.errors import TokbridgeError
@@ -93,6 +94,13 @@ class Processor:
         self.unexpected_in_a_row = 0
         self.tally = Tally()
         self.proposed: Config | None = None  # a config edit waiting for the merchant's approval (manual policy)
+        # The plan that waits for the merchant (a proposed config's, or one the guardrails refused): the
+        # dashboard shows it as a diff. Set and cleared on the loop thread; the pages only read it.
+        self.pending_plan: Plan | None = None
+        # The daemon started on rules the merchant never approved (edited while it was stopped, under the
+        # manual policy): no catalog change goes to TikTok until they are approved or put back.
+        self.holding = False
+        self._noticed: dict[int, float] = {}  # Ecwid product id -> when its change was queued (this batch)
         self.metrics.tiktok_writable.set(1 if self.health.writable else 0)
 
     # -- one batch ---------------------------------------------------------------------------
@@ -107,6 +115,8 @@ class Processor:
             ids.setdefault(item.key.kind, []).append(item.key.id)
         if WorkKind.HEALTH in ids:
             self.guard("tiktok", "health probe", self.check_health)
+        self._noticed = {int(item.key.id): item.since for item in batch
+                         if item.key.kind is WorkKind.PRODUCT and item.since}
         if WorkKind.PRODUCT in ids:
             self.guard("ecwid", "sync products", partial(self._sync_products, ids[WorkKind.PRODUCT]))
         if WorkKind.LISTING in ids:
@@ -120,6 +130,7 @@ class Processor:
             self.guard("ecwid", "replan", self._replan)
         if WorkKind.RECONCILE in ids:
             self.guard("tiktok", "reconcile", self._reconcile)
+        self._noticed = {}
         self.cycles += 1
 
     def guard(self, side: str, operation: str, work: Callable[[], None]) -> bool:
@@ -214,6 +225,11 @@ class Processor:
         self.metrics.synced("ecwid")
 
     def _apply(self, plan: Plan, *, full: bool = False, allow_destructive: bool = False) -> CatalogOutcome:
+        if self.holding:
+            if plan.actions:
+                self.tally.held += len(plan.actions)
+                log.info("holding %d change(s) to TikTok until you approve the rules", len(plan.actions))
+            return CatalogOutcome(plan, held=True)
         with self.metrics.timed("tiktok", "apply"):
             outcome = apply_catalog(self.runtime, plan, writable=self.health.writable, quota=self.quota,
                                     workers=self.options.workers, allow_destructive=allow_destructive)
@@ -221,6 +237,7 @@ class Processor:
         waiting = self.runtime.state.waiting_approval()
         if full and not outcome.refused and waiting is not None and waiting.kind == "guardrails":
             self.runtime.state.set_waiting_approval(None)  # the whole catalog went through: nothing waits
+            self.pending_plan = None
             log.info("the plan the guardrails refused no longer waits: the catalog is in step again")
         return outcome
 
@@ -239,6 +256,39 @@ class Processor:
         log.error("waiting for your approval: %s (%s); approve with: %s", waiting.reason, "; ".join(waiting.details),
                   waiting.command)
 
+    def check_rules(self) -> None:
+        """At start: rules other than the ones last approved wait for approval again (manual policy).
+
+        The first start with no record takes the config as approved; under `auto` it is applied anyway.
+        """
+        config = self.runtime.config
+        approved = self.runtime.state.approved_config()
+        if approved == config.approval_digest:
+            return
+        if approved is None or config.settings.sync_policy.config_changes is ConfigChanges.AUTO:
+            self.runtime.state.set_approved_config(config.approval_digest)
+            return
+        self.holding = True  # before planning: nothing is written even if the plan below fails
+        self._wait_for_approval(WaitingApproval(
+            kind="config", reason="the rules differ from the ones last approved", details=(),
+            command=self._command(), config_digest=config.digest))
+        log.warning("the rules differ from the ones last approved (edited while tokbridge watch was stopped); "
+                    "no catalog change goes to TikTok until you approve them")
+        self.propose(config)
+
+    def withdraw(self, config: Config) -> None:
+        """The merchant put the approved rules back: nothing waits any more, the daemon runs on them."""
+        self.take_approved(config)
+        log.info("the rules are the approved ones again; nothing waits for your approval")
+
+    def take_approved(self, config: Config) -> None:
+        """Run on `config` from now on, as the merchant's approved rules (kept across restarts)."""
+        self.runtime.config, self.proposed, self.pending_plan, self.holding = config, None, None, False
+        self.runtime.state.set_approved_config(config.approval_digest)
+        waiting = self.runtime.state.waiting_approval()
+        if waiting is not None and waiting.kind == "config":
+            self.runtime.state.set_waiting_approval(None)
+
     def propose(self, config: Config) -> None:
         """A valid config edit under the manual policy: shown as a waiting plan, applied once approved."""
         current = self.runtime.config
@@ -248,10 +298,9 @@ class Processor:
         finally:
             self.runtime.config = current
         if plan.empty:
-            self.runtime.config = config  # nothing on TikTok changes: nothing to approve
-            self.proposed = None
+            self.take_approved(config)  # nothing on TikTok changes: nothing to approve
             return
-        self.proposed = config
+        self.proposed, self.pending_plan = config, plan
         self._wait_for_approval(WaitingApproval(
             kind="config", reason=f"the rules changed: {summary(plan)}",
             details=tuple(f"{a.kind.value} {a.key}" for a in plan.actions[:PREVIEW_ACTIONS]),
@@ -263,8 +312,8 @@ class Processor:
         expected = proposed.digest if proposed is not None else self.runtime.config.digest
         if config_digest and config_digest != expected:
             return {"ok": False, "message": "the config changed since you reviewed it: run `tokbridge apply` again"}
-        if proposed is not None:
-            self.runtime.config, self.proposed = proposed, None
+        # Approved: the daemon runs on these rules from now on, even if TikTok or the guardrails hold the plan.
+        self.take_approved(proposed or self.runtime.config)
         outcome = self._apply(plan_catalog(self.runtime), full=True, allow_destructive=allow_destructive)
         if outcome.held:
             return {"ok": False, "message": f"nothing was written: {self.health.describe()}; the approved plan is "
@@ -286,12 +335,14 @@ class Processor:
             log.warning("not writing %d action(s) to TikTok: %s", len(actions), self.health.state.value)
             return
         if outcome.refused:
+            self.pending_plan = outcome.plan
             self._wait_for_approval(WaitingApproval(
                 kind="guardrails", reason=f"the guardrails refused a plan of {len(actions)} change(s)",
                 details=outcome.refused, command=self._command("--allow-destructive"),
                 config_digest=self.runtime.config.digest))
             return
         self._report_creates_held_back(outcome)
+        self._record_latency(outcome)
         failed = False
         for result in outcome.report.outcomes:
             state = "ok" if result.ok else "skipped" if result.skipped else "failed"
@@ -305,6 +356,53 @@ class Processor:
             self.check_health()  # a suspension or revoked grant shows here first
         if actions and not outcome.failed:
             self.metrics.synced("tiktok")
+
+    def _record_latency(self, outcome: CatalogOutcome) -> None:
+        """How long each change this batch was queued for waited until TikTok accepted its write."""
+        now = self.runtime.clock()
+        waited = [now - self._noticed[pid] for result in outcome.report.outcomes
+                  if result.ok and (pid := result.action.ecwid_product_id) in self._noticed]
+        self.runtime.state.record_latency(waited)
+
+    # -- drift the merchant decides on (the dashboard's Keep / Revert) -------------------------
+
+    def keep_drift(self, ecwid_product_id: int) -> dict[str, Any]:
+        """Keep TikTok's values for one product: planned as under `sync.drift: adopt` until in step again."""
+        if self.runtime.state.listing(ecwid_product_id) is None:
+            return {"ok": False, "message": f"Ecwid product {ecwid_product_id} is not listed on TikTok"}
+        self.runtime.state.keep_drift(ecwid_product_id, True)
+        log.info("keeping TikTok's values for product %d (kept from the dashboard)", ecwid_product_id)
+        return {"ok": True, "message": f"TikTok's values of product {ecwid_product_id} are kept: tokbridge writes "
+                                       "a field of it again only when the rules change that field"}
+
+    def revert_drift(self, ecwid_product_id: int) -> dict[str, Any]:
+        """Put the rules' values back on TikTok for one product now, content included.
+
+        The merchant asked for this product by name, so the `revise` switches (which keep the daemon's own
+        syncs from sending live listings back to review) do not hold the revert back; the page says so."""
+        if self.runtime.state.listing(ecwid_product_id) is None:
+            return {"ok": False, "message": f"Ecwid product {ecwid_product_id} is not listed on TikTok"}
+        if self.holding:
+            return {"ok": False, "message": "the rules wait for your approval: approve them first"}
+        self.runtime.state.keep_drift(ecwid_product_id, False)
+        current = self.runtime.config
+        revise = ReviseRule(quantity=True, price=True, title=True, description=True, images=True, attributes=True,
+                            category=True, ref=current.sync.revise.ref)
+        self.runtime.config = dataclasses.replace(current, sync=dataclasses.replace(
+            current.sync, drift=DriftPolicy.REVERT, revise=revise))
+        try:
+            plan = plan_catalog(self.runtime, targets=[product_key(ecwid_product_id)])
+        finally:
+            self.runtime.config = current
+        outcome = self._apply(plan)
+        if outcome.held or outcome.refused:
+            return {"ok": False, "message": "nothing was written: " + (
+                self.health.describe() if outcome.held else "; ".join(outcome.refused))}
+        done, failed = len(outcome.report.succeeded), len(outcome.report.failed)
+        log.info("reverted product %d from the dashboard: %d written, %d failed", ecwid_product_id, done, failed)
+        return {"ok": not failed, "message": f"product {ecwid_product_id}: {done} change(s) written to TikTok, "
+                                             f"{failed} failed" + ("" if done or failed else
+                                             " (TikTok already holds the rules' values)")}
 
     def _report_creates_held_back(self, outcome: CatalogOutcome) -> None:
         """New listings not sent now: blocked by a failing prerequisite, or over the upload quota."""

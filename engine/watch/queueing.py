@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
@@ -95,14 +96,17 @@ class WorkItem:
     key: Work
     priority: Priority
     reason: str  # what queued it first ("ecwid webhook product.updated"), for logs
+    since: float = 0.0  # when it was first queued (the queue's clock): the start of its change-to-TikTok latency
 
 
 class WorkQueue:
     """Per-key dedupe with priorities; `take` blocks up to a timeout and returns a batch."""
 
-    def __init__(self, *, on_change: Callable[[int], None] | None = None) -> None:
-        self._items: dict[Work, tuple[Priority, int, str]] = {}
+    def __init__(self, *, on_change: Callable[[int], None] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._items: dict[Work, tuple[Priority, int, str, float]] = {}
         self._seq = itertools.count()
+        self._clock = clock
         self._cond = threading.Condition()
         self._on_change = on_change
         self._in_flight = 0  # batches taken and not yet `done()`
@@ -111,10 +115,11 @@ class WorkQueue:
         with self._cond:
             current = self._items.get(key)
             if current is None:
-                self._items[key] = (priority, next(self._seq), reason)
+                self._items[key] = (priority, next(self._seq), reason, self._clock())
             elif priority < current[0]:
-                # Keep the original position among equals but move up to the more urgent class.
-                self._items[key] = (priority, current[1], current[2])
+                # Keep the original position among equals (and the first time it was queued) but move up
+                # to the more urgent class.
+                self._items[key] = (priority, *current[1:])
             depth = len(self._items)
             self._cond.notify_all()
         if self._on_change is not None:
@@ -133,7 +138,7 @@ class WorkQueue:
                 return []
             ranked = sorted(self._items.items(), key=lambda kv: kv[1][:2])
             top = ranked[0][1][0]
-            chosen = [WorkItem(k, p, r) for k, (p, _, r) in ranked if p == top][:limit]
+            chosen = [WorkItem(k, p, r, at) for k, (p, _, r, at) in ranked if p == top][:limit]
             for item in chosen:
                 del self._items[item.key]
             self._in_flight += 1
@@ -159,7 +164,7 @@ class WorkQueue:
     def pending(self) -> list[WorkItem]:
         with self._cond:
             ranked = sorted(self._items.items(), key=lambda kv: kv[1][:2])
-            return [WorkItem(k, p, r) for k, (p, _, r) in ranked]
+            return [WorkItem(k, p, r, at) for k, (p, _, r, at) in ranked]
 
     def __len__(self) -> int:
         with self._cond:

@@ -57,6 +57,7 @@ log = logging.getLogger("engine.watch")
 
 LOOP_STALL_SECONDS = 300  # /healthz says not ok when the loop has not turned for this long
 APPROVAL_WAIT = 600.0  # longest an approval waits for the loop to carry it out
+COMMANDS = ("approve", "keep_drift", "revert_drift")  # what the control socket and the dashboard may ask
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ class Daemon:
         self.runtime = runtime
         self.options = options
         self.metrics = Metrics()
-        self.queue = WorkQueue(on_change=self.metrics.queue_depth.set)
+        self.queue = WorkQueue(on_change=self.metrics.queue_depth.set, clock=runtime.clock)
         self.processor = Processor(
             runtime,
             ProcessingOptions(workers=options.workers, daily_upload_quota=options.daily_upload_quota,
@@ -131,11 +132,17 @@ class Daemon:
 
     def start(self) -> Daemon:
         self._restore_pending()
-        if self.options.webhooks:
-            self._start_receiver()
+        # The file watcher first: once the receiver logs that it listens, an edit is seen (a supervisor or a
+        # test that edits right after that line is not racing the watcher's start).
         if self.options.watch_files:
             self._watcher = ConfigWatcher(self.runtime.config.root, self._reload_requested.set).start()
-        self._control = ControlServer(socket_path(self.runtime.state_path), self._on_control).start()
+        if self.options.webhooks:
+            try:
+                self._start_receiver()
+            except BaseException:
+                self._shutdown_watcher()
+                raise
+        self._control = ControlServer(socket_path(self.runtime.state_path), self.ask_loop).start()
         now = self._clock()
         self._due = {"ecwid": now + self._interval("poll_ecwid_seconds"),
                      "tiktok": now, "health": now,
@@ -154,9 +161,12 @@ class Daemon:
         keys = WebhookKeys(creds.ecwid_client_secret, creds.tiktok_app_key, creds.tiktok_app_secret)
         store_id = self.runtime.config.settings.ecwid.store_id
         source = DashboardSource(lambda: self.runtime.state, self.healthz, self._clock,
-                                 lambda pid: getattr(self.runtime.mirror.products.get(pid), "name", ""))
+                                 lambda pid: getattr(self.runtime.mirror.products.get(pid), "name", ""),
+                                 pending_plan=lambda: self.processor.pending_plan,
+                                 drift_policy=lambda: self.runtime.config.sync.drift.value)
         dashboard = dashboard_site(source, host=host, env=environment(self.runtime.config.root, self._env),
-                                   ecwid=EcwidAppCheck(creds.ecwid_client_secret, creds.ecwid_token, store_id))
+                                   ecwid=EcwidAppCheck(creds.ecwid_client_secret, creds.ecwid_token, store_id),
+                                   act=self.ask_loop)
         app = build_app(keys, on_ecwid=self.on_ecwid_event, on_tiktok=self.on_tiktok_event,
                         health=self.healthz, metrics=self.metrics, clock=self._clock,
                         ecwid_store_id=store_id, tiktok_shop_id=self.runtime.shop_id, dashboard=dashboard)
@@ -187,9 +197,7 @@ class Daemon:
         if self._control is not None:
             self._control.stop()
             self._control = None
-        if self._watcher is not None:
-            self._watcher.stop()
-            self._watcher = None
+        self._shutdown_watcher()
         if self._receiver is not None:
             self._receiver.stop()
             self._receiver = None
@@ -197,6 +205,11 @@ class Daemon:
             self._save_pending()
         except Exception as error:  # the state is what failed (the loop's failure says so): say it, go on stopping
             log.error("queued work could not be saved: %s: %s", type(error).__name__, error)
+
+    def _shutdown_watcher(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
 
     def _restore_pending(self) -> None:
         saved = self.runtime.state.pending_work()
@@ -220,6 +233,7 @@ class Daemon:
         self.queue.put(ORDERS, Priority.ORDER, "--once")
         self.processor.check_health()
         self.processor.ensure_mirror()
+        self.processor.guard("ecwid", "check the rules", self.processor.check_rules)
         while len(self.queue):
             self.processor.process(self.queue.take(limit=self.options.batch_size, timeout=0))
             self.queue.done()
@@ -230,6 +244,7 @@ class Daemon:
     def _loop(self) -> None:
         try:
             self.processor.guard("ecwid", "read", self.processor.ensure_mirror)
+            self.processor.guard("ecwid", "check the rules", self.processor.check_rules)
             while not self._stopping.is_set():
                 self._turn()
         except BaseException as error:  # the loop must never end silently: `failure` makes the exit non-zero
@@ -253,11 +268,11 @@ class Daemon:
             finally:
                 self.queue.done()
 
-    # -- approvals (`tokbridge apply` while watch runs) ----------------------------------------
+    # -- approvals and drift decisions (`tokbridge apply` or the dashboard, while watch runs) --------
 
-    def _on_control(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        """On the control thread: hand the request to the loop thread and wait for its answer."""
-        if request.get("command") != "approve":
+    def ask_loop(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """On a control or dashboard thread: hand the request to the loop thread and wait for its answer."""
+        if request.get("command") not in COMMANDS:
             return {"ok": False, "message": f"unknown command {request.get('command')!r}"}
         answer: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=1)
         self._approvals.put((request, answer))
@@ -276,11 +291,22 @@ class Daemon:
             reply: dict[str, Any] = {"ok": False, "message": "the approval failed; see the log of tokbridge watch"}
 
             def carry_out(request: Mapping[str, Any] = request, reply: dict[str, Any] = reply) -> None:
-                reply.update(self.processor.approve(config_digest=str(request.get("config_digest") or ""),
-                                                    allow_destructive=bool(request.get("allow_destructive"))))
+                reply.update(self._carry_out(request))
 
-            self.processor.guard("tiktok", "approved apply", carry_out)
+            self.processor.guard("tiktok", str(request["command"]).replace("_", " "), carry_out)
             answer.put(reply)
+
+    def _carry_out(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        if request["command"] == "approve":
+            return self.processor.approve(config_digest=str(request.get("config_digest") or ""),
+                                          allow_destructive=bool(request.get("allow_destructive")))
+        try:
+            pid = int(request.get("ecwid_product_id", ""))
+        except (TypeError, ValueError):
+            return {"ok": False, "message": "no product named"}
+        if request["command"] == "keep_drift":
+            return self.processor.keep_drift(pid)
+        return self.processor.revert_drift(pid)
 
     def idle(self) -> bool:
         """Nothing queued and no batch in progress (tests and the benchmark wait on this)."""
@@ -349,11 +375,21 @@ class Daemon:
         if config.digest == (proposed.digest if proposed is not None else self.runtime.config.digest):
             return
         self.metrics.config_reloads.labels("ok").inc()
+        processor = self.processor
         if config.settings.sync_policy.config_changes is ConfigChanges.MANUAL:
+            if processor.proposed is not None or processor.holding:
+                if config.approval_digest == self.runtime.state.approved_config():
+                    processor.withdraw(config)  # the edit was undone: nothing waits, run on the approved rules
+                    self.queue.put(REPLAN, Priority.PRICE, "config changed")
+                    return
+            elif config.approval_digest == self.runtime.config.approval_digest:
+                processor.take_approved(config)  # an interval, a port: no listing changes, nothing to approve
+                log.info("config reloaded (the rules are unchanged)")
+                return
             log.info("config changed; its plan waits for your approval (sync_policy.config_changes: manual)")
-            self.processor.guard("ecwid", "plan config change", lambda: self.processor.propose(config))
+            processor.guard("ecwid", "plan config change", lambda: processor.propose(config))
             return
-        self.runtime.config = config
+        processor.take_approved(config)
         log.info("config reloaded; re-planning the catalog")
         self.queue.put(REPLAN, Priority.PRICE, "config changed")
 

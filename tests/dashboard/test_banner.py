@@ -87,3 +87,43 @@ def test_what_waits_for_the_merchant_is_shown_with_the_command(waiting: str, bro
     axe.inject()
     violations = axe.run()["violations"]
     assert not violations, axe.report(violations)
+
+
+def test_a_refused_plan_is_approved_beyond_the_guardrails_from_its_page(tmp_path: Path, browser: Any,
+                                                                         artifacts: Path) -> None:
+    """The plan page of a guardrail refusal: the drops it would make, and a button that approves it with
+    --allow-destructive (the daemon carries it out: tests/watch/test_approvals.py; here what it is asked)."""
+    from engine.model.plan import Action, ActionKind, FieldChange, Plan
+    from engine.state import WaitingApproval
+
+    drop = Plan(actions=tuple(
+        Action(ActionKind.UPDATE_PRICE, f"product:{pid}", pid, f"t{pid}",
+               changes=(FieldChange("price", "20.00", "10.00", "rules/selling.yaml:9", sku=f"S{pid}"),))
+        for pid in (1, 2)))
+    asked: list[dict[str, Any]] = []
+
+    def act(request: Any) -> dict[str, Any]:
+        asked.append(dict(request))
+        return {"ok": True, "message": "tokbridge watch applied the plan: 2 done, 0 failed"}
+
+    with StateStore.open(tmp_path / "state.db") as store:
+        store.set_waiting_approval(WaitingApproval("guardrails", "the guardrails refused a plan of 2 change(s)",
+                                                   ("price drops: 2 > 1",), WAITING["waiting_for_you"]["approve_with"],
+                                                   "digest-1"))
+        site = dashboard_site(DashboardSource(lambda: store, lambda: WAITING, time.time, pending_plan=lambda: drop),
+                              host="127.0.0.1", env={}, act=act)
+        server = BackgroundServer(Starlette(routes=site.routes), host="127.0.0.1", port=0, name="dashboard").start()
+        try:
+            browser.get(f"{server.url}/dashboard/plan")
+            cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#plan-product-2 td")]
+            assert cells == ["20.00", "10.00"]
+            axe = Axe(browser)
+            axe.inject()
+            violations = axe.run()["violations"]
+            assert not violations, axe.report(violations)
+            screenshot(browser, artifacts / "plan-guardrails.png")
+            browser.find_element(By.XPATH, "//button[.='Approve, beyond the guardrails']").click()
+            assert browser.find_element(By.ID, "result-title").text == "Done"
+        finally:
+            server.stop()
+    assert asked == [{"command": "approve", "config_digest": "digest-1", "allow_destructive": True}]

@@ -20,7 +20,7 @@ from engine.views.dashboard import words
 from tests.dashboard.conftest import DASHBOARD_TOKEN, PHONE_WIDTH, Shop, screenshot
 
 PAGES = {"overview": "", "listings": "/listings", "listings-action-required": "/listings?view=action-required",
-         "orders": "/orders"}
+         "listings-drifted": "/listings?view=drifted", "orders": "/orders", "plan": "/plan"}
 
 
 def open_page(browser: Any, url: str) -> None:

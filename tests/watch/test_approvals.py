@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from tests.e2e.world import World, make_world
-from tests.watch.conftest import converge, simple_live_products, tiktok_price, wait_for
+from tests.watch.conftest import converge, simple_live_products, tiktok_price, tiktok_quantity, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 PRICE = "      source: price\n      round: none"
@@ -129,3 +129,51 @@ def test_watch_once_ends_with_a_summary(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         last = done.stdout.strip().splitlines()
         assert last[0].startswith("watch --once: ") and " change(s) written to TikTok, 0 failed; " in last[0]
+
+
+def test_a_rules_edit_made_while_watch_was_stopped_waits_again_at_start(tmp_path: Path) -> None:
+    with make_world(tmp_path / "shop", n_products=6) as world:
+        converge(world)  # the daemon's first run records the rules it runs on as approved
+        world.edit_config("tokbridge.yaml", "poll_ecwid_seconds: 60", "poll_ecwid_seconds: 1")
+        pid = simple_live_products(world)[0]
+        price, stock = tiktok_price(world, pid), tiktok_quantity(world, pid)
+        with watching(world, tmp_path / "first.log") as url:
+            wait_for(lambda: httpx.get(f"{url}/healthz").json()["queue_depth"] == 0, what="the start-up work")
+            assert httpx.get(f"{url}/healthz").json()["waiting_for_you"] is None  # an interval needs no approval
+
+        world.edit_config("rules/selling.yaml", PRICE, PRICE.replace(
+            "round: none", "modifiers:\n        - percent: 5\n      round: none"))
+        world.ecwid.sandbox.admin_update_product(pid, quantity=stock + 3)  # Ecwid changes meanwhile too
+        world.transport.reset()
+        for run in ("second", "third"):  # a restart does not make the edit the rules either
+            log_path = tmp_path / f"{run}.log"
+            with watching(world, log_path) as url:
+                # First "the rules differ from the ones last approved", then, once planned, what they change.
+                health = wait_for(lambda: (found := waiting_for_you(url)) and found["waiting_for_you"]["what"]
+                                  .startswith("the rules changed: Plan: 0 to create, ") and found,
+                                  what="the edit's plan to wait for approval")
+                assert health["status"] == "degraded"
+                assert health["waiting_for_you"]["approve_with"] == f"tokbridge apply --config {world.root}"
+                wait_for(lambda log_path=log_path: "until you approve the rules" in log_path.read_text(),
+                         what="the start-up plan held back")
+                wait_for(lambda: httpx.get(f"{url}/healthz").json()["queue_depth"] == 0, what="the queue to empty")
+            assert writes(world) == 0, world.transport.writes()
+            assert (tiktok_price(world, pid), tiktok_quantity(world, pid)) == (price, stock)
+
+        with watching(world, tmp_path / "fourth.log") as url:
+            wait_for(lambda: waiting_for_you(url), what="the edit, still waiting")
+            approved = tokbridge("apply", "--config", str(world.root), "--auto-approve")
+            assert approved.returncode == 0, approved.stdout + approved.stderr
+            assert "tokbridge watch applied the plan: " in approved.stdout and ", 0 failed" in approved.stdout
+            assert float(tiktok_price(world, pid)) > float(price) and tiktok_quantity(world, pid) > stock
+        with watching(world, tmp_path / "fifth.log") as url:  # approved: the next start takes it as the rules
+            wait_for(lambda: httpx.get(f"{url}/healthz").json()["queue_depth"] == 0, what="the start-up work")
+            assert httpx.get(f"{url}/healthz").json()["waiting_for_you"] is None
+
+        # Applied by hand while watch is stopped: that is an approval too.
+        world.edit_config("rules/selling.yaml", "percent: 5", "percent: 7")
+        applied = tokbridge("apply", "--config", str(world.root), "--auto-approve")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        with watching(world, tmp_path / "sixth.log") as url:
+            wait_for(lambda: httpx.get(f"{url}/healthz").json()["queue_depth"] == 0, what="the start-up work")
+            assert httpx.get(f"{url}/healthz").json()["waiting_for_you"] is None
