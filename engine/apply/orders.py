@@ -10,7 +10,8 @@ carries out what it planned. Why each write happens at most once:
   state store after it, so a kill -9 between Ecwid's answer and our commit leads to an adoption on
   the next run, never to a second order. Ecwid takes the stock out at that single create (PAID,
   productId/combinationId, an email; ecwid.md §7.5), so stock drops exactly once.
-- restock on a TikTok cancellation: marked STARTED in the state before the first stock call and
+- restock on a TikTok cancellation (whole order, units of a live order, a completed return): its
+  markers (the order, each unit, the return) are STARTED in the state before the first stock call and
   DONE after the last; a marker of either value stops any second restock (an interrupted one is
   surfaced for the merchant to check instead of guessed at).
 - ship / cancel / approve re-read the TikTok order first and do nothing once TikTok has moved on.
@@ -25,7 +26,7 @@ Runs are serialised: one process applies at a time (apply and the daemon share o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -110,29 +111,45 @@ def import_order(action: Action, *, ecwid: EcwidClient, state: StateStore,
     return ecwid_order_id
 
 
-def _restock(tiktok_order_id: str, items: Iterable[RestockItem], *, ecwid: EcwidClient,
+def _restock(tiktok_order_id: str, marks: tuple[str, ...], items: Iterable[RestockItem], *, ecwid: EcwidClient,
              state: StateStore) -> None:
-    begun = state.restock_state(tiktok_order_id)
-    if begun == Effect.DONE:
+    begun = [state.restock_state(mark) for mark in marks]
+    if begun and all(b == Effect.DONE for b in begun):
         return  # done before (a stale plan file): never a second restock
-    if begun is not None:
+    if any(b is not None for b in begun):
         # Begun and not finished: a stock call failed or its answer was lost, so the stock may or may
         # not have moved. Repeating it could restock twice; the merchant checks instead.
         raise PermanentError(f"restocking Ecwid for TikTok order {tiktok_order_id} was interrupted; "
                              "check the stock of its products in Ecwid (tokbridge will not restock it again)")
-    state.mark_restock(tiktok_order_id, Effect.STARTED)
+    for mark in marks:
+        state.mark_restock(mark, Effect.STARTED)
     for item in items:
         ecwid.adjust_stock(item.product_id, item.quantity, item.combination_id)
-    state.mark_restock(tiktok_order_id, Effect.DONE)
+    for mark in marks:
+        state.mark_restock(mark, Effect.DONE)
+
+
+def _set_extra_fields(ecwid: EcwidClient, order_id: str, fields: Mapping[str, str]) -> None:
+    """Order extra fields through Ecwid's extraFields endpoints (§7.7): updated where the order has the field,
+    added where not, so a repeat leaves one field with the latest value."""
+    have = {f.id for f in ecwid.get_order_extra_fields(order_id)}
+    for name, value in sorted(fields.items()):
+        if name in have:
+            ecwid.update_order_extra_field(order_id, name, value)
+        else:
+            ecwid.add_order_extra_field(order_id, name, value, title=name)
 
 
 def update_ecwid_order(action: Action, *, ecwid: EcwidClient, state: StateStore) -> None:
-    """Set the Ecwid statuses TikTok's status maps to, restock a cancelled order once, record both."""
+    """Set the Ecwid statuses TikTok's status maps to and the after-sales fields, put stock back once, record."""
     payload = _payload(action, UpdateEcwidOrder)
     if payload.changes:
         ecwid.update_order(payload.ecwid_order_id, dict(payload.changes))
+    if payload.extra_fields:
+        _set_extra_fields(ecwid, payload.ecwid_order_id, payload.extra_fields)
     if payload.restock:
-        _restock(payload.tiktok_order_id, payload.restock, ecwid=ecwid, state=state)
+        _restock(payload.tiktok_order_id, payload.restock_marks or (payload.tiktok_order_id,), payload.restock,
+                 ecwid=ecwid, state=state)
     state.record_order(ImportedOrder(payload.tiktok_order_id, payload.ecwid_order_id, payload.tiktok_status,
                                      payload.payment_status, payload.fulfillment_status))
 

@@ -23,7 +23,7 @@ from engine.model.ecwid_order import EcwidOrder, EcwidOrderItem, FulfillmentStat
 from engine.model.plan import ActionKind
 from engine.sandbox.tiktok.orders import seed_orders
 from tests.config.helpers import ENV, write_starter
-from tests.orders.conftest import PLACEHOLDER_EMAIL, Shop
+from tests.orders.conftest import PLACEHOLDER_EMAIL, Shop, order_rules
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -417,7 +417,9 @@ def test_a_buyers_refund_request_on_an_imported_order_is_shown_until_answered(sh
     assert shop.sync().plan.blocked == () and shop.state.action_required(source="orders") == []
 
 
-def test_units_cancelled_on_tiktok_after_the_import_are_shown_until_the_ecwid_order_matches(shop: Shop) -> None:
+def test_with_partial_restock_off_units_cancelled_after_the_import_are_shown_until_the_ecwid_order_matches(
+        shop: Shop) -> None:
+    shop.rules = order_rules(shop.root, ("restock_on_partial_cancel: true", "restock_on_partial_cancel: false"))
     order_id = shop.buy(("MUG-1", 3), ("TEE-RED-M", 1))
     shop.sync()
     ecwid_id = shop.ecwid_order(order_id).id
@@ -430,7 +432,9 @@ def test_units_cancelled_on_tiktok_after_the_import_are_shown_until_the_ecwid_or
     assert shown.reason == (f"TikTok cancelled 2 x MUG-1 of order {order_id} after it was imported; "
                             f"Ecwid order {ecwid_id} still lists them")
     assert shown.rule == "rules/orders.yaml (partial cancellation)" and shown.details["retry"] is True
-    assert shop.stock(shop.mug_id) == 7  # tokbridge does not guess: the merchant restocks
+    assert shown.fix == ("Remove them from the Ecwid order and put them back in stock in Ecwid, or set "
+                         "restock_on_partial_cancel: true in rules/orders.yaml")
+    assert shop.stock(shop.mug_id) == 7  # the rule says no restock: the merchant does it
     again = shop.sync()  # held for a retry: looked at on every pass, still shown
     assert [b.reason for b in again.plan.blocked] == [shown.reason]
     with shop.ecwid_running.sandbox.lock:  # the merchant edits the Ecwid order
