@@ -38,6 +38,7 @@ from engine.orders.inputs import (
     partial_restock_prefix,
     restock_marker,
     return_restock_mark,
+    return_restock_prefix,
 )
 
 CANCELLED_FIELD = "TikTok cancelled"  # Ecwid order extra field: units TikTok cancelled after the import
@@ -169,13 +170,15 @@ def refunds(order: TikTokOrder, ecwid: EcwidOrder, inputs: OrderInputs, rules: O
     for request in done:
         if request.return_type not in GOODS_COME_BACK:
             continue
-        mark = return_restock_mark(order.id, request.return_id)
-        state = inputs.effects.get(restock_marker(mark))
-        if state == Effect.STARTED:
+        prefix = restock_marker(return_restock_prefix(order.id, request.return_id))
+        begun = [value for name, value in inputs.effects.items() if name.startswith(prefix)]
+        if any(value != Effect.DONE for value in begun):
             return interrupted(rules, order, ecwid)
-        if state is None:
-            update.put_back(returned_items(order, ecwid, request), [mark],
-                            f"{rules.import_.ref.file} (restock_on_return)")
+        if not begun:
+            items = returned_items(order, ecwid, request)
+            marks = [return_restock_mark(order.id, request.return_id, n)
+                     for n in range(1, sum(i.quantity for i in items) + 1)]
+            update.put_back(items, marks, f"{rules.import_.ref.file} (restock_on_return)")
     return None
 
 

@@ -43,9 +43,13 @@ def partial_restock_prefix(tiktok_order_id: str) -> str:
     return f"{tiktok_order_id}:cancelled:"
 
 
-def return_restock_mark(tiktok_order_id: str, return_id: str) -> str:
-    """The state key of the restock of a completed return's units."""
-    return f"{tiktok_order_id}:return:{return_id}"
+def return_restock_mark(tiktok_order_id: str, return_id: str, unit: int) -> str:
+    """The state key of the `unit`-th unit of a completed return put back in Ecwid's stock."""
+    return f"{return_restock_prefix(tiktok_order_id, return_id)}{unit}"
+
+
+def return_restock_prefix(tiktok_order_id: str, return_id: str) -> str:
+    return f"{tiktok_order_id}:return:{return_id}:"
 
 
 @dataclass(frozen=True, slots=True)

@@ -236,6 +236,11 @@ def render_status(report: Mapping[str, Any]) -> str:
         lines.append(f"  ! TikTok order {item['tiktok_order_id'] or '?'}: {for_merchant(item['reason'])}   "
                      f"# {item['rule']}")
         lines.append(f"    fix: {for_merchant(item['fix'])}")
+    after_sales = report.get("orders_after_sales") or []
+    if after_sales:
+        lines += ["", f"Orders after sales ({len(after_sales)}):"]
+        lines += [f"  TikTok order {o['tiktok_order_id']} (Ecwid order {o['ecwid_order_id']}): Ecwid "
+                  f"{o['ecwid_payment_status']}, {o['units_restocked']} unit(s) back in stock" for o in after_sales]
     lines.append("")
     lines.append("Last sync:")
     syncs: Mapping[str, str | None] = report["last_sync"]

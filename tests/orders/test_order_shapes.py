@@ -404,12 +404,12 @@ def test_a_buyers_refund_request_on_an_imported_order_is_shown_until_answered(sh
     asked = shop._buyer(f"/_buyer/orders/{order_id}/return", {"type": "REFUND"})
     [request] = shop.tiktok.search_returns(order_ids=[order_id])
     assert (request.return_id, request.return_type, request.refund_total) == (asked["return_id"], "REFUND",
-                                                                             Decimal("29.98"))
+                                                                             Decimal("37.14"))  # all paid
     result = shop.sync()
     assert result.plan.actions == ()
     [shown] = result.plan.blocked
     assert shown.reason.startswith(f"The buyer asked for a refund of 2 unit(s) of TikTok order {order_id} "
-                                   f"(Ecwid order {ecwid_id}): damaged product; refund 29.98 USD; answer by ")
+                                   f"(Ecwid order {ecwid_id}): damaged product; refund 37.14 USD; answer by ")
     assert shown.rule == "rules/orders.yaml (returns)" and shown.details["return_id"] == asked["return_id"]
     assert [a.reason for a in shop.state.action_required(source="orders")] == [shown.reason]  # `tokbridge status`
     with shop.tiktok_sandbox.lock:  # the seller answers in Seller Center

@@ -235,6 +235,25 @@ RETURN_COMPLETE = "RETURN_OR_REFUND_REQUEST_COMPLETE"
 RETURNABLE = ("AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED", "COMPLETED")
 
 
+def _unit_tax(item: dict[str, Any]) -> Decimal:
+    return sum((Decimal(t["tax_amount"]) for t in item.get("item_tax") or ()), Decimal(0))
+
+
+def _refund_amount(order: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, str]:
+    """What TikTok refunds for `items`: their prices and tax; the shipping fee and the order's fees too when
+    every live unit comes back, so a whole return refunds what the buyer paid [I]."""
+    payment = order["payment"]
+    live = [i for i in order["line_items"] if i["display_status"] != "CANCELLED"]
+    whole = {i["id"] for i in items} == {i["id"] for i in live}
+    subtotal = sum((Decimal(i["sale_price"]) for i in items), Decimal(0))
+    tax = Decimal(payment["tax"]) if whole else sum((_unit_tax(i) for i in items), Decimal(0))
+    shipping = Decimal(payment["shipping_fee"]) if whole else Decimal(0)
+    delivery = Decimal(payment.get("retail_delivery_fee") or "0") if whole else Decimal(0)
+    return {"currency": payment["currency"], "refund_total": str(subtotal + tax + shipping + delivery),
+            "refund_subtotal": str(subtotal), "refund_shipping_fee": str(shipping), "refund_tax": str(tax),
+            "retail_delivery_fee": str(delivery), "buyer_service_fee": "0"}
+
+
 def buyer_return(sb: TikTokSandbox, order: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """Buyer side: a return or refund request on shipped units, pending the seller's answer (webhook 12)."""
     return_type = body.get("type", "RETURN_AND_REFUND")
@@ -250,9 +269,7 @@ def buyer_return(sb: TikTokSandbox, order: dict[str, Any], body: dict[str, Any])
         raise ApiFailure(INVALID_PARAMS, "No returnable items")
     now = sb.now()
     currency = order["payment"]["currency"]
-    subtotal = sum((Decimal(i["sale_price"]) for i in items), Decimal(0))
-    refund = {"currency": currency, "refund_total": str(subtotal), "refund_subtotal": str(subtotal),
-              "refund_shipping_fee": "0", "refund_tax": "0", "retail_delivery_fee": "0", "buyer_service_fee": "0"}
+    refund = _refund_amount(order, items)
     reason = body.get("reason", "ecom_order_delivered_refund_and_return_reason_damaged_product")
     record = {
         "return_id": sb.ids.new("40", 19), "order_id": order["id"], "return_type": return_type,
@@ -270,8 +287,9 @@ def buyer_return(sb: TikTokSandbox, order: dict[str, Any], body: dict[str, Any])
         "refund_amount": refund, "return_method": "BUYER_SHIP", "is_combined_return": "false",
         # The rest of the documented shape (search-returns sample), filled as a plain request has them.
         "pre_return_id": "", "next_return_id": "", "combined_return_id": "",
-        "discount_amount": [{"currency": currency, "product_seller_discount": "0", "shipping_fee_platform_discount": "0",
-                             "shipping_fee_seller_discount": "0", "product_platform_discount": "0"}],
+        "discount_amount": [{"currency": currency, "product_seller_discount": "0",
+                             "shipping_fee_platform_discount": "0", "shipping_fee_seller_discount": "0",
+                             "product_platform_discount": "0"}],
         "shipping_fee_amount": [{"currency": currency, "seller_paid_return_shipping_fee": "0",
                                  "platform_paid_return_shipping_fee": "0", "buyer_paid_return_shipping_fee": "0"}],
         "return_shipping_document_type": "SHIPPING_LABEL", "seller_proposed_return_type": "",
