@@ -95,6 +95,34 @@ class Shop:
     def buyer_cancel(self, order_id: str) -> dict[str, Any]:
         return self._buyer(f"/_buyer/orders/{order_id}/cancel", {"reason": "buyer_changed_mind"})
 
+    def line_items(self, order_id: str, sku: str) -> list[str]:
+        """The TikTok line item ids (one per unit) of `sku` in the order."""
+        return [i.id for i in self.tiktok.get_orders([order_id])[0].line_items if i.seller_sku == sku]
+
+    def delivered(self, *lines: tuple[str, int]) -> str:
+        """An imported order the merchant shipped in Ecwid and TikTok delivered."""
+        order_id = self.buy(*lines)
+        self.sync()
+        self.ecwid_running.sandbox.admin_update_order(self.ecwid_order(order_id).id, fulfillment_status="SHIPPED",
+                                                      tracking_number="1Z999AA10123456784", carrier="UPS")
+        self.sync()
+        self.clock.advance(86_400)  # collected
+        assert self.tiktok_status(order_id) == "IN_TRANSIT"
+        self.clock.advance(3 * 86_400)  # delivered
+        assert self.tiktok_status(order_id) == "DELIVERED"
+        self.sync()
+        return order_id
+
+    def ask_return(self, order_id: str, kind: str, line_item_ids: list[str]) -> str:
+        """The buyer asks for a return or refund of the given units; the return id."""
+        asked = self._buyer(f"/_buyer/orders/{order_id}/return", {"type": kind, "order_line_item_ids": line_item_ids})
+        return str(asked["return_id"])
+
+    def seller_approves_return(self, return_id: str, key: str) -> None:
+        """The merchant's answer in Seller Center, sent as TikTok's signed Approve Return call."""
+        self.tiktok.call("POST", "/return_refund/202309/returns/{return_id}/approve",
+                         path_params={"return_id": return_id}, query={"idempotency_key": key}, body={})
+
     def tiktok_status(self, order_id: str) -> str:
         with self.tiktok_sandbox.lock:
             self.tiktok_sandbox.scheduler.run_due(self.clock.now())

@@ -42,36 +42,6 @@ def _raw(shop: Shop, tiktok_order_id: str) -> dict[str, Any]:
     return raw
 
 
-def _line_items(shop: Shop, order_id: str, sku: str) -> list[str]:
-    return [i.id for i in shop.tiktok.get_orders([order_id])[0].line_items if i.seller_sku == sku]
-
-
-def _delivered(shop: Shop, *lines: tuple[str, int]) -> str:
-    """An imported order the merchant shipped in Ecwid and TikTok delivered."""
-    order_id = shop.buy(*lines)
-    shop.sync()
-    shop.ecwid_running.sandbox.admin_update_order(shop.ecwid_order(order_id).id, fulfillment_status="SHIPPED",
-                                                  tracking_number="1Z999AA10123456784", carrier="UPS")
-    shop.sync()
-    shop.clock.advance(86_400)  # collected
-    assert shop.tiktok_status(order_id) == "IN_TRANSIT"
-    shop.clock.advance(3 * 86_400)  # delivered
-    assert shop.tiktok_status(order_id) == "DELIVERED"
-    shop.sync()
-    return order_id
-
-
-def _ask_return(shop: Shop, order_id: str, kind: str, line_item_ids: list[str]) -> str:
-    asked = shop._buyer(f"/_buyer/orders/{order_id}/return", {"type": kind, "order_line_item_ids": line_item_ids})
-    return str(asked["return_id"])
-
-
-def _seller_approves(shop: Shop, return_id: str, key: str) -> None:
-    """The merchant's answer in Seller Center, as TikTok's Approve Return call."""
-    shop.tiktok.call("POST", "/return_refund/202309/returns/{return_id}/approve", path_params={"return_id": return_id},
-                     query={"idempotency_key": key}, body={})
-
-
 # ---- partial cancellation: restock as the rule says ---------------------------------------------------------
 
 
@@ -80,7 +50,7 @@ def test_units_tiktok_cancels_from_a_live_order_go_back_in_stock_once_each_with_
     shop.sync()
     ecwid_id = shop.ecwid_order(order_id).id
     assert (shop.stock(shop.mug_id), shop.stock(shop.tee_id, shop.tee_red_m)) == (7, 4)
-    mugs = _line_items(shop, order_id, "MUG-1")
+    mugs = shop.line_items(order_id, "MUG-1")
     shop.tiktok.cancel_order(order_id, cancel_reason="seller_cancel_reason_out_of_stock", order_line_item_ids=mugs[:2])
     start = _log_size(shop)
     result = shop.sync(webhook_order_ids=(order_id,))
@@ -107,7 +77,7 @@ def test_units_tiktok_cancels_from_a_live_order_go_back_in_stock_once_each_with_
     # The last live line goes too: TikTok cancels the order; the whole-order restock leaves out the mugs
     # already back, so every unit returns exactly once.
     shop.tiktok.cancel_order(order_id, cancel_reason="seller_cancel_reason_out_of_stock",
-                             order_line_item_ids=_line_items(shop, order_id, "TEE-RED-M"))
+                             order_line_item_ids=shop.line_items(order_id, "TEE-RED-M"))
     assert shop.tiktok_status(order_id) == "CANCELLED"
     [last] = shop.sync(webhook_order_ids=(order_id,)).plan.actions
     assert FieldChange("stock", None, "TEE-RED-M +1", f"{RULES} (restock_on_cancel)") in last.changes
@@ -122,12 +92,12 @@ def test_units_tiktok_cancels_from_a_live_order_go_back_in_stock_once_each_with_
 
 
 def test_a_refund_the_buyer_keeps_the_item_for_is_partially_refunded_in_ecwid_without_stock(shop: Shop) -> None:
-    order_id = _delivered(shop, ("MUG-1", 2))
+    order_id = shop.delivered(("MUG-1", 2))
     ecwid_id = shop.ecwid_order(order_id).id
-    return_id = _ask_return(shop, order_id, "REFUND", _line_items(shop, order_id, "MUG-1")[:1])
+    return_id = shop.ask_return(order_id, "REFUND", shop.line_items(order_id, "MUG-1")[:1])
     [shown] = shop.sync().plan.blocked  # pending: shown to the merchant, nothing written
     assert shown.details["return_id"] == return_id
-    _seller_approves(shop, return_id, "approve-1")
+    shop.seller_approves_return(return_id, "approve-1")
     start = _log_size(shop)
     result = shop.sync(webhook_order_ids=(order_id,))
     rule = f"{RULES} (returns)"
@@ -149,14 +119,14 @@ def test_a_refund_the_buyer_keeps_the_item_for_is_partially_refunded_in_ecwid_wi
 
 def test_a_completed_return_is_refunded_in_ecwid_and_restocked_once_when_the_rule_says(shop: Shop) -> None:
     shop.rules = order_rules(shop.root, ("restock_on_return: false", "restock_on_return: true"))
-    order_id = _delivered(shop, ("MUG-1", 2))
+    order_id = shop.delivered(("MUG-1", 2))
     ecwid_id = shop.ecwid_order(order_id).id
-    return_id = _ask_return(shop, order_id, "RETURN_AND_REFUND", _line_items(shop, order_id, "MUG-1"))
-    _seller_approves(shop, return_id, "approve-1")  # the buyer is to send the mugs back
+    return_id = shop.ask_return(order_id, "RETURN_AND_REFUND", shop.line_items(order_id, "MUG-1"))
+    shop.seller_approves_return(return_id, "approve-1")  # the buyer is to send the mugs back
     assert shop.sync(webhook_order_ids=(order_id,)).plan == shop.sync().plan  # nothing refunded yet, nothing held
     assert shop.sync().plan.actions == () and _raw(shop, order_id)["paymentStatus"] == "PAID"
     shop._buyer(f"/_buyer/returns/{return_id}/ship", {"tracking_number": "9400100000000000000000"})
-    _seller_approves(shop, return_id, "received-1")  # the mugs arrived: TikTok refunds the buyer
+    shop.seller_approves_return(return_id, "received-1")  # the mugs arrived: TikTok refunds the buyer
     start = _log_size(shop)
     result = shop.sync(webhook_order_ids=(order_id,))
     [action] = result.plan.actions
@@ -174,11 +144,11 @@ def test_a_completed_return_is_refunded_in_ecwid_and_restocked_once_when_the_rul
 
 
 def test_with_the_starter_rules_a_returned_item_is_refunded_but_not_restocked(shop: Shop) -> None:
-    order_id = _delivered(shop, ("MUG-1", 1))
-    return_id = _ask_return(shop, order_id, "RETURN_AND_REFUND", _line_items(shop, order_id, "MUG-1"))
-    _seller_approves(shop, return_id, "approve-1")
+    order_id = shop.delivered(("MUG-1", 1))
+    return_id = shop.ask_return(order_id, "RETURN_AND_REFUND", shop.line_items(order_id, "MUG-1"))
+    shop.seller_approves_return(return_id, "approve-1")
     shop._buyer(f"/_buyer/returns/{return_id}/ship", {"tracking_number": "9400100000000000000001"})
-    _seller_approves(shop, return_id, "received-1")
+    shop.seller_approves_return(return_id, "received-1")
     [action] = shop.sync(webhook_order_ids=(order_id,)).plan.actions
     assert [c.field for c in action.changes] == ["paymentStatus", "TikTok refunded"]  # restock_on_return: false
     assert _raw(shop, order_id)["paymentStatus"] == "REFUNDED" and shop.stock(shop.mug_id) == 9
@@ -187,7 +157,7 @@ def test_with_the_starter_rules_a_returned_item_is_refunded_but_not_restocked(sh
 def test_the_documented_search_returns_answer_is_read_and_recorded_through_the_real_pass(shop: Shop) -> None:
     """The docs' Search Returns example (every field, its odd values too: `is_combined_return: "true "`, an IDR
     partial refund on a USD return) as TikTok answers it for an imported order, through client, planner, Ecwid."""
-    order_id = _delivered(shop, ("MUG-1", 2))
+    order_id = shop.delivered(("MUG-1", 2))
     documented = json.loads((SAMPLES / "tiktok" / "search-returns.response.json").read_text())
     [sample] = parse_returns(documented["data"])
     assert (sample.return_type, sample.status, sample.refund_total, sample.currency, sample.respond_deadline) == (
@@ -195,7 +165,7 @@ def test_the_documented_search_returns_answer_is_read_and_recorded_through_the_r
     record = documented["data"]["return_orders"][0]
     record.update({"order_id": order_id, "return_status": "RETURN_OR_REFUND_REQUEST_COMPLETE",
                    "_idempotency_key": ""})
-    record["return_line_items"][0]["order_line_item_id"] = _line_items(shop, order_id, "MUG-1")[0]
+    record["return_line_items"][0]["order_line_item_id"] = shop.line_items(order_id, "MUG-1")[0]
     with shop.tiktok_sandbox.lock:
         shop.tiktok_sandbox.returns[record["return_id"]] = record
     [action] = shop.sync(webhook_order_ids=(order_id,)).plan.actions
@@ -205,8 +175,8 @@ def test_the_documented_search_returns_answer_is_read_and_recorded_through_the_r
 
 
 def test_a_sandbox_return_carries_every_documented_field(shop: Shop) -> None:
-    order_id = _delivered(shop, ("MUG-1", 1))
-    return_id = _ask_return(shop, order_id, "REFUND", [])
+    order_id = shop.delivered(("MUG-1", 1))
+    return_id = shop.ask_return(order_id, "REFUND", [])
     body = {"order_ids": [order_id]}
     [ours] = shop.tiktok.call("POST", "/return_refund/202309/returns/search", query={"page_size": 10},
                               body=body)["return_orders"]
