@@ -33,6 +33,7 @@ from typing import TypeVar
 from engine.apply.rerun import CREATE_RUNS, rerun_delay
 from engine.ecwid.client import EcwidClient
 from engine.http import ApiError, PermanentError, RetryableError
+from engine.model.catalog import Product
 from engine.model.ecwid_order import EcwidOrder
 from engine.model.listing import ActionRequired
 from engine.model.plan import (
@@ -48,6 +49,7 @@ from engine.model.plan import (
 )
 from engine.model.tiktok_order import OrderStatus, TikTokOrder
 from engine.orders import Effect
+from engine.orders.parcel import Parcel, ParcelUnit, parcel
 from engine.orders.plan import AWAITING_SHIPMENT
 from engine.state.store import ImportedOrder, StateStore
 from engine.tiktok.client import TikTokClient
@@ -161,18 +163,39 @@ def _tiktok_order(tiktok: TikTokClient, order_id: str) -> TikTokOrder:
     return found[0]
 
 
-def _ship_on_tiktok_label(tiktok: TikTokClient, order: TikTokOrder) -> None:
-    """TikTok shipping (US): the default label service TikTok offers (else its first), then Create Packages
-    for the open units. The tracking TikTok issues is copied into Ecwid by the next order pass."""
-    services = tiktok.shipping_services(order.id)
+def _parcel_of(ecwid: EcwidClient, ecwid_order_id: str) -> Parcel:
+    """The parcel of the Ecwid order, from its products' weight and dimensions (engine.orders.parcel)."""
+    order = ecwid.get_order(ecwid_order_id)
+    linked = sorted({i.product_id for i in order.items if i.product_id is not None})
+    products = {p.id: p for p in ecwid.get_products(linked) if isinstance(p, Product)}
+    lines = []
+    for item in order.items:
+        product = products.get(item.product_id) if item.product_id is not None else None
+        variant = next((v for v in product.variants if v.id == item.combination_id), None) if product else None
+        weight = (variant.weight if variant is not None and variant.weight is not None
+                  else product.weight if product is not None else None)
+        lines.append(ParcelUnit(item.sku, item.quantity, weight, product.dimensions if product else None))
+    measured = parcel(lines, ecwid.get_profile())
+    if isinstance(measured, str):
+        raise PermanentError(f"Ecwid order {ecwid_order_id} cannot be shipped on TikTok's label: {measured}; "
+                             "TikTok's label needs the parcel's weight and size: set them on the products in "
+                             "Ecwid, or ship the order in TikTok Seller Center")
+    return measured
+
+
+def _ship_on_tiktok_label(tiktok: TikTokClient, order: TikTokOrder, box: Parcel) -> None:
+    """TikTok shipping (US): the default label service TikTok offers for the parcel (else its first), then
+    Create Packages for the open units. The tracking TikTok issues is copied into Ecwid by the next order pass."""
+    services = tiktok.shipping_services(order.id, weight=box.weight_json(), dimension=box.dimension_json())
     if not services:
         raise PermanentError(f"TikTok offers no shipping label service for order {order.id}; "
                              "ship it in TikTok Seller Center")
     service = next((s for s in services if s.is_default), services[0])
-    tiktok.create_label_package(order.id, shipping_service_id=service.id)
+    tiktok.create_label_package(order.id, shipping_service_id=service.id, weight=box.weight_json(),
+                                dimension=box.dimension_json())
 
 
-def ship_package(action: Action, *, tiktok: TikTokClient) -> None:
+def ship_package(action: Action, *, tiktok: TikTokClient, ecwid: EcwidClient) -> None:
     """Mark Package As Shipped with the Ecwid tracking number and the mapped shipping provider (or, for an
     order on TikTok shipping, TikTok's label flow)."""
     payload = _payload(action, ShipPackage)
@@ -180,7 +203,7 @@ def ship_package(action: Action, *, tiktok: TikTokClient) -> None:
     if order.status not in AWAITING_SHIPMENT:
         return  # shipped meanwhile (an earlier attempt whose answer was lost, or Seller Center)
     if payload.tiktok_label:
-        _ship_on_tiktok_label(tiktok, order)
+        _ship_on_tiktok_label(tiktok, order, _parcel_of(ecwid, payload.ecwid_order_id))
         return
     wanted = payload.shipping_provider
     providers = tiktok.order_shipping_providers(order)
@@ -216,7 +239,7 @@ def execute_order_action(action: Action, *, ecwid: EcwidClient, tiktok: TikTokCl
     elif action.kind is ActionKind.UPDATE_ECWID_ORDER:
         update_ecwid_order(action, ecwid=ecwid, state=state)
     elif action.kind is ActionKind.SHIP_PACKAGE:
-        ship_package(action, tiktok=tiktok)
+        ship_package(action, tiktok=tiktok, ecwid=ecwid)
     elif action.kind is ActionKind.CANCEL_ORDER:
         cancel_order(action, tiktok=tiktok)
     elif action.kind is ActionKind.APPROVE_CANCELLATION:

@@ -186,12 +186,16 @@ def shop(tmp_path: Path) -> Iterator[Shop]:
         state = StateStore.open(tmp_path / "state.db")
         shop = Shop(ecwid_running, server, sandbox, clock, ecwid, tiktok, state,
                     order_rules(tmp_path / "config"), tmp_path / "config")
+        # Weights and sizes as a listed product has them (the store's KILOGRAM and CM): TikTok's label needs them.
         shop.mug_id = ecwid.create_product({"name": "Stoneware mug", "sku": "MUG-1", "price": Decimal("12.50"),
-                                            "quantity": 10})
-        shop.tee_id = ecwid.create_product({"name": "Organic tee", "sku": "TEE", "price": Decimal("20"), "quantity": 0})
+                                            "quantity": 10, "weight": Decimal("0.35"),
+                                            "dimensions": {"length": 12, "width": 9, "height": 10.5}})
+        shop.tee_id = ecwid.create_product({"name": "Organic tee", "sku": "TEE", "price": Decimal("20"), "quantity": 0,
+                                            "weight": Decimal("0.2"),
+                                            "dimensions": {"length": 30, "width": 25, "height": 2}})
         shop.tee_red_m = ecwid.create_combination(shop.tee_id, {
-            "sku": "TEE-RED-M", "quantity": 5, "options": [{"name": "Color", "value": "Red"},
-                                                          {"name": "Size", "value": "M"}]})
+            "sku": "TEE-RED-M", "quantity": 5, "weight": Decimal("0.25"),
+            "options": [{"name": "Color", "value": "Red"}, {"name": "Size", "value": "M"}]})
         warehouse = sandbox.sales_warehouse_id
         products = {sku: _tiktok_product(tiktok, warehouse, sku, title, price) for sku, title, price in (
             ("MUG-1", "Stoneware mug 350 ml handmade", "14.99"),

@@ -309,6 +309,10 @@ def test_a_tiktok_shipping_order_ships_on_tiktoks_label_and_its_tracking_is_mirr
         ("POST", "/fulfillment/202309/packages")]  # the label flow, never Mark Package As Shipped
     assert shop.tiktok_status(order_id) == "AWAITING_COLLECTION"
     tiktok_order = shop.tiktok.get_orders([order_id])[0]
+    with shop.tiktok_sandbox.lock:  # the parcel TikTok's label was bought for: the mug's weight and size
+        [label] = [p for p in shop.tiktok_sandbox.packages.values() if p["package_id"] in tiktok_order.package_ids]
+    assert (label["weight"], label["dimension"]) == ({"value": "350", "unit": "GRAM"},
+                                                     {"length": "12", "width": "9", "height": "11", "unit": "CM"})
     assert tiktok_order.tracking_number and tiktok_order.shipping_provider == "USPS"
     [mirror] = shop.sync(rules=starter, webhook_order_ids=(order_id,)).plan.actions
     assert mirror.kind is ActionKind.UPDATE_ECWID_ORDER
@@ -317,6 +321,35 @@ def test_a_tiktok_shipping_order_ships_on_tiktoks_label_and_its_tracking_is_mirr
     shop.clock.advance(86_400)
     assert shop.tiktok_status(order_id) == "IN_TRANSIT"
     assert shop.sync(rules=starter).plan.actions == ()  # converged: no second label, Ecwid already SHIPPED
+
+
+def test_a_label_parcel_holds_every_unit_stacked_with_the_variations_own_weight(shop: Shop) -> None:
+    order_id = buy_shaped(shop, [("MUG-1", 2), ("TEE-RED-M", 1)], shipping_type="TIKTOK")
+    shop.sync()
+    shop.ecwid_running.sandbox.admin_update_order(shop.ecwid_order(order_id).id, fulfillment_status="SHIPPED")
+    assert [a.kind for a in shop.sync().plan.actions] == [ActionKind.SHIP_PACKAGE]
+    with shop.tiktok_sandbox.lock:
+        [label] = [p for p in shop.tiktok_sandbox.packages.values() if p["order_id"] == order_id]
+    # 2 x 0.35 kg + 0.25 kg (the variation's own weight); 30 x 25 cm (the tee), 10.5 + 10.5 + 2 cm high
+    assert (label["weight"], label["dimension"]) == ({"value": "950", "unit": "GRAM"},
+                                                     {"length": "30", "width": "25", "height": "23", "unit": "CM"})
+
+
+def test_a_label_order_whose_product_has_no_weight_is_held_naming_the_sku(shop: Shop) -> None:
+    order_id = buy_shaped(shop, [("MUG-1", 1)], shipping_type="TIKTOK")
+    shop.sync()
+    with shop.ecwid_running.sandbox.lock:  # the merchant cleared the mug's weight in Ecwid
+        shop.ecwid_running.sandbox.products[shop.mug_id].pop("weight", None)
+    ecwid_id = shop.ecwid_order(order_id).id
+    shop.ecwid_running.sandbox.admin_update_order(ecwid_id, fulfillment_status="SHIPPED")
+    before = len(_writes(shop))
+    result = shop.sync()
+    [failed] = result.failed
+    assert failed.reason == (f"ship_package order:{order_id}:ship failed: Ecwid order {ecwid_id} cannot be shipped on "
+                             "TikTok's label: SKU MUG-1 has no weight or no dimensions in Ecwid; TikTok's label needs "
+                             "the parcel's weight and size: set them on the products in Ecwid, or ship the order in "
+                             "TikTok Seller Center")
+    assert _writes(shop)[before:] == [] and shop.tiktok_status(order_id) == "AWAITING_SHIPMENT"  # nothing bought
 
 
 def test_mark_package_as_shipped_is_refused_for_an_order_on_tiktok_shipping(shop: Shop) -> None:

@@ -343,11 +343,15 @@ def approve_return(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     goods back, and the seller's second approve (the goods arrived) refunds it [I: TikTok's `decision` values
     are not in the contract, so the step is taken from the return's status]."""
     record, repeated = _pending_return(sb, call)
-    if repeated:
-        return {}
+    if not repeated:
+        seller_approves_return(sb, record)
+    return {}
+
+
+def seller_approves_return(sb: TikTokSandbox, record: dict[str, Any]) -> None:
+    """The seller's approve of a return waiting for it (Approve Return, or Seller Center)."""
     goods_due = record["return_type"] == "RETURN_AND_REFUND" and record["return_status"] == RETURN_PENDING
     _move_return(sb, record, "AWAITING_BUYER_SHIP" if goods_due else RETURN_COMPLETE)
-    return {}
 
 
 def reject_return(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
