@@ -18,6 +18,7 @@ import httpx
 
 from engine.model.plan import ActionKind, FieldChange
 from engine.tiktok.convert import parse_returns
+from engine.views import render_status
 from engine.views.status import status_report
 from tests.orders.conftest import Shop, order_rules
 
@@ -112,9 +113,11 @@ def test_a_refund_the_buyer_keeps_the_item_for_is_partially_refunded_in_ecwid_wi
     assert shop.stock(shop.mug_id) == 8  # the buyer keeps the mug
     # 16.08 = the mug's 14.99 and its 1.09 sales tax; the order's total (37.14, with shipping) is not all refunded
     assert shop.sync(webhook_order_ids=(order_id,)).plan.actions == ()  # recorded once
-    shown_in_status = status_report(shop.state)["orders_after_sales"]
-    assert shown_in_status == [{"tiktok_order_id": order_id, "ecwid_order_id": ecwid_id,
-                                "ecwid_payment_status": "PARTIALLY_REFUNDED", "units_restocked": 0}]
+    report = status_report(shop.state)  # `tokbridge status`, from the state alone
+    assert report["orders_after_sales"] == [{"tiktok_order_id": order_id, "ecwid_order_id": ecwid_id,
+                                             "ecwid_payment_status": "PARTIALLY_REFUNDED", "units_restocked": 0}]
+    assert (f"  TikTok order {order_id} (Ecwid order {ecwid_id}): Ecwid PARTIALLY_REFUNDED, 0 unit(s) back in stock"
+            in render_status(report).splitlines())
 
 
 def test_a_completed_return_is_refunded_in_ecwid_and_restocked_once_when_the_rule_says(shop: Shop) -> None:
