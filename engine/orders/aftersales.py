@@ -167,6 +167,12 @@ def refunds(order: TikTokOrder, ecwid: EcwidOrder, inputs: OrderInputs, rules: O
     update.set_extra(ecwid, REFUNDED_FIELD, f"{refunded:.2f} {currency}".strip(), rule)
     if not rules.restock_on_return or not stock_moved(rules):
         return None
+    return _returned_to_stock(order, ecwid, done, inputs, rules, update)
+
+
+def _returned_to_stock(order: TikTokOrder, ecwid: EcwidOrder, done: list[ReturnRequest], inputs: OrderInputs,
+                       rules: OrderRules, update: EcwidUpdate) -> ActionRequired | None:
+    """The units of each completed return whose goods came back, once per return (a marker per unit)."""
     for request in done:
         if request.return_type not in GOODS_COME_BACK:
             continue

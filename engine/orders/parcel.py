@@ -63,10 +63,14 @@ def parcel(lines: Iterable[ParcelUnit], profile: StoreProfile) -> Parcel | str:
         return (f"SKU {', '.join(missing)} has no weight or no dimensions in Ecwid" if missing
                 else "the order has no items to ship")
     grams_per = KILOGRAMS_PER[profile.weight_unit] * 1000
-    unit = profile.dimensions_unit
     grams = sum((line.weight * line.quantity * grams_per for line in lines if line.weight is not None), Decimal(0))
-    sizes = [(line.dimensions, line.quantity) for line in lines if line.dimensions is not None]
-    return Parcel(grams=_up(grams),
+    return _stacked(_up(grams), [(line.dimensions, line.quantity) for line in lines if line.dimensions is not None],
+                    profile.dimensions_unit)
+
+
+def _stacked(grams: int, sizes: list[tuple[Dimensions, int]], unit: DimensionUnit) -> Parcel:
+    """The units stacked in one box: the longest and widest item's footprint, every unit's height."""
+    return Parcel(grams=grams,
                   length_cm=_up(max(_cm(d.length, unit) for d, _ in sizes)),
                   width_cm=_up(max(_cm(d.width, unit) for d, _ in sizes)),
                   height_cm=_up(sum((_cm(d.height, unit) * n for d, n in sizes), Decimal(0))))

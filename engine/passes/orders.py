@@ -154,9 +154,11 @@ def _with_named_orders(tiktok: TikTokClient, polled: dict[str, TikTokOrder],
     return found, unreadable
 
 
-def _completed_refunds(tiktok: TikTokClient, order_ids: list[str]) -> tuple[ReturnRequest, ...]:
+def _completed_refunds(tiktok: TikTokClient, orders: Mapping[str, TikTokOrder],
+                       records: Mapping[str, OrderRecord]) -> tuple[ReturnRequest, ...]:
     """The completed returns and refunds of the imported orders the pass reads (Search Returns by order id,
     in batches), which the planner records on their Ecwid orders. No call when no imported order changed."""
+    order_ids = [tid for tid in orders if tid in records]
     return tuple(request for start in range(0, len(order_ids), RETURN_ORDER_BATCH)
                  for request in tiktok.search_returns(order_ids=order_ids[start:start + RETURN_ORDER_BATCH],
                                                       return_status=[RETURN_COMPLETE]))
@@ -177,7 +179,7 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
     cancellations = tuple(tiktok.search_cancellations(cancel_types=["BUYER_CANCEL"],
                                                       cancel_status=[CancelStatus.PENDING.value]))
     returns = tuple(tiktok.search_returns(return_status=[RETURN_PENDING]))
-    refunds = _completed_refunds(tiktok, [tid for tid in orders if tid in records])
+    refunds = _completed_refunds(tiktok, orders, records)
     effects = {restock_marker(tid): done for tid, done in state.restock_states().items()}
     # The store's currency, read only when an order may be imported (an order in another is held).
     currency = ecwid.get_profile().currency if any(tid not in records for tid in orders) else ""
