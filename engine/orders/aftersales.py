@@ -1,8 +1,9 @@
 """What TikTok takes back after an import, onto the Ecwid order: units cancelled from a live order,
 returns and refunds. Pure; no I/O.
 
-Each function adds to one `EcwidUpdate` (the order pass's single UPDATE_ECWID_ORDER per order) or
-returns an action-required item. As `rules/orders.yaml` says:
+Each function adds to one `EcwidUpdate` (the order pass's single UPDATE_ECWID_ORDER per order),
+and an interrupted restock to its action-required items (the rest of the update goes ahead).
+As `rules/orders.yaml` says:
 
 - units TikTok cancels after the import while the order stays live go back in Ecwid's stock
   (`restock_on_partial_cancel`), once per unit (a state marker per restocked unit, so a later cancel
@@ -56,6 +57,9 @@ class EcwidUpdate:
     extra: dict[str, str] = field(default_factory=dict)  # order extra fields to set
     restock: list[RestockItem] = field(default_factory=list)
     marks: list[str] = field(default_factory=list)
+    # Shown to the merchant beside the update (an interrupted restock): never a reason to hold the rest of it,
+    # so a live order's later statuses still reach Ecwid.
+    held: list[ActionRequired] = field(default_factory=list)
 
     @classmethod
     def of(cls, ecwid: EcwidOrder) -> EcwidUpdate:
@@ -124,18 +128,19 @@ def cancelled_after_import(order: TikTokOrder, ecwid: EcwidOrder) -> list[tuple[
 
 
 def partial_cancellation(order: TikTokOrder, ecwid: EcwidOrder, inputs: OrderInputs, rules: OrderRules,
-                         update: EcwidUpdate) -> ActionRequired | None:
+                         update: EcwidUpdate) -> None:
     """With `restock_on_partial_cancel`: the cancelled units not yet put back, and their note on the order."""
     gone = cancelled_after_import(order, ecwid)
     if not gone or not rules.restock_on_partial_cancel:
-        return None
+        return
     rule = f"{rules.import_.ref.file} (restock_on_partial_cancel)"
     update.set_extra(ecwid, CANCELLED_FIELD, ", ".join(f"{count} x {item.sku}" for item, count in gone), rule)
     if not stock_moved(rules):
-        return None
+        return
     done, broken = partially_restocked(order.id, inputs)
     if broken:
-        return interrupted(rules, order, ecwid)
+        update.held.append(interrupted(rules, order, ecwid))
+        return
     items: list[RestockItem] = []
     marks: list[str] = []
     for item, count in gone:
@@ -144,7 +149,6 @@ def partial_cancellation(order: TikTokOrder, ecwid: EcwidOrder, inputs: OrderInp
         items.append(RestockItem(item.product_id, item.combination_id, count - done[item.sku], item.sku))
         marks += [partial_restock_mark(order.id, item.sku, n) for n in range(done[item.sku] + 1, count + 1)]
     update.put_back(items, marks, rule)
-    return None
 
 
 def _completed(order_id: str, inputs: OrderInputs) -> list[ReturnRequest]:
@@ -153,25 +157,24 @@ def _completed(order_id: str, inputs: OrderInputs) -> list[ReturnRequest]:
 
 
 def refunds(order: TikTokOrder, ecwid: EcwidOrder, inputs: OrderInputs, rules: OrderRules,
-            update: EcwidUpdate) -> ActionRequired | None:
+            update: EcwidUpdate) -> None:
     """TikTok's completed refunds of the order as Ecwid's payment status and the refunded amount; with
     `restock_on_return`, the returned units back in stock."""
     done = _completed(order.id, inputs)
     refunded = sum((r.refund_total or Decimal(0) for r in done), Decimal(0))
     if refunded <= 0:
-        return None
+        return
     rule = f"{rules.import_.ref.file} (returns)"
     currency = next((r.currency for r in done if r.currency), order.payment.currency if order.payment else "")
     status = PaymentStatus.REFUNDED if refunded >= ecwid.total else PaymentStatus.PARTIALLY_REFUNDED
     update.set_status("paymentStatus", status.value, rule)
     update.set_extra(ecwid, REFUNDED_FIELD, f"{refunded:.2f} {currency}".strip(), rule)
-    if not rules.restock_on_return or not stock_moved(rules):
-        return None
-    return _returned_to_stock(order, ecwid, done, inputs, rules, update)
+    if rules.restock_on_return and stock_moved(rules):
+        _returned_to_stock(order, ecwid, done, inputs, rules, update)
 
 
 def _returned_to_stock(order: TikTokOrder, ecwid: EcwidOrder, done: list[ReturnRequest], inputs: OrderInputs,
-                       rules: OrderRules, update: EcwidUpdate) -> ActionRequired | None:
+                       rules: OrderRules, update: EcwidUpdate) -> None:
     """The units of each completed return whose goods came back, once per return (a marker per unit)."""
     for request in done:
         if request.return_type not in GOODS_COME_BACK:
@@ -179,13 +182,12 @@ def _returned_to_stock(order: TikTokOrder, ecwid: EcwidOrder, done: list[ReturnR
         prefix = restock_marker(return_restock_prefix(order.id, request.return_id))
         begun = [value for name, value in inputs.effects.items() if name.startswith(prefix)]
         if any(value != Effect.DONE for value in begun):
-            return interrupted(rules, order, ecwid)
-        if not begun:
+            update.held.append(interrupted(rules, order, ecwid))
+        elif not begun:
             items = returned_items(order, ecwid, request)
             marks = [return_restock_mark(order.id, request.return_id, n)
                      for n in range(1, sum(i.quantity for i in items) + 1)]
             update.put_back(items, marks, f"{rules.import_.ref.file} (restock_on_return)")
-    return None
 
 
 def returned_items(order: TikTokOrder, ecwid: EcwidOrder, request: ReturnRequest) -> list[RestockItem]:

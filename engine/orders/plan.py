@@ -194,22 +194,22 @@ def _import(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> Actio
 
 
 def _restock(order: TikTokOrder, ecwid: EcwidOrder, inputs: OrderInputs, rules: OrderRules,
-             update: EcwidUpdate) -> ActionRequired | None:
+             update: EcwidUpdate) -> None:
     """Once the TikTok order is cancelled, its Ecwid items back in stock (only when Ecwid took them out),
     less the units a partial cancellation put back already."""
     if order.status is not OrderStatus.CANCELLED or not rules.restock_on_cancel or not stock_moved(rules):
-        return None
+        return
     marker = inputs.effects.get(restock_marker(order.id))
     if marker == Effect.DONE:
-        return None
+        return
     if marker == Effect.STARTED:
-        return interrupted(rules, order, ecwid)
+        update.held.append(interrupted(rules, order, ecwid))
+        return
     back, _ = partially_restocked(order.id, inputs)
     items = [RestockItem(product_id=i.product_id, combination_id=i.combination_id, quantity=i.quantity - back[i.sku],
                          sku=i.sku)
              for i in ecwid.items if i.product_id is not None and i.quantity > back[i.sku]]
     update.put_back(items, [order.id], f"{rules.import_.ref.file} (restock_on_cancel)")
-    return None
 
 
 def _status_changes(order: TikTokOrder, record: OrderRecord, rules: OrderRules, update: EcwidUpdate) -> None:
@@ -232,22 +232,24 @@ def _tracking(order: TikTokOrder, ecwid: EcwidOrder, rules: OrderRules, update: 
 
 
 def _tiktok_to_ecwid(order: TikTokOrder, record: OrderRecord, inputs: OrderInputs,
-                     rules: OrderRules) -> Action | ActionRequired | None:
+                     rules: OrderRules) -> list[Action | ActionRequired]:
     ecwid = inputs.ecwid_orders.get(order.id)
     if ecwid is None:
-        return _held(rules.import_.ref.file,
-                     f"Ecwid order {record.ecwid_order_id} (TikTok order {order.id}) is missing from Ecwid",
-                     "Restore the order in Ecwid, or handle TikTok order changes in Seller Center",
-                     tiktok_order_id=order.id, ecwid_order_id=record.ecwid_order_id)
+        return [_held(rules.import_.ref.file,
+                      f"Ecwid order {record.ecwid_order_id} (TikTok order {order.id}) is missing from Ecwid",
+                      "Restore the order in Ecwid, or handle TikTok order changes in Seller Center",
+                      tiktok_order_id=order.id, ecwid_order_id=record.ecwid_order_id)]
     update = EcwidUpdate.of(ecwid)
     _status_changes(order, record, rules, update)
     _tracking(order, ecwid, rules, update)
     for step in (_restock, partial_cancellation, refunds):
-        problem = step(order, ecwid, inputs, rules, update)
-        if problem is not None:
-            return problem
+        step(order, ecwid, inputs, rules, update)
     if not update.changes:
-        return None
+        return list(update.held)
+    return [*update.held, _ecwid_update(order, ecwid, update)]
+
+
+def _ecwid_update(order: TikTokOrder, ecwid: EcwidOrder, update: EcwidUpdate) -> Action:
     return Action(
         kind=ActionKind.UPDATE_ECWID_ORDER,
         key=f"order:{order.id}:ecwid",
@@ -423,7 +425,8 @@ def plan_orders(inputs: OrderInputs, rules: OrderRules) -> Plan:
         if record is None:
             add(_import(order, inputs, rules))
             continue
-        add(_tiktok_to_ecwid(order, record, inputs, rules))
+        for outcome in _tiktok_to_ecwid(order, record, inputs, rules):
+            add(outcome)
         add(_ecwid_to_tiktok(order, inputs, rules))
         add(_cancelled_after_import(order, inputs, rules))
     for order_id in sorted(inputs.unreadable):

@@ -266,7 +266,7 @@ class Chaos:
         self.fate[order_id] = kind
         return f"{kind} {order_id}"
 
-    def buy(self, kind: str) -> str:
+    def buy(self, kind: str, *, quantity: int | None = None) -> str:
         rng = self.rng
         pid = rng.choice(self.order_products)
         sku = self._live_sku(pid)
@@ -276,7 +276,7 @@ class Chaos:
         # TikTok's own warehouse (Fulfilled by TikTok: nothing to ship from Ecwid).
         shape = rng.choice([{"shipping_type": "SELLER"}, {"shipping_type": "SELLER"}, {"shipping_type": "TIKTOK"},
                             {"shipping_type": "TIKTOK", "fulfillment_type": "FULFILLMENT_BY_TIKTOK"}])
-        quantity = rng.choice([1, 1, 2])
+        quantity = quantity or rng.choice([1, 1, 2])
         order_id = str(self._buyer("/_buyer/orders", {"items": [{"sku_id": sku, "quantity": quantity}],
                                                       "shipping_fee": "4.99", **shape})["id"])
         if kind == "buy":
@@ -465,6 +465,13 @@ def test_watch_converges_under_faults_and_random_kills(chaos: Chaos) -> None:
             blocked = [(a.ecwid_product_id, a.rule, a.reason) for a in runtime.state.action_required()
                        if a.ecwid_product_id in chaos.order_products]
         raise AssertionError(f"{error}: TikTok holds {held}; action required: {blocked}\n{chaos.log_tail()}") from None
+    # The first buyers order before the kills start, and their remorse window passes: the steps then find
+    # imported orders to ship, cancel, partially cancel and refund, under faults and kills.
+    print("first orders: " + "; ".join(chaos.buy("buy", quantity=2) for _ in range(4)))
+    world.tiktok.clock.advance(REMORSE + 1)
+    first = [oid for oid, fate in chaos.fate.items() if fate == "open"]
+    wait_for(lambda: all(oid in chaos._imported() for oid in first), timeout=CONVERGE_DEADLINE,
+             what="the first orders to be imported")
     for step in range(STEPS):
         events = []
         if rng.random() < 0.6:

@@ -258,3 +258,14 @@ def test_a_partial_restock_whose_answer_was_lost_is_surfaced_never_repeated(shop
     ecwid_id = shop.ecwid_order(order_id).id
     assert held.reason == f"Restocking Ecwid order {ecwid_id} (TikTok order {order_id}) was interrupted"
     assert again.plan.actions == () and shop.stock(shop.mug_id) == 8  # never a second restock
+    # The order lives on: shipped and delivered, its statuses still reach Ecwid beside the held restock.
+    shop.ecwid_running.sandbox.admin_update_order(ecwid_id, fulfillment_status="SHIPPED",
+                                                  tracking_number="1Z999AA10123456784", carrier="UPS")
+    shop.sync()
+    shop.clock.advance(86_400)
+    shop.clock.advance(3 * 86_400)
+    assert shop.tiktok_status(order_id) == "DELIVERED"
+    delivered = shop.sync(webhook_order_ids=(order_id,))
+    assert [a.kind for a in delivered.plan.actions] == [ActionKind.UPDATE_ECWID_ORDER]
+    assert [b.reason for b in delivered.plan.blocked] == [held.reason]
+    assert shop.ecwid_order(order_id).fulfillment_status.value == "DELIVERED" and shop.stock(shop.mug_id) == 8
