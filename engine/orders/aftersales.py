@@ -9,7 +9,8 @@ As `rules/orders.yaml` says:
   (`restock_on_partial_cancel`), once per unit (a state marker per restocked unit, so a later cancel
   of more units restocks only those), and the Ecwid order names them in its "TikTok cancelled"
   extra field; with the rule off they are shown to the merchant instead;
-- a completed return or refund (TikTok refunded the buyer) sets Ecwid's paymentStatus REFUNDED, or
+- a completed return or refund, or a completed cancellation of some units of a live order (TikTok
+  refunded the buyer either way), sets Ecwid's paymentStatus REFUNDED, or
   PARTIALLY_REFUNDED while less than the order's total is refunded, and the refunded amount in the
   "TikTok refunded" extra field: Ecwid's own `refundedAmount` / `refunds` record Ecwid Payments'
   refunds and are not writable by an app (ecwid.md §7.6; Ecwid's update-order request has neither);
@@ -31,7 +32,14 @@ from engine.config.types import OrderRules
 from engine.model.ecwid_order import EcwidOrder, EcwidOrderItem, PaymentStatus
 from engine.model.listing import ActionRequired
 from engine.model.plan import FieldChange, RestockItem
-from engine.model.tiktok_order import RETURN_COMPLETE, OrderStatus, ReturnRequest, TikTokOrder
+from engine.model.tiktok_order import (
+    RETURN_COMPLETE,
+    Cancellation,
+    CancelStatus,
+    OrderStatus,
+    ReturnRequest,
+    TikTokOrder,
+)
 from engine.orders.inputs import (
     Effect,
     OrderInputs,
@@ -156,16 +164,26 @@ def _completed(order_id: str, inputs: OrderInputs) -> list[ReturnRequest]:
     return [found[k] for k in sorted(found)]
 
 
+def _cancel_refunds(order_id: str, inputs: OrderInputs) -> list[Cancellation]:
+    found = {c.cancel_id: c for c in inputs.cancel_refunds
+             if c.order_id == order_id and c.status is CancelStatus.COMPLETE}
+    return [found[k] for k in sorted(found)]
+
+
 def refunds(order: TikTokOrder, ecwid: EcwidOrder, inputs: OrderInputs, rules: OrderRules,
             update: EcwidUpdate) -> None:
-    """TikTok's completed refunds of the order as Ecwid's payment status and the refunded amount; with
-    `restock_on_return`, the returned units back in stock."""
+    """TikTok's completed refunds of the order (returns, and cancellations of some of its units) as Ecwid's
+    payment status and the refunded amount; with `restock_on_return`, the returned units back in stock.
+    A cancelled order is left to `tiktok_to_ecwid` (its CANCELLED mapping says what Ecwid shows)."""
+    if order.status is OrderStatus.CANCELLED:
+        return
     done = _completed(order.id, inputs)
-    refunded = sum((r.refund_total or Decimal(0) for r in done), Decimal(0))
+    taken: list[ReturnRequest | Cancellation] = [*done, *_cancel_refunds(order.id, inputs)]
+    refunded = sum((r.refund_total or Decimal(0) for r in taken), Decimal(0))
     if refunded <= 0:
         return
     rule = f"{rules.import_.ref.file} (returns)"
-    currency = next((r.currency for r in done if r.currency), order.payment.currency if order.payment else "")
+    currency = next((r.currency for r in taken if r.currency), order.payment.currency if order.payment else "")
     status = PaymentStatus.REFUNDED if refunded >= ecwid.total else PaymentStatus.PARTIALLY_REFUNDED
     update.set_status("paymentStatus", status.value, rule)
     update.set_extra(ecwid, REFUNDED_FIELD, f"{refunded:.2f} {currency}".strip(), rule)

@@ -93,7 +93,8 @@ class OrderInputs:
     `unreadable`: TikTok order id -> why it could not be read; each is held, the others go on.
     `store_currency`: an order in another currency is held, never imported at a wrong value.
     `returns`: pending returns and refunds; those of imported orders are shown to the merchant.
-    `refunds`: completed ones of the imported orders in the pass, recorded on their Ecwid orders.
+    `refunds`: completed ones of the imported orders in the pass, recorded on their Ecwid orders;
+    `cancel_refunds`: their completed (partial) cancellations, whose refunds count the same way.
     """
 
     tiktok_orders: tuple[TikTokOrder, ...]
@@ -106,3 +107,4 @@ class OrderInputs:
     store_currency: str = ""  # the Ecwid store's currency; "" when not read (nothing to import)
     returns: tuple[ReturnRequest, ...] = ()  # buyers' returns and refunds awaiting the seller's answer
     refunds: tuple[ReturnRequest, ...] = ()  # completed returns and refunds of the imported orders read
+    cancel_refunds: tuple[Cancellation, ...] = ()  # completed cancellations of those: TikTok refunded the units

@@ -387,7 +387,7 @@ class Chaos:
             return [f"order {order_id} ({fate}, TikTok {tiktok_status}): in Ecwid {len(found)} time(s)"]
         got = (tiktok_status, *found[0])
         want = {"open": ("AWAITING_SHIPMENT", "PAID", "AWAITING_PROCESSING", ""),
-                "partial_cancel": ("AWAITING_SHIPMENT", "PAID", "AWAITING_PROCESSING",
+                "partial_cancel": ("AWAITING_SHIPMENT", "PARTIALLY_REFUNDED", "AWAITING_PROCESSING",
                                    self.cancelled_units.get(order_id, "")),
                 "ship": ("DELIVERED", "PAID", "DELIVERED", ""),
                 "refunded": ("DELIVERED", "REFUNDED", "DELIVERED", ""),

@@ -56,15 +56,20 @@ def test_units_tiktok_cancels_from_a_live_order_go_back_in_stock_once_each_with_
     start = _log_size(shop)
     result = shop.sync(webhook_order_ids=(order_id,))
     rule = f"{RULES} (restock_on_partial_cancel)"
+    refunds = f"{RULES} (returns)"
     [action] = result.plan.actions
+    # TikTok refunded the buyer the two mugs and their tax (2 x 14.99 + 2 x 1.09): recorded as a partial refund.
     assert (action.kind, action.changes) == (ActionKind.UPDATE_ECWID_ORDER, (
-        FieldChange("TikTok cancelled", None, "2 x MUG-1", rule), FieldChange("stock", None, "MUG-1 +2", rule)))
+        FieldChange("TikTok cancelled", None, "2 x MUG-1", rule), FieldChange("stock", None, "MUG-1 +2", rule),
+        FieldChange("paymentStatus", "PAID", "PARTIALLY_REFUNDED", refunds),
+        FieldChange("TikTok refunded", None, "32.16 USD", refunds)))
     assert result.plan.blocked == () and result.done == (action.key,)
     assert _writes_since(shop, start) == []  # nothing to tell TikTok
     raw = _raw(shop, order_id)
     assert [(i["sku"], i["quantity"]) for i in raw["items"]] == [("MUG-1", 3), ("TEE-RED-M", 1)]  # items kept
-    assert (raw["paymentStatus"], raw["fulfillmentStatus"]) == ("PAID", "AWAITING_PROCESSING")
-    assert raw["extraFields"]["TikTok cancelled"] == "2 x MUG-1"
+    assert (raw["paymentStatus"], raw["fulfillmentStatus"]) == ("PARTIALLY_REFUNDED", "AWAITING_PROCESSING")
+    assert (raw["extraFields"]["TikTok cancelled"], raw["extraFields"]["TikTok refunded"]) == ("2 x MUG-1",
+                                                                                            "32.16 USD")
     assert (shop.stock(shop.mug_id), shop.stock(shop.tee_id, shop.tee_red_m)) == (9, 4)
     assert shop.sync(webhook_order_ids=(order_id,)).plan.actions == ()  # once
     assert shop.stock(shop.mug_id) == 9
@@ -72,7 +77,8 @@ def test_units_tiktok_cancels_from_a_live_order_go_back_in_stock_once_each_with_
     shop.tiktok.cancel_order(order_id, cancel_reason="seller_cancel_reason_out_of_stock", order_line_item_ids=mugs[2:])
     [more] = shop.sync(webhook_order_ids=(order_id,)).plan.actions
     assert more.changes == (FieldChange("TikTok cancelled", "2 x MUG-1", "3 x MUG-1", rule),
-                            FieldChange("stock", None, "MUG-1 +1", rule))  # only the newly cancelled unit
+                            FieldChange("stock", None, "MUG-1 +1", rule),  # only the newly cancelled unit
+                            FieldChange("TikTok refunded", "32.16 USD", "48.24 USD", refunds))
     assert shop.stock(shop.mug_id) == 10 and _raw(shop, order_id)["extraFields"]["TikTok cancelled"] == "3 x MUG-1"
 
     # The last live line goes too: TikTok cancels the order; the whole-order restock leaves out the mugs

@@ -38,12 +38,10 @@ def _reasons(sb: TikTokSandbox, keys: tuple[str, ...]) -> set[str]:
 
 
 def _record(sb: TikTokSandbox, order: dict[str, Any], items: list[dict[str, Any]], *, role: str, reason: str,
-            cancel_type: str, status: str) -> dict[str, Any]:
+            cancel_type: str, status: str, refund: dict[str, str] | None = None) -> dict[str, Any]:
     now = sb.now()
-    subtotal = sum((Decimal(i["sale_price"]) for i in items), Decimal(0))
     currency = order["payment"]["currency"]
-    refund = {"currency": currency, "refund_total": str(subtotal), "refund_subtotal": str(subtotal),
-              "refund_shipping_fee": "0", "refund_tax": "0"}
+    refund = refund or _refund_amount(order, items)
     cancellation = {
         "cancel_id": sb.ids.new("40", 19), "order_id": order["id"], "cancel_type": cancel_type,
         "cancel_status": status, "role": role, "cancel_reason": reason, "cancel_reason_text": reason.replace("_", " "),
@@ -67,6 +65,7 @@ def cancel_lines(sb: TikTokSandbox, order: dict[str, Any], items: list[dict[str,
                  reason: str) -> dict[str, Any]:
     """Cancel these units now: back to stock; the order is CANCELLED once every unit is."""
     cancel_user = {"BUYER": "BUYER", "SELLER": "SELLER", "SYSTEM": "SYSTEM"}[role]
+    refund = _refund_amount(order, items)  # while the units are live: a whole cancel refunds the shipping too
     for item in items:
         item.update({"display_status": "CANCELLED", "cancel_user": cancel_user, "cancel_reason": reason})
         for product in sb.products.values():
@@ -74,7 +73,7 @@ def cancel_lines(sb: TikTokSandbox, order: dict[str, Any], items: list[dict[str,
                 if sku["id"] == item["sku_id"]:
                     adjust_stock(sku, 1)
     record = _record(sb, order, items, role=role, reason=reason, cancel_type="CANCEL",
-                     status="CANCELLATION_REQUEST_COMPLETE")
+                     status="CANCELLATION_REQUEST_COMPLETE", refund=refund)
     if all(i["display_status"] == "CANCELLED" for i in order["line_items"]):
         order.update({"cancellation_initiator": role, "cancel_reason": reason, "cancel_time": sb.now()})
         set_status(sb, order, "CANCELLED")
