@@ -10,7 +10,8 @@ carries out what it planned. Why each write happens at most once:
   state store after it, so a kill -9 between Ecwid's answer and our commit leads to an adoption on
   the next run, never to a second order. Ecwid takes the stock out at that single create (PAID,
   productId/combinationId, an email; ecwid.md §7.5), so stock drops exactly once.
-- restock on a TikTok cancellation: marked STARTED in the state before the first stock call and
+- restock on a TikTok cancellation (whole order, units of a live order, a completed return): its
+  markers (the order, each unit, the return) are STARTED in the state before the first stock call and
   DONE after the last; a marker of either value stops any second restock (an interrupted one is
   surfaced for the merchant to check instead of guessed at).
 - ship / cancel / approve re-read the TikTok order first and do nothing once TikTok has moved on.
@@ -25,13 +26,14 @@ Runs are serialised: one process applies at a time (apply and the daemon share o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 from engine.apply.rerun import CREATE_RUNS, rerun_delay
 from engine.ecwid.client import EcwidClient
 from engine.http import ApiError, PermanentError, RetryableError
+from engine.model.catalog import Product
 from engine.model.ecwid_order import EcwidOrder
 from engine.model.listing import ActionRequired
 from engine.model.plan import (
@@ -47,6 +49,7 @@ from engine.model.plan import (
 )
 from engine.model.tiktok_order import OrderStatus, TikTokOrder
 from engine.orders import Effect
+from engine.orders.parcel import Parcel, ParcelUnit, parcel
 from engine.orders.plan import AWAITING_SHIPMENT
 from engine.state.store import ImportedOrder, StateStore
 from engine.tiktok.client import TikTokClient
@@ -110,29 +113,45 @@ def import_order(action: Action, *, ecwid: EcwidClient, state: StateStore,
     return ecwid_order_id
 
 
-def _restock(tiktok_order_id: str, items: Iterable[RestockItem], *, ecwid: EcwidClient,
+def _restock(tiktok_order_id: str, marks: tuple[str, ...], items: Iterable[RestockItem], *, ecwid: EcwidClient,
              state: StateStore) -> None:
-    begun = state.restock_state(tiktok_order_id)
-    if begun == Effect.DONE:
+    begun = [state.restock_state(mark) for mark in marks]
+    if begun and all(b == Effect.DONE for b in begun):
         return  # done before (a stale plan file): never a second restock
-    if begun is not None:
+    if any(b is not None for b in begun):
         # Begun and not finished: a stock call failed or its answer was lost, so the stock may or may
         # not have moved. Repeating it could restock twice; the merchant checks instead.
         raise PermanentError(f"restocking Ecwid for TikTok order {tiktok_order_id} was interrupted; "
                              "check the stock of its products in Ecwid (tokbridge will not restock it again)")
-    state.mark_restock(tiktok_order_id, Effect.STARTED)
+    for mark in marks:
+        state.mark_restock(mark, Effect.STARTED)
     for item in items:
         ecwid.adjust_stock(item.product_id, item.quantity, item.combination_id)
-    state.mark_restock(tiktok_order_id, Effect.DONE)
+    for mark in marks:
+        state.mark_restock(mark, Effect.DONE)
+
+
+def _set_extra_fields(ecwid: EcwidClient, order_id: str, fields: Mapping[str, str]) -> None:
+    """Order extra fields through Ecwid's extraFields endpoints (§7.7): updated where the order has the field,
+    added where not, so a repeat leaves one field with the latest value."""
+    have = {f.id for f in ecwid.get_order_extra_fields(order_id)}
+    for name, value in sorted(fields.items()):
+        if name in have:
+            ecwid.update_order_extra_field(order_id, name, value)
+        else:
+            ecwid.add_order_extra_field(order_id, name, value, title=name)
 
 
 def update_ecwid_order(action: Action, *, ecwid: EcwidClient, state: StateStore) -> None:
-    """Set the Ecwid statuses TikTok's status maps to, restock a cancelled order once, record both."""
+    """Set the Ecwid statuses TikTok's status maps to and the after-sales fields, put stock back once, record."""
     payload = _payload(action, UpdateEcwidOrder)
     if payload.changes:
         ecwid.update_order(payload.ecwid_order_id, dict(payload.changes))
+    if payload.extra_fields:
+        _set_extra_fields(ecwid, payload.ecwid_order_id, payload.extra_fields)
     if payload.restock:
-        _restock(payload.tiktok_order_id, payload.restock, ecwid=ecwid, state=state)
+        _restock(payload.tiktok_order_id, payload.restock_marks or (payload.tiktok_order_id,), payload.restock,
+                 ecwid=ecwid, state=state)
     state.record_order(ImportedOrder(payload.tiktok_order_id, payload.ecwid_order_id, payload.tiktok_status,
                                      payload.payment_status, payload.fulfillment_status))
 
@@ -144,18 +163,39 @@ def _tiktok_order(tiktok: TikTokClient, order_id: str) -> TikTokOrder:
     return found[0]
 
 
-def _ship_on_tiktok_label(tiktok: TikTokClient, order: TikTokOrder) -> None:
-    """TikTok shipping (US): the default label service TikTok offers (else its first), then Create Packages
-    for the open units. The tracking TikTok issues is copied into Ecwid by the next order pass."""
-    services = tiktok.shipping_services(order.id)
+def _parcel_of(ecwid: EcwidClient, ecwid_order_id: str) -> Parcel:
+    """The parcel of the Ecwid order, from its products' weight and dimensions (engine.orders.parcel)."""
+    order = ecwid.get_order(ecwid_order_id)
+    linked = sorted({i.product_id for i in order.items if i.product_id is not None})
+    products = {p.id: p for p in ecwid.get_products(linked) if isinstance(p, Product)}
+    lines = []
+    for item in order.items:
+        product = products.get(item.product_id) if item.product_id is not None else None
+        variant = next((v for v in product.variants if v.id == item.combination_id), None) if product else None
+        weight = (variant.weight if variant is not None and variant.weight is not None
+                  else product.weight if product is not None else None)
+        lines.append(ParcelUnit(item.sku, item.quantity, weight, product.dimensions if product else None))
+    measured = parcel(lines, ecwid.get_profile())
+    if isinstance(measured, str):
+        raise PermanentError(f"Ecwid order {ecwid_order_id} cannot be shipped on TikTok's label: {measured}; "
+                             "TikTok's label needs the parcel's weight and size: set them on the products in "
+                             "Ecwid, or ship the order in TikTok Seller Center")
+    return measured
+
+
+def _ship_on_tiktok_label(tiktok: TikTokClient, order: TikTokOrder, box: Parcel) -> None:
+    """TikTok shipping (US): the default label service TikTok offers for the parcel (else its first), then
+    Create Packages for the open units. The tracking TikTok issues is copied into Ecwid by the next order pass."""
+    services = tiktok.shipping_services(order.id, weight=box.weight_json(), dimension=box.dimension_json())
     if not services:
         raise PermanentError(f"TikTok offers no shipping label service for order {order.id}; "
                              "ship it in TikTok Seller Center")
     service = next((s for s in services if s.is_default), services[0])
-    tiktok.create_label_package(order.id, shipping_service_id=service.id)
+    tiktok.create_label_package(order.id, shipping_service_id=service.id, weight=box.weight_json(),
+                                dimension=box.dimension_json())
 
 
-def ship_package(action: Action, *, tiktok: TikTokClient) -> None:
+def ship_package(action: Action, *, tiktok: TikTokClient, ecwid: EcwidClient) -> None:
     """Mark Package As Shipped with the Ecwid tracking number and the mapped shipping provider (or, for an
     order on TikTok shipping, TikTok's label flow)."""
     payload = _payload(action, ShipPackage)
@@ -163,7 +203,7 @@ def ship_package(action: Action, *, tiktok: TikTokClient) -> None:
     if order.status not in AWAITING_SHIPMENT:
         return  # shipped meanwhile (an earlier attempt whose answer was lost, or Seller Center)
     if payload.tiktok_label:
-        _ship_on_tiktok_label(tiktok, order)
+        _ship_on_tiktok_label(tiktok, order, _parcel_of(ecwid, payload.ecwid_order_id))
         return
     wanted = payload.shipping_provider
     providers = tiktok.order_shipping_providers(order)
@@ -199,7 +239,7 @@ def execute_order_action(action: Action, *, ecwid: EcwidClient, tiktok: TikTokCl
     elif action.kind is ActionKind.UPDATE_ECWID_ORDER:
         update_ecwid_order(action, ecwid=ecwid, state=state)
     elif action.kind is ActionKind.SHIP_PACKAGE:
-        ship_package(action, tiktok=tiktok)
+        ship_package(action, tiktok=tiktok, ecwid=ecwid)
     elif action.kind is ActionKind.CANCEL_ORDER:
         cancel_order(action, tiktok=tiktok)
     elif action.kind is ActionKind.APPROVE_CANCELLATION:

@@ -432,6 +432,8 @@ def build_orders(doc: Document, compiled: Compiled) -> OrderRules:
         unknown_sku=UnknownSku(data.get("unknown_sku", "action_required")),
         buyer_cancellation=BuyerCancellation(data.get("buyer_cancellation", "surface")),
         restock_on_cancel=data.get("restock_on_cancel", True),
+        restock_on_partial_cancel=data.get("restock_on_partial_cancel", True),
+        restock_on_return=data.get("restock_on_return", False),
         carriers_ref=_ref(doc, ("carriers",), "carriers") if "carriers" in data else None,
     )
 

@@ -421,6 +421,10 @@ _ORDERS = _document(
         "buyer_cancellation": _enum("A buyer's cancel request: `approve` it, or `surface` it as action required.",
                                     ("approve", "surface")),
         "restock_on_cancel": _bool("Put stock back in Ecwid when an imported order is cancelled."),
+        "restock_on_partial_cancel": _bool("Put stock back in Ecwid for the units TikTok cancels of an imported "
+                                           "order that stays live (a partial cancellation)."),
+        "restock_on_return": _bool("Put stock back in Ecwid for the units a buyer sent back, once TikTok "
+                                   "completes the return and refund."),
     },
     ("import",),
 )

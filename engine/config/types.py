@@ -242,6 +242,11 @@ class OrderRules:
     unknown_sku: UnknownSku = UnknownSku.ACTION_REQUIRED
     buyer_cancellation: BuyerCancellation = BuyerCancellation.SURFACE
     restock_on_cancel: bool = True
+    # Units TikTok cancels after the import (the order stays live): back in Ecwid's stock, once each.
+    restock_on_partial_cancel: bool = True
+    # Returned units, once TikTok completes a return and refund. Off by default: a returned item may be
+    # damaged, so the merchant opts in to counting it as sellable again.
+    restock_on_return: bool = False
     carriers_ref: RuleRef | None = None  # where `carriers:` is, named when a carrier is unmapped
 
 

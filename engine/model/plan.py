@@ -116,6 +116,12 @@ class UpdateEcwidOrder:
     restock: tuple[RestockItem, ...]
     payment_status: str
     fulfillment_status: str
+    # Order extra fields to set (id -> value), e.g. "TikTok refunded": Ecwid's `refundedAmount` is its own
+    # payments' record and not writable by an app (ecwid.md §7.6), so TikTok's refund is shown here.
+    extra_fields: Mapping[str, str] = field(default_factory=dict)
+    # One-time effect markers of the restock (written "started" before the stock calls, "done" after); empty
+    # means the order's whole-cancel restock, marked by the TikTok order id.
+    restock_marks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

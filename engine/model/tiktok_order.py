@@ -189,6 +189,8 @@ class ReturnRequest:
 
 
 RETURN_PENDING = "RETURN_OR_REFUND_REQUEST_PENDING"
+# TikTok has refunded the buyer (and, for RETURN_AND_REFUND, received the goods back): tiktok.md §11.3.
+RETURN_COMPLETE = "RETURN_OR_REFUND_REQUEST_COMPLETE"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,16 @@ gathers the inputs from the APIs and the state store, and carries the actions ou
 """
 
 from engine.orders.build import ecwid_order_for, ecwid_view
-from engine.orders.inputs import REFERER_ID, Effect, OrderInputs, OrderRecord, SkuTarget, restock_marker
+from engine.orders.inputs import (
+    REFERER_ID,
+    Effect,
+    OrderInputs,
+    OrderRecord,
+    SkuTarget,
+    partial_restock_mark,
+    restock_marker,
+    return_restock_mark,
+)
 from engine.orders.plan import plan_orders
 
 __all__ = [
@@ -16,6 +25,8 @@ __all__ = [
     "SkuTarget",
     "ecwid_order_for",
     "ecwid_view",
+    "partial_restock_mark",
     "plan_orders",
     "restock_marker",
+    "return_restock_mark",
 ]

@@ -33,6 +33,25 @@ def restock_marker(tiktok_order_id: str) -> str:
     return f"orders.restock.{tiktok_order_id}"
 
 
+def partial_restock_mark(tiktok_order_id: str, sku: str, unit: int) -> str:
+    """The state key of the `unit`-th unit of `sku` TikTok cancelled from a live imported order and
+    tokbridge put back in Ecwid's stock: one per unit, so a later cancel of more units restocks only those."""
+    return f"{partial_restock_prefix(tiktok_order_id)}{sku}:{unit}"
+
+
+def partial_restock_prefix(tiktok_order_id: str) -> str:
+    return f"{tiktok_order_id}:cancelled:"
+
+
+def return_restock_mark(tiktok_order_id: str, return_id: str, unit: int) -> str:
+    """The state key of the `unit`-th unit of a completed return put back in Ecwid's stock."""
+    return f"{return_restock_prefix(tiktok_order_id, return_id)}{unit}"
+
+
+def return_restock_prefix(tiktok_order_id: str, return_id: str) -> str:
+    return f"{tiktok_order_id}:return:{return_id}:"
+
+
 @dataclass(frozen=True, slots=True)
 class SkuTarget:
     """Where a seller SKU lives in Ecwid: the product, and the combination for a variation."""
@@ -74,6 +93,8 @@ class OrderInputs:
     `unreadable`: TikTok order id -> why it could not be read; each is held, the others go on.
     `store_currency`: an order in another currency is held, never imported at a wrong value.
     `returns`: pending returns and refunds; those of imported orders are shown to the merchant.
+    `refunds`: completed ones of the imported orders in the pass, recorded on their Ecwid orders;
+    `cancel_refunds`: their completed (partial) cancellations, whose refunds count the same way.
     """
 
     tiktok_orders: tuple[TikTokOrder, ...]
@@ -85,3 +106,5 @@ class OrderInputs:
     unreadable: Mapping[str, str] = field(default_factory=dict)
     store_currency: str = ""  # the Ecwid store's currency; "" when not read (nothing to import)
     returns: tuple[ReturnRequest, ...] = ()  # buyers' returns and refunds awaiting the seller's answer
+    refunds: tuple[ReturnRequest, ...] = ()  # completed returns and refunds of the imported orders read
+    cancel_refunds: tuple[Cancellation, ...] = ()  # completed cancellations of those: TikTok refunded the units

@@ -8,13 +8,14 @@ Both directions, as `rules/orders.yaml` says:
   more than MAX_UNITS_PER_LINE units of one SKU, a price that is not positive) is held instead;
 - TikTok -> Ecwid: when an imported order's TikTok status differs from the one last synchronised
   and `tiktok_to_ecwid` maps it, UPDATE_ECWID_ORDER sets the Ecwid statuses that differ; a TikTok
-  cancellation also restocks the Ecwid items once (`restock_on_cancel`);
+  cancellation also restocks the Ecwid items once (`restock_on_cancel`); units cancelled from a live
+  order, and TikTok's completed refunds and returns, go onto the same update (`engine.orders.aftersales`);
 - Ecwid -> TikTok: the first `ecwid_to_tiktok` rule matching the Ecwid order acts: SHIP_PACKAGE
   while the TikTok order awaits shipment (carrier mapped by `carriers`, unmapped -> action-required),
   CANCEL_ORDER while TikTok still lets the seller cancel;
 - a buyer's cancellation request is APPROVE_CANCELLATION or surfaced, per `buyer_cancellation`;
-- a buyer's pending return or refund of an imported order, and units TikTok cancelled after the
-  import, are surfaced for the merchant to answer.
+- a buyer's pending return or refund of an imported order is surfaced for the merchant to answer, and
+  units TikTok cancelled after the import too when `restock_on_partial_cancel` is off.
 
 Transitions are edge-triggered (TikTok status vs the recorded one) and guarded by the other
 side's current state, so an order that has converged plans no action and nothing loops: our own
@@ -29,7 +30,7 @@ from typing import Any
 
 from engine.config.types import BuyerCancellation, EcwidToTikTokAction, EcwidToTikTokRule, OrderRules, UnknownSku
 from engine.expr import ExpressionError
-from engine.model.ecwid_order import EcwidOrder, PaymentStatus
+from engine.model.ecwid_order import EcwidOrder
 from engine.model.listing import ActionRequired, RuleRef
 from engine.model.plan import (
     Action,
@@ -51,6 +52,15 @@ from engine.model.tiktok_order import (
     OrderStatus,
     ReturnRequest,
     TikTokOrder,
+)
+from engine.orders.aftersales import (
+    EcwidUpdate,
+    cancelled_after_import,
+    interrupted,
+    partial_cancellation,
+    partially_restocked,
+    refunds,
+    stock_moved,
 )
 from engine.orders.build import ecwid_order_for, ecwid_view, fees, fulfilled_by_tiktok, importable_lines, tiktok_ships
 from engine.orders.inputs import Effect, OrderInputs, OrderRecord, restock_marker
@@ -183,71 +193,72 @@ def _import(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> Actio
     )
 
 
-def _restock(order: TikTokOrder, ecwid: EcwidOrder, inputs: OrderInputs,
-             rules: OrderRules) -> tuple[tuple[RestockItem, ...], ActionRequired | None]:
-    """Items to put back in Ecwid stock once the TikTok order is cancelled (only when Ecwid took them out)."""
-    stock_moved = rules.import_.payment_status == PaymentStatus.PAID.value
-    if order.status is not OrderStatus.CANCELLED or not rules.restock_on_cancel or not stock_moved:
-        return (), None
+def _restock(order: TikTokOrder, ecwid: EcwidOrder, inputs: OrderInputs, rules: OrderRules,
+             update: EcwidUpdate) -> None:
+    """Once the TikTok order is cancelled, its Ecwid items back in stock (only when Ecwid took them out),
+    less the units a partial cancellation put back already."""
+    if order.status is not OrderStatus.CANCELLED or not rules.restock_on_cancel or not stock_moved(rules):
+        return
     marker = inputs.effects.get(restock_marker(order.id))
     if marker == Effect.DONE:
-        return (), None
+        return
     if marker == Effect.STARTED:
-        return (), _held(
-            rules.import_.ref.file, f"Restocking Ecwid order {ecwid.id} (TikTok order {order.id}) was interrupted",
-            "Check the stock of its products in Ecwid; tokbridge does not restock this order again",
-            tiktok_order_id=order.id, ecwid_order_id=ecwid.id)
-    items = tuple(RestockItem(product_id=i.product_id, combination_id=i.combination_id, quantity=i.quantity,
-                              sku=i.sku)
-                  for i in ecwid.items if i.product_id is not None and i.quantity > 0)
-    return items, None
+        update.held.append(interrupted(rules, order, ecwid))
+        return
+    back, _ = partially_restocked(order.id, inputs)
+    items = [RestockItem(product_id=i.product_id, combination_id=i.combination_id, quantity=i.quantity - back[i.sku],
+                         sku=i.sku)
+             for i in ecwid.items if i.product_id is not None and i.quantity > back[i.sku]]
+    update.put_back(items, [order.id], f"{rules.import_.ref.file} (restock_on_cancel)")
 
 
-def _status_changes(order: TikTokOrder, record: OrderRecord, ecwid: EcwidOrder,
-                    rules: OrderRules) -> tuple[list[FieldChange], dict[str, str]]:
-    """The Ecwid status changes TikTok's new status maps to, and the statuses Ecwid has after them."""
-    changes: list[FieldChange] = []
-    target = {"paymentStatus": ecwid.payment_status.value, "fulfillmentStatus": ecwid.fulfillment_status.value}
-    update = rules.tiktok_to_ecwid.get(order.status.value) if order.status.value != record.tiktok_status else None
-    if update is None:
-        return changes, target
-    for name, value in (("paymentStatus", update.payment_status), ("fulfillmentStatus", update.fulfillment_status)):
-        if value is not None and value != target[name]:
-            changes.append(FieldChange(name, target[name], value, str(update.ref)))
-            target[name] = value
-    return changes, target
+def _status_changes(order: TikTokOrder, record: OrderRecord, rules: OrderRules, update: EcwidUpdate) -> None:
+    """The Ecwid statuses TikTok's new status maps to."""
+    mapped = rules.tiktok_to_ecwid.get(order.status.value) if order.status.value != record.tiktok_status else None
+    if mapped is None:
+        return
+    for name, value in (("paymentStatus", mapped.payment_status), ("fulfillmentStatus", mapped.fulfillment_status)):
+        if value is not None:
+            update.set_status(name, value, str(mapped.ref))
 
 
-def _tiktok_to_ecwid(order: TikTokOrder, record: OrderRecord, inputs: OrderInputs,
-                     rules: OrderRules) -> Action | ActionRequired | None:
-    ecwid = inputs.ecwid_orders.get(order.id)
-    if ecwid is None:
-        return _held(rules.import_.ref.file,
-                     f"Ecwid order {record.ecwid_order_id} (TikTok order {order.id}) is missing from Ecwid",
-                     "Restore the order in Ecwid, or handle TikTok order changes in Seller Center",
-                     tiktok_order_id=order.id, ecwid_order_id=record.ecwid_order_id)
-    changes, target = _status_changes(order, record, ecwid, rules)
+def _tracking(order: TikTokOrder, ecwid: EcwidOrder, rules: OrderRules, update: EcwidUpdate) -> None:
     if (fulfilled_by_tiktok(order) or tiktok_ships(order)) and order.tracking_number \
             and order.tracking_number != ecwid.tracking_number:
         # TikTok bought the label (or shipped from its warehouse): its tracking is the one to show in Ecwid.
-        changes.append(FieldChange("trackingNumber", ecwid.tracking_number or None, order.tracking_number,
-                                   f"{rules.import_.ref.file} (TikTok ships this order)"))
-    statuses = {c.field: c.new for c in changes}
-    restock, problem = _restock(order, ecwid, inputs, rules)
-    if problem is not None:
-        return problem
-    if restock:
-        units = ", ".join(f"{i.sku or i.product_id} +{i.quantity}" for i in restock)
-        changes.append(FieldChange("stock", None, units, f"{rules.import_.ref.file} (restock_on_cancel)"))
-    if not changes:
-        return None
+        update.changes.append(FieldChange("trackingNumber", ecwid.tracking_number or None, order.tracking_number,
+                                          f"{rules.import_.ref.file} (TikTok ships this order)"))
+        update.statuses["trackingNumber"] = order.tracking_number
+
+
+def _tiktok_to_ecwid(order: TikTokOrder, record: OrderRecord, inputs: OrderInputs,
+                     rules: OrderRules) -> list[Action | ActionRequired]:
+    ecwid = inputs.ecwid_orders.get(order.id)
+    if ecwid is None:
+        return [_held(rules.import_.ref.file,
+                      f"Ecwid order {record.ecwid_order_id} (TikTok order {order.id}) is missing from Ecwid",
+                      "Restore the order in Ecwid, or handle TikTok order changes in Seller Center",
+                      tiktok_order_id=order.id, ecwid_order_id=record.ecwid_order_id)]
+    update = EcwidUpdate.of(ecwid)
+    _status_changes(order, record, rules, update)
+    _tracking(order, ecwid, rules, update)
+    for step in (_restock, partial_cancellation, refunds):
+        step(order, ecwid, inputs, rules, update)
+    if not update.changes:
+        return list(update.held)
+    return [*update.held, _ecwid_update(order, ecwid, update)]
+
+
+def _ecwid_update(order: TikTokOrder, ecwid: EcwidOrder, update: EcwidUpdate) -> Action:
     return Action(
         kind=ActionKind.UPDATE_ECWID_ORDER,
         key=f"order:{order.id}:ecwid",
-        changes=tuple(changes),
+        changes=tuple(update.changes),
         payload=UpdateEcwidOrder(tiktok_order_id=order.id, ecwid_order_id=ecwid.id, tiktok_status=order.status.value,
-                                 changes=statuses, restock=restock, payment_status=target["paymentStatus"],
-                                 fulfillment_status=target["fulfillmentStatus"]),
+                                 changes=update.statuses, restock=tuple(update.restock),
+                                 payment_status=update.target["paymentStatus"],
+                                 fulfillment_status=update.target["fulfillmentStatus"],
+                                 extra_fields=update.extra, restock_marks=tuple(update.marks)),
         reason=f"TikTok order {order.id} is {order.status.value}",
     )
 
@@ -357,23 +368,21 @@ def _buyer_cancellation(request: Cancellation, rules: OrderRules) -> Action | Ac
 
 
 def _cancelled_after_import(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> ActionRequired | None:
-    """Units TikTok cancelled after the import (a partial cancellation) that the Ecwid order still lists:
-    shown to the merchant, who edits the Ecwid order and its stock (tokbridge never rewrites imported items)."""
+    """With `restock_on_partial_cancel` off: units TikTok cancelled after the import (a partial cancellation)
+    that the Ecwid order still lists, shown to the merchant, who edits the Ecwid order and its stock."""
     ecwid = inputs.ecwid_orders.get(order.id)
-    if ecwid is None or order.status is OrderStatus.CANCELLED:
-        return None  # a whole-order cancel is mapped by tiktok_to_ecwid and restocked by restock_on_cancel
-    live = {line.seller_sku: line.quantity - line.cancelled_quantity for line in order.lines}
-    gone = [(item.sku, item.quantity - live[item.sku]) for item in ecwid.items
-            if item.sku in live and item.quantity > live[item.sku]]
+    if ecwid is None or rules.restock_on_partial_cancel:
+        return None
+    gone = cancelled_after_import(order, ecwid)
     if not gone:
         return None
-    units = ", ".join(f"{count} x {sku}" for sku, count in gone)
+    units = ", ".join(f"{count} x {item.sku}" for item, count in gone)
     return _held(f"{rules.import_.ref.file} (partial cancellation)",
                  f"TikTok cancelled {units} of order {order.id} after it was imported; Ecwid order {ecwid.id} "
                  "still lists them",
-                 "Remove them from the Ecwid order and put them back in stock in Ecwid "
-                 "(tokbridge does not rewrite the items of an imported order)",
-                 sku=gone[0][0], tiktok_order_id=order.id, ecwid_order_id=ecwid.id, retry=True)
+                 "Remove them from the Ecwid order and put them back in stock in Ecwid, or set "
+                 "restock_on_partial_cancel: true in rules/orders.yaml",
+                 sku=gone[0][0].sku, tiktok_order_id=order.id, ecwid_order_id=ecwid.id, retry=True)
 
 
 def _return_request(request: ReturnRequest, inputs: OrderInputs, rules: OrderRules) -> ActionRequired | None:
@@ -416,7 +425,8 @@ def plan_orders(inputs: OrderInputs, rules: OrderRules) -> Plan:
         if record is None:
             add(_import(order, inputs, rules))
             continue
-        add(_tiktok_to_ecwid(order, record, inputs, rules))
+        for outcome in _tiktok_to_ecwid(order, record, inputs, rules):
+            add(outcome)
         add(_ecwid_to_tiktok(order, inputs, rules))
         add(_cancelled_after_import(order, inputs, rules))
     for order_id in sorted(inputs.unreadable):

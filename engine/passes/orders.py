@@ -27,7 +27,14 @@ from engine.ecwid.client import EcwidClient
 from engine.http import ApiError
 from engine.model.ecwid_order import EcwidOrder
 from engine.model.plan import ActionKind, Plan
-from engine.model.tiktok_order import RETURN_PENDING, CancelStatus, TikTokOrder
+from engine.model.tiktok_order import (
+    RETURN_COMPLETE,
+    RETURN_PENDING,
+    Cancellation,
+    CancelStatus,
+    ReturnRequest,
+    TikTokOrder,
+)
 from engine.orders import REFERER_ID, OrderInputs, OrderRecord, SkuTarget, plan_orders, restock_marker
 from engine.passes.errors import StalePlanError
 from engine.reconcile import order_plan_digest
@@ -46,6 +53,7 @@ TIKTOK_CURSOR = "orders.tiktok.update_time"
 ECWID_CURSOR = "orders.ecwid.update_time"
 OVERLAP_SECONDS = 600  # re-read the last ten minutes on every poll: clock skew and same-second updates
 ECWID_ID_BATCH = 100  # Ecwid's order search takes at most this many ids at once
+RETURN_ORDER_BATCH = 50  # order ids per Search Returns call (TikTok documents no limit; Get Order Detail's)
 # What a pass may still do while TikTok refuses writes: everything that only writes to Ecwid.
 ECWID_ONLY = frozenset({ActionKind.IMPORT_ORDER, ActionKind.UPDATE_ECWID_ORDER})
 
@@ -153,6 +161,20 @@ def _with_named_orders(tiktok: TikTokClient, polled: dict[str, TikTokOrder],
     return found, unreadable
 
 
+def _completed_refunds(tiktok: TikTokClient, orders: Mapping[str, TikTokOrder], records: Mapping[str, OrderRecord],
+                       ) -> tuple[tuple[ReturnRequest, ...], tuple[Cancellation, ...]]:
+    """What TikTok refunded on the imported orders the pass reads: their completed returns (Search Returns) and
+    cancellations (Search Cancellations), by order id in batches, which the planner records on their Ecwid
+    orders. No call when no imported order changed."""
+    order_ids = [tid for tid in orders if tid in records]
+    batches = [order_ids[start:start + RETURN_ORDER_BATCH] for start in range(0, len(order_ids), RETURN_ORDER_BATCH)]
+    returns = tuple(r for batch in batches for r in tiktok.search_returns(order_ids=batch,
+                                                                           return_status=[RETURN_COMPLETE]))
+    cancellations = tuple(c for batch in batches for c in tiktok.search_cancellations(
+        order_ids=batch, cancel_status=[CancelStatus.COMPLETE.value]))
+    return returns, cancellations
+
+
 def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
                          webhook_order_ids: Iterable[str] = ()) -> tuple[OrderInputs, Watermarks]:
     """Read everything one order pass needs. Read-only: `tokbridge plan` calls it too."""
@@ -168,6 +190,7 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
     cancellations = tuple(tiktok.search_cancellations(cancel_types=["BUYER_CANCEL"],
                                                       cancel_status=[CancelStatus.PENDING.value]))
     returns = tuple(tiktok.search_returns(return_status=[RETURN_PENDING]))
+    refunds, cancel_refunds = _completed_refunds(tiktok, orders, records)
     effects = {restock_marker(tid): done for tid, done in state.restock_states().items()}
     # The store's currency, read only when an order may be imported (an order in another is held).
     currency = ecwid.get_profile().currency if any(tid not in records for tid in orders) else ""
@@ -176,7 +199,7 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
                          records=records,
                          skus=_sku_targets(state, (o for tid, o in orders.items() if tid not in records), ecwid),
                          cancellations=cancellations, effects=effects, unreadable=unreadable,
-                         store_currency=currency, returns=returns)
+                         store_currency=currency, returns=returns, refunds=refunds, cancel_refunds=cancel_refunds)
     marks = Watermarks(tiktok=max((o.update_time for o in polled), default=None),
                        ecwid=max((o.update_timestamp for o in changed), default=None))
     return inputs, marks

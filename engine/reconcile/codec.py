@@ -364,7 +364,8 @@ def payload_to_json(payload: Payload | None) -> dict[str, Any] | None:
             return {"tiktok_order_id": payload.tiktok_order_id, "ecwid_order_id": payload.ecwid_order_id,
                     "tiktok_status": payload.tiktok_status, "changes": dict(payload.changes),
                     "restock": [_restock_to_json(i) for i in payload.restock],
-                    "payment_status": payload.payment_status, "fulfillment_status": payload.fulfillment_status}
+                    "payment_status": payload.payment_status, "fulfillment_status": payload.fulfillment_status,
+                    "extra_fields": dict(payload.extra_fields), "restock_marks": list(payload.restock_marks)}
     # The order actions without nested values: their fields are their JSON.
     return {name: getattr(payload, name) for name in payload.__slots__}
 
@@ -384,7 +385,8 @@ _PAYLOAD_FROM_JSON: Mapping[ActionKind, Callable[[Mapping[str, Any]], Payload]] 
     ActionKind.UPDATE_ECWID_ORDER: lambda d: UpdateEcwidOrder(
         tiktok_order_id=d["tiktok_order_id"], ecwid_order_id=d["ecwid_order_id"], tiktok_status=d["tiktok_status"],
         changes=dict(d["changes"]), restock=tuple(RestockItem(**i) for i in d["restock"]),
-        payment_status=d["payment_status"], fulfillment_status=d["fulfillment_status"]),
+        payment_status=d["payment_status"], fulfillment_status=d["fulfillment_status"],
+        extra_fields=dict(d.get("extra_fields") or {}), restock_marks=tuple(d.get("restock_marks") or ())),
     ActionKind.SHIP_PACKAGE: lambda d: ShipPackage(**d),
     ActionKind.CANCEL_ORDER: lambda d: CancelOrder(**d),
     ActionKind.APPROVE_CANCELLATION: lambda d: ApproveCancellation(**d),

@@ -608,10 +608,12 @@ class TikTokClient:
         return convert.parse_shipped_package(self.call(
             "POST", "/fulfillment/202309/orders/{order_id}/packages", path_params={"order_id": order_id}, body=body))
 
-    def shipping_services(self, order_id: str, *,
-                          order_line_item_ids: Sequence[str] = ()) -> tuple[ShippingService, ...]:
-        """Get Eligible Shipping Service: TikTok's label services for an order on TikTok shipping (US)."""
-        body: dict[str, Any] = {}
+    def shipping_services(self, order_id: str, *, order_line_item_ids: Sequence[str] = (),
+                          weight: Mapping[str, Any] | None = None,
+                          dimension: Mapping[str, Any] | None = None) -> tuple[ShippingService, ...]:
+        """Get Eligible Shipping Service: TikTok's label services for an order on TikTok shipping (US), for the
+        parcel's `weight{value, unit}` and `dimension{length, width, height, unit}`."""
+        body: dict[str, Any] = _parcel_body(weight, dimension)
         if order_line_item_ids:
             body["order_line_item_ids"] = list(order_line_item_ids)
         return convert.parse_shipping_services(self.call(
@@ -619,9 +621,12 @@ class TikTokClient:
             path_params={"order_id": order_id}, body=body))
 
     def create_label_package(self, order_id: str, *, shipping_service_id: str,
-                             order_line_item_ids: Sequence[str] = ()) -> LabelPackage:
-        """Create Packages: buy TikTok's label for the order's (given, else all open) items."""
-        body: dict[str, Any] = {"order_id": order_id, "shipping_service_id": shipping_service_id}
+                             order_line_item_ids: Sequence[str] = (), weight: Mapping[str, Any] | None = None,
+                             dimension: Mapping[str, Any] | None = None) -> LabelPackage:
+        """Create Packages: buy TikTok's label for the order's (given, else all open) items, of the parcel's
+        weight and dimension."""
+        body: dict[str, Any] = {"order_id": order_id, "shipping_service_id": shipping_service_id,
+                                **_parcel_body(weight, dimension)}
         if order_line_item_ids:
             body["order_line_item_ids"] = list(order_line_item_ids)
         return convert.parse_label_package(self.call("POST", "/fulfillment/202309/packages", body=body))
@@ -718,3 +723,11 @@ class TikTokClient:
     def delete_webhook(self, event_type: str) -> None:
         self.call("DELETE", "/event/202309/webhooks", body={"event_type": event_type})
 
+
+def _parcel_body(weight: Mapping[str, Any] | None, dimension: Mapping[str, Any] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if weight is not None:
+        body["weight"] = dict(weight)
+    if dimension is not None:
+        body["dimension"] = dict(dimension)
+    return body

@@ -224,6 +224,15 @@ def _quality_lines(quality: list[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def _after_sales_lines(orders: list[Mapping[str, Any]]) -> list[str]:
+    """Imported orders TikTok refunded or took units back from (none: no section)."""
+    if not orders:
+        return []
+    return ["", f"Orders after sales ({len(orders)}):"] + [
+        f"  TikTok order {o['tiktok_order_id']} (Ecwid order {o['ecwid_order_id']}): Ecwid "
+        f"{o['ecwid_payment_status']}, {o['units_restocked']} unit(s) back in stock" for o in orders]
+
+
 def render_status(report: Mapping[str, Any]) -> str:
     """The `status` view: listings by TikTok status, action required, orders held, last sync times."""
     lines = ["Listings by status:"]
@@ -249,6 +258,7 @@ def render_status(report: Mapping[str, Any]) -> str:
         lines.append(f"  ! TikTok order {item['tiktok_order_id'] or '?'}: {for_merchant(item['reason'])}   "
                      f"# {item['rule']}")
         lines.append(f"    fix: {for_merchant(item['fix'])}")
+    lines += _after_sales_lines(report.get("orders_after_sales") or [])
     lines.append("")
     lines.append("Last sync:")
     syncs: Mapping[str, str | None] = report["last_sync"]

@@ -3,7 +3,8 @@
 Listings by TikTok status, the Action Required items (rules problems and TikTok rejections or
 failed reviews, each with reason and suggested fix), the TikTok orders the last order pass held
 for the merchant (an unknown SKU, a buyer's cancellation request, a failed import: order id,
-reason, fix), and when Ecwid was last read and TikTok last written. JSON-native, so `--json`
+reason, fix), the imported orders TikTok refunded or took units back from (after sales), and when
+Ecwid was last read and TikTok last written. JSON-native, so `--json`
 prints it as is and the text view renders the same data.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from engine.apply.orders import SOURCE as ORDER_SOURCE
 from engine.passes.catalog import QUALITY_SOURCE
+from engine.orders import Effect
 from engine.passes.health import health_report
 from engine.runtime import ECWID_CURSOR, ECWID_FULL_READ
 from engine.state import StateStore
@@ -65,6 +67,22 @@ def _order_items(state: StateStore) -> list[dict[str, Any]]:
     return items
 
 
+REFUNDED = frozenset({"REFUNDED", "PARTIALLY_REFUNDED"})
+
+
+def _after_sales(state: StateStore) -> list[dict[str, Any]]:
+    """Imported orders TikTok took something back from: refunded in Ecwid, or units put back in stock after a
+    partial cancellation or a return (one restock marker per unit, `engine.orders.aftersales`)."""
+    units: dict[str, int] = {}
+    for key, value in state.restock_states().items():
+        order_id, _, kind = key.partition(":")
+        if kind.startswith(("cancelled:", "return:")) and value == Effect.DONE:
+            units[order_id] = units.get(order_id, 0) + 1
+    return [{"tiktok_order_id": tid, "ecwid_order_id": o.ecwid_order_id,
+             "ecwid_payment_status": o.ecwid_payment_status, "units_restocked": units.get(tid, 0)}
+            for tid, o in sorted(state.orders().items()) if o.ecwid_payment_status in REFUNDED or tid in units]
+
+
 def cycle_summary(tally: Any, state: StateStore) -> str:
     """The last lines of `watch --once`: what changed, what is held back, what needs the merchant."""
     lines = [f"watch --once: {tally.written} change(s) written to TikTok, {tally.failed} failed; "
@@ -101,6 +119,7 @@ def status_report(state: StateStore) -> dict[str, Any]:
         "action_required": _product_items(state),
         "orders_action_required": _order_items(state),
         "listing_quality": _quality_items(state),
+        "orders_after_sales": _after_sales(state),
         "pending_creates": len(state.pending_intents()),
         "last_sync": {
             "ecwid read": _when(ecwid_read.updated_at if ecwid_read else None),

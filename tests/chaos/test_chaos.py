@@ -46,6 +46,7 @@ from engine.model.listing import ListingIntent
 from engine.rules import evaluate
 from engine.sandbox.ecwid import ALL_SCOPES
 from engine.sandbox.faults import ALL_FAULTS, Fault
+from engine.sandbox.tiktok.cancellations import cancel_lines, seller_approves_return
 from tests.e2e.world import World, make_world
 from tests.watch.conftest import wait_for as watch_wait_for
 
@@ -85,6 +86,7 @@ class Chaos:
     log_path: Path
     order_products: list[int] = field(default_factory=list)  # simple products buyers order; never stopped
     fate: dict[str, str] = field(default_factory=dict)  # TikTok order id -> what the story did to it
+    cancelled_units: dict[str, str] = field(default_factory=dict)  # partially cancelled order -> "1 x SKU"
     deleted: set[int] = field(default_factory=set)
     variations: int = 0
     process: subprocess.Popen[bytes] | None = None
@@ -220,24 +222,12 @@ class Chaos:
     def order_event(self) -> str:
         rng = self.rng
         kind = rng.choice(["buy", "buy", "buy", "unpaid", "hold_cancel", "ship", "ship", "ecwid_cancel",
-                           "buyer_cancel"])
+                           "buyer_cancel", "partial_cancel", "refund"])
         if kind in ("buy", "unpaid"):
-            pid = rng.choice(self.order_products)
-            sku = self._live_sku(pid)
-            if sku is None:
-                return f"{kind}: product {pid} not live yet"
-            # Some buyers' orders ship on TikTok's label: "ship" in Ecwid then runs the label flow.
-            shipping_type = rng.choice(["SELLER", "SELLER", "TIKTOK"])
-            order_id = str(self._buyer("/_buyer/orders", {"items": [{"sku_id": sku, "quantity": 1}],
-                                                          "shipping_fee": "4.99",
-                                                          "shipping_type": shipping_type})["id"])
-            if kind == "buy":
-                self._buyer(f"/_buyer/orders/{order_id}/pay")
-                self.fate[order_id] = "open"
-            else:
-                self.fate[order_id] = "unpaid"
-            return f"{kind} {order_id}"
+            return self.buy(kind)
         orders = self._tiktok_orders()
+        if kind == "refund":
+            return self.refund(orders)
         if kind == "hold_cancel":
             # A free cancel before the order can ship: it must never reach Ecwid.
             held = [oid for oid, fate in self.fate.items() if fate == "open" and orders[oid]["status"] == "ON_HOLD"]
@@ -253,9 +243,20 @@ class Chaos:
                             if fate == "open" and oid in imported and orders[oid]["status"] == "AWAITING_SHIPMENT")
         if not candidates:
             return f"{kind}: no imported open order"
+        if kind == "partial_cancel":
+            candidates = [oid for oid in candidates if len(orders[oid]["line_items"]) > 1]
+            if not candidates:
+                return "partial_cancel: no imported open order of two units"
         order_id = rng.choice(candidates)
         ecwid_id = imported[order_id]["id"]
-        if kind == "ship":
+        if kind == "partial_cancel":
+            # Seller Center cancels one unit (out of stock): the order stays live; Ecwid gets the unit back.
+            with self.tiktok.lock:
+                order = self.tiktok.orders[order_id]
+                unit = order["line_items"][0]
+                cancel_lines(self.tiktok, order, [unit], role="SELLER", reason="seller_cancel_reason_out_of_stock")
+            self.cancelled_units[order_id] = f"1 x {unit['seller_sku']}"
+        elif kind == "ship":
             self.ecwid.admin_update_order(ecwid_id, fulfillment_status="SHIPPED",
                                           tracking_number=f"1Z{rng.randrange(10**12):012d}", carrier="UPS")
         elif kind == "ecwid_cancel":
@@ -264,6 +265,39 @@ class Chaos:
             self._buyer(f"/_buyer/orders/{order_id}/cancel", {"reason": "buyer_changed_mind"})
         self.fate[order_id] = kind
         return f"{kind} {order_id}"
+
+    def buy(self, kind: str, *, quantity: int | None = None) -> str:
+        rng = self.rng
+        pid = rng.choice(self.order_products)
+        sku = self._live_sku(pid)
+        if sku is None:
+            return f"{kind}: product {pid} not live yet"
+        # Some buyers' orders ship on TikTok's label ("ship" in Ecwid then runs the label flow), some from
+        # TikTok's own warehouse (Fulfilled by TikTok: nothing to ship from Ecwid).
+        shape = rng.choice([{"shipping_type": "SELLER"}, {"shipping_type": "SELLER"}, {"shipping_type": "TIKTOK"},
+                            {"shipping_type": "TIKTOK", "fulfillment_type": "FULFILLMENT_BY_TIKTOK"}])
+        quantity = quantity or rng.choice([1, 1, 2])
+        order_id = str(self._buyer("/_buyer/orders", {"items": [{"sku_id": sku, "quantity": quantity}],
+                                                      "shipping_fee": "4.99", **shape})["id"])
+        if kind == "buy":
+            self._buyer(f"/_buyer/orders/{order_id}/pay")
+            self.fate[order_id] = "fbt" if "fulfillment_type" in shape else "open"
+        else:
+            self.fate[order_id] = "unpaid"
+        return f"{kind} {order_id} ({quantity} x {shape})"
+
+    def refund(self, orders: dict[str, dict[str, Any]]) -> str:
+        """A buyer asks for a refund of a shipped order, and the seller approves it in Seller Center."""
+        shipped = sorted(oid for oid, fate in self.fate.items() if fate == "ship" and orders[oid]["status"]
+                         in ("AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED"))
+        if not shipped:
+            return "refund: no shipped order"
+        order_id = self.rng.choice(shipped)
+        asked = self._buyer(f"/_buyer/orders/{order_id}/return", {"type": "REFUND"})
+        with self.tiktok.lock:
+            seller_approves_return(self.tiktok, self.tiktok.returns[asked["return_id"]])
+        self.fate[order_id] = "refunded"
+        return f"refund {order_id}"
 
     def advance_clock(self) -> str:
         if self.rng.random() < 0.2:
@@ -330,28 +364,39 @@ class Chaos:
         with self.ecwid_client() as client:
             for order_id, fate in sorted(self.fate.items()):
                 if through_api:
-                    found = [(o.payment_status.value, o.fulfillment_status.value)
+                    found = [(o.payment_status.value, o.fulfillment_status.value,
+                              o.extra_fields.get("TikTok cancelled", ""))
                              for o in client.search_orders(keywords=order_id) if o.external_transaction_id == order_id]
                 else:
                     with self.ecwid.lock:
-                        found = [(o["paymentStatus"], o["fulfillmentStatus"]) for o in self.ecwid.orders.values()
-                                 if o.get("externalTransactionId") == order_id]
-                tiktok_status = orders[order_id]["status"]
-                if fate in ("unpaid", "hold_cancelled"):
-                    if found:
-                        out.append(f"order {order_id} ({fate}): in Ecwid {len(found)} time(s), expected never")
-                    continue
-                if len(found) != 1:
-                    out.append(f"order {order_id} ({fate}, TikTok {tiktok_status}): in Ecwid {len(found)} time(s)")
-                    continue
-                got = (tiktok_status, *found[0])
-                want = {"open": ("AWAITING_SHIPMENT", "PAID", "AWAITING_PROCESSING"),
-                        "ship": ("DELIVERED", "PAID", "DELIVERED"),
-                        "ecwid_cancel": ("CANCELLED", "CANCELLED", "WILL_NOT_DELIVER"),
-                        "buyer_cancel": ("CANCELLED", "CANCELLED", "WILL_NOT_DELIVER")}[fate]
-                if got != want:
-                    out.append(f"order {order_id} ({fate}): TikTok/Ecwid payment/fulfilment {got}, expected {want}")
+                        found = [(o["paymentStatus"], o["fulfillmentStatus"],
+                                  (o.get("extraFields") or {}).get("TikTok cancelled", ""))
+                                 for o in self.ecwid.orders.values() if o.get("externalTransactionId") == order_id]
+                out += self._order_problem(order_id, fate, orders[order_id]["status"], found)
         return out
+
+    def _order_problem(self, order_id: str, fate: str, tiktok_status: str,
+                       found: list[tuple[str, str, str]]) -> list[str]:
+        if fate in ("unpaid", "hold_cancelled"):
+            return [f"order {order_id} ({fate}): in Ecwid {len(found)} time(s), expected never"] if found else []
+        if fate == "fbt" and not found:
+            # Fulfilled by TikTok: TikTok may ship it (DAY clock steps) before any poll sees it awaiting
+            # shipment, and the starter imports only then (docs/orders.md "Not yet").
+            return []
+        if len(found) != 1:
+            return [f"order {order_id} ({fate}, TikTok {tiktok_status}): in Ecwid {len(found)} time(s)"]
+        got = (tiktok_status, *found[0])
+        want = {"open": ("AWAITING_SHIPMENT", "PAID", "AWAITING_PROCESSING", ""),
+                "partial_cancel": ("AWAITING_SHIPMENT", "PARTIALLY_REFUNDED", "AWAITING_PROCESSING",
+                                   self.cancelled_units.get(order_id, "")),
+                "ship": ("DELIVERED", "PAID", "DELIVERED", ""),
+                "refunded": ("DELIVERED", "REFUNDED", "DELIVERED", ""),
+                "fbt": ("DELIVERED", "PAID", "DELIVERED", ""),
+                "ecwid_cancel": ("CANCELLED", "CANCELLED", "WILL_NOT_DELIVER", ""),
+                "buyer_cancel": ("CANCELLED", "CANCELLED", "WILL_NOT_DELIVER", "")}[fate]
+        if got != want:
+            return [f"order {order_id} ({fate}): TikTok/Ecwid payment/fulfilment/cancelled {got}, expected {want}"]
+        return []
 
 
 def _configure(world: World, port: int) -> None:
@@ -420,6 +465,13 @@ def test_watch_converges_under_faults_and_random_kills(chaos: Chaos) -> None:
             blocked = [(a.ecwid_product_id, a.rule, a.reason) for a in runtime.state.action_required()
                        if a.ecwid_product_id in chaos.order_products]
         raise AssertionError(f"{error}: TikTok holds {held}; action required: {blocked}\n{chaos.log_tail()}") from None
+    # The first buyers order before the kills start, and their remorse window passes: the steps then find
+    # imported orders to ship, cancel, partially cancel and refund, under faults and kills.
+    print("first orders: " + "; ".join(chaos.buy("buy", quantity=2) for _ in range(4)))
+    world.tiktok.clock.advance(REMORSE + 1)
+    first = [oid for oid, fate in chaos.fate.items() if fate == "open"]
+    wait_for(lambda: all(oid in chaos._imported() for oid in first), timeout=CONVERGE_DEADLINE,
+             what="the first orders to be imported")
     for step in range(STEPS):
         events = []
         if rng.random() < 0.6:

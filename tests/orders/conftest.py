@@ -95,6 +95,34 @@ class Shop:
     def buyer_cancel(self, order_id: str) -> dict[str, Any]:
         return self._buyer(f"/_buyer/orders/{order_id}/cancel", {"reason": "buyer_changed_mind"})
 
+    def line_items(self, order_id: str, sku: str) -> list[str]:
+        """The TikTok line item ids (one per unit) of `sku` in the order."""
+        return [i.id for i in self.tiktok.get_orders([order_id])[0].line_items if i.seller_sku == sku]
+
+    def delivered(self, *lines: tuple[str, int]) -> str:
+        """An imported order the merchant shipped in Ecwid and TikTok delivered."""
+        order_id = self.buy(*lines)
+        self.sync()
+        self.ecwid_running.sandbox.admin_update_order(self.ecwid_order(order_id).id, fulfillment_status="SHIPPED",
+                                                      tracking_number="1Z999AA10123456784", carrier="UPS")
+        self.sync()
+        self.clock.advance(86_400)  # collected
+        assert self.tiktok_status(order_id) == "IN_TRANSIT"
+        self.clock.advance(3 * 86_400)  # delivered
+        assert self.tiktok_status(order_id) == "DELIVERED"
+        self.sync()
+        return order_id
+
+    def ask_return(self, order_id: str, kind: str, line_item_ids: list[str]) -> str:
+        """The buyer asks for a return or refund of the given units; the return id."""
+        asked = self._buyer(f"/_buyer/orders/{order_id}/return", {"type": kind, "order_line_item_ids": line_item_ids})
+        return str(asked["return_id"])
+
+    def seller_approves_return(self, return_id: str, key: str) -> None:
+        """The merchant's answer in Seller Center, sent as TikTok's signed Approve Return call."""
+        self.tiktok.call("POST", "/return_refund/202309/returns/{return_id}/approve",
+                         path_params={"return_id": return_id}, query={"idempotency_key": key}, body={})
+
     def tiktok_status(self, order_id: str) -> str:
         with self.tiktok_sandbox.lock:
             self.tiktok_sandbox.scheduler.run_due(self.clock.now())
@@ -158,12 +186,16 @@ def shop(tmp_path: Path) -> Iterator[Shop]:
         state = StateStore.open(tmp_path / "state.db")
         shop = Shop(ecwid_running, server, sandbox, clock, ecwid, tiktok, state,
                     order_rules(tmp_path / "config"), tmp_path / "config")
+        # Weights and sizes as a listed product has them (the store's KILOGRAM and CM): TikTok's label needs them.
         shop.mug_id = ecwid.create_product({"name": "Stoneware mug", "sku": "MUG-1", "price": Decimal("12.50"),
-                                            "quantity": 10})
-        shop.tee_id = ecwid.create_product({"name": "Organic tee", "sku": "TEE", "price": Decimal("20"), "quantity": 0})
+                                            "quantity": 10, "weight": Decimal("0.35"),
+                                            "dimensions": {"length": 12, "width": 9, "height": 10.5}})
+        shop.tee_id = ecwid.create_product({"name": "Organic tee", "sku": "TEE", "price": Decimal("20"), "quantity": 0,
+                                            "weight": Decimal("0.2"),
+                                            "dimensions": {"length": 30, "width": 25, "height": 2}})
         shop.tee_red_m = ecwid.create_combination(shop.tee_id, {
-            "sku": "TEE-RED-M", "quantity": 5, "options": [{"name": "Color", "value": "Red"},
-                                                          {"name": "Size", "value": "M"}]})
+            "sku": "TEE-RED-M", "quantity": 5, "weight": Decimal("0.25"),
+            "options": [{"name": "Color", "value": "Red"}, {"name": "Size", "value": "M"}]})
         warehouse = sandbox.sales_warehouse_id
         products = {sku: _tiktok_product(tiktok, warehouse, sku, title, price) for sku, title, price in (
             ("MUG-1", "Stoneware mug 350 ml handmade", "14.99"),

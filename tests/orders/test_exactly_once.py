@@ -216,3 +216,56 @@ def test_a_restock_whose_answer_was_lost_is_surfaced_never_repeated(shop: Shop, 
     assert shop.stock(shop.tee_id, shop.tee_red_m) == 5  # moved once, by the call whose answer was lost
     shop.sync(rules=rules, webhook_order_ids=(order_id,))
     assert shop.stock(shop.tee_id, shop.tee_red_m) == 5  # and never again
+
+
+def test_after_sales_through_repeated_webhooks_and_overlapping_polls_move_stock_once(shop: Shop) -> None:
+    """A partial cancel after the import and a completed return, seen again and again: each unit back once."""
+    shop.rules = order_rules(shop.root, ("restock_on_return: false", "restock_on_return: true"))
+    returned = shop.delivered(("TEE-RED-M", 2))
+    partial = shop.buy(("MUG-1", 3))
+    shop.sync()
+    assert (shop.stock(shop.mug_id), shop.stock(shop.tee_id, shop.tee_red_m)) == (7, 3)
+    shop.tiktok.cancel_order(partial, cancel_reason="seller_cancel_reason_out_of_stock",
+                             order_line_item_ids=shop.line_items(partial, "MUG-1")[:2])
+    return_id = shop.ask_return(returned, "RETURN_AND_REFUND", shop.line_items(returned, "TEE-RED-M")[:1])
+    shop.seller_approves_return(return_id, "approve-1")
+    shop._buyer(f"/_buyer/returns/{return_id}/ship", {"tracking_number": "9400100000000000000002"})
+    shop.seller_approves_return(return_id, "received-1")
+    for _ in range(3):
+        shop.sync(webhook_order_ids=(partial, returned))
+        shop.state.set_cursor(TIKTOK_CURSOR, "0")
+        shop.sync()
+    assert_exactly_once(shop, [returned, partial])
+    assert (shop.stock(shop.mug_id), shop.stock(shop.tee_id, shop.tee_red_m)) == (9, 4)
+    updates = [e.key for e in shop.state.audit_log() if e.kind == ActionKind.UPDATE_ECWID_ORDER.value]
+    assert updates.count(f"order:{partial}:ecwid") == 1  # one write however often the order was seen
+    assert shop.ecwid_orders_for(returned)[0]["paymentStatus"] == "PARTIALLY_REFUNDED"
+
+
+def test_a_partial_restock_whose_answer_was_lost_is_surfaced_never_repeated(shop: Shop) -> None:
+    order_id = shop.buy(("MUG-1", 3))
+    shop.sync()
+    mugs = [i.id for i in shop.tiktok.get_orders([order_id])[0].line_items]
+    shop.tiktok.cancel_order(order_id, cancel_reason="seller_cancel_reason_out_of_stock", order_line_item_ids=mugs[:1])
+    transport = LoseFirstRestockAnswer()
+    running = shop.ecwid_running
+    shop.ecwid = EcwidClient(running.base_url, running.store_id, running.token, transport=transport,
+                             sleep=lambda _: None, requests_per_minute=100_000)
+    result = shop.sync(webhook_order_ids=(order_id,))
+    assert transport.lost == 1 and result.done == () and shop.stock(shop.mug_id) == 8
+    again = shop.sync(webhook_order_ids=(order_id,))
+    [held] = again.plan.blocked
+    ecwid_id = shop.ecwid_order(order_id).id
+    assert held.reason == f"Restocking Ecwid order {ecwid_id} (TikTok order {order_id}) was interrupted"
+    assert again.plan.actions == () and shop.stock(shop.mug_id) == 8  # never a second restock
+    # The order lives on: shipped and delivered, its statuses still reach Ecwid beside the held restock.
+    shop.ecwid_running.sandbox.admin_update_order(ecwid_id, fulfillment_status="SHIPPED",
+                                                  tracking_number="1Z999AA10123456784", carrier="UPS")
+    shop.sync()
+    shop.clock.advance(86_400)
+    shop.clock.advance(3 * 86_400)
+    assert shop.tiktok_status(order_id) == "DELIVERED"
+    delivered = shop.sync(webhook_order_ids=(order_id,))
+    assert [a.kind for a in delivered.plan.actions] == [ActionKind.UPDATE_ECWID_ORDER]
+    assert [b.reason for b in delivered.plan.blocked] == [held.reason]
+    assert shop.ecwid_order(order_id).fulfillment_status.value == "DELIVERED" and shop.stock(shop.mug_id) == 8

@@ -23,7 +23,7 @@ from engine.model.ecwid_order import EcwidOrder, EcwidOrderItem, FulfillmentStat
 from engine.model.plan import ActionKind
 from engine.sandbox.tiktok.orders import seed_orders
 from tests.config.helpers import ENV, write_starter
-from tests.orders.conftest import PLACEHOLDER_EMAIL, Shop
+from tests.orders.conftest import PLACEHOLDER_EMAIL, Shop, order_rules
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -309,6 +309,10 @@ def test_a_tiktok_shipping_order_ships_on_tiktoks_label_and_its_tracking_is_mirr
         ("POST", "/fulfillment/202309/packages")]  # the label flow, never Mark Package As Shipped
     assert shop.tiktok_status(order_id) == "AWAITING_COLLECTION"
     tiktok_order = shop.tiktok.get_orders([order_id])[0]
+    with shop.tiktok_sandbox.lock:  # the parcel TikTok's label was bought for: the mug's weight and size
+        [label] = [p for p in shop.tiktok_sandbox.packages.values() if p["package_id"] in tiktok_order.package_ids]
+    assert (label["weight"], label["dimension"]) == ({"value": "350", "unit": "GRAM"},
+                                                     {"length": "12", "width": "9", "height": "11", "unit": "CM"})
     assert tiktok_order.tracking_number and tiktok_order.shipping_provider == "USPS"
     [mirror] = shop.sync(rules=starter, webhook_order_ids=(order_id,)).plan.actions
     assert mirror.kind is ActionKind.UPDATE_ECWID_ORDER
@@ -317,6 +321,35 @@ def test_a_tiktok_shipping_order_ships_on_tiktoks_label_and_its_tracking_is_mirr
     shop.clock.advance(86_400)
     assert shop.tiktok_status(order_id) == "IN_TRANSIT"
     assert shop.sync(rules=starter).plan.actions == ()  # converged: no second label, Ecwid already SHIPPED
+
+
+def test_a_label_parcel_holds_every_unit_stacked_with_the_variations_own_weight(shop: Shop) -> None:
+    order_id = buy_shaped(shop, [("MUG-1", 2), ("TEE-RED-M", 1)], shipping_type="TIKTOK")
+    shop.sync()
+    shop.ecwid_running.sandbox.admin_update_order(shop.ecwid_order(order_id).id, fulfillment_status="SHIPPED")
+    assert [a.kind for a in shop.sync().plan.actions] == [ActionKind.SHIP_PACKAGE]
+    with shop.tiktok_sandbox.lock:
+        [label] = [p for p in shop.tiktok_sandbox.packages.values() if p["order_id"] == order_id]
+    # 2 x 0.35 kg + 0.25 kg (the variation's own weight); 30 x 25 cm (the tee), 10.5 + 10.5 + 2 cm high
+    assert (label["weight"], label["dimension"]) == ({"value": "950", "unit": "GRAM"},
+                                                     {"length": "30", "width": "25", "height": "23", "unit": "CM"})
+
+
+def test_a_label_order_whose_product_has_no_weight_is_held_naming_the_sku(shop: Shop) -> None:
+    order_id = buy_shaped(shop, [("MUG-1", 1)], shipping_type="TIKTOK")
+    shop.sync()
+    with shop.ecwid_running.sandbox.lock:  # the merchant cleared the mug's weight in Ecwid
+        shop.ecwid_running.sandbox.products[shop.mug_id].pop("weight", None)
+    ecwid_id = shop.ecwid_order(order_id).id
+    shop.ecwid_running.sandbox.admin_update_order(ecwid_id, fulfillment_status="SHIPPED")
+    before = len(_writes(shop))
+    result = shop.sync()
+    [failed] = result.failed
+    assert failed.reason == (f"ship_package order:{order_id}:ship failed: Ecwid order {ecwid_id} cannot be shipped on "
+                             "TikTok's label: SKU MUG-1 has no weight or no dimensions in Ecwid; TikTok's label needs "
+                             "the parcel's weight and size: set them on the products in Ecwid, or ship the order in "
+                             "TikTok Seller Center")
+    assert _writes(shop)[before:] == [] and shop.tiktok_status(order_id) == "AWAITING_SHIPMENT"  # nothing bought
 
 
 def test_mark_package_as_shipped_is_refused_for_an_order_on_tiktok_shipping(shop: Shop) -> None:
@@ -404,12 +437,12 @@ def test_a_buyers_refund_request_on_an_imported_order_is_shown_until_answered(sh
     asked = shop._buyer(f"/_buyer/orders/{order_id}/return", {"type": "REFUND"})
     [request] = shop.tiktok.search_returns(order_ids=[order_id])
     assert (request.return_id, request.return_type, request.refund_total) == (asked["return_id"], "REFUND",
-                                                                             Decimal("29.98"))
+                                                                             Decimal("37.14"))  # all paid
     result = shop.sync()
     assert result.plan.actions == ()
     [shown] = result.plan.blocked
     assert shown.reason.startswith(f"The buyer asked for a refund of 2 unit(s) of TikTok order {order_id} "
-                                   f"(Ecwid order {ecwid_id}): damaged product; refund 29.98 USD; answer by ")
+                                   f"(Ecwid order {ecwid_id}): damaged product; refund 37.14 USD; answer by ")
     assert shown.rule == "rules/orders.yaml (returns)" and shown.details["return_id"] == asked["return_id"]
     assert [a.reason for a in shop.state.action_required(source="orders")] == [shown.reason]  # `tokbridge status`
     with shop.tiktok_sandbox.lock:  # the seller answers in Seller Center
@@ -417,7 +450,9 @@ def test_a_buyers_refund_request_on_an_imported_order_is_shown_until_answered(sh
     assert shop.sync().plan.blocked == () and shop.state.action_required(source="orders") == []
 
 
-def test_units_cancelled_on_tiktok_after_the_import_are_shown_until_the_ecwid_order_matches(shop: Shop) -> None:
+def test_with_partial_restock_off_units_cancelled_after_the_import_are_shown_until_the_ecwid_order_matches(
+        shop: Shop) -> None:
+    shop.rules = order_rules(shop.root, ("restock_on_partial_cancel: true", "restock_on_partial_cancel: false"))
     order_id = shop.buy(("MUG-1", 3), ("TEE-RED-M", 1))
     shop.sync()
     ecwid_id = shop.ecwid_order(order_id).id
@@ -425,12 +460,16 @@ def test_units_cancelled_on_tiktok_after_the_import_are_shown_until_the_ecwid_or
     shop.tiktok.cancel_order(order_id, cancel_reason="seller_cancel_reason_out_of_stock",
                              order_line_item_ids=mugs[:2])
     result = shop.sync(webhook_order_ids=(order_id,))
-    assert result.plan.actions == ()  # the order is still AWAITING_SHIPMENT: no status to map, nothing to write
+    [refund] = result.plan.actions  # TikTok's refund of the two mugs is a fact: recorded whatever the stock rule
+    assert [(c.field, c.new) for c in refund.changes] == [("paymentStatus", "PARTIALLY_REFUNDED"),
+                                                          ("TikTok refunded", "32.16 USD")]
     [shown] = result.plan.blocked
     assert shown.reason == (f"TikTok cancelled 2 x MUG-1 of order {order_id} after it was imported; "
                             f"Ecwid order {ecwid_id} still lists them")
     assert shown.rule == "rules/orders.yaml (partial cancellation)" and shown.details["retry"] is True
-    assert shop.stock(shop.mug_id) == 7  # tokbridge does not guess: the merchant restocks
+    assert shown.fix == ("Remove them from the Ecwid order and put them back in stock in Ecwid, or set "
+                         "restock_on_partial_cancel: true in rules/orders.yaml")
+    assert shop.stock(shop.mug_id) == 7  # the rule says no restock: the merchant does it
     again = shop.sync()  # held for a retry: looked at on every pass, still shown
     assert [b.reason for b in again.plan.blocked] == [shown.reason]
     with shop.ecwid_running.sandbox.lock:  # the merchant edits the Ecwid order

@@ -54,6 +54,16 @@ def _check_statuses(body: dict[str, Any]) -> None:
             raise bad(f"Wrong parameter '{field}' value: '{value}'")
 
 
+# Order fields Ecwid answers but an app cannot write: `refundedAmount` and `refunds` record Ecwid Payments'
+# own refunds (LD `_orders.md` "for Ecwid Payments only"); neither the create nor the update request
+# lists them (MD create-order / update-order; JC `UpdatedOrder.kt`), so they are dropped as Ecwid does [I].
+READ_ONLY = ("refundedAmount", "refunds")
+
+
+def _writable(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: copy.deepcopy(v) for k, v in body.items() if k not in READ_ONLY}
+
+
 def _items(sb: EcwidSandbox, items: Any) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         raise bad("Field 'items' must be a list")
@@ -97,7 +107,7 @@ def create_order(sb: EcwidSandbox, call: Call) -> Any:
         if body.get(required) is None:
             raise bad(f"Field Order.{required} is absent")
     _check_statuses(body)
-    order = copy.deepcopy(body)
+    order = _writable(body)
     if call.token.public:
         if order["paymentStatus"] not in ("AWAITING_PAYMENT", "INCOMPLETE") \
                 or order["fulfillmentStatus"] != "AWAITING_PROCESSING":
@@ -208,7 +218,7 @@ def change_order(sb: EcwidSandbox, order: dict[str, Any], changes: dict[str, Any
     """Apply `changes` to a stored order (ids and creation time stay), bump its time, fire `order.updated`."""
     _check_statuses(changes)
     old = (order["paymentStatus"], order["fulfillmentStatus"])
-    changes = copy.deepcopy(changes)
+    changes = _writable(changes)
     for key in ("id", "internalId", "orderNumber", "vendorOrderNumber", "publicUid", "createTimestamp"):
         changes.pop(key, None)
     if "items" in changes:
@@ -251,7 +261,8 @@ def _set_extra(sb: EcwidSandbox, order: dict[str, Any], field: dict[str, Any]) -
     if len(json.dumps(fields)) > 8192:
         raise bad("Order extra fields exceed 8 KB")
     order["orderExtraFields"] = fields
-    order["extraFields"] = {f["id"]: f.get("value", "") for f in fields}
+    # `extraFields` also holds the fields the order was created with (name -> value).
+    order["extraFields"] = {**order.get("extraFields", {}), field["id"]: field.get("value", "")}
     order["updateTimestamp"] = max(sb.now(), order["updateTimestamp"])
 
 
@@ -283,7 +294,7 @@ def delete_extra_field(sb: EcwidSandbox, call: Call) -> Any:
     order = find_order(sb, order_id)
     _extra(order, field_id)
     order["orderExtraFields"] = [f for f in order["orderExtraFields"] if f["id"] != field_id]
-    order["extraFields"] = {f["id"]: f.get("value", "") for f in order["orderExtraFields"]}
+    order["extraFields"].pop(field_id, None)
     return {"deleteCount": 1}
 
 

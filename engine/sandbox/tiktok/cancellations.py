@@ -38,12 +38,10 @@ def _reasons(sb: TikTokSandbox, keys: tuple[str, ...]) -> set[str]:
 
 
 def _record(sb: TikTokSandbox, order: dict[str, Any], items: list[dict[str, Any]], *, role: str, reason: str,
-            cancel_type: str, status: str) -> dict[str, Any]:
+            cancel_type: str, status: str, refund: dict[str, str] | None = None) -> dict[str, Any]:
     now = sb.now()
-    subtotal = sum((Decimal(i["sale_price"]) for i in items), Decimal(0))
     currency = order["payment"]["currency"]
-    refund = {"currency": currency, "refund_total": str(subtotal), "refund_subtotal": str(subtotal),
-              "refund_shipping_fee": "0", "refund_tax": "0"}
+    refund = refund or _refund_amount(order, items)
     cancellation = {
         "cancel_id": sb.ids.new("40", 19), "order_id": order["id"], "cancel_type": cancel_type,
         "cancel_status": status, "role": role, "cancel_reason": reason, "cancel_reason_text": reason.replace("_", " "),
@@ -67,6 +65,7 @@ def cancel_lines(sb: TikTokSandbox, order: dict[str, Any], items: list[dict[str,
                  reason: str) -> dict[str, Any]:
     """Cancel these units now: back to stock; the order is CANCELLED once every unit is."""
     cancel_user = {"BUYER": "BUYER", "SELLER": "SELLER", "SYSTEM": "SYSTEM"}[role]
+    refund = _refund_amount(order, items)  # while the units are live: a whole cancel refunds the shipping too
     for item in items:
         item.update({"display_status": "CANCELLED", "cancel_user": cancel_user, "cancel_reason": reason})
         for product in sb.products.values():
@@ -74,7 +73,7 @@ def cancel_lines(sb: TikTokSandbox, order: dict[str, Any], items: list[dict[str,
                 if sku["id"] == item["sku_id"]:
                     adjust_stock(sku, 1)
     record = _record(sb, order, items, role=role, reason=reason, cancel_type="CANCEL",
-                     status="CANCELLATION_REQUEST_COMPLETE")
+                     status="CANCELLATION_REQUEST_COMPLETE", refund=refund)
     if all(i["display_status"] == "CANCELLED" for i in order["line_items"]):
         order.update({"cancellation_initiator": role, "cancel_reason": reason, "cancel_time": sb.now()})
         set_status(sb, order, "CANCELLED")
@@ -230,7 +229,28 @@ def reject_reasons(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
 
 
 RETURN_TYPES = ("REFUND", "RETURN_AND_REFUND", "REPLACEMENT")
+RETURN_PENDING = "RETURN_OR_REFUND_REQUEST_PENDING"
+RETURN_COMPLETE = "RETURN_OR_REFUND_REQUEST_COMPLETE"
 RETURNABLE = ("AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED", "COMPLETED")
+
+
+def _unit_tax(item: dict[str, Any]) -> Decimal:
+    return sum((Decimal(t["tax_amount"]) for t in item.get("item_tax") or ()), Decimal(0))
+
+
+def _refund_amount(order: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, str]:
+    """What TikTok refunds for `items`: their prices and tax; the shipping fee and the order's fees too when
+    every live unit comes back, so a whole return refunds what the buyer paid [I]."""
+    payment = order["payment"]
+    live = [i for i in order["line_items"] if i["display_status"] != "CANCELLED"]
+    whole = {i["id"] for i in items} == {i["id"] for i in live}
+    subtotal = sum((Decimal(i["sale_price"]) for i in items), Decimal(0))
+    tax = Decimal(payment["tax"]) if whole else sum((_unit_tax(i) for i in items), Decimal(0))
+    shipping = Decimal(payment["shipping_fee"]) if whole else Decimal(0)
+    delivery = Decimal(payment.get("retail_delivery_fee") or "0") if whole else Decimal(0)
+    return {"currency": payment["currency"], "refund_total": str(subtotal + tax + shipping + delivery),
+            "refund_subtotal": str(subtotal), "refund_shipping_fee": str(shipping), "refund_tax": str(tax),
+            "retail_delivery_fee": str(delivery), "buyer_service_fee": "0"}
 
 
 def buyer_return(sb: TikTokSandbox, order: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -248,13 +268,11 @@ def buyer_return(sb: TikTokSandbox, order: dict[str, Any], body: dict[str, Any])
         raise ApiFailure(INVALID_PARAMS, "No returnable items")
     now = sb.now()
     currency = order["payment"]["currency"]
-    subtotal = sum((Decimal(i["sale_price"]) for i in items), Decimal(0))
-    refund = {"currency": currency, "refund_total": str(subtotal), "refund_subtotal": str(subtotal),
-              "refund_shipping_fee": "0", "refund_tax": "0", "retail_delivery_fee": "0", "buyer_service_fee": "0"}
+    refund = _refund_amount(order, items)
     reason = body.get("reason", "ecom_order_delivered_refund_and_return_reason_damaged_product")
     record = {
         "return_id": sb.ids.new("40", 19), "order_id": order["id"], "return_type": return_type,
-        "return_status": "RETURN_OR_REFUND_REQUEST_PENDING", "arbitration_status": "", "role": "BUYER",
+        "return_status": RETURN_PENDING, "arbitration_status": "", "role": "BUYER",
         "return_reason": reason, "return_reason_text": reason.rsplit("reason_", 1)[-1].replace("_", " "),
         "shipment_type": "PLATFORM", "handover_method": "DROP_OFF", "return_tracking_number": "",
         "return_provider_name": "", "return_provider_id": "", "can_buyer_keep_item": return_type == "REFUND",
@@ -266,12 +284,93 @@ def buyer_return(sb: TikTokSandbox, order: dict[str, Any], body: dict[str, Any])
                                    "currency": currency, "refund_total": i["sale_price"],
                                    "refund_subtotal": i["sale_price"]}} for i in items],
         "refund_amount": refund, "return_method": "BUYER_SHIP", "is_combined_return": "false",
+        # The rest of the documented shape (search-returns sample), filled as a plain request has them.
+        "pre_return_id": "", "next_return_id": "", "combined_return_id": "",
+        "discount_amount": [{"currency": currency, "product_seller_discount": "0",
+                             "shipping_fee_platform_discount": "0", "shipping_fee_seller_discount": "0",
+                             "product_platform_discount": "0"}],
+        "shipping_fee_amount": [{"currency": currency, "seller_paid_return_shipping_fee": "0",
+                                 "platform_paid_return_shipping_fee": "0", "buyer_paid_return_shipping_fee": "0"}],
+        "return_shipping_document_type": "SHIPPING_LABEL", "seller_proposed_return_type": "",
+        "partial_refund": {"currency": currency, "amount": "0"}, "buyer_rejected_partial_refund": False,
+        "return_warehouse_address": {"full_address": order["recipient_address"]["full_address"]},
+        "_idempotency_key": "",
     }
+    for line in record["return_line_items"]:
+        line["product_image"] = {"url": f"https://example.invalid/sku/{line['sku_id']}.jpeg", "width": 200,
+                                 "height": 200}
+        line["refund_amount"].update({"refund_shipping_fee": "0", "refund_tax": "0", "retail_delivery_fee": "0",
+                                      "buyer_service_fee": "0"})
     sb.returns[record["return_id"]] = record
-    sb.emit(12, {"order_id": order["id"], "return_role": "BUYER", "return_type": return_type,
-                 "return_status": record["return_status"], "return_id": record["return_id"], "create_time": now,
-                 "update_time": now})
-    return record
+    _return_changed(sb, record)
+    return _public(record)
+
+
+def _return_changed(sb: TikTokSandbox, record: dict[str, Any]) -> None:
+    """Webhook 12, and the order's update_time moves (a poll by update_time sees the order again)."""
+    order = sb.orders[record["order_id"]]
+    order["update_time"] = max(sb.now(), order["update_time"] + 1)
+    sb.emit(12, {"order_id": order["id"], "return_role": record["role"], "return_type": record["return_type"],
+                 "return_status": record["return_status"], "return_id": record["return_id"],
+                 "create_time": record["create_time"], "update_time": record["update_time"]})
+
+
+def _move_return(sb: TikTokSandbox, record: dict[str, Any], status: str) -> None:
+    record.update({"return_status": status, "update_time": sb.now()})
+    if status != "AWAITING_BUYER_SHIP" and status != "BUYER_SHIPPED_ITEM":
+        record["seller_next_action_response"] = []
+    _return_changed(sb, record)
+
+
+def _pending_return(sb: TikTokSandbox, call: Call) -> tuple[dict[str, Any], bool]:
+    key = call.query.get("idempotency_key", "")
+    if not key or len(key) > 255:
+        raise ApiFailure(INVALID_PARAMS, "idempotency_key is required (at most 255 characters)")
+    record = sb.returns.get(call.params["return_id"])
+    if record is None:
+        raise ApiFailure(INVALID_PARAMS, f"Return {call.params['return_id']} does not exist")
+    if record["_idempotency_key"] == key:
+        return record, True  # a retry of a call that already took effect
+    if record["return_status"] not in (RETURN_PENDING, "BUYER_SHIPPED_ITEM"):
+        raise ApiFailure(NOT_PENDING, "The return request is not waiting for the seller")
+    record["_idempotency_key"] = key
+    return record, False
+
+
+def approve_return(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    """The seller approves: a REFUND is refunded at once; a RETURN_AND_REFUND waits for the buyer to send the
+    goods back, and the seller's second approve (the goods arrived) refunds it [I: TikTok's `decision` values
+    are not in the contract, so the step is taken from the return's status]."""
+    record, repeated = _pending_return(sb, call)
+    if not repeated:
+        seller_approves_return(sb, record)
+    return {}
+
+
+def seller_approves_return(sb: TikTokSandbox, record: dict[str, Any]) -> None:
+    """The seller's approve of a return waiting for it (Approve Return, or Seller Center)."""
+    goods_due = record["return_type"] == "RETURN_AND_REFUND" and record["return_status"] == RETURN_PENDING
+    _move_return(sb, record, "AWAITING_BUYER_SHIP" if goods_due else RETURN_COMPLETE)
+
+
+def reject_return(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    if not call.obj().get("reject_reason"):
+        raise ApiFailure(INVALID_PARAMS, "reject_reason is required")
+    record, repeated = _pending_return(sb, call)
+    if not repeated:
+        _move_return(sb, record, "REFUND_OR_RETURN_REQUEST_REJECT")
+    return {}
+
+
+def buyer_ships_return(sb: TikTokSandbox, return_id: str, tracking_number: str) -> dict[str, Any]:
+    """Buyer side: the goods of an approved return are on their way back."""
+    record = sb.returns.get(return_id)
+    if record is None or record["return_status"] != "AWAITING_BUYER_SHIP":
+        raise ApiFailure(INVALID_PARAMS, f"Return {return_id} is not waiting for the buyer to ship")
+    record.update({"return_tracking_number": tracking_number, "return_provider_name": "USPS",
+                   "return_provider_id": "7117858858072016686"})
+    _move_return(sb, record, "BUYER_SHIPPED_ITEM")
+    return _public(record)
 
 
 def search_returns(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
@@ -283,7 +382,7 @@ def search_returns(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
                if all(not values or r[key] in values for key, values in filters.items()) and in_bounds(r, bounds)]
     matches.sort(key=lambda r: (r["create_time"], r["return_id"]))
     page, token = paginate(matches, call.query, maximum=50, code=INVALID_PARAMS, default=10)
-    return {"return_orders": page, "total_count": len(matches), "next_page_token": token}
+    return {"return_orders": [_public(r) for r in page], "total_count": len(matches), "next_page_token": token}
 
 
 def aftersale_eligibility(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
@@ -307,5 +406,7 @@ ROUTES = [
     Route("POST", f"{_R}/cancellations/{{cancel_id}}/reject", reject),
     Route("GET", f"{_R}/reject_reasons", reject_reasons),
     Route("POST", f"{_R}/returns/search", search_returns),
+    Route("POST", f"{_R}/returns/{{return_id}}/approve", approve_return),
+    Route("POST", f"{_R}/returns/{{return_id}}/reject", reject_return),
     Route("GET", f"{_R}/orders/{{order_id}}/aftersale_eligibility", aftersale_eligibility),
 ]

@@ -10,6 +10,7 @@ outside the US, answer 21008106, as TikTok does for a market where the interface
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from engine.sandbox.tiktok.core import INVALID_PARAMS, ApiFailure, Call, Route, in_bounds, paginate, time_bounds
@@ -230,9 +231,34 @@ def eligible_shipping_services(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
             "dimension": body.get("dimension"), "shipping_services": _services(sb)}
 
 
+WEIGHT_UNITS = ("GRAM", "KILOGRAM", "POUND", "OUNCE")
+DIMENSION_UNITS = ("CM", "INCH")
+
+
+def _positive(value: Any) -> bool:
+    try:
+        return Decimal(str(value)) > 0
+    except ArithmeticError:
+        return False
+
+
+def _check_parcel(body: dict[str, Any]) -> None:
+    """A label is bought for a parcel: its weight and size, as the docs' requests carry them (`GRAM`, `CM`),
+    are required [I: the docs mark no field; a label cannot be priced without them]."""
+    weight, dimension = body.get("weight"), body.get("dimension")
+    if not isinstance(weight, dict) or weight.get("unit") not in WEIGHT_UNITS or not _positive(weight.get("value")):
+        raise ApiFailure(INVALID_PARAMS, f"Invalid parameters: weight{{value, unit}} is required, unit one of "
+                                         f"{', '.join(WEIGHT_UNITS)}")
+    if not isinstance(dimension, dict) or dimension.get("unit") not in DIMENSION_UNITS \
+            or not all(_positive(dimension.get(side)) for side in ("length", "width", "height")):
+        raise ApiFailure(INVALID_PARAMS, f"Invalid parameters: dimension{{length, width, height, unit}} is required, "
+                                         f"unit one of {', '.join(DIMENSION_UNITS)}")
+
+
 def create_packages(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     from engine.sandbox.tiktok.orders import create_package
     body = call.obj()
+    _check_parcel(body)
     order = _label_order(sb, str(body.get("order_id", "")))
     service = next((s for s in _services(sb) if s["id"] == body.get("shipping_service_id")), None)
     if service is None:
@@ -240,6 +266,7 @@ def create_packages(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     items = _label_items(order, body.get("order_line_item_ids"))
     provider = sb.providers[service["shipping_provider_id"]]
     package = create_package(sb, order, items, provider, shipping_type="TIKTOK")
+    package.update({"weight": body["weight"], "dimension": body["dimension"]})  # as Get Package Detail shows them
     return {"order_id": order["id"], "order_line_item_ids": package["order_line_item_ids"],
             "dimension": body.get("dimension"), "weight": body.get("weight"),
             "shipping_service_info": {k: service[k] for k in ("id", "name", "price", "currency",

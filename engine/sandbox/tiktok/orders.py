@@ -456,8 +456,14 @@ def buyer_routes(sb: TikTokSandbox) -> list[StarletteRoute]:
         return await run(request, lambda body: buyer_return(sb, find_order(sb, request.path_params["order_id"]),
                                                             body))
 
+    async def ship_return(request: Request) -> Response:
+        from engine.sandbox.tiktok.cancellations import buyer_ships_return
+        return await run(request, lambda body: buyer_ships_return(sb, request.path_params["return_id"],
+                                                                  str(body.get("tracking_number", ""))))
+
     return [
         StarletteRoute("/_buyer/orders/{order_id}/return", ask_return, methods=["POST"]),
+        StarletteRoute("/_buyer/returns/{return_id}/ship", ship_return, methods=["POST"]),
         StarletteRoute("/_buyer/orders", place, methods=["POST"]),
         StarletteRoute("/_buyer/orders/{order_id}/pay", pay, methods=["POST"]),
         StarletteRoute("/_buyer/orders/{order_id}/cancel", cancel, methods=["POST"]),
