@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.apply.orders import SOURCE as ORDER_SOURCE
-from engine.passes.catalog import QUALITY_SOURCE
 from engine.orders import Effect
+from engine.passes.catalog import QUALITY_SOURCE
 from engine.passes.health import health_report
 from engine.runtime import ECWID_CURSOR, ECWID_FULL_READ
 from engine.state import StateStore
