@@ -233,8 +233,8 @@ def _after_sales_lines(orders: list[Mapping[str, Any]]) -> list[str]:
         f"{o['ecwid_payment_status']}, {o['units_restocked']} unit(s) back in stock" for o in orders]
 
 
-def render_status(report: Mapping[str, Any]) -> str:
-    """The `status` view: listings by TikTok status, action required, orders held, last sync times."""
+def _action_required_lines(report: Mapping[str, Any]) -> list[str]:
+    """Listings by TikTok status, then the products that need the merchant, each with its fix."""
     lines = ["Listings by status:"]
     by_status: Mapping[str, int] = report["listings"]
     if not by_status:
@@ -250,6 +250,12 @@ def render_status(report: Mapping[str, Any]) -> str:
         lines.append(f"  ! product {item['ecwid_product_id']}{name}{sku}: {for_merchant(item['reason'])}   "
                      f"# {item['rule']}")
         lines.append(f"    fix: {for_merchant(item['fix'])}")
+    return lines
+
+
+def render_status(report: Mapping[str, Any]) -> str:
+    """The `status` view: listings by TikTok status, action required, orders held, last sync times."""
+    lines = _action_required_lines(report)
     lines += _quality_lines(report.get("listing_quality") or [])
     orders = report["orders_action_required"]
     lines.append("")
