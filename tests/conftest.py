@@ -1,12 +1,22 @@
-"""Test-wide guard: no test may open a connection off the loopback interface."""
+"""Test-wide: no test may open a connection off the loopback interface; long tests start first.
+
+The suite runs under pytest-xdist (the README's test command): tests marked `slow` are put at the
+front of the collection, so the workers start them at once and the many short tests fill in beside
+them, instead of one long test running alone at the end.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The dashboard tests' screenshots (tests/dashboard/conftest.py writes them; one list per run).
+DASHBOARD_ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "dashboard"
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -40,3 +50,18 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
 def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: otherwise file order
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # once per run: in the xdist controller, or the only process
+        shutil.rmtree(DASHBOARD_ARTIFACTS, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    shots = sorted(p.name for p in DASHBOARD_ARTIFACTS.glob("*.png"))
+    if shots:
+        terminalreporter.write_line(f"dashboard screenshots ({len(shots)}): {DASHBOARD_ARTIFACTS}: {', '.join(shots)}")

@@ -37,6 +37,7 @@ from engine.http import (
     call_with_retries,
     redact,
 )
+from engine.http.tls import tls_context
 from engine.model.listing import TikTokAttribute, TikTokCategory, TikTokProduct
 from engine.model.tiktok_order import (
     Cancellation,
@@ -137,7 +138,7 @@ class TikTokClient:
         self.shop_cipher = shop_cipher
         self._api_base = api_base.rstrip("/")
         self._auth_base = auth_base.rstrip("/")
-        self._http = httpx.Client(transport=transport, timeout=timeout)
+        self._http = httpx.Client(transport=transport, timeout=timeout, verify=tls_context())
         self._clock = clock
         self._sleep = sleep
         self._monotonic = monotonic
