@@ -1,5 +1,6 @@
 """`import.from` in rules/orders.yaml: orders placed before it (another tool imported them) are skipped and
-counted in the plan, never imported; orders placed from that moment on are imported as before."""
+counted in the plan, never imported by apply or watch; orders placed from that moment on are imported
+as before."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pathlib import Path
 
 from engine.passes.orders import plan_order_sync
 from engine.views.orders import render_order_plan
+from tests.apply.conftest import converge
+from tests.e2e.world import make_world
 from tests.orders.conftest import Shop, order_rules
+from tests.orders.test_cli_orders import EMPTY_SKU, buy, cli
 
 COMMENTED = "# from: 2026-12-01T00:00:00Z"
 
@@ -50,3 +54,36 @@ def test_import_from_counts_in_the_time_zone_it_names(shop: Shop, tmp_path: Path
         plan, _ = plan_order_sync(rules, ecwid=shop.ecwid, tiktok=shop.tiktok, state=shop.state)
         assert plan.meta["before_import_from"] == skipped, written
         assert len(plan.actions) == 1 - len(skipped), written
+
+
+def test_plan_is_the_dry_run_and_watch_and_apply_import_only_orders_from_the_start(tmp_path: Path) -> None:
+    with make_world(tmp_path, n_products=6) as world:
+        converge(world)
+        with world.runtime() as runtime:
+            listings = runtime.state.listings().values()
+        sku_id = next(sku_id for listing in listings for sku, sku_id in sorted(listing.sku_ids.items())
+                      if (listing.known.sku(sku) or EMPTY_SKU).quantity > 1)
+        old = buy(world, sku_id)
+        world.tiktok.clock.advance(3600)
+        start = datetime.fromtimestamp(world.tiktok.clock.now(), UTC)
+        new = buy(world, sku_id)
+        world.edit_config("rules/orders.yaml", COMMENTED, f"from: {start:%Y-%m-%dT%H:%M:%SZ}")
+
+        code, out = cli(world, "plan", "--detailed-exitcode")
+        assert code == 2
+        assert f"  + import_order order:{new}: TikTok order {new} is AWAITING_SHIPMENT and matches import.when" in out
+        assert f"  = skipped 1 TikTok order placed before import.from ({start.isoformat()}), imported by the tool " \
+               f"you used before: {old}\n" in out
+        assert "Orders: 1 import_order; 0 need you; 1 skipped (placed before import.from)." in out
+        assert world.ecwid.sandbox.orders == {}  # plan writes nothing
+
+        code, out = cli(world, "watch", "--once", "--no-webhooks")
+        assert code == 0, out
+        imported = {o["externalTransactionId"] for o in world.ecwid.sandbox.orders.values()}
+        assert imported == {new}
+
+        code, out = cli(world, "apply", "--auto-approve")
+        assert code == 0 and out.endswith("Orders: no changes; 0 need you.\n"), out
+        assert {o["externalTransactionId"] for o in world.ecwid.sandbox.orders.values()} == {new}
+        assert cli(world, "orders", "verify") == (0, "1 TikTok orders checked: each paid one is in Ecwid exactly "
+                                                     "once\n")
