@@ -1,8 +1,9 @@
 """Test-wide: no test may open a connection off the loopback interface; long tests start first.
 
-The suite runs under pytest-xdist (the README's test command): tests marked `slow` are put at the
-front of the collection, so the workers start them at once and the many short tests fill in beside
-them, instead of one long test running alone at the end.
+The suite runs under pytest-xdist (the README's test command, `--dist loadgroup`): tests marked
+`slow` are put at the front of the collection, so the workers start them at once and the many short
+tests fill in beside them, instead of one long test running alone at the end; the tests of a module
+that builds a fixture once per module (a shop, a browser) are one group, run on one worker.
 """
 
 from __future__ import annotations
@@ -52,8 +53,24 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
 
 
+_SHARED_SCOPES = ("module", "class", "package")
+
+
+def _shares_a_fixture(item: pytest.Item) -> bool:
+    """Whether the test uses a fixture built once for its module (a shop, a browser): its module's
+    tests then run on one worker, which builds it once."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs and defs[-1].scope in _SHARED_SCOPES for defs in info.name2fixturedefs.values())
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks (--dist loadgroup)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: otherwise file order
+    for item in items:
+        if _shares_a_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 def pytest_configure(config: pytest.Config) -> None:
