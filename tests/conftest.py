@@ -54,6 +54,9 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 _SHARED_SCOPES = ("module", "class", "package")
+# A long test's hang guard (pyproject's `timeout` is 300 s): a whole-shop run that takes a minute alone
+# took over 300 s on two cores shared by four workers and other work.
+SLOW_TIMEOUT = 900
 
 
 def _shares_a_fixture(item: pytest.Item) -> bool:
@@ -69,6 +72,8 @@ def _shares_a_fixture(item: pytest.Item) -> bool:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: otherwise file order
     for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
         if _shares_a_fixture(item):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 

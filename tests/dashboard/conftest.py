@@ -130,4 +130,5 @@ def screenshot(browser: Any, path: Path) -> None:
     shot = browser.execute_cdp_cmd("Page.captureScreenshot", {
         "format": "png", "captureBeyondViewport": True,
         "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
+    path.parent.mkdir(parents=True, exist_ok=True)  # another pytest run in this checkout may have emptied it
     path.write_bytes(base64.b64decode(shot["data"]))
