@@ -131,10 +131,18 @@ class Daemon:
 
     def start(self) -> Daemon:
         self._restore_pending()
-        if self.options.webhooks:
-            self._start_receiver()
+        # Watch the config before saying "listening": an edit made as soon as the daemon says it is up
+        # was missed while the file watcher was still starting (a busy machine took seconds).
         if self.options.watch_files:
             self._watcher = ConfigWatcher(self.runtime.config.root, self._reload_requested.set).start()
+        if self.options.webhooks:
+            try:
+                self._start_receiver()
+            except ListenError:
+                if self._watcher is not None:  # started above; nothing else has
+                    self._watcher.stop()
+                    self._watcher = None
+                raise
         self._control = ControlServer(socket_path(self.runtime.state.path), self._on_control).start()
         now = self._clock()
         self._due = {"ecwid": now + self._interval("poll_ecwid_seconds"),
