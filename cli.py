@@ -780,6 +780,9 @@ def orders_verify_command(directory: str, days: int | None) -> None:
 
     since = None if days is None else int(time.time()) - days * 86_400
     with _open_runtime(directory) as runtime:
+        start = runtime.config.orders.import_.start  # older orders are the previous tool's (import.from)
+        if start is not None:
+            since = max(since or 0, int(start.timestamp()))
         report = verify_orders(ecwid=runtime.ecwid, tiktok=runtime.tiktok, state=runtime.state, since=since)
     click.echo("\n".join(report.lines()))
     if not report.ok:

@@ -1,13 +1,24 @@
-"""Test-wide guard: no test may open a connection off the loopback interface."""
+"""Test-wide: no test may open a connection off the loopback interface; long tests start first.
+
+The suite runs under pytest-xdist (the README's test command, `--dist loadgroup`): tests marked
+`slow` are put at the front of the collection, so the workers start them at once and the many short
+tests fill in beside them, instead of one long test running alone at the end; the tests of a module
+that builds a fixture once per module (a shop, a browser) are one group, run on one worker.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The dashboard tests' screenshots (tests/dashboard/conftest.py writes them; one list per run).
+DASHBOARD_ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "dashboard"
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -50,3 +61,39 @@ def pg_url() -> Iterator[str]:
 
     with fresh_database() as url:
         yield url
+
+
+_SHARED_SCOPES = ("module", "class", "package")
+# A long test's hang guard (pyproject's `timeout` is 300 s): a whole-shop run that takes a minute alone
+# took over 300 s on two cores shared by four workers and other work.
+SLOW_TIMEOUT = 900
+
+
+def _shares_a_fixture(item: pytest.Item) -> bool:
+    """Whether the test uses a fixture built once for its module (a shop, a browser): its module's
+    tests then run on one worker, which builds it once."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs and defs[-1].scope in _SHARED_SCOPES for defs in info.name2fixturedefs.values())
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks (--dist loadgroup)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: otherwise file order
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
+        if _shares_a_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # once per run: in the xdist controller, or the only process
+        shutil.rmtree(DASHBOARD_ARTIFACTS, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    shots = sorted(p.name for p in DASHBOARD_ARTIFACTS.glob("*.png"))
+    if shots:
+        terminalreporter.write_line(f"dashboard screenshots ({len(shots)}): {DASHBOARD_ARTIFACTS}: {', '.join(shots)}")

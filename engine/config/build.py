@@ -8,6 +8,7 @@ trust the schema and the compiled-expression table and never fail.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -172,8 +173,30 @@ def _status_literal_diagnostics(doc: Document, section: str, path: Path, source:
     return out
 
 
+IMPORT_FROM_EXAMPLE = "2026-12-01T00:00:00Z (UTC) or 2026-12-01T00:00:00-05:00 (New York in winter)"
+
+
+def import_start(text: str) -> datetime | str:
+    """`import.from` as an aware time, or why it is not one. A time zone is required: midnight in New York
+    is 05:00 UTC, and guessing wrong would import again the evening's orders another tool imported."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return f"'{text}' is not a date and time; write it like {IMPORT_FROM_EXAMPLE}"
+    if when.tzinfo is None:
+        return f"'{text}' has no time zone; write the time and its zone, like {IMPORT_FROM_EXAMPLE}"
+    return when
+
+
+def _import_from_diagnostics(doc: Document) -> list[Diagnostic]:
+    text = doc.data["import"].get("from")
+    start = import_start(text) if isinstance(text, str) else None
+    return [_at(doc, ("import", "from"), start, "import-from")] if isinstance(start, str) else []
+
+
 def _orders_diagnostics(doc: Document) -> list[Diagnostic]:
     out = _status_literal_diagnostics(doc, "import", ("import", "when"), doc.data["import"].get("when"))
+    out += _import_from_diagnostics(doc)
     reasons = doc.data.get("cancel_reasons", {})
     for index, rule in enumerate(doc.data.get("ecwid_to_tiktok", [])):
         out += _status_literal_diagnostics(doc, "ecwid_to_tiktok", ("ecwid_to_tiktok", index, "when"), rule["when"])
@@ -391,6 +414,11 @@ def build_attributes(doc: Document, compiled: Compiled) -> AttributeMapping:
                             product_attributes=product, size_charts=size_charts, certifications=certifications)
 
 
+def _built_start(text: str | None) -> datetime | None:
+    start = None if text is None else import_start(text)
+    return start if isinstance(start, datetime) else None  # a bad one was reported by _import_from_diagnostics
+
+
 def build_orders(doc: Document, compiled: Compiled) -> OrderRules:
     data = doc.data
     imp = data["import"]
@@ -406,6 +434,7 @@ def build_orders(doc: Document, compiled: Compiled) -> OrderRules:
             fulfillment_status=imp["ecwid"]["fulfillmentStatus"],
             customer_email=customer_email,
             ref=_ref(doc, ("import",)),
+            start=_built_start(imp.get("from")),
         ),
         tiktok_to_ecwid={
             status: EcwidStatusUpdate(update.get("paymentStatus"), update.get("fulfillmentStatus"),

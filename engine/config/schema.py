@@ -386,6 +386,10 @@ _ORDERS = _document(
                 "ecwid": _obj("Statuses the new Ecwid order starts with.", _ECWID_STATUSES,
                               required=("paymentStatus", "fulfillmentStatus")),
                 "customer_email": _expr("Template over `order` for the Ecwid order's email.", ORDER, template=True),
+                "from": _str("Import only TikTok orders placed at or after this time, with its time zone, e.g. "
+                             "`2026-12-01T00:00:00Z`: older ones were imported by the tool you used before and "
+                             "are skipped (`tokbridge plan` counts them). Left out: every order `when` matches.",
+                             minLength=1),
             },
             required=("when", "ecwid"),
         ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -229,6 +230,9 @@ class ImportRule:
     fulfillment_status: str
     customer_email: Template
     ref: RuleRef
+    # import.from: orders placed before it were imported by the tool used before (M2E, by hand), so
+    # they are skipped, never imported again; None imports every order `when` matches.
+    start: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ from engine.http import (
     call_with_retries,
     redact,
 )
+from engine.http.tls import tls_context
 from engine.model.catalog import Catalog, Category, Product, StoreProfile, UnreadableProduct
 from engine.model.ecwid_order import CreatedOrder, EcwidOrder, OrderExtraField
 
@@ -119,6 +120,7 @@ class EcwidClient:
             base_url=f"{base_url.rstrip('/')}/{store_id}",
             transport=transport,
             timeout=timeout,
+            verify=tls_context(),
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         )
         self.request_count = 0  # HTTP requests actually sent, retries included (benchmarks report it)

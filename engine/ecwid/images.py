@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from engine.http import NotFoundError, PermanentError, RetryableError, redact
+from engine.http.tls import tls_context
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # TikTok's upload limit: a bigger file is refused there anyway
 
@@ -29,7 +30,7 @@ class ImageFetcher:
     """`fetcher(url) -> FetchedImage`. Thread-safe (one httpx.Client); close when done."""
 
     def __init__(self, *, transport: httpx.BaseTransport | None = None, timeout: float = 30.0) -> None:
-        self._http = httpx.Client(transport=transport, timeout=timeout, follow_redirects=True)
+        self._http = httpx.Client(transport=transport, timeout=timeout, follow_redirects=True, verify=tls_context())
 
     def __call__(self, url: str) -> FetchedImage:
         where = f"image {redact(url)}"

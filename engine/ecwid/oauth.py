@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import httpx
 
 from engine.http import AuthError, RetryableError, redact
+from engine.http.tls import tls_context
 
 DEFAULT_OAUTH_BASE = "https://my.ecwid.com/api/oauth"
 DEFAULT_API_BASE = "https://app.ecwid.com/api/v3"
@@ -65,7 +66,7 @@ def exchange_code(
     secrets = [client_secret, code]
     url = f"{oauth_base.rstrip('/')}/token"
     try:
-        with httpx.Client(transport=transport, timeout=timeout) as http:
+        with httpx.Client(transport=transport, timeout=timeout, verify=tls_context()) as http:
             response = http.get(url, params=params)
     except httpx.HTTPError as exc:
         raise RetryableError(redact(f"Ecwid OAuth token exchange: connection failed ({type(exc).__name__})",

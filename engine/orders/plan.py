@@ -2,7 +2,8 @@
 
 Both directions, as `rules/orders.yaml` says:
 
-- import: a TikTok order not yet imported whose `import.when` holds becomes IMPORT_ORDER (an
+- import: a TikTok order not yet imported, placed at or after `import.from` (when set; older ones
+  are skipped and listed in the plan's meta), whose `import.when` holds becomes IMPORT_ORDER (an
   order with a SKU tokbridge did not list is held as action-required, or imported with a
   placeholder line, per `unknown_sku`); an order no real order looks like (nothing to import,
   more than MAX_UNITS_PER_LINE units of one SKU, a price that is not positive) is held instead;
@@ -419,16 +420,20 @@ def plan_orders(inputs: OrderInputs, rules: OrderRules) -> Plan:
             blocked.append(outcome)
 
     orders: dict[str, TikTokOrder] = {o.id: o for o in inputs.tiktok_orders}  # a later copy of an id wins
+    start = rules.import_.start
+    before_start: list[str] = []  # placed before import.from: the tool used before imported them
     for order_id in sorted(orders):
         order = orders[order_id]
         record = inputs.records.get(order_id)
-        if record is None:
+        if record is None and start is not None and order.create_time < start.timestamp():
+            before_start.append(order_id)
+        elif record is None:
             add(_import(order, inputs, rules))
-            continue
-        for outcome in _tiktok_to_ecwid(order, record, inputs, rules):
-            add(outcome)
-        add(_ecwid_to_tiktok(order, inputs, rules))
-        add(_cancelled_after_import(order, inputs, rules))
+        else:
+            for outcome in _tiktok_to_ecwid(order, record, inputs, rules):
+                add(outcome)
+            add(_ecwid_to_tiktok(order, inputs, rules))
+            add(_cancelled_after_import(order, inputs, rules))
     for order_id in sorted(inputs.unreadable):
         add(_held(rules.import_.ref.file, f"TikTok order {order_id} could not be read: {inputs.unreadable[order_id]}",
                   "tokbridge reads it again on every run; if it keeps failing, check the order in TikTok Seller "
@@ -439,7 +444,10 @@ def plan_orders(inputs: OrderInputs, rules: OrderRules) -> Plan:
     for pending in sorted({r.return_id: r for r in inputs.returns}.values(), key=lambda r: r.return_id):
         add(_return_request(pending, inputs, rules))
     actions.sort(key=lambda a: (_KIND_ORDER.index(a.kind), a.key))
-    return Plan(actions=tuple(actions), blocked=tuple(blocked), meta={"orders": len(orders)})
+    meta: dict[str, Any] = {"orders": len(orders)}
+    if start is not None:
+        meta.update(import_from=start.isoformat(), before_import_from=before_start)
+    return Plan(actions=tuple(actions), blocked=tuple(blocked), meta=meta)
 
 
 def _unique(requests: Iterable[Cancellation]) -> list[Cancellation]:

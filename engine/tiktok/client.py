@@ -37,6 +37,7 @@ from engine.http import (
     call_with_retries,
     redact,
 )
+from engine.http.tls import tls_context
 from engine.model.listing import CategoryRules, TikTokAttribute, TikTokCategory, TikTokProduct
 from engine.model.tiktok_order import (
     Cancellation,
@@ -137,7 +138,7 @@ class TikTokClient:
         self.shop_cipher = shop_cipher
         self._api_base = api_base.rstrip("/")
         self._auth_base = auth_base.rstrip("/")
-        self._http = httpx.Client(transport=transport, timeout=timeout)
+        self._http = httpx.Client(transport=transport, timeout=timeout, verify=tls_context())
         self._clock = clock
         self._sleep = sleep
         self._monotonic = monotonic
@@ -217,6 +218,10 @@ class TikTokClient:
         status = response.status_code
         fields = envelope if envelope is not None else {}
         code = fields.get("code")
+        if envelope is not None and isinstance(code, int) and code == 0 and status != 429 and status < 500:
+            # Success, answered before any wording: redacting a whole body (a page of orders) for a
+            # message nobody reads cost more CPU than the call itself.
+            return None
         message = str(fields.get("message", ""))
         request_id = str(fields.get("request_id", ""))
         detail = self._clean(f"TikTok {what}: {message or f'HTTP {status}'} (code {code}, request_id {request_id})")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from engine.apply.orders import OrderSyncResult
 from engine.model.plan import ActionKind, Plan
+from engine.views.plan import skipped_orders_line, skipped_orders_tally
 
 _MARKS = {ActionKind.IMPORT_ORDER: "+", ActionKind.CANCEL_ORDER: "-"}
 
 
 def render_order_plan(plan: Plan) -> str:
     """The order section of `tokbridge plan`: one line per action with its field changes and rules,
-    then what is held for the merchant, then a summary line."""
+    then what is held for the merchant, then the orders import.from skips, then a summary line."""
     lines = []
     for action in plan.actions:
         lines.append(f"  {_MARKS.get(action.kind, '~')} {action.kind.value} {action.key}: {action.reason}")
@@ -20,9 +21,12 @@ def render_order_plan(plan: Plan) -> str:
     for item in plan.blocked:
         lines.append(f"  ! {item.reason}")
         lines.append(f"      fix: {item.fix}  ({item.rule})")
+    skipped = skipped_orders_line(plan)
+    if skipped:
+        lines.append(skipped)
     kinds = {kind: sum(1 for a in plan.actions if a.kind is kind) for kind in ActionKind}
     counted = ", ".join(f"{n} {kind.value}" for kind, n in kinds.items() if n)
-    lines.append(f"Orders: {counted or 'no changes'}; {len(plan.blocked)} need you.")
+    lines.append(f"Orders: {counted or 'no changes'}; {len(plan.blocked)} need you{skipped_orders_tally(plan)}.")
     return "\n".join(lines)
 
 

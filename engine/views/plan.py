@@ -115,7 +115,27 @@ def order_summary(plan: Plan) -> str:
     for action in plan.actions:
         kinds[action.kind.value] = kinds.get(action.kind.value, 0) + 1
     counted = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
-    return f"Orders: {counted or 'no changes'}; {len(plan.blocked)} need you."
+    return f"Orders: {counted or 'no changes'}; {len(plan.blocked)} need you{skipped_orders_tally(plan)}."
+
+
+SKIPPED_SHOWN = 10  # order ids listed by name; the rest are counted
+
+
+def skipped_orders_tally(plan: Plan) -> str:
+    """The order summary line's count of the orders import.from skipped ("" when none were)."""
+    skipped = len(plan.meta.get("before_import_from") or ())
+    return f"; {skipped} skipped (placed before import.from)" if skipped else ""
+
+
+def skipped_orders_line(plan: Plan) -> str:
+    """The orders `import.from` keeps out, by id (the first few), for the order section of `plan`."""
+    skipped = list(plan.meta.get("before_import_from") or ())
+    if not skipped:
+        return ""
+    shown = ", ".join(skipped[:SKIPPED_SHOWN]) + (f" and {len(skipped) - SKIPPED_SHOWN} more"
+                                                  if len(skipped) > SKIPPED_SHOWN else "")
+    return (f"  = skipped {len(skipped)} TikTok order{'s' if len(skipped) != 1 else ''} placed before import.from "
+            f"({plan.meta['import_from']}), imported by the tool you used before: {shown}")
 
 
 def blocker_lines(blockers: Iterable[str]) -> list[str]:

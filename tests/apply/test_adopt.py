@@ -10,6 +10,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from engine.state import StateStore
 from tests.e2e.world import World, make_world
 from tests.orders.conftest import _tiktok_product
@@ -56,6 +58,7 @@ def _price_differences(report: str) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_a_shop_selling_outside_tokbridge_is_adopted_without_creates_or_duplicates(tmp_path: Path) -> None:
     with make_world(tmp_path / "shop", n_products=150) as world:
         matching, strays = _list_outside_tokbridge(world)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine.state import StateStore
 from tests.apply.conftest import converge
 from tests.e2e.world import make_world
@@ -43,6 +45,7 @@ def damage(path: Path) -> None:
         file.write(b"\xfe" * 64)
 
 
+@pytest.mark.slow
 def test_a_damaged_state_is_explained_and_rebuilt_from_tiktok_by_seller_sku(tmp_path: Path) -> None:
     with make_world(tmp_path / "shop", n_products=12) as world:
         converge(world)

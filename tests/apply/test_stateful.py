@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -129,3 +130,4 @@ ApplyMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestApplyMachine = ApplyMachine.TestCase
+TestApplyMachine.pytestmark = [pytest.mark.slow]

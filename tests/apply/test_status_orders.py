@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.apply.conftest import converge
 from tests.e2e.world import make_world
@@ -21,6 +22,7 @@ def tokbridge(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           cwd=REPO, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_an_order_held_for_an_unknown_sku_shows_in_status(tmp_path: Path) -> None:
     with make_world(tmp_path / "shop", n_products=4) as world:
         converge(world)

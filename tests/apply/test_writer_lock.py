@@ -24,6 +24,7 @@ def tokbridge(*args: str) -> list[str]:
     return [sys.executable, "-c", "from cli import main; main()", *args]
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_while_watch_runs(tmp_path: Path) -> None:
     with make_world(tmp_path / "shop", n_products=6) as world:
         converge(world)

@@ -42,6 +42,7 @@ import pytest
 
 from engine.config import load
 from engine.ecwid.client import EcwidClient
+from engine.http.tls import tls_context
 from engine.model.listing import ListingIntent
 from engine.rules import evaluate
 from engine.sandbox.ecwid import ALL_SCOPES
@@ -142,7 +143,8 @@ class Chaos:
 
     def daemon_up(self) -> bool:
         try:
-            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=5).status_code in (200, 503)
+            answer = httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=5, verify=tls_context())
+            return answer.status_code in (200, 503)
         except httpx.TransportError:
             return False
 
@@ -197,7 +199,7 @@ class Chaos:
     # -- buyers -------------------------------------------------------------------------------
 
     def _buyer(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = httpx.post(self.world.tiktok_server.url + path, json=body or {}, timeout=10)
+        response = httpx.post(self.world.tiktok_server.url + path, json=body or {}, timeout=10, verify=tls_context())
         envelope: dict[str, Any] = response.json()
         assert envelope["code"] == 0, (path, envelope)
         data: dict[str, Any] = envelope["data"]

@@ -53,7 +53,7 @@ CASES = {
         "rules/orders.yaml",
         "    do: cancel\n",
         "",
-        ["rules/orders.yaml:23:5: error: ecwid_to_tiktok[1]: missing required key 'do'"],
+        ["rules/orders.yaml:26:5: error: ecwid_to_tiktok[1]: missing required key 'do'"],
     ),
     "wrong enum": (
         "rules/sync.yaml",
@@ -101,7 +101,7 @@ CASES = {
         "  IN_TRANSIT: {",
         "  SHIPPED: {",
         [
-            "rules/orders.yaml:14:3: error: tiktok_to_ecwid.SHIPPED: 'SHIPPED' is not a TikTok order status "
+            "rules/orders.yaml:17:3: error: tiktok_to_ecwid.SHIPPED: 'SHIPPED' is not a TikTok order status "
             "(expected one of: UNPAID, ON_HOLD, AWAITING_SHIPMENT, PARTIALLY_SHIPPING, AWAITING_COLLECTION, "
             "IN_TRANSIT, DELIVERED, COMPLETED, CANCELLED)"
         ],
@@ -125,6 +125,26 @@ CASES = {
             "(expected one of: UNPAID, ON_HOLD, AWAITING_SHIPMENT, PARTIALLY_SHIPPING, AWAITING_COLLECTION, "
             "IN_TRANSIT, DELIVERED, COMPLETED, CANCELLED)"
         ],
+    ),
+    "import start that is not a date": (
+        "rules/orders.yaml",
+        "  # from: 2026-12-01T00:00:00Z",
+        "  from: 2026-13-01T00:00:00Z",
+        ["rules/orders.yaml:13:9: error: import.from: '2026-13-01T00:00:00Z' is not a date and time; write it like "
+         "2026-12-01T00:00:00Z (UTC) or 2026-12-01T00:00:00-05:00 (New York in winter)"],
+    ),
+    "import start without a time zone": (
+        "rules/orders.yaml",
+        "  # from: 2026-12-01T00:00:00Z",
+        "  from: 2026-12-01",
+        ["rules/orders.yaml:13:9: error: import.from: '2026-12-01' has no time zone; write the time and its zone, "
+         "like 2026-12-01T00:00:00Z (UTC) or 2026-12-01T00:00:00-05:00 (New York in winter)"],
+    ),
+    "import start as Unix seconds": (
+        "rules/orders.yaml",
+        "  # from: 2026-12-01T00:00:00Z",
+        "  from: 1796083200",
+        ["rules/orders.yaml:13:9: error: import.from: expected string, got integer (put the value in quotes)"],
     ),
     "expression nested too deeply (used to be a RecursionError out of load)": (
         "rules/orders.yaml",
@@ -199,7 +219,7 @@ CASES = {
         "rules/orders.yaml",
         '    shipping_provider: "{{ carriers[order.shippingOption.shippingCarrierName] }}"\n',
         "",
-        ["rules/orders.yaml:20:5: error: ecwid_to_tiktok[0]: ship_package needs shipping_provider"],
+        ["rules/orders.yaml:23:5: error: ecwid_to_tiktok[0]: ship_package needs shipping_provider"],
     ),
 }
 

@@ -86,6 +86,7 @@ _values = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_siz
                        max_leaves=6)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(file=st.sampled_from(YAML_FILES), data=st.data())
 def test_tree_mutations(root: Path, file: str, data: st.DataObject) -> None:
@@ -105,6 +106,7 @@ def test_tree_mutations(root: Path, file: str, data: st.DataObject) -> None:
     _check(root, file, yaml.safe_dump(tree, allow_unicode=True))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(file=st.sampled_from(YAML_FILES), data=st.data())
 def test_text_mutations(root: Path, file: str, data: st.DataObject) -> None:
@@ -118,12 +120,14 @@ def test_text_mutations(root: Path, file: str, data: st.DataObject) -> None:
     _check(root, file, text)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_random_expressions(root: Path, data: st.DataObject) -> None:
     _check_expression(root, data, _expressions)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_long_and_deep_expressions(root: Path, data: st.DataObject) -> None:

@@ -5,14 +5,13 @@ listing TikTok's review refused (a prohibited word in its Ecwid name), a product
 cannot place (mappings/categories.yaml), and an imported TikTok order; `tokbridge watch`'s
 daemon runs on it with its receiver (the dashboard) on 127.0.0.1. `browser` is Chromium at
 375 px wide (the Ecwid admin on a phone), a fresh profile per module. Screenshots go to
-`test-artifacts/dashboard/` (git-ignored); the session prints where.
+`test-artifacts/dashboard/` (git-ignored); the run prints where (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,21 +93,11 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
             daemon.runtime.close()
 
 
-_saved: list[Path] = []  # the artifacts directory, once this session has written to it
-
-
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    _saved.append(ARTIFACTS)
+    # Emptied once per run by tests/conftest.py (several xdist workers write here), which also prints it.
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    for directory in _saved:
-        shots = sorted(p.name for p in directory.glob("*.png"))
-        terminalreporter.write_line(f"dashboard screenshots ({len(shots)}): {directory}: {', '.join(shots)}")
 
 
 @pytest.fixture(scope="module")
@@ -141,4 +130,5 @@ def screenshot(browser: Any, path: Path) -> None:
     shot = browser.execute_cdp_cmd("Page.captureScreenshot", {
         "format": "png", "captureBeyondViewport": True,
         "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
+    path.parent.mkdir(parents=True, exist_ok=True)  # another pytest run in this checkout may have emptied it
     path.write_bytes(base64.b64decode(shot["data"]))

@@ -130,12 +130,13 @@ def test_an_ecwid_app_payload_for_our_store_opens_it(exposed: str) -> None:
     assert httpx.get(f"{exposed}/dashboard", cookies={COOKIE: session}).status_code == 200
 
 
+# Fixed ids: pytest-xdist workers must collect the same names (the random payload differs per worker).
 @pytest.mark.parametrize("payload", [
     ecwid_payload(store_id=STORE_ID + 1),  # another store
     ecwid_payload(access_token="secret_someone_else"),  # another app
     encrypt({"store_id": STORE_ID, "access_token": APP_TOKEN}, secret="another-app-secret-xyz"),
     "not base64 at all!", "", "A" * 64, base64.urlsafe_b64encode(os.urandom(48)).decode(),
-])
+], ids=["another store", "another app", "another app secret", "not base64", "empty", "zeros", "random bytes"])
 def test_other_payloads_are_refused_with_one_answer(exposed: str, payload: str) -> None:
     answer = httpx.get(f"{exposed}/dashboard", params={"payload": payload})
     assert answer.status_code == 403

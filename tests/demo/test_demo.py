@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
@@ -41,6 +42,7 @@ def tokbridge(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.
     return subprocess.run([*TOKBRIDGE, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_the_demo_tells_the_whole_story_and_exits_0() -> None:
     done = tokbridge("demo", "--products", "60", "--keep")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -151,6 +153,7 @@ def sandbox_process(*args: str) -> Iterator[RunningSandbox]:
             running.process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_sandbox_config_dir_is_ready_to_validate_plan_and_apply(tmp_path: Path) -> None:
     shop = tmp_path / "shop"
     with sandbox_process("--products", "30", "--config-dir", str(shop), "--review-delay", "1") as sandbox:

@@ -52,6 +52,7 @@ def test_every_command_on_the_page_is_one_tokbridge_accepts(tmp_path: Path,
         _accepts(args)
 
 
+@pytest.mark.slow
 def test_the_runnable_blocks_run_in_order_on_the_sandboxes(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

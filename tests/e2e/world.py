@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from engine.config import load, starter_files
+from engine.http.tls import tls_context
 from engine.runtime import Runtime, save_tiktok_grant
 from engine.sandbox.ecwid import RunningEcwidSandbox, start_ecwid_sandbox
 from engine.sandbox.server import ServerThread
@@ -58,7 +59,7 @@ class CountingTransport(httpx.HTTPTransport):
     """
 
     def __init__(self, sandbox: TikTokSandbox | None = None) -> None:
-        super().__init__()
+        super().__init__(verify=tls_context())  # the shared context: building one costs 20-40 ms of CPU
         self._own: list[tuple[str, str]] = []
         self._sandbox = sandbox
         self._start = 0

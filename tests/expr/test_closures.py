@@ -310,6 +310,7 @@ def catalog_names(draw: st.DrawFn) -> dict[str, Any]:
     return {"product": item, "variant": chosen}
 
 
+@pytest.mark.slow
 @settings(max_examples=1200, deadline=None)
 @given(source=expressions, names=catalog_names())
 def test_fast_path_and_jinja_agree_on_generated_expressions(source: str, names: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from engine.apply.orders import OrderSyncResult, find_imported_order
 from engine.config import load
 from engine.config.types import OrderRules
 from engine.ecwid.client import EcwidClient
+from engine.http.tls import tls_context
 from engine.model.ecwid_order import EcwidOrder
 from engine.model.listing import ProductStatus
 from engine.passes.orders import sync_orders
@@ -78,7 +79,7 @@ class Shop:
     # -- the buyer and the merchant ------------------------------------------------------------------
 
     def _buyer(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = httpx.post(self.tiktok_server.url + path, json=body or {}, timeout=10)
+        response = httpx.post(self.tiktok_server.url + path, json=body or {}, timeout=10, verify=tls_context())
         envelope: dict[str, Any] = response.json()
         assert envelope["code"] == 0, envelope
         data: dict[str, Any] = envelope["data"]

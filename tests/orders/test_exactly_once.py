@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from engine.ecwid.client import EcwidClient
+from engine.http.tls import tls_context
 from engine.model.plan import ActionKind
 from engine.passes.orders import TIKTOK_CURSOR, webhook_order_ids
 from engine.sandbox.server import ServerThread
@@ -116,7 +118,7 @@ class LoseFirstCreateAnswer(httpx.BaseTransport):
     Ecwid stored the order."""
 
     def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
+        self.inner = httpx.HTTPTransport(verify=tls_context())
         self.lost = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -151,6 +153,7 @@ def _crash_pass(shop: Shop) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60, check=False)
 
 
+@pytest.mark.slow
 def test_kill_9_between_the_ecwid_create_and_the_state_write_never_duplicates_or_loses(shop: Shop) -> None:
     order_ids: list[str] = []
     for run in range(CRASH_RUNS):
@@ -183,7 +186,7 @@ class LoseFirstRestockAnswer(httpx.BaseTransport):
     the stock, tokbridge cannot know."""
 
     def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
+        self.inner = httpx.HTTPTransport(verify=tls_context())
         self.lost = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

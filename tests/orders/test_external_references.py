@@ -11,6 +11,7 @@ import pytest
 
 from engine.apply.orders import IMMEDIATE_RETRIES, PLATFORM, REFERENCE_KIND, record_order_references, reference_key
 from engine.http import ApiError
+from engine.http.tls import tls_context
 from engine.passes.orders import sync_orders, verify_orders
 from engine.tiktok.client import TikTokClient
 from engine.tiktok.convert import parse_item_errors
@@ -39,7 +40,7 @@ class FailReferenceWrites(httpx.BaseTransport):
     """Forwards to the sandbox, but answers Add External Order References with a 500 while `failing`."""
 
     def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
+        self.inner = httpx.HTTPTransport(verify=tls_context())
         self.failing = True
         self.refused = 0
 

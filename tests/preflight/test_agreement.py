@@ -13,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from engine.demo import connect_shop, start_sandboxes, write_config_dir
 from engine.model.listing import (
     DesiredListing,
@@ -125,6 +127,7 @@ def test_preflight_and_the_sandbox_review_give_the_same_verdicts(tmp_path: Path)
         assert not world.tiktok.products  # dry runs only: nothing was created
 
 
+@pytest.mark.slow
 def test_no_create_that_passes_preflight_is_refused_by_review_on_the_demo_catalog(tmp_path: Path) -> None:
     with start_sandboxes(n_products=200, seed=0, manual_clock=True) as sandboxes:
         write_config_dir(tmp_path, sandboxes, secrets_file=True)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine.passes.catalog import apply_catalog, plan_catalog
 from tests.e2e.world import make_world
 
@@ -20,6 +22,7 @@ def plan_exit(root: Path) -> subprocess.CompletedProcess[str]:
                           cwd=Path(__file__).resolve().parents[2])
 
 
+@pytest.mark.slow
 def test_a_change_that_blocks_listable_products_exits_3(tmp_path: Path) -> None:
     with make_world(tmp_path, n_products=5) as world:
         with world.runtime() as runtime:

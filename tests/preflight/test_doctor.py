@@ -27,6 +27,7 @@ def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
 
 
+@pytest.mark.slow
 def test_doctor_names_what_is_missing_and_apply_creates_nothing_until_it_is_fixed(tmp_path: Path) -> None:
     with make_world(tmp_path, n_products=6) as world:
         world.tiktok.missing_setup = {"RETURN_WAREHOUSE", "SHIPPING_TEMPLATE"}

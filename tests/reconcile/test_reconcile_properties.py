@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reconcile_builders import actual, listing, sku, sync
@@ -156,6 +157,7 @@ def test_order_is_deterministic_whatever_the_input_order(world: tuple, rules: Sy
     assert keys == sorted(keys)  # by product, then stop > activate/create > quantity > price > content
 
 
+@pytest.mark.slow
 @FAST
 @given(world=worlds(), rules=sync_rules())
 def test_plan_files_round_trip(world: tuple, rules: SyncRules) -> None:  # type: ignore[type-arg]

@@ -18,7 +18,9 @@ from engine.state import StateStore
 from engine.watch import Daemon, WatchOptions
 from tests.e2e.world import World, make_world
 
-DEADLINE = 20.0
+# Generous: under pytest-xdist on two busy cores a daemon step can take many seconds. A passing test
+# never waits for it (wait_for polls the outcome), only a failing one does.
+DEADLINE = 60.0
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float = DEADLINE, what: str = "condition",

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from engine.http.tls import tls_context
 from tests.e2e.world import World, make_world
 from tests.watch.conftest import converge, simple_live_products, tiktok_price, tiktok_quantity, wait_for
 
@@ -66,13 +68,15 @@ def writes(world: World) -> int:
     return len(world.transport.writes())
 
 
+@pytest.mark.slow
 def test_a_manual_config_edit_waits_for_approval_then_applies_once(tmp_path: Path) -> None:
     with make_world(tmp_path / "shop", n_products=6) as world:
         converge(world)
         pid = simple_live_products(world)[0]
         before = tiktok_price(world, pid)
         with watching(world, tmp_path / "watch.log") as url:
-            wait_for(lambda: httpx.get(f"{url}/healthz").json()["queue_depth"] == 0, what="the start-up work")
+            wait_for(lambda: httpx.get(f"{url}/healthz", verify=tls_context()).json()["queue_depth"] == 0,
+                     what="the start-up work")
             world.transport.reset()
             world.edit_config("rules/selling.yaml", PRICE, PRICE.replace("round: none",
                                                                          "modifiers:\n        - percent: 5\n"
@@ -96,6 +100,7 @@ def test_a_manual_config_edit_waits_for_approval_then_applies_once(tmp_path: Pat
             assert len(world.transport.writes("/prices/update")) == price_writes  # applied once
 
 
+@pytest.mark.slow
 def test_a_guardrail_refusal_is_shown_and_approved_through_the_running_daemon(tmp_path: Path) -> None:
     with make_world(tmp_path / "shop", n_products=6) as world:
         converge(world)

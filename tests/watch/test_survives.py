@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
 from cli import main
+from engine.http.tls import tls_context
 from engine.watch import ORDERS, REPLAN, Daemon, Priority, WatchOptions
 from tests.e2e.world import World, make_world
 from tests.watch.conftest import converge, simple_live_products, tiktok_quantity, wait_for
@@ -41,6 +43,7 @@ def listening_url(log_path: Path) -> str:
     return str(wait_for(url, what="the receiver to listen"))
 
 
+@pytest.mark.slow
 def test_hostile_data_and_a_broken_config_edit_leave_watch_up_and_syncing(tmp_path: Path) -> None:
     with make_world(tmp_path / "shop", n_products=8) as world:
         converge(world)
@@ -54,7 +57,7 @@ def test_hostile_data_and_a_broken_config_edit_leave_watch_up_and_syncing(tmp_pa
             orders.write_text(orders.read_text().replace("\"order.status == 'AWAITING_SHIPMENT'\"", DEEP, 1))
 
             def config_state() -> Any:
-                config = httpx.get(f"{url}/healthz").json()["config"]
+                config = httpx.get(f"{url}/healthz", verify=tls_context()).json()["config"]
                 return config if not config["valid"] else None
 
             problems = wait_for(config_state, what="the bad edit to be reported")["problems"]

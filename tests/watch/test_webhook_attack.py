@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from engine.ecwid.webhooks import SIGNATURE_HEADER, signature
+from engine.http.tls import tls_context
 from engine.tiktok.signing import webhook_signature
 from tests.e2e.world import World, make_world
 from tests.watch.conftest import wait_for
@@ -78,7 +79,7 @@ class Daemon:
 
     def healthz(self) -> dict[str, Any] | None:
         try:
-            response = httpx.get(f"{self.url}/healthz", timeout=5)
+            response = httpx.get(f"{self.url}/healthz", timeout=5, verify=tls_context())
         except httpx.TransportError:
             return None
         return dict(response.json()) if response.status_code in (200, 503) else None

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from engine.ecwid.webhooks import SIGNATURE_HEADER, signature
+from engine.http.tls import tls_context
 
 DELIVERED = frozenset({200, 201, 202, 204, 209})
 # Seconds after the event at which each attempt runs: now, then ~15/30/45 min, 1 h, then hourly to 24 h.
@@ -68,7 +69,7 @@ class WebhookDelivery:
             return len(self._queue)
 
     def _run(self) -> None:
-        with httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0)) as http:
+        with httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0), verify=tls_context()) as http:
             while True:
                 with self._cond:
                     while not self._stopped and (not self._queue or self._queue[0][0] > time.monotonic()):

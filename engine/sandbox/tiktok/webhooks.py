@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from engine.http.tls import tls_context
 from engine.tiktok.signing import webhook_signature
 
 EVENT_TYPES = {
@@ -91,7 +92,7 @@ class WebhookDispatcher:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        with httpx.Client(timeout=RECEIVER_TIMEOUT) as client:
+        with httpx.Client(timeout=RECEIVER_TIMEOUT, verify=tls_context()) as client:
             while True:
                 with self._cond:
                     due = self._next_due()
