@@ -68,7 +68,7 @@ from engine.reconcile.essence import (
     essence_to_json,
     sales_from_json,
 )
-from engine.reconcile.stored import StoredListings, actual_hash
+from engine.reconcile.stored import StoredDesired, StoredListings, actual_hash
 
 FORMAT_VERSION = 3
 
@@ -205,8 +205,10 @@ def inputs_digest(
     """
     h = hashlib.sha256()
     h.update(f"format:{FORMAT_VERSION}\nconfig:{config_digest}\n".encode())
+    stored = desired.rows if isinstance(desired, StoredDesired) else None
     for pid in sorted(desired):
-        h.update(b"D" + desired_hash(desired[pid]).encode() + b"\n")
+        h.update(b"D" + (stored[pid].desired_hash if stored is not None else desired_hash(desired[pid])).encode()
+                 + b"\n")
     rows = actual.rows if isinstance(actual, StoredListings) else None
     for pid in sorted(actual):
         h.update(b"A" + (rows[pid].digest if rows is not None else actual_hash(actual[pid])).encode() + b"\n")

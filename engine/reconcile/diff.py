@@ -78,7 +78,7 @@ from engine.reconcile.essence import (
     essence_hash,
     essence_of,
 )
-from engine.reconcile.stored import StoredListings
+from engine.reconcile.stored import StoredDesired, StoredListings
 
 BATCH_SIZE = 20  # TikTok's limit on product_ids per activate / deactivate / delete call
 BATCHED_KINDS = frozenset({ActionKind.ACTIVATE, ActionKind.DEACTIVATE, ActionKind.DELETE_PRODUCT})
@@ -221,14 +221,22 @@ def _settled(desired: Mapping[int, DesiredListing], actual: Mapping[int, ActualL
         return set()
     skipped = blocked | set(held)
     found: set[int] = set()
+    stored = desired.rows if isinstance(desired, StoredDesired) else None
     for pid, row in actual.rows.items():
-        want = desired.get(pid)
-        if (want is None or pid in skipped or not row.settled or row.status is not ProductStatus.ACTIVATE
-                or want.intent is not ListingIntent.LIST):
+        if pid in skipped or not row.settled or row.status is not ProductStatus.ACTIVATE:
             continue
-        if essence_hash(essence_of(want)) == row.essence_hash:
+        if stored is not None:
+            facts = stored.get(pid)
+            if facts is not None and facts.intent is ListingIntent.LIST and facts.essence_hash == row.essence_hash:
+                found.add(pid)
+            continue
+        want = desired.get(pid)
+        if want is not None and want.intent is ListingIntent.LIST \
+                and essence_hash(essence_of(want)) == row.essence_hash:
             found.add(pid)
     actual.preload(pid for pid in actual if pid not in found and pid not in blocked)
+    if isinstance(desired, StoredDesired):
+        desired.preload(pid for pid in desired if pid not in found and pid not in blocked)
     return found
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.state.files import CorruptStateError, set_aside
 from engine.state.lock import WriterBusyError, WriterLock, lock_path
+from engine.state.mirror import MirroredProduct, MirrorHead, StoredEvaluation
 from engine.state.store import (
     DEFAULT_PATH,
     SCHEMA_VERSION,
@@ -32,12 +33,15 @@ __all__ = [
     "Cursor",
     "ImportedOrder",
     "Intent",
+    "MirrorHead",
+    "MirroredProduct",
     "PendingWork",
     "ShopHealthRecord",
     "SkuLink",
     "StateConflict",
     "StateError",
     "StateStore",
+    "StoredEvaluation",
     "StoredToken",
     "WaitingApproval",
     "WriterBusyError",

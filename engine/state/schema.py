@@ -213,5 +213,37 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             since REAL NOT NULL
         )""",
     ),
+    # catalog mirror: the Ecwid catalog and the rules' outcome per product live in the state, so a fresh
+    # `plan` asks Ecwid only what changed since the last read (latest-stats, updatedFrom, deleted
+    # products) and evaluates only products whose content, config or store details changed.
+    (
+        """CREATE TABLE ecwid_products (
+            product_id INTEGER PRIMARY KEY,
+            update_timestamp INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,
+            skus TEXT NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        """CREATE TABLE ecwid_store (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            profile TEXT NOT NULL,
+            categories TEXT NOT NULL,
+            products_updated INTEGER NOT NULL,
+            categories_updated INTEGER NOT NULL,
+            profile_updated INTEGER NOT NULL,
+            settled INTEGER NOT NULL,
+            synced_at REAL NOT NULL,
+            full_read_at REAL NOT NULL
+        )""",
+        """CREATE TABLE evaluations (
+            product_id INTEGER PRIMARY KEY,
+            cache_key TEXT NOT NULL,
+            intent TEXT NOT NULL,
+            essence_hash TEXT NOT NULL,
+            desired_hash TEXT NOT NULL,
+            listing TEXT NOT NULL,
+            problems TEXT NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -48,6 +48,7 @@ from engine.reconcile.stored import StoredListings, StoredRow, stored_digest
 from engine.state import files
 from engine.state.files import CorruptStateError as CorruptStateError
 from engine.state.files import StateError as StateError
+from engine.state.mirror import MirrorTables
 from engine.state.schema import MIGRATIONS as MIGRATIONS
 from engine.state.schema import SCHEMA_VERSION as SCHEMA_VERSION
 
@@ -164,7 +165,7 @@ class AuditEntry:
     error: str
 
 
-class StateStore:
+class StateStore(MirrorTables):
     """The state database. Open with `StateStore.open(path)`; close when done (or use `with`)."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, *, clock: Callable[[], float]) -> None:

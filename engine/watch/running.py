@@ -154,7 +154,7 @@ class Daemon:
         keys = WebhookKeys(creds.ecwid_client_secret, creds.tiktok_app_key, creds.tiktok_app_secret)
         store_id = self.runtime.config.settings.ecwid.store_id
         source = DashboardSource(lambda: self.runtime.state, self.healthz, self._clock,
-                                 lambda pid: getattr(self.runtime.mirror.products.get(pid), "name", ""))
+                                 self.runtime.product_name)
         dashboard = dashboard_site(source, host=host, env=environment(self.runtime.config.root, self._env),
                                    ecwid=EcwidAppCheck(creds.ecwid_client_secret, creds.ecwid_token, store_id))
         app = build_app(keys, on_ecwid=self.on_ecwid_event, on_tiktok=self.on_tiktok_event,

@@ -78,7 +78,7 @@ def test_opens_from_empty_with_every_migration_in_wal_mode(tmp_path: Path) -> No
     path = default_path(tmp_path)
     assert path == tmp_path / ".tokbridge" / "state.db"
     with StateStore.open(path) as s:
-        assert s.schema_version == SCHEMA_VERSION == 4
+        assert s.schema_version == SCHEMA_VERSION == len(MIGRATIONS)
         assert s.journal_mode == "wal"
     assert (tmp_path / ".tokbridge" / ".gitignore").read_text() == "*\n"
     raw = sqlite3.connect(path)
@@ -97,18 +97,20 @@ def test_opens_from_empty_with_every_migration_in_wal_mode(tmp_path: Path) -> No
         "audit_log",
     } <= tables
     with StateStore.open(path) as again:  # reopening runs nothing twice
-        assert again.schema_version == 4
+        assert again.schema_version == SCHEMA_VERSION
 
 
 def test_refuses_a_newer_schema_and_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     StateStore.open(path).close()
     raw = sqlite3.connect(path)
-    raw.execute("PRAGMA user_version = 7")
+    newer = SCHEMA_VERSION + 3
+    raw.execute(f"PRAGMA user_version = {newer}")
     raw.close()
     with pytest.raises(StateError) as exc:
         StateStore.open(path)
-    assert str(exc.value) == f"{path}: schema version 7 is newer than this tokbridge understands (4); upgrade tokbridge"
+    assert str(exc.value) == (f"{path}: schema version {newer} is newer than this tokbridge understands "
+                              f"({SCHEMA_VERSION}); upgrade tokbridge")
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(StateError, match=re.escape(f"{junk}: cannot open the state database: file is not a database")):
@@ -255,7 +257,7 @@ def test_a_version_1_database_gains_review_pending_and_keeps_its_listings(tmp_pa
     raw.close()
     with StateStore.open(path) as s:
         s.save_listing(linked(1))
-        assert s.schema_version == 4 and s.reviews_pending() == set()
+        assert s.schema_version == SCHEMA_VERSION and s.reviews_pending() == set()
         s.set_review_pending(1, True)
         s.save_listing(linked(1))  # recording a later write does not forget the pending review
         assert s.reviews_pending() == {1}

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.model.listing import AttributeValue, TikTokAttribute
-from engine.state import CachedAttributes, PendingWork, ShopHealthRecord, StateStore
+from engine.state import SCHEMA_VERSION, CachedAttributes, PendingWork, ShopHealthRecord, StateStore
 from engine.state.store import MIGRATIONS
 
 NOW = 1_700_000_000.0
@@ -56,7 +56,7 @@ def test_a_schema_2_database_moves_its_cursor_rows_into_their_tables(tmp_path: P
         "connect.ecwid.scopes": "read_catalog update_catalog read_orders",
     })
     with StateStore.open(path, clock=lambda: NOW + 60) as store:
-        assert store.schema_version == 4
+        assert store.schema_version == SCHEMA_VERSION
         assert set(store.cursors()) == {"ecwid.products.updated_from", "ecwid.products.full_read",
                                         "orders.tiktok.update_time"}
         assert store.cursor("ecwid.products.updated_from") is not None
