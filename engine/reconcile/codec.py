@@ -34,6 +34,7 @@ from engine.model.listing import (
     ActionRequired,
     DesiredListing,
     DesiredSku,
+    IdentifierCode,
     ListingIntent,
     ProductStatus,
     RuleRef,
@@ -108,6 +109,9 @@ def listing_to_json(listing: DesiredListing) -> dict[str, Any]:
                 "list_price": None if s.list_price is None else str(s.list_price),
                 "image_url": s.image_url,
                 "trace": _trace_json(s.trace),
+                # Only when set, so digests of listings without one stay what they were.
+                **({} if s.identifier_code is None else
+                   {"identifier_code": {"type": s.identifier_code.type, "code": s.identifier_code.code}}),
             }
             for s in listing.skus
         ],
@@ -133,12 +137,17 @@ def listing_from_json(data: Mapping[str, Any]) -> DesiredListing:
                 list_price=None if s["list_price"] is None else Decimal(s["list_price"]),
                 image_url=s["image_url"],
                 trace=_trace_from_json(s["trace"]),
+                identifier_code=_identifier_from_json(s.get("identifier_code")),
             )
             for s in data["skus"]
         ),
         trace=_trace_from_json(data["trace"]),
         content_hash=data["content_hash"],
     )
+
+
+def _identifier_from_json(data: Mapping[str, Any] | None) -> IdentifierCode | None:
+    return None if data is None else IdentifierCode(type=str(data["type"]), code=str(data["code"]))
 
 
 def actual_to_json(actual: ActualListing) -> dict[str, Any]:
