@@ -154,6 +154,7 @@ class Runtime:
         sleep: Callable[[float], None] = time.sleep,
         qps: float = DEFAULT_QPS,
         tiktok_options: Mapping[str, Any] | None = None,
+        ecwid_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.state = state
@@ -165,6 +166,7 @@ class Runtime:
         self._sleep = sleep
         self._qps = qps
         self._tiktok_options = dict(tiktok_options or {})  # extra TikTokClient arguments (tests: backoff)
+        self._ecwid_options = dict(ecwid_options or {})  # extra EcwidClient arguments (benchmark set-up: pacing)
         self._lock = threading.RLock()
         self._ecwid: EcwidClient | None = None
         self._tiktok: TikTokClient | None = None
@@ -229,7 +231,7 @@ class Runtime:
             if self._ecwid is None:
                 settings = self.config.settings.ecwid
                 self._ecwid = EcwidClient(settings.base_url, settings.store_id, self._credentials.ecwid_token,
-                                          transport=self._ecwid_transport, sleep=self._sleep)
+                                          transport=self._ecwid_transport, sleep=self._sleep, **self._ecwid_options)
             return self._ecwid
 
     @property
@@ -407,9 +409,9 @@ class Runtime:
         body = _dump(raw)
         pid = product.id
         if isinstance(product, Product):
-            skus = [v.sku for v in product.variants] if product.variants else [product.sku]
-            return MirroredProduct(pid, product.update_timestamp, product.content_hash, _dump(skus), body), product
-        return MirroredProduct(pid, product.update_timestamp, _raw_hash(raw), "[]", body), product
+            skus = tuple(v.sku for v in product.variants) if product.variants else (product.sku,)
+            return MirroredProduct(pid, product.update_timestamp, product.content_hash, skus, body), product
+        return MirroredProduct(pid, product.update_timestamp, _raw_hash(raw), None, body), product
 
     def _load_details(self, profile_json: str, categories_json: str) -> None:
         """Profile and category tree from their stored JSON; converted products go when they change."""

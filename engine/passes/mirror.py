@@ -55,7 +55,7 @@ def evaluate_mirror(
     suffix = f"|{config.digest}|{attributes_digest(category_attributes)}|{region.value}|{runtime.details_digest}"
     index = runtime.state.mirror_index()
     stored = {} if full else runtime.state.evaluation_index()
-    shared = _shared_skus(runtime, index)
+    shared = _shared_skus(runtime)
     stale = [pid for pid, (digest, _) in index.items()
              if pid not in shared and (pid not in stored or stored[pid].cache_key != digest + suffix)]
     decoded: dict[int, DesiredListing] = {}
@@ -79,14 +79,14 @@ def evaluate_mirror(
             problems.extend(action_required_from_json(item) for item in json.loads(outcome.problems))
     problems.sort(key=lambda item: (item.ecwid_product_id, item.rule, item.sku, item.reason))
     listings = StoredDesired(rows, lambda ids: _load_listings(runtime, ids), decoded)
-    readable = sum(1 for _, skus in index.values() if skus != "[]")  # a readable product claims a SKU ("" too)
+    readable = sum(1 for _, can_read in index.values() if can_read)
     return MirrorEvaluation(Evaluation(listings, tuple(problems)), products=readable, evaluated=len(stale))
 
 
 def _evaluate(
     runtime: Runtime,
     ids: list[int],
-    index: Mapping[int, tuple[str, str]],
+    index: Mapping[int, tuple[str, bool]],
     suffix: str,
     category_attributes: Mapping[str, Sequence[TikTokAttribute]] | None,
 ) -> dict[int, tuple[StoredEvaluation, str, DesiredListing | None]]:
@@ -124,22 +124,11 @@ def _load_listings(runtime: Runtime, ids: list[int]) -> dict[int, DesiredListing
     return {pid: listing_from_json(json.loads(text)) for pid, text in runtime.state.evaluation_listings(ids).items()}
 
 
-def _shared_skus(runtime: Runtime, index: Mapping[int, tuple[str, str]]) -> dict[int, tuple[ActionRequired, ...]]:
+def _shared_skus(runtime: Runtime) -> dict[int, tuple[ActionRequired, ...]]:
     """The duplicate-SKU items (`engine.rules.evaluation.duplicate_skus`), decoding only the products involved."""
-    owners: dict[str, int] = {}
-    clashes: set[str] = set()
-    claims: dict[int, list[str]] = {}
-    for pid, (_, text) in index.items():
-        skus = claims[pid] = json.loads(text)
-        mine: set[str] = set()
-        for sku in skus:
-            if sku in mine or owners.setdefault(sku, pid) != pid:
-                clashes.add(sku)
-            mine.add(sku)
-    clashes.discard("")
-    if not clashes:
+    involved = runtime.state.shared_skus()
+    if not involved:
         return {}
-    involved = [pid for pid, skus in claims.items() if clashes.intersection(skus)]
     products = runtime.products(involved)
     return duplicate_skus([p for pid in sorted(products) if isinstance(p := products[pid], Product)])
 

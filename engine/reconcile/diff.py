@@ -172,7 +172,7 @@ def diff(
     actions: list[Action] = []
     waiting: list[Action] = []
     drift: list[Action] = []
-    skipped = blocked_ids | _settled(desired, actual, blocked=blocked_ids, held=held_by_pid.keys())
+    skipped = blocked_ids | _needs_nothing(desired, actual, blocked=blocked_ids, held=held_by_pid.keys())
     for pid in sorted(set(desired) | set(actual)):
         if pid in skipped:
             continue
@@ -235,7 +235,18 @@ def _settled(desired: Mapping[int, DesiredListing], actual: Mapping[int, ActualL
                 and essence_hash(essence_of(want)) == row.essence_hash:
             found.add(pid)
     actual.preload(pid for pid in actual if pid not in found and pid not in blocked)
+    return found
+
+
+def _needs_nothing(desired: Mapping[int, DesiredListing], actual: Mapping[int, ActualListing], *,
+                   blocked: set[int], held: Iterable[int]) -> set[int]:
+    """Products the diff can pass over without decoding anything: settled listings (`_settled`) and,
+    for stored desired listings, unlinked products the rules do not list (nothing to create). The
+    desired listings of the rest are decoded in one go."""
+    found = _settled(desired, actual, blocked=blocked, held=held)
     if isinstance(desired, StoredDesired):
+        found.update(pid for pid, row in desired.rows.items()
+                     if row.intent is not ListingIntent.LIST and pid not in actual)
         desired.preload(pid for pid in desired if pid not in found and pid not in blocked)
     return found
 

@@ -1,8 +1,9 @@
 """The state's copy of the Ecwid catalog and of the rules' outcome per product (`StateStore` mixin).
 
 - `ecwid_products`: each product's raw Ecwid JSON (combinations included) with what the evaluation
-  needs without decoding it: `content_hash` (keys the evaluation) and `skus` (the SKUs it claims,
-  for the catalog-wide duplicate check).
+  needs without decoding it: `content_hash` (keys the evaluation) and whether it could be read;
+  `ecwid_product_skus` holds the SKUs each readable product claims (its own, or its variations'),
+  so the catalog-wide duplicate check is one query.
 - `ecwid_store`: one row: the store profile, the category list, Ecwid's `latest-stats` as last
   seen, whether that sight was `settled` (see `engine.runtime`), and when the last read and the
   last full read happened.
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 _IDS_PER_QUERY = 500  # under SQLite's bound-parameter limit
+MIRROR_TABLES = frozenset({"ecwid_products", "ecwid_product_skus", "evaluations"})  # left out of the open check
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +33,7 @@ class MirroredProduct:
     product_id: int
     update_timestamp: int
     content_hash: str
-    skus: str  # JSON list of the SKUs the product claims ("[]" exactly when it cannot be read)
+    skus: tuple[str, ...] | None  # the SKUs the product claims; None when it cannot be read
     body: str  # the raw Ecwid JSON
 
 
@@ -90,33 +92,45 @@ class MirrorTables:
                 (head.profile, head.categories, head.products_updated, head.categories_updated,
                  head.profile_updated, int(head.settled), head.synced_at, head.full_read_at))
 
-    def mirror_products(self, products: Iterable[MirroredProduct], *, deleted: Iterable[int] = (),
-                        replace_all: bool = False) -> None:
-        """Upsert these products and drop the deleted ones (with their evaluations), in one transaction.
-
-        `replace_all` (a full read): every product not given is dropped too.
-        """
-        rows = [(p.product_id, p.update_timestamp, p.content_hash, p.skus, p.body) for p in products]
+    def mirror_products(self, products: Iterable[MirroredProduct], *, deleted: Iterable[int] = ()) -> None:
+        """Upsert these products and drop the deleted ones (with their evaluations), in one transaction."""
+        given = list(products)
+        rows = [(p.product_id, p.update_timestamp, p.content_hash, int(p.skus is not None), p.body) for p in given]
+        skus = [(p.product_id, sku) for p in given for sku in p.skus or ()]
         gone = sorted({int(pid) for pid in deleted})
         with self.transaction() as conn:
-            if replace_all:
-                conn.execute("DELETE FROM ecwid_products")
             conn.executemany(
-                """INSERT INTO ecwid_products (product_id, update_timestamp, content_hash, skus, body)
+                """INSERT INTO ecwid_products (product_id, update_timestamp, content_hash, readable, body)
                    VALUES (?, ?, ?, ?, ?)
                    ON CONFLICT (product_id) DO UPDATE SET update_timestamp = excluded.update_timestamp,
-                       content_hash = excluded.content_hash, skus = excluded.skus, body = excluded.body""", rows)
+                       content_hash = excluded.content_hash, readable = excluded.readable, body = excluded.body""",
+                rows)
+            for chunk in _chunks(sorted({p.product_id for p in given} | set(gone))):
+                marks = ",".join("?" * len(chunk))
+                conn.execute(f"DELETE FROM ecwid_product_skus WHERE product_id IN ({marks})", chunk)
+            conn.executemany("INSERT INTO ecwid_product_skus (product_id, sku) VALUES (?, ?)", skus)
             for chunk in _chunks(gone):
                 marks = ",".join("?" * len(chunk))
                 conn.execute(f"DELETE FROM ecwid_products WHERE product_id IN ({marks})", chunk)
-            # An evaluation outlives its product only until here: it would be taken for the next product
-            # with the same id (Ecwid does not reuse ids, a restored snapshot might).
-            conn.execute("DELETE FROM evaluations WHERE product_id NOT IN (SELECT product_id FROM ecwid_products)")
+                # An evaluation outlives its product only until here: it would be taken for a later product
+                # with the same id (Ecwid does not reuse ids, a restored snapshot might).
+                conn.execute(f"DELETE FROM evaluations WHERE product_id IN ({marks})", chunk)
 
-    def mirror_index(self) -> dict[int, tuple[str, str]]:
-        """Every mirrored product: id -> (content hash, SKUs JSON), without reading the bodies."""
-        rows = self._read("SELECT product_id, content_hash, skus FROM ecwid_products ORDER BY product_id")
-        return {pid: (digest, skus) for pid, digest, skus in rows}
+    def mirror_index(self) -> dict[int, tuple[str, bool]]:
+        """Every mirrored product: id -> (content hash, readable), without reading the bodies."""
+        rows = self._read("SELECT product_id, content_hash, readable FROM ecwid_products ORDER BY product_id")
+        return {pid: (digest, bool(readable)) for pid, digest, readable in rows}
+
+    def shared_skus(self) -> dict[int, set[str]]:
+        """Products claiming a SKU that is not theirs alone (another product's too, or two of their
+        variations'): product id -> those SKUs. The empty SKU is left out (the SKU check reports it)."""
+        rows = self._read(
+            """SELECT product_id, sku FROM ecwid_product_skus WHERE sku IN (
+                   SELECT sku FROM ecwid_product_skus WHERE sku <> '' GROUP BY sku HAVING COUNT(*) > 1)""")
+        found: dict[int, set[str]] = {}
+        for pid, sku in rows:
+            found.setdefault(pid, set()).add(sku)
+        return found
 
     def mirror_hashes(self, ids: Iterable[int]) -> dict[int, str]:
         """The content hash of these mirrored products (absent ids are left out)."""

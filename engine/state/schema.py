@@ -221,9 +221,15 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             product_id INTEGER PRIMARY KEY,
             update_timestamp INTEGER NOT NULL,
             content_hash TEXT NOT NULL,
-            skus TEXT NOT NULL,
+            readable INTEGER NOT NULL,
             body TEXT NOT NULL
         )""",
+        """CREATE TABLE ecwid_product_skus (
+            product_id INTEGER NOT NULL,
+            sku TEXT NOT NULL
+        )""",
+        "CREATE INDEX ecwid_product_skus_sku ON ecwid_product_skus(sku)",
+        "CREATE INDEX ecwid_product_skus_product ON ecwid_product_skus(product_id)",
         """CREATE TABLE ecwid_store (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             profile TEXT NOT NULL,

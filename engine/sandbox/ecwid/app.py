@@ -120,10 +120,14 @@ class EcwidSandbox:
     def load(self, catalog: SeedCatalog) -> None:
         """Replace the catalog with raw Ecwid JSON (a generated one or a `snapshot ecwid` file)."""
         with self.lock:
+            before = set(self.products)
             self.products = {int(p["id"]): stored_product(copy.deepcopy(p), self.now()) for p in catalog.products}
             self.categories = {int(c["id"]): copy.deepcopy(c) for c in catalog.categories}
             self.search_index.changed()
-            self.stats.catalog_replaced(self.now())
+            # Into an empty store the catalog arrives as it was (its newest edit is the catalog's date, so a
+            # generated catalog looks long settled); over an existing one it is a change made now.
+            newest = max((p["updateTimestamp"] for p in self.products.values()), default=0)
+            self.stats.catalog_replaced(self.now() if before else newest, removed=before - set(self.products))
             if catalog.profile:
                 self.profile_extra = copy.deepcopy(catalog.profile)
             ids = [c["id"] for p in self.products.values() for c in p.get("combinations", [])]

@@ -18,6 +18,7 @@ here, so the statistics cannot miss a change the webhooks report.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,10 +56,12 @@ class StoreStats:
         if event_type == "product.deleted":
             self.deleted_products.append((int(entity_id), at))
 
-    def catalog_replaced(self, at: int) -> None:
-        """A whole catalog was loaded: products, categories and the profile all changed now."""
+    def catalog_replaced(self, at: int, *, removed: Iterable[int] = ()) -> None:
+        """A whole catalog was loaded at `at`: products, categories and the profile all changed; the
+        products it replaced without keeping are deleted."""
         for name in ("productsUpdated", "categoriesUpdated", "profileUpdated"):
             self.updated[name] = max(self.updated[name], at)
+        self.deleted_products.extend((pid, at) for pid in sorted(removed))
 
 
 def latest_stats(sb: EcwidSandbox, call: Call) -> Any:
