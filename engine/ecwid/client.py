@@ -30,6 +30,7 @@ import httpx
 
 from engine.ecwid.converters import (
     JSON,
+    ConversionError,
     catalog_stats_from_json,
     categories_from_json,
     created_order_from_json,
@@ -225,7 +226,10 @@ class EcwidClient:
 
     def latest_stats(self) -> CatalogStats:
         """`GET /latest-stats`: one request that says whether the catalog changed since a date."""
-        return catalog_stats_from_json(self._request("GET", "/latest-stats"))
+        try:
+            return catalog_stats_from_json(self._request("GET", "/latest-stats"))
+        except ConversionError as exc:
+            raise PermanentError(f"Ecwid GET /latest-stats: unreadable answer: {exc}") from None
 
     # -- products -----------------------------------------------------------------------------
 
@@ -237,8 +241,14 @@ class EcwidClient:
         """
         found: list[tuple[int, int]] = []
         for item in self._pages("/products/deleted", {"from_date": int(since)}):
-            if isinstance(item, Mapping) and isinstance(item.get("id"), int):
+            if not isinstance(item, Mapping) or not isinstance(item.get("id"), int):
+                raise PermanentError(f"Ecwid GET /products/deleted: unreadable item {str(item)[:200]}; "
+                                     "`tokbridge plan --full` reads the whole catalog instead")
+            try:
                 found.append((int(item["id"]), ecwid_date(item.get("date"), field="date")))
+            except ConversionError as exc:
+                raise PermanentError(f"Ecwid GET /products/deleted: unreadable answer: {exc}; "
+                                     "`tokbridge plan --full` reads the whole catalog instead") from None
         return found
 
     def _with_combinations(self, raw: JSON) -> JSON:
