@@ -43,6 +43,7 @@ from engine.config import Secrets, load, secrets
 from engine.config.secrets import refuse_placeholders
 from engine.config.types import Config, Region
 from engine.ecwid import EcwidClient
+from engine.ecwid.client import PAGE_LIMIT
 from engine.ecwid.converters import categories_from_json, content_hash, profile_from_json, read_product
 from engine.ecwid.images import FetchedImage, ImageFetcher
 from engine.model.catalog import Catalog, CatalogStats, Category, Product, StoreProfile, UnreadableProduct
@@ -353,6 +354,10 @@ class Runtime:
             return self._read_in_full(stats, now, head)
         if head.settled and _same_stats(head, stats):
             return CatalogChanges()
+        return self._read_changes(head, stats, now)
+
+    def _read_changes(self, head: MirrorHead, stats: CatalogStats, now: float) -> CatalogChanges:
+        """What changed since the mirror's last read: details whose dates moved, updated and deleted products."""
         profile_json, categories_json = head.profile, head.categories
         if stats.profile_updated != head.profile_updated:
             profile_json = _dump(self.ecwid.get_profile_json())
@@ -367,7 +372,13 @@ class Runtime:
         self.state.mirror_products((row for row, _ in kept), deleted=deleted)
         self.mirror.forget(deleted)
         self.mirror.keep(product for _, product in kept)
-        self._save_head(stats, profile_json, categories_json, now, full_read_at=head.full_read_at)
+        overtaken = len(read) >= PAGE_LIMIT and self.ecwid.latest_stats().products_updated != stats.products_updated
+        if overtaken:
+            # Paged by offset in update order, a read that an edit overtook may have skipped a product (the
+            # edited one moved to the end, the rest one place up): the next read covers this window again.
+            stats = dataclasses.replace(stats, products_updated=head.products_updated)
+        self._save_head(stats, profile_json, categories_json, now, full_read_at=head.full_read_at,
+                        trusted=not overtaken)
         changed = sorted(row.product_id for row, _ in kept if before.get(row.product_id) != row.content_hash)
         return CatalogChanges(changed=tuple(changed), deleted=tuple(sorted(deleted)),
                               details_changed=(profile_json, categories_json) != (head.profile, head.categories))
@@ -381,12 +392,17 @@ class Runtime:
         before = {pid: digest for pid, (digest, _) in self.state.mirror_index().items()}
         changed: list[int] = []
         batch: list[tuple[MirroredProduct, Product | UnreadableProduct]] = []
-        for raw in ecwid.iter_products_json():
+        # In creation order, so an edit during the read moves nothing; a deletion during it moves the rest one
+        # place up and may skip one product, which is why an absence is confirmed by id before it counts.
+        for raw in ecwid.iter_products_json(extra_params={"sortBy": "ADDED_TIME_ASC"}):
             batch.append(self._mirrored(raw))
             if len(batch) >= FULL_READ_BATCH:
                 changed.extend(self._keep_batch(batch, before))
         changed.extend(self._keep_batch(batch, before))
-        gone = set(before)  # _keep_batch took every product Ecwid still has out of `before`
+        if before:  # _keep_batch took every product read out of `before`: these were not in the read
+            batch.extend(self._mirrored(raw) for raw in ecwid.get_products_json(before))
+            changed.extend(self._keep_batch(batch, before))
+        gone = set(before)
         self.state.mirror_products((), deleted=gone)
         self.mirror.forget(gone)
         self._save_head(stats, profile_json, categories_json, now, full_read_at=now)
@@ -424,14 +440,14 @@ class Runtime:
         mirror.products.clear()  # converted with the old category names
 
     def _save_head(self, stats: CatalogStats, profile_json: str, categories_json: str, now: float, *,
-                   full_read_at: float) -> None:
+                   full_read_at: float, trusted: bool = True) -> None:
         # Settled: every date Ecwid gave is older than the settle window by our clock, so a change in the
         # same second as one of them (which would leave the date as it is) has already happened and was read.
         newest = max(stats.products_updated, stats.categories_updated, stats.profile_updated)
         self.state.save_mirror_head(MirrorHead(
             profile=profile_json, categories=categories_json, products_updated=stats.products_updated,
             categories_updated=stats.categories_updated, profile_updated=stats.profile_updated,
-            settled=now - newest >= MIRROR_SETTLE, synced_at=now, full_read_at=full_read_at))
+            settled=trusted and now - newest >= MIRROR_SETTLE, synced_at=now, full_read_at=full_read_at))
         self.state.set_cursor(ECWID_CURSOR, str(stats.products_updated))
         if full_read_at == now:
             self.state.set_cursor(ECWID_FULL_READ, str(int(now)))

@@ -66,6 +66,19 @@ def evaluate_mirror(
             stored[pid] = row
             if listing is not None:
                 decoded[pid] = listing
+    evaluation = _assemble(runtime, index, stored, shared, decoded)
+    readable = sum(1 for _, can_read in index.values() if can_read)
+    return MirrorEvaluation(evaluation, products=readable, evaluated=len(stale))
+
+
+def _assemble(
+    runtime: Runtime,
+    index: Mapping[int, tuple[str, bool]],
+    stored: Mapping[int, StoredEvaluation],
+    shared: Mapping[int, tuple[ActionRequired, ...]],
+    decoded: Mapping[int, DesiredListing],
+) -> Evaluation:
+    """The catalog's Evaluation from the stored outcomes: listings as hash rows, decoded on demand."""
     rows: dict[int, DesiredRow] = {}
     problems: list[ActionRequired] = []
     for pid in index:
@@ -78,9 +91,7 @@ def evaluate_mirror(
         if outcome.problems:
             problems.extend(action_required_from_json(item) for item in json.loads(outcome.problems))
     problems.sort(key=lambda item: (item.ecwid_product_id, item.rule, item.sku, item.reason))
-    listings = StoredDesired(rows, lambda ids: _load_listings(runtime, ids), decoded)
-    readable = sum(1 for _, can_read in index.values() if can_read)
-    return MirrorEvaluation(Evaluation(listings, tuple(problems)), products=readable, evaluated=len(stale))
+    return Evaluation(StoredDesired(rows, lambda ids: _load_listings(runtime, ids), decoded), tuple(problems))
 
 
 def _evaluate(

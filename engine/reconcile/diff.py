@@ -220,22 +220,21 @@ def _settled(desired: Mapping[int, DesiredListing], actual: Mapping[int, ActualL
     if not isinstance(actual, StoredListings):
         return set()
     skipped = blocked | set(held)
-    found: set[int] = set()
-    stored = desired.rows if isinstance(desired, StoredDesired) else None
-    for pid, row in actual.rows.items():
-        if pid in skipped or not row.settled or row.status is not ProductStatus.ACTIVATE:
-            continue
-        if stored is not None:
-            facts = stored.get(pid)
-            if facts is not None and facts.intent is ListingIntent.LIST and facts.essence_hash == row.essence_hash:
-                found.add(pid)
-            continue
-        want = desired.get(pid)
-        if want is not None and want.intent is ListingIntent.LIST \
-                and essence_hash(essence_of(want)) == row.essence_hash:
-            found.add(pid)
+    found = {pid for pid, row in actual.rows.items()
+             if pid not in skipped and row.settled and row.status is ProductStatus.ACTIVATE
+             and _listed_as(desired, pid) == row.essence_hash}
     actual.preload(pid for pid in actual if pid not in found and pid not in blocked)
     return found
+
+
+def _listed_as(desired: Mapping[int, DesiredListing], pid: int) -> str | None:
+    """The essence hash of a product the rules list; None when they do not list it. Stored desired
+    listings know it without being decoded."""
+    if isinstance(desired, StoredDesired):
+        row = desired.rows.get(pid)
+        return row.essence_hash if row is not None and row.intent is ListingIntent.LIST else None
+    want = desired.get(pid)
+    return essence_hash(essence_of(want)) if want is not None and want.intent is ListingIntent.LIST else None
 
 
 def _needs_nothing(desired: Mapping[int, DesiredListing], actual: Mapping[int, ActualListing], *,

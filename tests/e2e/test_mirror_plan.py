@@ -14,15 +14,17 @@ blocked item, and in their inputs digest. The Ecwid sandbox and the runtime shar
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.ecwid import EcwidClient
+from engine.ecwid.converters import content_hash
 from engine.model.listing import ListingIntent, ProductStatus
 from engine.model.plan import Plan
 from engine.passes.catalog import plan_catalog
@@ -52,8 +54,8 @@ ROUNDS = st.lists(st.tuples(st.lists(EDITS, max_size=4), st.sampled_from([0, 0, 
 
 
 @contextmanager
-def mirrored_world() -> Iterator[tuple[World, ManualClock]]:
-    with tempfile.TemporaryDirectory() as tmp, make_world(Path(tmp), n_products=N_PRODUCTS) as world:
+def mirrored_world(n_products: int = N_PRODUCTS) -> Iterator[tuple[World, ManualClock]]:
+    with tempfile.TemporaryDirectory() as tmp, make_world(Path(tmp), n_products=n_products) as world:
         sandbox = world.ecwid.sandbox
         clock = ManualClock(start=sandbox.now() + 1)
         sandbox.clock = clock.now  # the sandbox's dates and the runtime's clock move together
@@ -62,8 +64,8 @@ def mirrored_world() -> Iterator[tuple[World, ManualClock]]:
         yield world, clock
 
 
-def _runtime(world: World, clock: ManualClock) -> Runtime:
-    return world.runtime(clock=clock.now)
+def _runtime(world: World, clock: ManualClock, **options: Any) -> Runtime:
+    return world.runtime(clock=clock.now, **options)
 
 
 def _link_some(world: World, clock: ManualClock) -> None:
@@ -153,3 +155,52 @@ def test_incremental_plan_equals_full_plan(rounds: list[tuple[list[tuple[str, in
             clock.advance(step)
             with _runtime(world, clock) as runtime:
                 _same(plan_catalog(runtime), _oracle(world, runtime))
+
+
+class _EditWhilePaging(httpx.HTTPTransport):
+    """Makes a merchant edit just before the second page of a product search is asked for: the edited
+    product moves to the end of the update order, the others one place up (offset paging's race)."""
+
+    def __init__(self, edit: Callable[[], None]) -> None:
+        super().__init__()
+        self._edit: Callable[[], None] | None = edit
+        self.edited = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        if (self._edit is not None and request.url.path.endswith("/products") and params.get("offset") == "100"
+                and "updatedFrom" in params):
+            self._edit()
+            self._edit, self.edited = None, True
+        return super().handle_request(request)
+
+
+def _mirror_is_ecwid(world: World, runtime: Runtime) -> None:
+    running = world.ecwid
+    with EcwidClient(running.base_url, running.store_id, running.token, requests_per_minute=10**7) as client:
+        ecwid = {raw["id"]: content_hash(raw) for raw in client.iter_products_json()}
+    assert {pid: digest for pid, (digest, _) in runtime.state.mirror_index().items()} == ecwid
+
+
+def test_an_edit_that_overtakes_a_paged_read_loses_no_product() -> None:
+    """120 products edited long ago and one since: a two-page read from before the first edits. An edit
+    during that read skips a product at the page boundary; the next plan must still see its change."""
+    with mirrored_world(n_products=130) as (world, clock):
+        sandbox = world.ecwid.sandbox
+        with _runtime(world, clock) as runtime:
+            plan_catalog(runtime)  # the first plan: a full read
+        clock.advance(300)
+        ids = sorted(sandbox.products)
+        for pid in ids[:120]:
+            sandbox.admin_update_product(pid, quantity=3)
+        clock.advance(120)
+        sandbox.admin_update_product(ids[125], price=99)  # the newest change, 120 s after the others
+        clock.advance(120)
+        transport = _EditWhilePaging(lambda: sandbox.admin_update_product(ids[0], price=77))
+        with _runtime(world, clock, ecwid_transport=transport) as runtime:
+            plan_catalog(runtime)
+        assert transport.edited, "the read had two pages and the edit came between them"
+        clock.advance(120)
+        with _runtime(world, clock) as runtime:
+            _same(plan_catalog(runtime), _oracle(world, runtime))
+            _mirror_is_ecwid(world, runtime)
