@@ -26,12 +26,16 @@ from engine.config.types import Config
 from engine.config.yamlsource import Document, YamlProblem, parse
 
 MAX_FILE_BYTES = 2_000_000
+# Config files the catalog's rule evaluation never reads (order status rules): editing one keeps every
+# product's stored evaluation (engine.passes.mirror).
+NOT_CATALOG = frozenset({"rules/orders.yaml"})
 
 
 @dataclass(frozen=True, slots=True)
 class _Read:
     documents: dict[str, Document]  # kind -> parsed document
     digest: str
+    catalog_digest: str  # the same without the files the catalog rules never read
 
 
 def _read_secrets(root: FsPath) -> tuple[dict[str, str], list[Diagnostic]]:
@@ -117,6 +121,7 @@ def _read_file(root: FsPath, relative: str, problems: list[Diagnostic]) -> bytes
 def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
     documents: dict[str, Document] = {}
     digest = hashlib.sha256()
+    catalog_digest = hashlib.sha256()
     for folder in ("rules", "mappings"):
         if (root / folder).is_dir():
             for extra in sorted((root / folder).iterdir()):
@@ -130,6 +135,8 @@ def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
         if data is None:
             continue
         digest.update(relative.encode() + b"\0" + data + b"\0")
+        if relative not in NOT_CATALOG:
+            catalog_digest.update(relative.encode() + b"\0" + data + b"\0")
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -140,7 +147,7 @@ def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
             documents[kind] = parse(text.removeprefix("\ufeff"), relative)
         except YamlProblem as problem:
             problems.append(problem.diagnostic)
-    return _Read(documents, digest.hexdigest())
+    return _Read(documents, digest.hexdigest(), catalog_digest.hexdigest())
 
 
 def declared_settings(root: str | os.PathLike[str]) -> Mapping[str, Any]:
@@ -187,6 +194,7 @@ def load(root: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) 
         attributes=build.build_attributes(docs["attributes"], compiled["attributes"]),
         orders=build.build_orders(docs["orders"], compiled["orders"]),
         digest=read.digest,
+        catalog_digest=read.catalog_digest,
     )
     # Offline against TikTok's category tree when `doctor` saved one (engine.config.categories).
     category_problems = check_categories(config)

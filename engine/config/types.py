@@ -301,3 +301,4 @@ class Config:
     attributes: AttributeMapping
     orders: OrderRules
     digest: str  # hash of every config file's bytes: part of the rule-cache key and of a plan's inputs
+    catalog_digest: str = ""  # the same over the files the catalog rules read (all but rules/orders.yaml)

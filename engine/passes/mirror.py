@@ -1,13 +1,14 @@
 """The rules' outcome for the whole mirrored catalog, evaluating only what changed.
 
 Each product's outcome is stored in the state (`evaluations`) under the key it was evaluated with:
-the product's content hash (its Ecwid JSON), the config digest, the category attributes' digest,
-the region and the store details' digest (profile and category names, which products are converted
-with). A product whose key is unchanged is not decoded, not evaluated and its listing not read:
+the product's content hash (its Ecwid JSON), the digest of the config files the catalog rules read
+(all but rules/orders.yaml: an order rule edit keeps every evaluation), the category attributes'
+digest, the region and the store details' digest (profile and category names, which products are
+converted with). A product whose key is unchanged is not decoded, not evaluated and its listing not read:
 the diff gets its intent and hashes (`StoredDesired`) and decodes the listing only if it must act
-on it. So a plan after a few Ecwid edits evaluates those few products; an edit of the config or a
-renamed category re-evaluates every product (what a config edit touches is not narrowed down to
-rules yet); `full=True` (`plan --full`) re-evaluates everything.
+on it. So a plan after a few Ecwid edits evaluates those few products; an edit of a catalog config
+file or a renamed category re-evaluates every product (what such an edit touches is not narrowed
+down to single rules yet); `full=True` (`plan --full`) re-evaluates everything.
 
 The catalog-wide check (a SKU used by two products) runs over the SKUs stored with each product,
 so it needs no product decoded either, and its outcome is never stored: it depends on other
@@ -52,7 +53,8 @@ def evaluate_mirror(
     """Every mirrored product's outcome: stored where its key is unchanged, evaluated (and stored) otherwise."""
     config = runtime.config
     region = config.settings.region
-    suffix = f"|{config.digest}|{attributes_digest(category_attributes)}|{region.value}|{runtime.details_digest}"
+    rules = config.catalog_digest or config.digest
+    suffix = f"|{rules}|{attributes_digest(category_attributes)}|{region.value}|{runtime.details_digest}"
     index = runtime.state.mirror_index()
     stored = {} if full else runtime.state.evaluation_index()
     shared = _shared_skus(runtime)

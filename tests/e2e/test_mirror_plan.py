@@ -2,7 +2,8 @@
 
 Each example builds a world (both sandboxes on 127.0.0.1), links part of the catalog in the state,
 and then runs rounds: random merchant edits in the Ecwid sandbox (prices, stock, names, enabling,
-new products, deleted products, new variations, a renamed category), sometimes a config edit, and a
+new products, deleted products, new variations, a renamed category), sometimes a config edit (a
+price rule, or the order rules the catalog evaluation does not read), and a
 clock step that is often zero (an edit in the same second as the last read: Ecwid's dates have one
 second resolution). After every round a fresh runtime (a new `tokbridge plan` process: only the
 state carries over) plans from the state's mirror, asking Ecwid only what changed; the oracle reads
@@ -48,6 +49,7 @@ EDITS = st.one_of(
     st.tuples(st.just("variation"), st.integers(0, 99), st.integers(0, 5)),
     st.tuples(st.just("category"), st.integers(0, 99), st.sampled_from(["Clearance", "T-Shirts", "Basics"])),
     st.tuples(st.just("config"), st.integers(0, 99), st.integers(1, 3)),
+    st.tuples(st.just("orders config"), st.integers(0, 99), st.integers(0, 9)),
 )
 ROUNDS = st.lists(st.tuples(st.lists(EDITS, max_size=4), st.sampled_from([0, 0, 1, 30, 61, 3_601])),
                   min_size=1, max_size=4)
@@ -121,6 +123,9 @@ def _edit(world: World, edit: tuple[str, int, Any], reserve: list[int]) -> None:
         elif kind == "config":
             world.edit_config("rules/selling.yaml", f"reserve: {reserve[0]}", f"reserve: {value}")
             reserve[0] = value
+        elif kind == "orders config":  # a file the catalog rules never read: stored evaluations stay
+            with (world.root / "rules" / "orders.yaml").open("a") as orders:
+                orders.write(f"# edited {value}\n")
     except EcwidApiError:
         pass  # an edit Ecwid refuses (a SKU taken twice) is simply not made
 
