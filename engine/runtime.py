@@ -59,6 +59,7 @@ ECWID_FULL_READ = "ecwid.products.full_read"
 MIRROR_OVERLAP = 60  # seconds an incremental read reaches back before the last seen catalog date
 MIRROR_SETTLE = 60  # seconds after which a catalog date is trusted to hide no same-second change (clock skew)
 FULL_READ_BATCH = 1_000  # products written to the state per transaction during a full read
+KEEP_CONVERTED = 20_000  # products a full read keeps converted in memory for the evaluation that follows
 ATTRIBUTES_TTL = 86_400.0  # TikTok changes category forms rarely; a day-old copy is fresh enough
 CURRENCY = {Region.US: "USD", Region.UK: "GBP"}
 CATEGORY_VERSION = {Region.US: "v2", Region.UK: "v1"}  # US shops must use the 7-level v2 tree
@@ -414,7 +415,8 @@ class Runtime:
                     before: dict[int, str]) -> list[int]:
         """Write a batch of a full read; returns the products whose content changed (taking all out of `before`)."""
         self.state.mirror_products(row for row, _ in batch)
-        self.mirror.keep(product for _, product in batch)
+        if len(self.mirror.products) < KEEP_CONVERTED:  # beyond, memory stays bounded: decoded again when needed
+            self.mirror.keep(product for _, product in batch)
         changed = [row.product_id for row, _ in batch if before.pop(row.product_id, None) != row.content_hash]
         batch.clear()
         return changed
@@ -509,11 +511,6 @@ class Runtime:
         head = self.state.mirror_head()
         if head is not None:
             self.state.save_mirror_head(dataclasses.replace(head, full_read_at=0.0))
-
-    def forget_product(self, product_id: int) -> None:
-        """Drop a product Ecwid reported deleted (webhook), so the next plan deletes its listing."""
-        self.state.mirror_products((), deleted=[product_id])
-        self.mirror.forget([product_id])
 
 
 def _same_stats(head: MirrorHead, stats: CatalogStats) -> bool:
