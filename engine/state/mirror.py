@@ -12,7 +12,8 @@
   items, each '' when there is none.
 
 Writes are upserts (`INSERT ... ON CONFLICT ... DO UPDATE`), so reading a product twice (the
-overlap window of an incremental read) changes nothing. Strings in, strings out: what the JSON
+overlap window of an incremental read) changes nothing; an older copy of a product (two processes
+reading at once) never replaces a newer one. Strings in, strings out: what the JSON
 means is the runtime's and the passes' business.
 """
 
@@ -96,21 +97,25 @@ class MirrorTables:
         """Upsert these products and drop the deleted ones (with their evaluations), in one transaction."""
         given = list(products)
         rows = [(p.product_id, p.update_timestamp, p.content_hash, int(p.skus is not None), p.body) for p in given]
-        skus = [(p.product_id, sku) for p in given for sku in p.skus or ()]
+        skus = [(p.product_id, sku, p.content_hash) for p in given for sku in p.skus or ()]
         gone = sorted({int(pid) for pid in deleted})
         with self.transaction() as conn:
             conn.executemany(
                 """INSERT INTO ecwid_products (product_id, update_timestamp, content_hash, readable, body)
                    VALUES (?, ?, ?, ?, ?)
                    ON CONFLICT (product_id) DO UPDATE SET update_timestamp = excluded.update_timestamp,
-                       content_hash = excluded.content_hash, readable = excluded.readable, body = excluded.body""",
+                       content_hash = excluded.content_hash, readable = excluded.readable, body = excluded.body
+                   WHERE excluded.update_timestamp >= ecwid_products.update_timestamp""",
                 rows)
-            for chunk in _chunks(sorted({p.product_id for p in given} | set(gone))):
-                marks = ",".join("?" * len(chunk))
-                conn.execute(f"DELETE FROM ecwid_product_skus WHERE product_id IN ({marks})", chunk)
-            conn.executemany("INSERT INTO ecwid_product_skus (product_id, sku) VALUES (?, ?)", skus)
+            # The SKUs follow the copy that was kept (an older one may have been refused just above).
+            kept = "(SELECT content_hash FROM ecwid_products WHERE product_id = ?) = ?"
+            conn.executemany(f"DELETE FROM ecwid_product_skus WHERE product_id = ? AND {kept}",
+                             [(p.product_id, p.product_id, p.content_hash) for p in given])
+            conn.executemany(f"INSERT INTO ecwid_product_skus (product_id, sku) SELECT ?, ? WHERE {kept}",
+                             [(pid, sku, pid, digest) for pid, sku, digest in skus])
             for chunk in _chunks(gone):
                 marks = ",".join("?" * len(chunk))
+                conn.execute(f"DELETE FROM ecwid_product_skus WHERE product_id IN ({marks})", chunk)
                 conn.execute(f"DELETE FROM ecwid_products WHERE product_id IN ({marks})", chunk)
                 # An evaluation outlives its product only until here: it would be taken for a later product
                 # with the same id (Ecwid does not reuse ids, a restored snapshot might).
