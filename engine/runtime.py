@@ -354,6 +354,7 @@ class Runtime:
         if full or head is None or now - head.full_read_at >= interval:
             return self._read_in_full(stats, now, head)
         if head.settled and _same_stats(head, stats):
+            self.state.set_cursor(ECWID_CURSOR, str(stats.products_updated))  # `status`: when Ecwid was last asked
             return CatalogChanges()
         return self._read_changes(head, stats, now)
 
