@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -48,8 +47,15 @@ def child(root: str) -> None:
         plan = plan_catalog(runtime)
         requests = runtime.ecwid.request_count
     wall = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"wall": wall, "requests": requests, "actions": len(plan.actions), "rss": rss}))
+    print(json.dumps({"wall": wall, "requests": requests, "actions": len(plan.actions), "rss": _own_peak_rss_mb()}))
+
+
+def _own_peak_rss_mb() -> float:
+    """This process's own peak RSS (`VmHWM`): `ru_maxrss` would carry the parent's over fork and exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def fresh_process(world: World) -> dict[str, float]:
