@@ -350,16 +350,18 @@ def _open_runtime(directory: str) -> Runtime:
                    "blocked, 1 on error.")
 @click.option("--target", "targets", multiple=True, help="Only this product (`product:ID` or ID); repeatable.")
 @click.option("--refresh", is_flag=True, help="Read TikTok live (drift, review results) instead of the state.")
+@click.option("--full", is_flag=True, help="Read the whole Ecwid catalog and evaluate every product again, "
+                                           "instead of only what changed since the last read.")
 @click.option("--summary", "summarised", is_flag=True,
               help="Counts per action and rule with the first few products of each, instead of every change.")
 def plan_command(directory: str, as_json: bool, out: str | None, detailed_exitcode: bool,
-                 targets: tuple[str, ...], refresh: bool, summarised: bool) -> None:
+                 targets: tuple[str, ...], refresh: bool, full: bool, summarised: bool) -> None:
     """Show what `apply` would change on TikTok, like `terraform plan`."""
     from engine.passes.run import NO_ORDERS, plan_both
     from engine.reconcile import plan_to_json
 
     with _open_runtime(directory) as runtime:
-        plan, orders = plan_both(runtime, refresh=refresh, targets=targets)
+        plan, orders = plan_both(runtime, refresh=refresh, full=full, targets=targets)
     order_plan = NO_ORDERS if orders is None else orders[0]
     text = plan_to_json(plan, orders=None if orders is None else order_plan)
     if out:

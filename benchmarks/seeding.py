@@ -65,3 +65,35 @@ def _content(essence: Essence, sku_ids: dict[str, str], warehouse_id: str) -> di
                   "sales_attributes": [], "external_sku_id": "", "identifier_code": None, "list_price": None,
                   "status_info": {"status": "NORMAL"}} for s in essence.skus],
     }
+
+
+def mirrored_listed_world(world: World, n_products: int, *, seed: int = 1) -> tuple[int, float]:
+    """`listed_world` for plan benchmarks: the catalog also mirrored in the state with its evaluations.
+
+    What the first `plan` of a store leaves behind (a full read, every product evaluated and stored),
+    read here without the client's 600/min pacing; the rules run once, for the mirror and the links alike.
+    """
+    from engine.passes.mirror import evaluate_mirror  # the passes layer: only this set-up needs it
+
+    started = time.perf_counter()
+    running = world.ecwid
+    running.sandbox.load(generate_catalog(n_products, seed=seed, image_base_url=running.image_base_url))
+    limit, running.sandbox.rate_limit_per_minute = running.sandbox.rate_limit_per_minute, 10**9
+    try:
+        with world.runtime(ecwid_options={"requests_per_minute": 10**7}) as runtime:
+            runtime.sync_catalog(full=True)
+            attributes = runtime.category_attributes()
+            listings = evaluate_mirror(runtime, category_attributes=attributes or None).evaluation.listings
+            actual = []
+            for pid, listing in sorted(listings.items()):
+                if listing.intent is not ListingIntent.LIST:
+                    continue
+                essence = essence_of(listing)
+                skus = {s.seller_sku: f"{pid}{i:03d}" for i, s in enumerate(essence.skus)}
+                actual.append(ActualListing(ecwid_product_id=pid, tiktok_product_id=f"7{pid:018d}",
+                                            status=ProductStatus.ACTIVATE, applied=essence, known=essence,
+                                            sku_ids=skus))
+            runtime.state.save_listings(actual)
+    finally:
+        running.sandbox.rate_limit_per_minute = limit
+    return len(actual), time.perf_counter() - started

@@ -10,24 +10,32 @@ TikTok client and the image fetcher. `plan`, `apply`, `status`, `watch`, `orders
 - Category attributes (what the rule engine needs to name TikTok attribute ids and to flag
   missing required attributes before a create) are fetched once per category and kept in the
   state store as a cache entry for `ATTRIBUTES_TTL`, so a converged plan makes no TikTok call.
-- Ecwid is mirrored in memory: the first read is full; later reads in the same process (the
-  watch daemon, or apply re-planning) ask only for products updated since the cursor (Ecwid's
-  `updatedFrom`), and the rule cache re-evaluates only those. The store profile and categories
-  are kept from the last full read; `forget_store_details` (their webhooks) makes the next read
-  full. A product deleted in Ecwid is not in an incremental answer, so deletions are caught by a
-  full read, which happens on the first read of a process, on `full=True` (a product.deleted
-  webhook, `plan --full`), and whenever the last full read is older than
-  `intervals.full_reconcile_seconds`. This keeps the common path at one request per 100 changed
-  products while no deletion is missed for longer than that interval.
+- Ecwid is mirrored in the state store (`engine.state.mirror`): every product's raw JSON, the store
+  profile and categories, and Ecwid's `latest-stats` as last seen. `sync_catalog` asks
+  `latest-stats` first (one request): when the catalog, categories and profile dates are what the
+  mirror last saw, nothing is read. Otherwise it reads what changed: the profile or the categories
+  if their dates moved, the products updated since the last seen `productsUpdated` (`updatedFrom`)
+  and the products deleted since then (`products/deleted`). Ecwid's dates have one-second
+  resolution, so the read starts `MIRROR_OVERLAP` seconds earlier (products read twice are upserted,
+  which changes nothing), and stats seen less than `MIRROR_SETTLE` seconds after their date are
+  not trusted to skip the next read (a change in the same second leaves the date as it was). A
+  full read happens on the first sync, on `full=True` (`plan --full`, the daemon's reconcile),
+  after a profile or category webhook (`forget_store_details`), and when the last full read is
+  older than `intervals.full_reconcile_seconds`. A product webhook re-reads that product into the
+  mirror (`refresh_products`). Converted products are kept in memory per process (`CatalogMirror`),
+  so only products a command needs are decoded.
 - One writer per store's state: `hold_writer_lock(command)` until `close` (a directory flock on SQLite,
   `engine.state.lock`; an advisory lock on PostgreSQL, `engine.state.postgres`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,13 +45,14 @@ from engine.config.categories import load_category_rules, save_attribute_lists, 
 from engine.config.secrets import refuse_placeholders
 from engine.config.types import Config, Region
 from engine.ecwid import EcwidClient
+from engine.ecwid.client import PAGE_LIMIT
+from engine.ecwid.converters import categories_from_json, content_hash, profile_from_json, read_product
 from engine.ecwid.images import FetchedImage, ImageFetcher
 from engine.http import ApiError
-from engine.model.catalog import Catalog, Category, Product, StoreProfile, UnreadableProduct
+from engine.model.catalog import Catalog, CatalogStats, Category, Product, StoreProfile, UnreadableProduct
 from engine.model.errors import TokbridgeError
 from engine.model.listing import CategoryRules, TikTokAttribute
-from engine.rules import EvaluationCache
-from engine.state import StateStore, StoredToken, local_state_path, open_state
+from engine.state import MirroredProduct, MirrorHead, StateStore, StoredToken, local_state_path, open_state
 from engine.state.database import HeldLock
 from engine.tiktok.client import TikTokClient
 from engine.tiktok.values import AuthorizedShop, TokenSet
@@ -51,6 +60,10 @@ from engine.tiktok.values import AuthorizedShop, TokenSet
 TIKTOK_TOKEN = "tiktok"  # the state store's token row for the connected shop
 ECWID_CURSOR = "ecwid.products.updated_from"
 ECWID_FULL_READ = "ecwid.products.full_read"
+MIRROR_OVERLAP = 60  # seconds an incremental read reaches back before the last seen catalog date
+MIRROR_SETTLE = 60  # seconds after which a catalog date is trusted to hide no same-second change (clock skew)
+FULL_READ_BATCH = 1_000  # products written to the state per transaction during a full read
+KEEP_CONVERTED = 20_000  # products a full read keeps converted in memory for the evaluation that follows
 ATTRIBUTES_TTL = 86_400.0  # TikTok changes category forms rarely; a day-old copy is fresh enough
 CURRENCY = {Region.US: "USD", Region.UK: "GBP"}
 CATEGORY_VERSION = {Region.US: "v2", Region.UK: "v1"}  # US shops must use the 7-level v2 tree
@@ -94,19 +107,34 @@ def _token_set(stored: StoredToken) -> TokenSet:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogChanges:
+    """What a `sync_catalog` found: products read (changed or new), products deleted, store details."""
+
+    changed: tuple[int, ...] = ()
+    deleted: tuple[int, ...] = ()
+    details_changed: bool = False  # profile or categories: every product's evaluation is stale
+    full: bool = False
+
+
 @dataclass
 class CatalogMirror:
-    """The last Ecwid catalog read in this process, kept current by incremental reads."""
+    """The mirrored products this process has converted, with the profile and categories they were
+    converted with (the state store holds the whole mirror; see `Runtime.sync_catalog`)."""
 
     profile: StoreProfile | None = None
     categories: Mapping[int, Category] = field(default_factory=dict)
+    details_digest: str = ""
     # Unreadable products stay in the mirror as their problem, so a later read that can convert them replaces it.
     products: dict[int, Product | UnreadableProduct] = field(default_factory=dict)
-    cursor: int | None = None  # the newest updateTimestamp seen: the next `updatedFrom`
-    full_read_at: float | None = None
-    # Profile and categories come with a full read and are kept; their own webhooks mark them stale
-    # (the next read is full), so a product change costs no re-read of either.
-    details_stale: bool = False
+
+    def keep(self, products: Iterable[Product | UnreadableProduct]) -> None:
+        for product in products:
+            self.products[product.id] = product
+
+    def forget(self, ids: Iterable[int]) -> None:
+        for pid in ids:
+            self.products.pop(pid, None)
 
     def catalog(self) -> Catalog:
         assert self.profile is not None
@@ -132,6 +160,7 @@ class Runtime:
         sleep: Callable[[float], None] = time.sleep,
         qps: float = DEFAULT_QPS,
         tiktok_options: Mapping[str, Any] | None = None,
+        ecwid_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.state = state
@@ -143,6 +172,7 @@ class Runtime:
         self._sleep = sleep
         self._qps = qps
         self._tiktok_options = dict(tiktok_options or {})  # extra TikTokClient arguments (tests: backoff)
+        self._ecwid_options = dict(ecwid_options or {})  # extra EcwidClient arguments (benchmark set-up: pacing)
         self._lock = threading.RLock()
         self._ecwid: EcwidClient | None = None
         self._tiktok: TikTokClient | None = None
@@ -150,7 +180,6 @@ class Runtime:
         self._warehouse_id: str | None = None
         self._brand_ids: dict[str, str] | None = None
         self.mirror = CatalogMirror()
-        self.rule_cache = EvaluationCache()
         self._writer: HeldLock | None = None
         self.state_path = local_state_path(config)  # its directory: secrets, caches, the control socket
 
@@ -208,7 +237,7 @@ class Runtime:
             if self._ecwid is None:
                 settings = self.config.settings.ecwid
                 self._ecwid = EcwidClient(settings.base_url, settings.store_id, self._credentials.ecwid_token,
-                                          transport=self._ecwid_transport, sleep=self._sleep)
+                                          transport=self._ecwid_transport, sleep=self._sleep, **self._ecwid_options)
             return self._ecwid
 
     @property
@@ -344,38 +373,194 @@ class Runtime:
             save_category_rules(self.config, fresh, fetched_at=now)
         return result
 
-    # -- Ecwid catalog ------------------------------------------------------------------------
+    # -- Ecwid catalog (the mirror: see the module docstring) -----------------------------------
+
+    def sync_catalog(self, *, full: bool = False) -> CatalogChanges:
+        """Bring the state's copy of the Ecwid catalog up to date, asking Ecwid only what changed.
+
+        The changes name the products whose content differs from what the mirror held (new ones too),
+        the products gone, and whether the profile or the categories changed.
+        """
+        head = self.state.mirror_head()
+        now = self.clock()
+        interval = self.config.settings.intervals.full_reconcile_seconds
+        stats = self.ecwid.latest_stats()
+        if full or head is None or now - head.full_read_at >= interval:
+            return self._read_in_full(stats, now, head)
+        if head.settled and _same_stats(head, stats):
+            self.state.set_cursor(ECWID_CURSOR, str(stats.products_updated))  # `status`: when Ecwid was last asked
+            return CatalogChanges()
+        return self._read_changes(head, stats, now)
+
+    def _read_changes(self, head: MirrorHead, stats: CatalogStats, now: float) -> CatalogChanges:
+        """What changed since the mirror's last read: details whose dates moved, updated and deleted products."""
+        profile_json, categories_json = head.profile, head.categories
+        if stats.profile_updated != head.profile_updated:
+            profile_json = _dump(self.ecwid.get_profile_json())
+        if stats.categories_updated != head.categories_updated:
+            categories_json = _dump(list(self.ecwid.iter_categories_json()))
+        self._load_details(profile_json, categories_json)
+        since = head.products_updated - MIRROR_OVERLAP
+        read = [self._mirrored(raw) for raw in self.ecwid.iter_products_json(since)]
+        deleted = {pid for pid, _ in self.ecwid.deleted_products(since)}
+        kept = [entry for entry in read if entry[0].product_id not in deleted]
+        before = self.state.mirror_hashes(row.product_id for row, _ in kept)
+        self.state.mirror_products((row for row, _ in kept), deleted=deleted)
+        self.mirror.forget(deleted)
+        self.mirror.keep(product for _, product in kept)
+        overtaken = len(read) >= PAGE_LIMIT and self.ecwid.latest_stats().products_updated != stats.products_updated
+        if overtaken:
+            # Paged by offset in update order, a read that an edit overtook may have skipped a product (the
+            # edited one moved to the end, the rest one place up): the next read covers this window again.
+            stats = dataclasses.replace(stats, products_updated=head.products_updated)
+        self._save_head(stats, profile_json, categories_json, now, full_read_at=head.full_read_at,
+                        trusted=not overtaken)
+        changed = sorted(row.product_id for row, _ in kept if before.get(row.product_id) != row.content_hash)
+        return CatalogChanges(changed=tuple(changed), deleted=tuple(sorted(deleted)),
+                              details_changed=(profile_json, categories_json) != (head.profile, head.categories))
+
+    def _read_in_full(self, stats: CatalogStats, now: float, head: MirrorHead | None) -> CatalogChanges:
+        """Every product, streamed into the state page by page; products Ecwid no longer has are dropped."""
+        ecwid = self.ecwid
+        profile_json = _dump(ecwid.get_profile_json())
+        categories_json = _dump(list(ecwid.iter_categories_json()))
+        self._load_details(profile_json, categories_json)
+        before = {pid: digest for pid, (digest, _) in self.state.mirror_index().items()}
+        changed: list[int] = []
+        batch: list[tuple[MirroredProduct, Product | UnreadableProduct]] = []
+        # In creation order, so an edit during the read moves nothing; a deletion during it moves the rest one
+        # place up and may skip one product, which is why an absence is confirmed by id before it counts.
+        for raw in ecwid.iter_products_json(extra_params={"sortBy": "ADDED_TIME_ASC"}):
+            batch.append(self._mirrored(raw))
+            if len(batch) >= FULL_READ_BATCH:
+                changed.extend(self._keep_batch(batch, before))
+        changed.extend(self._keep_batch(batch, before))
+        if before:  # _keep_batch took every product read out of `before`: these were not in the read
+            batch.extend(self._mirrored(raw) for raw in ecwid.get_products_json(before))
+            changed.extend(self._keep_batch(batch, before))
+        gone = set(before)
+        self.state.mirror_products((), deleted=gone)
+        self.mirror.forget(gone)
+        self._save_head(stats, profile_json, categories_json, now, full_read_at=now)
+        details_changed = head is None or (profile_json, categories_json) != (head.profile, head.categories)
+        return CatalogChanges(changed=tuple(sorted(changed)), deleted=tuple(sorted(gone)),
+                              details_changed=details_changed, full=True)
+
+    def _keep_batch(self, batch: list[tuple[MirroredProduct, Product | UnreadableProduct]],
+                    before: dict[int, str]) -> list[int]:
+        """Write a batch of a full read; returns the products whose content changed (taking all out of `before`)."""
+        self.state.mirror_products(row for row, _ in batch)
+        if len(self.mirror.products) < KEEP_CONVERTED:  # beyond, memory stays bounded: decoded again when needed
+            self.mirror.keep(product for _, product in batch)
+        changed = [row.product_id for row, _ in batch if before.pop(row.product_id, None) != row.content_hash]
+        batch.clear()
+        return changed
+
+    def _mirrored(self, raw: Any) -> tuple[MirroredProduct, Product | UnreadableProduct]:
+        """A product as Ecwid sent it: its state row, and its converted value (with the current categories)."""
+        product = read_product(raw, self.mirror.categories)
+        body = _dump(raw)
+        pid = product.id
+        if isinstance(product, Product):
+            skus = tuple(v.sku for v in product.variants) if product.variants else (product.sku,)
+            return MirroredProduct(pid, product.update_timestamp, product.content_hash, skus, body), product
+        return MirroredProduct(pid, product.update_timestamp, _raw_hash(raw), None, body), product
+
+    def _load_details(self, profile_json: str, categories_json: str) -> None:
+        """Profile and category tree from their stored JSON; converted products go when they change."""
+        mirror = self.mirror
+        if mirror.details_digest == _details_digest(profile_json, categories_json):
+            return
+        mirror.profile = profile_from_json(json.loads(profile_json))
+        mirror.categories = categories_from_json(json.loads(categories_json))
+        mirror.details_digest = _details_digest(profile_json, categories_json)
+        mirror.products.clear()  # converted with the old category names
+
+    def _save_head(self, stats: CatalogStats, profile_json: str, categories_json: str, now: float, *,
+                   full_read_at: float, trusted: bool = True) -> None:
+        # Settled: every date Ecwid gave is older than the settle window by our clock, so a change in the
+        # same second as one of them (which would leave the date as it is) has already happened and was read.
+        newest = max(stats.products_updated, stats.categories_updated, stats.profile_updated)
+        self.state.save_mirror_head(MirrorHead(
+            profile=profile_json, categories=categories_json, products_updated=stats.products_updated,
+            categories_updated=stats.categories_updated, profile_updated=stats.profile_updated,
+            settled=trusted and now - newest >= MIRROR_SETTLE, synced_at=now, full_read_at=full_read_at))
+        self.state.set_cursor(ECWID_CURSOR, str(stats.products_updated))
+        if full_read_at == now:
+            self.state.set_cursor(ECWID_FULL_READ, str(int(now)))
+
+    def ensure_details(self) -> None:
+        """Profile and categories from the state's mirror (no Ecwid call); a first read if there is none."""
+        head = self.state.mirror_head()
+        if head is None:
+            self.sync_catalog(full=True)
+            return
+        self._load_details(head.profile, head.categories)
+
+    @property
+    def details_digest(self) -> str:
+        """Digest of the store profile and categories the mirror's products were converted with."""
+        self.ensure_details()
+        return self.mirror.details_digest
+
+    def products(self, ids: Iterable[int]) -> dict[int, Product | UnreadableProduct]:
+        """Mirrored products by id, converted once per process (absent ids are left out)."""
+        self.ensure_details()
+        mirror = self.mirror
+        wanted = set(ids)
+        missing = [pid for pid in wanted if pid not in mirror.products]
+        for pid, body in self.state.mirror_bodies(missing).items():
+            mirror.products[pid] = read_product(json.loads(body), mirror.categories)
+        return {pid: mirror.products[pid] for pid in wanted if pid in mirror.products}
+
+    def product_name(self, product_id: int) -> str:
+        """A mirrored product's name as Ecwid has it ("" when not mirrored), without converting it."""
+        body = self.state.mirror_bodies([product_id]).get(product_id)
+        raw = json.loads(body) if body is not None else None
+        return str(raw.get("name") or "") if isinstance(raw, dict) else ""
 
     def read_catalog(self, *, full: bool = False) -> Catalog:
-        """The current Ecwid catalog: incremental when this process has read it in full recently."""
-        mirror = self.mirror
-        interval = self.config.settings.intervals.full_reconcile_seconds
-        now = self.clock()
-        stale = mirror.full_read_at is None or now - mirror.full_read_at >= interval
-        ecwid = self.ecwid
-        # Stale profile or categories mean a full read: products carry their category names, so a
-        # renamed category changes every product filed in it.
-        if full or stale or mirror.details_stale or mirror.cursor is None or mirror.profile is None:
-            catalog = ecwid.fetch_catalog()
-            mirror.profile = catalog.profile
-            mirror.categories = catalog.categories
-            mirror.products = {p.id: p for p in catalog.products}
-            mirror.products.update((u.id, u) for u in catalog.unreadable)
-            mirror.full_read_at = now
-            mirror.details_stale = False
-            self.state.set_cursor(ECWID_FULL_READ, str(int(now)))
-        else:
-            for product in ecwid.iter_products(mirror.cursor, categories=mirror.categories):
-                mirror.products[product.id] = product
-        newest = max((p.update_timestamp for p in mirror.products.values()), default=mirror.cursor or 0)
-        mirror.cursor = max(newest, mirror.cursor or 0)
-        self.state.set_cursor(ECWID_CURSOR, str(mirror.cursor))
-        return mirror.catalog()
+        """The whole Ecwid catalog, current (`sync_catalog`), every product converted."""
+        self.sync_catalog(full=full)
+        self.products(self.state.mirror_index())
+        return self.mirror.catalog()
+
+    def refresh_products(self, ids: Iterable[int]) -> list[int]:
+        """Read these products from Ecwid now (a webhook named them) into the mirror; returns those gone.
+
+        The mirror's latest-stats mark stays as it is, so the next `sync_catalog` still reads everything
+        changed since then: reading a product twice changes nothing.
+        """
+        self.ensure_details()
+        wanted = sorted({int(i) for i in ids})
+        found = [self._mirrored(raw) for raw in self.ecwid.get_products_json(wanted)]
+        present = {row.product_id for row, _ in found}
+        gone = [pid for pid in wanted if pid not in present]
+        self.state.mirror_products((row for row, _ in found), deleted=gone)
+        self.mirror.forget(gone)
+        self.mirror.keep(product for _, product in found)
+        return gone
 
     def forget_store_details(self) -> None:
         """The store profile or a category changed (their webhooks): the next read is a full one."""
-        self.mirror.details_stale = True
+        head = self.state.mirror_head()
+        if head is not None:
+            self.state.save_mirror_head(dataclasses.replace(head, full_read_at=0.0))
 
-    def forget_product(self, product_id: int) -> None:
-        """Drop a product Ecwid reported deleted (webhook), so the next plan deletes its listing."""
-        self.mirror.products.pop(product_id, None)
+
+def _same_stats(head: MirrorHead, stats: CatalogStats) -> bool:
+    return (head.products_updated, head.categories_updated, head.profile_updated) == (
+        stats.products_updated, stats.categories_updated, stats.profile_updated)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _raw_hash(raw: Any) -> str:
+    """The content hash of JSON that is not even a product object (it still keys the rules' outcome)."""
+    return content_hash(raw) if isinstance(raw, Mapping) else content_hash({"value": raw})
+
+
+def _details_digest(profile_json: str, categories_json: str) -> str:
+    return hashlib.sha256(f"{profile_json}\x1f{categories_json}".encode()).hexdigest()

@@ -30,6 +30,9 @@ MAX_FILE_BYTES = 2_000_000
 # one of them is a rules change that `sync_policy.config_changes: manual` holds for approval; the rest
 # (tokbridge.yaml's intervals, ports, guardrails; the order rules) change no listing.
 CATALOG_KINDS = frozenset({"selling", "sync", "categories", "attributes"})
+# Config files the catalog's rule evaluation never reads (order status rules): editing one keeps every
+# product's stored evaluation (engine.passes.mirror).
+NOT_CATALOG = frozenset({"rules/orders.yaml"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class _Read:
     documents: dict[str, Document]  # kind -> parsed document
     digest: str
     rules_digest: str  # of the files that decide the catalog's listings (see Config.rules_digest)
+    catalog_digest: str  # the same without the files the catalog rules never read
 
 
 def _read_secrets(root: FsPath) -> tuple[dict[str, str], list[Diagnostic]]:
@@ -123,6 +127,7 @@ def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
     documents: dict[str, Document] = {}
     digest = hashlib.sha256()
     rules = hashlib.sha256()
+    catalog_digest = hashlib.sha256()
     for folder in ("rules", "mappings"):
         if (root / folder).is_dir():
             for extra in sorted((root / folder).iterdir()):
@@ -138,6 +143,8 @@ def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
         digest.update(relative.encode() + b"\0" + data + b"\0")
         if kind in CATALOG_KINDS:
             rules.update(relative.encode() + b"\0" + data + b"\0")
+        if relative not in NOT_CATALOG:
+            catalog_digest.update(relative.encode() + b"\0" + data + b"\0")
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -148,7 +155,7 @@ def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
             documents[kind] = parse(text.removeprefix("\ufeff"), relative)
         except YamlProblem as problem:
             problems.append(problem.diagnostic)
-    return _Read(documents, digest.hexdigest(), rules.hexdigest())
+    return _Read(documents, digest.hexdigest(), rules.hexdigest(), catalog_digest.hexdigest())
 
 
 def declared_settings(root: str | os.PathLike[str]) -> Mapping[str, Any]:
@@ -197,6 +204,7 @@ def load(root: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) 
         orders=build.build_orders(docs["orders"], compiled["orders"]),
         digest=read.digest,
         rules_digest=hashlib.sha256(f"{read.rules_digest}|{settings.region.value}".encode()).hexdigest(),
+        catalog_digest=read.catalog_digest,
     )
     # Offline against TikTok's category tree when `doctor` saved one (engine.config.categories).
     category_problems = check_categories(config)

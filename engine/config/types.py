@@ -329,6 +329,7 @@ class Config:
     attributes: AttributeMapping
     orders: OrderRules
     digest: str  # hash of every config file's bytes: part of the rule-cache key and of a plan's inputs
+    catalog_digest: str = ""  # the same over the files the catalog rules read (all but rules/orders.yaml)
     # hash of the files that decide the listings (selling, sync, categories, attributes) and the region: what
     # `tokbridge watch` remembers as approved, so an edit of an interval or a port needs no approval
     rules_digest: str = ""

@@ -30,8 +30,11 @@ import httpx
 
 from engine.ecwid.converters import (
     JSON,
+    ConversionError,
+    catalog_stats_from_json,
     categories_from_json,
     created_order_from_json,
+    ecwid_date,
     extra_field_from_json,
     order_from_json,
     order_to_json,
@@ -53,7 +56,7 @@ from engine.http import (
     redact,
 )
 from engine.http.tls import tls_context
-from engine.model.catalog import Catalog, Category, Product, StoreProfile, UnreadableProduct
+from engine.model.catalog import Catalog, CatalogStats, Category, Product, StoreProfile, UnreadableProduct
 from engine.model.ecwid_order import CreatedOrder, EcwidOrder, OrderExtraField
 
 PAGE_LIMIT = 100  # Ecwid's maximum and default page size for products, categories and orders
@@ -223,7 +226,32 @@ class EcwidClient:
     def get_categories(self) -> dict[int, Category]:
         return categories_from_json(self.iter_categories_json())
 
+    def latest_stats(self) -> CatalogStats:
+        """`GET /latest-stats`: one request that says whether the catalog changed since a date."""
+        try:
+            return catalog_stats_from_json(self._request("GET", "/latest-stats"))
+        except ConversionError as exc:
+            raise PermanentError(f"Ecwid GET /latest-stats: unreadable answer: {exc}") from None
+
     # -- products -----------------------------------------------------------------------------
+
+    def deleted_products(self, since: int) -> list[tuple[int, int]]:
+        """(product id, deleted at) of every product deleted at or after `since` (UNIX seconds).
+
+        `GET /products/deleted?from_date=`: Ecwid's record of deletions, the only way a read that
+        asks for changes (`updatedFrom`) learns that a product is gone.
+        """
+        found: list[tuple[int, int]] = []
+        for item in self._pages("/products/deleted", {"from_date": int(since)}):
+            if not isinstance(item, Mapping) or not isinstance(item.get("id"), int):
+                raise PermanentError(f"Ecwid GET /products/deleted: unreadable item {str(item)[:200]}; "
+                                     "`tokbridge plan --full` reads the whole catalog instead")
+            try:
+                found.append((int(item["id"]), ecwid_date(item.get("date"), field="date")))
+            except ConversionError as exc:
+                raise PermanentError(f"Ecwid GET /products/deleted: unreadable answer: {exc}; "
+                                     "`tokbridge plan --full` reads the whole catalog instead") from None
+        return found
 
     def _with_combinations(self, raw: JSON) -> JSON:
         # Search results embed `combinations`; fetch them only when a product has options and Ecwid
@@ -271,6 +299,15 @@ class EcwidClient:
             "categories": list(self.iter_categories_json()),
             "products": list(self.iter_products_json()),
         }
+
+    def get_products_json(self, ids: Iterable[int]) -> list[JSON]:
+        """Raw products by id, 100 per request (`productId=1,2,3`); unknown ids are simply absent."""
+        wanted = [int(i) for i in ids]
+        found: list[JSON] = []
+        for start in range(0, len(wanted), PAGE_LIMIT):
+            chunk = ",".join(str(i) for i in wanted[start:start + PAGE_LIMIT])
+            found.extend(self._with_combinations(raw) for raw in self._pages("/products", {"productId": chunk}))
+        return found
 
     def get_product_json(self, product_id: int) -> JSON:
         return self._with_combinations(self._request("GET", f"/products/{int(product_id)}"))

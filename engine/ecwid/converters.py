@@ -17,11 +17,13 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
 from engine.model.catalog import (
+    CatalogStats,
     Category,
     Dimensions,
     DimensionUnit,
@@ -149,6 +151,34 @@ def objects(value: Any, *, field: str) -> list[Mapping[str, Any]]:
         if not isinstance(item, Mapping):
             raise ConversionError(f"{field}[{n}]", "expected an object", item)
     return list(value)
+
+
+def ecwid_date(value: Any, *, field: str) -> int:
+    """An Ecwid date string (`2014-10-19 18:56:21 +0400`, as latest-stats and the deleted items give
+    it) or a UNIX timestamp, as UNIX seconds."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value or "").strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    for fmt in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            parsed = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
+    raise ConversionError(field, "expected a date like 2014-10-19 18:56:21 +0400", value)
+
+
+def catalog_stats_from_json(raw: Any) -> CatalogStats:
+    """`GET /latest-stats`: when the catalog, its categories and the store profile last changed."""
+    if not isinstance(raw, Mapping):
+        raise ConversionError("latest-stats", "expected an object", raw)
+    return CatalogStats(
+        products_updated=ecwid_date(raw.get("productsUpdated"), field="productsUpdated"),
+        categories_updated=ecwid_date(raw.get("categoriesUpdated"), field="categoriesUpdated"),
+        profile_updated=ecwid_date(raw.get("profileUpdated"), field="profileUpdated"),
+    )
 
 
 def content_hash(raw: Mapping[str, Any]) -> str:

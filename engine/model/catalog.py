@@ -131,6 +131,18 @@ class UnreadableProduct:
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogStats:
+    """Ecwid's `latest-stats` for the catalog: when each part last changed (UNIX seconds, 1 s resolution).
+
+    `products_updated` moves with any product or category change; the other two with their part only.
+    """
+
+    products_updated: int
+    categories_updated: int
+    profile_updated: int
+
+
+@dataclass(frozen=True, slots=True)
 class StoreProfile:
     store_id: int
     currency: str = "USD"

@@ -7,8 +7,9 @@ Planning reads only (Ecwid, and TikTok when asked); the state store gets nothing
 action-required items and status refreshes, never a link. The reconciler decides; this wires
 its inputs:
 
-- desired: the Ecwid catalog (incremental, see `engine.runtime`) through the rule engine, with the
-  category attributes TikTok publishes;
+- desired: the Ecwid catalog as mirrored in the state (brought up to date with what changed, see
+  `engine.runtime`) through the rule engine, with the category attributes TikTok publishes; only
+  products whose content, config or store details changed are evaluated (`engine.passes.mirror`);
 - actual: the state store's links and last-applied essences (zero TikTok calls), or with
   `refresh` a live read of every linked product so drift and review results show.
 
@@ -38,10 +39,10 @@ from engine.http import NotFoundError
 from engine.model.listing import ActionRequired, ProductStatus, TikTokProduct
 from engine.model.plan import Action, ActionKind, Plan
 from engine.passes.errors import StalePlanError
+from engine.passes.mirror import evaluate_mirror
 from engine.passes.readiness import ListingBlocker, creates, ensure_category_tree, hold_creates, listing_blockers
 from engine.reconcile import ActualListing, check_guardrails, diff, essence_from_tiktok, product_key
-from engine.rules import evaluate
-from engine.rules.category_rules import apply_category_rules, rules_digest
+from engine.rules.category_rules import rules_digest
 from engine.rules.evaluation import attributes_digest
 from engine.runtime import Runtime
 
@@ -65,17 +66,19 @@ def plan_catalog(
 ) -> Plan:
     """Read, evaluate and diff. `targets` narrows the actions (not the digest) to those product keys.
 
-    `from_mirror`: plan from the runtime's Ecwid mirror as it is (the daemon has just re-read the
-    products a webhook named), reading Ecwid only if the mirror is empty.
+    `from_mirror`: plan from the state's Ecwid mirror as it is (the daemon has just re-read the
+    products a webhook named), reading Ecwid only if the mirror is empty. `full`: read the whole
+    catalog and evaluate every product again (`plan --full`).
     """
     config = runtime.config
     ensure_category_tree(runtime)
-    loaded = from_mirror and runtime.mirror.profile is not None
-    catalog = runtime.mirror.catalog() if loaded else runtime.read_catalog(full=full)
+    if not (from_mirror and runtime.state.mirror_head() is not None):
+        runtime.sync_catalog(full=full)
     attributes = runtime.category_attributes()
-    evaluation = evaluate(config, catalog, category_attributes=attributes or None, cache=runtime.rule_cache)
     rules = runtime.category_rules()
-    evaluation = apply_category_rules(config, catalog, evaluation, rules or None)
+    mirrored = evaluate_mirror(runtime, category_attributes=attributes or None, category_rules=rules or None,
+                               full=full)
+    evaluation = mirrored.evaluation
     before = {i.ecwid_product_id for i in runtime.state.action_required(source="rules")}
     runtime.state.replace_action_required(evaluation.action_required, source="rules")
     # From state, the diff decodes only the listings whose hashes differ from the desired ones.
@@ -93,7 +96,7 @@ def plan_catalog(
         config_digest=config_digest,
         kept=runtime.state.drift_kept(),
     )
-    meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": len(catalog.products),
+    meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": mirrored.products,
                             "config_digest": config_digest}
     meta.update(_readiness(runtime, plan, newly_blocked))
     wanted = {normalise_target(t) for t in targets}

@@ -60,13 +60,13 @@ def plan_orders(runtime: Runtime) -> tuple[Plan, order_pass.Watermarks] | None:
     return order_pass.plan_for_file(config.orders, ecwid=runtime.ecwid, tiktok=runtime.tiktok, state=runtime.state)
 
 
-def plan_both(runtime: Runtime, *, refresh: bool = False,
+def plan_both(runtime: Runtime, *, refresh: bool = False, full: bool = False,
               targets: Iterable[str] = ()) -> tuple[Plan, tuple[Plan, order_pass.Watermarks] | None]:
     """What `tokbridge plan` shows: review results first when connected (cheap: listings in review only,
     so a finished review is not shown as a waiting change), then the catalog plan and the order plan."""
     if runtime.connected:
         refresh_reviews(runtime)
-    return plan_catalog(runtime, refresh=refresh, targets=targets), plan_orders(runtime)
+    return plan_catalog(runtime, refresh=refresh, full=full, targets=targets), plan_orders(runtime)
 
 
 def prepare(runtime: Runtime, *, targets: Iterable[str] = ()) -> Prepared:

@@ -34,6 +34,7 @@ from engine.model.listing import (
     ActionRequired,
     DesiredListing,
     DesiredSku,
+    IdentifierCode,
     ListingIntent,
     ProductStatus,
     RuleRef,
@@ -68,7 +69,7 @@ from engine.reconcile.essence import (
     essence_to_json,
     sales_from_json,
 )
-from engine.reconcile.stored import StoredListings, actual_hash
+from engine.reconcile.stored import StoredDesired, StoredListings, actual_hash
 
 FORMAT_VERSION = 3
 
@@ -108,6 +109,9 @@ def listing_to_json(listing: DesiredListing) -> dict[str, Any]:
                 "list_price": None if s.list_price is None else str(s.list_price),
                 "image_url": s.image_url,
                 "trace": _trace_json(s.trace),
+                # Only when set, so digests of listings without one stay what they were.
+                **({} if s.identifier_code is None else
+                   {"identifier_code": {"type": s.identifier_code.type, "code": s.identifier_code.code}}),
             }
             for s in listing.skus
         ],
@@ -133,12 +137,17 @@ def listing_from_json(data: Mapping[str, Any]) -> DesiredListing:
                 list_price=None if s["list_price"] is None else Decimal(s["list_price"]),
                 image_url=s["image_url"],
                 trace=_trace_from_json(s["trace"]),
+                identifier_code=_identifier_from_json(s.get("identifier_code")),
             )
             for s in data["skus"]
         ),
         trace=_trace_from_json(data["trace"]),
         content_hash=data["content_hash"],
     )
+
+
+def _identifier_from_json(data: Mapping[str, Any] | None) -> IdentifierCode | None:
+    return None if data is None else IdentifierCode(type=str(data["type"]), code=str(data["code"]))
 
 
 def actual_to_json(actual: ActualListing) -> dict[str, Any]:
@@ -205,8 +214,10 @@ def inputs_digest(
     """
     h = hashlib.sha256()
     h.update(f"format:{FORMAT_VERSION}\nconfig:{config_digest}\n".encode())
+    stored = desired.rows if isinstance(desired, StoredDesired) else None
     for pid in sorted(desired):
-        h.update(b"D" + desired_hash(desired[pid]).encode() + b"\n")
+        h.update(b"D" + (stored[pid].desired_hash if stored is not None else desired_hash(desired[pid])).encode()
+                 + b"\n")
     rows = actual.rows if isinstance(actual, StoredListings) else None
     for pid in sorted(actual):
         h.update(b"A" + (rows[pid].digest if rows is not None else actual_hash(actual[pid])).encode() + b"\n")

@@ -78,7 +78,7 @@ from engine.reconcile.essence import (
     essence_hash,
     essence_of,
 )
-from engine.reconcile.stored import StoredListings
+from engine.reconcile.stored import StoredDesired, StoredListings
 
 BATCH_SIZE = 20  # TikTok's limit on product_ids per activate / deactivate / delete call
 BATCHED_KINDS = frozenset({ActionKind.ACTIVATE, ActionKind.DEACTIVATE, ActionKind.DELETE_PRODUCT})
@@ -175,7 +175,7 @@ def diff(
     actions: list[Action] = []
     waiting: list[Action] = []
     drift: list[Action] = []
-    skipped = blocked_ids | _settled(desired, actual, blocked=blocked_ids, held=held_by_pid.keys())
+    skipped = blocked_ids | _needs_nothing(desired, actual, blocked=blocked_ids, held=held_by_pid.keys())
     for pid in sorted(set(desired) | set(actual)):
         if pid in skipped:
             continue
@@ -226,15 +226,33 @@ def _settled(desired: Mapping[int, DesiredListing], actual: Mapping[int, ActualL
     if not isinstance(actual, StoredListings):
         return set()
     skipped = blocked | set(held)
-    found: set[int] = set()
-    for pid, row in actual.rows.items():
-        want = desired.get(pid)
-        if (want is None or pid in skipped or not row.settled or row.status is not ProductStatus.ACTIVATE
-                or want.intent is not ListingIntent.LIST):
-            continue
-        if essence_hash(essence_of(want)) == row.essence_hash:
-            found.add(pid)
+    found = {pid for pid, row in actual.rows.items()
+             if pid not in skipped and row.settled and row.status is ProductStatus.ACTIVATE
+             and _listed_as(desired, pid) == row.essence_hash}
     actual.preload(pid for pid in actual if pid not in found and pid not in blocked)
+    return found
+
+
+def _listed_as(desired: Mapping[int, DesiredListing], pid: int) -> str | None:
+    """The essence hash of a product the rules list; None when they do not list it. Stored desired
+    listings know it without being decoded."""
+    if isinstance(desired, StoredDesired):
+        row = desired.rows.get(pid)
+        return row.essence_hash if row is not None and row.intent is ListingIntent.LIST else None
+    want = desired.get(pid)
+    return essence_hash(essence_of(want)) if want is not None and want.intent is ListingIntent.LIST else None
+
+
+def _needs_nothing(desired: Mapping[int, DesiredListing], actual: Mapping[int, ActualListing], *,
+                   blocked: set[int], held: Iterable[int]) -> set[int]:
+    """Products the diff can pass over without decoding anything: settled listings (`_settled`) and,
+    for stored desired listings, unlinked products the rules do not list (nothing to create). The
+    desired listings of the rest are decoded in one go."""
+    found = _settled(desired, actual, blocked=blocked, held=held)
+    if isinstance(desired, StoredDesired):
+        found.update(pid for pid, row in desired.rows.items()
+                     if row.intent is not ListingIntent.LIST and pid not in actual)
+        desired.preload(pid for pid in desired if pid not in found and pid not in blocked)
     return found
 
 

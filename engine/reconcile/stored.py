@@ -1,4 +1,5 @@
-"""The state's listings as the diff reads them: hashes first, essences only where they differ.
+"""The state's listings, and the stored desired listings, as the diff reads them: hashes first,
+essences only where they differ.
 
 A converged catalog of 100,000 listings needs no essence decoded: the state keeps each listing's
 applied `essence_hash`, and a listing whose known essence is its applied one (`settled`) and whose
@@ -7,6 +8,10 @@ mapping of Ecwid product id -> ActualListing that knows each row's status, hash 
 decoding it, and decodes (in bulk, through the loader the state store gives it) only the rows the
 diff asks for. A row's `digest` is `actual_hash` of the listing it decodes to, so a plan's inputs
 digest is the same whichever way the actual side was read.
+
+`StoredDesired` is the same for the desired side: the rules' stored outcome per product (see
+`engine.passes.mirror`) gives each listing's intent, essence hash and `desired_hash` without
+decoding it, so a converged catalog planned from the mirror decodes no listing either.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from engine.model.listing import ProductStatus
+from engine.model.listing import DesiredListing, ListingIntent, ProductStatus
 from engine.reconcile.essence import ActualListing, audit_failure_to_json, canonical_json, essence_to_json
 
 
@@ -78,6 +83,50 @@ class StoredListings(Mapping[int, ActualListing]):
             self._decoded.update(self._load(missing))
 
     def __getitem__(self, pid: int) -> ActualListing:
+        if pid not in self.rows:
+            raise KeyError(pid)
+        if pid not in self._decoded:
+            self.preload([pid])
+        return self._decoded[pid]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self.rows
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredRow:
+    """What the diff needs of a stored desired listing before deciding whether to decode it."""
+
+    intent: ListingIntent
+    essence_hash: str  # `essence_hash(essence_of(listing))`
+    desired_hash: str  # `codec.desired_hash(listing)`
+
+
+class StoredDesired(Mapping[int, DesiredListing]):
+    """Desired listings by Ecwid product id, decoded on first access (`preload` decodes many at once).
+
+    `decoded` are listings already at hand (evaluated in this run); the rest come from `load`.
+    """
+
+    def __init__(self, rows: Mapping[int, DesiredRow],
+                 load: Callable[[list[int]], Mapping[int, DesiredListing]],
+                 decoded: Mapping[int, DesiredListing] | None = None) -> None:
+        self.rows = rows
+        self._load = load
+        self._decoded: dict[int, DesiredListing] = dict(decoded or {})
+
+    def preload(self, ids: Iterable[int]) -> None:
+        missing = sorted(pid for pid in ids if pid in self.rows and pid not in self._decoded)
+        if missing:
+            self._decoded.update(self._load(missing))
+
+    def __getitem__(self, pid: int) -> DesiredListing:
         if pid not in self.rows:
             raise KeyError(pid)
         if pid not in self._decoded:

@@ -16,8 +16,9 @@ sent: a product that misses one is blocked in `plan` with the rule and the fix
 (`engine.rules.preflight.check_category_rules`). Without a TikTok connection (no category rules
 known) the mapping is still attached but nothing is required.
 
-This runs after the rule engine (`engine.rules.evaluate`) on its listings, so the evaluation (and
-its cache) is unchanged by it; `plan`, `apply` and `watch` all go through `engine.passes.catalog`.
+This runs on each product's evaluation as the rule engine finishes it (`with_category_rules`, from
+`engine.passes.mirror`), so the outcome stored in the state carries it, keyed also by the rules'
+digest: new category rules from TikTok re-evaluate the products.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import hashlib
 from collections.abc import Mapping
 
 from engine.config.types import Config
-from engine.model.catalog import Catalog, Product
+from engine.model.catalog import Product
 from engine.model.listing import (
     ActionRequired,
     CategoryRules,
@@ -36,7 +37,7 @@ from engine.model.listing import (
     ListingIntent,
     SizeChart,
 )
-from engine.rules.evaluation import Evaluation
+from engine.rules.evaluation import ProductEvaluation
 from engine.rules.preflight import check_category_rules
 from engine.rules.problems import ActionRequiredError, run
 
@@ -91,27 +92,18 @@ def rules_digest(rules: Mapping[str, CategoryRules] | None) -> str:
     return hashlib.sha256(repr(sorted(rules.items())).encode()).hexdigest()
 
 
-def apply_category_rules(config: Config, catalog: Catalog, evaluation: Evaluation,
-                         rules: Mapping[str, CategoryRules] | None) -> Evaluation:
-    """The evaluation with each listed product's size chart and certifications, and the products
-    whose category's rules they break moved to action-required (`rules` None: nothing required)."""
+def with_category_rules(config: Config, product: Product | None, outcome: ProductEvaluation,
+                        rules: Mapping[str, CategoryRules] | None) -> ProductEvaluation:
+    """One product's outcome with its size chart and certifications attached, or, where its category's
+    rules are broken, without a listing and with the broken rules as action-required (`rules` None:
+    TikTok not connected, nothing required). Runs with the product's evaluation, so the state's
+    stored evaluations (engine.passes.mirror) already carry it."""
+    listing = outcome.listing
+    if listing is None or listing.intent is not ListingIntent.LIST:
+        return outcome
     if not config.attributes.size_charts and not config.attributes.certifications and not rules:
-        return evaluation
-    products = {p.id: p for p in catalog.products}
-    listings = dict(evaluation.listings)
-    added: list[ActionRequired] = []
-    changed = False
-    for pid, listing in evaluation.listings.items():
-        if listing.intent is not ListingIntent.LIST:
-            continue
-        kept, problems = _one(config, products.get(pid), listing, (rules or {}).get(listing.category_id))
-        added += problems
-        changed = changed or kept is not listing
-        if kept is None:
-            del listings[pid]
-        else:
-            listings[pid] = kept
-    if not changed:
-        return evaluation
-    items = sorted((*evaluation.action_required, *added), key=lambda a: a.ecwid_product_id)
-    return Evaluation(listings=listings, action_required=tuple(items))
+        return outcome
+    kept, problems = _one(config, product, listing, (rules or {}).get(listing.category_id))
+    if kept is listing:
+        return outcome
+    return ProductEvaluation(kept, (*outcome.action_required, *problems))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from engine.state.files import CorruptStateError, set_aside
 from engine.state.location import local_state_path, open_state, state_url, store_schema
 from engine.state.lock import WriterBusyError, WriterLock, lock_path
+from engine.state.mirror import MirroredProduct, MirrorHead, StoredEvaluation
 from engine.state.store import (
     DEFAULT_PATH,
     SCHEMA_VERSION,
@@ -40,12 +41,15 @@ __all__ = [
     "ImportedOrder",
     "Intent",
     "LatencyHour",
+    "MirrorHead",
+    "MirroredProduct",
     "PendingWork",
     "ShopHealthRecord",
     "SkuLink",
     "StateConflict",
     "StateError",
     "StateStore",
+    "StoredEvaluation",
     "StoredToken",
     "WaitingApproval",
     "WriterBusyError",

@@ -258,6 +258,44 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             max_seconds REAL NOT NULL
         )""",
     ),
+    # catalog mirror: the Ecwid catalog and the rules' outcome per product live in the state, so a fresh
+    # `plan` asks Ecwid only what changed since the last read (latest-stats, updatedFrom, deleted
+    # products) and evaluates only products whose content, config or store details changed.
+    (
+        """CREATE TABLE ecwid_products (
+            product_id INTEGER PRIMARY KEY,
+            update_timestamp INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,
+            readable INTEGER NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        """CREATE TABLE ecwid_product_skus (
+            product_id INTEGER NOT NULL,
+            sku TEXT NOT NULL
+        )""",
+        "CREATE INDEX ecwid_product_skus_sku ON ecwid_product_skus(sku)",
+        "CREATE INDEX ecwid_product_skus_product ON ecwid_product_skus(product_id)",
+        """CREATE TABLE ecwid_store (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            profile TEXT NOT NULL,
+            categories TEXT NOT NULL,
+            products_updated INTEGER NOT NULL,
+            categories_updated INTEGER NOT NULL,
+            profile_updated INTEGER NOT NULL,
+            settled INTEGER NOT NULL,
+            synced_at REAL NOT NULL,
+            full_read_at REAL NOT NULL
+        )""",
+        """CREATE TABLE evaluations (
+            product_id INTEGER PRIMARY KEY,
+            cache_key TEXT NOT NULL,
+            intent TEXT NOT NULL,
+            essence_hash TEXT NOT NULL,
+            desired_hash TEXT NOT NULL,
+            listing TEXT NOT NULL,
+            problems TEXT NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -266,7 +304,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = ("listings", "sku_links", "images", "action_required", "intents", "counters", "cursors", "tokens",
           "orders", "audit_log", "category_attributes", "restocks", "pending_work", "shop_health", "order_import",
           "granted_scopes", "waiting_approval", "image_contents", "approved_config", "drift_kept",
-          "sync_latency")
+          "sync_latency", "ecwid_products", "ecwid_product_skus", "ecwid_store", "evaluations")
 # Tables whose id the database numbers (INTEGER PRIMARY KEY AUTOINCREMENT): a copy must let it go on from
 # the copied ids.
 NUMBERED = ("action_required", "audit_log")

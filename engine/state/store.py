@@ -48,6 +48,7 @@ from engine.reconcile.stored import StoredListings, StoredRow, stored_digest
 from engine.state.database import Database, HeldLock, SqliteDatabase
 from engine.state.files import CorruptStateError as CorruptStateError
 from engine.state.files import StateError as StateError
+from engine.state.mirror import MirrorTables
 from engine.state.postgres import PostgresDatabase, describe, is_url
 from engine.state.schema import MIGRATIONS as MIGRATIONS
 from engine.state.schema import NUMBERED, TABLES
@@ -180,7 +181,7 @@ class AuditEntry:
     error: str
 
 
-class StateStore:
+class StateStore(MirrorTables):
     """The state database. Open with `StateStore.open(path or URL)`; close when done (or use `with`)."""
 
     def __init__(self, db: Database, *, clock: Callable[[], float]) -> None:

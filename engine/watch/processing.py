@@ -165,35 +165,32 @@ class Processor:
     # -- catalog -----------------------------------------------------------------------------
 
     def ensure_mirror(self) -> None:
-        if self.runtime.mirror.profile is None:
+        """The state's mirror of Ecwid, read in full if this state has none yet (else it is current enough:
+        the poll, the webhooks and the reconcile keep it so)."""
+        if self.runtime.state.mirror_head() is None:
             with self.metrics.timed("ecwid", "read"):
-                self.runtime.read_catalog()
+                self.runtime.sync_catalog(full=True)
             self.metrics.synced("ecwid")
 
     def poll_ecwid(self) -> list[Queued]:
-        """Read what changed in Ecwid since the last read; the changed products become work."""
-        mirror = self.runtime.mirror
-        before = dict(mirror.products)
-        self.runtime.read_catalog()
+        """Read what changed in Ecwid since the last read; the changed products become work.
+
+        The mirror compares content, not `updateTimestamp` (one-second resolution: an edit in the same
+        second as the previous read keeps it); new profile or category names replan everything.
+        """
+        changes = self.runtime.sync_catalog()
         self.metrics.synced("ecwid")
-        # Compare the products, not `updateTimestamp`: it has one-second resolution, so an edit in the
-        # same second as the previous read keeps the timestamp and only the content tells.
-        changed = [pid for pid, p in mirror.products.items() if before.get(pid) != p]
-        removed = [pid for pid in before if pid not in mirror.products]
-        return ([(Work.product(pid), Priority.QUANTITY, "ecwid poll") for pid in changed]
-                + [(Work.product(pid), Priority.STOP, "ecwid poll (deleted)") for pid in removed])
+        work: list[Queued] = [(Work.product(pid), Priority.QUANTITY, "ecwid poll") for pid in changes.changed]
+        work += [(Work.product(pid), Priority.STOP, "ecwid poll (deleted)") for pid in changes.deleted]
+        if changes.details_changed:
+            work.append((STORE_CHANGED, Priority.PRICE, "ecwid poll (store profile or categories)"))
+        return work
 
     def _sync_products(self, ids: Sequence[str]) -> None:
         runtime = self.runtime
         self.ensure_mirror()
         wanted = [int(i) for i in ids]
-        found = runtime.ecwid.get_products(wanted, categories=runtime.mirror.categories)
-        present = {p.id for p in found}
-        for product in found:
-            runtime.mirror.products[product.id] = product
-        for pid in wanted:
-            if pid not in present:
-                runtime.forget_product(pid)
+        runtime.refresh_products(wanted)  # the state's mirrored rows too: the next plan starts from them
         self.metrics.synced("ecwid")
         # The mirror now holds what changed: plan from it, without another Ecwid read.
         self._apply(plan_catalog(runtime, targets=[product_key(pid) for pid in wanted], from_mirror=True))

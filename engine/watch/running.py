@@ -161,7 +161,7 @@ class Daemon:
         keys = WebhookKeys(creds.ecwid_client_secret, creds.tiktok_app_key, creds.tiktok_app_secret)
         store_id = self.runtime.config.settings.ecwid.store_id
         source = DashboardSource(lambda: self.runtime.state, self.healthz, self._clock,
-                                 lambda pid: getattr(self.runtime.mirror.products.get(pid), "name", ""),
+                                 self.runtime.product_name,
                                  pending_plan=lambda: self.processor.pending_plan,
                                  drift_policy=lambda: self.runtime.config.sync.drift.value)
         dashboard = dashboard_site(source, host=host, env=environment(self.runtime.config.root, self._env),

@@ -83,6 +83,7 @@ def test_refused_create_and_failed_review_are_held_until_fixed(tmp_path: Path) -
         good = products[flagged]["imageUrl"]
         with world.ecwid.sandbox.lock:
             products[tiny].update(image_fields([good]))
+            world.ecwid.sandbox.touch(products[tiny])  # an Ecwid edit moves updateTimestamp and latest-stats
         assert creates(world) == [tiny]
         code, out = cli(world, "apply", "--auto-approve")
         assert code == 0, out

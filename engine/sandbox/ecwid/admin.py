@@ -47,6 +47,16 @@ def delete_product(sb: EcwidSandbox, product_id: int) -> None:
         products.remove_product(sb, product_id)
 
 
+def rename_category(sb: EcwidSandbox, category_id: int, name: str) -> None:
+    """What the merchant does on the category page: its products are now filed under the new name."""
+    with sb.lock:
+        category = sb.categories.get(int(category_id))
+        if category is None:
+            raise EcwidApiError(404, f"Category #{category_id} not found", "CATEGORY_NOT_FOUND")
+        category["name"] = name
+        sb.emit("category.updated", int(category_id))
+
+
 def add_variation(sb: EcwidSandbox, product_id: int, options: dict[str, str], *, sku: str = "",
                   quantity: int | None = None, price: Any = None) -> int:
     body: dict[str, Any] = {"options": [{"name": k, "value": v} for k, v in options.items()]}

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
-from engine.sandbox.ecwid import admin, categories, combinations, oauth, orders, products, profile
+from engine.sandbox.ecwid import admin, categories, combinations, oauth, orders, products, profile, stats
 from engine.sandbox.ecwid.catalog import stored_product
 from engine.sandbox.ecwid.core import (
     ALL_SCOPES,
@@ -48,7 +48,7 @@ from engine.sandbox.seed import SeedCatalog, generate_catalog
 from engine.sandbox.server import ServerThread
 
 API_PREFIX = "/api/v3/"
-ROUTES = [*profile.ROUTES, *products.ROUTES, *combinations.ROUTES, *categories.ROUTES, *orders.ROUTES]
+ROUTES = [*profile.ROUTES, *stats.ROUTES, *products.ROUTES, *combinations.ROUTES, *categories.ROUTES, *orders.ROUTES]
 
 
 def _render_fault(status: int, retry_after: int | None) -> tuple[bytes, dict[str, str]]:
@@ -80,6 +80,7 @@ class EcwidSandbox:
         self.events: list[dict[str, Any]] = []
         self.request_count = 0
         self.search_index = SearchIndex()
+        self.stats = stats.StoreStats()  # latest-stats and the deleted products (stats.py)
         self._calls: dict[str, deque[float]] = {}
         self.next_product = 700_000_001
         self.next_combination = 900_000_001
@@ -119,9 +120,14 @@ class EcwidSandbox:
     def load(self, catalog: SeedCatalog) -> None:
         """Replace the catalog with raw Ecwid JSON (a generated one or a `snapshot ecwid` file)."""
         with self.lock:
+            before = set(self.products)
             self.products = {int(p["id"]): stored_product(copy.deepcopy(p), self.now()) for p in catalog.products}
             self.categories = {int(c["id"]): copy.deepcopy(c) for c in catalog.categories}
             self.search_index.changed()
+            # Into an empty store the catalog arrives as it was (its newest edit is the catalog's date, so a
+            # generated catalog looks long settled); over an existing one it is a change made now.
+            newest = max((p["updateTimestamp"] for p in self.products.values()), default=0)
+            self.stats.catalog_replaced(self.now() if before else newest, removed=before - set(self.products))
             if catalog.profile:
                 self.profile_extra = copy.deepcopy(catalog.profile)
             ids = [c["id"] for p in self.products.values() for c in p.get("combinations", [])]
@@ -144,6 +150,7 @@ class EcwidSandbox:
         if data is not None:
             event["data"] = data
         self.events.append(event)
+        self.stats.record(event_type, entity_id, event["eventCreated"])
         self.webhooks.submit(event)
 
     def touch(self, product: dict[str, Any]) -> None:
@@ -161,6 +168,9 @@ class EcwidSandbox:
 
     def admin_delete_product(self, product_id: int) -> None:
         admin.delete_product(self, product_id)
+
+    def admin_rename_category(self, category_id: int, name: str) -> None:
+        admin.rename_category(self, category_id, name)
 
     def admin_add_variation(self, product_id: int, options: dict[str, str], *, sku: str = "",
                             quantity: int | None = None, price: Any = None) -> int:

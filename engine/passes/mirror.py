@@ -1,0 +1,157 @@
+"""The rules' outcome for the whole mirrored catalog, evaluating only what changed.
+
+Each product's outcome is stored in the state (`evaluations`) under the key it was evaluated with:
+the product's content hash (its Ecwid JSON), the digest of the config files the catalog rules read
+(all but rules/orders.yaml: an order rule edit keeps every evaluation), the category attributes'
+digest, the region and the store details' digest (profile and category names, which products are
+converted with). A product whose key is unchanged is not decoded, not evaluated and its listing not read:
+the diff gets its intent and hashes (`StoredDesired`) and decodes the listing only if it must act
+on it. So a plan after a few Ecwid edits evaluates those few products; an edit of a catalog config
+file or a renamed category re-evaluates every product (what such an edit touches is not narrowed
+down to single rules yet); `full=True` (`plan --full`) re-evaluates everything.
+
+The catalog-wide check (a SKU used by two products) runs over the SKUs stored with each product,
+so it needs no product decoded either, and its outcome is never stored: it depends on other
+products. The result equals `engine.rules.evaluate` of the whole catalog (the property test in
+tests/e2e/test_mirror_plan.py holds the two together).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from engine.model.catalog import Product, UnreadableProduct
+from engine.model.listing import ActionRequired, CategoryRules, DesiredListing, ListingIntent, TikTokAttribute
+from engine.reconcile import essence_hash, essence_of, listing_from_json, listing_to_json
+from engine.reconcile.codec import action_required_from_json, action_required_to_json
+from engine.reconcile.essence import canonical_json
+from engine.reconcile.stored import DesiredRow, StoredDesired
+from engine.rules import Evaluation, ProductEvaluation, evaluate_product
+from engine.rules.category_rules import rules_digest, with_category_rules
+from engine.rules.evaluation import attributes_digest, duplicate_skus, unreadable_problem
+from engine.runtime import Runtime
+from engine.state import StoredEvaluation
+
+EVALUATE_BATCH = 2_000  # products converted and evaluated at a time, so memory stays bounded on a full run
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorEvaluation:
+    evaluation: Evaluation
+    products: int  # readable products in the catalog
+    evaluated: int  # products evaluated in this run (the rest came from the state)
+
+
+def evaluate_mirror(
+    runtime: Runtime,
+    *,
+    category_attributes: Mapping[str, Sequence[TikTokAttribute]] | None,
+    category_rules: Mapping[str, CategoryRules] | None = None,
+    full: bool = False,
+) -> MirrorEvaluation:
+    """Every mirrored product's outcome: stored where its key is unchanged, evaluated (and stored) otherwise."""
+    config = runtime.config
+    region = config.settings.region
+    rules = config.catalog_digest or config.digest
+    suffix = (f"|{rules}|{attributes_digest(category_attributes)}|{rules_digest(category_rules)}|{region.value}"
+              f"|{runtime.details_digest}")
+    index = runtime.state.mirror_index()
+    stored = {} if full else runtime.state.evaluation_index()
+    shared = _shared_skus(runtime)
+    stale = [pid for pid, (digest, _) in index.items()
+             if pid not in shared and (pid not in stored or stored[pid].cache_key != digest + suffix)]
+    decoded: dict[int, DesiredListing] = {}
+    for chunk in _chunks(stale, EVALUATE_BATCH):
+        fresh = _evaluate(runtime, chunk, index, suffix, category_attributes, category_rules)
+        runtime.state.save_evaluations((pid, row, text) for pid, (row, text, _) in fresh.items())
+        for pid, (row, _, listing) in fresh.items():
+            stored[pid] = row
+            if listing is not None:
+                decoded[pid] = listing
+    evaluation = _assemble(runtime, index, stored, shared, decoded)
+    readable = sum(1 for _, can_read in index.values() if can_read)
+    return MirrorEvaluation(evaluation, products=readable, evaluated=len(stale))
+
+
+def _assemble(
+    runtime: Runtime,
+    index: Mapping[int, tuple[str, bool]],
+    stored: Mapping[int, StoredEvaluation],
+    shared: Mapping[int, tuple[ActionRequired, ...]],
+    decoded: Mapping[int, DesiredListing],
+) -> Evaluation:
+    """The catalog's Evaluation from the stored outcomes: listings as hash rows, decoded on demand."""
+    rows: dict[int, DesiredRow] = {}
+    problems: list[ActionRequired] = []
+    for pid in index:
+        if pid in shared:
+            problems.extend(shared[pid])
+            continue
+        outcome = stored[pid]
+        if outcome.intent:
+            rows[pid] = DesiredRow(ListingIntent(outcome.intent), outcome.essence_hash, outcome.desired_hash)
+        if outcome.problems:
+            problems.extend(action_required_from_json(item) for item in json.loads(outcome.problems))
+    problems.sort(key=lambda item: (item.ecwid_product_id, item.rule, item.sku, item.reason))
+    return Evaluation(StoredDesired(rows, lambda ids: _load_listings(runtime, ids), decoded), tuple(problems))
+
+
+def _evaluate(
+    runtime: Runtime,
+    ids: list[int],
+    index: Mapping[int, tuple[str, bool]],
+    suffix: str,
+    category_attributes: Mapping[str, Sequence[TikTokAttribute]] | None,
+    category_rules: Mapping[str, CategoryRules] | None,
+) -> dict[int, tuple[StoredEvaluation, str, DesiredListing | None]]:
+    """Evaluate these products; each outcome as its stored row, its listing JSON and the listing itself."""
+    config = runtime.config
+    products = runtime.products(ids)
+    profile = runtime.mirror.profile
+    assert profile is not None  # runtime.products loads the store details
+    found: dict[int, tuple[StoredEvaluation, str, DesiredListing | None]] = {}
+    for pid in ids:
+        product = products[pid]
+        if isinstance(product, UnreadableProduct):
+            outcome = ProductEvaluation(None, (unreadable_problem(product),))
+        else:
+            outcome = with_category_rules(config, product, evaluate_product(
+                config, product, profile=profile, category_attributes=category_attributes,
+                region=config.settings.region), category_rules)
+        found[pid] = _stored(outcome, index[pid][0] + suffix)
+    runtime.mirror.forget(ids)  # converted for this evaluation only: memory stays bounded by the batch
+    return found
+
+
+def _stored(outcome: ProductEvaluation, key: str) -> tuple[StoredEvaluation, str, DesiredListing | None]:
+    problems = (canonical_json([action_required_to_json(i) for i in outcome.action_required])
+                if outcome.action_required else "")
+    listing = outcome.listing
+    if listing is None:
+        return StoredEvaluation(key, "", "", "", problems), "", None
+    text = canonical_json(listing_to_json(listing))
+    row = StoredEvaluation(key, listing.intent.value, essence_hash(essence_of(listing)),
+                           hashlib.sha256(text.encode()).hexdigest(), problems)
+    return row, text, listing
+
+
+def _load_listings(runtime: Runtime, ids: list[int]) -> dict[int, DesiredListing]:
+    return {pid: listing_from_json(json.loads(text)) for pid, text in runtime.state.evaluation_listings(ids).items()}
+
+
+def _shared_skus(runtime: Runtime) -> dict[int, tuple[ActionRequired, ...]]:
+    """The duplicate-SKU items (`engine.rules.evaluation.duplicate_skus`), decoding only the products involved."""
+    involved = runtime.state.shared_skus()
+    if not involved:
+        return {}
+    products = runtime.products(involved)
+    return duplicate_skus([p for pid in sorted(products) if isinstance(p := products[pid], Product)])
+
+
+def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
