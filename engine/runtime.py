@@ -128,6 +128,7 @@ class Runtime:
         sleep: Callable[[float], None] = time.sleep,
         qps: float = DEFAULT_QPS,
         tiktok_options: Mapping[str, Any] | None = None,
+        ecwid_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.state = state
@@ -139,6 +140,7 @@ class Runtime:
         self._sleep = sleep
         self._qps = qps
         self._tiktok_options = dict(tiktok_options or {})  # extra TikTokClient arguments (tests: backoff)
+        self._ecwid_options = dict(ecwid_options or {})  # extra EcwidClient arguments (the fleet: a shared pacer)
         self._lock = threading.RLock()
         self._ecwid: EcwidClient | None = None
         self._tiktok: TikTokClient | None = None
@@ -166,6 +168,12 @@ class Runtime:
         """
         if self._writer is None:
             self._writer = WriterLock.acquire(self.state.path, command=command)
+
+    def release_writer_lock(self) -> None:
+        """Stop being the writer (a fleet worker holds it for one job at a time, then lets others write)."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
 
     def close(self) -> None:
         for client in (self._ecwid, self._tiktok, self._images):
@@ -204,7 +212,7 @@ class Runtime:
             if self._ecwid is None:
                 settings = self.config.settings.ecwid
                 self._ecwid = EcwidClient(settings.base_url, settings.store_id, self._credentials.ecwid_token,
-                                          transport=self._ecwid_transport, sleep=self._sleep)
+                                          transport=self._ecwid_transport, sleep=self._sleep, **self._ecwid_options)
             return self._ecwid
 
     @property

@@ -1,0 +1,184 @@
+"""What one job does for one store: the watch daemon's processing of its keys, one writer at a time.
+
+A worker process keeps one `Runtime` (config, clients, Ecwid mirror, state store) and one watch
+`Processor` per store it has worked for, so a store's second job reads Ecwid incrementally, as
+the daemon does. Every decision is the passes' (`engine.passes`, reached through
+`engine.watch.processing`): a realtime job carries out the keys waiting for its store (webhook
+hints, and the `poll` backstop: what changed in Ecwid, then an order pass); a bulk job runs a full
+reconcile (health probe, review results, a full plan with a live TikTok read, apply).
+
+Writers, fleet-wide: the queue runs one job per store at a time (`engine.fleet.queue`). Because a
+worker presumed dead might only be slow, a job also takes a PostgreSQL advisory lock on the store
+on its own session, which PostgreSQL drops the moment that worker's connection dies; and the
+store's own writer lock (`Runtime.hold_writer_lock`: the state directory's `flock` on SQLite, a
+session advisory lock once the state is on PostgreSQL). Only then is anything written, and each
+lock is let go when the job ends, so the next job may run on any worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import procrastinate
+import psycopg
+
+from engine.fleet.database import FleetDatabase, FleetStore, QueuedKey, StoreReport, connect
+from engine.fleet.limits import SharedRateLimits
+from engine.fleet.queue import POLL, Lane, queue_work
+from engine.model.errors import TokbridgeError
+from engine.passes.health import load_health
+from engine.runtime import Runtime
+from engine.watch.metrics import Metrics
+from engine.watch.processing import ProcessingOptions, Processor
+from engine.watch.queueing import ORDERS, RECONCILE, Priority, Queued, Work, WorkItem
+
+log = logging.getLogger("engine.fleet")
+
+LOCK_WAIT_SECONDS = 30.0  # a store's advisory lock held elsewhere: wait this long, then let the queue retry
+
+
+class StoreBusyError(TokbridgeError):
+    """Another worker still holds the store's advisory lock (it was presumed dead too early)."""
+
+
+@dataclass
+class OpenStore:
+    runtime: Runtime
+    processor: Processor
+    mutex: threading.Lock
+
+
+@dataclass(frozen=True, slots=True)
+class JobOptions:
+    apply_workers: int = 4  # concurrent TikTok writes within one job (the passes' `workers`)
+    lock_wait_seconds: float = LOCK_WAIT_SECONDS
+
+
+class StoreJobs:
+    """A worker process's stores and the job function the queue calls (from its worker threads)."""
+
+    def __init__(self, url: str, *, options: JobOptions = JobOptions(),
+                 clock: Callable[[], float] = time.time) -> None:
+        self.url = url
+        self.options = options
+        self.db = FleetDatabase(url, clock=clock)
+        self.limits = SharedRateLimits(url)
+        self.deferrer = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(conninfo=url))
+        self.deferrer.open()
+        self._open: dict[str, OpenStore] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        for store in self._open.values():
+            store.runtime.close()
+        self._open.clear()
+        self.deferrer.close()
+        self.limits.close()
+        self.db.close()
+
+    # -- the job -----------------------------------------------------------------------------
+
+    def run(self, name: str, lane: Lane) -> None:
+        store = self.db.store(name)
+        if store is None:
+            log.info("store %s is no longer in the fleet; nothing to do", name)
+            return
+        opened = self._store(store)
+        with opened.mutex, self._advisory_lock(name):
+            runtime, processor = opened.runtime, opened.processor
+            runtime.hold_writer_lock(f"tokbridge fleet worker ({lane.name.lower()} job)")
+            try:
+                processor.health = load_health(runtime.state)  # another worker may have probed since
+                failures = processor.failures
+                tally = (processor.tally.failed, processor.tally.deferred, processor.tally.held)
+                if lane is Lane.BULK:
+                    self._bulk(processor)
+                else:
+                    self._realtime(name, processor)
+                self._record(name, opened, failures, tally, reconciled=lane is Lane.BULK)
+            finally:
+                runtime.release_writer_lock()
+
+    def _realtime(self, name: str, processor: Processor) -> None:
+        taken = self.db.waiting_keys(name)
+        batch: list[WorkItem] = []
+        polled: list[Queued] = []
+        for key in taken:
+            if key.key == POLL:
+                processor.guard("ecwid", "poll", lambda: polled.extend(processor.poll_ecwid()))
+                batch.append(WorkItem(ORDERS, Priority.ORDER, key.reason))
+            else:
+                batch.append(WorkItem(Work.parse(key.key), Priority(key.priority), key.reason))
+        batch += [WorkItem(w, p, r) for w, p, r in polled]
+        processor.guard("ecwid", "read", processor.ensure_mirror)
+        if batch:
+            processor.process(batch)
+        self.db.done_keys(name, taken)
+
+    def _bulk(self, processor: Processor) -> None:
+        processor.guard("tiktok", "health probe", processor.check_health)
+        processor.guard("ecwid", "read", processor.ensure_mirror)
+        processor.process([WorkItem(RECONCILE, Priority.RECONCILE, "fleet full reconcile")])
+
+    def _record(self, name: str, opened: OpenStore, failures: int, tally: tuple[int, int, int], *,
+                reconciled: bool) -> None:
+        processor, state = opened.processor, opened.runtime.state
+        now = processor.tally
+        pending = (now.failed - tally[0]) + (now.deferred - tally[1]) + (now.held - tally[2])
+        failed = processor.failures - failures
+        report = StoreReport(health=processor.health.state.value, pending_actions=pending,
+                             action_required=len(state.action_required()), orders_imported=len(state.orders()),
+                             error=f"{failed} unit(s) of work failed; the worker log says why" if failed else "",
+                             reconciled=reconciled)
+        self.db.record(name, report, shop_id=opened.runtime.shop_id)
+
+    # -- locks and stores --------------------------------------------------------------------
+
+    @contextmanager
+    def _advisory_lock(self, name: str) -> Iterator[None]:
+        conn = connect(self.url)
+        try:
+            deadline = time.monotonic() + self.options.lock_wait_seconds
+            while not _try_lock(conn, name):
+                if time.monotonic() >= deadline:
+                    raise StoreBusyError(f"store {name} is still being written by another worker; retrying later")
+                time.sleep(0.2)
+            yield
+        finally:
+            conn.close()  # ends the session: PostgreSQL lets the lock go
+
+    def _store(self, store: FleetStore) -> OpenStore:
+        with self._lock:
+            opened = self._open.get(store.name)
+            if opened is None:
+                opened = self._open[store.name] = self._open_store(store)
+            return opened
+
+    def _open_store(self, store: FleetStore) -> OpenStore:
+        shop: list[Runtime] = []
+        ecwid_pacer = self.limits.ecwid_pacer(store.ecwid_store_id or 0)
+        tiktok_pacer = self.limits.tiktok_pacer(lambda: shop[0].shop_id)
+        runtime = Runtime.open(store.root, ecwid_options={"pacer": ecwid_pacer},
+                               tiktok_options={"pacer": tiktok_pacer})
+        shop.append(runtime)
+
+        def requeue(work: Work, priority: Priority, reason: str) -> None:
+            queue_work(self.db, self.deferrer, store.name, [(work, priority, reason)])
+
+        processor = Processor(runtime, ProcessingOptions(workers=self.options.apply_workers), metrics=Metrics(),
+                              requeue=requeue)
+        return OpenStore(runtime, processor, threading.Lock())
+
+
+def _try_lock(conn: psycopg.Connection[dict[str, object]], name: str) -> bool:
+    row = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS held",
+                       (f"tokbridge-store:{name}",)).fetchone()
+    return bool(row and row["held"])
+
+
+__all__ = ["JobOptions", "QueuedKey", "StoreBusyError", "StoreJobs"]
