@@ -40,11 +40,12 @@ def store_lock(store: str) -> str:
     return f"store:{store}"
 
 
-def defer(app: procrastinate.App, lane: Lane, store: str) -> bool:
+def defer(app: procrastinate.App, lane: Lane, store: str, *, after_seconds: float = 0.0) -> bool:
     """Queue the store's job in `lane` unless one is waiting already (it will take the new keys too)."""
     try:
         app.configure_task(TASKS[lane], queue=lane.value, lock=store_lock(store),
-                           queueing_lock=f"{lane.value}:{store}", priority=PRIORITY[lane]).defer(store=store)
+                           queueing_lock=f"{lane.value}:{store}", priority=PRIORITY[lane],
+                           schedule_in={"seconds": after_seconds} if after_seconds else None).defer(store=store)
     except AlreadyEnqueued:
         return False
     return True

@@ -29,13 +29,13 @@ import psycopg
 
 from engine.fleet.database import FleetDatabase, FleetStore, QueuedKey, StoreReport, connect
 from engine.fleet.limits import SharedRateLimits
-from engine.fleet.queue import POLL, Lane, queue_work
+from engine.fleet.queue import POLL, Lane, defer, queue_work
 from engine.model.errors import TokbridgeError
 from engine.passes.health import load_health
 from engine.runtime import Runtime
 from engine.watch.metrics import Metrics
 from engine.watch.processing import ProcessingOptions, Processor
-from engine.watch.queueing import ORDERS, RECONCILE, Priority, Queued, Work, WorkItem
+from engine.watch.queueing import ORDERS, RECONCILE, REPLAN, Priority, Queued, Work, WorkItem
 
 log = logging.getLogger("engine.fleet")
 
@@ -57,6 +57,7 @@ class OpenStore:
 class JobOptions:
     apply_workers: int = 4  # concurrent TikTok writes within one job (the passes' `workers`)
     lock_wait_seconds: float = LOCK_WAIT_SECONDS
+    retry_seconds: float = 5.0  # a failed job (database gone, store busy, broken state) waits this long to run again
 
 
 class StoreJobs:
@@ -83,12 +84,26 @@ class StoreJobs:
 
     # -- the job -----------------------------------------------------------------------------
 
+    def run_or_requeue(self, name: str, lane: Lane) -> None:
+        """The job as the queue calls it: a job that fails is queued again after a pause, never lost.
+
+        Not procrastinate's own retry: it would put this job back beside the store's next waiting job of
+        the same lane, which the queue refuses (one waiting job per store and lane).
+        """
+        try:
+            self.run(name, lane)
+        except Exception as error:
+            log.error("%s job for store %s failed (%s: %s); queued again in %.0f s", lane.name.lower(), name,
+                      type(error).__name__, error, self.options.retry_seconds)
+            defer(self.deferrer, lane, name, after_seconds=self.options.retry_seconds)
+
     def run(self, name: str, lane: Lane) -> None:
         store = self.db.store(name)
         if store is None:
             log.info("store %s is no longer in the fleet; nothing to do", name)
             return
         opened = self._store(store)
+        log.info("store %s: %s job", name, lane.name.lower(), extra={"store": name, "lane": lane.name.lower()})
         with opened.mutex, self._advisory_lock(name):
             runtime, processor = opened.runtime, opened.processor
             runtime.hold_writer_lock(f"tokbridge fleet worker ({lane.name.lower()} job)")
@@ -107,6 +122,12 @@ class StoreJobs:
     def _realtime(self, name: str, processor: Processor) -> None:
         taken = self.db.waiting_keys(name)
         batch: list[WorkItem] = []
+        if processor.runtime.mirror.profile is None:
+            # This worker's first read of the store is a full one, and later polls compare against it:
+            # whatever changed before (while no worker watched, or in a job that died) is only seen by
+            # planning it all, as `watch` does at start (from the mirror and the state: no TikTok read).
+            processor.guard("ecwid", "read", processor.ensure_mirror)
+            batch.append(WorkItem(REPLAN, Priority.PRICE, "first read of this store in this worker"))
         polled: list[Queued] = []
         for key in taken:
             if key.key == POLL:
@@ -115,7 +136,6 @@ class StoreJobs:
             else:
                 batch.append(WorkItem(Work.parse(key.key), Priority(key.priority), key.reason))
         batch += [WorkItem(w, p, r) for w, p, r in polled]
-        processor.guard("ecwid", "read", processor.ensure_mirror)
         if batch:
             processor.process(batch)
         self.db.done_keys(name, taken)

@@ -26,6 +26,8 @@ import socket
 from dataclasses import dataclass
 
 import procrastinate
+import procrastinate.exceptions
+import procrastinate.jobs
 
 from engine.fleet.queue import TASKS, Lane, defer, deferring_app, queue_poll
 from engine.fleet.work import JobOptions, StoreJobs
@@ -48,16 +50,15 @@ class WorkerOptions:
 def build_app(url: str, jobs: StoreJobs) -> procrastinate.App:
     """The worker's procrastinate app with the two lanes' tasks bound to this process's stores."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
-    retry = procrastinate.RetryStrategy(max_attempts=20, wait=2)
 
     def realtime(store: str) -> None:
-        jobs.run(store, Lane.REALTIME)
+        jobs.run_or_requeue(store, Lane.REALTIME)
 
     def bulk(store: str) -> None:
-        jobs.run(store, Lane.BULK)
+        jobs.run_or_requeue(store, Lane.BULK)
 
-    app.task(name=TASKS[Lane.REALTIME], queue=Lane.REALTIME.value, retry=retry)(realtime)
-    app.task(name=TASKS[Lane.BULK], queue=Lane.BULK.value, retry=retry)(bulk)
+    app.task(name=TASKS[Lane.REALTIME], queue=Lane.REALTIME.value)(realtime)
+    app.task(name=TASKS[Lane.BULK], queue=Lane.BULK.value)(bulk)
     return app
 
 
@@ -110,7 +111,7 @@ class FleetWorker:
             while True:
                 try:
                     await asyncio.to_thread(self._queue_due, timers, jobs)
-                    await self._recover_stalled(app)
+                    await self._recover_stalled(app, timers)
                 except Exception:  # the database went away: say so and try again next tick
                     log.exception("fleet upkeep failed; retrying in %.0f s", self.options.tick_seconds)
                 await asyncio.sleep(self.options.tick_seconds)
@@ -121,9 +122,22 @@ class FleetWorker:
         for store in jobs.db.claim_due_reconciles(self.options.claim_limit):
             defer(timers, Lane.BULK, store)
 
-    async def _recover_stalled(self, app: procrastinate.App) -> None:
+    async def _recover_stalled(self, app: procrastinate.App, timers: procrastinate.App) -> None:
+        """Close the jobs of workers presumed dead and queue their stores again.
+
+        Not `retry_job`: a store may have a newer job waiting already (one per store and lane), and two
+        waiting jobs of one lane are refused. Its keys are still in `tokbridge_fleet_work` (a job forgets
+        them only once done), so the fresh or waiting job carries the dead one's work out.
+        """
         stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=self.options.stalled_after_seconds)
         for job in stalled:
-            log.warning("job %s (%s for %s) belonged to a worker that stopped answering; queued again",
-                        job.id, job.task_name, job.task_kwargs.get("store"))
-            await app.job_manager.retry_job(job)
+            store = str(job.task_kwargs.get("store", ""))
+            log.warning("job %s (%s for %s) belonged to a worker that stopped answering; its store is queued again",
+                        job.id, job.task_name, store)
+            try:
+                await app.job_manager.finish_job(job, status=procrastinate.jobs.Status.FAILED, delete_job=False)
+            except procrastinate.exceptions.ConnectorException:
+                continue  # another worker closed it first (each one recovers what it sees)
+            lane = next((lane for lane, task in TASKS.items() if task == job.task_name), None)
+            if lane is not None and store:
+                await asyncio.to_thread(defer, timers, lane, store)
