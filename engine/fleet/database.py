@@ -225,7 +225,8 @@ class FleetDatabase:
             return
         with self._errors(), self.conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO tokbridge_fleet_work (store, key, priority, reason, queued_at) VALUES (%s, %s, %s, %s, %s) "
+                "INSERT INTO tokbridge_fleet_work (store, key, priority, reason, queued_at) "
+                "VALUES (%s, %s, %s, %s, %s) "
                 "ON CONFLICT (store, key) DO UPDATE SET priority = LEAST(tokbridge_fleet_work.priority, "
                 "EXCLUDED.priority), seq = nextval('tokbridge_fleet_work_seq')", rows)
 
@@ -233,8 +234,7 @@ class FleetDatabase:
         with self._errors():
             rows = self.conn.execute("SELECT key, priority, reason, seq, queued_at FROM tokbridge_fleet_work "
                                      "WHERE store = %s ORDER BY priority, seq", (store,)).fetchall()
-        return [QueuedKey(str(r["key"]), int(r["priority"]), str(r["reason"]), int(r["seq"]),  # type: ignore[call-overload]
-                          float(r["queued_at"])) for r in rows]  # type: ignore[arg-type]
+        return [QueuedKey(**r) for r in rows]  # type: ignore[arg-type]
 
     def done_keys(self, store: str, taken: Iterable[QueuedKey]) -> None:
         """Forget the keys a job carried out, unless they were queued again since (a newer seq)."""

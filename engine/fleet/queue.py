@@ -5,8 +5,10 @@
   price) and the bulk lane (`tokbridge_bulk`: full reconcile, first listing of a catalog, a config
   or category change). A bulk job can never take a realtime slot, so realtime work for every other
   store goes on while bulk jobs run.
-- One job per store at a time, fleet-wide: every job of a store carries procrastinate's `lock`
-  `store:<name>`; of a store's waiting jobs the realtime one (higher priority) goes first.
+- One writer per store, fleet-wide: a PostgreSQL advisory lock a job takes on its own session
+  (`engine.fleet.work`), which PostgreSQL releases the moment a dead worker's connection closes.
+  Not procrastinate's job `lock`: in procrastinate 3.x two workers fetching two jobs of one lock at
+  the same moment make one of them fail on the lock's unique index, which stops that worker.
 - At most one waiting job per store and lane (`queueing_lock`): a burst of webhooks for a store
   becomes keys in `tokbridge_fleet_work` and one job, which takes them all.
 
@@ -31,19 +33,15 @@ class Lane(StrEnum):
 
 
 TASKS = {Lane.REALTIME: "tokbridge.fleet.realtime", Lane.BULK: "tokbridge.fleet.bulk"}
-PRIORITY = {Lane.REALTIME: 10, Lane.BULK: 0}  # procrastinate runs the higher first among a store's jobs
+PRIORITY = {Lane.REALTIME: 10, Lane.BULK: 0}  # a worker serving both lanes' queues would take realtime first
 BULK_KINDS = frozenset({WorkKind.RECONCILE, WorkKind.REPLAN})  # whole-catalog work
 POLL = "poll"  # the fleet's backstop key: read what changed in Ecwid, then an order pass
-
-
-def store_lock(store: str) -> str:
-    return f"store:{store}"
 
 
 def defer(app: procrastinate.App, lane: Lane, store: str, *, after_seconds: float = 0.0) -> bool:
     """Queue the store's job in `lane` unless one is waiting already (it will take the new keys too)."""
     try:
-        app.configure_task(TASKS[lane], queue=lane.value, lock=store_lock(store),
+        app.configure_task(TASKS[lane], queue=lane.value,
                            queueing_lock=f"{lane.value}:{store}", priority=PRIORITY[lane],
                            schedule_in={"seconds": after_seconds} if after_seconds else None).defer(store=store)
     except AlreadyEnqueued:

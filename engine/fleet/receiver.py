@@ -46,10 +46,11 @@ from engine.watch.receiver import (
 from engine.watch.replay import ReplayGuard
 
 log = logging.getLogger("engine.fleet")
+DEFAULT_LIMITS = WebhookLimits()
 
 
 def build_fleet_app(keys: WebhookKeys, db: FleetDatabase, deferrer: procrastinate.App, *, metrics: Metrics,
-                    clock: Callable[[], float] = time.time, limits: WebhookLimits = WebhookLimits()) -> Starlette:
+                    clock: Callable[[], float] = time.time, limits: WebhookLimits = DEFAULT_LIMITS) -> Starlette:
     guard = ReplayGuard(clock=clock, window_seconds=limits.window_seconds, capacity=limits.remembered_keys)
 
     def admit(timestamp: int, store: str | None, whose: str, replay_keys: tuple[str, ...]) -> str:

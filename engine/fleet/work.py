@@ -7,12 +7,14 @@ the daemon does. Every decision is the passes' (`engine.passes`, reached through
 hints, and the `poll` backstop: what changed in Ecwid, then an order pass); a bulk job runs a full
 reconcile (health probe, review results, a full plan with a live TikTok read, apply).
 
-Writers, fleet-wide: the queue runs one job per store at a time (`engine.fleet.queue`). Because a
-worker presumed dead might only be slow, a job also takes a PostgreSQL advisory lock on the store
-on its own session, which PostgreSQL drops the moment that worker's connection dies; and the
-store's own writer lock (`Runtime.hold_writer_lock`: the state directory's `flock` on SQLite, a
-session advisory lock once the state is on PostgreSQL). Only then is anything written, and each
-lock is let go when the job ends, so the next job may run on any worker.
+Writers, fleet-wide: a job first takes a PostgreSQL advisory lock on the store, on a session of
+its own, without waiting: when another job holds it (the store's other lane, or a job of a worker
+presumed dead that is only slow) the job is queued again a second later and its slot serves other
+stores. PostgreSQL drops the lock the moment its holder's connection ends, so a killed worker
+never leaves a store locked. Then the store's own writer lock (`Runtime.hold_writer_lock`: the
+state directory's `flock` on SQLite, a session advisory lock once the state is on PostgreSQL).
+Only then is anything written; both are let go when the job ends, so the next job may run on any
+worker.
 """
 
 from __future__ import annotations
@@ -39,11 +41,10 @@ from engine.watch.queueing import ORDERS, RECONCILE, REPLAN, Priority, Queued, W
 
 log = logging.getLogger("engine.fleet")
 
-LOCK_WAIT_SECONDS = 30.0  # a store's advisory lock held elsewhere: wait this long, then let the queue retry
 
 
 class StoreBusyError(TokbridgeError):
-    """Another worker still holds the store's advisory lock (it was presumed dead too early)."""
+    """Another job (this worker's or another's) holds the store's advisory lock."""
 
 
 @dataclass
@@ -56,8 +57,8 @@ class OpenStore:
 @dataclass(frozen=True, slots=True)
 class JobOptions:
     apply_workers: int = 4  # concurrent TikTok writes within one job (the passes' `workers`)
-    lock_wait_seconds: float = LOCK_WAIT_SECONDS
-    retry_seconds: float = 5.0  # a failed job (database gone, store busy, broken state) waits this long to run again
+    retry_seconds: float = 5.0  # a failed job (database gone, broken state) waits this long to run again
+    busy_retry_seconds: float = 1.0  # a job whose store another job is writing waits this long
 
 
 class StoreJobs:
@@ -92,6 +93,11 @@ class StoreJobs:
         """
         try:
             self.run(name, lane)
+        except StoreBusyError:
+            # The store's other lane (or a job that outlived its presumed-dead worker) is writing: try again
+            # shortly rather than hold this slot, so other stores' work goes on meanwhile.
+            log.info("store %s is busy with another job; %s job queued again", name, lane.name.lower())
+            defer(self.deferrer, lane, name, after_seconds=self.options.busy_retry_seconds)
         except Exception as error:
             log.error("%s job for store %s failed (%s: %s); queued again in %.0f s", lane.name.lower(), name,
                       type(error).__name__, error, self.options.retry_seconds)
@@ -104,7 +110,7 @@ class StoreJobs:
             return
         opened = self._store(store)
         log.info("store %s: %s job", name, lane.name.lower(), extra={"store": name, "lane": lane.name.lower()})
-        with opened.mutex, self._advisory_lock(name):
+        with self._advisory_lock(name), opened.mutex:
             runtime, processor = opened.runtime, opened.processor
             runtime.hold_writer_lock(f"tokbridge fleet worker ({lane.name.lower()} job)")
             try:
@@ -163,11 +169,8 @@ class StoreJobs:
     def _advisory_lock(self, name: str) -> Iterator[None]:
         conn = connect(self.url)
         try:
-            deadline = time.monotonic() + self.options.lock_wait_seconds
-            while not _try_lock(conn, name):
-                if time.monotonic() >= deadline:
-                    raise StoreBusyError(f"store {name} is still being written by another worker; retrying later")
-                time.sleep(0.2)
+            if not _try_lock(conn, name):
+                raise StoreBusyError(f"store {name} is being written by another job")
             yield
         finally:
             conn.close()  # ends the session: PostgreSQL lets the lock go

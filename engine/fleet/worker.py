@@ -75,7 +75,8 @@ class FleetWorker:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
-        jobs = await asyncio.to_thread(StoreJobs, self.url, options=JobOptions(apply_workers=self.options.apply_workers))
+        options = JobOptions(apply_workers=self.options.apply_workers)
+        jobs = await asyncio.to_thread(StoreJobs, self.url, options=options)
         app = build_app(self.url, jobs)
         try:
             async with app.open_async():
@@ -96,14 +97,15 @@ class FleetWorker:
         log.info("fleet worker %s serving (realtime slots %d, bulk slots %d)", me, options.realtime_slots,
                  options.bulk_slots)
         stop = asyncio.create_task(self.stopping.wait())
-        done, _ = await asyncio.wait([*lanes, upkeep, stop], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([*lanes, upkeep, stop], return_when=asyncio.FIRST_COMPLETED)
+        failed = [t for t in (*lanes, upkeep) if t.done() and not t.cancelled() and t.exception() is not None]
+        stop.cancel()
         upkeep.cancel()
         for task in lanes:
             task.cancel()  # procrastinate stops taking jobs and lets running ones finish
-        await asyncio.gather(*lanes, upkeep, return_exceptions=True)
-        for task in done:
-            if task is not stop and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+        await asyncio.gather(*lanes, upkeep, stop, return_exceptions=True)
+        if failed:
+            raise failed[0].exception()  # type: ignore[misc]  # a lane stopped on its own: exit non-zero
 
     async def _upkeep(self, app: procrastinate.App, jobs: StoreJobs) -> None:
         timers = deferring_app(self.url)

@@ -25,8 +25,10 @@ from psycopg import sql
 
 from engine.config import starter_files
 from engine.fleet.database import FleetDatabase
-from engine.fleet.queue import install_schema
+from engine.fleet.queue import deferring_app, install_schema
+from engine.fleet.receiver import build_fleet_app
 from engine.fleet.stores import add_store
+from engine.http.server import BackgroundServer
 from engine.runtime import save_tiktok_grant
 from engine.sandbox.ecwid.app import EcwidSandbox
 from engine.sandbox.ecwid.stores import EcwidStores, serve_ecwid_stores
@@ -34,6 +36,8 @@ from engine.sandbox.tiktok.app import TikTokSandbox
 from engine.sandbox.tiktok.shops import TikTokShops, serve_tiktok_shops
 from engine.state import StateStore
 from engine.tiktok.client import TikTokClient
+from engine.watch.metrics import Metrics
+from engine.watch.receiver import WebhookKeys
 from tests.e2e.world import CATEGORIES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,12 +158,13 @@ class Fleet:
 
 @contextmanager
 def make_fleet(tmp_path: Path, *, stores: int, n_products: int, poll_seconds: int = 2,
-               reconcile_seconds: int = 3600, webhook_url: str | None = None) -> Iterator[Fleet]:
+               reconcile_seconds: int = 3600, webhook_url: str | None = None,
+               review_delay: float = 60.0) -> Iterator[Fleet]:
     with fresh_database() as url, \
             serve_ecwid_stores(stores, n_products=n_products, seed=11, client_secret=CLIENT_SECRET,
                                webhook_url=webhook_url and f"{webhook_url}/webhooks/ecwid",
                                webhook_time_scale=0.0001) as ecwid, \
-            serve_tiktok_shops(stores, review_delay=60.0,
+            serve_tiktok_shops(stores, review_delay=review_delay,
                                webhook_url=webhook_url and f"{webhook_url}/webhooks/tiktok") as tiktok:
         install_schema(url)
         pairs = []
@@ -177,3 +182,38 @@ def make_fleet(tmp_path: Path, *, stores: int, n_products: int, poll_seconds: in
             yield fleet
         finally:
             fleet.stop_all()
+
+
+class FleetReceiver:
+    """The fleet's webhook receiver, in this process (its socket is bound before the stores exist)."""
+
+    def __init__(self) -> None:
+        self._app: Any = None
+        # The receiver itself is the ASGI app (uvicorn takes a bound method for an ASGI 2 app).
+        self._server = BackgroundServer(self, host="127.0.0.1", port=0, name="fleet-webhooks")
+        self._server.start()
+        self.url = self._server.url
+        self._deferrer: Any = None
+        self._db: FleetDatabase | None = None
+        self.metrics = Metrics()
+
+    def attach(self, url: str) -> None:
+        self._db = FleetDatabase(url)
+        self._deferrer = deferring_app(url)
+        self._deferrer.open()
+        keys = WebhookKeys(CLIENT_SECRET, "sandbox-app-key", "sandbox-app-secret")
+        self._app = build_fleet_app(keys, self._db, self._deferrer, metrics=self.metrics)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self._app is None:  # before the fleet exists: the sender retries later, the polls cover it
+            await send({"type": "http.response.start", "status": 503, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self._app(scope, receive, send)
+
+    def stop(self) -> None:
+        self._server.stop()
+        if self._deferrer is not None:
+            self._deferrer.close()
+        if self._db is not None:
+            self._db.close()
