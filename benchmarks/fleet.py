@@ -85,9 +85,18 @@ def p95(values: list[float]) -> float:
     return ordered[max(0, int(len(ordered) * 0.95) - 1)]
 
 
+def lanes_serving(fleet: Fleet) -> int:
+    """Worker lanes registered with the queue (each worker process runs two: realtime and bulk)."""
+    with psycopg.connect(fleet.url) as conn:
+        row = conn.execute("SELECT count(*) FROM procrastinate_workers").fetchone()
+    return int(row[0]) if row else 0
+
+
 def run_workers(fleet: Fleet, count: int, rng: random.Random) -> tuple[float, float]:
     for slot in range(count):
         fleet.start_worker(slot)
+    # The clock starts once every process serves: interpreter start-up is not throughput.
+    wait_for(lambda: lanes_serving(fleet) == 2 * count, timeout=120, what=f"{count} workers serving")
     try:
         seconds = reconcile_all(fleet)
         latencies = order_latencies(fleet, rng)
@@ -121,6 +130,7 @@ def main() -> None:
 
         wait_for(listed, timeout=1800, what="every store listed", interval=1.0)
         fleet.stop_all()
+        wait_for(lambda: lanes_serving(fleet) == 0, timeout=120, what="the set-up workers to stop")
         figure(f"fleet_setup_{args.stores}_stores_listed", time.time() - started, "s")
         throughput = {count: run_workers(fleet, count, rng)[0] for count in (1, 2, 4)}
         figure("fleet_4w_over_1w_throughput", throughput[4] / throughput[1], "ratio", at_least=1.7)

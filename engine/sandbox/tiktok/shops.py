@@ -74,11 +74,14 @@ class TikTokShops:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if path.startswith("/api/v2/token/"):
             return self._by_grant(query), scope
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        seller = self._by_token(headers.get("x-tts-access-token", ""))
         cipher = (query.get("shop_cipher") or [""])[0]
         if cipher:
-            return self._by_cipher(cipher), scope
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        return self._by_token(headers.get("x-tts-access-token", "")), scope
+            shop = self._by_cipher(cipher)
+            # Another seller's cipher with this token is TikTok's 101000, answered below (not "bad token").
+            return (shop if seller is None or shop is seller else None), scope
+        return seller, scope
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[[], Any], send: Send) -> None:
         if scope["type"] != "http":

@@ -1,0 +1,140 @@
+"""The fleet's pieces against a real PostgreSQL: the receiver's routing, the shared rate limit, the
+waiting keys, adding stores and `tokbridge fleet status`. No worker processes here (see test_fleet_chaos)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner
+
+from cli import main
+from engine.ecwid.webhooks import SIGNATURE_HEADER
+from engine.fleet.database import FleetDatabase
+from engine.fleet.limits import SharedRateLimits
+from engine.sandbox.ecwid.webhooks import signature
+from tests.fleet.world import CLIENT_SECRET, FleetReceiver, make_fleet
+
+
+def _ecwid_event(store_id: int, entity_id: int, event_type: str = "product.updated") -> tuple[bytes, dict[str, str]]:
+    event = {"eventId": str(uuid.uuid4()), "eventCreated": int(time.time()), "storeId": store_id,
+             "entityId": entity_id, "eventType": event_type}
+    headers = {SIGNATURE_HEADER: signature(CLIENT_SECRET, event["eventCreated"], event["eventId"]),
+               "Content-Type": "application/json"}
+    return json.dumps(event).encode(), headers
+
+
+def _waiting_jobs(url: str) -> list[tuple[str, str]]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT queue_name, args->>'store' FROM procrastinate_jobs WHERE status = 'todo' "
+                            "ORDER BY id").fetchall()
+    return [(str(q), str(s)) for q, s in rows]
+
+
+def test_receiver_routes_each_event_to_its_store(tmp_path: Path) -> None:
+    receiver = FleetReceiver()
+    try:
+        with make_fleet(tmp_path, stores=2, n_products=1) as fleet:
+            receiver.attach(fleet.url)
+            (a, ecwid_a, shop_a), (b, ecwid_b, _) = fleet.pairs
+            before = _waiting_jobs(fleet.url)  # the first reconciles `fleet add` queued
+            assert sorted(before) == [("tokbridge_bulk", a), ("tokbridge_bulk", b)]
+            body, headers = _ecwid_event(ecwid_b.store_id, 42)
+            assert httpx.post(f"{receiver.url}/webhooks/ecwid", content=body, headers=headers).status_code == 200
+            again = httpx.post(f"{receiver.url}/webhooks/ecwid", content=body, headers=headers)
+            assert (again.status_code, again.text) == (409, "event already received")
+            body, headers = _ecwid_event(ecwid_b.store_id, 43)  # a second event: a key, not a second job
+            assert httpx.post(f"{receiver.url}/webhooks/ecwid", content=body, headers=headers).status_code == 200
+            body, headers = _ecwid_event(999_999, 1)
+            foreign = httpx.post(f"{receiver.url}/webhooks/ecwid", content=body, headers=headers)
+            assert (foreign.status_code, foreign.text) == (
+                403, "event for Ecwid store 999999, which is not a store of this fleet")
+            headers[SIGNATURE_HEADER] = "bad"
+            assert httpx.post(f"{receiver.url}/webhooks/ecwid", content=body, headers=headers).status_code == 401
+            with FleetDatabase(fleet.url) as db:
+                assert [k.key for k in db.waiting_keys(b)] == ["product:42", "product:43"]
+                assert db.waiting_keys(a) == []
+            assert _waiting_jobs(fleet.url) == [*before, ("tokbridge_realtime", b)]
+            # A TikTok event goes by its shop id.
+            shop_a.webhook_url = f"{receiver.url}/webhooks/tiktok"
+            shop_a.emit(1, {"order_id": "5760000000000000001", "order_status": "AWAITING_SHIPMENT",
+                            "update_time": shop_a.now()})
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with FleetDatabase(fleet.url) as db:
+                    if [k.key for k in db.waiting_keys(a)] == ["order:5760000000000000001"]:
+                        break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("the TikTok order webhook never reached store a's keys")
+    finally:
+        receiver.stop()
+
+
+def test_a_key_queued_again_while_a_job_works_survives_it(tmp_path: Path) -> None:
+    with make_fleet(tmp_path, stores=1, n_products=1) as fleet, FleetDatabase(fleet.url) as db:
+        name = fleet.pairs[0][0]
+        db.add_keys(name, [("product:1", 3, "webhook"), ("orders", 2, "poll")])
+        taken = db.waiting_keys(name)
+        db.add_keys(name, [("product:1", 1, "webhook again")])  # arrives while the job works
+        db.done_keys(name, taken)
+        left = db.waiting_keys(name)
+        assert [(k.key, k.priority) for k in left] == [("product:1", 1)]
+
+
+def test_the_rate_limit_is_shared_by_every_process(tmp_path: Path) -> None:
+    with make_fleet(tmp_path, stores=1, n_products=1) as fleet:
+        interval = 0.05
+        slots: list[float] = []
+        lock = threading.Lock()
+        limits = [SharedRateLimits(fleet.url, sleep=lambda _: None) for _ in range(3)]  # three "workers"
+        started = time.time()
+
+        def call(limit: SharedRateLimits) -> None:
+            for _ in range(10):
+                wait = limit.wait("tiktok:shop:/product/202309/products", interval)
+                with lock:
+                    slots.append(time.time() + wait)
+
+        threads = [threading.Thread(target=call, args=(limit,)) for limit in limits]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.time() - started
+        for limit in limits:
+            limit.close()
+        # 30 calls at one every 50 ms: the last may go no sooner than 29 intervals after the first, however
+        # fast they asked (nobody slept here). Clock reads around the statements allow a few ms either way.
+        ordered = sorted(slots)
+        assert ordered[-1] - ordered[0] >= 29 * interval - 0.02, (ordered[-1] - ordered[0], elapsed)
+
+
+def test_fleet_add_and_status_from_the_command_line(tmp_path: Path) -> None:
+    with make_fleet(tmp_path, stores=2, n_products=1) as fleet:
+        runner = CliRunner()
+        env = {"TOKBRIDGE_FLEET_DATABASE_URL": fleet.url}
+        shown = runner.invoke(main, ["fleet", "status"], env=env)
+        assert shown.exit_code == 0, shown.output
+        lines = shown.output.splitlines()
+        assert lines[0].split()[:6] == ["store", "health", "lag", "queued", "pending", "action-req"]
+        assert lines[1].split()[:6] == ["store-000", "unknown", "never", "0", "0", "0"]
+        assert lines[-1] == "2 store(s); 2 not writing to TikTok or not yet synced"
+        as_json = json.loads(runner.invoke(main, ["fleet", "status", "--json"], env=env).output)
+        assert [s["name"] for s in as_json["stores"]] == ["store-000", "store-001"]
+        broken = tmp_path / "broken"
+        broken.mkdir()
+        (broken / "tokbridge.yaml").write_text("version: 1\necwid: {store_id: nope}\n")
+        refused = runner.invoke(main, ["fleet", "add", str(broken)], env=env)
+        assert refused.exit_code == 1
+        assert "tokbridge.yaml" in refused.output
+        removed = runner.invoke(main, ["fleet", "remove", "store-001"], env=env)
+        assert (removed.exit_code, removed.output) == (0, "store store-001 removed from the fleet\n")
+        missing = runner.invoke(main, ["fleet", "remove", "store-001"], env=env)
+        assert missing.exit_code == 1 and "no store named store-001 in the fleet" in missing.output
