@@ -42,7 +42,7 @@ def test_receiver_routes_each_event_to_its_store(tmp_path: Path) -> None:
     try:
         with make_fleet(tmp_path, stores=2, n_products=1) as fleet:
             receiver.attach(fleet.url)
-            (a, ecwid_a, shop_a), (b, ecwid_b, _) = fleet.pairs
+            (a, _, shop_a), (b, ecwid_b, _) = fleet.pairs
             before = _waiting_jobs(fleet.url)  # the first reconciles `fleet add` queued
             assert sorted(before) == [("tokbridge_bulk", a), ("tokbridge_bulk", b)]
             body, headers = _ecwid_event(ecwid_b.store_id, 42)

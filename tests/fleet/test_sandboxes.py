@@ -33,7 +33,7 @@ def test_each_ecwid_store_answers_for_itself_on_one_address() -> None:
             assert all(p.price != 1234.5 for p in client.fetch_catalog().products)  # no leak between stores
         # Another store's token is refused, and a store the sandbox does not hold is Ecwid's 404.
         with EcwidClient(stores.base_url, second.store_id, first.token, max_attempts=1) as client, \
-                pytest.raises(ApiError, match="403|token"):
+                pytest.raises(ApiError, match=r"403|token"):
             client.fetch_catalog()
         answer = httpx.get(f"{stores.base_url}/999/profile", headers={"Authorization": f"Bearer {first.token}"})
         assert answer.status_code == 404
@@ -58,7 +58,7 @@ def test_each_tiktok_shop_answers_for_itself_on_one_address() -> None:
         assert list(clients[1].search_products()) == []
         # A seller's token with another seller's cipher: TikTok's 101000.
         clients[1].shop_cipher = sandboxes[2].shop["cipher"]
-        with pytest.raises(ApiError, match="101000|shop_cipher"):
+        with pytest.raises(ApiError, match=r"101000|shop_cipher"):
             list(clients[1].search_products())
         for client in clients:
             client.close()
