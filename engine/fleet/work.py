@@ -25,16 +25,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import procrastinate
 import psycopg
 
+from engine.config import ConfigError, load
 from engine.fleet.database import FleetDatabase, FleetStore, QueuedKey, StoreReport, connect
 from engine.fleet.limits import SharedRateLimits
 from engine.fleet.queue import POLL, Lane, defer, queue_work
 from engine.model.errors import TokbridgeError
 from engine.passes.health import load_health
 from engine.runtime import Runtime
+from engine.watch.files import WATCHED_DIRS, WATCHED_FILES
 from engine.watch.metrics import Metrics
 from engine.watch.processing import ProcessingOptions, Processor
 from engine.watch.queueing import ORDERS, RECONCILE, REPLAN, Priority, Queued, Work, WorkItem
@@ -52,6 +55,15 @@ class OpenStore:
     runtime: Runtime
     processor: Processor
     mutex: threading.Lock
+    config_stamp: float = 0.0  # the newest modification time of the config files when last loaded
+
+
+def config_stamp(root: str) -> float:
+    """The newest modification time among the config files `watch` watches (a `git pull` changes it)."""
+    base = Path(root)
+    files = [base / name for name in WATCHED_FILES]
+    files += [f for d in WATCHED_DIRS for f in (base / d).glob("*.y*ml")]
+    return max((f.stat().st_mtime for f in files if f.exists()), default=0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +123,7 @@ class StoreJobs:
         opened = self._store(store)
         log.info("store %s: %s job", name, lane.name.lower(), extra={"store": name, "lane": lane.name.lower()})
         with self._advisory_lock(name), opened.mutex:
+            self._reload_if_changed(name, opened)
             runtime, processor = opened.runtime, opened.processor
             runtime.hold_writer_lock(f"tokbridge fleet worker ({lane.name.lower()} job)")
             try:
@@ -150,6 +163,24 @@ class StoreJobs:
         processor.guard("tiktok", "health probe", processor.check_health)
         processor.guard("ecwid", "read", processor.ensure_mirror)
         processor.process([WorkItem(RECONCILE, Priority.RECONCILE, "fleet full reconcile")])
+
+    def _reload_if_changed(self, name: str, opened: OpenStore) -> None:
+        """A store's config edited (a `git pull` of its checkout): load it again with the one loader, and plan
+        the whole catalog with it; an invalid config is logged and the last good one kept, as `watch` does."""
+        stamp = config_stamp(opened.runtime.config.root)
+        if stamp == opened.config_stamp:
+            return
+        opened.config_stamp = stamp
+        try:
+            config = load(opened.runtime.config.root)
+        except ConfigError as error:
+            log.error("store %s: config not reloaded (%d problem(s): %s); still running on the last valid config",
+                      name, len(error.diagnostics), error.diagnostics[0].message if error.diagnostics else "")
+            return
+        if config.digest != opened.runtime.config.digest:
+            opened.runtime.config = config
+            log.info("store %s: config reloaded; re-planning the catalog", name)
+            queue_work(self.db, self.deferrer, name, [(REPLAN, Priority.PRICE, "config changed")])
 
     def _record(self, name: str, opened: OpenStore, failures: int, tally: tuple[int, int, int], *,
                 reconciled: bool) -> None:
@@ -195,7 +226,7 @@ class StoreJobs:
 
         processor = Processor(runtime, ProcessingOptions(workers=self.options.apply_workers), metrics=Metrics(),
                               requeue=requeue)
-        return OpenStore(runtime, processor, threading.Lock())
+        return OpenStore(runtime, processor, threading.Lock(), config_stamp(runtime.config.root))
 
 
 def _try_lock(conn: psycopg.Connection[dict[str, object]], name: str) -> bool:

@@ -4,10 +4,13 @@ waiting keys, adding stores and `tokbridge fleet status`. No worker processes he
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 from click.testing import CliRunner
@@ -16,6 +19,8 @@ from cli import main
 from engine.ecwid.webhooks import SIGNATURE_HEADER
 from engine.fleet.database import FleetDatabase
 from engine.fleet.limits import SharedRateLimits
+from engine.fleet.queue import Lane
+from engine.fleet.work import StoreJobs
 from engine.sandbox.ecwid.webhooks import signature
 from tests.fleet.world import CLIENT_SECRET, FleetReceiver, make_fleet
 
@@ -138,3 +143,41 @@ def test_fleet_add_and_status_from_the_command_line(tmp_path: Path) -> None:
         assert (removed.exit_code, removed.output) == (0, "store store-001 removed from the fleet\n")
         missing = runner.invoke(main, ["fleet", "remove", "store-001"], env=env)
         assert missing.exit_code == 1 and "no store named store-001 in the fleet" in missing.output
+
+
+def _live_prices(shop: Any) -> set[Decimal]:
+    return {Decimal(str(s["price"]["amount"])) for p in shop.state()["products"].values() if p["status"] != "DELETED"
+            for s in p["content"]["skus"]}
+
+
+def test_a_job_lists_the_store_and_picks_up_a_config_edit(tmp_path: Path) -> None:
+    """The job function itself, in this process: a bulk job lists the catalog; after `git pull` changes the
+    selling rules, the next job reloads them and re-plans the catalog with them."""
+    with make_fleet(tmp_path, stores=1, n_products=3) as fleet:
+        name, _, shop = fleet.pairs[0]
+        jobs = StoreJobs(fleet.url)
+        try:
+            jobs.run(name, Lane.BULK)
+            shop.clock.advance(shop.review_delay + 1)  # TikTok's review of the new listings ends
+            jobs.run(name, Lane.BULK)  # and the next full reconcile reads the results
+            before = _live_prices(shop)
+            assert before, "the bulk job listed nothing"
+            rules = tmp_path / name / "rules" / "selling.yaml"
+            rules.write_text(rules.read_text().replace("      round: none\n", "      modifiers:\n        - add: 1\n"
+                                                        "      round: none\n", 1))
+            os.utime(rules, (time.time() + 5, time.time() + 5))  # a later stamp, whatever the clock's resolution
+            jobs.run(name, Lane.REALTIME)  # sees the edit: queues a re-plan as its own follow-up
+            with FleetDatabase(fleet.url) as db:
+                assert [k.key for k in db.waiting_keys(name)] == []  # REPLAN is whole-catalog: the bulk lane
+            assert ("tokbridge_bulk", name) in _waiting_jobs(fleet.url)
+            jobs.run(name, Lane.BULK)
+            after = _live_prices(shop)
+            # The default policy's products are a unit dearer; clearance products keep their own policy.
+            assert after & {p + 1 for p in before}
+            assert after <= before | {p + 1 for p in before}
+            with FleetDatabase(fleet.url) as db:
+                status = {s.name: s for s in db.status()}[name]
+            assert (status.health, status.last_error) == ("ok", "")
+            assert status.last_reconciled_at is not None and status.last_synced_at is not None
+        finally:
+            jobs.close()
