@@ -234,6 +234,7 @@ def test_fleet_converges_with_workers_killed_at_random(tmp_path: Path) -> None:
                 status = db.status()
             assert len(status) == STORES
             assert all(s.health == "ok" and s.last_synced_at is not None for s in status), status
+            assert fleet.stop_all() == [0] * WORKERS  # SIGTERM: running jobs finish, exit 0
         except BaseException:
             print(fleet.log_tail(80))
             raise

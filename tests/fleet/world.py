@@ -133,13 +133,16 @@ class Fleet:
         process.send_signal(sig)
         return process.wait(timeout=90)
 
-    def stop_all(self) -> None:
+    def stop_all(self) -> list[int]:
+        """SIGTERM every running worker; their exit codes (a graceful stop is 0)."""
+        codes = []
         for slot in list(self.workers):
             process = self.workers[slot]
             if process.poll() is None:
-                self.kill_worker(slot, signal.SIGTERM)
+                codes.append(self.kill_worker(slot, signal.SIGTERM))
             else:
-                self.workers.pop(slot)
+                codes.append(self.workers.pop(slot).returncode)
+        return codes
 
     def check_alive(self) -> None:
         for slot, process in self.workers.items():
