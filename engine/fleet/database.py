@@ -62,6 +62,9 @@ CREATE TABLE IF NOT EXISTS tokbridge_fleet_rate (
 """
 
 
+ERROR_LIMIT = 500  # characters of a job's failure kept for `fleet status`
+
+
 class FleetDatabaseError(TokbridgeError):
     """The fleet's PostgreSQL cannot be reached or refused a statement (the message says which)."""
 
@@ -256,6 +259,11 @@ class FleetDatabase:
                 "last_reconciled_at = CASE WHEN %s AND %s = '' THEN %s ELSE last_reconciled_at END WHERE name = %s",
                 (report.health, report.pending_actions, report.action_required, report.orders_imported,
                  report.error, shop_id, shop_id, report.error, now, report.reconciled, report.error, now, store))
+
+    def set_error(self, store: str, error: str) -> None:
+        with self._errors():
+            self.conn.execute("UPDATE tokbridge_fleet_stores SET last_error = %s WHERE name = %s",
+                              (error[:ERROR_LIMIT], store))
 
     def status(self) -> list[StoreStatus]:
         with self._errors():

@@ -111,8 +111,11 @@ class StoreJobs:
             log.info("store %s is busy with another job; %s job queued again", name, lane.name.lower())
             defer(self.deferrer, lane, name, after_seconds=self.options.busy_retry_seconds)
         except Exception as error:
-            log.error("%s job for store %s failed (%s: %s); queued again in %.0f s", lane.name.lower(), name,
-                      type(error).__name__, error, self.options.retry_seconds)
+            # A broken config, an unreadable state, the database gone: `fleet status` shows it until a job succeeds.
+            reason = f"{type(error).__name__}: {error}"
+            log.error("%s job for store %s failed (%s); queued again in %.0f s", lane.name.lower(), name, reason,
+                      self.options.retry_seconds)
+            self.db.set_error(name, reason)
             defer(self.deferrer, lane, name, after_seconds=self.options.retry_seconds)
 
     def run(self, name: str, lane: Lane) -> None:

@@ -181,3 +181,26 @@ def test_a_job_lists_the_store_and_picks_up_a_config_edit(tmp_path: Path) -> Non
             assert status.last_reconciled_at is not None and status.last_synced_at is not None
         finally:
             jobs.close()
+
+
+def test_a_store_whose_job_fails_says_why_and_is_queued_again(tmp_path: Path) -> None:
+    with make_fleet(tmp_path, stores=1, n_products=1) as fleet:
+        name = fleet.pairs[0][0]
+        (tmp_path / name / "rules" / "selling.yaml").write_text("version: 1\nselling: nope\n")  # before any job
+        import psycopg
+
+        with psycopg.connect(fleet.url, autocommit=True) as conn:  # as a worker does when it takes `add`'s job
+            conn.execute("UPDATE procrastinate_jobs SET status = 'doing' WHERE status = 'todo'")
+        jobs = StoreJobs(fleet.url)
+        try:
+            jobs.run_or_requeue(name, Lane.BULK)
+        finally:
+            jobs.close()
+        with FleetDatabase(fleet.url) as db:
+            status = {s.name: s for s in db.status()}[name]
+        assert status.last_error.startswith("ConfigError: "), status.last_error
+        assert status.last_synced_at is None
+        with psycopg.connect(fleet.url) as conn:
+            row = conn.execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo' AND "
+                               "queue_name = 'tokbridge_bulk' AND scheduled_at > now()").fetchone()
+        assert row == (1,)  # queued again, after a pause
