@@ -21,6 +21,7 @@ from engine.fleet.database import FleetDatabase
 from engine.fleet.limits import SharedRateLimits
 from engine.fleet.queue import Lane
 from engine.fleet.work import StoreJobs
+from engine.runtime import Runtime
 from engine.sandbox.ecwid.webhooks import signature
 from tests.fleet.world import CLIENT_SECRET, FleetReceiver, make_fleet
 
@@ -172,12 +173,14 @@ def test_a_job_lists_the_store_and_picks_up_a_config_edit(tmp_path: Path) -> Non
             assert ("tokbridge_bulk", name) in _waiting_jobs(fleet.url)
             jobs.run(name, Lane.BULK)
             after = _live_prices(shop)
+            with Runtime.open(tmp_path / name, env={}) as runtime:
+                audit = [(e.kind, e.key, e.outcome, e.error) for e in runtime.state.audit_log()][-12:]
             # The default policy's products are a unit dearer; clearance products keep their own policy.
-            assert after & {p + 1 for p in before}
-            assert after <= before | {p + 1 for p in before}
+            assert after & {p + 1 for p in before}, (sorted(before), sorted(after), audit)
+            assert after <= before | {p + 1 for p in before}, (sorted(before), sorted(after), audit)
             with FleetDatabase(fleet.url) as db:
                 status = {s.name: s for s in db.status()}[name]
-            assert (status.health, status.last_error) == ("ok", "")
+            assert (status.health, status.last_error) == ("ok", ""), status
             assert status.last_reconciled_at is not None and status.last_synced_at is not None
         finally:
             jobs.close()
