@@ -862,3 +862,104 @@ def categories_suggest_command(directory: str, out: str) -> None:
     covered = sum(p.products for p in proposals if p.category_id)
     click.echo(f"{len(proposals)} proposed rule(s) for {covered} unmapped product(s) written to {path}; "
                "review them, then copy the ones you agree with into mappings/categories.yaml")
+
+
+# -- fleet (engine.fleet): many stores, many workers, one PostgreSQL ------------------------------------
+
+_FLEET_DB = click.option("--database", "database", envvar="TOKBRIDGE_FLEET_DATABASE_URL", required=True,
+                         help="The fleet's PostgreSQL URL (env TOKBRIDGE_FLEET_DATABASE_URL; keep the password "
+                              "in the environment or ~/.pgpass, not on the command line).")
+
+
+@main.group("fleet")
+def fleet_group() -> None:
+    """Serve many stores from worker processes on any number of machines sharing one PostgreSQL."""
+
+
+@fleet_group.command("init")
+@_FLEET_DB
+def fleet_init_command(database: str) -> None:
+    """Create the fleet's tables and the job queue's (safe to run again)."""
+    from engine.fleet.database import FleetDatabase
+    from engine.fleet.queue import install_schema
+
+    created = install_schema(database)
+    with FleetDatabase(database) as db:
+        db.create_tables()
+    click.echo("fleet database ready" + (" (job queue created)" if created else ""))
+
+
+@fleet_group.command("add")
+@_FLEET_DB
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--name", default="", help="The store's name in the fleet (default: the directory's name).")
+def fleet_add_command(database: str, directory: str, name: str) -> None:
+    """Serve a store (a config directory at the same path on every worker machine); its first reconcile is queued."""
+    from engine.fleet.database import FleetDatabase
+    from engine.fleet.stores import add_store
+
+    with FleetDatabase(database) as db:
+        store = add_store(db, directory, name=name)
+    shop = f"TikTok shop {store.tiktok_shop_id}" if store.tiktok_shop_id else "TikTok not connected yet"
+    click.echo(f"store {store.name} added (Ecwid store {store.ecwid_store_id}, {shop}); first reconcile queued")
+
+
+@fleet_group.command("remove")
+@_FLEET_DB
+@click.argument("name")
+def fleet_remove_command(database: str, name: str) -> None:
+    """Stop serving a store (its config directory and state are left as they are)."""
+    from engine.fleet.database import FleetDatabase
+
+    with FleetDatabase(database) as db:
+        if not db.remove_store(name):
+            raise click.ClickException(f"no store named {name} in the fleet")
+    click.echo(f"store {name} removed from the fleet")
+
+
+@fleet_group.command("worker")
+@_FLEET_DB
+@click.option("--realtime", "realtime_slots", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Jobs of the realtime lane (orders, stock, price) run at once.")
+@click.option("--bulk", "bulk_slots", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Jobs of the bulk lane (full reconciles, first listings) run at once.")
+@click.option("--tick", "tick_seconds", type=click.FloatRange(0.1, 60), default=1.0, show_default=True,
+              help="How often due polls and reconciles are queued and stalled jobs recovered (seconds).")
+@click.option("--heartbeat", "heartbeat_seconds", type=click.FloatRange(0.1, 300), default=10.0, show_default=True)
+@click.option("--stalled-after", "stalled_after_seconds", type=click.FloatRange(0.5, 3600), default=30.0,
+              show_default=True, help="A worker silent this long is presumed dead; its jobs are queued again.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def fleet_worker_command(database: str, log_format: str, **options: float) -> None:
+    """Run a worker process until SIGTERM (run several, on as many machines as you like)."""
+    from engine.fleet.worker import FleetWorker, WorkerOptions
+    from engine.watch import configure_logging
+
+    configure_logging(log_format)
+    FleetWorker(database, WorkerOptions(**options)).run()  # type: ignore[arg-type]
+
+
+@fleet_group.command("receiver")
+@_FLEET_DB
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+def fleet_receiver_command(database: str, host: str, port: int) -> None:
+    """Receive every store's webhooks (keys from env ECWID_CLIENT_SECRET, TIKTOK_APP_KEY, TIKTOK_APP_SECRET)."""
+    from engine.fleet.serve import serve_receiver
+
+    serve_receiver(database, host=host, port=port, env=os.environ,
+                   on_ready=lambda url: click.echo(f"fleet webhooks on {url}/webhooks/ecwid and /webhooks/tiktok"))
+
+
+@fleet_group.command("status")
+@_FLEET_DB
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def fleet_status_command(database: str, as_json: bool) -> None:
+    """Every store's health, lag, queued work, pending plan and action-required counts."""
+    import json
+
+    from engine.fleet.database import FleetDatabase
+    from engine.fleet.stores import render_status, status_rows
+
+    with FleetDatabase(database) as db:
+        rows = status_rows(db)
+    click.echo(json.dumps({"stores": rows}, indent=2) if as_json else render_status(rows))

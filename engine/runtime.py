@@ -172,7 +172,8 @@ class Runtime:
         self._sleep = sleep
         self._qps = qps
         self._tiktok_options = dict(tiktok_options or {})  # extra TikTokClient arguments (tests: backoff)
-        self._ecwid_options = dict(ecwid_options or {})  # extra EcwidClient arguments (benchmark set-up: pacing)
+        # extra EcwidClient arguments (benchmark set-up: pacing; the fleet: a shared pacer)
+        self._ecwid_options = dict(ecwid_options or {})
         self._lock = threading.RLock()
         self._ecwid: EcwidClient | None = None
         self._tiktok: TikTokClient | None = None
@@ -199,6 +200,12 @@ class Runtime:
         """
         if self._writer is None:
             self._writer = self.state.writer_lock(command)
+
+    def release_writer_lock(self) -> None:
+        """Stop being the writer (a fleet worker holds it for one job at a time, then lets others write)."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
 
     def close(self) -> None:
         for client in (self._ecwid, self._tiktok, self._images):

@@ -107,8 +107,11 @@ class EcwidClient:
         max_attempts: int = 5,
         max_backoff: float = 30.0,
         rng: random.Random | None = None,
+        pacer: Callable[[], None] | None = None,
     ) -> None:
         self.store_id = store_id
+        # A limit shared with other processes (the fleet's workers), waited on after this client's own.
+        self._pacer = pacer
         self._token = token
         self._sleep = sleep
         # Full jitter from 0.5 s; Retry-After honoured up to 60 s, as Ecwid's own client does.
@@ -153,6 +156,8 @@ class EcwidClient:
 
     def _send(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Any:
         self._limiter.acquire()
+        if self._pacer is not None:
+            self._pacer()
         self.request_count += 1
         content = None if body is None else encode_json(body)
         headers = {"Content-Type": "application/json;charset=utf-8"} if content is not None else None

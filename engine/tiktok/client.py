@@ -131,8 +131,11 @@ class TikTokClient:
         timeout: float = 30.0,
         refresh_margin: int = 300,
         on_tokens_refreshed: Callable[[TokenSet], None] | None = None,
+        pacer: Callable[[str], None] | None = None,
     ) -> None:
         self.app_key = app_key
+        # A per-API limit shared with other processes (the fleet's workers), waited on after this client's own.
+        self._pacer = pacer
         self._app_secret = app_secret
         self._tokens = tokens
         self.shop_cipher = shop_cipher
@@ -283,6 +286,8 @@ class TikTokClient:
                      query: Mapping[str, str | int] | None, content: bytes | None,
                      files: Mapping[str, Any] | None, shop_scoped: bool) -> Any:
         self._limiter(template).acquire()
+        if self._pacer is not None:
+            self._pacer(template)
         params: dict[str, str] = {"app_key": self.app_key, "timestamp": str(int(self._clock()))}
         if shop_scoped:
             if not self.shop_cipher:

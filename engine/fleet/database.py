@@ -1,0 +1,281 @@
+"""The fleet's own tables in PostgreSQL: which stores it serves, what each store has waiting, how
+each store is doing, and the shared rate-limit slots. Only this module writes SQL for them.
+
+- `tokbridge_fleet_stores`: one row per store (a config directory, the same path on every
+  machine), with the Ecwid store id and TikTok shop id webhooks are routed by, when its next poll
+  and full reconcile are due, and what its last job saw (health, lag, pending plan, action-required).
+- `tokbridge_fleet_work`: the keys a store has waiting (`product:123`, `orders`, ...; the watch
+  daemon's `Work.key`). A key queued again while a job works on it gets a new `seq`, so the job
+  deletes only what it took and the new event is not lost.
+- `tokbridge_fleet_rate`: one row per rate-limit bucket (`engine.fleet.limits`).
+
+The job queue itself is procrastinate's (`engine.fleet.queue`). Every statement is plain SQL with
+`%s` parameters through psycopg 3; connections are autocommit unless a transaction is opened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+from psycopg.rows import dict_row
+
+from engine.model.errors import TokbridgeError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tokbridge_fleet_stores (
+    name TEXT PRIMARY KEY,
+    root TEXT NOT NULL,
+    ecwid_store_id BIGINT,
+    tiktok_shop_id TEXT NOT NULL DEFAULT '',
+    poll_seconds DOUBLE PRECISION NOT NULL,
+    reconcile_seconds DOUBLE PRECISION NOT NULL,
+    next_poll_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+    next_reconcile_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+    health TEXT NOT NULL DEFAULT 'unknown',
+    last_synced_at DOUBLE PRECISION,
+    last_reconciled_at DOUBLE PRECISION,
+    last_error TEXT NOT NULL DEFAULT '',
+    pending_actions INTEGER NOT NULL DEFAULT 0,
+    action_required INTEGER NOT NULL DEFAULT 0,
+    orders_imported INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS tokbridge_fleet_stores_ecwid ON tokbridge_fleet_stores (ecwid_store_id);
+CREATE INDEX IF NOT EXISTS tokbridge_fleet_stores_shop ON tokbridge_fleet_stores (tiktok_shop_id);
+CREATE SEQUENCE IF NOT EXISTS tokbridge_fleet_work_seq;
+CREATE TABLE IF NOT EXISTS tokbridge_fleet_work (
+    store TEXT NOT NULL REFERENCES tokbridge_fleet_stores (name) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    seq BIGINT NOT NULL DEFAULT nextval('tokbridge_fleet_work_seq'),
+    queued_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (store, key)
+);
+CREATE TABLE IF NOT EXISTS tokbridge_fleet_rate (
+    bucket TEXT PRIMARY KEY,
+    next_slot DOUBLE PRECISION NOT NULL
+);
+"""
+
+
+ERROR_LIMIT = 500  # characters of a job's failure kept for `fleet status`
+
+
+class FleetDatabaseError(TokbridgeError):
+    """The fleet's PostgreSQL cannot be reached or refused a statement (the message says which)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FleetStore:
+    name: str
+    root: str
+    ecwid_store_id: int | None
+    tiktok_shop_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedKey:
+    key: str
+    priority: int
+    reason: str
+    seq: int
+    queued_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoreReport:
+    """What a store's last job saw, for `tokbridge fleet status`."""
+
+    health: str
+    pending_actions: int
+    action_required: int
+    orders_imported: int
+    error: str = ""
+    reconciled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    name: str
+    root: str
+    health: str
+    last_synced_at: float | None
+    last_reconciled_at: float | None
+    last_error: str
+    pending_actions: int
+    action_required: int
+    orders_imported: int
+    queued_keys: int
+    oldest_key_at: float | None
+
+
+def connect(url: str) -> psycopg.Connection[dict[str, object]]:
+    """An autocommit connection; FleetDatabaseError (no password in it) when PostgreSQL cannot be reached."""
+    try:
+        return psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+    except psycopg.OperationalError as error:
+        raise FleetDatabaseError(f"cannot reach the fleet database: {_first_line(error)}") from None
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+class FleetDatabase:
+    """The fleet tables over one connection (thread-safe: psycopg serialises its use)."""
+
+    def __init__(self, url: str, *, clock: Callable[[], float] = time.time) -> None:
+        self.url = url
+        self.conn = connect(url)
+        self._clock = clock
+
+    def now(self) -> float:
+        return self._clock()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> FleetDatabase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except psycopg.Error as error:
+            raise FleetDatabaseError(f"the fleet database refused a statement: {_first_line(error)}") from None
+
+    def create_tables(self) -> None:
+        with self._errors():
+            self.conn.execute(SCHEMA)
+
+    # -- stores ------------------------------------------------------------------------------
+
+    def add_store(self, store: FleetStore, *, poll_seconds: float, reconcile_seconds: float) -> None:
+        """Serve a store (again): its first poll is due now, its first full reconcile too."""
+        with self._errors():
+            self.conn.execute(
+                "INSERT INTO tokbridge_fleet_stores (name, root, ecwid_store_id, tiktok_shop_id, poll_seconds, "
+                "reconcile_seconds) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET "
+                "root = EXCLUDED.root, ecwid_store_id = EXCLUDED.ecwid_store_id, tiktok_shop_id = "
+                "EXCLUDED.tiktok_shop_id, poll_seconds = EXCLUDED.poll_seconds, reconcile_seconds = "
+                "EXCLUDED.reconcile_seconds",
+                (store.name, store.root, store.ecwid_store_id, store.tiktok_shop_id, poll_seconds, reconcile_seconds))
+
+    def remove_store(self, name: str) -> bool:
+        with self._errors():
+            cur = self.conn.execute("DELETE FROM tokbridge_fleet_stores WHERE name = %s", (name,))
+        return cur.rowcount > 0
+
+    def store(self, name: str) -> FleetStore | None:
+        with self._errors():
+            row = self.conn.execute("SELECT name, root, ecwid_store_id, tiktok_shop_id FROM tokbridge_fleet_stores "
+                                    "WHERE name = %s", (name,)).fetchone()
+        return None if row is None else _store(row)
+
+    def stores(self) -> list[FleetStore]:
+        with self._errors():
+            rows = self.conn.execute("SELECT name, root, ecwid_store_id, tiktok_shop_id FROM tokbridge_fleet_stores "
+                                     "ORDER BY name").fetchall()
+        return [_store(r) for r in rows]
+
+    def store_of_ecwid(self, ecwid_store_id: int) -> str | None:
+        with self._errors():
+            row = self.conn.execute("SELECT name FROM tokbridge_fleet_stores WHERE ecwid_store_id = %s",
+                                    (ecwid_store_id,)).fetchone()
+        return None if row is None else str(row["name"])
+
+    def store_of_shop(self, tiktok_shop_id: str) -> str | None:
+        if not tiktok_shop_id:
+            return None
+        with self._errors():
+            row = self.conn.execute("SELECT name FROM tokbridge_fleet_stores WHERE tiktok_shop_id = %s",
+                                    (tiktok_shop_id,)).fetchone()
+        return None if row is None else str(row["name"])
+
+    # -- timers: each due store is claimed by exactly one worker ------------------------------
+
+    def claim_due_polls(self, limit: int) -> list[str]:
+        return self._claim("next_poll_at", "poll_seconds", limit)
+
+    def claim_due_reconciles(self, limit: int) -> list[str]:
+        return self._claim("next_reconcile_at", "reconcile_seconds", limit)
+
+    def _claim(self, column: str, interval: str, limit: int) -> list[str]:
+        # SKIP LOCKED: two workers ticking at once claim different stores, never the same one twice.
+        now = self.now()
+        with self._errors():
+            rows = self.conn.execute(
+                f"UPDATE tokbridge_fleet_stores SET {column} = %s + {interval} WHERE name IN ("
+                f"SELECT name FROM tokbridge_fleet_stores WHERE {column} <= %s ORDER BY {column} LIMIT %s "
+                "FOR UPDATE SKIP LOCKED) RETURNING name", (now, now, limit)).fetchall()
+        return [str(r["name"]) for r in rows]
+
+    # -- waiting keys -----------------------------------------------------------------------
+
+    def add_keys(self, store: str, keys: Iterable[tuple[str, int, str]]) -> None:
+        """Queue keys (key, priority, reason); a key already waiting keeps the more urgent priority and a new seq."""
+        now = self.now()
+        rows = [(store, key, priority, reason, now) for key, priority, reason in keys]
+        if not rows:
+            return
+        with self._errors(), self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO tokbridge_fleet_work (store, key, priority, reason, queued_at) "
+                "VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (store, key) DO UPDATE SET priority = LEAST(tokbridge_fleet_work.priority, "
+                "EXCLUDED.priority), seq = nextval('tokbridge_fleet_work_seq')", rows)
+
+    def waiting_keys(self, store: str) -> list[QueuedKey]:
+        with self._errors():
+            rows = self.conn.execute("SELECT key, priority, reason, seq, queued_at FROM tokbridge_fleet_work "
+                                     "WHERE store = %s ORDER BY priority, seq", (store,)).fetchall()
+        return [QueuedKey(**r) for r in rows]  # type: ignore[arg-type]
+
+    def done_keys(self, store: str, taken: Iterable[QueuedKey]) -> None:
+        """Forget the keys a job carried out, unless they were queued again since (a newer seq)."""
+        pairs = [(store, k.key, k.seq) for k in taken]
+        if not pairs:
+            return
+        with self._errors(), self.conn.cursor() as cur:
+            cur.executemany("DELETE FROM tokbridge_fleet_work WHERE store = %s AND key = %s AND seq = %s", pairs)
+
+    # -- what a job saw ---------------------------------------------------------------------
+
+    def record(self, store: str, report: StoreReport, *, shop_id: str) -> None:
+        now = self.now()
+        with self._errors():
+            self.conn.execute(
+                "UPDATE tokbridge_fleet_stores SET health = %s, pending_actions = %s, action_required = %s, "
+                "orders_imported = %s, last_error = %s, tiktok_shop_id = CASE WHEN %s <> '' THEN %s ELSE "
+                "tiktok_shop_id END, last_synced_at = CASE WHEN %s = '' THEN %s ELSE last_synced_at END, "
+                "last_reconciled_at = CASE WHEN %s AND %s = '' THEN %s ELSE last_reconciled_at END WHERE name = %s",
+                (report.health, report.pending_actions, report.action_required, report.orders_imported,
+                 report.error, shop_id, shop_id, report.error, now, report.reconciled, report.error, now, store))
+
+    def set_error(self, store: str, error: str) -> None:
+        with self._errors():
+            self.conn.execute("UPDATE tokbridge_fleet_stores SET last_error = %s WHERE name = %s",
+                              (error[:ERROR_LIMIT], store))
+
+    def status(self) -> list[StoreStatus]:
+        with self._errors():
+            rows = self.conn.execute(
+                "SELECT s.name, s.root, s.health, s.last_synced_at, s.last_reconciled_at, s.last_error, "
+                "s.pending_actions, s.action_required, s.orders_imported, count(w.key) AS queued_keys, "
+                "min(w.queued_at) AS oldest_key_at FROM tokbridge_fleet_stores s LEFT JOIN tokbridge_fleet_work w "
+                "ON w.store = s.name GROUP BY s.name ORDER BY s.name").fetchall()
+        return [StoreStatus(**r) for r in rows]  # type: ignore[arg-type]
+
+
+def _store(row: dict[str, object]) -> FleetStore:
+    ecwid = row["ecwid_store_id"]
+    return FleetStore(str(row["name"]), str(row["root"]), int(ecwid) if ecwid is not None else None,  # type: ignore[call-overload]
+                      str(row["tiktok_shop_id"]))
