@@ -891,7 +891,7 @@ def fleet_init_command(database: str) -> None:
 
 @fleet_group.command("add")
 @_FLEET_DB
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@config_dir(what="The store's config directory")
 @click.option("--name", default="", help="The store's name in the fleet (default: the directory's name).")
 def fleet_add_command(database: str, directory: str, name: str) -> None:
     """Serve a store (a config directory at the same path on every worker machine); its first reconcile is queued."""

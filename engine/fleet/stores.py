@@ -16,7 +16,7 @@ from engine.config import load
 from engine.fleet.database import FleetDatabase, FleetStore, StoreStatus
 from engine.fleet.queue import Lane, defer, deferring_app
 from engine.runtime import TIKTOK_TOKEN
-from engine.state import StateStore
+from engine.state import open_state
 
 
 def add_store(db: FleetDatabase, directory: str, *, name: str = "") -> FleetStore:
@@ -24,8 +24,10 @@ def add_store(db: FleetDatabase, directory: str, *, name: str = "") -> FleetStor
     config = load(root)
     state_path = Path(config.root) / config.settings.state_path
     shop_id = ""
-    if state_path.exists():
-        with StateStore.open(state_path) as state:
+    # The store's own state (SQLite beside its config, or its schema on PostgreSQL with `state_url`):
+    # the TikTok shop it is connected to routes TikTok's webhooks to it.
+    if config.settings.state_url or state_path.exists():
+        with open_state(config) as state:
             token = state.token(TIKTOK_TOKEN)
             shop_id = token.extra.get("shop_id", "") if token is not None else ""
     store = FleetStore(name or Path(root).name, root, config.settings.ecwid.store_id, shop_id)

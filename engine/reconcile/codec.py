@@ -35,10 +35,12 @@ from engine.model.listing import (
     DesiredListing,
     DesiredSku,
     IdentifierCode,
+    ListingCertification,
     ListingIntent,
     ProductStatus,
     RuleRef,
     SaveMode,
+    SizeChart,
     Trace,
 )
 from engine.model.plan import (
@@ -117,6 +119,11 @@ def listing_to_json(listing: DesiredListing) -> dict[str, Any]:
         ],
         "trace": _trace_json(listing.trace),
         "content_hash": listing.content_hash,
+        # Only when set (a category whose rules ask for them), so digests of other listings stay what they were.
+        **({} if listing.size_chart is None else
+           {"size_chart": {"template_id": listing.size_chart.template_id, "image_url": listing.size_chart.image_url}}),
+        **({} if not listing.certifications else
+           {"certifications": [{"id": c.id, "image_urls": list(c.image_urls)} for c in listing.certifications]}),
     }
 
 
@@ -143,6 +150,10 @@ def listing_from_json(data: Mapping[str, Any]) -> DesiredListing:
         ),
         trace=_trace_from_json(data["trace"]),
         content_hash=data["content_hash"],
+        size_chart=None if (chart := data.get("size_chart")) is None else SizeChart(
+            template_id=str(chart["template_id"]), image_url=str(chart["image_url"])),
+        certifications=tuple(ListingCertification(str(c["id"]), tuple(c["image_urls"]))
+                             for c in data.get("certifications", ())),
     )
 
 

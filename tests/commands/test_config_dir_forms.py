@@ -13,7 +13,8 @@ from cli import main
 
 WITH_CONFIG = {"init", "validate", "snapshot ecwid", "sandbox", "explain", "plan", "apply", "status", "watch",
                "connect ecwid", "connect tiktok", "connect check", "disconnect", "state rebuild", "adopt",
-               "orders verify", "doctor", "categories suggest", "state copy"}
+               "orders verify", "doctor", "categories suggest", "state copy",
+               "fleet add"}
 
 
 def _commands(group: click.Group, prefix: str = "") -> Iterator[tuple[str, click.Command]]:

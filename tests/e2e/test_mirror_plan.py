@@ -30,7 +30,8 @@ from engine.model.listing import ListingIntent, ProductStatus
 from engine.model.plan import Plan
 from engine.passes.catalog import plan_catalog
 from engine.reconcile import ActualListing, diff, essence_of
-from engine.rules import evaluate
+from engine.rules import Evaluation, ProductEvaluation, evaluate
+from engine.rules.category_rules import rules_digest, with_category_rules
 from engine.rules.evaluation import attributes_digest
 from engine.runtime import Runtime
 from engine.sandbox.ecwid.core import EcwidApiError
@@ -73,7 +74,7 @@ def _runtime(world: World, clock: ManualClock, **options: Any) -> Runtime:
 def _link_some(world: World, clock: ManualClock) -> None:
     """Every other listable product is linked as converged; the rest are yet to be created."""
     with _runtime(world, clock) as runtime:
-        evaluation = evaluate(runtime.config, _full_catalog(world))
+        evaluation = _evaluate_all(runtime, _full_catalog(world), runtime.category_attributes())
         linked = [listing for pid, listing in sorted(evaluation.listings.items())
                   if listing.intent is ListingIntent.LIST and pid % 2 == 0]
         runtime.state.save_listings(
@@ -89,13 +90,30 @@ def _full_catalog(world: World) -> Any:
         return client.fetch_catalog()
 
 
+def _evaluate_all(runtime: Runtime, catalog: Any, attributes: Any) -> Evaluation:
+    """The whole catalog through the rule engine, then each product through its category's rules."""
+    evaluation = evaluate(runtime.config, catalog, category_attributes=attributes or None)
+    rules = runtime.category_rules() or None
+    products = {p.id: p for p in catalog.products}
+    listings = {}
+    problems = list(evaluation.action_required)
+    for pid, listing in evaluation.listings.items():
+        outcome = with_category_rules(runtime.config, products.get(pid), ProductEvaluation(listing), rules)
+        problems += outcome.action_required
+        if outcome.listing is not None:
+            listings[pid] = outcome.listing
+    problems.sort(key=lambda item: (item.ecwid_product_id, item.rule, item.sku, item.reason))
+    return Evaluation(listings=listings, action_required=tuple(problems))
+
+
 def _oracle(world: World, runtime: Runtime) -> Plan:
     """The plan from a full read and a full evaluation, against the same state."""
     attributes = runtime.category_attributes()
-    evaluation = evaluate(runtime.config, _full_catalog(world), category_attributes=attributes or None)
+    evaluation = _evaluate_all(runtime, _full_catalog(world), attributes)
     return diff(evaluation.listings, runtime.state.listing_index(), sync=runtime.config.sync,
                 blocked=evaluation.action_required, held=runtime.state.action_required(source="tiktok"),
-                config_digest=f"{runtime.config.digest}|{attributes_digest(attributes)}")
+                config_digest=f"{runtime.config.digest}|{attributes_digest(attributes)}"
+                              f"|{rules_digest(runtime.category_rules())}")
 
 
 def _edit(world: World, edit: tuple[str, int, Any], reserve: list[int]) -> None:

@@ -38,7 +38,7 @@ from engine.state import StateStore
 from engine.tiktok.client import TikTokClient
 from engine.watch.metrics import Metrics
 from engine.watch.receiver import WebhookKeys
-from tests.e2e.world import CATEGORIES
+from tests.e2e.world import CATEGORIES, SIZE_CHARTS
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_SECRET = "fleet-ecwid-client-secret"
@@ -94,6 +94,8 @@ def write_store(root: Path, ecwid: EcwidSandbox, ecwid_base: str, tiktok_url: st
     text = text.replace("full_reconcile_seconds: 3600", f"full_reconcile_seconds: {reconcile_seconds}")
     settings.write_text(text)
     (root / "mappings" / "categories.yaml").write_text(CATEGORIES)
+    with (root / "mappings" / "attributes.yaml").open("a") as attributes:  # T-shirts need a size chart
+        attributes.write(SIZE_CHARTS)
     (root / ".tokbridge" / "secrets").write_text(
         f"ECWID_TOKEN={ecwid.token}\nECWID_CLIENT_SECRET={CLIENT_SECRET}\n"
         "TIKTOK_APP_KEY=sandbox-app-key\nTIKTOK_APP_SECRET=sandbox-app-secret\n")

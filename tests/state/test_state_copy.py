@@ -21,6 +21,7 @@ from engine.state import (
     WaitingApproval,
 )
 from engine.state.copy import copy_state
+from engine.state.mirror import MirroredProduct, MirrorHead, StoredEvaluation
 from engine.state.schema import TABLES
 from tests.config.helpers import ENV, plant, write_starter
 from tests.pg import StateBackend
@@ -41,6 +42,11 @@ def filled(path: Path) -> None:
         store.set_approved_config("digest-1")
         store.keep_drift(1, True)
         store.record_latency([0.2, 0.4])
+        store.mirror_products([MirroredProduct(1, 1_700_000_000, "hash-1", ("TS-L-1",), '{"id": 1}')])
+        store.save_mirror_head(MirrorHead(profile="{}", categories="[]", products_updated=1_700_000_000,
+                                          categories_updated=0, profile_updated=0, settled=True,
+                                          synced_at=1_700_000_000.0, full_read_at=1_700_000_000.0))
+        store.save_evaluations([(1, StoredEvaluation("hash-1|rules", "LIST", "e1", "d1", ""), "{}")])
         store.replace_action_required([ActionRequired(3, "mappings/categories.yaml:4", "no category", "add one")])
         store.add_action_required(ActionRequired(4, "tiktok review", "blurry image", "a sharper one"))
         store.begin_intent(5, seller_skus=["A"])
