@@ -19,9 +19,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from engine.model.listing import DesiredListing, ListingIntent, ProductStatus
 from engine.reconcile.essence import ActualListing, audit_failure_to_json, canonical_json, essence_to_json
+
+R = TypeVar("R")  # what a row says before it is decoded
+V = TypeVar("V")  # the decoded value
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +71,18 @@ def actual_hash(listing: ActualListing) -> str:
         listing.sku_ids, canonical_json([audit_failure_to_json(f) for f in listing.audit_failures]))
 
 
-class StoredListings(Mapping[int, ActualListing]):
-    """Stored listings by Ecwid product id, decoded on first access (`preload` decodes many at once)."""
+class _DecodedOnDemand(Mapping[int, V], Generic[R, V]):
+    """Rows by Ecwid product id whose values are decoded on first access (`preload` decodes many at once).
 
-    def __init__(self, rows: Mapping[int, StoredRow],
-                 load: Callable[[list[int]], Mapping[int, ActualListing]]) -> None:
+    `rows` says what is there without decoding it; `load` decodes a list of ids in one go; `decoded`
+    are values already at hand.
+    """
+
+    def __init__(self, rows: Mapping[int, R], load: Callable[[list[int]], Mapping[int, V]],
+                 decoded: Mapping[int, V] | None = None) -> None:
         self.rows = rows
         self._load = load
-        self._decoded: dict[int, ActualListing] = {}
+        self._decoded: dict[int, V] = dict(decoded or {})
 
     def preload(self, ids: Iterable[int]) -> None:
         """Decode these rows in one go (the diff knows which rows it will read)."""
@@ -82,7 +90,7 @@ class StoredListings(Mapping[int, ActualListing]):
         if missing:
             self._decoded.update(self._load(missing))
 
-    def __getitem__(self, pid: int) -> ActualListing:
+    def __getitem__(self, pid: int) -> V:
         if pid not in self.rows:
             raise KeyError(pid)
         if pid not in self._decoded:
@@ -97,6 +105,10 @@ class StoredListings(Mapping[int, ActualListing]):
 
     def __contains__(self, pid: object) -> bool:
         return pid in self.rows
+
+
+class StoredListings(_DecodedOnDemand[StoredRow, ActualListing]):
+    """Stored listings by Ecwid product id, decoded on first access (`preload` decodes many at once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,36 +120,8 @@ class DesiredRow:
     desired_hash: str  # `codec.desired_hash(listing)`
 
 
-class StoredDesired(Mapping[int, DesiredListing]):
+class StoredDesired(_DecodedOnDemand[DesiredRow, DesiredListing]):
     """Desired listings by Ecwid product id, decoded on first access (`preload` decodes many at once).
 
     `decoded` are listings already at hand (evaluated in this run); the rest come from `load`.
     """
-
-    def __init__(self, rows: Mapping[int, DesiredRow],
-                 load: Callable[[list[int]], Mapping[int, DesiredListing]],
-                 decoded: Mapping[int, DesiredListing] | None = None) -> None:
-        self.rows = rows
-        self._load = load
-        self._decoded: dict[int, DesiredListing] = dict(decoded or {})
-
-    def preload(self, ids: Iterable[int]) -> None:
-        missing = sorted(pid for pid in ids if pid in self.rows and pid not in self._decoded)
-        if missing:
-            self._decoded.update(self._load(missing))
-
-    def __getitem__(self, pid: int) -> DesiredListing:
-        if pid not in self.rows:
-            raise KeyError(pid)
-        if pid not in self._decoded:
-            self.preload([pid])
-        return self._decoded[pid]
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __contains__(self, pid: object) -> bool:
-        return pid in self.rows
