@@ -13,7 +13,7 @@ calls at the wire, independent of the audit log.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,22 +126,31 @@ class World:
         path.write_text(text.replace(old, new, 1))
 
 
-def write_config(root: Path, ecwid: RunningEcwidSandbox, tiktok_url: str, tiktok: TikTokSandbox,
-                 state_url: str | None = None) -> None:
+def write_store_config(root: Path, *, store_id: int, ecwid_base: str, tiktok_url: str,
+                       settings_edits: Mapping[str, str] | None = None, extra_settings: str = "") -> None:
+    """The starter config pointed at the sandboxes, with the test categories and the size chart TikTok's
+    rules ask for (every test world writes a store this way, so all of them meet the same rules)."""
     for name, text in starter_files().items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     settings = root / "tokbridge.yaml"
     text = settings.read_text()
-    text = text.replace("  store_id: 1003 ", f"  store_id: {ecwid.store_id}\n  base_url: {ecwid.base_url}\n  #", 1)
+    text = text.replace("  store_id: 1003 ", f"  store_id: {store_id}\n  base_url: {ecwid_base}\n  #", 1)
     text = text.replace("tiktok:\n", f"tiktok:\n  base_url: {tiktok_url}\n  auth_url: {tiktok_url}\n", 1)
-    if state_url is not None:  # the state on PostgreSQL, its URL a secret like the others
-        text += f"state_url: env:{STATE_URL_VARIABLE}\n"
-    settings.write_text(text)
+    for old, new in (settings_edits or {}).items():
+        text = text.replace(old, new)
+    settings.write_text(text + extra_settings)
     (root / "mappings" / "categories.yaml").write_text(CATEGORIES)
     with (root / "mappings" / "attributes.yaml").open("a") as attributes:
         attributes.write(SIZE_CHARTS)
+
+
+def write_config(root: Path, ecwid: RunningEcwidSandbox, tiktok_url: str, tiktok: TikTokSandbox,
+                 state_url: str | None = None) -> None:
+    # The state on PostgreSQL: its URL a secret like the others.
+    write_store_config(root, store_id=ecwid.store_id, ecwid_base=ecwid.base_url, tiktok_url=tiktok_url,
+                       extra_settings=f"state_url: env:{STATE_URL_VARIABLE}\n" if state_url is not None else "")
     (root / ".tokbridge" / "secrets").write_text(
         f"ECWID_TOKEN={ecwid.token}\nECWID_CLIENT_SECRET={ecwid.client_secret}\n"
         f"TIKTOK_APP_KEY={tiktok.app_key}\nTIKTOK_APP_SECRET={tiktok.app_secret}\n"

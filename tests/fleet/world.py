@@ -23,7 +23,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from engine.config import starter_files
 from engine.fleet.database import FleetDatabase
 from engine.fleet.queue import deferring_app, install_schema
 from engine.fleet.receiver import build_fleet_app
@@ -38,7 +37,7 @@ from engine.state import StateStore
 from engine.tiktok.client import TikTokClient
 from engine.watch.metrics import Metrics
 from engine.watch.receiver import WebhookKeys
-from tests.e2e.world import CATEGORIES, SIZE_CHARTS
+from tests.e2e.world import write_store_config
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_SECRET = "fleet-ecwid-client-secret"
@@ -81,21 +80,11 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str, interva
 
 def write_store(root: Path, ecwid: EcwidSandbox, ecwid_base: str, tiktok_url: str, *, poll_seconds: int,
                 reconcile_seconds: int) -> None:
-    for name, text in starter_files().items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    settings = root / "tokbridge.yaml"
-    text = settings.read_text()
-    text = text.replace("  store_id: 1003 ", f"  store_id: {ecwid.store_id}\n  base_url: {ecwid_base}\n  #", 1)
-    text = text.replace("tiktok:\n", f"tiktok:\n  base_url: {tiktok_url}\n  auth_url: {tiktok_url}\n", 1)
-    text = text.replace("poll_ecwid_seconds: 60", f"poll_ecwid_seconds: {poll_seconds}")
-    text = text.replace("poll_tiktok_seconds: 60", f"poll_tiktok_seconds: {poll_seconds}")
-    text = text.replace("full_reconcile_seconds: 3600", f"full_reconcile_seconds: {reconcile_seconds}")
-    settings.write_text(text)
-    (root / "mappings" / "categories.yaml").write_text(CATEGORIES)
-    with (root / "mappings" / "attributes.yaml").open("a") as attributes:  # T-shirts need a size chart
-        attributes.write(SIZE_CHARTS)
+    write_store_config(root, store_id=ecwid.store_id, ecwid_base=ecwid_base, tiktok_url=tiktok_url, settings_edits={
+        "poll_ecwid_seconds: 60": f"poll_ecwid_seconds: {poll_seconds}",
+        "poll_tiktok_seconds: 60": f"poll_tiktok_seconds: {poll_seconds}",
+        "full_reconcile_seconds: 3600": f"full_reconcile_seconds: {reconcile_seconds}",
+    })
     (root / ".tokbridge" / "secrets").write_text(
         f"ECWID_TOKEN={ecwid.token}\nECWID_CLIENT_SECRET={CLIENT_SECRET}\n"
         "TIKTOK_APP_KEY=sandbox-app-key\nTIKTOK_APP_SECRET=sandbox-app-secret\n")
