@@ -194,6 +194,8 @@ def ecwid_order_for(order: TikTokOrder, *, skus: Mapping[str, SkuTarget], email:
             fulfillment_type="SHIPPING",
         ),
         external_transaction_id=order.id,
+        # TikTok's tracking of a parcel it shipped (its warehouse, or its label) before the import.
+        tracking_number=order.tracking_number if by_tiktok or tiktok_ships(order) else "",
         # Fulfilled by TikTok: Ecwid hides its fulfilment controls; the TikTok id is the external order.
         external_fulfillment=by_tiktok,
         external_order_id=order.id if by_tiktok else "",

@@ -25,6 +25,7 @@ Ecwid update never re-triggers a ship or cancel, because the TikTok order has al
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -68,6 +69,10 @@ from engine.orders.inputs import Effect, OrderInputs, OrderRecord, restock_marke
 
 AWAITING_SHIPMENT = frozenset({OrderStatus.AWAITING_SHIPMENT, OrderStatus.PARTIALLY_SHIPPING})
 # TikTok lets the seller cancel until the parcel is handed over (tiktok.md: seller cancel).
+# A Fulfilled by TikTok order is imported in any of these, as `import.when` would at AWAITING_SHIPMENT.
+FBT_IMPORTABLE = frozenset({OrderStatus.AWAITING_SHIPMENT, OrderStatus.PARTIALLY_SHIPPING,
+                            OrderStatus.AWAITING_COLLECTION, OrderStatus.IN_TRANSIT, OrderStatus.DELIVERED,
+                            OrderStatus.COMPLETED})
 SELLER_CANCELLABLE = frozenset({OrderStatus.UNPAID, OrderStatus.ON_HOLD, OrderStatus.AWAITING_SHIPMENT,
                                 OrderStatus.PARTIALLY_SHIPPING, OrderStatus.AWAITING_COLLECTION})
 # No real order line holds more units of one SKU: a line above it is held, not imported, because an
@@ -163,10 +168,31 @@ def _email(order: TikTokOrder, rules: OrderRules) -> str | ActionRequired:
     return email
 
 
+def _judged_order(order: TikTokOrder) -> TikTokOrder:
+    """The order as `import.when` judges it. TikTok ships a Fulfilled by TikTok order from its own warehouse,
+    often before a poll sees it AWAITING_SHIPMENT, and nothing about it waits for the seller: so from
+    AWAITING_SHIPMENT onwards it is judged as if it were still AWAITING_SHIPMENT (the rest of `when` still
+    applies), and it reaches Ecwid once, whatever status it has by then."""
+    if fulfilled_by_tiktok(order) and order.status in FBT_IMPORTABLE:
+        return dataclasses.replace(order, status=OrderStatus.AWAITING_SHIPMENT)
+    return order
+
+
+def _import_statuses(order: TikTokOrder, rules: OrderRules) -> tuple[str, str]:
+    """The Ecwid statuses of the new order: import.ecwid's, then what `tiktok_to_ecwid` maps the order's
+    status to (an order imported IN_TRANSIT starts SHIPPED): later passes compare with the status imported."""
+    payment, fulfillment = rules.import_.payment_status, rules.import_.fulfillment_status
+    mapped = rules.tiktok_to_ecwid.get(order.status.value)
+    if mapped is not None:
+        payment = mapped.payment_status or payment
+        fulfillment = mapped.fulfillment_status or fulfillment
+    return payment, fulfillment
+
+
 def _import(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> Action | ActionRequired | None:
     rule = rules.import_
     try:
-        if not rule.when.evaluate(order=order):
+        if not rule.when.evaluate(order=_judged_order(order)):
             return None
     except ExpressionError as exc:
         return _held(rule.ref, f"TikTok order {order.id}: import.when failed: {exc.message}",
@@ -178,8 +204,9 @@ def _import(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> Actio
     if isinstance(email, ActionRequired):
         return email
     assert order.payment is not None  # checked by _importable
-    built = ecwid_order_for(order, skus=inputs.skus, email=email, payment_status=rule.payment_status,
-                            fulfillment_status=rule.fulfillment_status)
+    payment_status, fulfillment_status = _import_statuses(order, rules)
+    built = ecwid_order_for(order, skus=inputs.skus, email=email, payment_status=payment_status,
+                            fulfillment_status=fulfillment_status)
     units = sum(item.quantity for item in built.order.items)
     summary = f"{units} units, total {built.order.total} {order.payment.currency}"
     changes = [FieldChange("ecwid_order", None, summary, str(rule.ref))]
