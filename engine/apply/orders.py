@@ -14,7 +14,10 @@ carries out what it planned. Why each write happens at most once:
   markers (the order, each unit, the return) are STARTED in the state before the first stock call and
   DONE after the last; a marker of either value stops any second restock (an interrupted one is
   surfaced for the merchant to check instead of guessed at).
-- ship / cancel / approve re-read the TikTok order first and do nothing once TikTok has moved on.
+- ship / cancel re-read the TikTok order first and do nothing once TikTok has moved on.
+- an answer to a buyer's request (approve / reject a cancel request, a return or a refund) is recorded as
+  begun in the state before the call and as given after it, and sent with an idempotency key of the
+  request and the decision: a begun answer is sent again exactly as recorded, a given one never.
 - the external order reference (the Ecwid order id recorded on the TikTok order, Add External Order
   References): written after the import, never as part of it. Which imports still lack it comes from
   the audit log (an `ok` entry per written reference), so a failed write is sent again on the next
@@ -39,6 +42,7 @@ from engine.model.listing import ActionRequired
 from engine.model.plan import (
     Action,
     ActionKind,
+    AnswerRequest,
     ApproveCancellation,
     CancelOrder,
     ImportOrder,
@@ -49,6 +53,7 @@ from engine.model.plan import (
 )
 from engine.model.tiktok_order import OrderStatus, TikTokOrder
 from engine.orders import Effect
+from engine.orders.answers import RecordedAnswer, answer_marker
 from engine.orders.parcel import Parcel, ParcelUnit, parcel
 from engine.orders.plan import AWAITING_SHIPMENT
 from engine.state.store import ImportedOrder, StateStore
@@ -58,7 +63,12 @@ from engine.tiktok.values import ExternalOrderReference
 SOURCE = "orders"  # action-required items of the order pass (replaced on every pass)
 REFERENCE_KIND = "external_order_reference"  # audit kind of the reference writes
 IMMEDIATE_RETRIES = 3  # failed reference writes retried on every pass before backing off
-PLATFORM = "ECWID"  # `external_order.platform`: TikTok's docs list no values; the platform's name
+# `external_order.platform`: TikTok's Add / Get External Order References list the values it takes
+# (SHOPIFY, WOOCOMMERCE, ..., ORDER_MANAGEMENT_SYSTEM, ...); Ecwid is not among them, and for TikTok it is
+# the order management system the orders go to.
+PLATFORM = "ORDER_MANAGEMENT_SYSTEM"
+ANSWERS = frozenset({ActionKind.APPROVE_CANCELLATION, ActionKind.REJECT_CANCELLATION, ActionKind.APPROVE_RETURN,
+                     ActionKind.REJECT_RETURN})
 P = TypeVar("P")
 
 AfterCreate = Callable[[str], None]  # called with the new Ecwid order id, before the state write
@@ -226,9 +236,38 @@ def cancel_order(action: Action, *, tiktok: TikTokClient) -> None:
     tiktok.cancel_order(order.id, cancel_reason=payload.cancel_reason)
 
 
-def approve_cancellation(action: Action, *, tiktok: TikTokClient) -> None:
-    cancel_id = _payload(action, ApproveCancellation).cancel_id
-    tiktok.approve_cancellation(cancel_id, idempotency_key=f"tokbridge-approve-{cancel_id}")
+def _send_answer(kind: ActionKind, payload: AnswerRequest | ApproveCancellation, tiktok: TikTokClient) -> None:
+    if isinstance(payload, ApproveCancellation):
+        tiktok.approve_cancellation(payload.cancel_id, idempotency_key=f"tokbridge-approve-{payload.cancel_id}")
+    elif kind is ActionKind.REJECT_CANCELLATION:
+        tiktok.reject_cancellation(payload.request_id, reject_reason=payload.reject_reason,
+                                   idempotency_key=payload.idempotency_key, comment=payload.comment)
+    elif kind is ActionKind.APPROVE_RETURN:
+        tiktok.approve_return(payload.request_id, decision=payload.decision, idempotency_key=payload.idempotency_key)
+    else:
+        tiktok.reject_return(payload.request_id, decision=payload.decision, reject_reason=payload.reject_reason,
+                             idempotency_key=payload.idempotency_key, comment=payload.comment)
+
+
+def answer_request(action: Action, *, tiktok: TikTokClient, state: StateStore) -> None:
+    """The seller's answer to a buyer's request, given once: recorded as begun before the call, as given after
+    it. A begun answer is sent again as recorded (same decision, same idempotency key, whatever was planned
+    since), so a crash between TikTok's answer and the record never turns into a second, different answer."""
+    payload = action.payload
+    if not isinstance(payload, AnswerRequest | ApproveCancellation):
+        raise ValueError(f"{action.kind.value} {action.key} carries no answer")
+    request_id = payload.cancel_id if isinstance(payload, ApproveCancellation) else payload.request_id
+    mark = answer_marker(payload.tiktok_order_id, request_id)
+    recorded = state.restock_state(mark)
+    answer = RecordedAnswer(Effect.STARTED, action.kind, payload)
+    if recorded is not None:
+        answer = RecordedAnswer.from_text(recorded)
+        if answer.state == Effect.DONE:
+            return  # given before (a stale plan file): never a second answer
+    else:
+        state.mark_restock(mark, answer.to_text())
+    _send_answer(answer.kind, answer.payload, tiktok)
+    state.mark_restock(mark, RecordedAnswer(Effect.DONE, answer.kind, answer.payload).to_text())
 
 
 def execute_order_action(action: Action, *, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
@@ -242,8 +281,8 @@ def execute_order_action(action: Action, *, ecwid: EcwidClient, tiktok: TikTokCl
         ship_package(action, tiktok=tiktok, ecwid=ecwid)
     elif action.kind is ActionKind.CANCEL_ORDER:
         cancel_order(action, tiktok=tiktok)
-    elif action.kind is ActionKind.APPROVE_CANCELLATION:
-        approve_cancellation(action, tiktok=tiktok)
+    elif action.kind in ANSWERS:
+        answer_request(action, tiktok=tiktok, state=state)
     else:
         raise ValueError(f"not an order action: {action.kind.value}")
 

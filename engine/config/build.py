@@ -20,13 +20,14 @@ from engine.config.check import Compiled
 from engine.config.diagnostics import Diagnostic
 from engine.config.schema import (
     CONVENTIONAL_NAME,
+    DEFAULT_REJECT_REASON,
     ECWID_FULFILLMENT_STATUSES,
     ECWID_PAYMENT_STATUSES,
     TIKTOK_ORDER_STATUSES,
 )
 from engine.config.types import (
+    AnswerRule,
     AttributeMapping,
-    BuyerCancellation,
     CategoryRule,
     CertificationMap,
     ConfigChanges,
@@ -50,6 +51,7 @@ from engine.config.types import (
     QuantityPolicy,
     Region,
     RelistRule,
+    RequestAnswer,
     ReviseRule,
     Rounding,
     SalesAttributeMap,
@@ -194,8 +196,29 @@ def _import_from_diagnostics(doc: Document) -> list[Diagnostic]:
     return [_at(doc, ("import", "from"), start, "import-from")] if isinstance(start, str) else []
 
 
+def _answer_rule_diagnostics(doc: Document, section: str) -> list[Diagnostic]:
+    """A `reject_reason` label `reject_reasons` does not define; a `returns` rule that rejects naming none
+    (TikTok's reasons for returns differ from a cancel request's, so there is no default to fall back on)."""
+    rules = doc.data.get(section)
+    if not isinstance(rules, list):
+        return []
+    reasons = doc.data.get("reject_reasons", {})
+    out = []
+    for index, rule in enumerate(rules):
+        label = rule.get("reject_reason")
+        if label is not None and label not in reasons:
+            known = ", ".join(reasons) or "none defined"
+            out.append(_at(doc, (section, index, "reject_reason"),
+                           f"unknown reject reason '{label}' (reject_reasons has: {known})", "schema"))
+        elif label is None and rule["do"] == "reject" and section == "returns":
+            out.append(_at(doc, (section, index), "a returns rule that rejects needs reject_reason (a label from "
+                                                  "reject_reasons)", "schema"))
+    return out
+
+
 def _orders_diagnostics(doc: Document) -> list[Diagnostic]:
     out = _status_literal_diagnostics(doc, "import", ("import", "when"), doc.data["import"].get("when"))
+    out += _answer_rule_diagnostics(doc, "buyer_cancellation") + _answer_rule_diagnostics(doc, "returns")
     out += _import_from_diagnostics(doc)
     reasons = doc.data.get("cancel_reasons", {})
     for index, rule in enumerate(doc.data.get("ecwid_to_tiktok", [])):
@@ -419,6 +442,23 @@ def _built_start(text: str | None) -> datetime | None:
     return start if isinstance(start, datetime) else None  # a bad one was reported by _import_from_diagnostics
 
 
+def _answer_rules(doc: Document, compiled: Compiled, section: str, default_reason: str) -> tuple[AnswerRule, ...]:
+    """`buyer_cancellation` / `returns` as rules; the plain word (`approve`, `reject`, `surface`) is one rule
+    for every request."""
+    data = doc.data.get(section, "surface")
+    if isinstance(data, str):
+        return (AnswerRule(RequestAnswer(data), _ref(doc, (section,), f"{section}: {data}"),
+                           reject_reason=default_reason if data == "reject" else ""),)
+    reasons = doc.data.get("reject_reasons", {})
+    return tuple(
+        AnswerRule(RequestAnswer(rule["do"]), _ref(doc, (section, index), rule["do"]),
+                   when=_expr(compiled, (section, index, "when")) if "when" in rule else None,
+                   reject_reason=reasons.get(rule["reject_reason"], "") if "reject_reason" in rule else default_reason,
+                   comment=rule.get("comment", ""))
+        for index, rule in enumerate(data)
+    )
+
+
 def build_orders(doc: Document, compiled: Compiled) -> OrderRules:
     data = doc.data
     imp = data["import"]
@@ -427,6 +467,7 @@ def build_orders(doc: Document, compiled: Compiled) -> OrderRules:
         if ("import", "customer_email") in compiled
         else compile_template(DEFAULT_CUSTOMER_EMAIL, allowed=frozenset({"order"}))
     )
+    default_reject = data.get("default_reject_reason", DEFAULT_REJECT_REASON)
     return OrderRules(
         import_=ImportRule(
             when=_expr(compiled, ("import", "when")),
@@ -459,7 +500,8 @@ def build_orders(doc: Document, compiled: Compiled) -> OrderRules:
         cancel_reasons=dict(data.get("cancel_reasons", {})),
         default_cancel_reason=data.get("default_cancel_reason", DEFAULT_CANCEL_REASON),
         unknown_sku=UnknownSku(data.get("unknown_sku", "action_required")),
-        buyer_cancellation=BuyerCancellation(data.get("buyer_cancellation", "surface")),
+        buyer_cancellation=_answer_rules(doc, compiled, "buyer_cancellation", default_reject),
+        returns=_answer_rules(doc, compiled, "returns", "") if "returns" in data else (),
         restock_on_cancel=data.get("restock_on_cancel", True),
         restock_on_partial_cancel=data.get("restock_on_partial_cancel", True),
         restock_on_return=data.get("restock_on_return", False),

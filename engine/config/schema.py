@@ -65,6 +65,10 @@ PRODUCT = ("product",)
 PRODUCT_VARIANT = ("product", "variant")
 ORDER = ("order",)
 ORDER_CARRIERS = ("order", "carriers")
+CANCEL_REQUEST = ("cancellation", "order", "ecwid")
+RETURN_REQUEST = ("return", "order", "ecwid")
+# The one reason TikTok lists for a cancel request that is about the seller's progress (tiktok.md §11.2).
+DEFAULT_REJECT_REASON = "seller_reject_apply_product_has_been_packed"
 
 _NUMBER_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -372,6 +376,24 @@ _ECWID_STATUSES = {
                                label="Ecwid fulfillmentStatus"),
 }
 
+
+
+def _answer_rule(what: str, names: Sequence[str], example: str) -> dict[str, Any]:
+    return _obj(
+        f"One rule for {what}; the first whose `when` holds answers it.",
+        {
+            "when": _expr(f"Expression over {', '.join(f'`{n}`' for n in names)}, e.g. `{example}`; left out: "
+                          "every request.", names),
+            "do": _enum("`approve` it on TikTok, `reject` it on TikTok with `reject_reason`, or `surface` it "
+                        "(show it to you to answer in Seller Center).", ("approve", "reject", "surface")),
+            "reject_reason": _str("Label from `reject_reasons` to reject with.", minLength=1),
+            "comment": _str("Your note to the buyer with a rejection (TikTok's `comment`).", minLength=1,
+                            maxLength=500),
+        },
+        required=("do",),
+    )
+
+
 _ORDERS = _document(
     "orders",
     "rules/orders.yaml",
@@ -422,8 +444,29 @@ _ORDERS = _document(
         "default_cancel_reason": _str("TikTok cancel reason key used when a cancel rule names none.", minLength=1),
         "unknown_sku": _enum("An order line whose SKU is not linked: `action_required` holds the order; "
                              "`placeholder` imports it with an unlinked line.", ("action_required", "placeholder")),
-        "buyer_cancellation": _enum("A buyer's cancel request: `approve` it, or `surface` it as action required.",
-                                    ("approve", "surface")),
+        "buyer_cancellation": {
+            "type": ["string", "array"],
+            "pattern": "^(approve|reject|surface)$",
+            "description": "A buyer's cancel request: `approve` it, `reject` it (with `default_reject_reason`), "
+                           "`surface` it as action required, or a list of rules, the first matching one "
+                           "answering (none matching: surface).",
+            "items": _answer_rule("a buyer's cancel request", CANCEL_REQUEST,
+                                  "ecwid and ecwid.fulfillmentStatus == 'SHIPPED'"),
+            "default": "surface",
+        },
+        "returns": {
+            "type": "array",
+            "description": "A buyer's return or refund request waiting for your answer: rules tried in order, "
+                           "the first matching one answering (none matching: surfaced as action required).",
+            "items": _answer_rule("a buyer's return or refund request", RETURN_REQUEST,
+                                  "return.type == 'REFUND' and return.refund_total < 20"),
+            "default": [],
+        },
+        "reject_reasons": _map("Reason label -> TikTok reject reason key (from TikTok's Get Reject Reasons; "
+                               "sent as written).", _str("TikTok reject reason key.")),
+        "default_reject_reason": _str("TikTok reject reason key of `buyer_cancellation: reject` and of a "
+                                      "`buyer_cancellation` rule that names none.", minLength=1,
+                                      default=DEFAULT_REJECT_REASON),
         "restock_on_cancel": _bool("Put stock back in Ecwid when an imported order is cancelled."),
         "restock_on_partial_cancel": _bool("Put stock back in Ecwid for the units TikTok cancels of an imported "
                                            "order that stays live (a partial cancellation)."),

@@ -197,9 +197,23 @@ class UnknownSku(StrEnum):
     PLACEHOLDER = "placeholder"  # import with a line that links to no Ecwid product
 
 
-class BuyerCancellation(StrEnum):
+class RequestAnswer(StrEnum):
+    """What tokbridge does with a buyer's request (cancel, return, refund) that waits for the seller."""
+
     APPROVE = "approve"
+    REJECT = "reject"  # with a TikTok reject reason key (Get Reject Reasons)
     SURFACE = "surface"  # show as action required; the merchant decides in Seller Center
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRule:
+    """One `buyer_cancellation` or `returns` rule: the first whose `when` holds answers the request."""
+
+    do: RequestAnswer
+    ref: RuleRef
+    when: Expression | None = None  # None: every request
+    reject_reason: str = ""  # the TikTok reject reason key (a `reject_reasons` label resolved at load)
+    comment: str = ""  # sent with a rejection
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +258,10 @@ class OrderRules:
     cancel_reasons: Mapping[str, str]  # reason label -> TikTok cancel reason key
     default_cancel_reason: str
     unknown_sku: UnknownSku = UnknownSku.ACTION_REQUIRED
-    buyer_cancellation: BuyerCancellation = BuyerCancellation.SURFACE
+    # A buyer's cancel request, and a buyer's return or refund request: the first matching rule answers it;
+    # none matching (the default: no rules) shows it to the merchant.
+    buyer_cancellation: tuple[AnswerRule, ...] = ()
+    returns: tuple[AnswerRule, ...] = ()
     restock_on_cancel: bool = True
     # Units TikTok cancels after the import (the order stays live): back in Ecwid's stock, once each.
     restock_on_partial_cancel: bool = True

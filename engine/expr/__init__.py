@@ -53,6 +53,12 @@ NAMES: Mapping[str, str] = {
     "(price, compare_to_price, cost_price, quantity, unlimited, sku, options, weight)",
     "order": "an order (TikTok order in import rules; Ecwid order in ecwid_to_tiktok rules)",
     "carriers": "the carrier map from rules/orders.yaml (Ecwid carrier name -> TikTok provider)",
+    "cancellation": "a buyer's cancel request (buyer_cancellation rules): id, reason, reason_text, units, "
+    "refund_total, currency, create_time",
+    "return": "a buyer's return or refund request (returns rules): id, type, reason, reason_text, units, "
+    "refund_total, currency, create_time, days_after_order, days_after_delivery",
+    "ecwid": "the Ecwid order of the request's TikTok order as ecwid_to_tiktok rules see `order`; none when "
+    "the order is not in Ecwid",
 }
 
 

@@ -30,6 +30,9 @@ class ActionKind(StrEnum):
     SHIP_PACKAGE = "ship_package"
     CANCEL_ORDER = "cancel_order"
     APPROVE_CANCELLATION = "approve_cancellation"
+    REJECT_CANCELLATION = "reject_cancellation"
+    APPROVE_RETURN = "approve_return"
+    REJECT_RETURN = "reject_return"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +149,26 @@ class ApproveCancellation:
     tiktok_order_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerRequest:
+    """reject_cancellation, approve_return, reject_return: the seller's one answer to a buyer's request.
+    `decision` is TikTok's (Approve / Reject Return: APPROVE_REFUND, REJECT_RETURN, ...; "" for a cancel
+    request); the answer is recorded before the call and sent with `idempotency_key`, so it is given once."""
+
+    request_id: str  # the cancel_id or return_id
+    tiktok_order_id: str
+    decision: str = ""
+    reject_reason: str = ""
+    comment: str = ""
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"tokbridge-{self.request_id}-{(self.decision or 'reject').lower()}"
+
+
 Payload = (
     CreateListing | ChangeStatus | UpdateListing | DriftRead
-    | ImportOrder | UpdateEcwidOrder | ShipPackage | CancelOrder | ApproveCancellation
+    | ImportOrder | UpdateEcwidOrder | ShipPackage | CancelOrder | ApproveCancellation | AnswerRequest
 )
 
 

@@ -135,6 +135,7 @@ class TikTokOrder:
     buyer_email: str = ""
     buyer_message: str = ""
     paid_time: int = 0
+    delivery_time: int = 0  # when TikTok saw it delivered; 0 before
     rts_sla_time: int = 0
     shipping_type: str = ""  # TIKTOK | SELLER
     fulfillment_type: str = ""  # FULFILLMENT_BY_SELLER | FULFILLMENT_BY_TIKTOK

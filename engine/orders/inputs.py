@@ -108,3 +108,6 @@ class OrderInputs:
     returns: tuple[ReturnRequest, ...] = ()  # buyers' returns and refunds awaiting the seller's answer
     refunds: tuple[ReturnRequest, ...] = ()  # completed returns and refunds of the imported orders read
     cancel_refunds: tuple[Cancellation, ...] = ()  # completed cancellations of those: TikTok refunded the units
+    # The seller's answers to buyers' requests begun or given (cancel_id / return_id -> the recorded answer,
+    # `engine.orders.answers.RecordedAnswer`): a begun one is sent again as it was, a given one never.
+    answers: Mapping[str, str] = field(default_factory=dict)

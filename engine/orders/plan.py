@@ -14,9 +14,9 @@ Both directions, as `rules/orders.yaml` says:
 - Ecwid -> TikTok: the first `ecwid_to_tiktok` rule matching the Ecwid order acts: SHIP_PACKAGE
   while the TikTok order awaits shipment (carrier mapped by `carriers`, unmapped -> action-required),
   CANCEL_ORDER while TikTok still lets the seller cancel;
-- a buyer's cancellation request is APPROVE_CANCELLATION or surfaced, per `buyer_cancellation`;
-- a buyer's pending return or refund of an imported order is surfaced for the merchant to answer, and
-  units TikTok cancelled after the import too when `restock_on_partial_cancel` is off.
+- a buyer's cancellation request, and a buyer's pending return or refund of an imported order, is
+  approved, rejected or surfaced, per `buyer_cancellation` and `returns` (`engine.orders.answers`);
+- units TikTok cancelled after the import are surfaced when `restock_on_partial_cancel` is off.
 
 Transitions are edge-triggered (TikTok status vs the recorded one) and guarded by the other
 side's current state, so an order that has converged plans no action and nothing loops: our own
@@ -27,17 +27,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
-from engine.config.types import BuyerCancellation, EcwidToTikTokAction, EcwidToTikTokRule, OrderRules, UnknownSku
+from engine.config.types import EcwidToTikTokAction, EcwidToTikTokRule, OrderRules, UnknownSku
 from engine.expr import ExpressionError
 from engine.model.ecwid_order import EcwidOrder
 from engine.model.listing import ActionRequired, RuleRef
 from engine.model.plan import (
     Action,
     ActionKind,
-    ApproveCancellation,
     CancelOrder,
     FieldChange,
     ImportOrder,
@@ -47,12 +45,8 @@ from engine.model.plan import (
     UpdateEcwidOrder,
 )
 from engine.model.tiktok_order import (
-    RETURN_PENDING,
     Cancellation,
-    CancelRole,
-    CancelStatus,
     OrderStatus,
-    ReturnRequest,
     TikTokOrder,
 )
 from engine.orders.aftersales import (
@@ -64,6 +58,7 @@ from engine.orders.aftersales import (
     refunds,
     stock_moved,
 )
+from engine.orders.answers import answer_cancellation, answer_return
 from engine.orders.build import ecwid_order_for, ecwid_view, fees, fulfilled_by_tiktok, importable_lines, tiktok_ships
 from engine.orders.inputs import Effect, OrderInputs, OrderRecord, restock_marker
 
@@ -79,7 +74,8 @@ SELLER_CANCELLABLE = frozenset({OrderStatus.UNPAID, OrderStatus.ON_HOLD, OrderSt
 # import takes the units out of Ecwid's stock (a 20,000-unit line once took stock to -19,975).
 MAX_UNITS_PER_LINE = 1000
 _KIND_ORDER = (ActionKind.IMPORT_ORDER, ActionKind.UPDATE_ECWID_ORDER, ActionKind.SHIP_PACKAGE,
-               ActionKind.CANCEL_ORDER, ActionKind.APPROVE_CANCELLATION)
+               ActionKind.CANCEL_ORDER, ActionKind.APPROVE_CANCELLATION, ActionKind.REJECT_CANCELLATION,
+               ActionKind.APPROVE_RETURN, ActionKind.REJECT_RETURN)
 
 
 def _held(rule: RuleRef | str, reason: str, fix: str, *, sku: str = "", **details: Any) -> ActionRequired:
@@ -374,27 +370,6 @@ def _ecwid_to_tiktok(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules)
     return None
 
 
-def _buyer_cancellation(request: Cancellation, rules: OrderRules) -> Action | ActionRequired | None:
-    if request.status is not CancelStatus.PENDING or request.role not in (CancelRole.BUYER, None):
-        return None
-    if rules.buyer_cancellation is BuyerCancellation.APPROVE:
-        return Action(
-            kind=ActionKind.APPROVE_CANCELLATION,
-            key=f"cancellation:{request.cancel_id}",
-            changes=(FieldChange("cancellation", request.status.value, CancelStatus.SUCCESS.value,
-                                 f"{rules.import_.ref.file} (buyer_cancellation: approve)"),),
-            payload=ApproveCancellation(cancel_id=request.cancel_id, tiktok_order_id=request.order_id),
-            reason=f"The buyer asked to cancel TikTok order {request.order_id} ({request.reason})",
-        )
-    due = ""
-    if request.respond_deadline:
-        due = f"; answer by {datetime.fromtimestamp(request.respond_deadline, UTC):%Y-%m-%d %H:%M} UTC"
-    return _held(f"{rules.import_.ref.file} (buyer_cancellation: surface)",
-                 f"The buyer asked to cancel TikTok order {request.order_id} ({request.reason}){due}",
-                 "Approve or reject it in TikTok Seller Center, or set buyer_cancellation: approve in "
-                 "rules/orders.yaml", tiktok_order_id=request.order_id, cancel_id=request.cancel_id)
-
-
 def _cancelled_after_import(order: TikTokOrder, inputs: OrderInputs, rules: OrderRules) -> ActionRequired | None:
     """With `restock_on_partial_cancel` off: units TikTok cancelled after the import (a partial cancellation)
     that the Ecwid order still lists, shown to the merchant, who edits the Ecwid order and its stock."""
@@ -411,28 +386,6 @@ def _cancelled_after_import(order: TikTokOrder, inputs: OrderInputs, rules: Orde
                  "Remove them from the Ecwid order and put them back in stock in Ecwid, or set "
                  "restock_on_partial_cancel: true in rules/orders.yaml",
                  sku=gone[0][0].sku, tiktok_order_id=order.id, ecwid_order_id=ecwid.id, retry=True)
-
-
-def _return_request(request: ReturnRequest, inputs: OrderInputs, rules: OrderRules) -> ActionRequired | None:
-    """A buyer's pending return or refund of an imported order, shown to the merchant (plan and status):
-    TikTok wants the seller's answer, and the Ecwid order's refund and restock follow from it."""
-    record = inputs.records.get(request.order_id)
-    if record is None or request.status != RETURN_PENDING:
-        return None  # not an order tokbridge imported, or answered already
-    kind = {"REFUND": "refund", "RETURN_AND_REFUND": "return and refund",
-            "REPLACEMENT": "replacement"}.get(request.return_type, request.return_type.lower() or "return")
-    refund = f"; refund {request.refund_total} {request.currency}".rstrip() if request.refund_total is not None else ""
-    due = ""
-    if request.respond_deadline:
-        due = f"; answer by {datetime.fromtimestamp(request.respond_deadline, UTC):%Y-%m-%d %H:%M} UTC"
-    units = len(request.order_line_item_ids)
-    return _held(f"{rules.import_.ref.file} (returns)",
-                 f"The buyer asked for a {kind} of {units} unit(s) of TikTok order {request.order_id} (Ecwid order "
-                 f"{record.ecwid_order_id}): {request.reason_text or request.reason}{refund}{due}",
-                 "Approve or reject it in TikTok Seller Center; once TikTok refunds it, record the refund and any "
-                 "restock in Ecwid (tokbridge does not answer returns)",
-                 tiktok_order_id=request.order_id, ecwid_order_id=record.ecwid_order_id,
-                 return_id=request.return_id)
 
 
 def plan_orders(inputs: OrderInputs, rules: OrderRules) -> Plan:
@@ -467,9 +420,9 @@ def plan_orders(inputs: OrderInputs, rules: OrderRules) -> Plan:
                   "Center (an order of another shop cannot be read with this shop's connection)",
                   tiktok_order_id=order_id, retry=True))
     for request in _unique(inputs.cancellations):
-        add(_buyer_cancellation(request, rules))
+        add(answer_cancellation(request, inputs, rules))
     for pending in sorted({r.return_id: r for r in inputs.returns}.values(), key=lambda r: r.return_id):
-        add(_return_request(pending, inputs, rules))
+        add(answer_return(pending, inputs, rules))
     actions.sort(key=lambda a: (_KIND_ORDER.index(a.kind), a.key))
     meta: dict[str, Any] = {"orders": len(orders)}
     if start is not None:

@@ -54,6 +54,7 @@ ECWID_CURSOR = "orders.ecwid.update_time"
 OVERLAP_SECONDS = 600  # re-read the last ten minutes on every poll: clock skew and same-second updates
 ECWID_ID_BATCH = 100  # Ecwid's order search takes at most this many ids at once
 RETURN_ORDER_BATCH = 50  # order ids per Search Returns call (TikTok documents no limit; Get Order Detail's)
+ANSWER = ":answer:"  # in the state key of an answer to a buyer's request (engine.orders.answers.answer_marker)
 # What a pass may still do while TikTok refuses writes: everything that only writes to Ecwid.
 ECWID_ONLY = frozenset({ActionKind.IMPORT_ORDER, ActionKind.UPDATE_ECWID_ORDER})
 
@@ -183,15 +184,18 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
                                        sort_field="update_time", sort_order="ASC"))
     changed = list(ecwid.search_orders(updated_from=_since(_cursor(state, ECWID_CURSOR)), referer_id=REFERER_ID))
     by_ecwid_id = {r.ecwid_order_id: tid for tid, r in records.items()}
-    wanted = [*webhook_order_ids, *_held_order_ids(state),
-              *(by_ecwid_id[o.id] for o in changed if o.id in by_ecwid_id)]
-    orders, unreadable = _with_named_orders(tiktok, {o.id: o for o in polled}, wanted)
-    linked = [records[tid].ecwid_order_id for tid in orders if tid in records]
     cancellations = tuple(tiktok.search_cancellations(cancel_types=["BUYER_CANCEL"],
                                                       cancel_status=[CancelStatus.PENDING.value]))
     returns = tuple(tiktok.search_returns(return_status=[RETURN_PENDING]))
+    # The orders of the requests waiting for an answer too: the rules answering them may look at the order.
+    wanted = [*webhook_order_ids, *_held_order_ids(state),
+              *(by_ecwid_id[o.id] for o in changed if o.id in by_ecwid_id),
+              *(c.order_id for c in cancellations), *(r.order_id for r in returns if r.order_id in records)]
+    orders, unreadable = _with_named_orders(tiktok, {o.id: o for o in polled}, wanted)
+    linked = [records[tid].ecwid_order_id for tid in orders if tid in records]
     refunds, cancel_refunds = _completed_refunds(tiktok, orders, records)
     effects = {restock_marker(tid): done for tid, done in state.restock_states().items()}
+    answers = {key.rpartition(ANSWER)[2]: text for key, text in state.restock_states().items() if ANSWER in key}
     # The store's currency, read only when an order may be imported (an order in another is held).
     currency = ecwid.get_profile().currency if any(tid not in records for tid in orders) else ""
     inputs = OrderInputs(tiktok_orders=tuple(orders[k] for k in sorted(orders)),
@@ -199,7 +203,8 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
                          records=records,
                          skus=_sku_targets(state, (o for tid, o in orders.items() if tid not in records), ecwid),
                          cancellations=cancellations, effects=effects, unreadable=unreadable,
-                         store_currency=currency, returns=returns, refunds=refunds, cancel_refunds=cancel_refunds)
+                         store_currency=currency, returns=returns, refunds=refunds, cancel_refunds=cancel_refunds,
+                         answers=answers)
     marks = Watermarks(tiktok=max((o.update_time for o in polled), default=None),
                        ecwid=max((o.update_timestamp for o in changed), default=None))
     return inputs, marks

@@ -46,6 +46,7 @@ from engine.model.listing import (
 from engine.model.plan import (
     Action,
     ActionKind,
+    AnswerRequest,
     ApproveCancellation,
     CancelOrder,
     ChangeStatus,
@@ -412,6 +413,9 @@ _PAYLOAD_FROM_JSON: Mapping[ActionKind, Callable[[Mapping[str, Any]], Payload]] 
     ActionKind.SHIP_PACKAGE: lambda d: ShipPackage(**d),
     ActionKind.CANCEL_ORDER: lambda d: CancelOrder(**d),
     ActionKind.APPROVE_CANCELLATION: lambda d: ApproveCancellation(**d),
+    ActionKind.REJECT_CANCELLATION: lambda d: AnswerRequest(**d),
+    ActionKind.APPROVE_RETURN: lambda d: AnswerRequest(**d),
+    ActionKind.REJECT_RETURN: lambda d: AnswerRequest(**d),
 }
 
 

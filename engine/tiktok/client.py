@@ -722,6 +722,31 @@ class TikTokClient:
         self.call("POST", "/return_refund/202309/cancellations/{cancel_id}/reject",
                   path_params={"cancel_id": cancel_id}, query={"idempotency_key": idempotency_key}, body=body)
 
+    def approve_return(self, return_id: str, *, decision: str, idempotency_key: str) -> None:
+        """Approve Return (202309): TikTok's `decision` for the request (APPROVE_REFUND for a refund only,
+        APPROVE_RETURN to have the goods sent back, ...); the same key makes a repeated call harmless."""
+        self.call("POST", "/return_refund/202309/returns/{return_id}/approve",
+                  path_params={"return_id": return_id}, query={"idempotency_key": idempotency_key},
+                  body={"decision": decision})
+
+    def reject_return(self, return_id: str, *, decision: str, reject_reason: str, idempotency_key: str,
+                      comment: str = "") -> None:
+        """Reject Return (202309): `decision` (REJECT_REFUND, REJECT_RETURN, ...) and a reason key TikTok's
+        Get Reject Reasons lists for the return."""
+        body: dict[str, Any] = {"decision": decision, "reject_reason": reject_reason}
+        if comment:
+            body["comment"] = comment
+        self.call("POST", "/return_refund/202309/returns/{return_id}/reject",
+                  path_params={"return_id": return_id}, query={"idempotency_key": idempotency_key}, body=body)
+
+    def reject_reasons(self, return_or_cancel_id: str) -> tuple[tuple[str, str], ...]:
+        """Get Reject Reasons (202309): the (key, text) pairs TikTok accepts to reject this return or cancel
+        request."""
+        data = self.call("GET", "/return_refund/202309/reject_reasons",
+                         query={"return_or_cancel_id": return_or_cancel_id})
+        return tuple((str(r.get("name", "")), str(r.get("text", ""))) for r in data.get("reasons") or ()
+                     if isinstance(r, dict))
+
     # ---- Event API ---------------------------------------------------------------------------
 
     def get_webhooks(self) -> tuple[WebhookSubscription, ...]:

@@ -529,6 +529,7 @@ def parse_order(data: Mapping[str, Any]) -> TikTokOrder:
         buyer_email=_s(data.get("buyer_email")),
         buyer_message=_s(data.get("buyer_message")),
         paid_time=_i(data.get("paid_time")),
+        delivery_time=_i(data.get("delivery_time")),
         rts_sla_time=_i(data.get("rts_sla_time")),
         shipping_type=_s(data.get("shipping_type")),
         fulfillment_type=_s(data.get("fulfillment_type")),

@@ -29,6 +29,7 @@ from engine.reconcile.essence import ActualListing, Essence
 from engine.sandbox.ecwid import RunningEcwidSandbox, start_ecwid_sandbox
 from engine.sandbox.server import ServerThread
 from engine.sandbox.tiktok import ManualClock, TikTokSandbox, start_tiktok_sandbox
+from engine.sandbox.tiktok.cancellations import fitting_decision
 from engine.state.store import StateStore
 from engine.tiktok.client import TikTokClient
 from tests.config.helpers import ENV, plant, write_starter
@@ -120,9 +121,13 @@ class Shop:
         return str(asked["return_id"])
 
     def seller_approves_return(self, return_id: str, key: str) -> None:
-        """The merchant's answer in Seller Center, sent as TikTok's signed Approve Return call."""
+        """The merchant's answer in Seller Center, sent as TikTok's signed Approve Return call with the decision
+        that fits the return now (a refund, a return, the received package)."""
+        with self.tiktok_sandbox.lock:
+            decision = fitting_decision(self.tiktok_sandbox.returns[return_id], approve=True)
         self.tiktok.call("POST", "/return_refund/202309/returns/{return_id}/approve",
-                         path_params={"return_id": return_id}, query={"idempotency_key": key}, body={})
+                         path_params={"return_id": return_id}, query={"idempotency_key": key},
+                         body={"decision": decision})
 
     def tiktok_status(self, order_id: str) -> str:
         with self.tiktok_sandbox.lock:

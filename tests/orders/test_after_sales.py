@@ -173,7 +173,7 @@ def test_the_documented_search_returns_answer_is_read_and_recorded_through_the_r
         "REFUND", "RETURN_OR_REFUND_REQUEST_PENDING", Decimal("1.23"), "USD", 1690554680)
     record = documented["data"]["return_orders"][0]
     record.update({"order_id": order_id, "return_status": "RETURN_OR_REFUND_REQUEST_COMPLETE",
-                   "_idempotency_key": ""})
+                   "_idempotency_keys": []})
     record["return_line_items"][0]["order_line_item_id"] = shop.line_items(order_id, "MUG-1")[0]
     with shop.tiktok_sandbox.lock:
         shop.tiktok_sandbox.returns[record["return_id"]] = record

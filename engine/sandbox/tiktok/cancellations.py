@@ -223,9 +223,26 @@ def reject(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     return {}
 
 
+# What Get Reject Reasons lists for a return or refund: the docs' own example (get-reject-reasons sample) and
+# the reason of the docs' Reject Return example [I: the full list is per return and not documented].
+RETURN_REJECT_REASONS = ("seller_reject_apply_you_have_reached_an_agreement_with_the_buyer",
+                         "seller_reject_apply_package_has_not_exceeded_estimated_delivery_time")
+
+
+def _reason_text(key: str) -> str:
+    return key.rsplit("reason_", 1)[-1].removeprefix("seller_reject_apply_").replace("_", " ").capitalize()
+
+
 def reject_reasons(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
-    return {"reasons": [{"name": r, "text": r.rsplit("reason_", 1)[-1].replace("_", " ").capitalize()}
-                        for r in REJECT_REASONS]}
+    """Get Reject Reasons (202309): `return_or_cancel_id` is required; the reasons are those of its kind."""
+    request_id = call.query.get("return_or_cancel_id", "")
+    if request_id in sb.cancellations:
+        keys = REJECT_REASONS
+    elif request_id in sb.returns:
+        keys = RETURN_REJECT_REASONS
+    else:
+        raise ApiFailure(INVALID_PARAMS, "return_or_cancel_id must name a return or cancellation of this shop")
+    return {"reasons": [{"name": r, "text": _reason_text(r)} for r in keys]}
 
 
 RETURN_TYPES = ("REFUND", "RETURN_AND_REFUND", "REPLACEMENT")
@@ -294,7 +311,7 @@ def buyer_return(sb: TikTokSandbox, order: dict[str, Any], body: dict[str, Any])
         "return_shipping_document_type": "SHIPPING_LABEL", "seller_proposed_return_type": "",
         "partial_refund": {"currency": currency, "amount": "0"}, "buyer_rejected_partial_refund": False,
         "return_warehouse_address": {"full_address": order["recipient_address"]["full_address"]},
-        "_idempotency_key": "",
+        "_idempotency_keys": [],
     }
     for line in record["return_line_items"]:
         line["product_image"] = {"url": f"https://example.invalid/sku/{line['sku_id']}.jpeg", "width": 200,
@@ -323,26 +340,54 @@ def _move_return(sb: TikTokSandbox, record: dict[str, Any], status: str) -> None
 
 
 def _pending_return(sb: TikTokSandbox, call: Call) -> tuple[dict[str, Any], bool]:
+    """The return an answer is for, and whether the answer repeats one that took effect (same idempotency
+    key: TikTok answers it as before, however the return moved since). A return that waits for no answer
+    refuses another (NOT_PENDING). The caller records the key once its answer took effect."""
     key = call.query.get("idempotency_key", "")
     if not key or len(key) > 255:
         raise ApiFailure(INVALID_PARAMS, "idempotency_key is required (at most 255 characters)")
     record = sb.returns.get(call.params["return_id"])
     if record is None:
         raise ApiFailure(INVALID_PARAMS, f"Return {call.params['return_id']} does not exist")
-    if record["_idempotency_key"] == key:
-        return record, True  # a retry of a call that already took effect
+    if key in record["_idempotency_keys"]:
+        return record, True
     if record["return_status"] not in (RETURN_PENDING, "BUYER_SHIPPED_ITEM"):
         raise ApiFailure(NOT_PENDING, "The return request is not waiting for the seller")
-    record["_idempotency_key"] = key
     return record, False
 
 
+# TikTok's `decision` (Approve / Reject Return, 202309) that fits a request waiting for the seller, by its
+# status and return type: a pending request is answered as a refund, a return or a replacement; goods the
+# buyer sent back are accepted or refused as a received package.
+_DECISIONS = {
+    (RETURN_PENDING, "REFUND"): ("APPROVE_REFUND", "REJECT_REFUND"),
+    (RETURN_PENDING, "RETURN_AND_REFUND"): ("APPROVE_RETURN", "REJECT_RETURN"),
+    (RETURN_PENDING, "REPLACEMENT"): ("APPROVE_REPLACEMENT", "REJECT_REPLACEMENT"),
+    ("BUYER_SHIPPED_ITEM", "RETURN_AND_REFUND"): ("APPROVE_RECEIVED_PACKAGE", "REJECT_RECEIVED_PACKAGE"),
+}
+
+
+def fitting_decision(record: dict[str, Any], *, approve: bool) -> str:
+    """The decision an approve (or reject) of this return takes now."""
+    approving, rejecting = _DECISIONS.get((record["return_status"], record["return_type"]), ("", ""))
+    return approving if approve else rejecting
+
+
+def _check_decision(record: dict[str, Any], decision: Any, *, approve: bool) -> None:
+    wanted = fitting_decision(record, approve=approve)
+    if decision != wanted:
+        raise ApiFailure(INVALID_PARAMS, f"decision {decision or '(none)'} does not fit a {record['return_type']} "
+                                         f"request in status {record['return_status']} (expected {wanted})")
+
+
 def approve_return(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
-    """The seller approves: a REFUND is refunded at once; a RETURN_AND_REFUND waits for the buyer to send the
-    goods back, and the seller's second approve (the goods arrived) refunds it [I: TikTok's `decision` values
-    are not in the contract, so the step is taken from the return's status]."""
+    """The seller approves with the decision that fits: a REFUND (APPROVE_REFUND) is refunded at once; a
+    RETURN_AND_REFUND (APPROVE_RETURN) waits for the buyer to send the goods back, and the seller's approve of
+    the received package (APPROVE_RECEIVED_PACKAGE) refunds it."""
     record, repeated = _pending_return(sb, call)
     if not repeated:
+        _check_decision(record, call.obj().get("decision"), approve=True)
+        record["_idempotency_keys"].append(call.query["idempotency_key"])
         seller_approves_return(sb, record)
     return {}
 
@@ -354,11 +399,19 @@ def seller_approves_return(sb: TikTokSandbox, record: dict[str, Any]) -> None:
 
 
 def reject_return(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
-    if not call.obj().get("reject_reason"):
-        raise ApiFailure(INVALID_PARAMS, "reject_reason is required")
+    """The seller rejects with the decision that fits and a reason Get Reject Reasons lists for returns."""
+    body = call.obj()
+    if body.get("reject_reason") not in RETURN_REJECT_REASONS:
+        raise ApiFailure(INVALID_PARAMS, "reject_reason must be one Get Reject Reasons lists for this return: "
+                                         f"{', '.join(RETURN_REJECT_REASONS)}")
     record, repeated = _pending_return(sb, call)
     if not repeated:
-        _move_return(sb, record, "REFUND_OR_RETURN_REQUEST_REJECT")
+        _check_decision(record, body.get("decision"), approve=False)
+        record["_idempotency_keys"].append(call.query["idempotency_key"])
+        status = "REJECT_RECEIVE_PACKAGE" if record["return_status"] == "BUYER_SHIPPED_ITEM" \
+            else "REFUND_OR_RETURN_REQUEST_REJECT"
+        record["reject_reason"] = body["reject_reason"]
+        _move_return(sb, record, status)
     return {}
 
 
