@@ -114,7 +114,7 @@ def _replayed(recorded: str | None) -> Action | bool | None:
     if answer.state == Effect.DONE:
         return True
     return Action(kind=answer.kind, key=f"answer:{answer.payload.tiktok_order_id}:{_request_id(answer.payload)}",
-                  changes=(FieldChange("answer", None, _answer_word(answer.kind, answer.payload),
+                  changes=(FieldChange("answer", None, answer_word(answer.kind, answer.payload),
                                        "recorded answer (begun on an earlier run)"),),
                   payload=answer.payload,
                   reason=f"The answer to request {_request_id(answer.payload)} was begun and is sent again "
@@ -125,7 +125,7 @@ def _request_id(payload: AnswerRequest | ApproveCancellation) -> str:
     return payload.cancel_id if isinstance(payload, ApproveCancellation) else payload.request_id
 
 
-def _answer_word(kind: ActionKind, payload: AnswerRequest | ApproveCancellation) -> str:
+def answer_word(kind: ActionKind, payload: AnswerRequest | ApproveCancellation) -> str:
     if isinstance(payload, ApproveCancellation):
         return "approve"
     word = "approve" if kind is ActionKind.APPROVE_RETURN else "reject"

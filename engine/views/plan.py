@@ -253,6 +253,14 @@ def _after_sales_lines(orders: list[Mapping[str, Any]]) -> list[str]:
         f"{o['ecwid_payment_status']}, {o['units_restocked']} unit(s) back in stock" for o in orders]
 
 
+def _answered_lines(answers: list[Mapping[str, Any]]) -> list[str]:
+    """The answers tokbridge gave to buyers' requests (none: no section)."""
+    if not answers:
+        return []
+    return ["", f"Answers to buyers' requests ({len(answers)}):"] + [
+        f"  TikTok order {a['tiktok_order_id']}: {a['request']}: {a['answer']}, {a['state']}" for a in answers]
+
+
 def _action_required_lines(report: Mapping[str, Any]) -> list[str]:
     """Listings by TikTok status, then the products that need the merchant, each with its fix."""
     lines = ["Listings by status:"]
@@ -285,6 +293,7 @@ def render_status(report: Mapping[str, Any]) -> str:
                      f"# {item['rule']}")
         lines.append(f"    fix: {for_merchant(item['fix'])}")
     lines += _after_sales_lines(report.get("orders_after_sales") or [])
+    lines += _answered_lines(report.get("orders_answered") or [])
     lines.append("")
     lines.append("Last sync:")
     syncs: Mapping[str, str | None] = report["last_sync"]

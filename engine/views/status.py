@@ -4,7 +4,8 @@ Listings by TikTok status, the Action Required items (rules problems and TikTok 
 failed reviews, each with reason and suggested fix), the TikTok orders the last order pass held
 for the merchant (an unknown SKU, a buyer's cancellation request, a failed import: order id,
 reason, fix), the imported orders TikTok refunded or took units back from (after sales), and when
-Ecwid was last read and TikTok last written. JSON-native, so `--json`
+Ecwid was last read and TikTok last written, and the answers tokbridge gave to buyers' cancel, return and
+refund requests. JSON-native, so `--json`
 prints it as is and the text view renders the same data.
 """
 
@@ -14,7 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.apply.orders import SOURCE as ORDER_SOURCE
+from engine.model.plan import ActionKind
 from engine.orders import Effect
+from engine.orders.answers import RecordedAnswer, answer_word
 from engine.passes.catalog import QUALITY_SOURCE
 from engine.passes.health import health_report
 from engine.runtime import ECWID_CURSOR, ECWID_FULL_READ
@@ -83,6 +86,23 @@ def _after_sales(state: StateStore) -> list[dict[str, Any]]:
             for tid, o in sorted(state.orders().items()) if o.ecwid_payment_status in REFUNDED or tid in units]
 
 
+def _answers(state: StateStore) -> list[dict[str, Any]]:
+    """The seller's answers to buyers' requests tokbridge gave (or began: the call's outcome unknown yet), as
+    the state records them before and after each call (`engine.orders.answers`)."""
+    out = []
+    for key, text in state.restock_states().items():
+        order_id, _, rest = key.partition(":")
+        if not rest.startswith("answer:"):
+            continue
+        answer = RecordedAnswer.from_text(text)
+        kind = "cancel request" if answer.kind in (ActionKind.APPROVE_CANCELLATION,
+                                                   ActionKind.REJECT_CANCELLATION) else "return"
+        out.append({"tiktok_order_id": order_id, "request": f"{kind} {rest.removeprefix('answer:')}",
+                    "answer": answer_word(answer.kind, answer.payload),
+                    "state": "given" if answer.state == Effect.DONE else "begun"})
+    return out
+
+
 def cycle_summary(tally: Any, state: StateStore) -> str:
     """The last lines of `watch --once`: what changed, what is held back, what needs the merchant."""
     lines = [f"watch --once: {tally.written} change(s) written to TikTok, {tally.failed} failed; "
@@ -120,6 +140,7 @@ def status_report(state: StateStore) -> dict[str, Any]:
         "orders_action_required": _order_items(state),
         "listing_quality": _quality_items(state),
         "orders_after_sales": _after_sales(state),
+        "orders_answered": _answers(state),
         "pending_creates": len(state.pending_intents()),
         "last_sync": {
             "ecwid read": _when(ecwid_read.updated_at if ecwid_read else None),
