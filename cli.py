@@ -774,11 +774,14 @@ def orders_group() -> None:
 @orders_group.command("verify")
 @_CONFIG_DIR
 @click.option("--days", type=click.IntRange(min=1), default=None, help="Only TikTok orders of the last DAYS days.")
-def orders_verify_command(directory: str, days: int | None) -> None:
-    """List TikTok orders missing in Ecwid or imported twice (read-only); exit 1 when there are any."""
+@click.option("--repair", is_flag=True, help="Record on TikTok the Ecwid order that holds each order whose external "
+                                              "order reference is missing or names another.")
+def orders_verify_command(directory: str, days: int | None, repair: bool) -> None:
+    """List TikTok orders missing in Ecwid, imported twice, or whose external order reference on TikTok is
+    missing or wrong, each with what to do (read-only unless --repair); exit 1 when there are any."""
     import time
 
-    from engine.passes.orders import verify_orders
+    from engine.passes.orders import repair_references, verify_orders
 
     since = None if days is None else int(time.time()) - days * 86_400
     with _open_runtime(directory) as runtime:
@@ -786,6 +789,10 @@ def orders_verify_command(directory: str, days: int | None) -> None:
         if start is not None:
             since = max(since or 0, int(start.timestamp()))
         report = verify_orders(ecwid=runtime.ecwid, tiktok=runtime.tiktok, state=runtime.state, since=since)
+        if repair and report.repairable:
+            refused = repair_references(report, tiktok=runtime.tiktok, state=runtime.state)
+            report = verify_orders(ecwid=runtime.ecwid, tiktok=runtime.tiktok, state=runtime.state, since=since)
+            click.echo(f"External order references recorded again; TikTok refused: {', '.join(refused) or 'none'}")
     click.echo("\n".join(report.lines()))
     if not report.ok:
         raise SystemExit(1)

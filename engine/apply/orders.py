@@ -362,6 +362,22 @@ def _send_references(tiktok: TikTokClient, orders: list[ImportedOrder]) -> dict[
     return refused
 
 
+def record_references(pairs: Iterable[tuple[str, str]], *, tiktok: TikTokClient, state: StateStore) -> tuple[str, ...]:
+    """Record each (TikTok order id, Ecwid order id) as the TikTok order's external reference now, whatever the
+    audit log says was written (`orders verify --repair`: TikTok holds none, or another); each outcome audited.
+    Returns the TikTok order ids TikTok refused."""
+    orders = [ImportedOrder(tid, eid, "", "", "") for tid, eid in pairs]
+    if not orders:
+        return ()
+    refused = _send_references(tiktok, orders)
+    for order in orders:
+        error = refused.get(order.tiktok_order_id)
+        state.audit(REFERENCE_KIND, reference_key(order.tiktok_order_id, order.ecwid_order_id),
+                    request=f"record Ecwid order {order.ecwid_order_id} on TikTok order {order.tiktok_order_id}",
+                    outcome="ok" if error is None else "failed", error=error or "")
+    return tuple(sorted(refused))
+
+
 def record_order_references(*, tiktok: TikTokClient, state: StateStore,
                             now: Callable[[], float] = time.time) -> tuple[str, ...]:
     """Write the external reference of every import that lacks it (or names another Ecwid order), in one

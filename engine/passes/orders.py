@@ -20,8 +20,17 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from engine.apply.orders import SOURCE, AfterCreate, OrderSyncResult, apply_order_plan, written_references
+from engine.apply.orders import (
+    PLATFORM,
+    SOURCE,
+    AfterCreate,
+    OrderSyncResult,
+    apply_order_plan,
+    record_references,
+    written_references,
+)
 from engine.config.types import OrderRules
 from engine.ecwid.client import EcwidClient
 from engine.http import ApiError
@@ -282,41 +291,67 @@ PAID = frozenset({"AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTIO
 
 @dataclass(frozen=True, slots=True)
 class OrderVerification:
-    """TikTok orders against the Ecwid orders of tokbridge's channel (read-only)."""
+    """TikTok orders against the Ecwid orders of tokbridge's channel and the external order references TikTok
+    holds (Get External Order References). Each finding's line says what to do."""
 
     checked: int
     missing: tuple[tuple[str, str], ...]  # (TikTok order id, its status): paid on TikTok, not in Ecwid
     duplicated: tuple[tuple[str, tuple[str, ...]], ...]  # TikTok order id -> the Ecwid orders holding it
     lost: tuple[tuple[str, str], ...]  # (TikTok order id, Ecwid order id): recorded, gone from Ecwid
     held: frozenset[str] = frozenset()  # missing ones already shown as action-required (not counted twice)
-    # Imported once in Ecwid, but TikTok's external reference (as the audit log records it) is
-    # (TikTok order id, Ecwid order id): not written yet; (…, referenced Ecwid id, Ecwid order id): another order
+    # Imported once in Ecwid, but TikTok's external reference is (TikTok order id, Ecwid order id): missing;
+    # (…, the Ecwid order the reference names, the Ecwid order holding it): another order
     unreferenced: tuple[tuple[str, str], ...] = ()
     misreferenced: tuple[tuple[str, str, str], ...] = ()
+    # (TikTok order id, Ecwid order id): TikTok's reference names an Ecwid order that does not exist, and no
+    # import is recorded (the Ecwid order was deleted, or the state lost the import)
+    dangling: tuple[tuple[str, str], ...] = ()
+    # (TikTok order id, Ecwid order id in the state, Ecwid order holding it): the state disagrees with Ecwid
+    stale: tuple[tuple[str, str, str], ...] = ()
+    written: frozenset[str] = frozenset()  # unreferenced ones the audit log says TikTok once accepted
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.duplicated or self.lost or self.unreferenced or self.misreferenced)
+        return not (self.missing or self.duplicated or self.lost or self.unreferenced or self.misreferenced
+                    or self.dangling or self.stale)
+
+    @property
+    def repairable(self) -> tuple[tuple[str, str], ...]:
+        """(TikTok order id, Ecwid order id) whose reference `orders verify --repair` records anew."""
+        return tuple(sorted([*self.unreferenced, *((tid, eid) for tid, _, eid in self.misreferenced)]))
 
     def lines(self) -> list[str]:
         out = [f"TikTok order {tid} ({status}) is not in Ecwid"
-               + (" (held: see `tokbridge status`)" if tid in self.held else "") for tid, status in self.missing]
-        out += [f"TikTok order {tid} was imported {len(ids)} times: Ecwid orders {', '.join(ids)}"
+               + (" (held: see `tokbridge status`)" if tid in self.held else
+                  ": run `tokbridge apply` to import it, or enter it in Ecwid if import.when does not take it")
+               for tid, status in self.missing]
+        out += [f"TikTok order {tid} was imported {len(ids)} times: Ecwid orders {', '.join(ids)}; cancel the "
+                "extra ones in Ecwid (without restocking: TikTok's units left the stock once)"
                 for tid, ids in self.duplicated]
-        out += [f"TikTok order {tid} was imported as Ecwid order {eid}, which Ecwid no longer has"
-                for tid, eid in self.lost]
+        out += [f"TikTok order {tid} was imported as Ecwid order {eid}, which Ecwid no longer has; restore it in "
+                "Ecwid (tokbridge does not import it again)" for tid, eid in self.lost]
         out += [f"TikTok order {tid} (Ecwid order {eid}) has no external order reference on TikTok yet "
-                "(tokbridge writes it again on every order pass)" for tid, eid in self.unreferenced]
-        out += [f"TikTok order {tid}'s external order reference names Ecwid order {named}, "
-                f"but Ecwid order {eid} holds it" for tid, named, eid in self.misreferenced]
+                + ("(TikTok lost it: run `tokbridge orders verify --repair`)" if tid in self.written
+                   else "(tokbridge writes it again on every order pass)") for tid, eid in self.unreferenced]
+        out += [f"TikTok order {tid}'s external order reference names Ecwid order {named}, but Ecwid order {eid} "
+                "holds it; run `tokbridge orders verify --repair` to record the right one"
+                for tid, named, eid in self.misreferenced]
+        out += [f"TikTok order {tid}'s external order reference names Ecwid order {named}, which Ecwid does not "
+                "have, and tokbridge has no import of it on record; find the order in Ecwid (restore it), or enter "
+                "it by hand: tokbridge does not import an order TikTok says is in Ecwid"
+                for tid, named in self.dangling]
+        out += [f"tokbridge's state links TikTok order {tid} to Ecwid order {recorded}, but Ecwid order {eid} holds "
+                "it; run `tokbridge state rebuild` to take the links from Ecwid again"
+                for tid, recorded, eid in self.stale]
         return out or [f"{self.checked} TikTok orders checked: each paid one is in Ecwid exactly once"]
 
 
 def verify_orders(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
                   since: int | None = None) -> OrderVerification:
-    """Every TikTok order created since `since` (Unix s; all when None) against Ecwid: paid ones missing
-    from Ecwid, any imported twice, imports recorded in the state that Ecwid no longer has, and imports
-    whose external order reference on TikTok is missing or names another Ecwid order."""
+    """Every TikTok order created since `since` (Unix s; all when None) against Ecwid and against the external
+    order reference TikTok holds for it: paid ones missing from Ecwid, any imported twice, imports recorded in
+    the state that Ecwid no longer has, references missing, naming another Ecwid order or one that does not
+    exist, and state links Ecwid contradicts. Read-only: one Get External Order References per imported order."""
     orders = list(tiktok.search_orders(create_time_ge=since))
     in_ecwid: dict[str, list[str]] = {}
     for order in ecwid.search_orders(referer_id=REFERER_ID):
@@ -328,21 +363,45 @@ def verify_orders(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore
     duplicated = tuple((tid, tuple(sorted(ids))) for tid, ids in sorted(in_ecwid.items()) if len(ids) > 1)
     lost = tuple((tid, r.ecwid_order_id) for tid, r in sorted(records.items()) if tid not in in_ecwid
                  and (since is None or any(o.id == tid for o in orders)))
-    unreferenced, misreferenced = _reference_findings(in_ecwid, written_references(state), orders, since)
+    imported = set(in_ecwid) | set(records)
+    scope = (imported if since is None else imported & {o.id for o in orders}) | {tid for tid, _ in missing}
+    named = _references_on_tiktok(tiktok, sorted(scope))
+    findings = _reference_findings(in_ecwid, named, records)
+    written = frozenset(written_references(state))
     return OrderVerification(checked=len(orders), missing=missing, duplicated=duplicated, lost=lost,
-                             held=frozenset(_held_order_ids(state)), unreferenced=unreferenced,
-                             misreferenced=misreferenced)
+                             held=frozenset(_held_order_ids(state)), unreferenced=findings[0],
+                             misreferenced=findings[1], dangling=findings[2], stale=findings[3],
+                             written=written & {tid for tid, _ in findings[0]})
 
 
-def _reference_findings(in_ecwid: Mapping[str, list[str]], written: Mapping[str, str], orders: list[TikTokOrder],
-                        since: int | None) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]]:
-    """Orders imported once (those of `orders` when `since` limits the check) whose TikTok reference is missing
-    or names another Ecwid order. TikTok's documented API has no read of the references, so what was written
-    is what the audit log says TikTok accepted."""
-    scope = None if since is None else {o.id for o in orders}
-    once = {tid: ids[0] for tid, ids in sorted(in_ecwid.items())
-            if len(ids) == 1 and (scope is None or tid in scope)}
-    unreferenced = tuple((tid, eid) for tid, eid in once.items() if tid not in written)
-    misreferenced = tuple((tid, written[tid], eid) for tid, eid in once.items()
-                          if tid in written and written[tid] != eid)
-    return unreferenced, misreferenced
+def _references_on_tiktok(tiktok: TikTokClient, order_ids: list[str]) -> dict[str, str]:
+    """TikTok order id -> the Ecwid order its external reference names (Get External Order References, our
+    platform), for the orders in Ecwid or on record, and for the paid ones neither has (a reference there
+    means an import the state and Ecwid lost)."""
+    named: dict[str, str] = {}
+    for tid in order_ids:
+        refs = tiktok.get_external_order_references(tid, platform=PLATFORM)
+        if refs:
+            named[tid] = refs[-1].external_order_id
+    return named
+
+
+def _reference_findings(in_ecwid: Mapping[str, list[str]], named: Mapping[str, str],
+                        records: Mapping[str, OrderRecord]) -> tuple[Any, Any, Any, Any]:
+    """(unreferenced, misreferenced, dangling, stale) from what Ecwid, TikTok's references and the state say."""
+    once = {tid: ids[0] for tid, ids in sorted(in_ecwid.items()) if len(ids) == 1}
+    ecwid_ids = {eid for ids in in_ecwid.values() for eid in ids}
+    unreferenced = tuple((tid, eid) for tid, eid in once.items() if tid in records and tid not in named)
+    misreferenced = tuple((tid, named[tid], eid) for tid, eid in once.items() if tid in named and named[tid] != eid)
+    dangling = tuple((tid, eid) for tid, eid in sorted(named.items())
+                     if eid not in ecwid_ids and tid not in records and tid not in in_ecwid)
+    stale = tuple((tid, records[tid].ecwid_order_id, eid) for tid, eid in once.items()
+                  if tid in records and records[tid].ecwid_order_id != eid)
+    return unreferenced, misreferenced, dangling, stale
+
+
+def repair_references(verification: OrderVerification, *, tiktok: TikTokClient,
+                      state: StateStore) -> tuple[str, ...]:
+    """`orders verify --repair`: record on each TikTok order the Ecwid order that holds it, where TikTok's
+    reference is missing or names another (each write audited like the pass's); the ones TikTok refused."""
+    return record_references(verification.repairable, tiktok=tiktok, state=state)

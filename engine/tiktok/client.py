@@ -583,6 +583,22 @@ class TikTokClient:
             errors.extend(convert.parse_item_errors(data))
         return BatchResult(requested=tuple(r.order_id for r in refs), errors=tuple(errors))
 
+    def get_external_order_references(self, order_id: str, *, platform: str) -> tuple[ExternalOrderReference, ...]:
+        """Get External Order References (202406): the orders of `platform` recorded on a TikTok order."""
+        data = self.call("GET", "/order/202406/orders/{order_id}/external_orders", path_params={"order_id": order_id},
+                         query={"platform": platform})
+        return tuple(convert.parse_external_order(order_id, e) for e in data.get("external_orders") or ()
+                     if isinstance(e, Mapping))
+
+    def search_orders_by_external_reference(self, external_order_id: str, *,
+                                            platform: str) -> tuple[ExternalOrderReference, ...]:
+        """Search Order By External Order Reference (202406): the TikTok orders whose reference of `platform`
+        names `external_order_id` (query parameters; no body)."""
+        data = self.call("POST", "/order/202406/orders/external_order_search",
+                         query={"platform": platform, "external_order_id": external_order_id})
+        return tuple(convert.parse_external_order(str(o.get("id", "")), o.get("external_order") or {})
+                     for o in data.get("orders") or () if isinstance(o, Mapping))
+
     def delivery_options(self, warehouse_id: str) -> tuple[DeliveryOption, ...]:
         return convert.parse_delivery_options(self.call(
             "GET", "/logistics/202309/warehouses/{warehouse_id}/delivery_options",

@@ -280,9 +280,20 @@ def external_orders_request(references: Sequence[ExternalOrderReference]) -> dic
     for ref in references:
         external: dict[str, Any] = {"id": ref.external_order_id, "platform": ref.platform}
         if ref.line_items:
-            external["line_items"] = [{"id": line_id, "origin_id": origin} for line_id, origin in ref.line_items]
+            # TikTok's `id` is the OMS's line, `origin_id` TikTok's line item (Add External Order References).
+            external["line_items"] = [{"id": external_line, "origin_id": tiktok_line}
+                                      for tiktok_line, external_line in ref.line_items]
         orders.append({"id": ref.order_id, "external_order": external})
     return {"orders": orders}
+
+
+def parse_external_order(order_id: str, data: Mapping[str, Any]) -> ExternalOrderReference:
+    """One `external_order` of Get External Order References / Search Order By External Order Reference:
+    `{id, platform, line_items[{id, origin_id}]}` (the line's id in the OMS, and TikTok's line item id)."""
+    lines = tuple((_s(li.get("origin_id")), _s(li.get("id"))) for li in data.get("line_items") or ()
+                  if isinstance(li, Mapping))
+    return ExternalOrderReference(order_id=order_id, external_order_id=_s(data.get("id")),
+                                  platform=_s(data.get("platform")), line_items=lines)
 
 
 def parse_image(data: Mapping[str, Any]) -> UploadedImage:

@@ -12,9 +12,9 @@ import pytest
 from engine.apply.orders import IMMEDIATE_RETRIES, PLATFORM, REFERENCE_KIND, record_order_references, reference_key
 from engine.http import ApiError
 from engine.http.tls import tls_context
-from engine.passes.orders import sync_orders, verify_orders
+from engine.passes.orders import repair_references, sync_orders, verify_orders
 from engine.tiktok.client import TikTokClient
-from engine.tiktok.convert import parse_item_errors
+from engine.tiktok.convert import parse_external_order, parse_item_errors
 from engine.tiktok.values import ExternalOrderReference, ItemError
 from tests.orders.conftest import Shop
 
@@ -127,19 +127,78 @@ def test_no_reference_is_written_while_tiktok_refuses_writes(shop: Shop) -> None
     assert reference_calls(shop) == 1 and len(references_on_tiktok(shop, order_id)) == 1
 
 
-def test_verify_reports_a_reference_naming_another_ecwid_order(shop: Shop) -> None:
+def test_verify_reads_the_reference_back_from_tiktok_and_repair_records_the_right_one(shop: Shop) -> None:
     order_id = shop.buy(("MUG-1", 1))
     shop.sync()
     ecwid_id = shop.ecwid_order(order_id).id
-    # An earlier run recorded another Ecwid order on it (the audit log says so, last entry wins).
-    shop.state.audit(REFERENCE_KIND, reference_key(order_id, "TB-OTHER"), request="test", outcome="ok")
+    assert shop.tiktok.get_external_order_references(order_id, platform=PLATFORM) == (
+        ExternalOrderReference(order_id, ecwid_id, PLATFORM),)
+    assert shop.tiktok.search_orders_by_external_reference(ecwid_id, platform=PLATFORM) == (
+        ExternalOrderReference(order_id, ecwid_id, PLATFORM),)
+    # Something else recorded another order of our platform on it since (the audit log still says ours).
+    shop.tiktok.add_external_order_references([ExternalOrderReference(order_id, "TB-OTHER", PLATFORM)])
     report = verify_orders(ecwid=shop.ecwid, tiktok=shop.tiktok, state=shop.state)
     assert report.misreferenced == ((order_id, "TB-OTHER", ecwid_id),) and not report.ok
-    assert (f"TikTok order {order_id}'s external order reference names Ecwid order TB-OTHER, "
-            f"but Ecwid order {ecwid_id} holds it") in report.lines()
-    shop.sync()  # the next pass writes the right one again
-    assert references_on_tiktok(shop, order_id)[-1]["id"] == ecwid_id
+    assert report.lines() == [f"TikTok order {order_id}'s external order reference names Ecwid order TB-OTHER, "
+                              f"but Ecwid order {ecwid_id} holds it; run `tokbridge orders verify --repair` to "
+                              "record the right one"]
+    shop.sync()  # the pass goes by what TikTok accepted: it does not write the reference again
+    assert references_on_tiktok(shop, order_id)[-1]["id"] == "TB-OTHER"
+    assert repair_references(report, tiktok=shop.tiktok, state=shop.state) == ()
+    assert references_on_tiktok(shop, order_id) == [{"id": ecwid_id, "platform": PLATFORM, "line_items": []}]
+    assert reference_audit(shop)[-1] == (reference_key(order_id, ecwid_id), "ok")
     assert verify_orders(ecwid=shop.ecwid, tiktok=shop.tiktok, state=shop.state).ok
+
+
+def test_verify_lists_a_reference_to_an_ecwid_order_that_is_gone_with_no_import_on_record(shop: Shop) -> None:
+    """The state lost the import and the Ecwid order was deleted: TikTok's reference is the one trace left."""
+    order_id = shop.buy(("MUG-1", 1))
+    shop.sync()
+    ecwid = shop.ecwid_order(order_id)
+    with shop.ecwid_running.sandbox.lock:
+        del shop.ecwid_running.sandbox.orders[ecwid.internal_id]
+    with shop.state.transaction() as conn:
+        conn.execute("DELETE FROM orders WHERE tiktok_order_id = ?", (order_id,))
+    report = verify_orders(ecwid=shop.ecwid, tiktok=shop.tiktok, state=shop.state)
+    assert report.dangling == ((order_id, ecwid.id),)
+    assert f"TikTok order {order_id}'s external order reference names Ecwid order {ecwid.id}, which Ecwid does not " \
+           "have, and tokbridge has no import of it on record; find the order in Ecwid (restore it), or enter it " \
+           "by hand: tokbridge does not import an order TikTok says is in Ecwid" in report.lines()
+
+
+def test_verify_lists_a_state_link_ecwid_contradicts(shop: Shop) -> None:
+    order_id = shop.buy(("MUG-1", 1))
+    shop.sync()
+    ecwid_id = shop.ecwid_order(order_id).id
+    with shop.state.transaction() as conn:
+        conn.execute("UPDATE orders SET ecwid_order_id = 'TB-WRONG' WHERE tiktok_order_id = ?", (order_id,))
+    report = verify_orders(ecwid=shop.ecwid, tiktok=shop.tiktok, state=shop.state)
+    assert report.stale == ((order_id, "TB-WRONG", ecwid_id),)
+    assert report.lines() == [f"tokbridge's state links TikTok order {order_id} to Ecwid order TB-WRONG, but Ecwid "
+                              f"order {ecwid_id} holds it; run `tokbridge state rebuild` to take the links from "
+                              "Ecwid again"]
+
+
+def test_the_reference_endpoints_take_only_the_platforms_tiktok_lists(shop: Shop) -> None:
+    order_id = shop.buy(("MUG-1", 1), pay=False)
+    for call in (lambda: shop.tiktok.add_external_order_references([ExternalOrderReference(order_id, "1", "ECWID")]),
+                 lambda: shop.tiktok.get_external_order_references(order_id, platform="ECWID"),
+                 lambda: shop.tiktok.search_orders_by_external_reference("1", platform="ECWID")):
+        with pytest.raises(ApiError, match="platform must be one of SHOPIFY, WOOCOMMERCE"):
+            call()
+    assert shop.tiktok.get_external_order_references(order_id, platform="SHOPIFY") == ()
+    with pytest.raises(ApiError, match="external_order_id is required"):
+        shop.tiktok.call("POST", "/order/202406/orders/external_order_search", query={"platform": PLATFORM})
+
+
+def test_the_documented_reference_answers_are_read_as_documented() -> None:
+    """Get External Order References and Search Order By External Order Reference answer `external_order{id,
+    platform, line_items[{id: the OMS line, origin_id: TikTok's line item}]}` (TikTok's API reference, 202406)."""
+    external = {"id": "676461413038785752", "platform": "SHOPIFY",
+                "line_items": [{"id": "677086512123755123", "origin_id": "577086512123755123"}]}
+    assert parse_external_order("576461413038785752", external) == ExternalOrderReference(
+        "576461413038785752", "676461413038785752", "SHOPIFY",
+        line_items=(("577086512123755123", "677086512123755123"),))
 
 
 def test_the_client_batches_by_100_and_types_each_refused_order(shop: Shop) -> None:
@@ -169,8 +228,9 @@ def test_line_item_pairs_are_sent_as_documented(shop: Shop) -> None:
         line_id = shop.tiktok_sandbox.orders[order_id]["line_items"][0]["id"]
     ref = ExternalOrderReference(order_id, "TB-7", PLATFORM, line_items=((line_id, "item-1"),))
     assert shop.tiktok.add_external_order_references([ref]).errors == ()
+    # TikTok's `id` is the line in our system, `origin_id` TikTok's own line item (Add External Order References).
     assert references_on_tiktok(shop, order_id) == [
-        {"id": "TB-7", "platform": PLATFORM, "line_items": [{"id": line_id, "origin_id": "item-1"}]}]
+        {"id": "TB-7", "platform": PLATFORM, "line_items": [{"id": "item-1", "origin_id": line_id}]}]
 
 
 def test_a_string_error_code_as_the_docs_describe_it_is_typed() -> None:

@@ -351,8 +351,9 @@ EXTERNAL_ORDER_LIMIT = 100
 def add_external_orders(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     """Add External Order References (202406): per order, an error entry with a string `code` (tiktok.md
     §13.1) for an order the shop does not have; the call as a whole fails only on its shape. A second
-    reference of the same platform replaces the first. The references are kept under `_external_orders`:
-    Get Order Detail does not return them (the documented order shape has no such field)."""
+    reference of the same platform replaces the first; a platform TikTok does not list is refused. The
+    references are kept under `_external_orders`: Get Order Detail does not return them (the documented order
+    shape has no such field); Get External Order References and Search Order By External Order Reference do."""
     orders = call.obj().get("orders")
     if not isinstance(orders, list) or not 1 <= len(orders) <= EXTERNAL_ORDER_LIMIT:
         raise ApiFailure(INVALID_PARAMS, f"orders must list 1 to {EXTERNAL_ORDER_LIMIT} orders")
@@ -362,6 +363,7 @@ def add_external_orders(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
         order_id = str(entry.get("id", "")) if isinstance(entry, dict) else ""
         if not isinstance(external, dict) or not external.get("id") or not external.get("platform"):
             raise ApiFailure(INVALID_PARAMS, "each order needs id and external_order{id, platform}")
+        _platform(external["platform"])
         order = sb.orders.get(order_id)
         if order is None:
             errors.append({"code": str(ORDER_NOT_FOUND), "message": "The order does not belong to the current seller",
@@ -373,6 +375,37 @@ def add_external_orders(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
             "line_items": [{"id": str(li.get("id", "")), "origin_id": str(li.get("origin_id", ""))}
                            for li in external.get("line_items") or ()]}]
     return {"errors": errors}
+
+
+# `platform` of the external order reference endpoints: the values TikTok's docs list (Add / Get External
+# Order References, Search Order By External Order Reference, 202406).
+PLATFORMS = ("SHOPIFY", "WOOCOMMERCE", "BIGCOMMERCE", "MAGENTO", "SALESFORCE_COMMERCE_CLOUD", "CHANNEL_ADVISOR",
+             "AMAZON", "ORDER_MANAGEMENT_SYSTEM", "WAREHOUSE_MANAGEMENT_SYSTEM", "ERP_SYSTEM")
+
+
+def _platform(value: Any) -> str:
+    if value not in PLATFORMS:
+        raise ApiFailure(INVALID_PARAMS, f"platform must be one of {', '.join(PLATFORMS)}")
+    return str(value)
+
+
+def get_external_orders(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    """Get External Order References (202406): `platform` (required) picks the OMS; its references, or none."""
+    platform = _platform(call.query.get("platform"))
+    order = find_order(sb, call.params["order_id"])
+    return {"external_orders": [dict(r) for r in order.get("_external_orders", []) if r["platform"] == platform]}
+
+
+def search_external_orders(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    """Search Order By External Order Reference (202406): `platform` and `external_order_id` in the query (both
+    required); the TikTok orders whose reference of that platform names that order."""
+    platform = _platform(call.query.get("platform"))
+    external_id = call.query.get("external_order_id", "")
+    if not external_id:
+        raise ApiFailure(INVALID_PARAMS, "external_order_id is required")
+    return {"orders": [{"id": order_id, "external_order": dict(r)} for order_id, order in sorted(sb.orders.items())
+                       for r in order.get("_external_orders", [])
+                       if r["platform"] == platform and r["id"] == external_id]}
 
 
 def _price_lines(currency: str, *, list_price: str, sale_price: str, shipping_list: str, shipping_sale: str,
@@ -421,6 +454,8 @@ ROUTES = [
     Route("GET", "/order/{v}/orders", order_detail, versions=("202309", "202507")),
     Route("GET", "/order/{v}/orders/{order_id}/price_detail", price_detail, versions=("202407",)),
     Route("POST", "/order/{v}/orders/external_orders", add_external_orders, versions=("202406",)),
+    Route("GET", "/order/{v}/orders/{order_id}/external_orders", get_external_orders, versions=("202406",)),
+    Route("POST", "/order/{v}/orders/external_order_search", search_external_orders, versions=("202406",)),
 ]
 
 
