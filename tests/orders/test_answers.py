@@ -17,7 +17,8 @@ from engine.http import ApiError
 from engine.http.tls import tls_context
 from engine.model.plan import ActionKind, FieldChange
 from engine.tiktok.client import TikTokClient
-from engine.views import render_status
+from engine.views import render_plan, render_status
+from engine.views.plan import order_summary
 from engine.views.status import status_report
 from tests.config.helpers import ENV, plant
 from tests.orders.conftest import Shop, order_rules
@@ -108,6 +109,12 @@ def test_a_small_refund_only_request_is_approved_by_the_rule_and_recorded_in_ecw
     assert (action.kind, action.key, action.changes) == (ActionKind.APPROVE_RETURN, f"answer:{order_id}:{return_id}", (
         FieldChange("return", "RETURN_OR_REFUND_REQUEST_PENDING", "APPROVE_REFUND", f"{RULES}:81, approve"),))
     assert plan.blocked == ()
+    assert render_plan(plan).splitlines()[:3] == [
+        f"~ answer:{order_id}:{return_id}",
+        f"    ~ approve_return: The buyer asked for a refund of 1 unit(s) of TikTok order {order_id} (Ecwid order "
+        f"{ecwid_id}): damaged product; refund 16.08 USD",
+        f"        return: RETURN_OR_REFUND_REQUEST_PENDING -> APPROVE_REFUND   # {RULES}:81, approve"]
+    assert order_summary(plan) == "Orders: 1 approve_return; 0 need you."
     assert _answers(recording) == [("POST", f"/return_refund/202309/returns/{return_id}/approve",
                                     f"tokbridge-{return_id}-approve_refund", {"decision": "APPROVE_REFUND"})]
     assert _return(shop, return_id)["return_status"] == "RETURN_OR_REFUND_REQUEST_COMPLETE"
