@@ -172,6 +172,21 @@ def answer_cancellation(request: Cancellation, inputs: OrderInputs,
                   reason=said)
 
 
+def _return_said(request: ReturnRequest, ecwid_order_id: str) -> str:
+    kind = RETURN_KINDS.get(request.return_type, request.return_type.lower() or "return")
+    refund = f"; refund {request.refund_total} {request.currency}".rstrip() if request.refund_total is not None else ""
+    return (f"The buyer asked for a {kind} of {len(request.order_line_item_ids)} unit(s) of TikTok order "
+            f"{request.order_id} (Ecwid order {ecwid_order_id}): {request.reason_text or request.reason}{refund}")
+
+
+def _decision(rule: AnswerRule | None, request: ReturnRequest) -> str | None:
+    """TikTok's decision for the rule's answer to this request; None when the rule surfaces it (or none
+    matched, or the request's type has no decision to give)."""
+    if rule is None or rule.do is RequestAnswer.SURFACE:
+        return None
+    return (APPROVE_DECISION if rule.do is RequestAnswer.APPROVE else REJECT_DECISION).get(request.return_type)
+
+
 def answer_return(request: ReturnRequest, inputs: OrderInputs,
                   rules: OrderRules) -> Action | ActionRequired | None:
     """A buyer's pending return or refund of an imported order: approved, rejected, or shown to the merchant
@@ -182,20 +197,15 @@ def answer_return(request: ReturnRequest, inputs: OrderInputs,
     replay = _replayed(inputs.answers.get(request.return_id))
     if replay is not None:
         return replay if isinstance(replay, Action) else None
-    kind = RETURN_KINDS.get(request.return_type, request.return_type.lower() or "return")
-    refund = f"; refund {request.refund_total} {request.currency}".rstrip() if request.refund_total is not None else ""
-    said = (f"The buyer asked for a {kind} of {len(request.order_line_item_ids)} unit(s) of TikTok order "
-            f"{request.order_id} (Ecwid order {record.ecwid_order_id}): "
-            f"{request.reason_text or request.reason}{refund}")
+    said = _return_said(request, record.ecwid_order_id)
     details = {"tiktok_order_id": request.order_id, "ecwid_order_id": record.ecwid_order_id,
                "return_id": request.return_id}
     rule = _first_match(rules.returns, _names("return", return_view(request, inputs), request.order_id, inputs))
     if isinstance(rule, str):
         return _held(rule.partition(": ")[0], f"{said}: returns when failed: {rule.partition(': ')[2]}",
                      "Fix the rule's when in rules/orders.yaml", **details)
-    decision = (APPROVE_DECISION if rule is not None and rule.do is RequestAnswer.APPROVE
-                else REJECT_DECISION).get(request.return_type)
-    if rule is None or rule.do is RequestAnswer.SURFACE or decision is None:
+    decision = _decision(rule, request)
+    if rule is None or decision is None:
         where = str(rule.ref) if rule is not None else f"{rules.import_.ref.file} (returns)"
         return _held(where, f"{said}{_due(request.respond_deadline)}",
                      "Approve or reject it in TikTok Seller Center (or add a returns rule in rules/orders.yaml); "

@@ -20,7 +20,6 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from engine.apply.orders import (
     PLATFORM,
@@ -185,6 +184,17 @@ def _completed_refunds(tiktok: TikTokClient, orders: Mapping[str, TikTokOrder], 
     return returns, cancellations
 
 
+def _requesting_order_ids(cancellations: Iterable[Cancellation], returns: Iterable[ReturnRequest],
+                          records: Mapping[str, OrderRecord]) -> list[str]:
+    """The orders of the requests waiting for an answer: the rules answering them may look at the order."""
+    return [*(c.order_id for c in cancellations), *(r.order_id for r in returns if r.order_id in records)]
+
+
+def _recorded_answers(state: StateStore) -> dict[str, str]:
+    """Request id -> the answer the state records as begun or given (engine.orders.answers.RecordedAnswer)."""
+    return {key.rpartition(ANSWER)[2]: text for key, text in state.restock_states().items() if ANSWER in key}
+
+
 def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore,
                          webhook_order_ids: Iterable[str] = ()) -> tuple[OrderInputs, Watermarks]:
     """Read everything one order pass needs. Read-only: `tokbridge plan` calls it too."""
@@ -196,15 +206,12 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
     cancellations = tuple(tiktok.search_cancellations(cancel_types=["BUYER_CANCEL"],
                                                       cancel_status=[CancelStatus.PENDING.value]))
     returns = tuple(tiktok.search_returns(return_status=[RETURN_PENDING]))
-    # The orders of the requests waiting for an answer too: the rules answering them may look at the order.
-    wanted = [*webhook_order_ids, *_held_order_ids(state),
-              *(by_ecwid_id[o.id] for o in changed if o.id in by_ecwid_id),
-              *(c.order_id for c in cancellations), *(r.order_id for r in returns if r.order_id in records)]
+    wanted = [*webhook_order_ids, *_held_order_ids(state), *(by_ecwid_id[o.id] for o in changed if o.id in by_ecwid_id),
+              *_requesting_order_ids(cancellations, returns, records)]
     orders, unreadable = _with_named_orders(tiktok, {o.id: o for o in polled}, wanted)
     linked = [records[tid].ecwid_order_id for tid in orders if tid in records]
     refunds, cancel_refunds = _completed_refunds(tiktok, orders, records)
     effects = {restock_marker(tid): done for tid, done in state.restock_states().items()}
-    answers = {key.rpartition(ANSWER)[2]: text for key, text in state.restock_states().items() if ANSWER in key}
     # The store's currency, read only when an order may be imported (an order in another is held).
     currency = ecwid.get_profile().currency if any(tid not in records for tid in orders) else ""
     inputs = OrderInputs(tiktok_orders=tuple(orders[k] for k in sorted(orders)),
@@ -213,7 +220,7 @@ def collect_order_inputs(*, ecwid: EcwidClient, tiktok: TikTokClient, state: Sta
                          skus=_sku_targets(state, (o for tid, o in orders.items() if tid not in records), ecwid),
                          cancellations=cancellations, effects=effects, unreadable=unreadable,
                          store_currency=currency, returns=returns, refunds=refunds, cancel_refunds=cancel_refunds,
-                         answers=answers)
+                         answers=_recorded_answers(state))
     marks = Watermarks(tiktok=max((o.update_time for o in polled), default=None),
                        ecwid=max((o.update_timestamp for o in changed), default=None))
     return inputs, marks
@@ -353,25 +360,39 @@ def verify_orders(*, ecwid: EcwidClient, tiktok: TikTokClient, state: StateStore
     the state that Ecwid no longer has, references missing, naming another Ecwid order or one that does not
     exist, and state links Ecwid contradicts. Read-only: one Get External Order References per imported order."""
     orders = list(tiktok.search_orders(create_time_ge=since))
-    in_ecwid: dict[str, list[str]] = {}
-    for order in ecwid.search_orders(referer_id=REFERER_ID):
-        if order.external_transaction_id:
-            in_ecwid.setdefault(order.external_transaction_id, []).append(order.id)
+    in_ecwid = _ecwid_holders(ecwid)
     records = _records(state)
     missing = tuple((o.id, o.status.value) for o in sorted(orders, key=lambda o: o.id)
                     if o.status.value in PAID and o.id not in in_ecwid)
     duplicated = tuple((tid, tuple(sorted(ids))) for tid, ids in sorted(in_ecwid.items()) if len(ids) > 1)
-    lost = tuple((tid, r.ecwid_order_id) for tid, r in sorted(records.items()) if tid not in in_ecwid
-                 and (since is None or any(o.id == tid for o in orders)))
+    read = {o.id for o in orders}
+    lost = _lost(in_ecwid, records, None if since is None else read)
     imported = set(in_ecwid) | set(records)
-    scope = (imported if since is None else imported & {o.id for o in orders}) | {tid for tid, _ in missing}
+    scope = (imported if since is None else imported & read) | {tid for tid, _ in missing}
     named = _references_on_tiktok(tiktok, sorted(scope))
-    findings = _reference_findings(in_ecwid, named, records)
-    written = frozenset(written_references(state))
+    once = {tid: ids[0] for tid, ids in sorted(in_ecwid.items()) if len(ids) == 1}
+    unreferenced, misreferenced = _reference_mismatches(once, named, records)
     return OrderVerification(checked=len(orders), missing=missing, duplicated=duplicated, lost=lost,
-                             held=frozenset(_held_order_ids(state)), unreferenced=findings[0],
-                             misreferenced=findings[1], dangling=findings[2], stale=findings[3],
-                             written=written & {tid for tid, _ in findings[0]})
+                             held=frozenset(_held_order_ids(state)), unreferenced=unreferenced,
+                             misreferenced=misreferenced, dangling=_dangling(in_ecwid, named, records),
+                             stale=_stale(once, records),
+                             written=frozenset(written_references(state)) & {tid for tid, _ in unreferenced})
+
+
+def _lost(in_ecwid: Mapping[str, list[str]], records: Mapping[str, OrderRecord],
+          read: set[str] | None) -> tuple[tuple[str, str], ...]:
+    """Imports on record (of the TikTok orders read, when the check is limited) Ecwid no longer has."""
+    return tuple((tid, r.ecwid_order_id) for tid, r in sorted(records.items())
+                 if tid not in in_ecwid and (read is None or tid in read))
+
+
+def _ecwid_holders(ecwid: EcwidClient) -> dict[str, list[str]]:
+    """TikTok order id -> the Ecwid orders of tokbridge's channel holding it (`externalTransactionId`)."""
+    in_ecwid: dict[str, list[str]] = {}
+    for order in ecwid.search_orders(referer_id=REFERER_ID):
+        if order.external_transaction_id:
+            in_ecwid.setdefault(order.external_transaction_id, []).append(order.id)
+    return in_ecwid
 
 
 def _references_on_tiktok(tiktok: TikTokClient, order_ids: list[str]) -> dict[str, str]:
@@ -386,18 +407,26 @@ def _references_on_tiktok(tiktok: TikTokClient, order_ids: list[str]) -> dict[st
     return named
 
 
-def _reference_findings(in_ecwid: Mapping[str, list[str]], named: Mapping[str, str],
-                        records: Mapping[str, OrderRecord]) -> tuple[Any, Any, Any, Any]:
-    """(unreferenced, misreferenced, dangling, stale) from what Ecwid, TikTok's references and the state say."""
-    once = {tid: ids[0] for tid, ids in sorted(in_ecwid.items()) if len(ids) == 1}
-    ecwid_ids = {eid for ids in in_ecwid.values() for eid in ids}
+def _reference_mismatches(once: Mapping[str, str], named: Mapping[str, str], records: Mapping[str, OrderRecord],
+                          ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]]:
+    """Orders held by one Ecwid order whose TikTok reference is missing (imports on record), or names another."""
     unreferenced = tuple((tid, eid) for tid, eid in once.items() if tid in records and tid not in named)
     misreferenced = tuple((tid, named[tid], eid) for tid, eid in once.items() if tid in named and named[tid] != eid)
-    dangling = tuple((tid, eid) for tid, eid in sorted(named.items())
-                     if eid not in ecwid_ids and tid not in records and tid not in in_ecwid)
-    stale = tuple((tid, records[tid].ecwid_order_id, eid) for tid, eid in once.items()
-                  if tid in records and records[tid].ecwid_order_id != eid)
-    return unreferenced, misreferenced, dangling, stale
+    return unreferenced, misreferenced
+
+
+def _dangling(in_ecwid: Mapping[str, list[str]], named: Mapping[str, str],
+              records: Mapping[str, OrderRecord]) -> tuple[tuple[str, str], ...]:
+    """References naming an Ecwid order that does not exist, for orders neither Ecwid nor the state holds."""
+    ecwid_ids = {eid for ids in in_ecwid.values() for eid in ids}
+    return tuple((tid, eid) for tid, eid in sorted(named.items())
+                 if eid not in ecwid_ids and tid not in records and tid not in in_ecwid)
+
+
+def _stale(once: Mapping[str, str], records: Mapping[str, OrderRecord]) -> tuple[tuple[str, str, str], ...]:
+    """State links to another Ecwid order than the one holding the TikTok order."""
+    return tuple((tid, records[tid].ecwid_order_id, eid) for tid, eid in once.items()
+                 if tid in records and records[tid].ecwid_order_id != eid)
 
 
 def repair_references(verification: OrderVerification, *, tiktok: TikTokClient,
