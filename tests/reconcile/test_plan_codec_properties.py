@@ -34,6 +34,7 @@ from engine.model.listing import (
 from engine.model.plan import (
     Action,
     ActionKind,
+    AnswerRequest,
     ApproveCancellation,
     CancelOrder,
     ChangeStatus,
@@ -130,6 +131,9 @@ ORDER_PAYLOADS = {
                                        tracking_number=text, shipping_provider=text),
     ActionKind.CANCEL_ORDER: st.builds(CancelOrder, tiktok_order_id=text, ecwid_order_id=text, cancel_reason=text),
     ActionKind.APPROVE_CANCELLATION: st.builds(ApproveCancellation, cancel_id=text, tiktok_order_id=text),
+    **{kind: st.builds(AnswerRequest, request_id=text, tiktok_order_id=text, decision=text, reject_reason=text,
+                       comment=text)
+       for kind in (ActionKind.REJECT_CANCELLATION, ActionKind.APPROVE_RETURN, ActionKind.REJECT_RETURN)},
 }
 
 
