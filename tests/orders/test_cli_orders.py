@@ -85,3 +85,25 @@ def test_orders_verify_lists_orders_missing_in_ecwid_or_imported_twice(tmp_path:
             "(without restocking: TikTok's units left the stock once)",
             f"TikTok order {second} was imported as Ecwid order {stored[second]['id']}, which Ecwid no longer has; "
             "restore it in Ecwid (tokbridge does not import it again)"]
+
+
+def test_orders_verify_repair_records_the_ecwid_order_that_holds_a_misreferenced_order(tmp_path: Path) -> None:
+    with make_world(tmp_path, n_products=6) as world:
+        converge(world)
+        with world.runtime() as runtime:
+            listings = runtime.state.listings().values()
+        tiktok_sku_id = next(sku_id for listing in listings for sku, sku_id in sorted(listing.sku_ids.items())
+                             if (listing.known.sku(sku) or EMPTY_SKU).quantity > 0)
+        order_id = buy(world, tiktok_sku_id)
+        assert cli(world, "apply", "--auto-approve")[0] == 0
+        with world.tiktok.lock:  # another tool recorded another order of our platform on it since
+            [ours] = world.tiktok.orders[order_id]["_external_orders"]
+            world.tiktok.orders[order_id]["_external_orders"] = [{**ours, "id": "TB-OTHER"}]
+        assert cli(world, "orders", "verify") == (1, (
+            f"TikTok order {order_id}'s external order reference names Ecwid order TB-OTHER, but Ecwid order "
+            f"{ours['id']} holds it; run `tokbridge orders verify --repair` to record the right one\n"))
+        assert cli(world, "orders", "verify", "--repair") == (0, (
+            "External order references recorded again; TikTok refused: none\n"
+            "1 TikTok orders checked: each paid one is in Ecwid exactly once\n"))
+        with world.tiktok.lock:
+            assert world.tiktok.orders[order_id]["_external_orders"] == [ours]
