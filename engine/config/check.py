@@ -73,9 +73,17 @@ def _enum(error: ValidationError, schema: Mapping[str, Any], key: str | None) ->
     return f"'{error.instance}' is not one of: {_one_of(error.validator_value)}", "enum"
 
 
+# A pattern that is a choice of words (`^(approve|reject|surface)$`: a field that is a word or a list of rules)
+# reads to a merchant like an enum.
+_WORDS = re.compile(r"\^\(([\w|]+)\)\$")
+
+
 def _pattern(error: ValidationError, schema: Mapping[str, Any], key: str | None) -> tuple[str, str]:
     if key is not None and schema.get("x-label"):
         return f"{_labelled(error.instance, schema['x-label'])}", "schema"
+    words = _WORDS.fullmatch(str(error.validator_value))
+    if words:
+        return f"'{error.instance}' is not one of: {', '.join(words.group(1).split('|'))}", "enum"
     return f"'{error.instance}' does not match {error.validator_value}", "schema"
 
 

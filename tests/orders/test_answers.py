@@ -20,7 +20,7 @@ from engine.tiktok.client import TikTokClient
 from engine.views import render_plan, render_status
 from engine.views.plan import order_summary
 from engine.views.status import status_report
-from tests.config.helpers import ENV, plant
+from tests.config.helpers import ENV, plant, write_starter
 from tests.orders.conftest import Shop, order_rules
 
 RULES = "rules/orders.yaml"
@@ -321,3 +321,12 @@ def test_the_refund_total_a_rule_sees_is_a_decimal(shop: Shop, tmp_path: Path) -
     shop.ask_return(order_id, "REFUND", shop.line_items(order_id, "MUG-1")[:1])
     [held] = shop.sync(rules=rules).plan.blocked
     assert held.rule.endswith(", surface")  # the rule matched: a decimal, exactly 16.08
+
+
+def test_a_misspelt_buyer_cancellation_word_names_the_words_it_takes(tmp_path: Path) -> None:
+    root = write_starter(tmp_path / "c")
+    plant(root, "rules/orders.yaml", "buyer_cancellation: surface", "buyer_cancellation: aprove")
+    with pytest.raises(ConfigError) as raised:
+        load(root, env=ENV)
+    assert str(raised.value) == ("rules/orders.yaml:48:21: error: buyer_cancellation: 'aprove' is not one of: "
+                                 "approve, reject, surface")
