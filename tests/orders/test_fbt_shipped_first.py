@@ -7,6 +7,7 @@ externally fulfilled (no stock movement, no ship call), with the status it has b
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -94,5 +95,4 @@ def _days(shop: Shop, order_id: str, days: int) -> None:
 
 
 def _iso(seconds: float) -> str:
-    from datetime import UTC, datetime
     return datetime.fromtimestamp(int(seconds), UTC).isoformat().replace("+00:00", "Z")
