@@ -303,6 +303,10 @@ class TikTokProduct:
     # edit of a live product stays ACTIVATE while AUDITING, so only this tells how that review went.
     audit_status: str = ""
     quality_tier: str = ""  # Get Product `listing_quality_tier` (POOR, FAIR, GOOD); "" when not rated
+    # Get Product shows `brand` whenever the product has one and leaves the key out when it has none
+    # (e.g. removed in Seller Center); a Search Products entry never carries it, so only a Get
+    # Product read can tell "no brand" from "not shown".
+    shows_brand: bool = False
 
 
 @dataclass(frozen=True, slots=True)

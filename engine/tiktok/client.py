@@ -392,7 +392,8 @@ class TikTokClient:
     def get_product(self, product_id: str, *, return_under_review_version: bool = False) -> TikTokProduct:
         query: dict[str, str | int] = {"return_under_review_version": "true"} if return_under_review_version else {}
         return convert.parse_product(self.call(
-            "GET", "/product/202309/products/{product_id}", path_params={"product_id": product_id}, query=query))
+            "GET", "/product/202309/products/{product_id}", path_params={"product_id": product_id}, query=query),
+            detailed=True)
 
     def diagnose_product(self, product_id: str, *, category_version: str = "") -> ListingQuality:
         """TikTok's listing-quality tier and how to solve each finding, for a listed product.

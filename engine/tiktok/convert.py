@@ -213,8 +213,8 @@ def _audit_failure(r: Mapping[str, Any]) -> AuditFailure:
                         suggestions=tuple(_s(x) for x in r.get("suggestions") or ()))
 
 
-def parse_product(data: Mapping[str, Any]) -> TikTokProduct:
-    """A product from Get Product or one entry of Search Products (which carries fewer fields)."""
+def parse_product(data: Mapping[str, Any], *, detailed: bool = False) -> TikTokProduct:
+    """A product from Get Product (`detailed`) or one entry of Search Products (which carries fewer fields)."""
     return TikTokProduct(
         id=_s(data.get("id")),
         status=_status(data.get("status")),
@@ -234,6 +234,7 @@ def parse_product(data: Mapping[str, Any]) -> TikTokProduct:
         update_time=_i(data.get("update_time")),
         audit_status=_s((data.get("audit") or {}).get("status")),
         quality_tier=_s(data.get("listing_quality_tier")),
+        shows_brand=detailed,
     )
 
 

@@ -142,3 +142,30 @@ def test_validate_checks_mapped_attributes_against_the_saved_lists_offline(tmp_p
         assert f"mappings/attributes.yaml:{line}:" in text
         assert "does not take 'Slite' (did you mean \"Slight\"?)" in text
         assert "has no product attribute 'Materail' (did you mean \"Material\"?)" in text
+
+
+def test_a_brand_removed_in_seller_center_is_drift_and_revert_puts_it_back(tmp_path: Path) -> None:
+    with make_world(tmp_path, n_products=4) as world:
+        world.edit_config("rules/sync.yaml", "  attributes: false", "  attributes: true")  # brand: an attribute edit
+        with world.runtime() as runtime:
+            apply_catalog(runtime, plan_catalog(runtime))
+            world.finish_reviews()
+            refresh_reviews(runtime)
+            assert not plan_catalog(runtime, refresh=True).drift
+            product_id, product = next((i, p) for i, p in world.tiktok.products.items()
+                                       if p["content"].get("brand_id"))
+            brand = next(b["name"] for b in world.tiktok.brands if b["id"] == product["content"]["brand_id"])
+            # Seller Center's "No brand": Get Product then leaves `brand` out (absent, not null).
+            httpx.post(f"{world.tiktok_server.url}/_seller/products/{product_id}", json={"brand_id": ""})
+            shown = runtime.tiktok.call("GET", "/product/202309/products/{product_id}",
+                                        path_params={"product_id": product_id})
+            assert "brand" not in shown
+            plan = plan_catalog(runtime, refresh=True)
+            (drift,) = plan.drift
+            assert [(c.field, c.old, c.new) for c in drift.changes] == [("brand", brand, "")]
+            edits = [a for a in plan.actions if a.kind is ActionKind.UPDATE_PRODUCT]
+            assert [c.field for a in edits for c in a.changes] == ["brand"]  # drift: revert
+            apply_catalog(runtime, plan)
+            assert world.tiktok.products[product_id]["content"]["brand_id"] == product["content"]["brand_id"]
+            world.finish_reviews()
+            assert not plan_catalog(runtime, refresh=True).drift
