@@ -42,6 +42,7 @@ from engine.passes.errors import StalePlanError
 from engine.passes.mirror import evaluate_mirror
 from engine.passes.readiness import ListingBlocker, creates, ensure_category_tree, hold_creates, listing_blockers
 from engine.reconcile import ActualListing, check_guardrails, diff, essence_from_tiktok, product_key
+from engine.rules import preflight
 from engine.rules.category_rules import rules_digest
 from engine.rules.evaluation import attributes_digest
 from engine.runtime import Runtime
@@ -80,12 +81,11 @@ def plan_catalog(
                                full=full)
     evaluation = mirrored.evaluation
     before = {i.ecwid_product_id for i in runtime.state.action_required(source="rules")}
-    runtime.state.replace_action_required(evaluation.action_required, source="rules")
     # From state, the diff decodes only the listings whose hashes differ from the desired ones.
     actual: Mapping[int, ActualListing] = (
         read_live(runtime, runtime.state.listings()) if refresh else runtime.state.listing_index())
-    newly_blocked = _newly_blocked(evaluation.action_required, before, listed=bool(actual))
     config_digest = f"{config.digest}|{attributes_digest(attributes)}|{rules_digest(rules)}"
+    priced_out = preflight.priced_out(evaluation.listings, runtime.region)
     plan = diff(
         evaluation.listings,
         actual,
@@ -95,7 +95,12 @@ def plan_catalog(
               *_still_held(runtime.state.action_required(source=PROMOTION_SOURCE), runtime.clock())),
         config_digest=config_digest,
         kept=runtime.state.drift_kept(),
+        priced_out=priced_out,
     )
+    # The rules' items and the prices TikTok would refuse (blocked creates, held price updates).
+    items = (*evaluation.action_required, *_shown(priced_out, plan))
+    runtime.state.replace_action_required(items, source="rules")
+    newly_blocked = _newly_blocked(items, before, listed=bool(actual))
     meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": mirrored.products,
                             "config_digest": config_digest}
     meta.update(_readiness(runtime, plan, newly_blocked))
@@ -109,6 +114,11 @@ def plan_catalog(
             blocked=tuple(b for b in plan.blocked if product_key(b.ecwid_product_id) in wanted),
         )
     return dataclasses.replace(plan, meta=meta)
+
+
+def _shown(priced_out: Mapping[int, tuple[ActionRequired, ...]], plan: Plan) -> tuple[ActionRequired, ...]:
+    """The out-of-range price items the plan shows (a create blocked, or a price update held)."""
+    return tuple(item for items in priced_out.values() for item in items if item in plan.blocked)
 
 
 def _still_held(items: Iterable[ActionRequired], now: float) -> tuple[ActionRequired, ...]:

@@ -15,9 +15,10 @@ rules produced (what would be sent), per tiktok.md §6.1/§6.2/§7:
 - the category's rules (Get Category Rules, tiktok.md §7): a size chart where `size_chart.is_required`,
   and every required certification (`product_certifications[].is_required`).
 
-Not here: the market's price range (US 0.01-7600 USD). A price above it on a live listing is an
-update TikTok refuses and tokbridge holds (engine.apply.executor); blocking the product in the plan
-instead would stop its stock updates too.
+The market's price range (`check_prices`; tiktok.md §6.2, local sellers: US 0.01-7600 USD, UK
+0.01-5600 GBP) is checked apart: TikTok refuses a create or a price update outside it (12052073), so
+the plan blocks such a create and holds such a price update (`engine.reconcile.diff`), while a live
+listing's stock keeps syncing. The rule named is the selling policy behind the price.
 
 The rule engine already refuses most of these earlier with a rule-specific message; this is the
 last gate on the assembled listing, and the one `tests/preflight` compares with the TikTok
@@ -28,10 +29,18 @@ package dimensions; TikTok's create does for local US and UK sellers).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from engine.config.types import Region
-from engine.model.listing import CategoryRules, DesiredListing, ProductAttribute, TikTokAttribute
+from engine.model.listing import (
+    ActionRequired,
+    CategoryRules,
+    DesiredListing,
+    ListingIntent,
+    ProductAttribute,
+    TikTokAttribute,
+)
 from engine.rules.problems import ActionRequiredError
 
 TITLE_MAX = {Region.US: 255, Region.UK: 255}
@@ -39,6 +48,10 @@ MAX_IMAGES = 9
 MAX_SKUS = 100
 MAX_SALES_ATTRIBUTES = 3
 RULE = "tiktok listing rules"
+# SKU prices TikTok takes from local sellers (tiktok.md §6.2 [C LYWZX CreateProduct.ts]). Cross-border
+# UK sellers have 0.01-134.5 GBP; tokbridge connects a local shop (settings.region), so that is not used.
+PRICE_RANGE = {Region.US: (Decimal("0.01"), Decimal("7600")), Region.UK: (Decimal("0.01"), Decimal("5600"))}
+CURRENCY = {Region.US: "USD", Region.UK: "GBP"}
 
 
 def _problem(reason: str, fix: str, *, sku: str = "") -> ActionRequiredError:
@@ -150,6 +163,38 @@ def check_category_rules(listing: DesiredListing, rules: CategoryRules | None) -
                 f"TikTok category {category} requires the certification {cert.name} ({cert.id}) and the listing "
                 "has none",
                 f'map its image under certifications: "{category}": "{cert.id}": in mappings/attributes.yaml'))
+    return found
+
+
+def check_prices(listing: DesiredListing, region: Region) -> list[ActionRequiredError]:
+    """Each SKU price outside the market's range, with the selling policy behind it as the rule."""
+    low, high = PRICE_RANGE[region]
+    currency = CURRENCY[region]
+    found = []
+    for sku in listing.skus:
+        if low <= sku.price <= high:
+            continue
+        trace = sku.trace.get("price")
+        rule = str(trace.rule) if trace is not None else "rules/selling.yaml"
+        limit = f"at most {high}" if sku.price > high else f"at least {low}"
+        found.append(ActionRequiredError(
+            rule=rule,
+            reason=f"price {sku.price} {currency} is outside the range TikTok takes in {region.value} "
+                   f"({low}-{high} {currency})",
+            fix=f"make the price {limit} {currency}: change it in Ecwid or the selling policy at {rule}",
+            sku=sku.seller_sku))
+    return found
+
+
+def priced_out(listings: Mapping[int, DesiredListing], region: Region) -> dict[int, tuple[ActionRequired, ...]]:
+    """The listings to be on sale with a SKU price outside the market's range, by Ecwid product id."""
+    found = {}
+    for pid, listing in listings.items():
+        if listing.intent is not ListingIntent.LIST:
+            continue
+        problems = check_prices(listing, region)
+        if problems:
+            found[pid] = tuple(ActionRequired(pid, p.rule, p.reason, p.fix, sku=p.sku) for p in problems)
     return found
 
 

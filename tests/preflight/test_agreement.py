@@ -1,8 +1,9 @@
 """Preflight and TikTok's review agree: the same listings through `engine.rules.preflight` and through
 the TikTok sandbox's Check Product Listing (its review as a dry run, on a real socket) get the same
-verdict, for every rule preflight knows (content, SKUs, required attributes, attribute values,
-the category's size chart and certifications); and on the demo catalog, with its deliberately broken
-products, no create that passes preflight is refused by the review (the share printed is 0).
+verdict, for every rule preflight knows (content, SKUs, the market's price range, required
+attributes, attribute values, the category's size chart and certifications); and on the demo
+catalog, with its deliberately broken products, no create that passes preflight is refused by the
+review (the share printed is 0).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def _toy(listing: DesiredListing, *, certified: bool) -> DesiredListing:
 FLAWS: dict[str, Flaw] = {
     "as the rules made it": lambda listing: listing,
     "price at the top of the range": lambda listing: _skus(listing, price=Decimal("7600")),
+    "price above the range": lambda listing: _skus(listing, price=Decimal("7600.01")),
+    "price of nothing": lambda listing: _skus(listing, price=Decimal("0")),
     "no main image": lambda listing: dataclasses.replace(listing, main_images=()),
     "ten main images": lambda listing: dataclasses.replace(listing, main_images=listing.main_images[:1] * 10),
     "title of 256 characters": lambda listing: dataclasses.replace(listing, title="T" * 256),
@@ -118,6 +121,7 @@ def test_preflight_and_the_sandbox_review_give_the_same_verdicts(tmp_path: Path)
             refused = preflight.check_listing(listing, region=runtime.region,
                                               attributes=attributes.get(listing.category_id),
                                               rules=rules.get(listing.category_id))
+            refused += preflight.check_prices(listing, runtime.region)
             verdicts[name] = (not refused, _listing_check(runtime, listing))
         assert {name: ours for name, (ours, _) in verdicts.items()} == \
                {name: theirs for name, (_, theirs) in verdicts.items()}, verdicts

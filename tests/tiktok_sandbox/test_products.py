@@ -52,8 +52,6 @@ def test_review_fails_with_reasons_and_suggestions(client: SignedClient, clock: 
         "The listing contains prohibited content: replica."]
     assert _failed(client, clock, main_images=[{"uri": "tos-maliva-i-o3syd03w52-us/never-uploaded"}]) == [
         "Main image tos-maliva-i-o3syd03w52-us/never-uploaded was not uploaded to TikTok Shop."]
-    sku = {"seller_sku": "FREE", "price": {"amount": "0", "currency": "USD"}}
-    assert _failed(client, clock, skus=[sku]) == ["SKU FREE has an invalid price 0."]
     mixed = [{"seller_sku": "A", "price": {"amount": "1", "currency": "USD"},
               "sales_attributes": [{"name": "Color", "value_name": "Red"}]},
              {"seller_sku": "B", "price": {"amount": "1", "currency": "USD"},
@@ -82,6 +80,12 @@ def test_structural_errors_are_rejected_at_once(client: SignedClient) -> None:
     bad_wh = [{"seller_sku": "X", "price": {"amount": "1", "currency": "USD"},
                "inventory": [{"warehouse_id": "123", "quantity": 1}]}]
     assert client.call("POST", P, product_body(client, skus=bad_wh))["code"] == 12052097
+    # The market's price range (tiktok.md §6.2: US 0.01-7600 USD): refused at once, as Update Price does.
+    for amount in ("0", "7600.01"):
+        priced = client.call("POST", P, product_body(client, skus=[
+            {"seller_sku": "P", "price": {"amount": amount, "currency": "USD"}}]))
+        assert (priced["code"], priced["message"]) == (
+            12052073, f"Invalid price for SKU P: {amount} USD; the price must be from 0.01 to 7600 USD")
     created = client.call("POST", P, product_body(client, brand_id="123"))
     assert created["code"] == 0 and "Brand does not exist" in created["data"]["warnings"][0]["message"]
 

@@ -156,6 +156,11 @@ def _sku_checks(sb: TikTokSandbox, sku: dict[str, Any]) -> None:
             raise ApiFailure(INVALID_PRICE, "price.amount must be a decimal string")
         if price.get("currency") != CURRENCY[sb.region]:
             raise ApiFailure(INVALID_PRICE, f"price.currency must be {CURRENCY[sb.region]}")
+        # The market's range (tiktok.md §6.2, local sellers): 12052073 on create and edit, as on Update Price.
+        maximum = Decimal(MAX_PRICE[sb.region])
+        if not Decimal("0.01") <= amount <= maximum:
+            raise ApiFailure(INVALID_PRICE, f"Invalid price for SKU {seller_sku}: {price.get('amount')} "
+                             f"{price.get('currency')}; the price must be from 0.01 to {maximum} {CURRENCY[sb.region]}")
     for entry in sku.get("inventory", []):
         _inventory_entry_check(sb, entry)
     if not isinstance(sku.get("sales_attributes", []), list):
@@ -207,12 +212,6 @@ def audit(sb: TikTokSandbox, content: dict[str, Any]) -> list[dict[str, Any]]:
     if len(skus) > MAX_SKUS:
         fail(f"The product has {len(skus)} SKUs; at most {MAX_SKUS} are allowed.",
              f"Split the product into listings of at most {MAX_SKUS} SKUs.")
-    maximum = Decimal(MAX_PRICE[sb.region])
-    for sku in skus:
-        amount = decimal_of(sku.get("price", {}).get("amount"))
-        if amount is None or not Decimal("0.01") <= amount <= maximum:
-            fail(f"SKU {sku.get('seller_sku')} has an invalid price {sku.get('price', {}).get('amount')}.",
-                 f"Set a price from 0.01 to {maximum} {CURRENCY[sb.region]}.")
     _sales_attribute_audit(skus, fail)
     return reasons
 
