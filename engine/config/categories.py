@@ -22,11 +22,12 @@ from typing import Any
 
 from engine.config.diagnostics import Diagnostic
 from engine.config.types import Config, Region
-from engine.model.listing import AttributeValue, CategoryRules, Certification, TikTokAttribute
+from engine.model.listing import AttributeValue, CategoryRules, Certification, SizeChartTemplate, TikTokAttribute
 
 CATEGORY_VERSION = {Region.US: "v2", Region.UK: "v1"}  # US shops must use the 7-level v2 tree
 RULE = "tiktok-category"
 ATTRIBUTE_RULE = "tiktok-attribute"
+SIZE_CHART_RULE = "tiktok-size-chart"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,34 @@ def check_categories(config: Config) -> list[Diagnostic]:
     """The diagnostics against the saved tree and attribute lists; none for what has not been saved yet."""
     tree = load_tree(config)
     found = [] if tree is None else category_diagnostics(config, tree)
-    return found + attribute_diagnostics(config, load_attribute_lists(config))
+    saved = load_size_chart_templates(config)
+    charts = [] if saved is None else size_chart_diagnostics(config, saved[0])
+    return found + attribute_diagnostics(config, load_attribute_lists(config)) + charts
+
+
+def unknown_template(template_id: str, templates: Sequence[SizeChartTemplate]) -> str | None:
+    """Why `template_id` is not a size chart template of the shop, with "did you mean" (the closest
+    id, named) or else the templates it has; None when the shop has it."""
+    if any(t.id == template_id for t in templates):
+        return None
+    close = difflib.get_close_matches(template_id, [t.id for t in templates], n=1, cutoff=0.8)
+    named = [f'{t.id} "{t.name}"' for t in templates if not close or t.id == close[0]]
+    if close:
+        return f"the shop has no size chart template {template_id} (did you mean {named[0]}?)"
+    return f"the shop has no size chart template {template_id}; it has {', '.join(named[:5]) or 'none'}"
+
+
+def size_chart_diagnostics(config: Config, templates: Sequence[SizeChartTemplate]) -> list[Diagnostic]:
+    """Mapped size chart template ids against the shop's templates saved by a connected plan, offline."""
+    problems = []
+    for category_id, spec in config.attributes.size_charts.items():
+        message = unknown_template(spec.template_id, templates) if spec.template_id else None
+        if message is not None:
+            problems.append(Diagnostic(spec.ref.file, spec.ref.line, 1, f"$.size_charts.{category_id}.template_id",
+                                       f"{message}: TikTok's review would refuse every product of TikTok category "
+                                       f"{category_id} (Seller Center > Products > Size charts)",
+                                       SIZE_CHART_RULE))
+    return problems
 
 
 def _close(word: str, names: Iterable[str]) -> str:
@@ -193,6 +221,25 @@ def rules_cache_path(config: Config) -> Path:
 
 def attributes_cache_path(config: Config) -> Path:
     return cache_path(config).with_name(f"tiktok-attributes-{version_for(config)}.json")
+
+
+def size_charts_cache_path(config: Config) -> Path:
+    return cache_path(config).with_name("tiktok-size-charts.json")
+
+
+def save_size_chart_templates(config: Config, templates: Iterable[SizeChartTemplate], *, fetched_at: float) -> None:
+    """Keep the shop's size chart templates (Search Size Charts) for `validate` and an offline `plan`."""
+    _write_json(size_charts_cache_path(config), {"fetched_at": fetched_at,
+                                                 "templates": [[t.id, t.name] for t in templates]})
+
+
+def load_size_chart_templates(config: Config) -> tuple[tuple[SizeChartTemplate, ...], float] | None:
+    """The saved templates and when they were fetched; None when never saved (or unreadable)."""
+    data = _read_json(size_charts_cache_path(config))
+    try:
+        return tuple(SizeChartTemplate(str(i), str(n)) for i, n in data["templates"]), float(data["fetched_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -343,7 +343,9 @@ _ATTRIBUTES = _document(
             _obj(
                 "A size chart template made in Seller Center, or an image; give one of the two.",
                 {
-                    "template_id": _str("Id of a size chart template (Seller Center > Products > Size charts).",
+                    "template_id": _str("Id of a size chart template (Seller Center > Products > Size charts); "
+                                        "checked against the shop's templates (Search Size Charts), offline "
+                                        "once a connected `plan` or `doctor` saved them.",
                                         pattern=r"^[0-9]+$"),
                     "image": _expr("Expression over `product` giving the size chart image URL "
                                    "(uploaded as SIZE_CHART_IMAGE).", PRODUCT),

@@ -183,6 +183,14 @@ class SizeChart:
 
 
 @dataclass(frozen=True, slots=True)
+class SizeChartTemplate:
+    """A size chart template the seller made in Seller Center (Search Size Charts `size_chart[]`)."""
+
+    id: str  # `template_id`: what a listing's size_chart{template{id}} names
+    name: str  # `template_name`
+
+
+@dataclass(frozen=True, slots=True)
 class ListingCertification:
     """One certification a category's rules ask for: its id (Get Category Rules) and its images."""
 

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from engine.config.categories import unknown_template
 from engine.config.types import Config
 from engine.model.catalog import Product
 from engine.model.listing import (
@@ -36,6 +37,7 @@ from engine.model.listing import (
     ListingCertification,
     ListingIntent,
     SizeChart,
+    SizeChartTemplate,
 )
 from engine.rules.evaluation import ProductEvaluation
 from engine.rules.preflight import check_category_rules
@@ -83,6 +85,30 @@ def _one(config: Config, product: Product | None, listing: DesiredListing,
         return None, [ActionRequired(pid, exc.rule, exc.reason, exc.fix, sku=exc.sku)]
     problems = [ActionRequired(pid, p.rule, p.reason, p.fix, sku=p.sku) for p in check_category_rules(attached, rules)]
     return (None if problems else attached), problems
+
+
+def unknown_size_charts(config: Config, listings: Mapping[int, DesiredListing],
+                        templates: Sequence[SizeChartTemplate] | None) -> dict[int, tuple[ActionRequired, ...]]:
+    """Listings to be on sale whose mapped size chart template the shop does not have (Search Size
+    Charts; TikTok's review refuses them), with the mapping's FILE:LINE and "did you mean"; {} when
+    the shop's templates are not known."""
+    if templates is None:
+        return {}
+    found: dict[int, tuple[ActionRequired, ...]] = {}
+    for pid, listing in listings.items():
+        chart = listing.size_chart
+        if listing.intent is not ListingIntent.LIST or chart is None or not chart.template_id:
+            continue
+        message = unknown_template(chart.template_id, templates)
+        if message is None:
+            continue
+        spec = config.attributes.size_charts.get(listing.category_id)
+        rule = f"{spec.ref.file}:{spec.ref.line}" if spec is not None else FILE
+        found[pid] = (ActionRequired(
+            pid, rule, f"{message}; TikTok's review refuses a listing with it",
+            f'use a template id from Seller Center > Products > Size charts under size_charts: '
+            f'"{listing.category_id}": at {rule}', details={"field": "size_chart"}),)
+    return found
 
 
 def rules_digest(rules: Mapping[str, CategoryRules] | None) -> str:

@@ -194,7 +194,8 @@ def priced_out(listings: Mapping[int, DesiredListing], region: Region) -> dict[i
             continue
         problems = check_prices(listing, region)
         if problems:
-            found[pid] = tuple(ActionRequired(pid, p.rule, p.reason, p.fix, sku=p.sku) for p in problems)
+            found[pid] = tuple(ActionRequired(pid, p.rule, p.reason, p.fix, sku=p.sku, details={"field": "price"})
+                               for p in problems)
     return found
 
 

@@ -23,6 +23,7 @@ from engine.model.listing import (
     ProductAttribute,
     ProductStatus,
     SalesAttribute,
+    SizeChartTemplate,
     TikTokAttribute,
     TikTokCategory,
     TikTokProduct,
@@ -373,6 +374,13 @@ def parse_listing_quality(data: Mapping[str, Any]) -> ListingQuality:
 
 def parse_recommended_category(data: Mapping[str, Any]) -> str:
     return _s(data.get("leaf_category_id"))
+
+
+def parse_size_charts(data: Mapping[str, Any]) -> tuple[SizeChartTemplate, ...]:
+    """Search Size Charts (POST /product/202407/sizecharts/search): `size_chart[{template_id,
+    template_name, images[{locale, uri, url}]}]` (a list under a singular key, as documented)."""
+    return tuple(SizeChartTemplate(_s(c.get("template_id")), _s(c.get("template_name")))
+                 for c in data.get("size_chart") or () if isinstance(c, Mapping) and c.get("template_id"))
 
 
 def parse_brands(data: Mapping[str, Any]) -> tuple[Brand, ...]:

@@ -1,9 +1,9 @@
 """Preflight and TikTok's review agree: the same listings through `engine.rules.preflight` and through
 the TikTok sandbox's Check Product Listing (its review as a dry run, on a real socket) get the same
 verdict, for every rule preflight knows (content, SKUs, the market's price range, required
-attributes, attribute values, the category's size chart and certifications); and on the demo
-catalog, with its deliberately broken products, no create that passes preflight is refused by the
-review (the share printed is 0).
+attributes, attribute values, the category's size chart, whether its template exists, and
+certifications); and on the demo catalog, with its deliberately broken products, no create that
+passes preflight is refused by the review (the share printed is 0).
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from engine.model.listing import (
     ProductAttribute,
     ProductStatus,
     SalesAttribute,
+    SizeChart,
 )
 from engine.model.plan import ActionKind, CreateListing
 from engine.passes.catalog import apply_catalog, plan_catalog, refresh_reviews
 from engine.rules import preflight
+from engine.rules.category_rules import unknown_size_charts
 from engine.runtime import Runtime
 from engine.sandbox.tiktok.data import TOY_CERTIFICATE
 from engine.tiktok import convert
@@ -73,6 +75,8 @@ FLAWS: dict[str, Flaw] = {
     "required material left out": lambda listing: dataclasses.replace(listing, product_attributes=()),
     "two SKUs alike": _alike,
     "required size chart left out": lambda listing: dataclasses.replace(listing, size_chart=None),
+    "a size chart template the shop does not have": lambda listing: dataclasses.replace(
+        listing, size_chart=SizeChart(template_id="7300000000000000009")),
     "a value the attribute does not list": lambda listing: _with(listing, ProductAttribute(
         "100400", "Stretch", ("Stretchy",))),
     "two values for a single-value attribute": lambda listing: _with(listing, ProductAttribute(
@@ -115,6 +119,8 @@ def test_preflight_and_the_sandbox_review_give_the_same_verdicts(tmp_path: Path)
         rules[TOY] = runtime.tiktok.get_category_rules(TOY, category_version=version)
         attributes[TOY] = runtime.tiktok.get_attributes(TOY, category_version=version)
         assert rules[TOY].certifications and not rules[TOY].size_chart_required
+        templates = runtime.size_chart_templates()
+        assert templates and apparel.size_chart.template_id in {t.id for t in templates}
         verdicts = {}
         for name, flaw in FLAWS.items():
             listing = flaw(apparel)
@@ -122,6 +128,7 @@ def test_preflight_and_the_sandbox_review_give_the_same_verdicts(tmp_path: Path)
                                               attributes=attributes.get(listing.category_id),
                                               rules=rules.get(listing.category_id))
             refused += preflight.check_prices(listing, runtime.region)
+            refused += unknown_size_charts(runtime.config, {0: listing}, templates).get(0, ())
             verdicts[name] = (not refused, _listing_check(runtime, listing))
         assert {name: ours for name, (ours, _) in verdicts.items()} == \
                {name: theirs for name, (_, theirs) in verdicts.items()}, verdicts

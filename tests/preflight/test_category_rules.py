@@ -169,3 +169,35 @@ def test_a_brand_removed_in_seller_center_is_drift_and_revert_puts_it_back(tmp_p
             assert world.tiktok.products[product_id]["content"]["brand_id"] == product["content"]["brand_id"]
             world.finish_reviews()
             assert not plan_catalog(runtime, refresh=True).drift
+
+
+def test_a_size_chart_template_the_shop_does_not_have_is_blocked_then_refused_by_validate(tmp_path: Path) -> None:
+    with make_world(tmp_path, n_products=6) as world:
+        tops = next(i for i, n in SIZE_CHART_TEMPLATES.items() if n == "Tops (US sizes)")
+        typo = tops[:-2] + tops[-1]  # one digit dropped
+        world.edit_config("mappings/attributes.yaml", f'template_id: "{tops}"', f'template_id: "{typo}"')
+        line = next(n for n, row in enumerate((world.root / "mappings" / "attributes.yaml").read_text()
+                                              .splitlines(), 1) if typo in row)
+        with world.runtime() as runtime:
+            assert {(t.id, t.name) for t in runtime.tiktok.size_chart_templates()} == set(SIZE_CHART_TEMPLATES.items())
+            plan = plan_catalog(runtime)  # connected: asks Search Size Charts, saves the list beside the tree
+            blocked = [b for b in plan.blocked if "size chart template" in b.reason]
+            assert blocked
+            assert blocked[0].rule == f"mappings/attributes.yaml:{line}"
+            assert blocked[0].reason == (f'the shop has no size chart template {typo} (did you mean {tops} '
+                                         f'"Tops (US sizes)"?); TikTok\'s review refuses a listing with it')
+            shirts = {b.ecwid_product_id for b in blocked}
+            assert not [a for a in plan.actions if a.ecwid_product_id in shirts]
+            assert shirts <= {i.ecwid_product_id for i in runtime.state.action_required(source="rules")}
+            apply_catalog(runtime, plan)
+            sent = {p["content"]["external_product_id"] for p in world.tiktok.products.values()}
+            assert not sent & {str(s) for s in shirts}  # no request for a blocked product
+        with pytest.raises(ConfigError) as refused:  # `validate` checks the saved list, offline
+            load(str(world.root), env=world.env)
+        assert f"mappings/attributes.yaml:{line}:" in str(refused.value)
+        assert f'no size chart template {typo} (did you mean {tops} "Tops (US sizes)"?)' in str(refused.value)
+        world.edit_config("mappings/attributes.yaml", f'template_id: "{typo}"', f'template_id: "{tops}"')
+        with world.runtime() as runtime:
+            plan = plan_catalog(runtime)
+            assert not [b for b in plan.blocked if "size chart template" in b.reason]
+            assert shirts <= {a.ecwid_product_id for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT}

@@ -24,7 +24,7 @@ MATERIAL_ID = "100157"
 # so the sandbox attaches one to the toy categories to have a category that asks for one].
 CERTIFIED_L1 = {"Toys & Hobbies"}
 TOY_CERTIFICATE = {"id": "7500000000000000001", "name": "Children's Product Certificate (CPC)"}
-# Size chart templates the seller made in Seller Center (the contract has no API listing them) [I].
+# Size chart templates the seller made in Seller Center [I], listed by Search Size Charts (202407).
 SIZE_CHART_TEMPLATES = {"7300000000000000001": "Tops (US sizes)", "7300000000000000002": "Dresses (US sizes)"}
 
 

@@ -763,6 +763,25 @@ def get_brands(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     return {"brands": page, "total_count": len(brands), "next_page_token": token}
 
 
+def search_size_charts(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    """Search Size Charts (POST /product/202407/sizecharts/search; TikTok's 202407 spec): the shop's
+    templates, filtered by `ids` (at most 50; they win over `keyword`) or by `keyword` in the name.
+    The list comes under the singular key `size_chart`, as documented."""
+    body = call.obj()
+    ids = body.get("ids") or []
+    keyword = str(body.get("keyword") or "").lower()
+    if not isinstance(ids, list) or len(ids) > 50:
+        raise ApiFailure(PRODUCT_INVALID_PARAMS, "ids must be a list of at most 50 size chart template ids")
+    charts = [{"template_id": template_id, "template_name": name,
+               "images": [{"locale": "en-US", "uri": uri,
+                           "url": f"https://p16-oec-va.ibyteimg.com/{uri}~tplv-o3syd03w52-origin-jpeg.jpeg"}]}
+              for template_id, name in SIZE_CHART_TEMPLATES.items()
+              for uri in [f"tos-maliva-i-o3syd03w52-us/size-chart-{template_id}"]
+              if ((template_id in ids) if ids else keyword in name.lower())]
+    page, token = paginate(charts, call.query, maximum=100, code=PRODUCT_INVALID_PARAMS)
+    return {"size_chart": page, "total_count": len(charts), "next_page_token": token}
+
+
 def create_custom_brand(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     name = call.obj().get("name")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 30:
@@ -855,6 +874,7 @@ ROUTES = [
     Route("GET", f"{_P}/categories/{{category_id}}/attributes", get_attributes),
     Route("POST", f"{_P}/categories/recommend", recommend_category),
     Route("GET", f"{_P}/brands", get_brands),
+    Route("POST", f"{_P}/sizecharts/search", search_size_charts, versions=("202407",)),
     Route("POST", f"{_P}/brands", create_custom_brand, shop=False),
     Route("GET", f"{_P}/prerequisites", prerequisites, versions=("202312",)),
     Route("POST", f"{_P}/products/listing_check", listing_check),
