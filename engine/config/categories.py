@@ -22,7 +22,14 @@ from typing import Any
 
 from engine.config.diagnostics import Diagnostic
 from engine.config.types import Config, Region
-from engine.model.listing import AttributeValue, CategoryRules, Certification, SizeChartTemplate, TikTokAttribute
+from engine.model.listing import (
+    AttributeValue,
+    CategoryRules,
+    Certification,
+    RequirementCondition,
+    SizeChartTemplate,
+    TikTokAttribute,
+)
 
 CATEGORY_VERSION = {Region.US: "v2", Region.UK: "v1"}  # US shops must use the 7-level v2 tree
 RULE = "tiktok-category"
@@ -257,6 +264,14 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _conditions_json(conditions: Iterable[RequirementCondition]) -> list[list[str]]:
+    return [[c.attribute_id, c.value_id] for c in conditions]
+
+
+def _conditions(items: Any) -> tuple[RequirementCondition, ...]:
+    return tuple(RequirementCondition(str(i), str(v)) for i, v in items or ())
+
+
 def save_category_rules(config: Config, rules: Mapping[str, CategoryRules], *, fetched_at: float) -> None:
     """Add (or replace) the rules of these categories in the saved copy."""
     data = _read_json(rules_cache_path(config))
@@ -265,7 +280,8 @@ def save_category_rules(config: Config, rules: Mapping[str, CategoryRules], *, f
                              "size_chart_supported": item.size_chart_supported,
                              "package_dimension_required": item.package_dimension_required,
                              "cod_supported": item.cod_supported,
-                             "certifications": [{"id": c.id, "name": c.name, "required": c.required}
+                             "certifications": [{"id": c.id, "name": c.name, "required": c.required,
+                                                 "conditions": _conditions_json(c.conditions)}
                                                 for c in item.certifications]}
     _write_json(rules_cache_path(config), data)
 
@@ -275,7 +291,8 @@ def load_category_rules(config: Config) -> dict[str, tuple[CategoryRules, float]
     found: dict[str, tuple[CategoryRules, float]] = {}
     for category_id, item in _read_json(rules_cache_path(config)).items():
         try:
-            certifications = tuple(Certification(str(c["id"]), str(c["name"]), bool(c["required"]))
+            certifications = tuple(Certification(str(c["id"]), str(c["name"]), bool(c["required"]),
+                                                 _conditions(c.get("conditions")))
                                    for c in item["certifications"])
             found[category_id] = (CategoryRules(certifications, bool(item["size_chart_supported"]),
                                                 bool(item["size_chart_required"]),
@@ -292,7 +309,8 @@ def save_attribute_lists(config: Config, attributes: Mapping[str, Iterable[TikTo
     for category_id, items in attributes.items():
         data[category_id] = [{"id": a.id, "name": a.name, "type": a.type, "required": a.required,
                               "customizable": a.customizable, "multiple": a.multiple,
-                              "values": [[v.id, v.name] for v in a.values]} for a in items]
+                              "values": [[v.id, v.name] for v in a.values],
+                              "conditions": _conditions_json(a.conditions)} for a in items]
     _write_json(attributes_cache_path(config), data)
 
 
@@ -303,7 +321,7 @@ def load_attribute_lists(config: Config) -> dict[str, tuple[TikTokAttribute, ...
             found[category_id] = tuple(
                 TikTokAttribute(str(a["id"]), str(a["name"]), str(a["type"]), bool(a["required"]),
                                 tuple(AttributeValue(str(i), str(n)) for i, n in a["values"]),
-                                bool(a["customizable"]), bool(a["multiple"]))
+                                bool(a["customizable"]), bool(a["multiple"]), _conditions(a.get("conditions")))
                 for a in items)
         except (KeyError, TypeError, ValueError):
             continue

@@ -199,12 +199,23 @@ class ListingCertification:
 
 
 @dataclass(frozen=True, slots=True)
+class RequirementCondition:
+    """When an attribute or a certification becomes required (Get Attributes / Get Category Rules
+    `requirement_conditions[{condition_type: VALUE_ID_MATCH, attribute_id, attribute_value_id}]`):
+    the listing gives attribute `attribute_id` the value `value_id`, e.g. hazmat "Yes"."""
+
+    attribute_id: str
+    value_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Certification:
     """A certification a TikTok category lists (Get Category Rules `product_certifications`)."""
 
     id: str
     name: str
     required: bool
+    conditions: tuple[RequirementCondition, ...] = ()  # required also when one of these holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,3 +365,4 @@ class TikTokAttribute:
     values: tuple[AttributeValue, ...] = ()
     customizable: bool = True
     multiple: bool = False
+    conditions: tuple[RequirementCondition, ...] = ()  # required also when one of these holds

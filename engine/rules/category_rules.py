@@ -38,6 +38,7 @@ from engine.model.listing import (
     ListingIntent,
     SizeChart,
     SizeChartTemplate,
+    TikTokAttribute,
 )
 from engine.rules.evaluation import ProductEvaluation
 from engine.rules.preflight import check_category_rules
@@ -76,14 +77,15 @@ def attach(config: Config, product: Product, listing: DesiredListing) -> Desired
     return dataclasses.replace(listing, size_chart=chart, certifications=certifications)
 
 
-def _one(config: Config, product: Product | None, listing: DesiredListing,
-         rules: CategoryRules | None) -> tuple[DesiredListing | None, list[ActionRequired]]:
+def _one(config: Config, product: Product | None, listing: DesiredListing, rules: CategoryRules | None,
+         attributes: Sequence[TikTokAttribute] | None) -> tuple[DesiredListing | None, list[ActionRequired]]:
     pid = listing.ecwid_product_id
     try:
         attached = attach(config, product, listing) if product is not None else listing
     except ActionRequiredError as exc:
         return None, [ActionRequired(pid, exc.rule, exc.reason, exc.fix, sku=exc.sku)]
-    problems = [ActionRequired(pid, p.rule, p.reason, p.fix, sku=p.sku) for p in check_category_rules(attached, rules)]
+    problems = [ActionRequired(pid, p.rule, p.reason, p.fix, sku=p.sku)
+                for p in check_category_rules(attached, rules, attributes)]
     return (None if problems else attached), problems
 
 
@@ -119,17 +121,20 @@ def rules_digest(rules: Mapping[str, CategoryRules] | None) -> str:
 
 
 def with_category_rules(config: Config, product: Product | None, outcome: ProductEvaluation,
-                        rules: Mapping[str, CategoryRules] | None) -> ProductEvaluation:
+                        rules: Mapping[str, CategoryRules] | None,
+                        attributes: Mapping[str, Sequence[TikTokAttribute]] | None = None) -> ProductEvaluation:
     """One product's outcome with its size chart and certifications attached, or, where its category's
     rules are broken, without a listing and with the broken rules as action-required (`rules` None:
-    TikTok not connected, nothing required). Runs with the product's evaluation, so the state's
-    stored evaluations (engine.passes.mirror) already carry it."""
+    TikTok not connected, nothing required; `attributes`, the categories' attribute lists, resolve
+    the value names a certification's `requirement_conditions` are matched against). Runs with the
+    product's evaluation, so the state's stored evaluations (engine.passes.mirror) already carry it."""
     listing = outcome.listing
     if listing is None or listing.intent is not ListingIntent.LIST:
         return outcome
     if not config.attributes.size_charts and not config.attributes.certifications and not rules:
         return outcome
-    kept, problems = _one(config, product, listing, (rules or {}).get(listing.category_id))
+    kept, problems = _one(config, product, listing, (rules or {}).get(listing.category_id),
+                          (attributes or {}).get(listing.category_id))
     if kept is listing:
         return outcome
     return ProductEvaluation(kept, (*outcome.action_required, *problems))

@@ -22,6 +22,7 @@ from engine.model.listing import (
     PackageWeight,
     ProductAttribute,
     ProductStatus,
+    RequirementCondition,
     SalesAttribute,
     SizeChartTemplate,
     TikTokAttribute,
@@ -311,15 +312,24 @@ def parse_attributes(data: Mapping[str, Any]) -> tuple[TikTokAttribute, ...]:
             values=tuple(AttributeValue(id=_s(v.get("id")), name=_s(v.get("name"))) for v in a.get("values") or ()),
             customizable=bool(a.get("is_customizable", True)),
             multiple=bool(a.get("is_multiple_selection", False)),
+            conditions=parse_conditions(a.get("requirement_conditions")),
         )
         for a in data.get("attributes") or ()
     )
 
 
+def parse_conditions(items: Any) -> tuple[RequirementCondition, ...]:
+    """`requirement_conditions` of an attribute or a certification. Only VALUE_ID_MATCH is documented;
+    another type is left out (not checked) rather than guessed at."""
+    return tuple(RequirementCondition(_s(c.get("attribute_id")), _s(c.get("attribute_value_id")))
+                 for c in items or () if isinstance(c, Mapping) and c.get("condition_type") == "VALUE_ID_MATCH")
+
+
 def parse_category_rules(data: Mapping[str, Any]) -> CategoryRules:
     return CategoryRules(
         certifications=tuple(Certification(id=_s(c.get("id")), name=_s(c.get("name")),
-                                           required=bool(c.get("is_required")))
+                                           required=bool(c.get("is_required")),
+                                           conditions=parse_conditions(c.get("requirement_conditions")))
                              for c in data.get("product_certifications") or ()),
         size_chart_supported=bool((data.get("size_chart") or {}).get("is_supported")),
         size_chart_required=bool((data.get("size_chart") or {}).get("is_required")),

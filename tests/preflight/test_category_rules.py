@@ -1,5 +1,5 @@
 """Category rules before the call, on the sandboxes' real sockets: size charts, certifications,
-attribute values, and brand drift.
+attribute values, dangerous goods, and brand drift.
 
 - a product whose TikTok category requires a certification (the sandbox's toy categories) and has
   none mapped is blocked in `plan` with the rule and the fix, and no create is sent for it; mapped
@@ -8,9 +8,15 @@ attribute values, and brand drift.
 - a category that requires a size chart without one mapped blocks its products the same way;
   mapped (a Seller Center template), the create carries it and the review passes it;
 - an attribute value the category does not list is blocked with "did you mean";
-- another brand picked in Seller Center shows as drift in a refreshed plan;
+- another brand picked in Seller Center shows as drift in a refreshed plan; a brand removed there
+  (Get Product then leaves `brand` out) too, and `drift: revert` puts it back;
 - `validate`, offline, checks mapped attribute names and constant values against the attribute
-  lists a connected plan saved, at FILE:LINE with "did you mean".
+  lists a connected plan saved, at FILE:LINE with "did you mean";
+- a mapped size chart template the shop does not have (Search Size Charts) is blocked in `plan`
+  with the mapping's FILE:LINE and "did you mean", and `validate` refuses it offline after;
+- dangerous goods (a battery category): the hazmat answer is required; "Yes" makes a class
+  attribute and a Safety Data Sheet required (`requirement_conditions`), each blocked with the rule
+  until mapped, then the create passes review.
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ from engine.config import ConfigError, load
 from engine.model.listing import ProductStatus
 from engine.model.plan import ActionKind
 from engine.passes.catalog import apply_catalog, plan_catalog, refresh_reviews
-from engine.sandbox.tiktok.data import SIZE_CHART_TEMPLATES, TOY_CERTIFICATE
+from engine.sandbox.tiktok.data import HAZMAT_ID, SDS_CERTIFICATE, SIZE_CHART_TEMPLATES, TOY_CERTIFICATE
 from tests.e2e.world import make_world
 
+BATTERIES = "841872"  # Dry Cell Batteries: a dangerous-goods answer required; "Yes" asks a class and an SDS
 TOY = "700699"  # Toys & Hobbies > ... > Stuffed Toys (a CPC required, no size chart)
 CERTIFICATE = f"""
 certifications:
@@ -201,3 +208,45 @@ def test_a_size_chart_template_the_shop_does_not_have_is_blocked_then_refused_by
             plan = plan_catalog(runtime)
             assert not [b for b in plan.blocked if "size chart template" in b.reason]
             assert shirts <= {a.ecwid_product_id for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT}
+
+
+def test_dangerous_goods_need_their_class_and_safety_data_sheet_then_pass_review(tmp_path: Path) -> None:
+    hazmat = "Other Dangerous Goods or Hazardous Materials"
+    with make_world(tmp_path, n_products=6) as world:
+        world.edit_config("mappings/categories.yaml", '"601591"', f'"{BATTERIES}"')
+        with world.runtime() as runtime:
+            plan = plan_catalog(runtime)
+            cells = {b.ecwid_product_id for b in plan.blocked
+                     if b.reason == f"required attribute {hazmat} ({HAZMAT_ID}) of TikTok category {BATTERIES} "
+                                    "is missing"}
+            assert cells
+        # The merchant answers TikTok's dangerous-goods question per category (or per product, by expression).
+        world.edit_config("mappings/attributes.yaml", '  "601226":\n',
+                          f'  "{BATTERIES}":\n    {hazmat}: "\'Yes\'"\n  "601226":\n')
+        with world.runtime() as runtime:
+            reasons = {b.reason for b in plan_catalog(runtime).blocked if b.ecwid_product_id in cells}
+            assert reasons == {f"required attribute Dangerous Goods Class (101620) of TikTok category {BATTERIES} "
+                               f"is missing (required when {hazmat} is Yes)"}
+        world.edit_config("mappings/attributes.yaml", f'    {hazmat}: "\'Yes\'"\n',
+                          f'    {hazmat}: "\'Yes\'"\n    Dangerous Goods Class: "\'Class 9: Lithium Batteries\'"\n')
+        with world.runtime() as runtime:
+            plan = plan_catalog(runtime)
+            blocked = [b for b in plan.blocked if b.ecwid_product_id in cells]
+            assert {b.reason for b in blocked} == {
+                f"TikTok category {BATTERIES} requires the certification {SDS_CERTIFICATE['name']} "
+                f"({SDS_CERTIFICATE['id']}) when {hazmat} is Yes and the listing has none"}
+            assert f'certifications: "{BATTERIES}": "{SDS_CERTIFICATE["id"]}":' in blocked[0].fix
+            assert not [a for a in plan.actions if a.ecwid_product_id in cells]
+        with (world.root / "mappings" / "attributes.yaml").open("a") as attributes:
+            attributes.write(f'\ncertifications:\n  "{BATTERIES}":\n'
+                             f'    "{SDS_CERTIFICATE["id"]}": "product.images[0]"\n')
+        with world.runtime() as runtime:
+            plan = plan_catalog(runtime)
+            assert not [b for b in plan.blocked if b.ecwid_product_id in cells]
+            apply_catalog(runtime, plan)
+            world.finish_reviews()
+            refresh_reviews(runtime)
+            listings = runtime.state.listings()
+            assert all(listings[pid].status is ProductStatus.ACTIVATE for pid in cells)
+            cell = next(p for p in world.tiktok.products.values() if p["content"]["category_id"] == BATTERIES)
+            assert [c["id"] for c in cell["content"]["certifications"]] == [SDS_CERTIFICATE["id"]]

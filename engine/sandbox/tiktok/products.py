@@ -189,14 +189,15 @@ def audit(sb: TikTokSandbox, content: dict[str, Any]) -> list[dict[str, Any]]:
         fail(f"The listing contains prohibited content: {', '.join(found)}.",
              "Remove the prohibited words from the title and description; TikTok Shop does not allow these items.")
     tree = sb.trees[content.get("category_version", "v1")]
+    specs = tree.attributes(content.get("category_id", ""), sb.region)
     given = {str(a.get("id")) for a in content.get("product_attributes", []) if isinstance(a, dict) and a.get("values")}
-    for attr in tree.attributes(content.get("category_id", ""), sb.region):
-        if attr.get("is_requried") and attr["id"] not in given:
+    chosen = _chosen(specs, content.get("product_attributes", []))
+    for attr in specs:
+        if _required(attr, "is_requried", chosen) and attr["id"] not in given:
             fail(f"The required attribute {attr['name']} is missing.",
                  f"Fill in {attr['name']} (attribute id {attr['id']}) from Get Attributes for this category.")
-    _attribute_value_audit(tree.attributes(content.get("category_id", ""), sb.region),
-                           content.get("product_attributes", []), fail)
-    _category_rules_audit(sb, tree.rules(content.get("category_id", "")), content, fail)
+    _attribute_value_audit(specs, content.get("product_attributes", []), fail)
+    _category_rules_audit(sb, tree.rules(content.get("category_id", "")), content, fail, chosen)
     images = content.get("main_images", [])
     if not 1 <= len(images) <= 9:
         fail("A product needs 1 to 9 main images.", "Upload between 1 and 9 main images.")
@@ -214,6 +215,27 @@ def audit(sb: TikTokSandbox, content: dict[str, Any]) -> list[dict[str, Any]]:
              f"Split the product into listings of at most {MAX_SKUS} SKUs.")
     _sales_attribute_audit(skus, fail)
     return reasons
+
+
+def _chosen(specs: list[dict[str, Any]], given: list[Any]) -> set[tuple[str, str]]:
+    """(attribute id, value id) pairs a listing gives; a value given by name is the listed value of that name."""
+    by_id = {a["id"]: a for a in specs}
+    pairs = set()
+    for attr in given:
+        if not isinstance(attr, dict):
+            continue
+        names = {v["name"].lower(): v["id"] for v in by_id.get(str(attr.get("id")), {}).get("values", [])}
+        for value in (v for v in attr.get("values", []) if isinstance(v, dict)):
+            by_name = names.get(str(value.get("name", "")).lower(), "")
+            pairs.add((str(attr.get("id")), str(value.get("id") or by_name)))
+    return pairs
+
+
+def _required(entry: dict[str, Any], flag: str, chosen: set[tuple[str, str]]) -> bool:
+    """Required outright (`flag`), or because the listing meets one of its `requirement_conditions`."""
+    return bool(entry.get(flag)) or any(
+        c.get("condition_type") == "VALUE_ID_MATCH" and (c.get("attribute_id"), c.get("attribute_value_id")) in chosen
+        for c in entry.get("requirement_conditions") or [])
 
 
 def _attribute_value_audit(specs: list[dict[str, Any]], given: list[Any], fail: Any) -> None:
@@ -237,8 +259,10 @@ def _attribute_value_audit(specs: list[dict[str, Any]], given: list[Any], fail: 
                      "its values.", f"Use a value of {spec['name']} from Get Attributes for this category.")
 
 
-def _category_rules_audit(sb: TikTokSandbox, rules: dict[str, Any], content: dict[str, Any], fail: Any) -> None:
-    """Get Category Rules: a size chart where required, every required certification (tiktok.md §7)."""
+def _category_rules_audit(sb: TikTokSandbox, rules: dict[str, Any], content: dict[str, Any], fail: Any,
+                          chosen: set[tuple[str, str]]) -> None:
+    """Get Category Rules: a size chart where required, every required certification, outright or by
+    its `requirement_conditions` (tiktok.md §7)."""
     chart = content.get("size_chart") or {}
     template = str((chart.get("template") or {}).get("id") or "") if isinstance(chart, dict) else ""
     image = str((chart.get("image") or {}).get("uri") or "") if isinstance(chart, dict) else ""
@@ -253,7 +277,7 @@ def _category_rules_audit(sb: TikTokSandbox, rules: dict[str, Any], content: dic
     for cert in rules["product_certifications"]:
         entry = given.get(cert["id"])
         uploaded = [i for i in (entry or {}).get("images", []) if isinstance(i, dict) and i.get("uri") in sb.images]
-        if cert["is_required"] and not uploaded:
+        if _required(cert, "is_required", chosen) and not uploaded:
             fail(f"This category requires the certification {cert['name']}.",
                  f"Upload the {cert['name']} (use_case CERTIFICATION_IMAGE) and add it under certifications.")
 
