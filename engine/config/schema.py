@@ -357,7 +357,9 @@ _ATTRIBUTES = _document(
         ),
         "certifications": _map(
             "TikTok category id -> the certifications its rules ask for (Get Category Rules "
-            "`product_certifications`); a product of such a category without a required one is blocked in `plan`.",
+            "`product_certifications`, outright or through `requirement_conditions`, e.g. a Safety Data Sheet "
+            "once the dangerous-goods attribute says Yes); a product of such a category without a required one "
+            "is blocked in `plan`.",
             _map("TikTok certification id -> expression over `product` giving the certificate's image URL "
                  "(or a list of URLs), uploaded as CERTIFICATION_IMAGE.",
                  _expr("Expression over `product`.", PRODUCT),
