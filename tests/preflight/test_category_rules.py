@@ -31,6 +31,7 @@ from engine.model.listing import ProductStatus
 from engine.model.plan import ActionKind
 from engine.passes.catalog import apply_catalog, plan_catalog, refresh_reviews
 from engine.sandbox.tiktok.data import HAZMAT_ID, SDS_CERTIFICATE, SIZE_CHART_TEMPLATES, TOY_CERTIFICATE
+from engine.views.dashboard_plan import Change, drifted
 from tests.e2e.world import make_world
 
 BATTERIES = "841872"  # Dry Cell Batteries: a dangerous-goods answer required; "Yes" asks a class and an SDS
@@ -250,3 +251,18 @@ def test_dangerous_goods_need_their_class_and_safety_data_sheet_then_pass_review
             assert all(listings[pid].status is ProductStatus.ACTIVATE for pid in cells)
             cell = next(p for p in world.tiktok.products.values() if p["content"]["category_id"] == BATTERIES)
             assert [c["id"] for c in cell["content"]["certifications"]] == [SDS_CERTIFICATE["id"]]
+
+
+def test_a_brand_removed_in_seller_center_shows_in_the_drifted_view_when_not_reverted(tmp_path: Path) -> None:
+    with make_world(tmp_path, n_products=4) as world, world.runtime() as runtime:
+        apply_catalog(runtime, plan_catalog(runtime))
+        world.finish_reviews()
+        refresh_reviews(runtime)
+        pid, product_id = next((pid, listing.tiktok_product_id) for pid, listing in runtime.state.listings().items()
+                               if world.tiktok.products[listing.tiktok_product_id]["content"].get("brand_id"))
+        brand = runtime.state.listings()[pid].applied.brand
+        httpx.post(f"{world.tiktok_server.url}/_seller/products/{product_id}", json={"brand_id": ""})
+        apply_catalog(runtime, plan_catalog(runtime, refresh=True))  # revise: attributes is off: not put back
+        listings = runtime.state.listings()
+        assert drifted((p, listing.applied, listing.known) for p, listing in listings.items()) == {
+            pid: (Change("Brand", brand, "none"),)}  # the dashboard's Drifted view
