@@ -187,7 +187,9 @@ def test_a_size_chart_template_the_shop_does_not_have_is_blocked_then_refused_by
         line = next(n for n, row in enumerate((world.root / "mappings" / "attributes.yaml").read_text()
                                               .splitlines(), 1) if typo in row)
         with world.runtime() as runtime:
-            assert {(t.id, t.name) for t in runtime.tiktok.size_chart_templates()} == set(SIZE_CHART_TEMPLATES.items())
+            paged = runtime.tiktok.size_chart_templates(page_size=1)  # the client follows next_page_token
+            assert {(t.id, t.name) for t in paged} == set(SIZE_CHART_TEMPLATES.items())
+            assert [t.name for t in runtime.tiktok.size_chart_templates(ids=[tops])] == ["Tops (US sizes)"]
             plan = plan_catalog(runtime)  # connected: asks Search Size Charts, saves the list beside the tree
             blocked = [b for b in plan.blocked if "size chart template" in b.reason]
             assert blocked
