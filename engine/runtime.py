@@ -41,7 +41,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import Secrets, load, secrets
-from engine.config.categories import load_category_rules, save_attribute_lists, save_category_rules
+from engine.config.categories import (
+    load_category_rules,
+    load_size_chart_templates,
+    save_attribute_lists,
+    save_category_rules,
+    save_size_chart_templates,
+)
 from engine.config.secrets import refuse_placeholders
 from engine.config.types import Config, Region
 from engine.ecwid import EcwidClient
@@ -51,7 +57,7 @@ from engine.ecwid.images import FetchedImage, ImageFetcher
 from engine.http import ApiError
 from engine.model.catalog import Catalog, CatalogStats, Category, Product, StoreProfile, UnreadableProduct
 from engine.model.errors import TokbridgeError
-from engine.model.listing import CategoryRules, TikTokAttribute
+from engine.model.listing import CategoryRules, SizeChartTemplate, TikTokAttribute
 from engine.state import MirroredProduct, MirrorHead, StateStore, StoredToken, local_state_path, open_state
 from engine.state.database import HeldLock
 from engine.tiktok.client import TikTokClient
@@ -379,6 +385,30 @@ class Runtime:
         if fresh:
             save_category_rules(self.config, fresh, fetched_at=now)
         return result
+
+    def size_chart_templates(self) -> tuple[SizeChartTemplate, ...] | None:
+        """The shop's size chart templates (Search Size Charts) when a mapping names a template id.
+
+        Saved beside the category tree for `ATTRIBUTES_TTL` like the category rules, and asked again
+        sooner when a mapping names one the saved list lacks (just made in Seller Center). None when
+        no mapping names a template, or none is known (offline, never saved): then nothing is checked.
+        """
+        wanted = {spec.template_id for spec in self.config.attributes.size_charts.values() if spec.template_id}
+        if not wanted:
+            return None
+        saved = load_size_chart_templates(self.config)
+        now = self.clock()
+        if saved is not None and (not self.connected or (
+                now - saved[1] < ATTRIBUTES_TTL and wanted <= {t.id for t in saved[0]})):
+            return saved[0]
+        if not self.connected:
+            return None
+        try:
+            templates = tuple(self.tiktok.size_chart_templates())
+        except ApiError:
+            return None if saved is None else saved[0]
+        save_size_chart_templates(self.config, templates, fetched_at=now)
+        return templates
 
     # -- Ecwid catalog (the mirror: see the module docstring) -----------------------------------
 

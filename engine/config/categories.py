@@ -22,11 +22,19 @@ from typing import Any
 
 from engine.config.diagnostics import Diagnostic
 from engine.config.types import Config, Region
-from engine.model.listing import AttributeValue, CategoryRules, Certification, TikTokAttribute
+from engine.model.listing import (
+    AttributeValue,
+    CategoryRules,
+    Certification,
+    RequirementCondition,
+    SizeChartTemplate,
+    TikTokAttribute,
+)
 
 CATEGORY_VERSION = {Region.US: "v2", Region.UK: "v1"}  # US shops must use the 7-level v2 tree
 RULE = "tiktok-category"
 ATTRIBUTE_RULE = "tiktok-attribute"
+SIZE_CHART_RULE = "tiktok-size-chart"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +128,34 @@ def check_categories(config: Config) -> list[Diagnostic]:
     """The diagnostics against the saved tree and attribute lists; none for what has not been saved yet."""
     tree = load_tree(config)
     found = [] if tree is None else category_diagnostics(config, tree)
-    return found + attribute_diagnostics(config, load_attribute_lists(config))
+    saved = load_size_chart_templates(config)
+    charts = [] if saved is None else size_chart_diagnostics(config, saved[0])
+    return found + attribute_diagnostics(config, load_attribute_lists(config)) + charts
+
+
+def unknown_template(template_id: str, templates: Sequence[SizeChartTemplate]) -> str | None:
+    """Why `template_id` is not a size chart template of the shop, with "did you mean" (the closest
+    id, named) or else the templates it has; None when the shop has it."""
+    if any(t.id == template_id for t in templates):
+        return None
+    close = difflib.get_close_matches(template_id, [t.id for t in templates], n=1, cutoff=0.8)
+    named = [f'{t.id} "{t.name}"' for t in templates if not close or t.id == close[0]]
+    if close:
+        return f"the shop has no size chart template {template_id} (did you mean {named[0]}?)"
+    return f"the shop has no size chart template {template_id}; it has {', '.join(named[:5]) or 'none'}"
+
+
+def size_chart_diagnostics(config: Config, templates: Sequence[SizeChartTemplate]) -> list[Diagnostic]:
+    """Mapped size chart template ids against the shop's templates saved by a connected plan, offline."""
+    problems = []
+    for category_id, spec in config.attributes.size_charts.items():
+        message = unknown_template(spec.template_id, templates) if spec.template_id else None
+        if message is not None:
+            problems.append(Diagnostic(spec.ref.file, spec.ref.line, 1, f"$.size_charts.{category_id}.template_id",
+                                       f"{message}: TikTok's review would refuse every product of TikTok category "
+                                       f"{category_id} (Seller Center > Products > Size charts)",
+                                       SIZE_CHART_RULE))
+    return problems
 
 
 def _close(word: str, names: Iterable[str]) -> str:
@@ -195,6 +230,25 @@ def attributes_cache_path(config: Config) -> Path:
     return cache_path(config).with_name(f"tiktok-attributes-{version_for(config)}.json")
 
 
+def size_charts_cache_path(config: Config) -> Path:
+    return cache_path(config).with_name("tiktok-size-charts.json")
+
+
+def save_size_chart_templates(config: Config, templates: Iterable[SizeChartTemplate], *, fetched_at: float) -> None:
+    """Keep the shop's size chart templates (Search Size Charts) for `validate` and an offline `plan`."""
+    _write_json(size_charts_cache_path(config), {"fetched_at": fetched_at,
+                                                 "templates": [[t.id, t.name] for t in templates]})
+
+
+def load_size_chart_templates(config: Config) -> tuple[tuple[SizeChartTemplate, ...], float] | None:
+    """The saved templates and when they were fetched; None when never saved (or unreadable)."""
+    data = _read_json(size_charts_cache_path(config))
+    try:
+        return tuple(SizeChartTemplate(str(i), str(n)) for i, n in data["templates"]), float(data["fetched_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def _write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
@@ -210,6 +264,14 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _conditions_json(conditions: Iterable[RequirementCondition]) -> list[list[str]]:
+    return [[c.attribute_id, c.value_id] for c in conditions]
+
+
+def _conditions(items: Any) -> tuple[RequirementCondition, ...]:
+    return tuple(RequirementCondition(str(i), str(v)) for i, v in items or ())
+
+
 def save_category_rules(config: Config, rules: Mapping[str, CategoryRules], *, fetched_at: float) -> None:
     """Add (or replace) the rules of these categories in the saved copy."""
     data = _read_json(rules_cache_path(config))
@@ -218,7 +280,8 @@ def save_category_rules(config: Config, rules: Mapping[str, CategoryRules], *, f
                              "size_chart_supported": item.size_chart_supported,
                              "package_dimension_required": item.package_dimension_required,
                              "cod_supported": item.cod_supported,
-                             "certifications": [{"id": c.id, "name": c.name, "required": c.required}
+                             "certifications": [{"id": c.id, "name": c.name, "required": c.required,
+                                                 "conditions": _conditions_json(c.conditions)}
                                                 for c in item.certifications]}
     _write_json(rules_cache_path(config), data)
 
@@ -228,7 +291,8 @@ def load_category_rules(config: Config) -> dict[str, tuple[CategoryRules, float]
     found: dict[str, tuple[CategoryRules, float]] = {}
     for category_id, item in _read_json(rules_cache_path(config)).items():
         try:
-            certifications = tuple(Certification(str(c["id"]), str(c["name"]), bool(c["required"]))
+            certifications = tuple(Certification(str(c["id"]), str(c["name"]), bool(c["required"]),
+                                                 _conditions(c.get("conditions")))
                                    for c in item["certifications"])
             found[category_id] = (CategoryRules(certifications, bool(item["size_chart_supported"]),
                                                 bool(item["size_chart_required"]),
@@ -245,7 +309,8 @@ def save_attribute_lists(config: Config, attributes: Mapping[str, Iterable[TikTo
     for category_id, items in attributes.items():
         data[category_id] = [{"id": a.id, "name": a.name, "type": a.type, "required": a.required,
                               "customizable": a.customizable, "multiple": a.multiple,
-                              "values": [[v.id, v.name] for v in a.values]} for a in items]
+                              "values": [[v.id, v.name] for v in a.values],
+                              "conditions": _conditions_json(a.conditions)} for a in items]
     _write_json(attributes_cache_path(config), data)
 
 
@@ -256,7 +321,7 @@ def load_attribute_lists(config: Config) -> dict[str, tuple[TikTokAttribute, ...
             found[category_id] = tuple(
                 TikTokAttribute(str(a["id"]), str(a["name"]), str(a["type"]), bool(a["required"]),
                                 tuple(AttributeValue(str(i), str(n)) for i, n in a["values"]),
-                                bool(a["customizable"]), bool(a["multiple"]))
+                                bool(a["customizable"]), bool(a["multiple"]), _conditions(a.get("conditions")))
                 for a in items)
         except (KeyError, TypeError, ValueError):
             continue

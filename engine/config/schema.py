@@ -347,7 +347,9 @@ _ATTRIBUTES = _document(
             _obj(
                 "A size chart template made in Seller Center, or an image; give one of the two.",
                 {
-                    "template_id": _str("Id of a size chart template (Seller Center > Products > Size charts).",
+                    "template_id": _str("Id of a size chart template (Seller Center > Products > Size charts); "
+                                        "checked against the shop's templates (Search Size Charts), offline "
+                                        "once a connected `plan` or `doctor` saved them.",
                                         pattern=r"^[0-9]+$"),
                     "image": _expr("Expression over `product` giving the size chart image URL "
                                    "(uploaded as SIZE_CHART_IMAGE).", PRODUCT),
@@ -359,7 +361,9 @@ _ATTRIBUTES = _document(
         ),
         "certifications": _map(
             "TikTok category id -> the certifications its rules ask for (Get Category Rules "
-            "`product_certifications`); a product of such a category without a required one is blocked in `plan`.",
+            "`product_certifications`, outright or through `requirement_conditions`, e.g. a Safety Data Sheet "
+            "once the dangerous-goods attribute says Yes); a product of such a category without a required one "
+            "is blocked in `plan`.",
             _map("TikTok certification id -> expression over `product` giving the certificate's image URL "
                  "(or a list of URLs), uploaded as CERTIFICATION_IMAGE.",
                  _expr("Expression over `product`.", PRODUCT),

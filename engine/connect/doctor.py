@@ -28,6 +28,7 @@ from engine.config.categories import (
     category_diagnostics,
     load_tree,
     save_tree,
+    size_chart_diagnostics,
     version_for,
 )
 from engine.connect.flows import (
@@ -111,11 +112,13 @@ def category_findings(runtime: Runtime, client: TikTokClient) -> list[Finding]:
 
 
 def attribute_findings(runtime: Runtime) -> list[Finding]:
-    """Refresh the mapped categories' rules and attribute lists (saved for offline `validate` and
-    `plan`), then check the mapped attributes against them."""
+    """Refresh the mapped categories' rules, attribute lists and the shop's size chart templates
+    (saved for offline `validate` and `plan`), then check the mapped attributes and templates."""
     config = runtime.config
     rules = runtime.category_rules()
     problems = attribute_diagnostics(config, runtime.category_attributes(refresh=True))
+    templates = runtime.size_chart_templates()  # saved too, for offline `validate`
+    problems += [] if templates is None else size_chart_diagnostics(config, templates)
     sized = sum(1 for r in rules.values() if r.size_chart_required)
     certified = sum(1 for r in rules.values() if any(c.required for c in r.certifications))
     if not problems:

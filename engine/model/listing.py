@@ -183,11 +183,29 @@ class SizeChart:
 
 
 @dataclass(frozen=True, slots=True)
+class SizeChartTemplate:
+    """A size chart template the seller made in Seller Center (Search Size Charts `size_chart[]`)."""
+
+    id: str  # `template_id`: what a listing's size_chart{template{id}} names
+    name: str  # `template_name`
+
+
+@dataclass(frozen=True, slots=True)
 class ListingCertification:
     """One certification a category's rules ask for: its id (Get Category Rules) and its images."""
 
     id: str
     image_urls: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementCondition:
+    """When an attribute or a certification becomes required (Get Attributes / Get Category Rules
+    `requirement_conditions[{condition_type: VALUE_ID_MATCH, attribute_id, attribute_value_id}]`):
+    the listing gives attribute `attribute_id` the value `value_id`, e.g. hazmat "Yes"."""
+
+    attribute_id: str
+    value_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +215,7 @@ class Certification:
     id: str
     name: str
     required: bool
+    conditions: tuple[RequirementCondition, ...] = ()  # required also when one of these holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +322,10 @@ class TikTokProduct:
     # edit of a live product stays ACTIVATE while AUDITING, so only this tells how that review went.
     audit_status: str = ""
     quality_tier: str = ""  # Get Product `listing_quality_tier` (POOR, FAIR, GOOD); "" when not rated
+    # Get Product shows `brand` whenever the product has one and leaves the key out when it has none
+    # (e.g. removed in Seller Center); a Search Products entry never carries it, so only a Get
+    # Product read can tell "no brand" from "not shown".
+    shows_brand: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,3 +365,4 @@ class TikTokAttribute:
     values: tuple[AttributeValue, ...] = ()
     customizable: bool = True
     multiple: bool = False
+    conditions: tuple[RequirementCondition, ...] = ()  # required also when one of these holds

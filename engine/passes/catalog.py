@@ -42,7 +42,8 @@ from engine.passes.errors import StalePlanError
 from engine.passes.mirror import evaluate_mirror
 from engine.passes.readiness import ListingBlocker, creates, ensure_category_tree, hold_creates, listing_blockers
 from engine.reconcile import ActualListing, check_guardrails, diff, essence_from_tiktok, product_key
-from engine.rules.category_rules import rules_digest
+from engine.rules import preflight
+from engine.rules.category_rules import rules_digest, unknown_size_charts
 from engine.rules.evaluation import attributes_digest
 from engine.runtime import Runtime
 
@@ -80,12 +81,13 @@ def plan_catalog(
                                full=full)
     evaluation = mirrored.evaluation
     before = {i.ecwid_product_id for i in runtime.state.action_required(source="rules")}
-    runtime.state.replace_action_required(evaluation.action_required, source="rules")
     # From state, the diff decodes only the listings whose hashes differ from the desired ones.
     actual: Mapping[int, ActualListing] = (
         read_live(runtime, runtime.state.listings()) if refresh else runtime.state.listing_index())
-    newly_blocked = _newly_blocked(evaluation.action_required, before, listed=bool(actual))
     config_digest = f"{config.digest}|{attributes_digest(attributes)}|{rules_digest(rules)}"
+    # What TikTok would refuse as it is: a price outside the market's range, an unknown size chart template.
+    refused = _merged(preflight.priced_out(evaluation.listings, runtime.region),
+                      unknown_size_charts(config, evaluation.listings, runtime.size_chart_templates()))
     plan = diff(
         evaluation.listings,
         actual,
@@ -95,7 +97,12 @@ def plan_catalog(
               *_still_held(runtime.state.action_required(source=PROMOTION_SOURCE), runtime.clock())),
         config_digest=config_digest,
         kept=runtime.state.drift_kept(),
+        refused=refused,
     )
+    # The rules' items and the fields TikTok would refuse (blocked creates, held updates).
+    items = (*evaluation.action_required, *_shown(refused, plan))
+    runtime.state.replace_action_required(items, source="rules")
+    newly_blocked = _newly_blocked(items, before, listed=bool(actual))
     meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": mirrored.products,
                             "config_digest": config_digest}
     meta.update(_readiness(runtime, plan, newly_blocked))
@@ -109,6 +116,19 @@ def plan_catalog(
             blocked=tuple(b for b in plan.blocked if product_key(b.ecwid_product_id) in wanted),
         )
     return dataclasses.replace(plan, meta=meta)
+
+
+def _merged(*found: Mapping[int, tuple[ActionRequired, ...]]) -> dict[int, tuple[ActionRequired, ...]]:
+    merged: dict[int, tuple[ActionRequired, ...]] = {}
+    for items in found:
+        for pid, more in items.items():
+            merged[pid] = (*merged.get(pid, ()), *more)
+    return merged
+
+
+def _shown(refused: Mapping[int, tuple[ActionRequired, ...]], plan: Plan) -> tuple[ActionRequired, ...]:
+    """The refused-field items the plan shows (a create blocked, or an update held)."""
+    return tuple(item for items in refused.values() for item in items if item in plan.blocked)
 
 
 def _still_held(items: Iterable[ActionRequired], now: float) -> tuple[ActionRequired, ...]:

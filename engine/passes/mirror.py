@@ -120,7 +120,7 @@ def _evaluate(
         else:
             outcome = with_category_rules(config, product, evaluate_product(
                 config, product, profile=profile, category_attributes=category_attributes,
-                region=config.settings.region), category_rules)
+                region=config.settings.region), category_rules, category_attributes)
         found[pid] = _stored(outcome, index[pid][0] + suffix)
     runtime.mirror.forget(ids)  # converted for this evaluation only: memory stays bounded by the batch
     return found

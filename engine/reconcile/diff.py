@@ -160,12 +160,17 @@ def diff(
     held: Iterable[ActionRequired] = (),
     config_digest: str = "",
     kept: Collection[int] = (),
+    refused: Mapping[int, Collection[ActionRequired]] | None = None,
 ) -> Plan:
     """The plan that takes TikTok from `actual` to `desired`. A converged catalog gives an empty plan.
 
     `blocked`: the rules' action-required items (their products get no action). `held`: TikTok's
     refusals and failed reviews from earlier applies (see the module docstring). `kept`: products
     whose TikTok edits the merchant chose to keep: planned as under `sync.drift: adopt`.
+    `refused`: per product, fields TikTok would refuse as they are (each item's `details["field"]`:
+    "price", a SKU price outside the market's range; "size_chart", a template the shop does not
+    have): no action that sends one (a create, a price update, a content edit) is planned for them
+    and the items show in `plan.blocked`; their other updates (stock) go on.
     """
     keeping = dataclasses.replace(sync, drift=DriftPolicy.ADOPT)
     rules_blocked = list(blocked)
@@ -188,6 +193,7 @@ def diff(
             if entry is not None:
                 drift.append(entry)
         planned, item = _product(desired.get(pid), have, rules, held_by_pid.get(pid), config_digest)
+        planned = _sendable(planned, (refused or {}).get(pid, ()), shown)
         actions.extend(planned)
         waiting.extend(_waiting(desired.get(pid), have, rules))
         if item is not None:
@@ -204,6 +210,27 @@ def diff(
                                     config_digest=config_digest + (f"|kept:{sorted(kept)}" if kept else "")),
         meta={"live_listings": _live(actual)},
     )
+
+
+def _sends(action: Action, field: str) -> bool:
+    """A create sends everything; a price update or an edit sends a price where it changes one; a
+    content edit sends the category's rule fields (size chart, certifications) with the content."""
+    if action.kind is ActionKind.CREATE_PRODUCT:
+        return True
+    if field == PRICE:
+        return any(c.field == PRICE for c in action.changes)
+    return action.kind is ActionKind.UPDATE_PRODUCT
+
+
+def _sendable(planned: list[Action], refused: Collection[ActionRequired], shown: list[ActionRequired]) -> list[Action]:
+    """`planned` less what sends a field TikTok refuses (`refused` then goes to `shown`)."""
+    if not refused:
+        return planned
+    fields = {str(item.details.get("field", PRICE)) for item in refused}
+    sendable = [a for a in planned if not any(_sends(a, f) for f in fields)]
+    if len(sendable) < len(planned):
+        shown.extend(refused)
+    return sendable
 
 
 def _live(actual: Mapping[int, ActualListing]) -> int:

@@ -125,8 +125,9 @@ def essence_from_tiktok(product: TikTokProduct, *, known: Essence, image_sources
     added in Seller Center, stays as the URI so it shows as drift). The brand is the name of the
     brand TikTok shows (Get Product's `brand{id, name}`; the listing was sent the id of the brand the
     rules named, so another name there is another brand: drift). The same name in other letter case
-    is the brand the rules named, and a read without a brand (a Search Products entry, an older
-    answer) cannot tell, so `known` stands for both.
+    is the brand the rules named. Get Product leaves `brand` out when the product has none (the
+    brand was removed in Seller Center): no brand, drift from a brand the rules set. A Search
+    Products entry never carries a brand and cannot tell, so `known` stands for it.
     """
     skus = _sorted_skus(
         EssenceSku(
@@ -152,7 +153,9 @@ def essence_from_tiktok(product: TikTokProduct, *, known: Essence, image_sources
 
 
 def _live_brand(product: TikTokProduct, known: str) -> str:
-    if not product.brand_name or product.brand_name.casefold() == known.casefold():
+    if not product.brand_name:
+        return "" if product.shows_brand else known
+    if product.brand_name.casefold() == known.casefold():
         return known
     return product.brand_name
 

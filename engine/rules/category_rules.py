@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from engine.config.categories import unknown_template
 from engine.config.types import Config
 from engine.model.catalog import Product
 from engine.model.listing import (
@@ -36,6 +37,8 @@ from engine.model.listing import (
     ListingCertification,
     ListingIntent,
     SizeChart,
+    SizeChartTemplate,
+    TikTokAttribute,
 )
 from engine.rules.evaluation import ProductEvaluation
 from engine.rules.preflight import check_category_rules
@@ -74,15 +77,40 @@ def attach(config: Config, product: Product, listing: DesiredListing) -> Desired
     return dataclasses.replace(listing, size_chart=chart, certifications=certifications)
 
 
-def _one(config: Config, product: Product | None, listing: DesiredListing,
-         rules: CategoryRules | None) -> tuple[DesiredListing | None, list[ActionRequired]]:
+def _one(config: Config, product: Product | None, listing: DesiredListing, rules: CategoryRules | None,
+         attributes: Sequence[TikTokAttribute] | None) -> tuple[DesiredListing | None, list[ActionRequired]]:
     pid = listing.ecwid_product_id
     try:
         attached = attach(config, product, listing) if product is not None else listing
     except ActionRequiredError as exc:
         return None, [ActionRequired(pid, exc.rule, exc.reason, exc.fix, sku=exc.sku)]
-    problems = [ActionRequired(pid, p.rule, p.reason, p.fix, sku=p.sku) for p in check_category_rules(attached, rules)]
+    problems = [ActionRequired(pid, p.rule, p.reason, p.fix, sku=p.sku)
+                for p in check_category_rules(attached, rules, attributes)]
     return (None if problems else attached), problems
+
+
+def unknown_size_charts(config: Config, listings: Mapping[int, DesiredListing],
+                        templates: Sequence[SizeChartTemplate] | None) -> dict[int, tuple[ActionRequired, ...]]:
+    """Listings to be on sale whose mapped size chart template the shop does not have (Search Size
+    Charts; TikTok's review refuses them), with the mapping's FILE:LINE and "did you mean"; {} when
+    the shop's templates are not known."""
+    if templates is None:
+        return {}
+    found: dict[int, tuple[ActionRequired, ...]] = {}
+    for pid, listing in listings.items():
+        chart = listing.size_chart
+        if listing.intent is not ListingIntent.LIST or chart is None or not chart.template_id:
+            continue
+        message = unknown_template(chart.template_id, templates)
+        if message is None:
+            continue
+        spec = config.attributes.size_charts.get(listing.category_id)
+        rule = f"{spec.ref.file}:{spec.ref.line}" if spec is not None else FILE
+        found[pid] = (ActionRequired(
+            pid, rule, f"{message}; TikTok's review refuses a listing with it",
+            f'use a template id from Seller Center > Products > Size charts under size_charts: '
+            f'"{listing.category_id}": at {rule}', details={"field": "size_chart"}),)
+    return found
 
 
 def rules_digest(rules: Mapping[str, CategoryRules] | None) -> str:
@@ -93,17 +121,20 @@ def rules_digest(rules: Mapping[str, CategoryRules] | None) -> str:
 
 
 def with_category_rules(config: Config, product: Product | None, outcome: ProductEvaluation,
-                        rules: Mapping[str, CategoryRules] | None) -> ProductEvaluation:
+                        rules: Mapping[str, CategoryRules] | None,
+                        attributes: Mapping[str, Sequence[TikTokAttribute]] | None = None) -> ProductEvaluation:
     """One product's outcome with its size chart and certifications attached, or, where its category's
     rules are broken, without a listing and with the broken rules as action-required (`rules` None:
-    TikTok not connected, nothing required). Runs with the product's evaluation, so the state's
-    stored evaluations (engine.passes.mirror) already carry it."""
+    TikTok not connected, nothing required; `attributes`, the categories' attribute lists, resolve
+    the value names a certification's `requirement_conditions` are matched against). Runs with the
+    product's evaluation, so the state's stored evaluations (engine.passes.mirror) already carry it."""
     listing = outcome.listing
     if listing is None or listing.intent is not ListingIntent.LIST:
         return outcome
     if not config.attributes.size_charts and not config.attributes.certifications and not rules:
         return outcome
-    kept, problems = _one(config, product, listing, (rules or {}).get(listing.category_id))
+    kept, problems = _one(config, product, listing, (rules or {}).get(listing.category_id),
+                          (attributes or {}).get(listing.category_id))
     if kept is listing:
         return outcome
     return ProductEvaluation(kept, (*outcome.action_required, *problems))

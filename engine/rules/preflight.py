@@ -8,16 +8,20 @@ rules produced (what would be sent), per tiktok.md §6.1/§6.2/§7:
 - 1-9 main images;
 - package weight, and package dimensions (required for local US and UK sellers);
 - 1-100 SKUs, at most 3 sales attribute types, every SKU with the same types, no two SKUs alike;
-- every required product attribute of the category filled (Get Attributes `is_requried`);
+- every required product attribute of the category filled (Get Attributes `is_requried`, and one
+  whose `requirement_conditions` the listing meets: e.g. a hazmat follow-up once the category's
+  dangerous-goods attribute says Yes);
 - each attribute value one of the category's listed values where the attribute is not customizable
   (`is_customizable` false), with the closest listed value as "did you mean"; one value only where
   the attribute is not multiple-selection (`is_multiple_selection` false);
 - the category's rules (Get Category Rules, tiktok.md §7): a size chart where `size_chart.is_required`,
-  and every required certification (`product_certifications[].is_required`).
+  and every required certification (`product_certifications[].is_required`, or its
+  `requirement_conditions` met: e.g. a Safety Data Sheet for dangerous goods).
 
-Not here: the market's price range (US 0.01-7600 USD). A price above it on a live listing is an
-update TikTok refuses and tokbridge holds (engine.apply.executor); blocking the product in the plan
-instead would stop its stock updates too.
+The market's price range (`check_prices`; tiktok.md §6.2, local sellers: US 0.01-7600 USD, UK
+0.01-5600 GBP) is checked apart: TikTok refuses a create or a price update outside it (12052073), so
+the plan blocks such a create and holds such a price update (`engine.reconcile.diff`), while a live
+listing's stock keeps syncing. The rule named is the selling policy behind the price.
 
 The rule engine already refuses most of these earlier with a rule-specific message; this is the
 last gate on the assembled listing, and the one `tests/preflight` compares with the TikTok
@@ -28,10 +32,19 @@ package dimensions; TikTok's create does for local US and UK sellers).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from engine.config.types import Region
-from engine.model.listing import CategoryRules, DesiredListing, ProductAttribute, TikTokAttribute
+from engine.model.listing import (
+    ActionRequired,
+    CategoryRules,
+    DesiredListing,
+    ListingIntent,
+    ProductAttribute,
+    RequirementCondition,
+    TikTokAttribute,
+)
 from engine.rules.problems import ActionRequiredError
 
 TITLE_MAX = {Region.US: 255, Region.UK: 255}
@@ -39,6 +52,10 @@ MAX_IMAGES = 9
 MAX_SKUS = 100
 MAX_SALES_ATTRIBUTES = 3
 RULE = "tiktok listing rules"
+# SKU prices TikTok takes from local sellers (tiktok.md §6.2 [C LYWZX CreateProduct.ts]). Cross-border
+# UK sellers have 0.01-134.5 GBP; tokbridge connects a local shop (settings.region), so that is not used.
+PRICE_RANGE = {Region.US: (Decimal("0.01"), Decimal("7600")), Region.UK: (Decimal("0.01"), Decimal("5600"))}
+CURRENCY = {Region.US: "USD", Region.UK: "GBP"}
 
 
 def _problem(reason: str, fix: str, *, sku: str = "") -> ActionRequiredError:
@@ -89,14 +106,45 @@ def _skus(listing: DesiredListing) -> list[ActionRequiredError]:
     return found
 
 
+def chosen_values(listing: DesiredListing, known: Sequence[TikTokAttribute] | None) -> set[tuple[str, str]]:
+    """(attribute id, value id) pairs the listing gives, value names resolved through the category's
+    attribute list: what `requirement_conditions` (VALUE_ID_MATCH) are matched against."""
+    specs = {spec.id: spec for spec in known or ()}
+    pairs: set[tuple[str, str]] = set()
+    for attribute in listing.product_attributes:
+        spec = specs.get(attribute.id)
+        ids = {v.name.casefold(): v.id for v in spec.values} if spec is not None else {}
+        pairs.update((attribute.id, ids.get(value.casefold(), value)) for value in attribute.values)
+    return pairs
+
+
+def _condition_met(conditions: Sequence[RequirementCondition], chosen: set[tuple[str, str]],
+                   known: Sequence[TikTokAttribute] | None) -> str:
+    """" when ATTRIBUTE is VALUE" for the first condition the listing meets; "" when none is met."""
+    for condition in conditions:
+        if (condition.attribute_id, condition.value_id) in chosen:
+            spec = next((a for a in known or () if a.id == condition.attribute_id), None)
+            name = spec.name if spec is not None else condition.attribute_id
+            value = next((v.name for v in spec.values if v.id == condition.value_id), condition.value_id) \
+                if spec is not None else condition.value_id
+            return f" when {name} is {value}"
+    return ""
+
+
 def _attributes(listing: DesiredListing, known: Sequence[TikTokAttribute] | None) -> list[ActionRequiredError]:
     filled = {a.id for a in listing.product_attributes if a.values}
-    return [
-        _problem(f"required attribute {spec.name} ({spec.id}) of TikTok category {listing.category_id} is missing",
-                 f'map it under product_attributes: "{listing.category_id}": in mappings/attributes.yaml')
-        for spec in known or ()
-        if spec.type == "PRODUCT_PROPERTY" and spec.required and spec.id not in filled
-    ]
+    chosen = chosen_values(listing, known)
+    found = []
+    for spec in known or ():
+        if spec.type != "PRODUCT_PROPERTY" or spec.id in filled:
+            continue
+        when = _condition_met(spec.conditions, chosen, known)
+        if spec.required or when:
+            found.append(_problem(
+                f"required attribute {spec.name} ({spec.id}) of TikTok category {listing.category_id} is missing"
+                + (f" (required{when})" if when else ""),
+                f'map it under product_attributes: "{listing.category_id}": in mappings/attributes.yaml'))
+    return found
 
 
 def _did_you_mean(value: str, allowed: Sequence[str]) -> str:
@@ -132,8 +180,11 @@ def check_values(listing: DesiredListing, known: Sequence[TikTokAttribute] | Non
             for problem in _value_problems(attribute, specs[attribute.id], listing.category_id)]
 
 
-def check_category_rules(listing: DesiredListing, rules: CategoryRules | None) -> list[ActionRequiredError]:
-    """The category's rules (Get Category Rules) the listing does not meet: size chart, certifications."""
+def check_category_rules(listing: DesiredListing, rules: CategoryRules | None,
+                         attributes: Sequence[TikTokAttribute] | None = None) -> list[ActionRequiredError]:
+    """The category's rules (Get Category Rules) the listing does not meet: size chart, certifications
+    (those required outright, and those whose `requirement_conditions` the listing's attribute values
+    meet, e.g. a Safety Data Sheet when the hazmat attribute says Yes; `attributes` resolves value names)."""
     if rules is None:
         return []
     found = []
@@ -144,12 +195,47 @@ def check_category_rules(listing: DesiredListing, rules: CategoryRules | None) -
             f'map one under size_charts: "{category}": in mappings/attributes.yaml (a size chart template id '
             "from Seller Center > Products > Size charts, or an image expression)"))
     given = {c.id for c in listing.certifications if c.image_urls}
+    chosen = chosen_values(listing, attributes)
     for cert in rules.certifications:
-        if cert.required and cert.id not in given:
+        when = _condition_met(cert.conditions, chosen, attributes)
+        if (cert.required or when) and cert.id not in given:
             found.append(_problem(
-                f"TikTok category {category} requires the certification {cert.name} ({cert.id}) and the listing "
-                "has none",
+                f"TikTok category {category} requires the certification {cert.name} ({cert.id}){when} and the "
+                "listing has none",
                 f'map its image under certifications: "{category}": "{cert.id}": in mappings/attributes.yaml'))
+    return found
+
+
+def check_prices(listing: DesiredListing, region: Region) -> list[ActionRequiredError]:
+    """Each SKU price outside the market's range, with the selling policy behind it as the rule."""
+    low, high = PRICE_RANGE[region]
+    currency = CURRENCY[region]
+    found = []
+    for sku in listing.skus:
+        if low <= sku.price <= high:
+            continue
+        trace = sku.trace.get("price")
+        rule = str(trace.rule) if trace is not None else "rules/selling.yaml"
+        limit = f"at most {high}" if sku.price > high else f"at least {low}"
+        found.append(ActionRequiredError(
+            rule=rule,
+            reason=f"price {sku.price} {currency} is outside the range TikTok takes in {region.value} "
+                   f"({low}-{high} {currency})",
+            fix=f"make the price {limit} {currency}: change it in Ecwid or the selling policy at {rule}",
+            sku=sku.seller_sku))
+    return found
+
+
+def priced_out(listings: Mapping[int, DesiredListing], region: Region) -> dict[int, tuple[ActionRequired, ...]]:
+    """The listings to be on sale with a SKU price outside the market's range, by Ecwid product id."""
+    found = {}
+    for pid, listing in listings.items():
+        if listing.intent is not ListingIntent.LIST:
+            continue
+        problems = check_prices(listing, region)
+        if problems:
+            found[pid] = tuple(ActionRequired(pid, p.rule, p.reason, p.fix, sku=p.sku, details={"field": "price"})
+                               for p in problems)
     return found
 
 
@@ -162,4 +248,4 @@ def check_listing(listing: DesiredListing, *, region: Region,
     is not connected: not checked).
     """
     return [*_content(listing, region), *_skus(listing), *_attributes(listing, attributes),
-            *check_values(listing, attributes), *check_category_rules(listing, rules)]
+            *check_values(listing, attributes), *check_category_rules(listing, rules, attributes)]

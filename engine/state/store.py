@@ -34,7 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from engine.http import redact
-from engine.model.listing import ActionRequired, AttributeValue, AuditFailure, ProductStatus, TikTokAttribute
+from engine.model.listing import (
+    ActionRequired,
+    AttributeValue,
+    AuditFailure,
+    ProductStatus,
+    RequirementCondition,
+    TikTokAttribute,
+)
 from engine.reconcile.essence import (
     ActualListing,
     audit_failure_from_json,
@@ -957,13 +964,15 @@ def _order(row: Any) -> ImportedOrder:
 
 def _attribute_json(a: TikTokAttribute) -> dict[str, Any]:
     return {"id": a.id, "name": a.name, "type": a.type, "required": a.required, "customizable": a.customizable,
-            "multiple": a.multiple, "values": [[v.id, v.name] for v in a.values]}
+            "multiple": a.multiple, "values": [[v.id, v.name] for v in a.values],
+            "conditions": [[c.attribute_id, c.value_id] for c in a.conditions]}
 
 
 def _attribute_from_json(d: Mapping[str, Any]) -> TikTokAttribute:
     return TikTokAttribute(id=d["id"], name=d["name"], type=d["type"], required=bool(d["required"]),
                            values=tuple(AttributeValue(i, n) for i, n in d["values"]),
-                           customizable=bool(d["customizable"]), multiple=bool(d["multiple"]))
+                           customizable=bool(d["customizable"]), multiple=bool(d["multiple"]),
+                           conditions=tuple(RequirementCondition(i, v) for i, v in d.get("conditions", ())))
 
 
 def default_path(config_root: str | Path) -> Path:

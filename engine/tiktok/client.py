@@ -38,7 +38,7 @@ from engine.http import (
     redact,
 )
 from engine.http.tls import tls_context
-from engine.model.listing import CategoryRules, TikTokAttribute, TikTokCategory, TikTokProduct
+from engine.model.listing import CategoryRules, SizeChartTemplate, TikTokAttribute, TikTokCategory, TikTokProduct
 from engine.model.tiktok_order import (
     Cancellation,
     DeliveryOption,
@@ -392,7 +392,8 @@ class TikTokClient:
     def get_product(self, product_id: str, *, return_under_review_version: bool = False) -> TikTokProduct:
         query: dict[str, str | int] = {"return_under_review_version": "true"} if return_under_review_version else {}
         return convert.parse_product(self.call(
-            "GET", "/product/202309/products/{product_id}", path_params={"product_id": product_id}, query=query))
+            "GET", "/product/202309/products/{product_id}", path_params={"product_id": product_id}, query=query),
+            detailed=True)
 
     def diagnose_product(self, product_id: str, *, category_version: str = "") -> ListingQuality:
         """TikTok's listing-quality tier and how to solve each finding, for a listed product.
@@ -515,6 +516,18 @@ class TikTokClient:
                 query[key] = value
         for page in self._pages("GET", "/product/202309/brands", page_size=page_size, query=query):
             yield from convert.parse_brands(page)
+
+    def size_chart_templates(self, *, ids: Sequence[str] = (), keyword: str = "",
+                             page_size: int = 100) -> Iterator[SizeChartTemplate]:
+        """The shop's size chart templates (Search Size Charts, 202407): all, or those `ids` (at most 50;
+        they win over `keyword`) or whose name has `keyword`."""
+        body: dict[str, Any] = {}
+        if ids:
+            body["ids"] = list(ids)
+        if keyword:
+            body["keyword"] = keyword
+        for page in self._pages("POST", "/product/202407/sizecharts/search", page_size=page_size, body=body):
+            yield from convert.parse_size_charts(page)
 
     def create_custom_brand(self, name: str) -> str:
         data = self.call("POST", "/product/202309/brands", body={"name": name}, shop_scoped=False)

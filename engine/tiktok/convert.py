@@ -22,7 +22,9 @@ from engine.model.listing import (
     PackageWeight,
     ProductAttribute,
     ProductStatus,
+    RequirementCondition,
     SalesAttribute,
+    SizeChartTemplate,
     TikTokAttribute,
     TikTokCategory,
     TikTokProduct,
@@ -213,8 +215,8 @@ def _audit_failure(r: Mapping[str, Any]) -> AuditFailure:
                         suggestions=tuple(_s(x) for x in r.get("suggestions") or ()))
 
 
-def parse_product(data: Mapping[str, Any]) -> TikTokProduct:
-    """A product from Get Product or one entry of Search Products (which carries fewer fields)."""
+def parse_product(data: Mapping[str, Any], *, detailed: bool = False) -> TikTokProduct:
+    """A product from Get Product (`detailed`) or one entry of Search Products (which carries fewer fields)."""
     return TikTokProduct(
         id=_s(data.get("id")),
         status=_status(data.get("status")),
@@ -234,6 +236,7 @@ def parse_product(data: Mapping[str, Any]) -> TikTokProduct:
         update_time=_i(data.get("update_time")),
         audit_status=_s((data.get("audit") or {}).get("status")),
         quality_tier=_s(data.get("listing_quality_tier")),
+        shows_brand=detailed,
     )
 
 
@@ -320,15 +323,24 @@ def parse_attributes(data: Mapping[str, Any]) -> tuple[TikTokAttribute, ...]:
             values=tuple(AttributeValue(id=_s(v.get("id")), name=_s(v.get("name"))) for v in a.get("values") or ()),
             customizable=bool(a.get("is_customizable", True)),
             multiple=bool(a.get("is_multiple_selection", False)),
+            conditions=parse_conditions(a.get("requirement_conditions")),
         )
         for a in data.get("attributes") or ()
     )
 
 
+def parse_conditions(items: Any) -> tuple[RequirementCondition, ...]:
+    """`requirement_conditions` of an attribute or a certification. Only VALUE_ID_MATCH is documented;
+    another type is left out (not checked) rather than guessed at."""
+    return tuple(RequirementCondition(_s(c.get("attribute_id")), _s(c.get("attribute_value_id")))
+                 for c in items or () if isinstance(c, Mapping) and c.get("condition_type") == "VALUE_ID_MATCH")
+
+
 def parse_category_rules(data: Mapping[str, Any]) -> CategoryRules:
     return CategoryRules(
         certifications=tuple(Certification(id=_s(c.get("id")), name=_s(c.get("name")),
-                                           required=bool(c.get("is_required")))
+                                           required=bool(c.get("is_required")),
+                                           conditions=parse_conditions(c.get("requirement_conditions")))
                              for c in data.get("product_certifications") or ()),
         size_chart_supported=bool((data.get("size_chart") or {}).get("is_supported")),
         size_chart_required=bool((data.get("size_chart") or {}).get("is_required")),
@@ -383,6 +395,13 @@ def parse_listing_quality(data: Mapping[str, Any]) -> ListingQuality:
 
 def parse_recommended_category(data: Mapping[str, Any]) -> str:
     return _s(data.get("leaf_category_id"))
+
+
+def parse_size_charts(data: Mapping[str, Any]) -> tuple[SizeChartTemplate, ...]:
+    """Search Size Charts (POST /product/202407/sizecharts/search): `size_chart[{template_id,
+    template_name, images[{locale, uri, url}]}]` (a list under a singular key, as documented)."""
+    return tuple(SizeChartTemplate(_s(c.get("template_id")), _s(c.get("template_name")))
+                 for c in data.get("size_chart") or () if isinstance(c, Mapping) and c.get("template_id"))
 
 
 def parse_brands(data: Mapping[str, Any]) -> tuple[Brand, ...]:

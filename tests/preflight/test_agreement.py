@@ -1,8 +1,10 @@
 """Preflight and TikTok's review agree: the same listings through `engine.rules.preflight` and through
 the TikTok sandbox's Check Product Listing (its review as a dry run, on a real socket) get the same
-verdict, for every rule preflight knows (content, SKUs, required attributes, attribute values,
-the category's size chart and certifications); and on the demo catalog, with its deliberately broken
-products, no create that passes preflight is refused by the review (the share printed is 0).
+verdict, for every rule preflight knows (content, SKUs, the market's price range, required
+attributes, attribute values, the category's size chart, whether its template exists,
+certifications, and dangerous goods (hazmat): the attribute and what its "Yes" requires through
+`requirement_conditions`); and on the demo catalog, with its deliberately broken products, no create that
+passes preflight is refused by the review (the share printed is 0).
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from engine.model.listing import (
     ProductAttribute,
     ProductStatus,
     SalesAttribute,
+    SizeChart,
 )
 from engine.model.plan import ActionKind, CreateListing
 from engine.passes.catalog import apply_catalog, plan_catalog, refresh_reviews
 from engine.rules import preflight
+from engine.rules.category_rules import unknown_size_charts
 from engine.runtime import Runtime
-from engine.sandbox.tiktok.data import TOY_CERTIFICATE
+from engine.sandbox.tiktok.data import HAZMAT_ID, SDS_CERTIFICATE, TOY_CERTIFICATE
 from engine.tiktok import convert
 from tests.e2e.world import make_world
 
@@ -59,10 +63,24 @@ def _toy(listing: DesiredListing, *, certified: bool) -> DesiredListing:
                                certifications=certificate)
 
 
+BATTERIES = "841872"  # Dry Cell Batteries: the dangerous-goods attribute required; "Yes" asks a class and an SDS
+HAZMAT = ProductAttribute(HAZMAT_ID, "Other Dangerous Goods or Hazardous Materials", ("Yes",))
+NOT_HAZMAT = ProductAttribute(HAZMAT_ID, "Other Dangerous Goods or Hazardous Materials", ("No",))
+LITHIUM = ProductAttribute("101620", "Dangerous Goods Class", ("Class 9: Lithium Batteries",))
+
+
+def _batteries(listing: DesiredListing, *attributes: ProductAttribute, sds: bool = False) -> DesiredListing:
+    sheet = (ListingCertification(SDS_CERTIFICATE["id"], listing.main_images[:1]),) if sds else ()
+    return dataclasses.replace(listing, category_id=BATTERIES, product_attributes=attributes, size_chart=None,
+                               certifications=sheet)
+
+
 # Flaws both sides must refuse, and variations both must let through (the names say which).
 FLAWS: dict[str, Flaw] = {
     "as the rules made it": lambda listing: listing,
     "price at the top of the range": lambda listing: _skus(listing, price=Decimal("7600")),
+    "price above the range": lambda listing: _skus(listing, price=Decimal("7600.01")),
+    "price of nothing": lambda listing: _skus(listing, price=Decimal("0")),
     "no main image": lambda listing: dataclasses.replace(listing, main_images=()),
     "ten main images": lambda listing: dataclasses.replace(listing, main_images=listing.main_images[:1] * 10),
     "title of 256 characters": lambda listing: dataclasses.replace(listing, title="T" * 256),
@@ -70,11 +88,17 @@ FLAWS: dict[str, Flaw] = {
     "required material left out": lambda listing: dataclasses.replace(listing, product_attributes=()),
     "two SKUs alike": _alike,
     "required size chart left out": lambda listing: dataclasses.replace(listing, size_chart=None),
+    "a size chart template the shop does not have": lambda listing: dataclasses.replace(
+        listing, size_chart=SizeChart(template_id="7300000000000000009")),
     "a value the attribute does not list": lambda listing: _with(listing, ProductAttribute(
         "100400", "Stretch", ("Stretchy",))),
     "two values for a single-value attribute": lambda listing: _with(listing, ProductAttribute(
         "100400", "Stretch", ("Slight", "High"))),
     "toy without its certificate": lambda listing: _toy(listing, certified=False),
+    "batteries without the dangerous-goods answer": lambda listing: _batteries(listing),
+    "dangerous goods without their class or SDS": lambda listing: _batteries(listing, HAZMAT),
+    "dangerous goods with their class, no SDS": lambda listing: _batteries(listing, HAZMAT, LITHIUM),
+    "dangerous goods with their SDS, no class": lambda listing: _batteries(listing, HAZMAT, sds=True),
 }
 PASSES: dict[str, Flaw] = {
     "as the rules made it": lambda listing: listing,
@@ -82,6 +106,8 @@ PASSES: dict[str, Flaw] = {
     "listed values of a multiple-selection attribute": lambda listing: _with(listing, ProductAttribute(
         "100401", "Washing Instructions", ("Hand Wash Only", "cold wash"))),
     "toy with its certificate": lambda listing: _toy(listing, certified=True),
+    "batteries that are not dangerous goods": lambda listing: _batteries(listing, NOT_HAZMAT),
+    "dangerous goods with their class and SDS": lambda listing: _batteries(listing, HAZMAT, LITHIUM, sds=True),
 }
 FLAWS.update(PASSES)
 
@@ -112,12 +138,18 @@ def test_preflight_and_the_sandbox_review_give_the_same_verdicts(tmp_path: Path)
         rules[TOY] = runtime.tiktok.get_category_rules(TOY, category_version=version)
         attributes[TOY] = runtime.tiktok.get_attributes(TOY, category_version=version)
         assert rules[TOY].certifications and not rules[TOY].size_chart_required
+        rules[BATTERIES] = runtime.tiktok.get_category_rules(BATTERIES, category_version=version)
+        attributes[BATTERIES] = runtime.tiktok.get_attributes(BATTERIES, category_version=version)
+        templates = runtime.size_chart_templates()
+        assert templates and apparel.size_chart.template_id in {t.id for t in templates}
         verdicts = {}
         for name, flaw in FLAWS.items():
             listing = flaw(apparel)
             refused = preflight.check_listing(listing, region=runtime.region,
                                               attributes=attributes.get(listing.category_id),
                                               rules=rules.get(listing.category_id))
+            refused += preflight.check_prices(listing, runtime.region)
+            refused += unknown_size_charts(runtime.config, {0: listing}, templates).get(0, ())
             verdicts[name] = (not refused, _listing_check(runtime, listing))
         assert {name: ours for name, (ours, _) in verdicts.items()} == \
                {name: theirs for name, (_, theirs) in verdicts.items()}, verdicts

@@ -1,5 +1,5 @@
 """Category rules before the call, on the sandboxes' real sockets: size charts, certifications,
-attribute values, and brand drift.
+attribute values, dangerous goods, and brand drift.
 
 - a product whose TikTok category requires a certification (the sandbox's toy categories) and has
   none mapped is blocked in `plan` with the rule and the fix, and no create is sent for it; mapped
@@ -8,9 +8,15 @@ attribute values, and brand drift.
 - a category that requires a size chart without one mapped blocks its products the same way;
   mapped (a Seller Center template), the create carries it and the review passes it;
 - an attribute value the category does not list is blocked with "did you mean";
-- another brand picked in Seller Center shows as drift in a refreshed plan;
+- another brand picked in Seller Center shows as drift in a refreshed plan; a brand removed there
+  (Get Product then leaves `brand` out) too, and `drift: revert` puts it back;
 - `validate`, offline, checks mapped attribute names and constant values against the attribute
-  lists a connected plan saved, at FILE:LINE with "did you mean".
+  lists a connected plan saved, at FILE:LINE with "did you mean";
+- a mapped size chart template the shop does not have (Search Size Charts) is blocked in `plan`
+  with the mapping's FILE:LINE and "did you mean", and `validate` refuses it offline after;
+- dangerous goods (a battery category): the hazmat answer is required; "Yes" makes a class
+  attribute and a Safety Data Sheet required (`requirement_conditions`), each blocked with the rule
+  until mapped, then the create passes review.
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ from engine.config import ConfigError, load
 from engine.model.listing import ProductStatus
 from engine.model.plan import ActionKind
 from engine.passes.catalog import apply_catalog, plan_catalog, refresh_reviews
-from engine.sandbox.tiktok.data import SIZE_CHART_TEMPLATES, TOY_CERTIFICATE
+from engine.sandbox.tiktok.data import HAZMAT_ID, SDS_CERTIFICATE, SIZE_CHART_TEMPLATES, TOY_CERTIFICATE
+from engine.views.dashboard_plan import Change, drifted
 from tests.e2e.world import make_world
 
+BATTERIES = "841872"  # Dry Cell Batteries: a dangerous-goods answer required; "Yes" asks a class and an SDS
 TOY = "700699"  # Toys & Hobbies > ... > Stuffed Toys (a CPC required, no size chart)
 CERTIFICATE = f"""
 certifications:
@@ -142,3 +150,121 @@ def test_validate_checks_mapped_attributes_against_the_saved_lists_offline(tmp_p
         assert f"mappings/attributes.yaml:{line}:" in text
         assert "does not take 'Slite' (did you mean \"Slight\"?)" in text
         assert "has no product attribute 'Materail' (did you mean \"Material\"?)" in text
+
+
+def test_a_brand_removed_in_seller_center_is_drift_and_revert_puts_it_back(tmp_path: Path) -> None:
+    with make_world(tmp_path, n_products=4) as world:
+        world.edit_config("rules/sync.yaml", "  attributes: false", "  attributes: true")  # brand: an attribute edit
+        with world.runtime() as runtime:
+            apply_catalog(runtime, plan_catalog(runtime))
+            world.finish_reviews()
+            refresh_reviews(runtime)
+            assert not plan_catalog(runtime, refresh=True).drift
+            product_id, product = next((i, p) for i, p in world.tiktok.products.items()
+                                       if p["content"].get("brand_id"))
+            brand = next(b["name"] for b in world.tiktok.brands if b["id"] == product["content"]["brand_id"])
+            # Seller Center's "No brand": Get Product then leaves `brand` out (absent, not null).
+            httpx.post(f"{world.tiktok_server.url}/_seller/products/{product_id}", json={"brand_id": ""})
+            shown = runtime.tiktok.call("GET", "/product/202309/products/{product_id}",
+                                        path_params={"product_id": product_id})
+            assert "brand" not in shown
+            plan = plan_catalog(runtime, refresh=True)
+            (drift,) = plan.drift
+            assert [(c.field, c.old, c.new) for c in drift.changes] == [("brand", brand, "")]
+            edits = [a for a in plan.actions if a.kind is ActionKind.UPDATE_PRODUCT]
+            assert [c.field for a in edits for c in a.changes] == ["brand"]  # drift: revert
+            apply_catalog(runtime, plan)
+            assert world.tiktok.products[product_id]["content"]["brand_id"] == product["content"]["brand_id"]
+            world.finish_reviews()
+            assert not plan_catalog(runtime, refresh=True).drift
+
+
+def test_a_size_chart_template_the_shop_does_not_have_is_blocked_then_refused_by_validate(tmp_path: Path) -> None:
+    with make_world(tmp_path, n_products=6) as world:
+        tops = next(i for i, n in SIZE_CHART_TEMPLATES.items() if n == "Tops (US sizes)")
+        typo = tops[:-2] + tops[-1]  # one digit dropped
+        world.edit_config("mappings/attributes.yaml", f'template_id: "{tops}"', f'template_id: "{typo}"')
+        line = next(n for n, row in enumerate((world.root / "mappings" / "attributes.yaml").read_text()
+                                              .splitlines(), 1) if typo in row)
+        with world.runtime() as runtime:
+            paged = runtime.tiktok.size_chart_templates(page_size=1)  # the client follows next_page_token
+            assert {(t.id, t.name) for t in paged} == set(SIZE_CHART_TEMPLATES.items())
+            assert [t.name for t in runtime.tiktok.size_chart_templates(ids=[tops])] == ["Tops (US sizes)"]
+            plan = plan_catalog(runtime)  # connected: asks Search Size Charts, saves the list beside the tree
+            blocked = [b for b in plan.blocked if "size chart template" in b.reason]
+            assert blocked
+            assert blocked[0].rule == f"mappings/attributes.yaml:{line}"
+            assert blocked[0].reason == (f'the shop has no size chart template {typo} (did you mean {tops} '
+                                         f'"Tops (US sizes)"?); TikTok\'s review refuses a listing with it')
+            shirts = {b.ecwid_product_id for b in blocked}
+            assert not [a for a in plan.actions if a.ecwid_product_id in shirts]
+            assert shirts <= {i.ecwid_product_id for i in runtime.state.action_required(source="rules")}
+            apply_catalog(runtime, plan)
+            sent = {p["content"]["external_product_id"] for p in world.tiktok.products.values()}
+            assert not sent & {str(s) for s in shirts}  # no request for a blocked product
+        with pytest.raises(ConfigError) as refused:  # `validate` checks the saved list, offline
+            load(str(world.root), env=world.env)
+        assert f"mappings/attributes.yaml:{line}:" in str(refused.value)
+        assert f'no size chart template {typo} (did you mean {tops} "Tops (US sizes)"?)' in str(refused.value)
+        world.edit_config("mappings/attributes.yaml", f'template_id: "{typo}"', f'template_id: "{tops}"')
+        with world.runtime() as runtime:
+            plan = plan_catalog(runtime)
+            assert not [b for b in plan.blocked if "size chart template" in b.reason]
+            assert shirts <= {a.ecwid_product_id for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT}
+
+
+def test_dangerous_goods_need_their_class_and_safety_data_sheet_then_pass_review(tmp_path: Path) -> None:
+    hazmat = "Other Dangerous Goods or Hazardous Materials"
+    with make_world(tmp_path, n_products=6) as world:
+        world.edit_config("mappings/categories.yaml", '"601591"', f'"{BATTERIES}"')
+        with world.runtime() as runtime:
+            plan = plan_catalog(runtime)
+            cells = {b.ecwid_product_id for b in plan.blocked
+                     if b.reason == f"required attribute {hazmat} ({HAZMAT_ID}) of TikTok category {BATTERIES} "
+                                    "is missing"}
+            assert cells
+        # The merchant answers TikTok's dangerous-goods question per category (or per product, by expression).
+        world.edit_config("mappings/attributes.yaml", '  "601226":\n',
+                          f'  "{BATTERIES}":\n    {hazmat}: "\'Yes\'"\n  "601226":\n')
+        with world.runtime() as runtime:
+            reasons = {b.reason for b in plan_catalog(runtime).blocked if b.ecwid_product_id in cells}
+            assert reasons == {f"required attribute Dangerous Goods Class (101620) of TikTok category {BATTERIES} "
+                               f"is missing (required when {hazmat} is Yes)"}
+        world.edit_config("mappings/attributes.yaml", f'    {hazmat}: "\'Yes\'"\n',
+                          f'    {hazmat}: "\'Yes\'"\n    Dangerous Goods Class: "\'Class 9: Lithium Batteries\'"\n')
+        with world.runtime() as runtime:
+            plan = plan_catalog(runtime)
+            blocked = [b for b in plan.blocked if b.ecwid_product_id in cells]
+            assert {b.reason for b in blocked} == {
+                f"TikTok category {BATTERIES} requires the certification {SDS_CERTIFICATE['name']} "
+                f"({SDS_CERTIFICATE['id']}) when {hazmat} is Yes and the listing has none"}
+            assert f'certifications: "{BATTERIES}": "{SDS_CERTIFICATE["id"]}":' in blocked[0].fix
+            assert not [a for a in plan.actions if a.ecwid_product_id in cells]
+        with (world.root / "mappings" / "attributes.yaml").open("a") as attributes:
+            attributes.write(f'\ncertifications:\n  "{BATTERIES}":\n'
+                             f'    "{SDS_CERTIFICATE["id"]}": "product.images[0]"\n')
+        with world.runtime() as runtime:
+            plan = plan_catalog(runtime)
+            assert not [b for b in plan.blocked if b.ecwid_product_id in cells]
+            apply_catalog(runtime, plan)
+            world.finish_reviews()
+            refresh_reviews(runtime)
+            listings = runtime.state.listings()
+            assert all(listings[pid].status is ProductStatus.ACTIVATE for pid in cells)
+            cell = next(p for p in world.tiktok.products.values() if p["content"]["category_id"] == BATTERIES)
+            assert [c["id"] for c in cell["content"]["certifications"]] == [SDS_CERTIFICATE["id"]]
+
+
+def test_a_brand_removed_in_seller_center_shows_in_the_drifted_view_when_not_reverted(tmp_path: Path) -> None:
+    with make_world(tmp_path, n_products=4) as world, world.runtime() as runtime:
+        apply_catalog(runtime, plan_catalog(runtime))
+        world.finish_reviews()
+        refresh_reviews(runtime)
+        pid, product_id = next((pid, listing.tiktok_product_id) for pid, listing in runtime.state.listings().items()
+                               if world.tiktok.products[listing.tiktok_product_id]["content"].get("brand_id"))
+        brand = runtime.state.listings()[pid].applied.brand
+        httpx.post(f"{world.tiktok_server.url}/_seller/products/{product_id}", json={"brand_id": ""})
+        apply_catalog(runtime, plan_catalog(runtime, refresh=True))  # revise: attributes is off: not put back
+        listings = runtime.state.listings()
+        assert drifted((p, listing.applied, listing.known) for p, listing in listings.items()) == {
+            pid: (Change("Brand", brand, "none"),)}  # the dashboard's Drifted view

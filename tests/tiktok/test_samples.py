@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engine.model.listing import ProductStatus
+from engine.model.listing import ProductStatus, RequirementCondition
 from engine.model.tiktok_order import CancelStatus, OrderStatus, PackageStatus
 from engine.tiktok import convert, signing, webhooks
 from engine.tiktok.webhooks import GenericEvent
@@ -194,3 +194,18 @@ def test_request_sample_signature_covers_every_byte(path: Path) -> None:
 def test_unknown_webhook_type_is_kept_whole() -> None:
     event = webhooks.parse(b'{"type": 99, "shop_id": "1", "timestamp": 5, "data": {"x": [1]}}')
     assert event == GenericEvent(type=99, notification_id="", shop_id="1", timestamp=5, data={"x": [1]})
+
+
+def test_requirement_conditions_of_the_samples_are_read() -> None:
+    """The documented `requirement_conditions[{condition_type: VALUE_ID_MATCH, attribute_id,
+    attribute_value_id}]` of Get Category Rules' certifications and Get Attributes' attributes:
+    what makes a hazmat follow-up required (engine.rules.preflight)."""
+    rules = json.loads((SAMPLES / "get-category-rules.response.json").read_text())["data"]
+    (certification,) = convert.parse_category_rules(rules).certifications
+    assert certification.conditions == (RequirementCondition("101610", "1024358"),)
+    attributes = json.loads((SAMPLES / "get-attributes.response.json").read_text())["data"]
+    (attribute,) = convert.parse_attributes(attributes)
+    assert attribute.conditions == (RequirementCondition("101610", "1024358"),)
+    other = {"attributes": [{**attributes["attributes"][0], "requirement_conditions": [
+        {"condition_type": "SOMETHING_ELSE", "attribute_id": "1", "attribute_value_id": "2"}]}]}
+    assert convert.parse_attributes(other)[0].conditions == ()  # an undocumented type is not guessed at

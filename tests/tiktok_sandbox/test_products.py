@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.sandbox.tiktok import ManualClock
+from engine.sandbox.tiktok.data import SIZE_CHART_TEMPLATES
 from tests.tiktok_sandbox.conftest import Receiver, SignedClient, live_product, png, product_body
 
 P = "/product/202309/products"
@@ -52,8 +53,6 @@ def test_review_fails_with_reasons_and_suggestions(client: SignedClient, clock: 
         "The listing contains prohibited content: replica."]
     assert _failed(client, clock, main_images=[{"uri": "tos-maliva-i-o3syd03w52-us/never-uploaded"}]) == [
         "Main image tos-maliva-i-o3syd03w52-us/never-uploaded was not uploaded to TikTok Shop."]
-    sku = {"seller_sku": "FREE", "price": {"amount": "0", "currency": "USD"}}
-    assert _failed(client, clock, skus=[sku]) == ["SKU FREE has an invalid price 0."]
     mixed = [{"seller_sku": "A", "price": {"amount": "1", "currency": "USD"},
               "sales_attributes": [{"name": "Color", "value_name": "Red"}]},
              {"seller_sku": "B", "price": {"amount": "1", "currency": "USD"},
@@ -82,6 +81,12 @@ def test_structural_errors_are_rejected_at_once(client: SignedClient) -> None:
     bad_wh = [{"seller_sku": "X", "price": {"amount": "1", "currency": "USD"},
                "inventory": [{"warehouse_id": "123", "quantity": 1}]}]
     assert client.call("POST", P, product_body(client, skus=bad_wh))["code"] == 12052097
+    # The market's price range (tiktok.md §6.2: US 0.01-7600 USD): refused at once, as Update Price does.
+    for amount in ("0", "7600.01"):
+        priced = client.call("POST", P, product_body(client, skus=[
+            {"seller_sku": "P", "price": {"amount": amount, "currency": "USD"}}]))
+        assert (priced["code"], priced["message"]) == (
+            12052073, f"Invalid price for SKU P: {amount} USD; the price must be from 0.01 to 7600 USD")
     created = client.call("POST", P, product_body(client, brand_id="123"))
     assert created["code"] == 0 and "Brand does not exist" in created["data"]["warnings"][0]["message"]
 
@@ -219,6 +224,27 @@ def test_categories_attributes_rules_brands(client: SignedClient) -> None:
     providers = client.ok("GET", f"/logistics/202309/delivery_options/{options['delivery_options'][0]['id']}"
                           "/shipping_providers")["shipping_providers"]
     assert {"USPS", "UPS", "FedEx"} <= {p["name"] for p in providers}
+
+
+def test_search_size_charts_answers_the_documented_shape(client: SignedClient) -> None:
+    """Search Size Charts (202407): `size_chart[{template_id, template_name, images[{locale, uri, url}]}]`,
+    `total_count`, `next_page_token`; `ids` win over `keyword`."""
+    path = "/product/202407/sizecharts/search"
+    everything = client.ok("POST", path, {}, params={"page_size": "1"})
+    assert set(everything) == {"size_chart", "total_count", "next_page_token"}
+    assert everything["total_count"] == len(SIZE_CHART_TEMPLATES) and everything["next_page_token"]
+    (chart,) = everything["size_chart"]
+    assert set(chart) == {"template_id", "template_name", "images"}
+    assert set(chart["images"][0]) == {"locale", "uri", "url"}
+    rest = client.ok("POST", path, {}, params={"page_size": "1", "page_token": everything["next_page_token"]})
+    assert rest["size_chart"][0]["template_id"] != chart["template_id"]
+    tops = client.ok("POST", path, {"keyword": "tops"}, params={"page_size": "20"})
+    assert [c["template_name"] for c in tops["size_chart"]] == ["Tops (US sizes)"]
+    dresses = next(i for i, n in SIZE_CHART_TEMPLATES.items() if n.startswith("Dresses"))
+    by_id = client.ok("POST", path, {"ids": [dresses], "keyword": "tops"}, params={"page_size": "20"})
+    assert [c["template_id"] for c in by_id["size_chart"]] == [dresses]
+    assert client.call("POST", path, {}, params={"page_size": "101"})["code"] != 0
+    assert client.call("POST", "/product/202309/sizecharts/search", {}, params={"page_size": "5"})["code"] != 0
 
 
 def test_daily_upload_quota(served: tuple[str, Any], clock: ManualClock) -> None:

@@ -24,7 +24,31 @@ MATERIAL_ID = "100157"
 # so the sandbox attaches one to the toy categories to have a category that asks for one].
 CERTIFIED_L1 = {"Toys & Hobbies"}
 TOY_CERTIFICATE = {"id": "7500000000000000001", "name": "Children's Product Certificate (CPC)"}
-# Size chart templates the seller made in Seller Center (the contract has no API listing them) [I].
+# Dangerous goods (hazmat). TikTok US asks it as a product attribute, "Other Dangerous Goods or
+# Hazardous Materials" (101619; value "No" is 1000059, as public connectors send it), and its
+# Dangerous Goods Policy asks a Safety Data Sheet (SDS) for a product that is one. Conditional
+# requirements have a documented shape, `requirement_conditions[{condition_type: VALUE_ID_MATCH,
+# attribute_id, attribute_value_id}]`, on Get Attributes' attributes and on Get Category Rules'
+# certifications (tiktok.md §7). The sandbox [I]: the attribute is required in its battery and
+# lighter categories, and its answer "Yes" (1000058) makes a class attribute and an SDS
+# certification required, through `requirement_conditions`.
+HAZMAT_CATEGORIES = {"841872", "842000", "856456"}  # Dry Cell Batteries, Button Batteries, Lighter Accessories
+HAZMAT_ID, HAZMAT_YES, HAZMAT_NO = "101619", "1000058", "1000059"
+_IF_HAZMAT = [{"condition_type": "VALUE_ID_MATCH", "attribute_id": HAZMAT_ID, "attribute_value_id": HAZMAT_YES}]
+HAZMAT_ATTRIBUTES = (
+    {"id": HAZMAT_ID, "name": "Other Dangerous Goods or Hazardous Materials", "type": "PRODUCT_PROPERTY",
+     "is_requried": True, "values": [{"id": HAZMAT_YES, "name": "Yes"}, {"id": HAZMAT_NO, "name": "No"}],
+     "value_data_format": "", "is_customizable": False, "requirement_conditions": [],
+     "is_multiple_selection": False},
+    {"id": "101620", "name": "Dangerous Goods Class", "type": "PRODUCT_PROPERTY", "is_requried": False,
+     "values": [{"id": "1000060", "name": "Class 9: Lithium Batteries"},
+                {"id": "1000061", "name": "Class 3: Flammable Liquids"},
+                {"id": "1000062", "name": "Class 2: Gases (Aerosols)"}],
+     "value_data_format": "", "is_customizable": False, "requirement_conditions": _IF_HAZMAT,
+     "is_multiple_selection": False},
+)
+SDS_CERTIFICATE = {"id": "7500000000000000002", "name": "Safety Data Sheet (SDS)"}
+# Size chart templates the seller made in Seller Center [I], listed by Search Size Charts (202407).
 SIZE_CHART_TEMPLATES = {"7300000000000000001": "Tops (US sizes)", "7300000000000000002": "Dresses (US sizes)"}
 
 
@@ -66,17 +90,26 @@ class CategoryTree:
                 entry["requirement_conditions"] = []
                 entry["value_data_format"] = "POSITIVE_INT_OR_DECIMAL" if entry["name"] == "Quantity Per Pack" else ""
             result.append(entry)
+        if category_id in HAZMAT_CATEGORIES:
+            result.extend(dict(a) for a in HAZMAT_ATTRIBUTES)
         return result
 
     def rules(self, category_id: str) -> dict[str, Any]:
         size_chart = seed()["size_charts"].get(category_id, {"is_supported": False, "is_required": False})
         certified = self.root_name(category_id) in CERTIFIED_L1
+        certifications = [{
+            **TOY_CERTIFICATE, "is_required": True,
+            "document_details": "Upload the Children's Product Certificate issued for this product.",
+            "sample_image_url": "", "requirement_conditions": [], "expiration_date": {"is_required": False},
+        }] if certified else []
+        if category_id in HAZMAT_CATEGORIES:
+            certifications.append({
+                **SDS_CERTIFICATE, "is_required": False,
+                "document_details": "Upload the manufacturer's Safety Data Sheet for this exact product.",
+                "sample_image_url": "", "requirement_conditions": _IF_HAZMAT,
+                "expiration_date": {"is_required": False}})
         return {
-            "product_certifications": [{
-                **TOY_CERTIFICATE, "is_required": True,
-                "document_details": "Upload the Children's Product Certificate issued for this product.",
-                "sample_image_url": "", "requirement_conditions": [], "expiration_date": {"is_required": False},
-            }] if certified else [],
+            "product_certifications": certifications,
             "size_chart": {"is_supported": bool(size_chart.get("is_supported")),
                            "is_required": bool(size_chart.get("is_required"))},
             "cod": {"is_supported": False},

@@ -156,6 +156,11 @@ def _sku_checks(sb: TikTokSandbox, sku: dict[str, Any]) -> None:
             raise ApiFailure(INVALID_PRICE, "price.amount must be a decimal string")
         if price.get("currency") != CURRENCY[sb.region]:
             raise ApiFailure(INVALID_PRICE, f"price.currency must be {CURRENCY[sb.region]}")
+        # The market's range (tiktok.md §6.2, local sellers): 12052073 on create and edit, as on Update Price.
+        maximum = Decimal(MAX_PRICE[sb.region])
+        if not Decimal("0.01") <= amount <= maximum:
+            raise ApiFailure(INVALID_PRICE, f"Invalid price for SKU {seller_sku}: {price.get('amount')} "
+                             f"{price.get('currency')}; the price must be from 0.01 to {maximum} {CURRENCY[sb.region]}")
     for entry in sku.get("inventory", []):
         _inventory_entry_check(sb, entry)
     if not isinstance(sku.get("sales_attributes", []), list):
@@ -184,14 +189,15 @@ def audit(sb: TikTokSandbox, content: dict[str, Any]) -> list[dict[str, Any]]:
         fail(f"The listing contains prohibited content: {', '.join(found)}.",
              "Remove the prohibited words from the title and description; TikTok Shop does not allow these items.")
     tree = sb.trees[content.get("category_version", "v1")]
+    specs = tree.attributes(content.get("category_id", ""), sb.region)
     given = {str(a.get("id")) for a in content.get("product_attributes", []) if isinstance(a, dict) and a.get("values")}
-    for attr in tree.attributes(content.get("category_id", ""), sb.region):
-        if attr.get("is_requried") and attr["id"] not in given:
+    chosen = _chosen(specs, content.get("product_attributes", []))
+    for attr in specs:
+        if _required(attr, "is_requried", chosen) and attr["id"] not in given:
             fail(f"The required attribute {attr['name']} is missing.",
                  f"Fill in {attr['name']} (attribute id {attr['id']}) from Get Attributes for this category.")
-    _attribute_value_audit(tree.attributes(content.get("category_id", ""), sb.region),
-                           content.get("product_attributes", []), fail)
-    _category_rules_audit(sb, tree.rules(content.get("category_id", "")), content, fail)
+    _attribute_value_audit(specs, content.get("product_attributes", []), fail)
+    _category_rules_audit(sb, tree.rules(content.get("category_id", "")), content, fail, chosen)
     images = content.get("main_images", [])
     if not 1 <= len(images) <= 9:
         fail("A product needs 1 to 9 main images.", "Upload between 1 and 9 main images.")
@@ -207,14 +213,29 @@ def audit(sb: TikTokSandbox, content: dict[str, Any]) -> list[dict[str, Any]]:
     if len(skus) > MAX_SKUS:
         fail(f"The product has {len(skus)} SKUs; at most {MAX_SKUS} are allowed.",
              f"Split the product into listings of at most {MAX_SKUS} SKUs.")
-    maximum = Decimal(MAX_PRICE[sb.region])
-    for sku in skus:
-        amount = decimal_of(sku.get("price", {}).get("amount"))
-        if amount is None or not Decimal("0.01") <= amount <= maximum:
-            fail(f"SKU {sku.get('seller_sku')} has an invalid price {sku.get('price', {}).get('amount')}.",
-                 f"Set a price from 0.01 to {maximum} {CURRENCY[sb.region]}.")
     _sales_attribute_audit(skus, fail)
     return reasons
+
+
+def _chosen(specs: list[dict[str, Any]], given: list[Any]) -> set[tuple[str, str]]:
+    """(attribute id, value id) pairs a listing gives; a value given by name is the listed value of that name."""
+    by_id = {a["id"]: a for a in specs}
+    pairs = set()
+    for attr in given:
+        if not isinstance(attr, dict):
+            continue
+        names = {v["name"].lower(): v["id"] for v in by_id.get(str(attr.get("id")), {}).get("values", [])}
+        for value in (v for v in attr.get("values", []) if isinstance(v, dict)):
+            by_name = names.get(str(value.get("name", "")).lower(), "")
+            pairs.add((str(attr.get("id")), str(value.get("id") or by_name)))
+    return pairs
+
+
+def _required(entry: dict[str, Any], flag: str, chosen: set[tuple[str, str]]) -> bool:
+    """Required outright (`flag`), or because the listing meets one of its `requirement_conditions`."""
+    return bool(entry.get(flag)) or any(
+        c.get("condition_type") == "VALUE_ID_MATCH" and (c.get("attribute_id"), c.get("attribute_value_id")) in chosen
+        for c in entry.get("requirement_conditions") or [])
 
 
 def _attribute_value_audit(specs: list[dict[str, Any]], given: list[Any], fail: Any) -> None:
@@ -238,8 +259,10 @@ def _attribute_value_audit(specs: list[dict[str, Any]], given: list[Any], fail: 
                      "its values.", f"Use a value of {spec['name']} from Get Attributes for this category.")
 
 
-def _category_rules_audit(sb: TikTokSandbox, rules: dict[str, Any], content: dict[str, Any], fail: Any) -> None:
-    """Get Category Rules: a size chart where required, every required certification (tiktok.md §7)."""
+def _category_rules_audit(sb: TikTokSandbox, rules: dict[str, Any], content: dict[str, Any], fail: Any,
+                          chosen: set[tuple[str, str]]) -> None:
+    """Get Category Rules: a size chart where required, every required certification, outright or by
+    its `requirement_conditions` (tiktok.md §7)."""
     chart = content.get("size_chart") or {}
     template = str((chart.get("template") or {}).get("id") or "") if isinstance(chart, dict) else ""
     image = str((chart.get("image") or {}).get("uri") or "") if isinstance(chart, dict) else ""
@@ -254,7 +277,7 @@ def _category_rules_audit(sb: TikTokSandbox, rules: dict[str, Any], content: dic
     for cert in rules["product_certifications"]:
         entry = given.get(cert["id"])
         uploaded = [i for i in (entry or {}).get("images", []) if isinstance(i, dict) and i.get("uri") in sb.images]
-        if cert["is_required"] and not uploaded:
+        if _required(cert, "is_required", chosen) and not uploaded:
             fail(f"This category requires the certification {cert['name']}.",
                  f"Upload the {cert['name']} (use_case CERTIFICATION_IMAGE) and add it under certifications.")
 
@@ -764,6 +787,25 @@ def get_brands(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     return {"brands": page, "total_count": len(brands), "next_page_token": token}
 
 
+def search_size_charts(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
+    """Search Size Charts (POST /product/202407/sizecharts/search; TikTok's 202407 spec): the shop's
+    templates, filtered by `ids` (at most 50; they win over `keyword`) or by `keyword` in the name.
+    The list comes under the singular key `size_chart`, as documented."""
+    body = call.obj()
+    ids = body.get("ids") or []
+    keyword = str(body.get("keyword") or "").lower()
+    if not isinstance(ids, list) or len(ids) > 50:
+        raise ApiFailure(PRODUCT_INVALID_PARAMS, "ids must be a list of at most 50 size chart template ids")
+    charts = [{"template_id": template_id, "template_name": name,
+               "images": [{"locale": "en-US", "uri": uri,
+                           "url": f"https://p16-oec-va.ibyteimg.com/{uri}~tplv-o3syd03w52-origin-jpeg.jpeg"}]}
+              for template_id, name in SIZE_CHART_TEMPLATES.items()
+              for uri in [f"tos-maliva-i-o3syd03w52-us/size-chart-{template_id}"]
+              if ((template_id in ids) if ids else keyword in name.lower())]
+    page, token = paginate(charts, call.query, maximum=100, code=PRODUCT_INVALID_PARAMS)
+    return {"size_chart": page, "total_count": len(charts), "next_page_token": token}
+
+
 def create_custom_brand(sb: TikTokSandbox, call: Call) -> dict[str, Any]:
     name = call.obj().get("name")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 30:
@@ -856,6 +898,7 @@ ROUTES = [
     Route("GET", f"{_P}/categories/{{category_id}}/attributes", get_attributes),
     Route("POST", f"{_P}/categories/recommend", recommend_category),
     Route("GET", f"{_P}/brands", get_brands),
+    Route("POST", f"{_P}/sizecharts/search", search_size_charts, versions=("202407",)),
     Route("POST", f"{_P}/brands", create_custom_brand, shop=False),
     Route("GET", f"{_P}/prerequisites", prerequisites, versions=("202312",)),
     Route("POST", f"{_P}/products/listing_check", listing_check),
