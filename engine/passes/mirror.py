@@ -2,13 +2,16 @@
 
 Each product's outcome is stored in the state (`evaluations`) under the key it was evaluated with:
 the product's content hash (its Ecwid JSON), the digest of the config files the catalog rules read
-(all but rules/orders.yaml: an order rule edit keeps every evaluation), the category attributes'
-digest, the region and the store details' digest (profile and category names, which products are
-converted with). A product whose key is unchanged is not decoded, not evaluated and its listing not read:
-the diff gets its intent and hashes (`StoredDesired`) and decodes the listing only if it must act
-on it. So a plan after a few Ecwid edits evaluates those few products; an edit of a catalog config
-file or a renamed category re-evaluates every product (what such an edit touches is not narrowed
-down to single rules yet); `full=True` (`plan --full`) re-evaluates everything.
+(all but rules/orders.yaml: an order rule edit keeps every evaluation; of rules/selling.yaml only
+the policy that selected the product and the `when`s tried before it, see
+`engine.passes.evaluation_keys`), the category attributes' digest, the region and the store
+details' digest (profile and category names, which products are converted with). A product whose
+key is unchanged is not decoded, not evaluated and its listing not read: the diff gets its intent
+and hashes (`StoredDesired`) and decodes the listing only if it must act on it. So a plan after a
+few Ecwid edits evaluates those few products, one after an edit of a selling policy the products
+that policy can touch; an edit of another catalog config file or a renamed category re-evaluates
+every product (not narrowed down to single rules there yet); `full=True` (`plan --full`)
+re-evaluates everything.
 
 The catalog-wide check (a SKU used by two products) runs over the SKUs stored with each product,
 so it needs no product decoded either, and its outcome is never stored: it depends on other
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 
 from engine.model.catalog import Product, UnreadableProduct
 from engine.model.listing import ActionRequired, CategoryRules, DesiredListing, ListingIntent, TikTokAttribute
+from engine.passes.evaluation_keys import SellingParts, base_digest, selected_policy, selling_parts
 from engine.reconcile import essence_hash, essence_of, listing_from_json, listing_to_json
 from engine.reconcile.codec import action_required_from_json, action_required_to_json
 from engine.reconcile.essence import canonical_json
@@ -55,17 +59,17 @@ def evaluate_mirror(
     """Every mirrored product's outcome: stored where its key is unchanged, evaluated (and stored) otherwise."""
     config = runtime.config
     region = config.settings.region
-    rules = config.catalog_digest or config.digest
-    suffix = (f"|{rules}|{attributes_digest(category_attributes)}|{rules_digest(category_rules)}|{region.value}"
-              f"|{runtime.details_digest}")
+    suffix = (f"|{base_digest(config)}|{attributes_digest(category_attributes)}|{rules_digest(category_rules)}"
+              f"|{region.value}|{runtime.details_digest}")
+    parts = selling_parts(config)
     index = runtime.state.mirror_index()
     stored = {} if full else runtime.state.evaluation_index()
     shared = _shared_skus(runtime)
     stale = [pid for pid, (digest, _) in index.items()
-             if pid not in shared and (pid not in stored or stored[pid].cache_key != digest + suffix)]
+             if pid not in shared and (pid not in stored or not _holds(stored[pid].cache_key, digest + suffix, parts))]
     decoded: dict[int, DesiredListing] = {}
     for chunk in _chunks(stale, EVALUATE_BATCH):
-        fresh = _evaluate(runtime, chunk, index, suffix, category_attributes, category_rules)
+        fresh = _evaluate(runtime, chunk, index, suffix + "|", category_attributes, category_rules)
         runtime.state.save_evaluations((pid, row, text) for pid, (row, text, _) in fresh.items())
         for pid, (row, _, listing) in fresh.items():
             stored[pid] = row
@@ -74,6 +78,13 @@ def evaluate_mirror(
     evaluation = _assemble(runtime, index, stored, shared, decoded)
     readable = sum(1 for _, can_read in index.values() if can_read)
     return MirrorEvaluation(evaluation, products=readable, evaluated=len(stale))
+
+
+def _holds(key: str, head: str, parts: SellingParts) -> bool:
+    """Whether a stored key still holds: same product content and base, and the selling part it was
+    evaluated under unchanged (`engine.passes.evaluation_keys`)."""
+    stored_head, _, part = key.rpartition("|")
+    return stored_head == head and part in parts.valid
 
 
 def _assemble(
@@ -112,16 +123,19 @@ def _evaluate(
     products = runtime.products(ids)
     profile = runtime.mirror.profile
     assert profile is not None  # runtime.products loads the store details
+    parts = selling_parts(config)
     found: dict[int, tuple[StoredEvaluation, str, DesiredListing | None]] = {}
     for pid in ids:
         product = products[pid]
         if isinstance(product, UnreadableProduct):
             outcome = ProductEvaluation(None, (unreadable_problem(product),))
+            selected = None
         else:
             outcome = with_category_rules(config, product, evaluate_product(
                 config, product, profile=profile, category_attributes=category_attributes,
                 region=config.settings.region), category_rules)
-        found[pid] = _stored(outcome, index[pid][0] + suffix)
+            selected = selected_policy(config, product)
+        found[pid] = _stored(outcome, index[pid][0] + suffix + parts.part(selected))
     runtime.mirror.forget(ids)  # converted for this evaluation only: memory stays bounded by the batch
     return found
 

@@ -46,10 +46,10 @@ from engine.reconcile.essence import (
 )
 from engine.reconcile.stored import StoredListings, StoredRow, stored_digest
 from engine.state.database import Database, HeldLock, SqliteDatabase
+from engine.state.dialect import is_url
 from engine.state.files import CorruptStateError as CorruptStateError
 from engine.state.files import StateError as StateError
 from engine.state.mirror import MirrorTables
-from engine.state.postgres import PostgresDatabase, describe, is_url
 from engine.state.schema import MIGRATIONS as MIGRATIONS
 from engine.state.schema import NUMBERED, TABLES
 from engine.state.schema import SCHEMA_VERSION as SCHEMA_VERSION
@@ -201,6 +201,8 @@ class StateStore(MirrorTables):
         schema in that database (created if new). A URL without a schema is refused.
         """
         if is_url(location):
+            from engine.state.postgres import PostgresDatabase, describe  # psycopg only for a PostgreSQL state
+
             if schema is None:
                 raise StateError(f"{describe(str(location))}: a state on PostgreSQL needs the store's schema name")
             db: Database = PostgresDatabase.open(str(location), schema)
