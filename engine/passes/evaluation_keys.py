@@ -3,9 +3,9 @@
 A key is `content hash|base|selling part`:
 
 - the content hash of the product's Ecwid JSON;
-- the base: the digest of every catalog config file except rules/selling.yaml
-  (`Config.catalog_base_digest`), the category attributes, TikTok's category rules, the region and
-  the store details (`engine.passes.mirror` builds it);
+- the base, one digest every product shares: of every catalog config file except
+  rules/selling.yaml (`Config.catalog_base_digest`), the category attributes, TikTok's category
+  rules, the region and the store details (`engine.passes.mirror` builds it);
 - the selling part, `s<i>:<digest>`: the product's price and stock come from policy i, the first
   whose `when` it matched, so its outcome reads policy i in full and the `when`s of the policies
   before it (each false for it) and nothing else of rules/selling.yaml. The digest covers exactly

@@ -59,8 +59,10 @@ def evaluate_mirror(
     """Every mirrored product's outcome: stored where its key is unchanged, evaluated (and stored) otherwise."""
     config = runtime.config
     region = config.settings.region
-    suffix = (f"|{base_digest(config)}|{attributes_digest(category_attributes)}|{rules_digest(category_rules)}"
-              f"|{region.value}|{runtime.details_digest}")
+    # What every product's key shares, hashed once: the stored keys stay short to read and to compare.
+    shared_part = (f"{base_digest(config)}|{attributes_digest(category_attributes)}|{rules_digest(category_rules)}"
+                   f"|{region.value}|{runtime.details_digest}")
+    suffix = "|" + hashlib.sha256(shared_part.encode()).hexdigest()
     parts = selling_parts(config)
     index = runtime.state.mirror_index()
     stored = {} if full else runtime.state.evaluation_index()
@@ -97,13 +99,14 @@ def _assemble(
     """The catalog's Evaluation from the stored outcomes: listings as hash rows, decoded on demand."""
     rows: dict[int, DesiredRow] = {}
     problems: list[ActionRequired] = []
+    intents = {intent.value: intent for intent in ListingIntent}
     for pid in index:
         if pid in shared:
             problems.extend(shared[pid])
             continue
         outcome = stored[pid]
         if outcome.intent:
-            rows[pid] = DesiredRow(ListingIntent(outcome.intent), outcome.essence_hash, outcome.desired_hash)
+            rows[pid] = DesiredRow(intents[outcome.intent], outcome.essence_hash, outcome.desired_hash)
         if outcome.problems:
             problems.extend(action_required_from_json(item) for item in json.loads(outcome.problems))
     problems.sort(key=lambda item: (item.ecwid_product_id, item.rule, item.sku, item.reason))
