@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 _IDS_PER_QUERY = 500  # under SQLite's bound-parameter limit
 # left out of the open check
@@ -53,9 +53,9 @@ class MirrorHead:
     full_read_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvaluation:
-    """One product's stored outcome without its listing JSON (read apart, only where the diff needs it)."""
+class StoredEvaluation(NamedTuple):
+    """One product's stored outcome without its listing JSON (read apart, only where the diff needs it); a
+    named tuple: one per product is read per plan."""
 
     cache_key: str
     intent: str  # "" when the product has no listing
@@ -172,8 +172,7 @@ class MirrorTables:
     def evaluation_index(self) -> dict[int, StoredEvaluation]:
         rows = self._read("SELECT product_id, cache_key, intent, essence_hash, desired_hash, problems "
                           "FROM evaluations ORDER BY product_id")
-        return {pid: StoredEvaluation(key, intent, essence, desired, problems)
-                for pid, key, intent, essence, desired, problems in rows}
+        return {row[0]: StoredEvaluation(*row[1:]) for row in rows}
 
     def evaluation_listings(self, ids: Iterable[int]) -> dict[int, str]:
         """The listing JSON of these products' stored evaluations (those without a listing are left out)."""
