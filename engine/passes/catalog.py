@@ -39,7 +39,7 @@ from engine.http import NotFoundError
 from engine.model.listing import ActionRequired, ProductStatus, TikTokProduct
 from engine.model.plan import Action, ActionKind, Plan
 from engine.passes.errors import StalePlanError
-from engine.passes.mirror import evaluate_mirror
+from engine.passes.mirror import collection_paused, evaluate_mirror
 from engine.passes.readiness import ListingBlocker, creates, ensure_category_tree, hold_creates, listing_blockers
 from engine.reconcile import ActualListing, check_guardrails, diff, essence_from_tiktok, product_key
 from engine.rules.category_rules import rules_digest
@@ -83,19 +83,20 @@ def plan_catalog(
     runtime.state.replace_action_required(evaluation.action_required, source="rules")
     # From state, the diff decodes only the listings whose hashes differ from the desired ones.
     actual: Mapping[int, ActualListing] = (
-        read_live(runtime, runtime.state.listings()) if refresh else runtime.state.listing_index())
+        read_live(runtime, runtime.state.listings()) if refresh else _listing_index(runtime))
     newly_blocked = _newly_blocked(evaluation.action_required, before, listed=bool(actual))
     config_digest = f"{config.digest}|{attributes_digest(attributes)}|{rules_digest(rules)}"
-    plan = diff(
-        evaluation.listings,
-        actual,
-        sync=config.sync,
-        blocked=evaluation.action_required,
-        held=(*runtime.state.action_required(source="tiktok"),
-              *_still_held(runtime.state.action_required(source=PROMOTION_SOURCE), runtime.clock())),
-        config_digest=config_digest,
-        kept=runtime.state.drift_kept(),
-    )
+    with collection_paused():
+        plan = diff(
+            evaluation.listings,
+            actual,
+            sync=config.sync,
+            blocked=evaluation.action_required,
+            held=(*runtime.state.action_required(source="tiktok"),
+                  *_still_held(runtime.state.action_required(source=PROMOTION_SOURCE), runtime.clock())),
+            config_digest=config_digest,
+            kept=runtime.state.drift_kept(),
+        )
     meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": mirrored.products,
                             "config_digest": config_digest}
     meta.update(_readiness(runtime, plan, newly_blocked))
@@ -109,6 +110,11 @@ def plan_catalog(
             blocked=tuple(b for b in plan.blocked if product_key(b.ecwid_product_id) in wanted),
         )
     return dataclasses.replace(plan, meta=meta)
+
+
+def _listing_index(runtime: Runtime) -> Mapping[int, ActualListing]:
+    with collection_paused():
+        return runtime.state.listing_index()
 
 
 def _still_held(items: Iterable[ActionRequired], now: float) -> tuple[ActionRequired, ...]:

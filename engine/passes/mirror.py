@@ -21,9 +21,11 @@ tests/e2e/test_mirror_plan.py holds the two together).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from engine.model.catalog import Product, UnreadableProduct
@@ -64,11 +66,12 @@ def evaluate_mirror(
                    f"|{region.value}|{runtime.details_digest}")
     suffix = "|" + hashlib.sha256(shared_part.encode()).hexdigest()
     parts = selling_parts(config)
-    index = runtime.state.mirror_index()
-    stored = {} if full else runtime.state.evaluation_index()
-    shared = _shared_skus(runtime)
-    stale = [pid for pid, (digest, _) in index.items()
-             if pid not in shared and (pid not in stored or not _holds(stored[pid].cache_key, digest + suffix, parts))]
+    with collection_paused():
+        index = runtime.state.mirror_index()
+        stored = {} if full else runtime.state.evaluation_index()
+        shared = _shared_skus(runtime)
+        stale = [pid for pid, (digest, _) in index.items() if pid not in shared
+                 and (pid not in stored or not _holds(stored[pid].cache_key, digest + suffix, parts))]
     decoded: dict[int, DesiredListing] = {}
     for chunk in _chunks(stale, EVALUATE_BATCH):
         fresh = _evaluate(runtime, chunk, index, suffix + "|", category_attributes, category_rules)
@@ -77,9 +80,25 @@ def evaluate_mirror(
             stored[pid] = row
             if listing is not None:
                 decoded[pid] = listing
-    evaluation = _assemble(runtime, index, stored, shared, decoded)
+    with collection_paused():
+        evaluation = _assemble(runtime, index, stored, shared, decoded)
     readable = sum(1 for _, can_read in index.values() if can_read)
     return MirrorEvaluation(evaluation, products=readable, evaluated=len(stale))
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a plan reads one row per product: the 300,000 tuples
+    a 100,000-product plan reads hold no cycles, yet each thousand allocations set off a collection that
+    walks them all (a third of such a plan's CPU). Evaluation runs with it on."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _holds(key: str, head: str, parts: SellingParts) -> bool:
