@@ -185,10 +185,16 @@ def main(n_products: int, times: int) -> None:
         figure(f"plan_{label}_peak_rss", max(r["rss"] for r in converged), "MB", at_most=500)
         figure(f"plan_{label}_after_{EDITED}_edits_wall_min", edit_min, "s", at_most=target)
         figure(f"plan_{label}_after_{EDITED}_edits_wall_median", edit_median, "s", at_most=target)
+        edit_cpus = sorted(r["cpu"] for r in edited)
+        figure(f"plan_{label}_after_{EDITED}_edits_cpu_min", edit_cpus[0], "s", at_most=target)
+        figure(f"plan_{label}_after_{EDITED}_edits_cpu_median", edit_cpus[mid], "s", at_most=target)
         figure(f"plan_{label}_after_{EDITED}_edits_ecwid_requests", max(r["requests"] for r in edited), "requests",
                at_most=3 + EDITED // 100)
         figure(f"plan_{label}_after_policy_edit_wall_min", policy_min, "s", at_most=target)
         figure(f"plan_{label}_after_policy_edit_wall_median", policy_median, "s", at_most=target)
+        policy_cpus = sorted(r["cpu"] for r in policy_edits)
+        figure(f"plan_{label}_after_policy_edit_cpu_min", policy_cpus[0], "s", at_most=target)
+        figure(f"plan_{label}_after_policy_edit_cpu_median", policy_cpus[mid], "s", at_most=target)
         figure(f"plan_{label}_after_policy_edit_evaluated", max(r["evaluated"] for r in policy_edits), "products",
                at_most=n_products // 50)
         figure(f"plan_{label}_mirror_evaluation_min", evaluations[0], "s")
