@@ -33,10 +33,11 @@ CATALOG_KINDS = frozenset({"selling", "sync", "categories", "attributes"})
 # Config files the catalog's rule evaluation never reads (order status rules): editing one keeps every
 # product's stored evaluation (engine.passes.mirror).
 NOT_CATALOG = frozenset({"rules/orders.yaml"})
-# The catalog file whose parts each product's stored evaluation is keyed by one by one (the selling
-# policy that selected it and the `when`s tried before it, engine.passes.evaluation_keys), so it is
-# left out of `catalog_base_digest`: an edit of one policy re-evaluates only the products it can touch.
-NARROWED = frozenset({"rules/selling.yaml"})
+# The catalog files whose rules each product's stored evaluation is keyed by one by one (the selling
+# policy and category rule that selected it and the `when`s tried before them,
+# engine.passes.evaluation_keys), so they are left out of `catalog_base_digest`: an edit of one rule
+# re-evaluates only the products it can touch.
+NARROWED = frozenset({"rules/selling.yaml", "mappings/categories.yaml"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,14 +2,14 @@
 
 Each product's outcome is stored in the state (`evaluations`) under the key it was evaluated with:
 the product's content hash (its Ecwid JSON), the digest of the config files the catalog rules read
-(all but rules/orders.yaml: an order rule edit keeps every evaluation; of rules/selling.yaml only
-the policy that selected the product and the `when`s tried before it, see
-`engine.passes.evaluation_keys`), the category attributes' digest, the region and the store
+(all but rules/orders.yaml: an order rule edit keeps every evaluation; of rules/selling.yaml and
+mappings/categories.yaml only the rule that selected the product and the `when`s tried before it,
+see `engine.passes.evaluation_keys`), the category attributes' digest, the region and the store
 details' digest (profile and category names, which products are converted with). A product whose
 key is unchanged is not decoded, not evaluated and its listing not read: the diff gets its intent
 and hashes (`StoredDesired`) and decodes the listing only if it must act on it. So a plan after a
-few Ecwid edits evaluates those few products, one after an edit of a selling policy the products
-that policy can touch; an edit of another catalog config file or a renamed category re-evaluates
+few Ecwid edits evaluates those few products, one after an edit of a selling policy or a category
+rule the products that rule can touch; an edit of another catalog config file or a renamed category re-evaluates
 every product (not narrowed down to single rules there yet); `full=True` (`plan --full`)
 re-evaluates everything.
 
@@ -30,7 +30,14 @@ from dataclasses import dataclass
 
 from engine.model.catalog import Product, UnreadableProduct
 from engine.model.listing import ActionRequired, CategoryRules, DesiredListing, ListingIntent, TikTokAttribute
-from engine.passes.evaluation_keys import SellingParts, base_digest, selected_policy, selling_parts
+from engine.passes.evaluation_keys import (
+    FirstMatchParts,
+    base_digest,
+    category_parts,
+    selected_category,
+    selected_policy,
+    selling_parts,
+)
 from engine.reconcile import essence_hash, essence_of, listing_from_json, listing_to_json
 from engine.reconcile.codec import action_required_from_json, action_required_to_json
 from engine.reconcile.essence import canonical_json
@@ -65,7 +72,7 @@ def evaluate_mirror(
     shared_part = (f"{base_digest(config)}|{attributes_digest(category_attributes)}|{rules_digest(category_rules)}"
                    f"|{region.value}|{runtime.details_digest}")
     suffix = "|" + hashlib.sha256(shared_part.encode()).hexdigest()
-    parts = selling_parts(config)
+    parts = (selling_parts(config), category_parts(config))
     with collection_paused():
         index = runtime.state.mirror_index()
         stored = {} if full else runtime.state.evaluation_index()
@@ -101,11 +108,11 @@ def collection_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _holds(key: str, head: str, parts: SellingParts) -> bool:
-    """Whether a stored key still holds: same product content and base, and the selling part it was
-    evaluated under unchanged (`engine.passes.evaluation_keys`)."""
-    stored_head, _, part = key.rpartition("|")
-    return stored_head == head and part in parts.valid
+def _holds(key: str, head: str, parts: tuple[FirstMatchParts, FirstMatchParts]) -> bool:
+    """Whether a stored key still holds: same product content and base, and the selling policy and
+    category rule parts it was evaluated under unchanged (`engine.passes.evaluation_keys`)."""
+    stored_head, selling, category = key.rsplit("|", 2)
+    return stored_head == head and selling in parts[0].valid and category in parts[1].valid
 
 
 def _assemble(
@@ -145,19 +152,19 @@ def _evaluate(
     products = runtime.products(ids)
     profile = runtime.mirror.profile
     assert profile is not None  # runtime.products loads the store details
-    parts = selling_parts(config)
+    selling, categories = selling_parts(config), category_parts(config)
     found: dict[int, tuple[StoredEvaluation, str, DesiredListing | None]] = {}
     for pid in ids:
         product = products[pid]
         if isinstance(product, UnreadableProduct):
             outcome = ProductEvaluation(None, (unreadable_problem(product),))
-            selected = None
+            policy = category = None
         else:
             outcome = with_category_rules(config, product, evaluate_product(
                 config, product, profile=profile, category_attributes=category_attributes,
                 region=config.settings.region), category_rules)
-            selected = selected_policy(config, product)
-        found[pid] = _stored(outcome, index[pid][0] + suffix + parts.part(selected))
+            policy, category = selected_policy(config, product), selected_category(config, product)
+        found[pid] = _stored(outcome, f"{index[pid][0]}{suffix}{selling.part(policy)}|{categories.part(category)}")
     runtime.mirror.forget(ids)  # converted for this evaluation only: memory stays bounded by the batch
     return found
 

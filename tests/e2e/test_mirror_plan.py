@@ -42,6 +42,12 @@ from engine.sandbox.tiktok.clock import ManualClock
 from tests.e2e.world import World, make_world
 
 N_PRODUCTS = 12
+# The first category rule's `when` as the "category config" edit rewrites it (tests/e2e/world.py's
+# CATEGORIES): clearance products move between the two TikTok categories, or the first rule fails.
+CATEGORY_WHENS = ("'T-Shirts' in product.categories",
+                  "'T-Shirts' in product.categories or 'Clearance' in product.categories",
+                  "'T-Shirts' in product.categories and not 'Clearance' in product.categories",
+                  "product.price > 20")
 
 EDITS = st.one_of(
     st.tuples(st.just("price"), st.integers(0, 99), st.integers(1, 9_999)),
@@ -55,6 +61,7 @@ EDITS = st.one_of(
     st.tuples(st.just("config"), st.integers(0, 99), st.integers(1, 3)),
     st.tuples(st.just("clearance config"), st.integers(0, 99), st.integers(1, 40)),
     st.tuples(st.just("new policy"), st.integers(0, 99), st.integers(1, 3)),
+    st.tuples(st.just("category config"), st.integers(0, 99), st.sampled_from(list(CATEGORY_WHENS))),
     st.tuples(st.just("orders config"), st.integers(0, 99), st.integers(0, 9)),
 )
 ROUNDS = st.lists(st.tuples(st.lists(EDITS, max_size=4), st.sampled_from([0, 0, 1, 30, 61, 3_601])),
@@ -150,6 +157,11 @@ def _edit(world: World, edit: tuple[str, int, Any], reserve: list[int]) -> None:
             _edit_selling(world, "- percent: -", f"- percent: -{value} #", count=1)
         elif kind == "new policy":  # a policy above the catch-all: the products it or the catch-all selects
             _edit_selling(world, "  - name: default\n", _extra_policy(index, value) + "  - name: default\n", count=1)
+        elif kind == "category config":  # the first rule: the products it or the catch-all maps
+            path = world.root / "mappings" / "categories.yaml"
+            text = path.read_text()
+            current = next(w for w in sorted(CATEGORY_WHENS, key=len, reverse=True) if f'when: "{w}"' in text)
+            path.write_text(text.replace(f'when: "{current}"', f'when: "{value}"', 1))
         elif kind == "orders config":  # a file the catalog rules never read: stored evaluations stay
             with (world.root / "rules" / "orders.yaml").open("a") as orders:
                 orders.write(f"# edited {value}\n")
@@ -281,3 +293,16 @@ def test_a_selling_policy_edit_re_evaluates_only_the_products_it_can_touch() -> 
         assert _evaluated(world, clock) == 0
         _edit_selling(world, "  - name: default\n", _extra_policy(1_000, 2) + "  - name: default\n", count=1)
         assert _evaluated(world, clock) == len(others)
+
+
+def test_a_category_rule_edit_re_evaluates_only_the_products_it_can_touch() -> None:
+    """The catch-all category rule (second in mappings/categories.yaml) edited: the t-shirts, mapped by the
+    first rule, are not evaluated again."""
+    with mirrored_world(n_products=40) as (world, clock):
+        with _runtime(world, clock) as runtime:
+            plan_catalog(runtime)
+        catalog = _full_catalog(world)
+        shirts = {p.id for p in catalog.products if "T-Shirts" in p.categories}
+        assert shirts and len(shirts) < len(catalog.products), "the seeded catalog has both kinds"
+        world.edit_config("mappings/categories.yaml", 'when: "product.id > 0"', 'when: "product.id > -1"')
+        assert _evaluated(world, clock) == len(catalog.products) - len(shirts)
