@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.config import Secrets, load, secrets
 from engine.config.categories import (
@@ -60,8 +60,10 @@ from engine.model.errors import TokbridgeError
 from engine.model.listing import CategoryRules, SizeChartTemplate, TikTokAttribute
 from engine.state import MirroredProduct, MirrorHead, StateStore, StoredToken, local_state_path, open_state
 from engine.state.database import HeldLock
-from engine.tiktok.client import TikTokClient
-from engine.tiktok.values import AuthorizedShop, TokenSet
+
+if TYPE_CHECKING:  # the TikTok client is imported when first built: a plan from the state never builds it
+    from engine.tiktok.client import TikTokClient
+    from engine.tiktok.values import AuthorizedShop, TokenSet
 
 TIKTOK_TOKEN = "tiktok"  # the state store's token row for the connected shop
 ECWID_CURSOR = "ecwid.products.updated_from"
@@ -103,6 +105,8 @@ def _stored(tokens: TokenSet, extra: Mapping[str, str]) -> StoredToken:
 
 
 def _token_set(stored: StoredToken) -> TokenSet:
+    from engine.tiktok.values import TokenSet
+
     return TokenSet(
         access_token=stored.access_token,
         refresh_token=stored.refresh_token,
@@ -273,6 +277,8 @@ class Runtime:
                     raise NotConnectedError("TikTok Shop is not connected yet: run `tokbridge connect` first")
                 extra = dict(stored.extra)
                 settings = self.config.settings.tiktok
+
+                from engine.tiktok.client import TikTokClient
 
                 def keep(tokens: TokenSet) -> None:
                     # A refresh invalidates the old refresh token: persist before anything else can fail.

@@ -33,6 +33,11 @@ CATALOG_KINDS = frozenset({"selling", "sync", "categories", "attributes"})
 # Config files the catalog's rule evaluation never reads (order status rules): editing one keeps every
 # product's stored evaluation (engine.passes.mirror).
 NOT_CATALOG = frozenset({"rules/orders.yaml"})
+# The catalog files whose rules each product's stored evaluation is keyed by one by one (the selling
+# policy and category rule that selected it and the `when`s tried before them,
+# engine.passes.evaluation_keys), so they are left out of `catalog_base_digest`: an edit of one rule
+# re-evaluates only the products it can touch.
+NARROWED = frozenset({"rules/selling.yaml", "mappings/categories.yaml"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,7 @@ class _Read:
     digest: str
     rules_digest: str  # of the files that decide the catalog's listings (see Config.rules_digest)
     catalog_digest: str  # the same without the files the catalog rules never read
+    catalog_base_digest: str  # and without the NARROWED files
 
 
 def _read_secrets(root: FsPath) -> tuple[dict[str, str], list[Diagnostic]]:
@@ -128,6 +134,7 @@ def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
     digest = hashlib.sha256()
     rules = hashlib.sha256()
     catalog_digest = hashlib.sha256()
+    base_digest = hashlib.sha256()
     for folder in ("rules", "mappings"):
         if (root / folder).is_dir():
             for extra in sorted((root / folder).iterdir()):
@@ -145,6 +152,8 @@ def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
             rules.update(relative.encode() + b"\0" + data + b"\0")
         if relative not in NOT_CATALOG:
             catalog_digest.update(relative.encode() + b"\0" + data + b"\0")
+            if relative not in NARROWED:
+                base_digest.update(relative.encode() + b"\0" + data + b"\0")
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -155,7 +164,8 @@ def _read(root: FsPath, problems: list[Diagnostic]) -> _Read:
             documents[kind] = parse(text.removeprefix("\ufeff"), relative)
         except YamlProblem as problem:
             problems.append(problem.diagnostic)
-    return _Read(documents, digest.hexdigest(), rules.hexdigest(), catalog_digest.hexdigest())
+    return _Read(documents, digest.hexdigest(), rules.hexdigest(), catalog_digest.hexdigest(),
+                 base_digest.hexdigest())
 
 
 def declared_settings(root: str | os.PathLike[str]) -> Mapping[str, Any]:
@@ -205,6 +215,7 @@ def load(root: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) 
         digest=read.digest,
         rules_digest=hashlib.sha256(f"{read.rules_digest}|{settings.region.value}".encode()).hexdigest(),
         catalog_digest=read.catalog_digest,
+        catalog_base_digest=read.catalog_base_digest,
     )
     # Offline against TikTok's category tree when `doctor` saved one (engine.config.categories).
     category_problems = check_categories(config)

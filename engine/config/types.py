@@ -347,6 +347,10 @@ class Config:
     orders: OrderRules
     digest: str  # hash of every config file's bytes: part of the rule-cache key and of a plan's inputs
     catalog_digest: str = ""  # the same over the files the catalog rules read (all but rules/orders.yaml)
+    # the same without rules/selling.yaml and mappings/categories.yaml, whose rules key each product's stored
+    # evaluation one by one (engine.passes.evaluation_keys); "" when the config was built by hand (then
+    # `catalog_digest` keys it)
+    catalog_base_digest: str = ""
     # hash of the files that decide the listings (selling, sync, categories, attributes) and the region: what
     # `tokbridge watch` remembers as approved, so an edit of an interval or a port needs no approval
     rules_digest: str = ""

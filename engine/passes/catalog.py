@@ -36,14 +36,14 @@ from typing import Any
 from engine.apply import ApplyReport, execute
 from engine.apply.executor import PROMOTION_SOURCE
 from engine.http import NotFoundError
-from engine.model.listing import ActionRequired, ProductStatus, TikTokProduct
+from engine.model.listing import ActionRequired, DesiredListing, ProductStatus, TikTokProduct
 from engine.model.plan import Action, ActionKind, Plan
 from engine.passes.errors import StalePlanError
-from engine.passes.mirror import evaluate_mirror
+from engine.passes.mirror import collection_paused, evaluate_mirror
 from engine.passes.readiness import ListingBlocker, creates, ensure_category_tree, hold_creates, listing_blockers
 from engine.reconcile import ActualListing, check_guardrails, diff, essence_from_tiktok, product_key
 from engine.rules import preflight
-from engine.rules.category_rules import rules_digest, unknown_size_charts
+from engine.rules.category_rules import rules_digest, unknown_size_chart
 from engine.rules.evaluation import attributes_digest
 from engine.runtime import Runtime
 
@@ -83,24 +83,23 @@ def plan_catalog(
     before = {i.ecwid_product_id for i in runtime.state.action_required(source="rules")}
     # From state, the diff decodes only the listings whose hashes differ from the desired ones.
     actual: Mapping[int, ActualListing] = (
-        read_live(runtime, runtime.state.listings()) if refresh else runtime.state.listing_index())
+        read_live(runtime, runtime.state.listings()) if refresh else _listing_index(runtime))
     config_digest = f"{config.digest}|{attributes_digest(attributes)}|{rules_digest(rules)}"
-    # What TikTok would refuse as it is: a price outside the market's range, an unknown size chart template.
-    refused = _merged(preflight.priced_out(evaluation.listings, runtime.region),
-                      unknown_size_charts(config, evaluation.listings, runtime.size_chart_templates()))
-    plan = diff(
-        evaluation.listings,
-        actual,
-        sync=config.sync,
-        blocked=evaluation.action_required,
-        held=(*runtime.state.action_required(source="tiktok"),
-              *_still_held(runtime.state.action_required(source=PROMOTION_SOURCE), runtime.clock())),
-        config_digest=config_digest,
-        kept=runtime.state.drift_kept(),
-        refused=refused,
-    )
+    refusals = _Refusals(runtime)
+    with collection_paused():
+        plan = diff(
+            evaluation.listings,
+            actual,
+            sync=config.sync,
+            blocked=evaluation.action_required,
+            held=(*runtime.state.action_required(source="tiktok"),
+                  *_still_held(runtime.state.action_required(source=PROMOTION_SOURCE), runtime.clock())),
+            config_digest=config_digest,
+            kept=runtime.state.drift_kept(),
+            refused=refusals,
+        )
     # The rules' items and the fields TikTok would refuse (blocked creates, held updates).
-    items = (*evaluation.action_required, *_shown(refused, plan))
+    items = (*evaluation.action_required, *refusals.shown(plan))
     runtime.state.replace_action_required(items, source="rules")
     newly_blocked = _newly_blocked(items, before, listed=bool(actual))
     meta: dict[str, Any] = {**plan.meta, "refresh": refresh, "products": mirrored.products,
@@ -118,17 +117,31 @@ def plan_catalog(
     return dataclasses.replace(plan, meta=meta)
 
 
-def _merged(*found: Mapping[int, tuple[ActionRequired, ...]]) -> dict[int, tuple[ActionRequired, ...]]:
-    merged: dict[int, tuple[ActionRequired, ...]] = {}
-    for items in found:
-        for pid, more in items.items():
-            merged[pid] = (*merged.get(pid, ()), *more)
-    return merged
+class _Refusals:
+    """What TikTok would refuse of a listing as it is: a price outside the market's range, a size
+    chart template the shop does not have. The diff asks only for the products it plans something
+    for; what it asked is kept so the items it showed go to the state."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.config, self.region = runtime.config, runtime.region
+        self.templates = runtime.size_chart_templates()
+        self.found: list[ActionRequired] = []
+
+    def __call__(self, pid: int, listing: DesiredListing) -> tuple[ActionRequired, ...]:
+        found = (*preflight.priced_out(pid, listing, self.region),
+                 *unknown_size_chart(self.config, pid, listing, self.templates))
+        self.found.extend(found)
+        return found
+
+    def shown(self, plan: Plan) -> tuple[ActionRequired, ...]:
+        """The refused-field items the plan shows (a create blocked, or an update held)."""
+        blocked = set(plan.blocked)
+        return tuple(item for item in self.found if item in blocked)
 
 
-def _shown(refused: Mapping[int, tuple[ActionRequired, ...]], plan: Plan) -> tuple[ActionRequired, ...]:
-    """The refused-field items the plan shows (a create blocked, or an update held)."""
-    return tuple(item for items in refused.values() for item in items if item in plan.blocked)
+def _listing_index(runtime: Runtime) -> Mapping[int, ActualListing]:
+    with collection_paused():
+        return runtime.state.listing_index()
 
 
 def _still_held(items: Iterable[ActionRequired], now: float) -> tuple[ActionRequired, ...]:

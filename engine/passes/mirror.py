@@ -2,13 +2,16 @@
 
 Each product's outcome is stored in the state (`evaluations`) under the key it was evaluated with:
 the product's content hash (its Ecwid JSON), the digest of the config files the catalog rules read
-(all but rules/orders.yaml: an order rule edit keeps every evaluation), the category attributes'
-digest, the region and the store details' digest (profile and category names, which products are
-converted with). A product whose key is unchanged is not decoded, not evaluated and its listing not read:
-the diff gets its intent and hashes (`StoredDesired`) and decodes the listing only if it must act
-on it. So a plan after a few Ecwid edits evaluates those few products; an edit of a catalog config
-file or a renamed category re-evaluates every product (what such an edit touches is not narrowed
-down to single rules yet); `full=True` (`plan --full`) re-evaluates everything.
+(all but rules/orders.yaml: an order rule edit keeps every evaluation; of rules/selling.yaml and
+mappings/categories.yaml only the rule that selected the product and the `when`s tried before it,
+see `engine.passes.evaluation_keys`), the category attributes' digest, the region and the store
+details' digest (profile and category names, which products are converted with). A product whose
+key is unchanged is not decoded, not evaluated and its listing not read: the diff gets its intent
+and hashes (`StoredDesired`) and decodes the listing only if it must act on it. So a plan after a
+few Ecwid edits evaluates those few products, one after an edit of a selling policy or a category
+rule the products that rule can touch; an edit of another catalog config file or a renamed category re-evaluates
+every product (not narrowed down to single rules there yet); `full=True` (`plan --full`)
+re-evaluates everything.
 
 The catalog-wide check (a SKU used by two products) runs over the SKUs stored with each product,
 so it needs no product decoded either, and its outcome is never stored: it depends on other
@@ -18,13 +21,23 @@ tests/e2e/test_mirror_plan.py holds the two together).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from engine.model.catalog import Product, UnreadableProduct
 from engine.model.listing import ActionRequired, CategoryRules, DesiredListing, ListingIntent, TikTokAttribute
+from engine.passes.evaluation_keys import (
+    FirstMatchParts,
+    base_digest,
+    category_parts,
+    selected_category,
+    selected_policy,
+    selling_parts,
+)
 from engine.reconcile import essence_hash, essence_of, listing_from_json, listing_to_json
 from engine.reconcile.codec import action_required_from_json, action_required_to_json
 from engine.reconcile.essence import canonical_json
@@ -55,25 +68,51 @@ def evaluate_mirror(
     """Every mirrored product's outcome: stored where its key is unchanged, evaluated (and stored) otherwise."""
     config = runtime.config
     region = config.settings.region
-    rules = config.catalog_digest or config.digest
-    suffix = (f"|{rules}|{attributes_digest(category_attributes)}|{rules_digest(category_rules)}|{region.value}"
-              f"|{runtime.details_digest}")
-    index = runtime.state.mirror_index()
-    stored = {} if full else runtime.state.evaluation_index()
-    shared = _shared_skus(runtime)
-    stale = [pid for pid, (digest, _) in index.items()
-             if pid not in shared and (pid not in stored or stored[pid].cache_key != digest + suffix)]
+    # What every product's key shares, hashed once: the stored keys stay short to read and to compare.
+    shared_part = (f"{base_digest(config)}|{attributes_digest(category_attributes)}|{rules_digest(category_rules)}"
+                   f"|{region.value}|{runtime.details_digest}")
+    suffix = "|" + hashlib.sha256(shared_part.encode()).hexdigest()
+    parts = (selling_parts(config), category_parts(config))
+    with collection_paused():
+        index = runtime.state.mirror_index()
+        stored = {} if full else runtime.state.evaluation_index()
+        shared = _shared_skus(runtime)
+        stale = [pid for pid, (digest, _) in index.items() if pid not in shared
+                 and (pid not in stored or not _holds(stored[pid].cache_key, digest + suffix, parts))]
     decoded: dict[int, DesiredListing] = {}
     for chunk in _chunks(stale, EVALUATE_BATCH):
-        fresh = _evaluate(runtime, chunk, index, suffix, category_attributes, category_rules)
+        fresh = _evaluate(runtime, chunk, index, suffix + "|", category_attributes, category_rules)
         runtime.state.save_evaluations((pid, row, text) for pid, (row, text, _) in fresh.items())
         for pid, (row, _, listing) in fresh.items():
             stored[pid] = row
             if listing is not None:
                 decoded[pid] = listing
-    evaluation = _assemble(runtime, index, stored, shared, decoded)
+    with collection_paused():
+        evaluation = _assemble(runtime, index, stored, shared, decoded)
     readable = sum(1 for _, can_read in index.values() if can_read)
     return MirrorEvaluation(evaluation, products=readable, evaluated=len(stale))
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a plan reads one row per product: the 300,000 tuples
+    a 100,000-product plan reads hold no cycles, yet each thousand allocations set off a collection that
+    walks them all (a third of such a plan's CPU). Evaluation runs with it on."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _holds(key: str, head: str, parts: tuple[FirstMatchParts, FirstMatchParts]) -> bool:
+    """Whether a stored key still holds: same product content and base, and the selling policy and
+    category rule parts it was evaluated under unchanged (`engine.passes.evaluation_keys`)."""
+    stored_head, selling, category = key.rsplit("|", 2)
+    return stored_head == head and selling in parts[0].valid and category in parts[1].valid
 
 
 def _assemble(
@@ -86,13 +125,14 @@ def _assemble(
     """The catalog's Evaluation from the stored outcomes: listings as hash rows, decoded on demand."""
     rows: dict[int, DesiredRow] = {}
     problems: list[ActionRequired] = []
+    intents = {intent.value: intent for intent in ListingIntent}
     for pid in index:
         if pid in shared:
             problems.extend(shared[pid])
             continue
         outcome = stored[pid]
         if outcome.intent:
-            rows[pid] = DesiredRow(ListingIntent(outcome.intent), outcome.essence_hash, outcome.desired_hash)
+            rows[pid] = DesiredRow(intents[outcome.intent], outcome.essence_hash, outcome.desired_hash)
         if outcome.problems:
             problems.extend(action_required_from_json(item) for item in json.loads(outcome.problems))
     problems.sort(key=lambda item: (item.ecwid_product_id, item.rule, item.sku, item.reason))
@@ -112,16 +152,19 @@ def _evaluate(
     products = runtime.products(ids)
     profile = runtime.mirror.profile
     assert profile is not None  # runtime.products loads the store details
+    selling, categories = selling_parts(config), category_parts(config)
     found: dict[int, tuple[StoredEvaluation, str, DesiredListing | None]] = {}
     for pid in ids:
         product = products[pid]
         if isinstance(product, UnreadableProduct):
             outcome = ProductEvaluation(None, (unreadable_problem(product),))
+            policy = category = None
         else:
             outcome = with_category_rules(config, product, evaluate_product(
                 config, product, profile=profile, category_attributes=category_attributes,
                 region=config.settings.region), category_rules, category_attributes)
-        found[pid] = _stored(outcome, index[pid][0] + suffix)
+            policy, category = selected_policy(config, product), selected_category(config, product)
+        found[pid] = _stored(outcome, f"{index[pid][0]}{suffix}{selling.part(policy)}|{categories.part(category)}")
     runtime.mirror.forget(ids)  # converted for this evaluation only: memory stays bounded by the batch
     return found
 

@@ -226,13 +226,13 @@ def inputs_digest(
     """
     h = hashlib.sha256()
     h.update(f"format:{FORMAT_VERSION}\nconfig:{config_digest}\n".encode())
+    # One string per side, hashed at once: the same bytes as a line at a time, without 200,000 calls.
     stored = desired.rows if isinstance(desired, StoredDesired) else None
-    for pid in sorted(desired):
-        h.update(b"D" + (stored[pid].desired_hash if stored is not None else desired_hash(desired[pid])).encode()
-                 + b"\n")
+    h.update("".join(f"D{stored[pid].desired_hash if stored is not None else desired_hash(desired[pid])}\n"
+                     for pid in sorted(desired)).encode())
     rows = actual.rows if isinstance(actual, StoredListings) else None
-    for pid in sorted(actual):
-        h.update(b"A" + (rows[pid].digest if rows is not None else actual_hash(actual[pid])).encode() + b"\n")
+    h.update("".join(f"A{rows[pid].digest if rows is not None else actual_hash(actual[pid])}\n"
+                     for pid in sorted(actual)).encode())
     for item in sorted(blocked, key=lambda b: (b.ecwid_product_id, b.sku, b.rule, b.reason)):
         h.update(b"B" + canonical_json(action_required_to_json(item)).encode() + b"\n")
     return h.hexdigest()

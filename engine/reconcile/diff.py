@@ -39,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from engine.config.types import DriftPolicy, OnEcwidDelete, SyncRules
@@ -160,17 +160,18 @@ def diff(
     held: Iterable[ActionRequired] = (),
     config_digest: str = "",
     kept: Collection[int] = (),
-    refused: Mapping[int, Collection[ActionRequired]] | None = None,
+    refused: Callable[[int, DesiredListing], Collection[ActionRequired]] | None = None,
 ) -> Plan:
     """The plan that takes TikTok from `actual` to `desired`. A converged catalog gives an empty plan.
 
     `blocked`: the rules' action-required items (their products get no action). `held`: TikTok's
     refusals and failed reviews from earlier applies (see the module docstring). `kept`: products
     whose TikTok edits the merchant chose to keep: planned as under `sync.drift: adopt`.
-    `refused`: per product, fields TikTok would refuse as they are (each item's `details["field"]`:
+    `refused(pid, desired)`: fields TikTok would refuse as they are (each item's `details["field"]`:
     "price", a SKU price outside the market's range; "size_chart", a template the shop does not
     have): no action that sends one (a create, a price update, a content edit) is planned for them
-    and the items show in `plan.blocked`; their other updates (stock) go on.
+    and the items show in `plan.blocked`; their other updates (stock) go on. It is asked only for
+    products something is planned for, so a converged catalog's listings are never decoded for it.
     """
     keeping = dataclasses.replace(sync, drift=DriftPolicy.ADOPT)
     rules_blocked = list(blocked)
@@ -193,7 +194,8 @@ def diff(
             if entry is not None:
                 drift.append(entry)
         planned, item = _product(desired.get(pid), have, rules, held_by_pid.get(pid), config_digest)
-        planned = _sendable(planned, (refused or {}).get(pid, ()), shown)
+        if planned and refused is not None and (want := desired.get(pid)) is not None:
+            planned = _sendable(planned, refused(pid, want), shown)
         actions.extend(planned)
         waiting.extend(_waiting(desired.get(pid), have, rules))
         if item is not None:

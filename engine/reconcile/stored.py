@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from engine.model.listing import DesiredListing, ListingIntent, ProductStatus
 from engine.reconcile.essence import ActualListing, audit_failure_to_json, canonical_json, essence_to_json
@@ -28,9 +27,9 @@ R = TypeVar("R")  # what a row says before it is decoded
 V = TypeVar("V")  # the decoded value
 
 
-@dataclass(frozen=True, slots=True)
-class StoredRow:
-    """What the diff needs of a stored listing before deciding whether to decode it."""
+class StoredRow(NamedTuple):
+    """What the diff needs of a stored listing before deciding whether to decode it (a named tuple, not
+    a frozen dataclass: 100,000 of them are built per plan, at a third of the cost)."""
 
     status: ProductStatus
     essence_hash: str  # of the applied essence
@@ -111,9 +110,9 @@ class StoredListings(_DecodedOnDemand[StoredRow, ActualListing]):
     """Stored listings by Ecwid product id, decoded on first access (`preload` decodes many at once)."""
 
 
-@dataclass(frozen=True, slots=True)
-class DesiredRow:
-    """What the diff needs of a stored desired listing before deciding whether to decode it."""
+class DesiredRow(NamedTuple):
+    """What the diff needs of a stored desired listing before deciding whether to decode it (a named tuple,
+    as `StoredRow`)."""
 
     intent: ListingIntent
     essence_hash: str  # `essence_hash(essence_of(listing))`

@@ -89,28 +89,23 @@ def _one(config: Config, product: Product | None, listing: DesiredListing, rules
     return (None if problems else attached), problems
 
 
-def unknown_size_charts(config: Config, listings: Mapping[int, DesiredListing],
-                        templates: Sequence[SizeChartTemplate] | None) -> dict[int, tuple[ActionRequired, ...]]:
-    """Listings to be on sale whose mapped size chart template the shop does not have (Search Size
-    Charts; TikTok's review refuses them), with the mapping's FILE:LINE and "did you mean"; {} when
-    the shop's templates are not known."""
-    if templates is None:
-        return {}
-    found: dict[int, tuple[ActionRequired, ...]] = {}
-    for pid, listing in listings.items():
-        chart = listing.size_chart
-        if listing.intent is not ListingIntent.LIST or chart is None or not chart.template_id:
-            continue
-        message = unknown_template(chart.template_id, templates)
-        if message is None:
-            continue
-        spec = config.attributes.size_charts.get(listing.category_id)
-        rule = f"{spec.ref.file}:{spec.ref.line}" if spec is not None else FILE
-        found[pid] = (ActionRequired(
-            pid, rule, f"{message}; TikTok's review refuses a listing with it",
-            f'use a template id from Seller Center > Products > Size charts under size_charts: '
-            f'"{listing.category_id}": at {rule}', details={"field": "size_chart"}),)
-    return found
+def unknown_size_chart(config: Config, pid: int, listing: DesiredListing,
+                       templates: Sequence[SizeChartTemplate] | None) -> tuple[ActionRequired, ...]:
+    """Product `pid`'s mapped size chart template, when the listing is to be on sale and the shop
+    does not have it (Search Size Charts; TikTok's review refuses it), with the mapping's FILE:LINE
+    and "did you mean"; () when the shop's templates are not known."""
+    chart = listing.size_chart
+    if templates is None or listing.intent is not ListingIntent.LIST or chart is None or not chart.template_id:
+        return ()
+    message = unknown_template(chart.template_id, templates)
+    if message is None:
+        return ()
+    spec = config.attributes.size_charts.get(listing.category_id)
+    rule = f"{spec.ref.file}:{spec.ref.line}" if spec is not None else FILE
+    return (ActionRequired(
+        pid, rule, f"{message}; TikTok's review refuses a listing with it",
+        f'use a template id from Seller Center > Products > Size charts under size_charts: '
+        f'"{listing.category_id}": at {rule}', details={"field": "size_chart"}),)
 
 
 def rules_digest(rules: Mapping[str, CategoryRules] | None) -> str:

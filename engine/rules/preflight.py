@@ -32,7 +32,7 @@ package dimensions; TikTok's create does for local US and UK sellers).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 from engine.config.types import Region
@@ -226,17 +226,15 @@ def check_prices(listing: DesiredListing, region: Region) -> list[ActionRequired
     return found
 
 
-def priced_out(listings: Mapping[int, DesiredListing], region: Region) -> dict[int, tuple[ActionRequired, ...]]:
-    """The listings to be on sale with a SKU price outside the market's range, by Ecwid product id."""
-    found = {}
-    for pid, listing in listings.items():
-        if listing.intent is not ListingIntent.LIST:
-            continue
-        problems = check_prices(listing, region)
-        if problems:
-            found[pid] = tuple(ActionRequired(pid, p.rule, p.reason, p.fix, sku=p.sku, details={"field": "price"})
-                               for p in problems)
-    return found
+def priced_out(pid: int, listing: DesiredListing, region: Region) -> tuple[ActionRequired, ...]:
+    """Product `pid`'s SKU prices outside the market's range, when the listing is to be on sale.
+
+    Asked by the diff only for listings it would send something for, so a converged catalog is
+    never decoded for it."""
+    if listing.intent is not ListingIntent.LIST:
+        return ()
+    return tuple(ActionRequired(pid, p.rule, p.reason, p.fix, sku=p.sku, details={"field": "price"})
+                 for p in check_prices(listing, region))
 
 
 def check_listing(listing: DesiredListing, *, region: Region,

@@ -22,6 +22,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+SCHEMES = ("postgresql://", "postgres://")  # a state location starting so is a PostgreSQL URL
+
+
+def is_url(location: object) -> bool:
+    """Whether a state location names PostgreSQL (here, not in `postgres`: telling needs no psycopg)."""
+    return isinstance(location, str) and location.startswith(SCHEMES)
+
+
 _QUOTED = re.compile(r"('(?:[^']|'')*')")  # string literals, whose `?` are text, not placeholders
 _SQLITE_ONLY = re.compile(r"\bPRAGMA\b|\bINSERT\s+OR\s+(REPLACE|IGNORE)\b", re.IGNORECASE)
 _DDL = re.compile(r"^\s*(CREATE\s+TABLE|ALTER\s+TABLE)\b", re.IGNORECASE)

@@ -13,12 +13,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.config.loader import environment
-from engine.config.types import Config
+from engine.state.dialect import is_url
 from engine.state.files import OWNER_ONLY_DIRECTORY, StateError
-from engine.state.postgres import is_url
 from engine.state.store import StateStore, ignore_in_git
+
+if TYPE_CHECKING:
+    from engine.config.types import Config
 
 ENV_PREFIX = "env:"
 
@@ -38,6 +40,8 @@ def state_url(config: Config, env: Mapping[str, str] | None = None) -> str | Non
     written = config.settings.state_url
     if not written.startswith(ENV_PREFIX):
         return written or None
+    from engine.config.loader import environment  # the loader's imports (jsonschema) only for this case
+
     variable = written.removeprefix(ENV_PREFIX)
     value = environment(config.root, env).get(variable, "")
     if not is_url(value):  # the value is never quoted: it may hold a password

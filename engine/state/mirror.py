@@ -8,8 +8,9 @@
   seen, whether that sight was `settled` (see `engine.runtime`), and when the last read and the
   last full read happened.
 - `evaluations`: per product, the key it was evaluated under and its outcome: intent, the essence
-  and desired-listing hashes the diff compares, the listing (codec JSON) and the action-required
-  items, each '' when there is none.
+  and desired-listing hashes the diff compares and the action-required items, each '' when there is
+  none; `evaluation_listings`: the listing (codec JSON) of those that have one, apart, so reading
+  the outcomes never walks a listing's pages.
 
 Writes are upserts (`INSERT ... ON CONFLICT ... DO UPDATE`), so reading a product twice (the
 overlap window of an incremental read) changes nothing; an older copy of a product (two processes
@@ -22,10 +23,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 _IDS_PER_QUERY = 500  # under SQLite's bound-parameter limit
-MIRROR_TABLES = frozenset({"ecwid_products", "ecwid_product_skus", "evaluations"})  # left out of the open check
+# left out of the open check
+MIRROR_TABLES = frozenset({"ecwid_products", "ecwid_product_skus", "evaluations", "evaluation_listings"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +53,9 @@ class MirrorHead:
     full_read_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvaluation:
-    """One product's stored outcome without its listing JSON (read apart, only where the diff needs it)."""
+class StoredEvaluation(NamedTuple):
+    """One product's stored outcome without its listing JSON (read apart, only where the diff needs it); a
+    named tuple: one per product is read per plan."""
 
     cache_key: str
     intent: str  # "" when the product has no listing
@@ -119,6 +121,7 @@ class MirrorTables:
                 # An evaluation outlives its product only until here: it would be taken for a later product
                 # with the same id (Ecwid does not reuse ids, a restored snapshot might).
                 conn.execute(f"DELETE FROM evaluations WHERE product_id IN ({marks})", chunk)
+                conn.execute(f"DELETE FROM evaluation_listings WHERE product_id IN ({marks})", chunk)
 
     def mirror_index(self) -> dict[int, tuple[str, bool]]:
         """Every mirrored product: id -> (content hash, readable), without reading the bodies."""
@@ -169,31 +172,35 @@ class MirrorTables:
     def evaluation_index(self) -> dict[int, StoredEvaluation]:
         rows = self._read("SELECT product_id, cache_key, intent, essence_hash, desired_hash, problems "
                           "FROM evaluations ORDER BY product_id")
-        return {pid: StoredEvaluation(key, intent, essence, desired, problems)
-                for pid, key, intent, essence, desired, problems in rows}
+        return {row[0]: StoredEvaluation(*row[1:]) for row in rows}
 
     def evaluation_listings(self, ids: Iterable[int]) -> dict[int, str]:
         """The listing JSON of these products' stored evaluations (those without a listing are left out)."""
         found: dict[int, str] = {}
         for chunk in _chunks(sorted(set(ids))):
             marks = ",".join("?" * len(chunk))
-            rows = self._read(f"SELECT product_id, listing FROM evaluations WHERE listing <> '' "
-                              f"AND product_id IN ({marks})", chunk)
+            rows = self._read(f"SELECT product_id, listing FROM evaluation_listings WHERE product_id IN ({marks})",
+                              chunk)
             found.update((pid, listing) for pid, listing in rows)
         return found
 
     def save_evaluations(self, rows: Iterable[tuple[int, StoredEvaluation, str]]) -> None:
         """Upsert (product id, evaluation, listing JSON or "") rows."""
-        values = [(pid, e.cache_key, e.intent, e.essence_hash, e.desired_hash, listing, e.problems)
-                  for pid, e, listing in rows]
+        given = list(rows)
+        values = [(pid, e.cache_key, e.intent, e.essence_hash, e.desired_hash, e.problems) for pid, e, _ in given]
         with self.transaction() as conn:
             conn.executemany(
-                """INSERT INTO evaluations (product_id, cache_key, intent, essence_hash, desired_hash, listing,
-                       problems) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """INSERT INTO evaluations (product_id, cache_key, intent, essence_hash, desired_hash, problems)
+                   VALUES (?, ?, ?, ?, ?, ?)
                    ON CONFLICT (product_id) DO UPDATE SET cache_key = excluded.cache_key,
                        intent = excluded.intent, essence_hash = excluded.essence_hash,
-                       desired_hash = excluded.desired_hash, listing = excluded.listing,
-                       problems = excluded.problems""", values)
+                       desired_hash = excluded.desired_hash, problems = excluded.problems""", values)
+            conn.executemany(
+                """INSERT INTO evaluation_listings (product_id, listing) VALUES (?, ?)
+                   ON CONFLICT (product_id) DO UPDATE SET listing = excluded.listing""",
+                [(pid, listing) for pid, _, listing in given if listing])
+            conn.executemany("DELETE FROM evaluation_listings WHERE product_id = ?",
+                             [(pid,) for pid, _, listing in given if not listing])
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:

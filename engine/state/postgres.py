@@ -41,7 +41,6 @@ from engine.state.dialect import migration_statements, translate
 from engine.state.files import StateError
 from engine.state.lock import COMMAND_LIMIT, WriterBusyError
 
-SCHEMES = ("postgresql://", "postgres://")
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # Advisory lock keys (two 32-bit halves): the first half says which tokbridge lock, the second which store.
 WRITER_LOCK = 0x746B6272  # "tkbr": the one writer of a store's state, held for a process's writing life
@@ -54,10 +53,6 @@ APPLICATION_NAME_LIMIT = 63  # PostgreSQL keeps 63 bytes of application_name
 KEEPALIVES = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10", "keepalives_count": "6"}
 CONNECT_TIMEOUT = "10"
 NUL_STAND_IN = "\ufffd"
-
-
-def is_url(location: object) -> bool:
-    return isinstance(location, str) and location.startswith(SCHEMES)
 
 
 def describe(url: str) -> str:

@@ -296,6 +296,31 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             problems TEXT NOT NULL
         )""",
     ),
+    # plan100k: a converged 100,000-product plan reads hashes, never JSON. Reading a row's later columns
+    # walks the pages of the long ones before them, so the stored evaluations' listing JSON moves to its own
+    # table (the evaluations are a cache: the next plan evaluates and stores them again); each listing keeps
+    # its digest (`engine.reconcile.stored.stored_digest`) and whether its known essence is its applied
+    # one, written with every change ('' until then: the next read fills it in), and the narrow reads get
+    # covering indexes so they never touch an essence or a product's JSON.
+    (
+        "DROP TABLE evaluations",
+        """CREATE TABLE evaluations (
+            product_id INTEGER PRIMARY KEY,
+            cache_key TEXT NOT NULL,
+            intent TEXT NOT NULL,
+            essence_hash TEXT NOT NULL,
+            desired_hash TEXT NOT NULL,
+            problems TEXT NOT NULL
+        )""",
+        """CREATE TABLE evaluation_listings (
+            product_id INTEGER PRIMARY KEY,
+            listing TEXT NOT NULL
+        )""",
+        "ALTER TABLE listings ADD COLUMN digest TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE listings ADD COLUMN settled INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX listings_digests ON listings(ecwid_product_id, status, essence_hash, settled, digest)",
+        "CREATE INDEX ecwid_products_hashes ON ecwid_products(product_id, content_hash, readable)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -304,7 +329,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = ("listings", "sku_links", "images", "action_required", "intents", "counters", "cursors", "tokens",
           "orders", "audit_log", "category_attributes", "restocks", "pending_work", "shop_health", "order_import",
           "granted_scopes", "waiting_approval", "image_contents", "approved_config", "drift_kept",
-          "sync_latency", "ecwid_products", "ecwid_product_skus", "ecwid_store", "evaluations")
+          "sync_latency", "ecwid_products", "ecwid_product_skus", "ecwid_store", "evaluations",
+          "evaluation_listings")
 # Tables whose id the database numbers (INTEGER PRIMARY KEY AUTOINCREMENT): a copy must let it go on from
 # the copied ids.
 NUMBERED = ("action_required", "audit_log")

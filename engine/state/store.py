@@ -53,10 +53,10 @@ from engine.reconcile.essence import (
 )
 from engine.reconcile.stored import StoredListings, StoredRow, stored_digest
 from engine.state.database import Database, HeldLock, SqliteDatabase
+from engine.state.dialect import is_url
 from engine.state.files import CorruptStateError as CorruptStateError
 from engine.state.files import StateError as StateError
 from engine.state.mirror import MirrorTables
-from engine.state.postgres import PostgresDatabase, describe, is_url
 from engine.state.schema import MIGRATIONS as MIGRATIONS
 from engine.state.schema import NUMBERED, TABLES
 from engine.state.schema import SCHEMA_VERSION as SCHEMA_VERSION
@@ -208,6 +208,8 @@ class StateStore(MirrorTables):
         schema in that database (created if new). A URL without a schema is refused.
         """
         if is_url(location):
+            from engine.state.postgres import PostgresDatabase, describe  # psycopg only for a PostgreSQL state
+
             if schema is None:
                 raise StateError(f"{describe(str(location))}: a state on PostgreSQL needs the store's schema name")
             db: Database = PostgresDatabase.open(str(location), schema)
@@ -321,36 +323,35 @@ class StateStore(MirrorTables):
                 self._save_listing(conn, listing, {})
 
     def _save_listing(self, conn: Database, listing: ActualListing, combos: Mapping[str, int | None]) -> None:
+        pid = listing.ecwid_product_id
         previous = {
             row[0]: row[1]
-            for row in conn.execute(
-                "SELECT seller_sku, ecwid_combination_id FROM sku_links WHERE ecwid_product_id = ?",
-                (listing.ecwid_product_id,),
-            )
+            for row in conn.execute("SELECT seller_sku, ecwid_combination_id FROM sku_links WHERE ecwid_product_id = ?",
+                                    (pid,))
         }
+        # A SKU this listing takes over leaves the listing that had it, whose digest covers its SKUs.
+        losing = self._sku_holders(conn, listing.sku_ids, but=pid)
+        applied = canonical_json(essence_to_json(listing.applied))
+        known = canonical_json(essence_to_json(listing.known))
+        failures = canonical_json([audit_failure_to_json(f) for f in listing.audit_failures])
+        applied_hash = essence_hash(listing.applied)
+        digest = stored_digest(pid, listing.tiktok_product_id, listing.status.value, listing.stopped_by_us,
+                               applied_hash, None if known == applied else known, "", listing.sku_ids, failures)
         conn.execute(
             """INSERT INTO listings (ecwid_product_id, tiktok_product_id, status, stopped_by_us, applied, known,
-                   essence_hash, audit_failures, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   essence_hash, audit_failures, updated_at, digest, settled)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT(ecwid_product_id) DO UPDATE SET tiktok_product_id = excluded.tiktok_product_id,
                    status = excluded.status, stopped_by_us = excluded.stopped_by_us, applied = excluded.applied,
                    known = excluded.known, essence_hash = excluded.essence_hash,
-                   audit_failures = excluded.audit_failures, updated_at = excluded.updated_at""",
-            (
-                listing.ecwid_product_id,
-                listing.tiktok_product_id,
-                listing.status.value,
-                int(listing.stopped_by_us),
-                canonical_json(essence_to_json(listing.applied)),
-                canonical_json(essence_to_json(listing.known)),
-                essence_hash(listing.applied),
-                canonical_json([audit_failure_to_json(f) for f in listing.audit_failures]),
-                self._clock(),
-            ),
+                   audit_failures = excluded.audit_failures, updated_at = excluded.updated_at,
+                   digest = excluded.digest, settled = excluded.settled""",
+            (pid, listing.tiktok_product_id, listing.status.value, int(listing.stopped_by_us), applied, known,
+             applied_hash, failures, self._clock(), digest, int(known == applied)),
         )
         if listing.known == listing.applied:  # in step with the rules again: a kept TikTok edit is over
-            conn.execute("DELETE FROM drift_kept WHERE ecwid_product_id = ?", (listing.ecwid_product_id,))
-        conn.execute("DELETE FROM sku_links WHERE ecwid_product_id = ?", (listing.ecwid_product_id,))
+            conn.execute("DELETE FROM drift_kept WHERE ecwid_product_id = ?", (pid,))
+        conn.execute("DELETE FROM sku_links WHERE ecwid_product_id = ?", (pid,))
         conn.executemany(
             """INSERT INTO sku_links (seller_sku, ecwid_product_id, ecwid_combination_id, tiktok_sku_id)
                VALUES (?, ?, ?, ?)
@@ -358,10 +359,43 @@ class StateStore(MirrorTables):
                    ecwid_combination_id = excluded.ecwid_combination_id,
                    tiktok_sku_id = excluded.tiktok_sku_id""",
             [
-                (sku, listing.ecwid_product_id, combos.get(sku, previous.get(sku)), sku_id)
+                (sku, pid, combos.get(sku, previous.get(sku)), sku_id)
                 for sku, sku_id in sorted(listing.sku_ids.items())
             ],
         )
+        self._refresh_digests(conn, losing)
+
+    @staticmethod
+    def _sku_holders(conn: Database, skus: Iterable[str], *, but: int) -> set[int]:
+        wanted = sorted(skus)
+        found: set[int] = set()
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = wanted[start:start + _IDS_PER_QUERY]
+            found.update(row[0] for row in conn.execute(
+                f"SELECT ecwid_product_id FROM sku_links WHERE seller_sku IN ({','.join('?' * len(chunk))}) "
+                "AND ecwid_product_id <> ?", (*chunk, but)))
+        return found
+
+    @staticmethod
+    def _refresh_digests(conn: Database, ids: Iterable[int]) -> None:
+        """Write these listings' `digest` and `settled` again from their stored parts (see `listing_index`)."""
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = wanted[start:start + _IDS_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            rows = list(conn.execute(
+                f"""SELECT ecwid_product_id, tiktok_product_id, status, stopped_by_us, essence_hash,
+                           CASE WHEN known = applied THEN NULL ELSE known END, audit_failures
+                    FROM listings WHERE ecwid_product_id IN ({marks})""", chunk))
+            sku_ids: dict[int, dict[str, str]] = {}
+            for pid, seller_sku, sku_id in conn.execute(
+                    f"SELECT ecwid_product_id, seller_sku, tiktok_sku_id FROM sku_links "
+                    f"WHERE ecwid_product_id IN ({marks})", chunk):
+                sku_ids.setdefault(pid, {})[seller_sku] = sku_id
+            conn.executemany("UPDATE listings SET digest = ?, settled = ? WHERE ecwid_product_id = ?", [
+                (stored_digest(pid, tiktok_id, status, bool(stopped), applied_hash, known, "", sku_ids.get(pid, {}),
+                               failures), int(known is None), pid)
+                for pid, tiktok_id, status, stopped, applied_hash, known, failures in rows])
 
     def remove_listing(self, ecwid_product_id: int) -> None:
         """Forget a listing (deleted on TikTok); its SKU links go with it."""
@@ -389,6 +423,7 @@ class StateStore(MirrorTables):
                     "UPDATE listings SET status = ?, audit_failures = ?, updated_at = ? WHERE ecwid_product_id = ?",
                     (status.value, failures, self._clock(), ecwid_product_id),
                 )
+            self._refresh_digests(conn, [ecwid_product_id])
 
     def set_review_pending(self, ecwid_product_id: int, pending: bool) -> None:
         """Mark (or clear) a listing whose content edit TikTok is still reviewing."""
@@ -425,25 +460,18 @@ class StateStore(MirrorTables):
     def listing_index(self) -> StoredListings:
         """Every linked listing as the diff reads it: status, hashes and digest per row, essences decoded
         only for the rows the diff asks for (see `engine.reconcile.stored`)."""
-        # The applied essence is known by its hash; the known one is read only where it differs.
-        rows = self._read(
-            """SELECT ecwid_product_id, tiktok_product_id, status, stopped_by_us, essence_hash,
-                      CASE WHEN known = applied THEN NULL ELSE known END, audit_failures
-               FROM listings ORDER BY ecwid_product_id""")
-        sku_ids: dict[int, dict[str, str]] = {}
-        for pid, seller_sku, sku_id in self._read(
-                "SELECT ecwid_product_id, seller_sku, tiktok_sku_id FROM sku_links ORDER BY ecwid_product_id"):
-            sku_ids.setdefault(pid, {})[seller_sku] = sku_id
-        index = {
-            pid: StoredRow(
-                status=ProductStatus(status),
-                essence_hash=applied_hash,
-                settled=known is None,
-                digest=stored_digest(pid, tiktok_id, status, bool(stopped), applied_hash, known, "",
-                                     sku_ids.get(pid, {}), failures),
-            )
-            for pid, tiktok_id, status, stopped, applied_hash, known, failures in rows
-        }
+        # Each row's digest and settledness are written with it (`_save_listing`, `set_status`): this read
+        # touches neither essence. Rows from before those columns get them here, once.
+        query = "SELECT ecwid_product_id, status, essence_hash, settled, digest FROM listings ORDER BY ecwid_product_id"
+        rows = self._read(query)
+        missing = [row[0] for row in rows if not row[4]]
+        if missing:
+            with self.transaction() as conn:
+                self._refresh_digests(conn, missing)
+            rows = self._read(query)
+        statuses = {status.value: status for status in ProductStatus}
+        index = {pid: StoredRow(statuses[status], applied_hash, bool(settled), digest)
+                 for pid, status, applied_hash, settled, digest in rows}
         return StoredListings(index, self._listings_by_id)
 
     def _listings_by_id(self, ids: list[int]) -> dict[int, ActualListing]:

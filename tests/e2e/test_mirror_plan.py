@@ -31,6 +31,7 @@ from engine.http.errors import ConflictError
 from engine.model.listing import ListingIntent, ProductStatus
 from engine.model.plan import Plan
 from engine.passes.catalog import plan_catalog
+from engine.passes.mirror import evaluate_mirror
 from engine.reconcile import ActualListing, diff, essence_of
 from engine.rules import Evaluation, ProductEvaluation, evaluate
 from engine.rules.category_rules import rules_digest, with_category_rules
@@ -41,6 +42,12 @@ from engine.sandbox.tiktok.clock import ManualClock
 from tests.e2e.world import World, make_world
 
 N_PRODUCTS = 12
+# The first category rule's `when` as the "category config" edit rewrites it (tests/e2e/world.py's
+# CATEGORIES): clearance products move between the two TikTok categories, or the first rule fails.
+CATEGORY_WHENS = ("'T-Shirts' in product.categories",
+                  "'T-Shirts' in product.categories or 'Clearance' in product.categories",
+                  "'T-Shirts' in product.categories and not 'Clearance' in product.categories",
+                  "product.price > 20")
 
 EDITS = st.one_of(
     st.tuples(st.just("price"), st.integers(0, 99), st.integers(1, 9_999)),
@@ -52,6 +59,9 @@ EDITS = st.one_of(
     st.tuples(st.just("variation"), st.integers(0, 99), st.integers(0, 5)),
     st.tuples(st.just("category"), st.integers(0, 99), st.sampled_from(["Clearance", "T-Shirts", "Basics"])),
     st.tuples(st.just("config"), st.integers(0, 99), st.integers(1, 3)),
+    st.tuples(st.just("clearance config"), st.integers(0, 99), st.integers(1, 40)),
+    st.tuples(st.just("new policy"), st.integers(0, 99), st.integers(1, 3)),
+    st.tuples(st.just("category config"), st.integers(0, 99), st.sampled_from(list(CATEGORY_WHENS))),
     st.tuples(st.just("orders config"), st.integers(0, 99), st.integers(0, 9)),
 )
 ROUNDS = st.lists(st.tuples(st.lists(EDITS, max_size=4), st.sampled_from([0, 0, 1, 30, 61, 3_601])),
@@ -143,11 +153,32 @@ def _edit(world: World, edit: tuple[str, int, Any], reserve: list[int]) -> None:
         elif kind == "config":
             world.edit_config("rules/selling.yaml", f"reserve: {reserve[0]}", f"reserve: {value}")
             reserve[0] = value
+        elif kind == "clearance config":  # the first policy only: the products it selects
+            _edit_selling(world, "- percent: -", f"- percent: -{value} #", count=1)
+        elif kind == "new policy":  # a policy above the catch-all: the products it or the catch-all selects
+            _edit_selling(world, "  - name: default\n", _extra_policy(index, value) + "  - name: default\n", count=1)
+        elif kind == "category config":  # the first rule: the products it or the catch-all maps
+            path = world.root / "mappings" / "categories.yaml"
+            text = path.read_text()
+            current = next(w for w in sorted(CATEGORY_WHENS, key=len, reverse=True) if f'when: "{w}"' in text)
+            path.write_text(text.replace(f'when: "{current}"', f'when: "{value}"', 1))
         elif kind == "orders config":  # a file the catalog rules never read: stored evaluations stay
             with (world.root / "rules" / "orders.yaml").open("a") as orders:
                 orders.write(f"# edited {value}\n")
     except (EcwidApiError, ConflictError):
         pass  # an edit Ecwid refuses (a SKU taken twice) is simply not made
+
+
+def _edit_selling(world: World, old: str, new: str, *, count: int) -> None:
+    path = world.root / "rules" / "selling.yaml"
+    path.write_text(path.read_text().replace(old, new, count))
+
+
+def _extra_policy(index: int, value: int) -> str:
+    """A policy selecting some products (by stock or by price), with its own markup."""
+    when = f"product.quantity > {index % 30}" if value % 2 else f"product.price > {index}"
+    return (f"  - name: extra-{index}-{value}\n    when: \"{when}\"\n"
+            f"    price:\n      modifiers:\n        - percent: {value}\n    quantity:\n      source: stock\n")
 
 
 def _create(world: World, price: int, index: int) -> None:
@@ -230,3 +261,48 @@ def test_an_edit_that_overtakes_a_paged_read_loses_no_product() -> None:
         with _runtime(world, clock) as runtime:
             _same(plan_catalog(runtime), _oracle(world, runtime))
             _mirror_is_ecwid(world, runtime)
+
+
+def _evaluated(world: World, clock: ManualClock) -> int:
+    """Products a fresh plan evaluates (the rest come from the state), its plan checked against the oracle."""
+    with _runtime(world, clock) as runtime:
+        runtime.sync_catalog()
+        attributes = runtime.category_attributes()
+        mirrored = evaluate_mirror(runtime, category_attributes=attributes or None,
+                                   category_rules=runtime.category_rules() or None)
+        _same(plan_catalog(runtime), _oracle(world, runtime))
+    return mirrored.evaluated
+
+
+def test_a_selling_policy_edit_re_evaluates_only_the_products_it_can_touch() -> None:
+    """The clearance policy (first in rules/selling.yaml) edited: only clearance products are evaluated
+    again; the catch-all edited: only the others; a comment: none; a policy inserted above the
+    catch-all: the catch-all's products (their `when`s before changed), not the clearance ones."""
+    with mirrored_world(n_products=40) as (world, clock):
+        with _runtime(world, clock) as runtime:
+            plan_catalog(runtime)
+        catalog = _full_catalog(world)
+        clearance = {p.id for p in catalog.products if "Clearance" in p.categories}
+        others = {p.id for p in catalog.products} - clearance
+        assert clearance and others, "the seeded catalog has both kinds"
+        _edit_selling(world, "- percent: -", "- percent: -25 #", count=1)
+        assert _evaluated(world, clock) == len(clearance)
+        _edit_selling(world, "reserve: 1", "reserve: 2", count=1)
+        assert _evaluated(world, clock) == len(others)
+        _edit_selling(world, "- percent: -25 #", "- percent: -25 # a comment on the same line ", count=1)
+        assert _evaluated(world, clock) == 0
+        _edit_selling(world, "  - name: default\n", _extra_policy(1_000, 2) + "  - name: default\n", count=1)
+        assert _evaluated(world, clock) == len(others)
+
+
+def test_a_category_rule_edit_re_evaluates_only_the_products_it_can_touch() -> None:
+    """The catch-all category rule (second in mappings/categories.yaml) edited: the t-shirts, mapped by the
+    first rule, are not evaluated again."""
+    with mirrored_world(n_products=40) as (world, clock):
+        with _runtime(world, clock) as runtime:
+            plan_catalog(runtime)
+        catalog = _full_catalog(world)
+        shirts = {p.id for p in catalog.products if "T-Shirts" in p.categories}
+        assert shirts and len(shirts) < len(catalog.products), "the seeded catalog has both kinds"
+        world.edit_config("mappings/categories.yaml", 'when: "product.id > 0"', 'when: "product.id > -1"')
+        assert _evaluated(world, clock) == len(catalog.products) - len(shirts)

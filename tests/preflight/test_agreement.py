@@ -29,7 +29,7 @@ from engine.model.listing import (
 from engine.model.plan import ActionKind, CreateListing
 from engine.passes.catalog import apply_catalog, plan_catalog, refresh_reviews
 from engine.rules import preflight
-from engine.rules.category_rules import unknown_size_charts
+from engine.rules.category_rules import unknown_size_chart
 from engine.runtime import Runtime
 from engine.sandbox.tiktok.data import HAZMAT_ID, SDS_CERTIFICATE, TOY_CERTIFICATE
 from engine.tiktok import convert
@@ -149,7 +149,7 @@ def test_preflight_and_the_sandbox_review_give_the_same_verdicts(tmp_path: Path)
                                               attributes=attributes.get(listing.category_id),
                                               rules=rules.get(listing.category_id))
             refused += preflight.check_prices(listing, runtime.region)
-            refused += unknown_size_charts(runtime.config, {0: listing}, templates).get(0, ())
+            refused += unknown_size_chart(runtime.config, 0, listing, templates)
             verdicts[name] = (not refused, _listing_check(runtime, listing))
         assert {name: ours for name, (ours, _) in verdicts.items()} == \
                {name: theirs for name, (_, theirs) in verdicts.items()}, verdicts

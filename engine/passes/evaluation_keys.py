@@ -1,0 +1,132 @@
+"""What each product's stored evaluation is keyed by: the parts of the config that can change its outcome.
+
+A key is `content hash|base|selling part|category part`:
+
+- the content hash of the product's Ecwid JSON;
+- the base, one digest every product shares: of every catalog config file except rules/selling.yaml
+  and mappings/categories.yaml (`Config.catalog_base_digest`), the category attributes, TikTok's
+  category rules, the region and the store details (`engine.passes.mirror` builds it);
+- the selling part, `s<i>:<digest>`: the product's price and stock come from policy i, the first
+  whose `when` it matched, so its outcome reads policy i in full and the `when`s of the policies
+  before it (each false for it) and nothing else of rules/selling.yaml. The digest covers exactly
+  those, with each rule's file and line (a trace names them). A product no policy selected (none
+  matched, or a `when` failed on it) gets `s*:<digest of every policy>`;
+- the category part, `c<j>:<digest>`, the same for mappings/categories.yaml (the first rule whose
+  `when` matched gives the TikTok category).
+
+So an edit of one policy re-evaluates the products that policy selected, and those after it in the
+file only if a `when` before them changed (or their lines moved); a new policy re-evaluates the
+products at or below it; the same for category rules. A config built by hand (no file digests) keys
+by its whole digest, `-`. Edits of the other files still re-evaluate every product (a category
+rule's new TikTok category id too: the category attributes in the base change).
+
+Digests are taken over the parsed values (dataclass fields, sets sorted), never `repr` or `hash`:
+the same config gives the same digests in every process (string hashing is seeded per process).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from engine.config.types import Config
+from engine.expr import Expression
+from engine.model.catalog import Product
+
+HAND_BUILT = "-"
+NONE_SELECTED = "*"
+
+
+def value_digest(value: object) -> str:
+    """A digest of a parsed config value that is the same in every process."""
+    return hashlib.sha256(repr(_canonical(value)).encode()).hexdigest()
+
+
+def _canonical(value: object) -> Any:
+    if isinstance(value, Expression):  # the source and where it is: not the compiled function
+        return ("expr", value.source, _canonical(value.pos))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, tuple((f.name, _canonical(getattr(value, f.name)))
+                                            for f in dataclasses.fields(value) if f.compare))
+    if isinstance(value, Enum):
+        return (type(value).__name__, value.value)
+    if isinstance(value, (frozenset, set)):
+        return ("set", tuple(sorted(repr(_canonical(v)) for v in value)))
+    if isinstance(value, Mapping):
+        return ("map", tuple(sorted((repr(_canonical(k)), _canonical(v)) for k, v in value.items())))
+    if isinstance(value, (tuple, list)):
+        return tuple(_canonical(v) for v in value)
+    return repr(value)
+
+
+@dataclass(frozen=True, slots=True)
+class FirstMatchParts:
+    """The part of a key for each rule of a first-match list a product can be selected by, under this config."""
+
+    by_rule: tuple[str, ...]  # index i -> `<tag><i>:<digest of the whens before i and rule i>`
+    none_selected: str  # `<tag>*:<digest of every rule>`
+    valid: frozenset[str]  # every part a stored key may hold and still hold
+
+    def part(self, selected: int | None) -> str:
+        return self.none_selected if selected is None else self.by_rule[selected]
+
+
+def first_match_parts(config: Config, tag: str, rules: Sequence[Any]) -> FirstMatchParts:
+    """Parts for a list of rules with `when` and `ref` (`config.selling` "s", `config.categories` "c")."""
+    if not config.catalog_base_digest:
+        return FirstMatchParts((HAND_BUILT,) * len(rules), HAND_BUILT, frozenset({HAND_BUILT}))
+    parts = []
+    tried = hashlib.sha256()  # the `when`s of the rules before the one selecting
+    for index, rule in enumerate(rules):
+        whole = tried.copy()
+        whole.update(value_digest(rule).encode())
+        parts.append(f"{tag}{index}:{whole.hexdigest()}")
+        tried.update(value_digest((rule.when, rule.ref)).encode())
+    every = f"{tag}{NONE_SELECTED}:{value_digest(tuple(rules))}"
+    return FirstMatchParts(tuple(parts), every, frozenset({*parts, every}))
+
+
+def selling_parts(config: Config) -> FirstMatchParts:
+    return first_match_parts(config, "s", config.selling)
+
+
+def category_parts(config: Config) -> FirstMatchParts:
+    return first_match_parts(config, "c", config.categories)
+
+
+def base_digest(config: Config) -> str:
+    """The config files' part of the base (see the module docstring)."""
+    return config.catalog_base_digest or config.catalog_digest or config.digest
+
+
+def selected_policy(config: Config, product: Product) -> int | None:
+    """The index of the selling policy that selects this product (`engine.rules.selling.select`'s
+    choice), or None when none does or a `when` fails on it (its evaluation then names the problem)."""
+    return first_match(config.selling, product)
+
+
+def selected_category(config: Config, product: Product) -> int | None:
+    """The index of the category rule that maps this product (`engine.rules.category.match`'s choice)."""
+    return first_match(config.categories, product)
+
+
+def first_match(rules: Sequence[Any], product: Product) -> int | None:
+    """The index of the first rule whose `when` (none: always) matches the product; None when none does,
+    a `when` fails on it, or a `when` draws at random (which rule wins may differ from the evaluation's)."""
+    for index, rule in enumerate(rules):
+        when: Expression | None = rule.when
+        if when is None:
+            return index
+        if not when.pure:
+            return None
+        try:
+            matched = when.evaluate(product=product)
+        except Exception:  # a failing `when` is the evaluation's to report; the key takes every rule
+            return None
+        if matched:
+            return index
+    return None
