@@ -1,8 +1,9 @@
 """Carrying out a Plan on TikTok: the only code that calls TikTok's write endpoints.
 
 Order: drift entries are recorded first (`record_live`), then the actions run phase by phase in
-the reconciler's priority (stop > activate/create > inventory > price > content), each phase on
-a bounded thread pool under the TikTok client's rate limiter; activate / deactivate / delete go
+the reconciler's priority (stop > activate/create > inventory > price > content), each phase with
+as many actions in flight as keep the TikTok client's per-API buckets busy (`engine.apply.pacing`:
+Little's law on each API's rate and the measured service time); activate / deactivate / delete go
 in batches of at most 20 ids. After each write TikTok accepted, the state store records exactly
 what `engine.reconcile.transitions` says it leaves behind, so a second plan is empty.
 
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from engine.apply.pacing import DEFAULT_MAX_IN_FLIGHT, InFlight
 from engine.apply.rerun import rerun_delay
 from engine.http import ApiError, AuthError, PermanentError, QuotaExceededError, RetryableError
 from engine.model.listing import ActionRequired, DesiredListing, ProductStatus, TikTokProduct
@@ -71,9 +73,9 @@ TIKTOK_RULE = "tiktok"
 # What we know of a product a crashed run created: nothing but what TikTok shows.
 _NOTHING = Essence(title="", description="", category_id="", brand="", main_images=(), product_attributes=(),
                    package_weight=None, package_dimensions=None, skus=())
-# Concurrency is bounded by the TikTok client's per-API pacing (`engine.runtime.DEFAULT_QPS`), not
-# by the pool: enough threads that each API's bucket stays busy while calls wait on the network.
-DEFAULT_WORKERS = 16
+# The most actions in flight at once; how many actually are follows the TikTok client's per-API
+# buckets and the measured service time (engine.apply.pacing), not this number.
+DEFAULT_WORKERS = DEFAULT_MAX_IN_FLIGHT
 CONFLICT_FIX = ("give each Ecwid product (and each variant) its own SKU in Ecwid; "
                 "tokbridge lists the product on the next apply")
 # Reconciler field name -> TikTok partial edit field name (the rules name brands, TikTok wants ids).
@@ -109,6 +111,7 @@ class ActionOutcome:
 class ApplyReport:
     outcomes: list[ActionOutcome] = field(default_factory=list)
     writes: int = 0  # write calls sent to TikTok (uploads included)
+    peak_in_flight: int = 0  # the most actions (or batches) in flight at once (engine.apply.pacing)
 
     @property
     def failed(self) -> list[ActionOutcome]:
@@ -179,6 +182,7 @@ class Executor:
         self._uncertain: set[int] = set()  # products whose create may have happened: look up before creating
         self._uploaded: dict[str, str] = {}  # sha256 of image bytes -> TikTok URI, uploaded in this run
         self._uploading: dict[str, threading.Lock] = {}  # one upload per content at a time
+        self._paused = threading.local()  # seconds this thread slept before re-running a unit
 
     # -- orchestration ------------------------------------------------------------------------
 
@@ -200,10 +204,32 @@ class Executor:
             actions = [a for a in plan.actions if PRIORITY[a.kind] == phase]
             if not actions:
                 continue
-            units = list(batches(actions))
-            with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                list(pool.map(lambda unit: self._unit(unit[0], unit[1]), units))
+            self._phase(list(batches(actions)))
         return self.report
+
+    def _phase(self, units: list[tuple[ActionKind, tuple[Action, ...]]]) -> None:
+        """Run one phase's units, as many at once as `InFlight` says keeps TikTok's buckets busy."""
+        tiktok = self.runtime.tiktok
+        gate = InFlight(tiktok.api_rate, cap=self.workers)
+
+        def paced(kind: ActionKind, group: tuple[Action, ...]) -> None:
+            started = time.monotonic()
+            self._paused.seconds = 0.0
+            with tiktok.tally() as tally:
+                try:
+                    self._unit(kind, group)
+                finally:
+                    service = time.monotonic() - started - tally.waited - self._paused.seconds
+                    gate.done(service, tally.calls, tally.waited)
+
+        with ThreadPoolExecutor(max_workers=gate.cap) as pool:
+            futures = []
+            for kind, group in units:
+                gate.admit()
+                futures.append(pool.submit(paced, kind, group))
+            for future in futures:
+                future.result()
+        self.report.peak_in_flight = max(self.report.peak_in_flight, gate.peak)
 
     def _resolve_brands(self, plan: Plan) -> None:
         """Look up (or create) the brands the plan's listings name, serially in plan order.
@@ -267,6 +293,7 @@ class Executor:
                 delay = rerun_delay(actions[0].kind, error, run)
                 if delay is not None:
                     self._sleep(delay)
+                    self._paused.seconds = getattr(self._paused, "seconds", 0.0) + delay
                     run += 1
                     continue
                 outcomes = [ActionOutcome(a, ok=False, message=f"gave up after retries: {error.message}")
