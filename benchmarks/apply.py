@@ -66,7 +66,8 @@ def timed_apply(world: World, in_process: bool, workers: int) -> dict[str, float
                     "ok": len(report.succeeded), "failed": len(report.failed), "planned": len(plan.actions),
                     "peak": report.peak_in_flight}
     hosted = time.process_time()  # this process hosts both sandboxes: its CPU meanwhile is theirs
-    done = subprocess.run([sys.executable, __file__, "--child", str(world.root), "--workers", str(workers)], capture_output=True, text=True,
+    command = [sys.executable, __file__, "--child", str(world.root), "--workers", str(workers)]
+    done = subprocess.run(command, capture_output=True, text=True,
                           check=False, timeout=3600)
     if done.returncode != 0:
         raise SystemExit(f"the connector's process failed:\n{done.stderr}")
@@ -126,8 +127,9 @@ def main() -> None:
     if args.child is not None:
         print(json.dumps(apply_once(args.child, args.workers)))
         return
-    created = [creates_run(args.creates, args.in_process, args.workers) for _ in range(args.runs)] if args.creates else []
-    updated = [updates_run(args.updates, args.in_process, args.workers) for _ in range(args.runs)] if args.updates else []
+    mode = (args.in_process, args.workers)
+    created = [creates_run(args.creates, *mode) for _ in range(args.runs)] if args.creates else []
+    updated = [updates_run(args.updates, *mode) for _ in range(args.runs)] if args.updates else []
     share = 0.9 * TIKTOK_QPS
     if created:
         for name, key in (("apply_creates_per_s", "creates"), ("apply_uploads_per_s", "uploads")):

@@ -182,6 +182,8 @@ class Executor:
         self._uncertain: set[int] = set()  # products whose create may have happened: look up before creating
         self._uploaded: dict[str, str] = {}  # sha256 of image bytes -> TikTok URI, uploaded in this run
         self._uploading: dict[str, threading.Lock] = {}  # one upload per content at a time
+        # source -> products with action-required items: read when the run starts, then kept up to date
+        self._items: dict[str, set[int]] = {}
         self._paused = threading.local()  # seconds this thread slept before re-running a unit
 
     # -- orchestration ------------------------------------------------------------------------
@@ -189,6 +191,8 @@ class Executor:
     def run(self, plan: Plan) -> ApplyReport:
         self._config_digest = str(plan.meta.get("config_digest", ""))
         creating = {a.ecwid_product_id for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT}
+        for source in ("tiktok", PROMOTION_SOURCE):
+            self._items[source] = {i.ecwid_product_id for i in self.state.action_required(source=source)}
         for intent in self.state.pending_intents():
             if intent.ecwid_product_id not in creating:
                 self._recover_safely(intent)
@@ -350,7 +354,7 @@ class Executor:
                 self._listing(action), config_digest=self._config_digest, action=action)
             fix = ("fix the product in Ecwid or the rules as TikTok's message says; "
                    f"tokbridge sends {action.kind.value} again once what it sends or the config changes")
-        self.state.add_action_required(
+        self._add_item(
             ActionRequired(
                 ecwid_product_id=pid,
                 rule=TIKTOK_RULE,
@@ -368,7 +372,7 @@ class Executor:
         has passed (`engine.passes.catalog` then lets the price update go once more) or what it
         would send changes; the listing's stock and content keep syncing meanwhile.
         """
-        self.state.add_action_required(
+        self._add_item(
             ActionRequired(
                 ecwid_product_id=action.ecwid_product_id or 0,
                 rule=PROMOTION_RULE,
@@ -386,7 +390,7 @@ class Executor:
 
     def _image_unavailable(self, action: Action, error: _EcwidImage) -> None:
         pid = action.ecwid_product_id or 0
-        self.state.add_action_required(
+        self._add_item(
             ActionRequired(
                 ecwid_product_id=pid,
                 rule="ecwid",
@@ -398,7 +402,7 @@ class Executor:
         )
 
     def _conflict(self, action: Action, message: str, *, fix: str = "") -> None:
-        self.state.add_action_required(
+        self._add_item(
             ActionRequired(
                 ecwid_product_id=action.ecwid_product_id or 0,
                 rule=TIKTOK_RULE,
@@ -442,14 +446,27 @@ class Executor:
         A stock update going through says nothing about the refused price beside it.
         """
         pid = action.ecwid_product_id or 0
-        if action.kind is ActionKind.UPDATE_PRICE:  # the promotion is over: the price went through
+        if action.kind is ActionKind.UPDATE_PRICE and self._itemized(pid, PROMOTION_SOURCE):
+            # the promotion is over: the price went through
             self.state.clear_action_required(pid, source=PROMOTION_SOURCE)
+        if not self._itemized(pid, "tiktok"):
+            return  # nothing to clear: a read of every item and a write per action saved
         for item in self.state.action_required(source="tiktok"):
             held = item.details.get("action")
             if (item.ecwid_product_id == pid and "fingerprint" in item.details and held in HOLDABLE
                     and held != action.kind.value):
                 return
         self.state.clear_action_required(pid, source="tiktok")
+
+    def _add_item(self, item: ActionRequired, *, source: str) -> None:
+        with self._lock:
+            self._items.setdefault(source, set()).add(item.ecwid_product_id)
+        self.state.add_action_required(item, source=source)
+
+    def _itemized(self, pid: int, source: str) -> bool:
+        """Whether the product may have an action-required item of `source`: one from before the run, or added in it."""
+        with self._lock:
+            return pid in self._items.get(source, ())
 
     def _listing(self, action: Action) -> DesiredListing:
         listing = _listing_of(action)
@@ -537,7 +554,7 @@ class Executor:
             self._recovery_required(intent, message, fix=CONFLICT_FIX, kept=False)
 
     def _recovery_required(self, intent: Intent, message: str, *, fix: str, kept: bool) -> None:
-        self.state.add_action_required(
+        self._add_item(
             ActionRequired(
                 ecwid_product_id=intent.ecwid_product_id,
                 rule=TIKTOK_RULE,

@@ -36,7 +36,7 @@ def test_calls_are_spaced_by_the_rate() -> None:
 
 
 def test_a_refusal_with_retry_after_holds_every_caller_that_long() -> None:
-    limiter, clock = paced(50)
+    limiter, _ = paced(50)
     limiter.acquire()
     limiter.throttle(3.0)
     waited = limiter.acquire()
