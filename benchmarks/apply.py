@@ -100,8 +100,9 @@ def creates_run(n_products: int, in_process: bool, workers: int) -> dict[str, fl
                 "sandbox_cpu_per_call": outcome.get("sandbox_cpu", 0) / max(served, 1) * 1000}
 
 
-def updates_run(n_products: int, in_process: bool, workers: int) -> tuple[float, float, float]:
-    """(update calls/s, apply seconds, set-up seconds) of one price change of every live listing."""
+def updates_run(n_products: int, in_process: bool, workers: int) -> tuple[float, float, float, float]:
+    """(update calls/s, apply seconds, set-up seconds, the connector's CPU ms per update) of one price
+    change of every live listing."""
     with tempfile.TemporaryDirectory() as tmp, make_world(Path(tmp), n_products=0) as world:
         listed, setup = listed_world(world, n_products, tiktok=True)
         world.edit_config("rules/selling.yaml", "      source: price\n      round: none",
@@ -109,9 +110,11 @@ def updates_run(n_products: int, in_process: bool, workers: int) -> tuple[float,
         outcome = timed_apply(world, in_process, workers)
         elapsed = outcome["elapsed"]
         sent = sum(1 for _, p in world.transport.calls if p.endswith("/prices/update"))
+        refused = sum(1 for _, _, code in list(world.tiktok.request_log) if code == RATE_LIMITED)
         print(f"updates: {listed} listed in {setup:.1f} s; {outcome['planned']:.0f} planned, {outcome['ok']:.0f} ok, "
-              f"{outcome['failed']:.0f} failed, {sent} calls in {elapsed:.1f} s")
-        return sent / elapsed, elapsed, setup
+              f"{outcome['failed']:.0f} failed, {sent} calls, {refused} refused (429) in {elapsed:.1f} s "
+              f"({outcome['cpu']:.1f} s CPU); at most {outcome.get('peak', 0):.0f} updates in flight")
+        return sent / elapsed, elapsed, setup, outcome["cpu"] / max(sent, 1) * 1000
 
 
 def main() -> None:
@@ -160,6 +163,9 @@ def main() -> None:
         figure(f"apply_price_updates_{label}_wall_min", min(walls), "s", at_most=limit)
         figure(f"apply_price_updates_{label}_wall_median", statistics.median(walls), "s", at_most=limit)
         figure(f"setup_{label}_listed_live", min(u[2] for u in updated), "s", at_most=30 * args.updates / 10_000)
+        cpu = [u[3] for u in updated]  # 1000 / it: the updates per second one free core sustains
+        figure("apply_connector_cpu_per_update_min", min(cpu), "ms")
+        figure("apply_connector_cpu_per_update_median", statistics.median(cpu), "ms")
 
 
 if __name__ == "__main__":
