@@ -100,9 +100,9 @@ def creates_run(n_products: int, in_process: bool, workers: int) -> dict[str, fl
                 "sandbox_cpu_per_call": outcome.get("sandbox_cpu", 0) / max(served, 1) * 1000}
 
 
-def updates_run(n_products: int, in_process: bool, workers: int) -> tuple[float, float, float, float]:
-    """(update calls/s, apply seconds, set-up seconds, the connector's CPU ms per update) of one price
-    change of every live listing."""
+def updates_run(n_products: int, in_process: bool, workers: int) -> tuple[float, float, float, float, int]:
+    """(update calls/s, apply seconds, set-up seconds, the connector's CPU ms per update, update calls) of
+    one price change of every live listing."""
     with tempfile.TemporaryDirectory() as tmp, make_world(Path(tmp), n_products=0) as world:
         listed, setup = listed_world(world, n_products, tiktok=True)
         world.edit_config("rules/selling.yaml", "      source: price\n      round: none",
@@ -114,7 +114,7 @@ def updates_run(n_products: int, in_process: bool, workers: int) -> tuple[float,
         print(f"updates: {listed} listed in {setup:.1f} s; {outcome['planned']:.0f} planned, {outcome['ok']:.0f} ok, "
               f"{outcome['failed']:.0f} failed, {sent} calls, {refused} refused (429) in {elapsed:.1f} s "
               f"({outcome['cpu']:.1f} s CPU); at most {outcome.get('peak', 0):.0f} updates in flight")
-        return sent / elapsed, elapsed, setup, outcome["cpu"] / max(sent, 1) * 1000
+        return sent / elapsed, elapsed, setup, outcome["cpu"] / max(sent, 1) * 1000, sent
 
 
 def main() -> None:
@@ -158,8 +158,9 @@ def main() -> None:
         walls = [u[1] for u in updated]
         figure(f"apply_price_updates_{label}_per_s_min", min(rates), "calls/s", at_least=45)
         figure(f"apply_price_updates_{label}_per_s_median", statistics.median(rates), "calls/s", at_least=45)
-        # 10,000 updates in 4 minutes: the same rate scaled to this run's size.
-        limit = 240 * args.updates / 10_000
+        # 10,000 updates in 4 minutes: the same rate scaled to the calls this run sent (the seeded
+        # catalog lists about 90% of its products, and not every listed price changes).
+        limit = 240 * min(u[4] for u in updated) / 10_000
         figure(f"apply_price_updates_{label}_wall_min", min(walls), "s", at_most=limit)
         figure(f"apply_price_updates_{label}_wall_median", statistics.median(walls), "s", at_most=limit)
         figure(f"setup_{label}_listed_live", min(u[2] for u in updated), "s", at_most=30 * args.updates / 10_000)
