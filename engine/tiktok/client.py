@@ -4,7 +4,10 @@ Every call: serialise the JSON body once (compact), sign exactly those bytes wit
 query (§3), send them with the token in `x-tts-access-token`, read the envelope whatever the HTTP
 status, and turn a non-zero `code` into the engine.http error tree. Retryable failures (429,
 36009002/36009003/36009007, 5xx, timeouts, dropped connections) are retried with jittered
-exponential backoff; an expired token (105002) is refreshed once and the call repeated. Per-item
+exponential backoff; an expired token (105002) is refreshed once and the call repeated. Each API
+(path template) has its own token bucket at `qps`; a 429 holds and slows that bucket
+(`RateLimiter.throttle`), and `tally()` tells a caller what its calls cost (the apply executor
+sizes its concurrency from it). Per-item
 failures of batch calls come back as values. Secrets never reach a message or a log line.
 
 Clock, sleep, jitter and transport are parameters, so tests run without sleeping or a network.
