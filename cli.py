@@ -403,8 +403,9 @@ def _echo_plan(plan: Plan, orders: Plan | None, *, out: str | None, directory: s
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-destructive", is_flag=True, help="Apply even when the plan breaks the guardrails.")
 @click.option("--target", "targets", multiple=True, help="Only this product (`product:ID` or ID); repeatable.")
-@click.option("--workers", type=click.IntRange(1, 32), default=16, show_default=True,  # engine.apply.DEFAULT_WORKERS
-              help="Concurrent writes (each TikTok API is paced at its rate limit whatever the number).")
+@click.option("--workers", type=click.IntRange(1, 256), default=64, show_default=True,  # engine.apply.DEFAULT_WORKERS
+              help="The most writes in flight at once; how many are follows each TikTok API's rate limit and "
+                   "the measured latency.")
 @click.option("--full", is_flag=True, help="Show the whole plan (in a pager) even when it is longer than the "
                                            "terminal; by default a long plan is summarised before the prompt.")
 def apply_command(directory: str, plan_file: str | None, auto_approve: bool, allow_destructive: bool,

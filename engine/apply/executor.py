@@ -1,8 +1,9 @@
 """Carrying out a Plan on TikTok: the only code that calls TikTok's write endpoints.
 
 Order: drift entries are recorded first (`record_live`), then the actions run phase by phase in
-the reconciler's priority (stop > activate/create > inventory > price > content), each phase on
-a bounded thread pool under the TikTok client's rate limiter; activate / deactivate / delete go
+the reconciler's priority (stop > activate/create > inventory > price > content), each phase with
+as many actions in flight as keep the TikTok client's per-API buckets busy (`engine.apply.pacing`:
+Little's law on each API's rate and the measured service time); activate / deactivate / delete go
 in batches of at most 20 ids. After each write TikTok accepted, the state store records exactly
 what `engine.reconcile.transitions` says it leaves behind, so a second plan is empty.
 
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from engine.apply.pacing import DEFAULT_MAX_IN_FLIGHT, InFlight
 from engine.apply.rerun import rerun_delay
 from engine.http import ApiError, AuthError, PermanentError, QuotaExceededError, RetryableError
 from engine.model.listing import ActionRequired, DesiredListing, ProductStatus, TikTokProduct
@@ -71,9 +73,9 @@ TIKTOK_RULE = "tiktok"
 # What we know of a product a crashed run created: nothing but what TikTok shows.
 _NOTHING = Essence(title="", description="", category_id="", brand="", main_images=(), product_attributes=(),
                    package_weight=None, package_dimensions=None, skus=())
-# Concurrency is bounded by the TikTok client's per-API pacing (`engine.runtime.DEFAULT_QPS`), not
-# by the pool: enough threads that each API's bucket stays busy while calls wait on the network.
-DEFAULT_WORKERS = 16
+# The most actions in flight at once; how many actually are follows the TikTok client's per-API
+# buckets and the measured service time (engine.apply.pacing), not this number.
+DEFAULT_WORKERS = DEFAULT_MAX_IN_FLIGHT
 CONFLICT_FIX = ("give each Ecwid product (and each variant) its own SKU in Ecwid; "
                 "tokbridge lists the product on the next apply")
 # Reconciler field name -> TikTok partial edit field name (the rules name brands, TikTok wants ids).
@@ -109,6 +111,7 @@ class ActionOutcome:
 class ApplyReport:
     outcomes: list[ActionOutcome] = field(default_factory=list)
     writes: int = 0  # write calls sent to TikTok (uploads included)
+    peak_in_flight: int = 0  # the most actions (or batches) in flight at once (engine.apply.pacing)
 
     @property
     def failed(self) -> list[ActionOutcome]:
@@ -179,12 +182,17 @@ class Executor:
         self._uncertain: set[int] = set()  # products whose create may have happened: look up before creating
         self._uploaded: dict[str, str] = {}  # sha256 of image bytes -> TikTok URI, uploaded in this run
         self._uploading: dict[str, threading.Lock] = {}  # one upload per content at a time
+        # source -> products with action-required items: read when the run starts, then kept up to date
+        self._items: dict[str, set[int]] = {}
+        self._paused = threading.local()  # seconds this thread slept before re-running a unit
 
     # -- orchestration ------------------------------------------------------------------------
 
     def run(self, plan: Plan) -> ApplyReport:
         self._config_digest = str(plan.meta.get("config_digest", ""))
         creating = {a.ecwid_product_id for a in plan.actions if a.kind is ActionKind.CREATE_PRODUCT}
+        for source in ("tiktok", PROMOTION_SOURCE):
+            self._items[source] = {i.ecwid_product_id for i in self.state.action_required(source=source)}
         for intent in self.state.pending_intents():
             if intent.ecwid_product_id not in creating:
                 self._recover_safely(intent)
@@ -200,10 +208,32 @@ class Executor:
             actions = [a for a in plan.actions if PRIORITY[a.kind] == phase]
             if not actions:
                 continue
-            units = list(batches(actions))
-            with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                list(pool.map(lambda unit: self._unit(unit[0], unit[1]), units))
+            self._phase(list(batches(actions)))
         return self.report
+
+    def _phase(self, units: list[tuple[ActionKind, tuple[Action, ...]]]) -> None:
+        """Run one phase's units, as many at once as `InFlight` says keeps TikTok's buckets busy."""
+        tiktok = self.runtime.tiktok
+        gate = InFlight(tiktok.api_rate, cap=self.workers)
+
+        def paced(kind: ActionKind, group: tuple[Action, ...]) -> None:
+            started = time.monotonic()
+            self._paused.seconds = 0.0
+            with tiktok.tally() as tally:
+                try:
+                    self._unit(kind, group)
+                finally:
+                    service = time.monotonic() - started - tally.waited - self._paused.seconds
+                    gate.done(service, tally.calls, tally.waited)
+
+        with ThreadPoolExecutor(max_workers=gate.cap) as pool:
+            futures = []
+            for kind, group in units:
+                gate.admit()
+                futures.append(pool.submit(paced, kind, group))
+            for future in futures:
+                future.result()
+        self.report.peak_in_flight = max(self.report.peak_in_flight, gate.peak)
 
     def _resolve_brands(self, plan: Plan) -> None:
         """Look up (or create) the brands the plan's listings name, serially in plan order.
@@ -267,6 +297,7 @@ class Executor:
                 delay = rerun_delay(actions[0].kind, error, run)
                 if delay is not None:
                     self._sleep(delay)
+                    self._paused.seconds = getattr(self._paused, "seconds", 0.0) + delay
                     run += 1
                     continue
                 outcomes = [ActionOutcome(a, ok=False, message=f"gave up after retries: {error.message}")
@@ -323,7 +354,7 @@ class Executor:
                 self._listing(action), config_digest=self._config_digest, action=action)
             fix = ("fix the product in Ecwid or the rules as TikTok's message says; "
                    f"tokbridge sends {action.kind.value} again once what it sends or the config changes")
-        self.state.add_action_required(
+        self._add_item(
             ActionRequired(
                 ecwid_product_id=pid,
                 rule=TIKTOK_RULE,
@@ -341,7 +372,7 @@ class Executor:
         has passed (`engine.passes.catalog` then lets the price update go once more) or what it
         would send changes; the listing's stock and content keep syncing meanwhile.
         """
-        self.state.add_action_required(
+        self._add_item(
             ActionRequired(
                 ecwid_product_id=action.ecwid_product_id or 0,
                 rule=PROMOTION_RULE,
@@ -359,7 +390,7 @@ class Executor:
 
     def _image_unavailable(self, action: Action, error: _EcwidImage) -> None:
         pid = action.ecwid_product_id or 0
-        self.state.add_action_required(
+        self._add_item(
             ActionRequired(
                 ecwid_product_id=pid,
                 rule="ecwid",
@@ -371,7 +402,7 @@ class Executor:
         )
 
     def _conflict(self, action: Action, message: str, *, fix: str = "") -> None:
-        self.state.add_action_required(
+        self._add_item(
             ActionRequired(
                 ecwid_product_id=action.ecwid_product_id or 0,
                 rule=TIKTOK_RULE,
@@ -415,14 +446,27 @@ class Executor:
         A stock update going through says nothing about the refused price beside it.
         """
         pid = action.ecwid_product_id or 0
-        if action.kind is ActionKind.UPDATE_PRICE:  # the promotion is over: the price went through
+        if action.kind is ActionKind.UPDATE_PRICE and self._itemized(pid, PROMOTION_SOURCE):
+            # the promotion is over: the price went through
             self.state.clear_action_required(pid, source=PROMOTION_SOURCE)
+        if not self._itemized(pid, "tiktok"):
+            return  # nothing to clear: a read of every item and a write per action saved
         for item in self.state.action_required(source="tiktok"):
             held = item.details.get("action")
             if (item.ecwid_product_id == pid and "fingerprint" in item.details and held in HOLDABLE
                     and held != action.kind.value):
                 return
         self.state.clear_action_required(pid, source="tiktok")
+
+    def _add_item(self, item: ActionRequired, *, source: str) -> None:
+        with self._lock:
+            self._items.setdefault(source, set()).add(item.ecwid_product_id)
+        self.state.add_action_required(item, source=source)
+
+    def _itemized(self, pid: int, source: str) -> bool:
+        """Whether the product may have an action-required item of `source`: one from before the run, or added in it."""
+        with self._lock:
+            return pid in self._items.get(source, ())
 
     def _listing(self, action: Action) -> DesiredListing:
         listing = _listing_of(action)
@@ -510,7 +554,7 @@ class Executor:
             self._recovery_required(intent, message, fix=CONFLICT_FIX, kept=False)
 
     def _recovery_required(self, intent: Intent, message: str, *, fix: str, kept: bool) -> None:
-        self.state.add_action_required(
+        self._add_item(
             ActionRequired(
                 ecwid_product_id=intent.ecwid_product_id,
                 rule=TIKTOK_RULE,

@@ -47,7 +47,12 @@ __all__ = [
 class RateLimiter:
     """A thread-safe token bucket: at most `rate` acquisitions per `per` seconds, with burst `rate`.
 
-    Clock and sleep are parameters so tests never sleep.
+    Kept as the time the next token is due (the generic cell rate algorithm): a caller takes the
+    next due token and sleeps until it is due, so waiting callers are served in order.
+    A server's "too many requests" (`throttle`) holds every caller for the wait it asked for and cuts
+    the rate to `backoff` of itself, which then grows back linearly to the nominal rate over
+    `recovery` seconds: the server's own count of our calls (its window, its clock) is what decides,
+    and ours is only an estimate of it. Clock and sleep are parameters so tests never sleep.
     """
 
     def __init__(
@@ -57,26 +62,60 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        backoff: float = 0.8,
+        recovery: float = 5.0,
     ) -> None:
         self.capacity = float(rate)
-        self.fill_rate = rate / per
-        self._tokens = float(rate)
+        self.nominal = rate / per  # the documented limit (or the share of it the caller chose)
+        self.fill_rate = self.nominal
         self._clock = clock
         self._sleep = sleep
-        self._last = clock()
+        self._backoff = backoff
+        self._recovery = recovery
+        self._cut = self.nominal  # the rate right after the last throttle
+        self._throttled_at: float | None = None
+        self._due = clock()  # when the next token is due; a full bucket's tokens are due that long before
         self._lock = threading.Lock()
+
+    def _rate(self, now: float) -> float:
+        if self._throttled_at is None:
+            return self.nominal
+        grown = (now - self._throttled_at) / self._recovery
+        if grown >= 1.0:
+            self._throttled_at = None
+            return self.nominal
+        return self._cut + (self.nominal - self._cut) * grown
+
+    def _burst(self) -> float:
+        """How long before its due time a token may be taken: the bucket's other tokens."""
+        return (self.capacity - 1) / self.fill_rate
 
     def acquire(self) -> float:
         """Take one token, sleeping until one is free. Returns the time slept."""
         with self._lock:
             now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.fill_rate)
-            self._last = now
-            self._tokens -= 1
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.fill_rate
+            self.fill_rate = self._rate(now)
+            due = max(self._due, now - self._burst())
+            wait = max(0.0, due - now)
+            self._due = due + 1.0 / self.fill_rate
         if wait > 0:
             self._sleep(wait)
         return wait
+
+    def throttle(self, delay: float | None = None) -> None:
+        """The server refused a call for its rate: no token for `delay` s (its Retry-After; by default
+        one token's time), and the rate cut by `backoff` (from where it is now), growing back over `recovery` s."""
+        with self._lock:
+            now = self._clock()
+            current = self._rate(now)
+            if self._throttled_at is None or now - self._throttled_at >= 1.0:
+                # One cut per second at most: the refusals of one burst are one signal, not many.
+                self._cut = current * self._backoff
+                self._throttled_at = now
+            self.fill_rate = self._rate(now)
+            pause = 1.0 / self.fill_rate if delay is None else delay
+            # No token before the pause ends (tokens already promised to waiting callers stay promised).
+            self._due = max(self._due, now + pause)
 
 
 _SECRET_PARAMS = re.compile(

@@ -4,7 +4,10 @@ Every call: serialise the JSON body once (compact), sign exactly those bytes wit
 query (§3), send them with the token in `x-tts-access-token`, read the envelope whatever the HTTP
 status, and turn a non-zero `code` into the engine.http error tree. Retryable failures (429,
 36009002/36009003/36009007, 5xx, timeouts, dropped connections) are retried with jittered
-exponential backoff; an expired token (105002) is refreshed once and the call repeated. Per-item
+exponential backoff; an expired token (105002) is refreshed once and the call repeated. Each API
+(path template) has its own token bucket at `qps`; a 429 holds and slows that bucket
+(`RateLimiter.throttle`), and `tally()` tells a caller what its calls cost (the apply executor
+sizes its concurrency from it). Per-item
 failures of batch calls come back as values. Secrets never reach a message or a log line.
 
 Clock, sleep, jitter and transport are parameters, so tests run without sleeping or a network.
@@ -12,12 +15,15 @@ Clock, sleep, jitter and transport are parameters, so tests run without sleeping
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -84,6 +90,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+@dataclass
+class CallTally:
+    """What one thread's calls cost inside `TikTokClient.tally()`: calls sent per API (the documented path
+    template, retries included) and the seconds spent waiting for the APIs' pacing."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    waited: float = 0.0
+
+
 class _TokenExpired(AuthError):
     """105002: refresh and try again once; surfaces as AuthError if the refresh does not help."""
 
@@ -94,6 +109,10 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value)) if value else None
     except ValueError:
         return None  # an HTTP date: rare enough that our own backoff serves
+
+
+def _rate_refused(error: BaseException) -> bool:
+    return isinstance(error, RateLimitedError)
 
 
 def _coded_error(code: int, detail: str, common: Mapping[str, Any]) -> ApiError:
@@ -148,6 +167,8 @@ class TikTokClient:
         self._jitter = jitter
         self._qps = qps
         self._limiters: dict[str, RateLimiter] = {}
+        self._limiters_lock = threading.Lock()
+        self._local = threading.local()  # the calling thread's CallTally, if it keeps one
         # Equal jitter (never a zero wait); TikTok's Retry-After honoured up to twice the longest backoff.
         self.retry = RetryPolicy(attempts=max_attempts, base=backoff_base, cap=backoff_max, jitter=Jitter.EQUAL,
                                  retry_after_cap=backoff_max * 2)
@@ -181,17 +202,43 @@ class TikTokClient:
         return redact(text, self._secrets())
 
     def _limiter(self, api: str) -> RateLimiter:
-        if api not in self._limiters:
-            # Paced, no burst: one token refilled every 1/qps s, so any one-second window sees at most
-            # qps calls of this API (a full bucket of qps would allow nearly twice that in a second).
-            self._limiters[api] = RateLimiter(1, 1.0 / self._qps, clock=self._monotonic, sleep=self._sleep)
-        return self._limiters[api]
+        limiter = self._limiters.get(api)
+        if limiter is None:
+            with self._limiters_lock:  # two threads meeting a new API must share one bucket
+                # Paced, no burst: one token refilled every 1/qps s, so any one-second window sees at most
+                # qps calls of this API (a full bucket of qps would allow nearly twice that in a second).
+                limiter = self._limiters.setdefault(
+                    api, RateLimiter(1, 1.0 / self._qps, clock=self._monotonic, sleep=self._sleep))
+        return limiter
+
+    def api_rate(self, api: str) -> float:
+        """Calls per second this client sends to one API (its path template) at most: its bucket's rate."""
+        return self._qps
+
+    @contextlib.contextmanager
+    def tally(self) -> Iterator[CallTally]:
+        """Count this thread's calls and pacing waits until the block ends (the apply executor sizes
+        its concurrency from them: Little's law on each API's rate)."""
+        outer = getattr(self._local, "tally", None)
+        self._local.tally = tally = CallTally()
+        try:
+            yield tally
+        finally:
+            self._local.tally = outer
+            if outer is not None:
+                outer.calls.update(tally.calls)
+                outer.waited += tally.waited
 
     @staticmethod
     def _log_retry(error: BaseException, attempt: int, wait: float) -> None:
         log.warning("tiktok: retrying after %s (attempt %d, waiting %.2fs)", error, attempt, wait)
 
     def _with_retries(self, attempt: Callable[[], T], attempts: int | None = None) -> T:
+        if attempts == 1:
+            # Sent once, except when TikTok refused it for the rate (429 / 36009002): a refused call was
+            # not acted on, so sending it again can double nothing, and a create needs no lookup.
+            return call_with_retries(attempt, self.retry, sleep=self._sleep, draw=self._jitter,
+                                     retry_on=_rate_refused, on_retry=self._log_retry)
         policy = self.retry if attempts is None else replace(self.retry, attempts=attempts)
         return call_with_retries(attempt, policy, sleep=self._sleep, draw=self._jitter, on_retry=self._log_retry)
 
@@ -261,6 +308,7 @@ class TikTokClient:
 
         `attempts=1` for a write that must not be repeated blindly: a retryable failure may come after
         TikTok acted (a timeout or a connection lost before the answer), so the caller looks first.
+        A refusal for the rate (429) is still retried: TikTok refused it before doing anything.
 
         `path` is the documented template (`/product/202309/products/{product_id}`); it also keys the
         per-API rate limiter. `files` makes a multipart upload, whose body is not signed (§3 step 5).
@@ -285,9 +333,16 @@ class TikTokClient:
     def _signed_once(self, method: str, template: str, real_path: str, what: str,
                      query: Mapping[str, str | int] | None, content: bytes | None,
                      files: Mapping[str, Any] | None, shop_scoped: bool) -> Any:
-        self._limiter(template).acquire()
+        limiter = self._limiter(template)
+        waited = limiter.acquire()
         if self._pacer is not None:
+            started = self._monotonic()
             self._pacer(template)
+            waited += self._monotonic() - started
+        tally: CallTally | None = getattr(self._local, "tally", None)
+        if tally is not None:
+            tally.calls[template] += 1
+            tally.waited += waited
         params: dict[str, str] = {"app_key": self.app_key, "timestamp": str(int(self._clock()))}
         if shop_scoped:
             if not self.shop_cipher:
@@ -298,8 +353,14 @@ class TikTokClient:
         headers = {"x-tts-access-token": self._tokens.access_token if self._tokens else ""}
         if files is None:
             headers["content-type"] = "application/json"
-        return self._send(method, self._api_base + real_path, what, params=params, content=content,
-                          files=files, headers=headers)
+        try:
+            return self._send(method, self._api_base + real_path, what, params=params, content=content,
+                              files=files, headers=headers)
+        except RateLimitedError as error:
+            # TikTok counted more calls of this API than our pacing did (arrival jitter, another
+            # process on the same app and shop): every caller of it slows down, not only this retry.
+            limiter.throttle(error.delay)
+            raise
 
     def _pages(self, method: str, path: str, *, page_size: int, query: Mapping[str, str | int] | None = None,
                body: Mapping[str, Any] | None = None) -> Iterator[Mapping[str, Any]]:

@@ -164,6 +164,32 @@ def test_429_honours_retry_after() -> None:
     assert rec.requests[1].method == "DELETE" and rec.requests[1].content == b'{"event_type":"ORDER_STATUS_CHANGE"}'
 
 
+def test_a_create_sent_once_is_sent_again_only_after_a_rate_refusal() -> None:
+    # 429: TikTok refused it before doing anything, so sending it again cannot make a second product.
+    answers = iter([fail(36009002, "Too many requests", status=429), ok({"product_id": "7", "skus": []})])
+    client, rec, _ = make(lambda r: next(answers))
+    assert client.create_product({"title": "T"}, idempotency_key="k", attempts=1).product_id == "7"
+    assert len(rec.requests) == 2
+    # Any other retryable failure may come after TikTok acted: not repeated, the caller looks first.
+    client, rec, _ = make(lambda r: fail(36009003, "Internal error"))
+    with pytest.raises(RetryableError):
+        client.create_product({"title": "T"}, idempotency_key="k", attempts=1)
+    assert len(rec.requests) == 1
+
+
+def test_a_rate_refusal_slows_every_caller_of_that_api_and_only_that_api() -> None:
+    answers = iter([fail(36009002, "Too many requests", status=429, headers={"Retry-After": "4"}), ok(),
+                    ok({"tracking": []}), ok()])
+    client, rec, fake = make(lambda r: next(answers), qps=50.0)
+    client.delete_webhook("ORDER_STATUS_CHANGE")  # refused once, then sent again 4 s later, as asked
+    assert sum(fake.slept) == pytest.approx(4.0, abs=0.05) and len(rec.requests) == 2
+    before = len(fake.slept)
+    client.get_tracking("576")  # another API: its own bucket, untouched
+    assert len(fake.slept) == before
+    client.delete_webhook("PACKAGE_UPDATE")  # the refused API still paces below 50 a second
+    assert fake.slept[before:] and fake.slept[-1] > 1 / 50
+
+
 def test_retries_are_bounded_and_the_last_error_surfaces() -> None:
     client, rec, fake = make(lambda r: fail(36009002, "Too many requests"), max_attempts=3)
     with pytest.raises(RateLimitedError) as info:
