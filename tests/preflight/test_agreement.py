@@ -4,8 +4,8 @@ verdict, for every rule preflight knows (content, SKUs, the market's price range
 attributes, attribute values, the category's size chart, whether its template exists,
 certifications, dangerous goods (hazmat): the attribute and what its "Yes" requires through
 `requirement_conditions`, and main image sizes as the Ecwid sandbox reports them: TikTok's refusal
-of a 100x100 image is its upload, 12052201); and on the demo catalog, with its deliberately broken products, no create that
-passes preflight is refused by the review (the share printed is 0).
+of a 100x100 image is its upload, 12052201); and on the demo catalog, with its deliberately broken
+products, no create that passes preflight is refused by the review (the share printed is 0).
 """
 
 from __future__ import annotations

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.config.types import Region
 from engine.model.catalog import ImageSize
 from engine.model.listing import DesiredListing, DesiredSku, ListingIntent, SaveMode
 from engine.passes.catalog import apply_catalog, plan_catalog
 from engine.rules import preflight
 from engine.views import render_plan
-from tests.e2e.world import World, make_world
+from tests.e2e.world import World, make_world, unsized
 
 URL = "https://img.example/7.jpg"
 
@@ -89,12 +88,8 @@ def test_the_seeded_100px_image_is_blocked_in_plan_and_never_uploaded(tmp_path: 
 
 def test_an_image_ecwid_gives_no_size_for_goes_to_tiktok_which_refuses_it(tmp_path: Path) -> None:
     with make_world(tmp_path, n_products=45) as world, world.runtime() as runtime:
-        tiny, url = _tiny(world)
-        sandbox = world.ecwid.sandbox
-        with sandbox.lock:  # an image Ecwid reports no size for (e.g. one imported by URL)
-            raw = sandbox.products[tiny]
-            raw["originalImage"] = {"url": url}
-            sandbox.touch(raw)
+        tiny, _ = _tiny(world)
+        unsized(world, tiny)
         plan = plan_catalog(runtime)
         assert tiny in {a.ecwid_product_id for a in plan.actions}
         report = apply_catalog(runtime, plan).report
