@@ -7,6 +7,7 @@ would refuse, `apply` creates the rest, the sandbox's review runs (its clock adv
 review results are read back. Figures:
 
     preflight_rejected_after_preflight  share of creates TikTok's review refused   <= 0
+    preflight_refused_creates           creates TikTok refused outright (upload or create)  <= 0
     preflight_blocked_products          products preflight blocked before any call  (informative)
 
     python benchmarks/preflight.py [--products 200] [--seed 0]
@@ -29,8 +30,9 @@ from engine.passes.catalog import apply_catalog, plan_catalog, refresh_reviews
 from engine.runtime import Runtime
 
 
-def rejected_share(n_products: int, seed: int) -> tuple[float, int, int]:
-    """(share of creates the review refused, creates, products blocked by preflight)."""
+def rejected_share(n_products: int, seed: int) -> tuple[float, int, int, int]:
+    """(share of creates the review refused, creates, creates refused outright (an image upload or the
+    create itself), products blocked by preflight)."""
     with tempfile.TemporaryDirectory() as directory, \
             start_sandboxes(n_products=n_products, seed=seed, manual_clock=True) as sandboxes:
         root = Path(directory)
@@ -43,10 +45,11 @@ def rejected_share(n_products: int, seed: int) -> tuple[float, int, int]:
             refresh_reviews(runtime)
             created = [o.action.ecwid_product_id for o in outcome.report.outcomes
                        if o.ok and o.action.kind is ActionKind.CREATE_PRODUCT]
+            refused = [o for o in outcome.report.outcomes if not o.ok and o.action.kind is ActionKind.CREATE_PRODUCT]
             listings = runtime.state.listings()
             rejected = [pid for pid in created if listings[pid].status is ProductStatus.FAILED]
-    return (len(rejected) / len(created) if created else 1.0), len(created), len({b.ecwid_product_id
-                                                                                 for b in plan.blocked})
+    blocked = len({b.ecwid_product_id for b in plan.blocked})
+    return (len(rejected) / len(created) if created else 1.0), len(created), len(refused), blocked
 
 
 def main() -> None:
@@ -54,9 +57,11 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    share, creates, blocked = rejected_share(args.products, args.seed)
-    print(f"demo catalog: {creates} creates after preflight, {blocked} products blocked by it", flush=True)
+    share, creates, refused, blocked = rejected_share(args.products, args.seed)
+    print(f"demo catalog: {creates} creates after preflight, {refused} refused outright, {blocked} products "
+          "blocked by it", flush=True)
     figure("preflight_rejected_after_preflight", share, "share", at_most=0)
+    figure("preflight_refused_creates", refused, "creates", at_most=0)
     figure("preflight_blocked_products", blocked, "products")
 
 

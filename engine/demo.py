@@ -351,6 +351,9 @@ class _Story:
         if len(blocks) > 1:
             self.say(f"[dim]    ... and {len(blocks) - 1} more products ({blocked - len(shown)} lines)[/dim]")
         self.output("\n".join(lines[blocked:]))
+        if plan.blocked:
+            self.say("The blocked products are seeded on purpose (an image too small for TikTok, no image): "
+                     "nothing is sent to TikTok for them until they are fixed in Ecwid.")
         return len(plan.actions)
 
     def apply(self, total: int) -> None:
@@ -367,8 +370,8 @@ class _Story:
         self.say(f"{len(report.succeeded)} listings went to TikTok; they are PENDING until TikTok's review "
                  "finishes.")
         if report.failed:
-            self.say("The refusals are seeded on purpose (images too small for TikTok); the products stay "
-                     "action-required until their images are replaced in Ecwid.")
+            self.say("TikTok refused what preflight did not foresee; those products stay action-required "
+                     "until they are fixed in Ecwid.")
 
     def review(self, flawed: int) -> None:
         self.heading("TikTok reviews the listings; one is rejected")

@@ -27,6 +27,7 @@ from engine.model.catalog import (
     Category,
     Dimensions,
     DimensionUnit,
+    ImageSize,
     Product,
     ProductOption,
     StoreProfile,
@@ -271,6 +272,33 @@ def _images(raw: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(url for url in urls if url))
 
 
+def _size(item: Mapping[str, Any], *, field: str) -> ImageSize | None:
+    width = integer(item.get("width"), field=f"{field}width")
+    height = integer(item.get("height"), field=f"{field}height")
+    return ImageSize(width, height) if width > 0 and height > 0 else None  # absent or 0: not known
+
+
+def _image_sizes(raw: Mapping[str, Any]) -> Mapping[str, ImageSize]:
+    """Image URL -> pixel size, where Ecwid reports one: `originalImage {url, width, height}` and
+    `galleryImages[] {originalImageUrl, width, height}` (ecwid.md §4.4; `media.images[]` carries no
+    sizes). The size is the original upload's, so only the original's URLs are keyed: a resized
+    rendition (`imageUrl`, `hdThumbnailUrl`, ...) has no known size here."""
+    sizes: dict[str, ImageSize] = {}
+    original = obj(raw.get("originalImage"), field="originalImage")
+    size = _size(original, field="originalImage.")
+    if size is not None:
+        for url in (text(original.get("url"), field="originalImage.url"),
+                    text(raw.get("originalImageUrl"), field="originalImageUrl")):
+            if url:
+                sizes[url] = size
+    for n, image in enumerate(objects(raw.get("galleryImages"), field="galleryImages")):
+        size = _size(image, field=f"galleryImages[{n}].")
+        url = text(image.get("originalImageUrl"), field=f"galleryImages[{n}].originalImageUrl")
+        if size is not None and url:
+            sizes[url] = size
+    return MappingProxyType(sizes)
+
+
 def _attributes(value: Any, *, field: str) -> Mapping[str, str]:
     found: dict[str, str] = {}
     for n, item in enumerate(objects(value, field=field)):
@@ -461,6 +489,7 @@ def product_from_json(raw: Mapping[str, Any], categories: Mapping[int, Category]
         variants=_variants(raw, parent),
         update_timestamp=integer(raw.get("updateTimestamp"), field="updateTimestamp"),
         content_hash=content_hash(raw),
+        image_sizes=_image_sizes(raw),
     )
 
 

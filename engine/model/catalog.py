@@ -43,6 +43,17 @@ class Dimensions:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageSize:
+    """An image's size in pixels, as Ecwid reports it for the original upload."""
+
+    width: int
+    height: int
+
+
+NO_SIZES: Mapping[str, ImageSize] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
 class Category:
     id: int
     name: str
@@ -108,6 +119,9 @@ class Product:
     variants: tuple[Variant, ...]
     update_timestamp: int
     content_hash: str = ""  # stable hash of the Ecwid JSON this was built from; keys the rule cache
+    # Image URL -> its size, for the images whose size Ecwid reports (`originalImage`, `galleryImages[]`
+    # width/height); an image not here has no known size. Preflight checks TikTok's pixel limits on it.
+    image_sizes: Mapping[str, ImageSize] = field(default_factory=lambda: NO_SIZES)
 
     @property
     def in_stock(self) -> bool:

@@ -425,7 +425,8 @@ def evaluate_product(
     if intent is ListingIntent.LIST:
         # The last gate: what TikTok would refuse is blocked here, with no request sent.
         known = (category_attributes or {}).get(content.category_id)
-        for refused in preflight.check_listing(listing, region=region, attributes=known):
+        for refused in preflight.check_listing(listing, region=region, attributes=known,
+                                               image_sizes=product.image_sizes):
             problems.add(refused)
         if problems.items:
             return ProductEvaluation(None, tuple(problems.items))

@@ -5,7 +5,9 @@ refuse is blocked in `plan` with the rule and the fix instead. Checked here, on 
 rules produced (what would be sent), per tiktok.md §6.1/§6.2/§7:
 
 - title 1-255 characters (US, UK); description present;
-- 1-9 main images;
+- 1-9 main images, each 300x300 to 4000x4000 px where Ecwid reports its size (`Product.image_sizes`;
+  an image whose size Ecwid does not report is not checked here, and TikTok's upload still refuses
+  it when it is out of range: tiktok.md §6.6, Upload Product Image `MAIN_IMAGE`);
 - package weight, and package dimensions (required for local US and UK sellers);
 - 1-100 SKUs, at most 3 sales attribute types, every SKU with the same types, no two SKUs alike;
 - every required product attribute of the category filled (Get Attributes `is_requried`, and one
@@ -36,6 +38,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from engine.config.types import Region
+from engine.model.catalog import ImageSize
 from engine.model.listing import (
     ActionRequired,
     CategoryRules,
@@ -49,6 +52,9 @@ from engine.rules.problems import ActionRequiredError
 
 TITLE_MAX = {Region.US: 255, Region.UK: 255}
 MAX_IMAGES = 9
+# Upload Product Image, use_case MAIN_IMAGE: 300-4000 px per side (tiktok.md §6.1, §6.6 [C DOCS]).
+# The docs give no aspect-ratio limit for main images, so none is checked.
+MAIN_IMAGE_PX = (300, 4000)
 MAX_SKUS = 100
 MAX_SALES_ATTRIBUTES = 3
 RULE = "tiktok listing rules"
@@ -79,6 +85,22 @@ def _content(listing: DesiredListing, region: Region) -> list[ActionRequiredErro
     if listing.package_dimensions is None:
         found.append(_problem("no package dimensions; TikTok requires them in the US and the UK",
                               "set the product length, width and height in Ecwid"))
+    return found
+
+
+def check_images(listing: DesiredListing, sizes: Mapping[str, ImageSize]) -> list[ActionRequiredError]:
+    """Each main image whose size Ecwid reports outside what TikTok takes for a main image."""
+    low, high = MAIN_IMAGE_PX
+    found = []
+    for url in listing.main_images:
+        size = sizes.get(url)
+        if size is None or (low <= size.width <= high and low <= size.height <= high):
+            continue
+        limit = f"at least {low}x{low}" if min(size.width, size.height) < low else f"at most {high}x{high}"
+        found.append(_problem(
+            f"main image {url} is {size.width}x{size.height} px; TikTok takes main images of "
+            f"{low}x{low} to {high}x{high} px",
+            f"upload an image {limit} px in Ecwid in place of {url}"))
     return found
 
 
@@ -239,11 +261,13 @@ def priced_out(pid: int, listing: DesiredListing, region: Region) -> tuple[Actio
 
 def check_listing(listing: DesiredListing, *, region: Region,
                   attributes: Sequence[TikTokAttribute] | None = None,
-                  rules: CategoryRules | None = None) -> list[ActionRequiredError]:
+                  rules: CategoryRules | None = None,
+                  image_sizes: Mapping[str, ImageSize] | None = None) -> list[ActionRequiredError]:
     """Every TikTok listing rule `listing` breaks (empty: TikTok's review has nothing here to refuse).
 
     `attributes`: the category's attribute list; `rules`: its category rules (each None when TikTok
-    is not connected: not checked).
+    is not connected: not checked); `image_sizes`: the Ecwid product's image sizes by URL.
     """
-    return [*_content(listing, region), *_skus(listing), *_attributes(listing, attributes),
+    return [*_content(listing, region), *check_images(listing, image_sizes or {}), *_skus(listing),
+            *_attributes(listing, attributes),
             *check_values(listing, attributes), *check_category_rules(listing, rules, attributes)]

@@ -5,7 +5,8 @@ arguments, shaped as `GET /products` returns them: a category tree (Apparel/Men/
 Kitchen, ...), Color/Size options with combinations that carry their own SKU and stock, gallery
 images served by the sandbox, brands as BRAND attributes, cost and compare-to prices, some
 unlimited stock, some disabled products, and a few deliberately problematic ones for the demo
-(no image, an over-long title, a 100x100 image the TikTok review rejects).
+(no image, an over-long title, a 100x100 image below TikTok's minimum, which Ecwid reports as
+100x100 so preflight blocks it before any request).
 
 `load_catalog_file(path)` reads what `tokbridge snapshot ecwid` writes (or a bare product list).
 """
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from engine.sandbox.ecwid.images import image_size
 
 BASE_TIME = 1_717_200_000  # 2024-06-01: fixed so a seed gives byte-identical catalogs
 PRODUCT_ID_BASE = 500_000_000
@@ -74,17 +77,25 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def served_size(url: str) -> dict[str, int]:
+    """`{width, height}` of the PNG the sandbox serves at `url` (its name decides the size, images.py)."""
+    name = url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".png")
+    width, height = image_size(name)
+    return {"width": width, "height": height}
+
+
 def image_fields(urls: list[str]) -> dict[str, Any]:
-    """The image fields Ecwid puts on a product for a main image plus a gallery (one rendition per size here)."""
+    """The image fields Ecwid puts on a product for a main image plus a gallery (one rendition per size
+    here), with the pixel size Ecwid reports for each original (`originalImage`, `galleryImages[]`)."""
     if not urls:
         return {"galleryImages": [], "media": {"images": [], "videos": []}}
     main = urls[0]
     return {
         "thumbnailUrl": main, "imageUrl": main, "smallThumbnailUrl": main, "hdThumbnailUrl": main,
-        "originalImageUrl": main, "originalImage": {"url": main},
+        "originalImageUrl": main, "originalImage": {"url": main, **served_size(main)},
         "galleryImages": [
             {"id": n, "url": u, "thumbnail": u, "originalImageUrl": u, "imageUrl": u, "hdThumbnailUrl": u,
-             "thumbnailUrl": u, "smallThumbnailUrl": u, "orderBy": n}
+             "thumbnailUrl": u, "smallThumbnailUrl": u, **served_size(u), "orderBy": n}
             for n, u in enumerate(urls[1:], start=1)
         ],
         "media": {"images": [

@@ -15,7 +15,7 @@ from engine.model.plan import ActionKind
 from engine.passes.catalog import plan_catalog, refresh_reviews
 from engine.state import StateStore
 from engine.views import render_plan, status_report
-from tests.e2e.world import World, make_world
+from tests.e2e.world import World, make_world, unsized
 
 
 def linked(world: World) -> dict[int, str]:
@@ -120,9 +120,12 @@ def test_disabled_product_is_deactivated_and_relisted_when_enabled_again(converg
 
 def test_listings_tiktok_rejects_show_in_status_and_a_fixed_one_is_resubmitted(tmp_path: Path) -> None:
     with make_world(tmp_path, n_products=45) as world:
-        # Seeded product #41 has only a 100x100 image: TikTok refuses the upload outright.
+        # Seeded product #41 has only a 100x100 image: TikTok refuses the upload outright. Ecwid's
+        # reported size would let preflight block it before any request (tests/preflight/test_image_sizes.py);
+        # here Ecwid reports none, so the path under test is TikTok refusing what preflight did not foresee.
         tiny = next(pid for pid, raw in world.ecwid.sandbox.products.items()
                     if "100x100" in raw.get("imageUrl", ""))
+        unsized(world, tiny)
         # A prohibited word passes the create and fails TikTok's review later.
         flagged = sorted(p for p, raw in world.ecwid.sandbox.products.items() if not raw["combinations"])[0]
         name = world.ecwid.sandbox.products[flagged]["name"]

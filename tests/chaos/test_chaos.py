@@ -426,7 +426,7 @@ def chaos(tmp_path: Path) -> Iterator[Chaos]:
         world.tiktok.webhook_url = f"http://127.0.0.1:{port}/webhooks/tiktok"
         run = Chaos(world, rng, tmp_path / "watch.log", port=port)
         # Buyers order simple products TikTok can list: the seed's deliberately broken ones (no image,
-        # an over-long title, a 100x100 image the review rejects) stay action-required for good.
+        # an over-long title, a 100x100 image preflight blocks) stay action-required for good.
         simple = [pid for pid, raw in sorted(world.ecwid.sandbox.products.items())
                   if not raw.get("combinations") and raw.get("enabled", True) and not raw.get("unlimited")
                   and raw.get("imageUrl") and "100x100" not in raw["imageUrl"] and len(raw["name"]) <= 255]

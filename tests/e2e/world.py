@@ -146,6 +146,20 @@ def write_store_config(root: Path, *, store_id: int, ecwid_base: str, tiktok_url
         attributes.write(SIZE_CHARTS)
 
 
+def unsized(world: World, product_id: int) -> None:
+    """Make the Ecwid product's images ones Ecwid reports no pixel size for (as for an image whose size
+    Ecwid never measured): preflight cannot check them, so TikTok's own upload check is what meets them."""
+    sandbox = world.ecwid.sandbox
+    with sandbox.lock:
+        raw = sandbox.products[product_id]
+        if raw.get("originalImage"):
+            raw["originalImage"] = {"url": raw["originalImage"]["url"]}
+        for image in raw.get("galleryImages", ()):
+            image.pop("width", None)
+            image.pop("height", None)
+        sandbox.touch(raw)  # an Ecwid edit moves updateTimestamp
+
+
 def write_config(root: Path, ecwid: RunningEcwidSandbox, tiktok_url: str, tiktok: TikTokSandbox,
                  state_url: str | None = None) -> None:
     # The state on PostgreSQL: its URL a secret like the others.

@@ -2,9 +2,10 @@
 the TikTok sandbox's Check Product Listing (its review as a dry run, on a real socket) get the same
 verdict, for every rule preflight knows (content, SKUs, the market's price range, required
 attributes, attribute values, the category's size chart, whether its template exists,
-certifications, and dangerous goods (hazmat): the attribute and what its "Yes" requires through
-`requirement_conditions`); and on the demo catalog, with its deliberately broken products, no create that
-passes preflight is refused by the review (the share printed is 0).
+certifications, dangerous goods (hazmat): the attribute and what its "Yes" requires through
+`requirement_conditions`, and main image sizes as the Ecwid sandbox reports them: TikTok's refusal
+of a 100x100 image is its upload, 12052201); and on the demo catalog, with its deliberately broken
+products, no create that passes preflight is refused by the review (the share printed is 0).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 import pytest
 
 from engine.demo import connect_shop, start_sandboxes, write_config_dir
+from engine.http import PermanentError
+from engine.model.catalog import ImageSize
 from engine.model.listing import (
     DesiredListing,
     ListingCertification,
@@ -31,6 +34,7 @@ from engine.passes.catalog import apply_catalog, plan_catalog, refresh_reviews
 from engine.rules import preflight
 from engine.rules.category_rules import unknown_size_chart
 from engine.runtime import Runtime
+from engine.sandbox.seed import served_size
 from engine.sandbox.tiktok.data import HAZMAT_ID, SDS_CERTIFICATE, TOY_CERTIFICATE
 from engine.tiktok import convert
 from tests.e2e.world import make_world
@@ -75,6 +79,17 @@ def _batteries(listing: DesiredListing, *attributes: ProductAttribute, sds: bool
                                certifications=sheet)
 
 
+def _image(listing: DesiredListing, width: int, height: int) -> DesiredListing:
+    """The listing with one main image of that many pixels, served (and its size reported) by the Ecwid sandbox."""
+    url = listing.main_images[0].rsplit("/", 1)[0] + f"/agree-{width}x{height}.png"
+    return dataclasses.replace(listing, main_images=(url,))
+
+
+def _reported_sizes(listing: DesiredListing) -> dict[str, ImageSize]:
+    """What Ecwid reports for the listing's main images (the sandbox's originalImage width/height)."""
+    return {url: ImageSize(**served_size(url)) for url in listing.main_images}
+
+
 # Flaws both sides must refuse, and variations both must let through (the names say which).
 FLAWS: dict[str, Flaw] = {
     "as the rules made it": lambda listing: listing,
@@ -83,6 +98,8 @@ FLAWS: dict[str, Flaw] = {
     "price of nothing": lambda listing: _skus(listing, price=Decimal("0")),
     "no main image": lambda listing: dataclasses.replace(listing, main_images=()),
     "ten main images": lambda listing: dataclasses.replace(listing, main_images=listing.main_images[:1] * 10),
+    "a 100x100 main image": lambda listing: _image(listing, 100, 100),
+    "a 299x800 main image": lambda listing: _image(listing, 299, 800),
     "title of 256 characters": lambda listing: dataclasses.replace(listing, title="T" * 256),
     "no package weight": lambda listing: dataclasses.replace(listing, package_weight=None),
     "required material left out": lambda listing: dataclasses.replace(listing, product_attributes=()),
@@ -103,6 +120,8 @@ FLAWS: dict[str, Flaw] = {
 PASSES: dict[str, Flaw] = {
     "as the rules made it": lambda listing: listing,
     "price at the top of the range": lambda listing: _skus(listing, price=Decimal("7600")),
+    "a 300x300 main image": lambda listing: _image(listing, 300, 300),
+    "a 2000x300 main image (no aspect-ratio limit is documented)": lambda listing: _image(listing, 2000, 300),
     "listed values of a multiple-selection attribute": lambda listing: _with(listing, ProductAttribute(
         "100401", "Washing Instructions", ("Hand Wash Only", "cold wash"))),
     "toy with its certificate": lambda listing: _toy(listing, certified=True),
@@ -118,8 +137,11 @@ def _listing_check(runtime: Runtime, listing: DesiredListing) -> bool:
     certificates = {url for c in listing.certifications for url in c.image_urls}
     for url in set(listing.main_images) | {s.image_url for s in listing.skus if s.image_url} | certificates:
         image = runtime.fetch_image(url)
-        uris[url] = runtime.tiktok.upload_image(image.content, filename=image.filename,
-                                                content_type=image.content_type).uri
+        try:
+            uris[url] = runtime.tiktok.upload_image(image.content, filename=image.filename,
+                                                    content_type=image.content_type).uri
+        except PermanentError:  # TikTok's upload refuses the image (its size): the listing cannot pass
+            return False
     body = convert.product_request(listing, image_uris=uris, warehouse_id=runtime.warehouse_id(),
                                    currency=runtime.currency, category_version=runtime.category_version)
     result = runtime.tiktok.call("POST", "/product/202309/products/listing_check", body=body)
@@ -147,7 +169,8 @@ def test_preflight_and_the_sandbox_review_give_the_same_verdicts(tmp_path: Path)
             listing = flaw(apparel)
             refused = preflight.check_listing(listing, region=runtime.region,
                                               attributes=attributes.get(listing.category_id),
-                                              rules=rules.get(listing.category_id))
+                                              rules=rules.get(listing.category_id),
+                                              image_sizes=_reported_sizes(listing))
             refused += preflight.check_prices(listing, runtime.region)
             refused += unknown_size_chart(runtime.config, 0, listing, templates)
             verdicts[name] = (not refused, _listing_check(runtime, listing))
