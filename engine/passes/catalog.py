@@ -135,8 +135,7 @@ class _Refusals:
 
     def shown(self, plan: Plan) -> tuple[ActionRequired, ...]:
         """The refused-field items the plan shows (a create blocked, or an update held)."""
-        blocked = set(plan.blocked)
-        return tuple(item for item in self.found if item in blocked)
+        return tuple(item for item in self.found if item in plan.blocked)
 
 
 def _listing_index(runtime: Runtime) -> Mapping[int, ActualListing]:
