@@ -5,7 +5,9 @@ A key is `content hash|base|selling part|category part`:
 - the content hash of the product's Ecwid JSON;
 - the base, one digest every product shares: of every catalog config file except rules/selling.yaml
   and mappings/categories.yaml (`Config.catalog_base_digest`), the category attributes, TikTok's
-  category rules, the region and the store details (`engine.passes.mirror` builds it);
+  category rules, the region, the store details (`engine.passes.mirror` builds it) and tokbridge's
+  own evaluating code (`engine_digest`: an upgrade that checks something new, say an image's size,
+  re-evaluates the catalog once instead of trusting outcomes stored by the old code);
 - the selling part, `s<i>:<digest>`: the product's price and stock come from policy i, the first
   whose `when` it matched, so its outcome reads policy i in full and the `when`s of the policies
   before it (each false for it) and nothing else of rules/selling.yaml. The digest covers exactly
@@ -27,10 +29,12 @@ the same config gives the same digests in every process (string hashing is seede
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from engine.config.types import Config
@@ -99,8 +103,26 @@ def category_parts(config: Config) -> FirstMatchParts:
 
 
 def base_digest(config: Config) -> str:
-    """The config files' part of the base (see the module docstring)."""
-    return config.catalog_base_digest or config.catalog_digest or config.digest
+    """The config files' and the code's part of the base (see the module docstring)."""
+    return f"{config.catalog_base_digest or config.catalog_digest or config.digest}|{engine_digest()}"
+
+
+# The code a product's outcome depends on: the catalog model and its reading from Ecwid's JSON, the
+# expressions, the rules and preflight.
+_EVALUATING_CODE = ("model", "expr", "rules", "ecwid/converters.py")
+
+
+@functools.cache
+def engine_digest() -> str:
+    """A digest of tokbridge's evaluating code, read once per process (a few milliseconds)."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for part in _EVALUATING_CODE:
+        path = root / part
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(file.relative_to(root).as_posix().encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def selected_policy(config: Config, product: Product) -> int | None:

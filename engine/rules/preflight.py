@@ -34,7 +34,7 @@ package dimensions; TikTok's create does for local US and UK sellers).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from engine.config.types import Region

@@ -30,6 +30,7 @@ from engine.ecwid.converters import content_hash
 from engine.http.errors import ConflictError
 from engine.model.listing import ListingIntent, ProductStatus
 from engine.model.plan import Plan
+from engine.passes import evaluation_keys
 from engine.passes.catalog import plan_catalog
 from engine.passes.mirror import evaluate_mirror
 from engine.reconcile import ActualListing, diff, essence_of
@@ -306,3 +307,15 @@ def test_a_category_rule_edit_re_evaluates_only_the_products_it_can_touch() -> N
         assert shirts and len(shirts) < len(catalog.products), "the seeded catalog has both kinds"
         world.edit_config("mappings/categories.yaml", 'when: "product.id > 0"', 'when: "product.id > -1"')
         assert _evaluated(world, clock) == len(catalog.products) - len(shirts)
+
+
+def test_new_evaluating_code_re_evaluates_the_catalog_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upgrade of tokbridge's rules or preflight (its code digest) re-evaluates every product once:
+    outcomes stored by the old code are not trusted to know what the new code checks."""
+    with mirrored_world(n_products=20) as (world, clock):
+        with _runtime(world, clock) as runtime:
+            plan_catalog(runtime)
+        assert _evaluated(world, clock) == 0
+        monkeypatch.setattr(evaluation_keys, "engine_digest", lambda: "an-upgraded-engine")
+        assert _evaluated(world, clock) == len(_full_catalog(world).products)
+        assert _evaluated(world, clock) == 0
