@@ -25,9 +25,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.config.types import AttributeMapping, Config, ProductAttributeMap
+from engine.expr import Expression
 from engine.model.catalog import Product, Variant
 from engine.model.listing import ProductAttribute, RuleRef, SalesAttribute, TikTokAttribute, Trace
-from engine.rules.problems import ActionRequiredError, run
+from engine.rules.problems import ActionRequiredError, Memo, run
 
 FILE = "mappings/attributes.yaml"
 MAX_SALES_ATTRIBUTES = 3
@@ -40,8 +41,15 @@ def brand(config: Config, product: Product) -> tuple[str, Trace | None]:
         return "", None
     value = run(expression, None, default=FILE, product=product)
     text = "" if value is None else str(value).strip()
+    return text, _BRAND_TRACES.get(expression, text) or _BRAND_TRACES.put(expression, text, _brand_trace(expression, text))
+
+
+_BRAND_TRACES: Memo[Trace] = Memo()  # a catalog has a few brands: one trace per brand, shared
+
+
+def _brand_trace(expression: Expression, text: str) -> Trace:
     ref = RuleRef(expression.pos.file, expression.pos.line) if expression.pos else RuleRef(FILE, 0)
-    return text, Trace(ref, (f"{expression.source} = {text!r}",))
+    return Trace(ref, (f"{expression.source} = {text!r}",))
 
 
 def _values(value: object) -> tuple[str, ...]:
@@ -98,8 +106,34 @@ def product_attributes(
     return tuple(sorted(result, key=lambda a: (a.id, a.name))), trace
 
 
+# The same few option combinations (sizes, colours) recur across a catalog: each combination's sales
+# attributes are made once per mapping and shared (they are immutable). Keyed by id() with the mapping
+# kept in the entry, so a recycled id never matches; cleared when full, so any catalog keeps it bounded.
+_SALES: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[AttributeMapping, tuple[SalesAttribute, ...]]] = {}
+_SALES_MAX = 4096
+
+
+def forget_memos() -> None:
+    _SALES.clear()
+
+
 def sales_attributes(mapping: AttributeMapping, product: Product, variant: Variant) -> tuple[SalesAttribute, ...]:
     """The TikTok sales attributes of one combination, in the order of the mapping."""
+    try:
+        key = (id(mapping), tuple(variant.options.items()))
+        entry = _SALES.get(key)
+    except TypeError:  # an unhashable option value: worked out without the memo
+        return _sales_attributes(mapping, variant)
+    if entry is not None and entry[0] is mapping:
+        return entry[1]
+    found = _sales_attributes(mapping, variant)  # raises for a value TikTok refuses: never remembered
+    if len(_SALES) >= _SALES_MAX:
+        _SALES.clear()
+    _SALES[key] = (mapping, found)
+    return found
+
+
+def _sales_attributes(mapping: AttributeMapping, variant: Variant) -> tuple[SalesAttribute, ...]:
     result: list[SalesAttribute] = []
     for item in mapping.sales_attributes:
         choice = variant.options.get(item.option)
@@ -130,9 +164,11 @@ def check_sales_attributes(skus: Sequence[tuple[str, tuple[SalesAttribute, ...]]
             reason=f"{len(names)} sales attribute types ({', '.join(names)}); TikTok allows at most 3",
             fix=f"map at most 3 Ecwid options under sales_attributes in {FILE}",
         )
-    seen: dict[tuple[SalesAttribute, ...], str] = {}
+    # keyed by plain (name, value) pairs, equal exactly when the SalesAttributes are, and hashed in C
+    seen: dict[tuple[tuple[str, str], ...], str] = {}
     for sku, attrs in skus:
-        if [a.name for a in attrs] != names:
+        pairs = tuple([(a.name, a.value) for a in attrs])
+        if [name for name, _ in pairs] != names:
             raise ActionRequiredError(
                 rule=FILE,
                 reason=f"SKU {sku} has sales attributes ({', '.join(a.name for a in attrs) or 'none'}) "
@@ -140,12 +176,12 @@ def check_sales_attributes(skus: Sequence[tuple[str, tuple[SalesAttribute, ...]]
                 fix=f"give every combination a value for the same options in Ecwid, or map the options in {FILE}",
                 sku=sku,
             )
-        if attrs in seen:
+        if pairs in seen:
             shown = ", ".join(f"{a.name}={a.value}" for a in attrs) or "no sales attributes"
             raise ActionRequiredError(
                 rule=FILE,
-                reason=f"SKUs {seen[attrs]} and {sku} both have {shown}; TikTok needs different values per SKU",
+                reason=f"SKUs {seen[pairs]} and {sku} both have {shown}; TikTok needs different values per SKU",
                 fix=f"map each Ecwid option that tells them apart under sales_attributes in {FILE}",
                 sku=sku,
             )
-        seen[attrs] = sku
+        seen[pairs] = sku

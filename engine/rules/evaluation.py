@@ -41,6 +41,8 @@ from engine.model.listing import (
     SalesAttribute,
     TikTokAttribute,
     Trace,
+    desired_listing,
+    desired_sku,
 )
 from engine.rules import attributes, category, listing, preflight, selling, sync
 from engine.rules.problems import ActionRequiredError, skus_of
@@ -144,11 +146,9 @@ class _Content:
 _WHITESPACE = re.compile(r"\s")  # what str.isspace() calls whitespace
 
 
-def _sku_problem(variant: Variant, combinations: bool) -> ActionRequiredError | None:
-    """TikTok's seller SKU limits: 1-50 characters, no spaces."""
+def _sku_refused(variant: Variant, combinations: bool) -> ActionRequiredError:
+    """A seller SKU TikTok refuses (it takes 1-50 characters, no spaces: `_each_sku` tests that)."""
     sku = variant.sku
-    if sku and len(sku) <= 50 and not _WHITESPACE.search(sku):
-        return None
     shown = f"{sku!r} is {len(sku)} characters" if sku else "is empty"
     what = f"combination {variant.id}" if combinations else "product"
     return ActionRequiredError(
@@ -157,21 +157,6 @@ def _sku_problem(variant: Variant, combinations: bool) -> ActionRequiredError | 
         fix=f"set a SKU of 1-50 characters without spaces on the {what} in Ecwid",
         sku=sku,
     )
-
-
-def _desired_sku(
-    policy: SellingPolicy, config: Config, product: Product, variant: Variant, problems: _Problems
-) -> DesiredSku | None:
-    """One SKU's price, stock and sales attributes; None (its problems recorded) when any cannot be had."""
-    try:  # the common case, all five fine, under one handler; they are pure, so a failure re-runs them one by one
-        price = selling.price(policy, product, variant)
-        count = selling.quantity(policy, product, variant)
-        was = selling.list_price(policy, product, variant)
-        sales = attributes.sales_attributes(config.attributes, product, variant)
-        code = listing.identifier_code(product, variant)
-    except ActionRequiredError:
-        return _checked_sku(policy, config, product, variant, problems)
-    return _sku(product, variant, price, count, was, sales, code)
 
 
 def _checked_sku(
@@ -185,34 +170,36 @@ def _checked_sku(
     code = problems.attempt(partial(listing.identifier_code, product, variant))
     if price is None or count is None or sales is None:
         return None
-    return _sku(product, variant, price, count, was, sales, code)
+    trace = {"price": price[1], "quantity": count[1]}
+    return _sku(product, variant, price[0], count[0], was, sales, code, trace)
 
 
 def _sku(
     product: Product,
     variant: Variant,
-    price: tuple[Decimal, Trace],
-    count: tuple[int, Trace],
+    price: Decimal,
+    count: int,
     was: Decimal | None,
     sales: tuple[SalesAttribute, ...],
     code: IdentifierCode | None,
+    trace: Mapping[str, Trace],
 ) -> DesiredSku:
-    if was is not None and product.variants and was <= price[0]:
+    combinations = bool(product.variants)
+    if was is not None and combinations and was <= price:
         # A variation without its own compareToPrice inherits the product's in Ecwid, which can sit at
         # or below the variation's own price (an XL that costs more): that is no reduction, none is sent.
         was = None
-    combinations = bool(product.variants)
-    return DesiredSku(
-        seller_sku=variant.sku,
-        ecwid_product_id=product.id,
-        ecwid_combination_id=variant.id if combinations else None,
-        price=price[0],
-        quantity=count[0],
-        sales_attributes=sales if combinations else (),
-        list_price=was,
-        image_url=variant.image_url,
-        trace={"price": price[1], "quantity": count[1]},
-        identifier_code=code,
+    return desired_sku(
+        variant.sku,
+        product.id,
+        variant.id if combinations else None,
+        price,
+        count,
+        sales if combinations else (),
+        was,
+        variant.image_url,
+        trace,
+        code,
     )
 
 
@@ -227,28 +214,54 @@ def _skus(config: Config, product: Product, problems: _Problems) -> tuple[Desire
             )
         )
         return None
-    policy = problems.attempt(lambda: selling.select(config, product))
-    if policy is None:
+    try:
+        policy = selling.select(config, product)
+    except ActionRequiredError as exc:
+        problems.add(exc)
         return None
     before = len(problems.items)
-    result: list[DesiredSku] = []
-    combinations = bool(product.variants)
-    for variant in variants:
-        problem = _sku_problem(variant, combinations)
-        if problem is not None:
-            problems.add(problem)
-            continue
-        desired = _desired_sku(policy, config, product, variant, problems)
-        if desired is not None:
-            result.append(desired)
+    result = _each_sku(policy, config, product, variants, problems)
     if len(problems.items) > before:
         return None
-    if combinations:
+    if product.variants:
         labelled = [(sku.seller_sku, sku.sales_attributes) for sku in result]
         problems.attempt(partial(attributes.check_sales_attributes, labelled))
         if len(problems.items) > before:
             return None
     return tuple(result)
+
+
+def _each_sku(
+    policy: SellingPolicy, config: Config, product: Product, variants: Sequence[Variant], problems: _Problems
+) -> list[DesiredSku]:
+    """Every SKU's price, stock and sales attributes, its problems recorded (a SKU with one is left out).
+
+    The per-SKU path of a whole catalog: the policy is one function (`selling.compiled`), and a SKU's
+    parts run under one handler (they are pure: a failure re-runs them one by one, `_checked_sku`).
+    """
+    values = selling.compiled(policy)
+    mapping = config.attributes
+    combinations = bool(product.variants)
+    # `listing.identifier_code` reads the variant's attributes, and the product's when it has no combinations
+    product_coded = not combinations and bool(product.attributes)
+    result: list[DesiredSku] = []
+    for variant in variants:
+        sku = variant.sku
+        if not sku or len(sku) > 50 or _WHITESPACE.search(sku):  # TikTok's seller SKU limits
+            problems.add(_sku_refused(variant, combinations))
+            continue
+        try:
+            price, count, trace, was = values(product, variant)
+            # a product without combinations has no options (product_as_variant): no sales attributes
+            sales = attributes.sales_attributes(mapping, product, variant) if combinations else ()
+            code = listing.identifier_code(product, variant) if variant.attributes or product_coded else None
+        except ActionRequiredError:
+            checked = _checked_sku(policy, config, product, variant, problems)
+            if checked is not None:
+                result.append(checked)
+            continue
+        result.append(_sku(product, variant, price, count, was, sales, code, trace))
+    return result
 
 
 _Parts = tuple[
@@ -406,7 +419,7 @@ def evaluate_product(
         intent, zero, intent_trace = sync.by_quantity(config.sync, total)
         skus = _zeroed(content.skus, intent_trace) if zero else content.skus
     digest = _content_hash(content)
-    listing = DesiredListing(
+    listing = desired_listing(
             ecwid_product_id=product.id,
             intent=intent,
             save_mode=mode,
