@@ -350,6 +350,10 @@ class Expression:
     _closure: Closure | None = field(default=None, repr=False, compare=False)
 
     def evaluate(self, **names: Any) -> Any:
+        return self.evaluate_names(names)
+
+    def evaluate_names(self, names: dict[str, Any]) -> Any:
+        """`evaluate` with the names as one dict (the rule engine's callers have one already)."""
         # The closure (engine.expr.closures) gives Jinja's value or exception without Jinja's
         # per-call render context; expressions it does not cover run on Jinja's compiled code.
         fast, jinja = self._closure, self._fn

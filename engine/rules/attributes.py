@@ -87,6 +87,9 @@ def product_attributes(
     config: Config, product: Product, category_id: str, known: Sequence[TikTokAttribute] | None
 ) -> tuple[tuple[ProductAttribute, ...], Trace | None]:
     mapped = config.attributes.product_attributes.get(category_id, ())
+    if known is None and mapped:  # no attribute list to check against: the outcome follows from the values
+        values = tuple([_values(run(item.value, item.ref, default=FILE, product=product)) for item in mapped])
+        return _MAPPED.get(mapped, values) or _MAPPED.put(mapped, values, _mapped(mapped, values))
     result: list[ProductAttribute] = []
     filled: set[str] = set()
     steps: list[str] = []
@@ -106,6 +109,24 @@ def product_attributes(
     return tuple(sorted(result, key=lambda a: (a.id, a.name))), trace
 
 
+# Catalogs repeat attribute values (a material, a fit): without the category's attribute list, each
+# mapping's outcome for the same values is made once and shared.
+_MAPPED: Memo[tuple[tuple[ProductAttribute, ...], Trace | None]] = Memo()
+
+
+def _mapped(
+    mapped: tuple[ProductAttributeMap, ...], values: tuple[tuple[str, ...], ...]
+) -> tuple[tuple[ProductAttribute, ...], Trace | None]:
+    """`product_attributes`' outcome without the category's attribute list: the mapping's names stand."""
+    result = [
+        ProductAttribute(id=item.attribute, name=item.attribute, values=found)
+        for item, found in zip(mapped, values, strict=True)
+        if found
+    ]
+    steps = tuple(f"{item.attribute} = {', '.join(found) or 'none'}" for item, found in zip(mapped, values, strict=True))
+    return tuple(sorted(result, key=lambda a: (a.id, a.name))), Trace(mapped[0].ref, steps)
+
+
 # The same few option combinations (sizes, colours) recur across a catalog: each combination's sales
 # attributes are made once per mapping and shared (they are immutable). Keyed by id() with the mapping
 # kept in the entry, so a recycled id never matches; cleared when full, so any catalog keeps it bounded.
@@ -115,6 +136,7 @@ _SALES_MAX = 4096
 
 def forget_memos() -> None:
     _SALES.clear()
+    _PLAIN.clear()
 
 
 def sales_attributes(mapping: AttributeMapping, product: Product, variant: Variant) -> tuple[SalesAttribute, ...]:
@@ -152,12 +174,29 @@ def _sales_attributes(mapping: AttributeMapping, variant: Variant) -> tuple[Sale
     return tuple(result)
 
 
+# A SKU's sales attributes as plain (name, value) pairs and names; the tuples `sales_attributes` shares
+# are worked out once. Keyed by id() with the tuple kept in the entry (a recycled id never matches).
+_PLAIN: dict[int, tuple[tuple[SalesAttribute, ...], tuple[tuple[str, str], ...], tuple[str, ...]]] = {}
+
+
+def _plain(attrs: tuple[SalesAttribute, ...]) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    entry = _PLAIN.get(id(attrs))
+    if entry is not None and entry[0] is attrs:
+        return entry[1], entry[2]
+    pairs = tuple([(a.name, a.value) for a in attrs])
+    names = tuple([name for name, _ in pairs])
+    if len(_PLAIN) >= _SALES_MAX:
+        _PLAIN.clear()
+    _PLAIN[id(attrs)] = (attrs, pairs, names)
+    return pairs, names
+
+
 def check_sales_attributes(skus: Sequence[tuple[str, tuple[SalesAttribute, ...]]]) -> None:
     """TikTok's rules across a product's SKUs: <= 3 types, the same set on each, no duplicate values."""
     if len(skus) < 2 and not any(len(attrs) > MAX_SALES_ATTRIBUTES for _, attrs in skus):
         return
     first_sku, first = skus[0]
-    names = [a.name for a in first]
+    names = _plain(first)[1]
     if len(names) > MAX_SALES_ATTRIBUTES:
         raise ActionRequiredError(
             rule=FILE,
@@ -167,8 +206,8 @@ def check_sales_attributes(skus: Sequence[tuple[str, tuple[SalesAttribute, ...]]
     # keyed by plain (name, value) pairs, equal exactly when the SalesAttributes are, and hashed in C
     seen: dict[tuple[tuple[str, str], ...], str] = {}
     for sku, attrs in skus:
-        pairs = tuple([(a.name, a.value) for a in attrs])
-        if [name for name, _ in pairs] != names:
+        pairs, own_names = _plain(attrs)
+        if own_names != names:
             raise ActionRequiredError(
                 rule=FILE,
                 reason=f"SKU {sku} has sales attributes ({', '.join(a.name for a in attrs) or 'none'}) "

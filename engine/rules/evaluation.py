@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from engine.config.types import Config, Region, SellingPolicy
 from engine.model.catalog import Catalog, Product, StoreProfile, UnreadableProduct, Variant
@@ -129,8 +129,7 @@ class _Problems:
         self.items.append(ActionRequired(self.product_id, exc.rule, exc.reason, exc.fix, sku=exc.sku))
 
 
-@dataclass(frozen=True, slots=True)
-class _Content:
+class _Content(NamedTuple):  # built once per product and read once: a tuple, not a frozen dataclass
     title: str
     description: str
     category_id: str
@@ -387,8 +386,10 @@ def evaluate_product(
     """Evaluate one Ecwid product against every rule kind (see the module docstring for isolation)."""
     region = region or config.settings.region
     problems = _Problems(product.id)
-    decided = problems.attempt(lambda: sync.selection(config.sync, product))
-    if problems.items:
+    try:
+        decided = sync.selection(config.sync, product)
+    except ActionRequiredError as exc:
+        problems.add(exc)
         return ProductEvaluation(None, tuple(problems.items))
     mode, mode_trace = sync.save_mode(config.sync)
     content = _content(config, product, profile=profile, known=category_attributes, region=region, problems=problems)
@@ -415,7 +416,7 @@ def evaluate_product(
     else:
         if content is None:
             return ProductEvaluation(None, tuple(problems.items))
-        total = sum(sku.quantity for sku in content.skus)
+        total = sum([sku.quantity for sku in content.skus])
         intent, zero, intent_trace = sync.by_quantity(config.sync, total)
         skus = _zeroed(content.skus, intent_trace) if zero else content.skus
     digest = _content_hash(content)
@@ -484,6 +485,10 @@ def _named(product: Product) -> str:
 
 def _clashing_skus(products: Sequence[Product]) -> set[str]:
     """SKUs used more than once across the catalog (one dict lookup per SKU: this runs on every plan)."""
+    every = [variant.sku for product in products for variant in product.variants]
+    every += [product.sku for product in products if not product.variants]
+    if len(set(every)) == len(every):  # the usual catalog: no SKU twice, so no clash (found in C)
+        return set()
     owners: dict[str, Product] = {}
     clashes: set[str] = set()
     for product in products:

@@ -181,5 +181,11 @@ def check_listing(listing: DesiredListing, *, region: Region,
     `attributes`: the category's attribute list; `rules`: its category rules (each None when TikTok
     is not connected: not checked).
     """
-    return [*_content(listing, region), *_skus(listing), *_attributes(listing, attributes),
-            *check_values(listing, attributes), *check_category_rules(listing, rules)]
+    found = _content(listing, region)
+    found.extend(_skus(listing))
+    if attributes is not None:  # without the attribute list, neither finds anything
+        found.extend(_attributes(listing, attributes))
+        found.extend(check_values(listing, attributes))
+    if rules is not None:
+        found.extend(check_category_rules(listing, rules))
+    return found

@@ -48,7 +48,7 @@ def expression_failed(exc: ExpressionError, *, rule: str, sku: str = "") -> Acti
 def run(expression: Expression, ref: RuleRef | None, *, default: str, sku: str = "", **names: Any) -> Any:
     """Evaluate one merchant expression; its failure becomes this product's ActionRequiredError."""
     try:
-        return expression.evaluate(**names)
+        return expression.evaluate_names(names)
     except ExpressionError as exc:
         raise expression_failed(exc, rule=where(expression, ref, default), sku=sku) from None
 

@@ -513,7 +513,7 @@ def _numeric_price(policy: SellingPolicy) -> Callable[[Product, Variant], Decima
         return None
     field = str(source.value)
     prefix = _numeric_prefix(rules) if rules.modifiers or rules.round is not _NO_ROUNDING else None
-    bounded = None if rules.min is None and rules.max is None else partial(_bounded, policy, steps=None)
+    bounded = _bounds(policy)
 
     def numeric(product: Product, variant: Variant) -> Decimal:
         value: Decimal | None = getattr(variant, field)
@@ -523,11 +523,36 @@ def _numeric_price(policy: SellingPolicy) -> Callable[[Product, Variant], Decima
         if prefix is not None:
             value = prefix(value)
         if bounded is not None:
-            value = bounded(value=value, product=product, variant=variant)
+            value = bounded(value, product, variant)
         final: Decimal = value.quantize(CENT, rounding=ROUND_HALF_UP)
         return final if final >= CENT else _final(policy, value, variant)  # _final raises below a cent
 
     return numeric
+
+
+def _bounds(policy: SellingPolicy) -> Callable[[Decimal, Product, Variant], Decimal] | None:
+    """`_bounded` without steps, or None when the policy has no `min` or `max`; a bound that is a number
+    is compared in line, an expression runs as `_number` runs it."""
+    rules, ref = policy.price, policy.ref
+    low, high = rules.min, rules.max
+    if low is None and high is None:
+        return None
+    if isinstance(low, Expression) and high is None:  # `min: "variant.cost_price * 1.2"`, the usual floor
+
+        def floor(value: Decimal, product: Product, variant: Variant) -> Decimal:
+            bound = _number(low, ref, "min price", product, variant)
+            return bound if value < bound else value
+
+        return floor
+    if not isinstance(low, Expression) and not isinstance(high, Expression):
+
+        def numbers(value: Decimal, product: Product, variant: Variant) -> Decimal:
+            if low is not None and value < low:
+                value = low
+            return high if high is not None and value > high else value
+
+        return numbers
+    return lambda value, product, variant: _bounded(policy, value, None, product, variant)
 
 
 def _numeric_prefix(rules: PricePolicy) -> Callable[[Decimal], Decimal]:
