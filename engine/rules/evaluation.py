@@ -184,10 +184,6 @@ def _sku(
     trace: Mapping[str, Trace],
 ) -> DesiredSku:
     combinations = bool(product.variants)
-    if was is not None and combinations and was <= price:
-        # A variation without its own compareToPrice inherits the product's in Ecwid, which can sit at
-        # or below the variation's own price (an XL that costs more): that is no reduction, none is sent.
-        was = None
     return desired_sku(
         variant.sku,
         product.id,
@@ -195,7 +191,7 @@ def _sku(
         price,
         count,
         sales if combinations else (),
-        was,
+        selling.shown_list_price(was, price, product),
         variant.image_url,
         trace,
         code,
@@ -259,7 +255,9 @@ def _each_sku(
             if checked is not None:
                 result.append(checked)
             continue
-        result.append(_sku(product, variant, price, count, was, sales, code, trace))
+        # `_sku` in line: `values` gave the list price as sent, and `sales` is () without combinations
+        combination = variant.id if combinations else None
+        result.append(desired_sku(sku, product.id, combination, price, count, sales, was, variant.image_url, trace, code))
     return result
 
 

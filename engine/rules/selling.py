@@ -411,7 +411,8 @@ def _quantity_steps(policy: SellingPolicy, count: int, steps: list[str], *, unli
 # exactly what `price`, `quantity` and `list_price` compute (the same Decimal operations in the same
 # order, the same errors); tests/rules/test_compiled_policy.py holds the two equal.
 
-SkuValues = tuple[Decimal, int, Mapping[str, Trace], Decimal | None]  # price, quantity, traces, list price
+# price, quantity, traces, list price (as sent: `shown_list_price`)
+SkuValues = tuple[Decimal, int, Mapping[str, Trace], Decimal | None]
 PolicyFunction = Callable[[Product, Variant], SkuValues]
 
 # Keyed by id() with the policy kept in the entry (a recycled id never matches), bounded like _TRACE_RULES;
@@ -475,6 +476,15 @@ class SkuTrace(Mapping[str, Trace]):
         return dict, (dict(self),)
 
 
+def shown_list_price(was: Decimal | None, price: Decimal, product: Product) -> Decimal | None:
+    """The list price sent with a SKU priced `price`: none when a combination's is not above its price.
+
+    A variation without its own compareToPrice inherits the product's in Ecwid, which can sit at or below
+    the variation's own price (an XL that costs more): that is no reduction, none is sent.
+    """
+    return None if was is not None and product.variants and was <= price else was
+
+
 def _compile(policy: SellingPolicy) -> PolicyFunction:
     numeric = _numeric_price(policy)
     quantity_of, known = _quantity_function(policy)
@@ -485,38 +495,15 @@ def _compile(policy: SellingPolicy) -> PolicyFunction:
         def priced(product: Product, variant: Variant) -> SkuValues:
             value, price_trace = price(policy, product, variant)
             count, count_trace = quantity_of(product, variant)
-            was = None if list_source is None else list_price(policy, product, variant)
+            was = None if list_source is None else shown_list_price(list_price(policy, product, variant), value, product)
             return value, count, {"price": price_trace, "quantity": count_trace}, was
 
         return priced
 
+    field, prefix, bounded = numeric
+
     def numbers(product: Product, variant: Variant) -> SkuValues:
-        value = numeric(product, variant)
-        stock = variant.quantity
-        # the quantity memo answers in line for the usual stock (an int, or None when unlimited)
-        outcome = known.get((variant.unlimited, stock)) if stock is None or type(stock) is int else None
-        count, count_trace = outcome or quantity_of(product, variant)
-        was = None if list_source is None else list_price(policy, product, variant)
-        return value, count, SkuTrace(policy, product, variant, count_trace), was
-
-    return numbers
-
-
-def _numeric_price(policy: SellingPolicy) -> Callable[[Product, Variant], Decimal] | None:
-    """`price`'s value for a policy whose source is a field and whose modifiers are numbers (bounds may be
-    expressions), or None for any other policy."""
-    rules = policy.price
-    source = rules.source
-    if not isinstance(source, PriceSource) or not _replayable(policy):
-        return None
-    if not all(isinstance(modifier.value, Decimal) for modifier in rules.modifiers):
-        return None
-    field = str(source.value)
-    prefix = _numeric_prefix(rules) if rules.modifiers or rules.round is not _NO_ROUNDING else None
-    bounded = _bounds(policy)
-
-    def numeric(product: Product, variant: Variant) -> Decimal:
-        value: Decimal | None = getattr(variant, field)
+        value: Decimal | None = getattr(variant, field)  # `price`'s arithmetic, in line
         if value is None:
             _price_source(policy, product, variant)  # raises the merchant's "price source ... is empty"
             raise AssertionError("unreachable")
@@ -525,9 +512,35 @@ def _numeric_price(policy: SellingPolicy) -> Callable[[Product, Variant], Decima
         if bounded is not None:
             value = bounded(value, product, variant)
         final: Decimal = value.quantize(CENT, rounding=ROUND_HALF_UP)
-        return final if final >= CENT else _final(policy, value, variant)  # _final raises below a cent
+        if final < CENT:
+            _final(policy, value, variant)  # raises: below TikTok's minimum
+        stock = variant.quantity
+        # the quantity memo answers in line for the usual stock (an int, or None when unlimited)
+        outcome = known.get((variant.unlimited, stock)) if stock is None or type(stock) is int else None
+        count, count_trace = outcome or quantity_of(product, variant)
+        was = None if list_source is None else shown_list_price(list_price(policy, product, variant), final, product)
+        return final, count, SkuTrace(policy, product, variant, count_trace), was
 
-    return numeric
+    return numbers
+
+
+_Numeric = tuple[
+    str, Callable[[Decimal], Decimal] | None, Callable[[Decimal, Product, Variant], Decimal] | None
+]
+
+
+def _numeric_price(policy: SellingPolicy) -> _Numeric | None:
+    """For a policy whose source is a field and whose modifiers are numbers (bounds may be expressions):
+    the field, and `price`'s modifiers and ending, and its bounds, as functions (None when there are none).
+    None for any other policy."""
+    rules = policy.price
+    source = rules.source
+    if not isinstance(source, PriceSource) or not _replayable(policy):
+        return None
+    if not all(isinstance(modifier.value, Decimal) for modifier in rules.modifiers):
+        return None
+    prefix = _numeric_prefix(rules) if rules.modifiers or rules.round is not _NO_ROUNDING else None
+    return str(source.value), prefix, _bounds(policy)
 
 
 def _bounds(policy: SellingPolicy) -> Callable[[Decimal, Product, Variant], Decimal] | None:
