@@ -386,6 +386,10 @@ class Template:
     _parts: tuple[str | Closure, ...] | None = field(default=None, repr=False, compare=False)
 
     def render(self, **names: Any) -> str:
+        return self.render_names(names)
+
+    def render_names(self, names: dict[str, Any]) -> str:
+        """`render` with the names as one dict (the rule engine's callers have one already)."""
         parts = self._parts
         if parts is None:
             template = self._template
@@ -401,6 +405,11 @@ class Template:
 def _render_parts(parts: tuple[str | Closure, ...], names: Mapping[str, Any]) -> str:
     """What Jinja's code for `text {{ expr }} text` yields (`str()` of each value), bounded as `_bounded_render`."""
     start_evaluation()
+    if len(parts) == 1:  # `{{ product.name }}`: the loop below for one part, without a list to join
+        part = parts[0]
+        text = part if type(part) is str else str(part(names))  # type: ignore[operator]
+        check_size(len(text))
+        return text if type(text) is str else "".join([text])
     out: list[str] = []
     size = 0
     for part in parts:

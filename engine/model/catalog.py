@@ -112,7 +112,10 @@ class Product:
     @property
     def in_stock(self) -> bool:
         if self.variants:
-            return any(v.unlimited or (v.quantity or 0) > 0 for v in self.variants)
+            for v in self.variants:  # any(...) over a generator, without the generator: asked for every product
+                if v.unlimited or (v.quantity or 0) > 0:
+                    return True
+            return False
         return self.unlimited or (self.quantity or 0) > 0
 
 

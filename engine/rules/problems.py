@@ -55,7 +55,7 @@ def run(expression: Expression, ref: RuleRef | None, *, default: str, sku: str =
 
 def render(template: Template, ref: RuleRef | None, *, default: str, **names: Any) -> str:
     try:
-        return template.render(**names)
+        return template.render_names(names)
     except ExpressionError as exc:
         raise expression_failed(exc, rule=where(template, ref, default)) from None
 
