@@ -159,7 +159,7 @@ class _Builder:
         direct = node.node.name if isinstance(node.node, nodes.Name) else None
 
         def getattr_(names: Names) -> Any:
-            obj = names.get(direct, _MISSING) if direct is not None else _MISSING
+            obj: Any = names.get(direct, _MISSING) if direct is not None else _MISSING
             if obj is _MISSING:
                 obj = inner(names)
             kind = type(obj)

@@ -112,7 +112,8 @@ class Product:
     @property
     def in_stock(self) -> bool:
         if self.variants:
-            for v in self.variants:  # any(...) over a generator, without the generator: asked for every product
+            # any(...) without its generator's frames: this is asked for every product of every evaluation
+            for v in self.variants:  # noqa: SIM110
                 if v.unlimited or (v.quantity or 0) > 0:
                     return True
             return False

@@ -238,7 +238,7 @@ def _draft_of(cls: type) -> type:
     return type(
         f"_{cls.__name__}Draft",
         cls.__bases__,
-        {"__slots__": cls.__slots__, "__init__": object.__init__, "__setattr__": object.__setattr__},
+        {"__slots__": cls.__dict__["__slots__"], "__init__": object.__init__, "__setattr__": object.__setattr__},
     )
 
 

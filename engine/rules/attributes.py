@@ -41,7 +41,8 @@ def brand(config: Config, product: Product) -> tuple[str, Trace | None]:
         return "", None
     value = run(expression, None, default=FILE, product=product)
     text = "" if value is None else str(value).strip()
-    return text, _BRAND_TRACES.get(expression, text) or _BRAND_TRACES.put(expression, text, _brand_trace(expression, text))
+    trace = _BRAND_TRACES.get(expression, text)
+    return text, trace or _BRAND_TRACES.put(expression, text, _brand_trace(expression, text))
 
 
 _BRAND_TRACES: Memo[Trace] = Memo()  # a catalog has a few brands: one trace per brand, shared
@@ -88,8 +89,8 @@ def product_attributes(
 ) -> tuple[tuple[ProductAttribute, ...], Trace | None]:
     mapped = config.attributes.product_attributes.get(category_id, ())
     if known is None and mapped:  # no attribute list to check against: the outcome follows from the values
-        values = tuple([_values(run(item.value, item.ref, default=FILE, product=product)) for item in mapped])
-        return _MAPPED.get(mapped, values) or _MAPPED.put(mapped, values, _mapped(mapped, values))
+        found = tuple([_values(run(item.value, item.ref, default=FILE, product=product)) for item in mapped])
+        return _MAPPED.get(mapped, found) or _MAPPED.put(mapped, found, _mapped(mapped, found))
     result: list[ProductAttribute] = []
     filled: set[str] = set()
     steps: list[str] = []
@@ -123,7 +124,9 @@ def _mapped(
         for item, found in zip(mapped, values, strict=True)
         if found
     ]
-    steps = tuple(f"{item.attribute} = {', '.join(found) or 'none'}" for item, found in zip(mapped, values, strict=True))
+    steps = tuple(
+        f"{item.attribute} = {', '.join(found) or 'none'}" for item, found in zip(mapped, values, strict=True)
+    )
     return tuple(sorted(result, key=lambda a: (a.id, a.name))), Trace(mapped[0].ref, steps)
 
 

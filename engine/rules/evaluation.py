@@ -139,7 +139,7 @@ class _Content(NamedTuple):  # built once per product and read once: a tuple, no
     package_weight: PackageWeight
     package_dimensions: PackageDimensions
     skus: tuple[DesiredSku, ...]
-    trace: Mapping[str, Trace]
+    trace: dict[str, Trace]
 
 
 _WHITESPACE = re.compile(r"\s")  # what str.isspace() calls whitespace
@@ -257,7 +257,8 @@ def _each_sku(
             continue
         # `_sku` in line: `values` gave the list price as sent, and `sales` is () without combinations
         combination = variant.id if combinations else None
-        result.append(desired_sku(sku, product.id, combination, price, count, sales, was, variant.image_url, trace, code))
+        image = variant.image_url
+        result.append(desired_sku(sku, product.id, combination, price, count, sales, was, image, trace, code))
     return result
 
 
@@ -325,6 +326,7 @@ def _content(
     known: Mapping[str, Sequence[TikTokAttribute]] | None,
     region: Region,
     problems: _Problems,
+    mode_trace: Trace,
 ) -> _Content | None:
     before = len(problems.items)
     try:  # one handler for the common case; the parts are pure, so a problem re-runs them one by one
@@ -338,7 +340,12 @@ def _content(
     if parts is None or skus is None or len(problems.items) > before:
         return None
     title, description, images, weight, dimensions, brand, mapped, product_attributes = parts
+    # The listing's whole trace, in its order: "intent" and "save_mode" are set by `evaluate_product` (the
+    # save mode's trace holds both places until then). One dict built once, not merged into another:
+    # a merged copy is over-allocated (464 bytes instead of 272, for every listing of the catalog).
     trace = {
+        "intent": mode_trace,
+        "save_mode": mode_trace,
         "title": title[1],
         "description": description[1],
         "category_id": mapped[1],
@@ -390,7 +397,10 @@ def evaluate_product(
         problems.add(exc)
         return ProductEvaluation(None, tuple(problems.items))
     mode, mode_trace = sync.save_mode(config.sync)
-    content = _content(config, product, profile=profile, known=category_attributes, region=region, problems=problems)
+    content = _content(
+        config, product, profile=profile, known=category_attributes, region=region, problems=problems,
+        mode_trace=mode_trace,
+    )
     if decided is not None:
         intent, intent_trace = decided
         if content is None:
@@ -418,6 +428,7 @@ def evaluate_product(
         intent, zero, intent_trace = sync.by_quantity(config.sync, total)
         skus = _zeroed(content.skus, intent_trace) if zero else content.skus
     digest = _content_hash(content)
+    content.trace["intent"] = intent_trace  # its place was kept at the front (`_content`)
     listing = desired_listing(
             ecwid_product_id=product.id,
             intent=intent,
@@ -431,7 +442,7 @@ def evaluate_product(
             package_weight=content.package_weight,
             package_dimensions=content.package_dimensions,
             skus=skus,
-            trace={"intent": intent_trace, "save_mode": mode_trace, **content.trace},
+            trace=content.trace,
             content_hash=digest,
         )
     if intent is ListingIntent.LIST:

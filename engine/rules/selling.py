@@ -31,7 +31,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from functools import partial
-from typing import Any
 
 from engine.config.types import (
     Config,
@@ -495,7 +494,8 @@ def _compile(policy: SellingPolicy) -> PolicyFunction:
         def priced(product: Product, variant: Variant) -> SkuValues:
             value, price_trace = price(policy, product, variant)
             count, count_trace = quantity_of(product, variant)
-            was = None if list_source is None else shown_list_price(list_price(policy, product, variant), value, product)
+            listed = None if list_source is None else list_price(policy, product, variant)
+            was = shown_list_price(listed, value, product)
             return value, count, {"price": price_trace, "quantity": count_trace}, was
 
         return priced
@@ -518,7 +518,8 @@ def _compile(policy: SellingPolicy) -> PolicyFunction:
         # the quantity memo answers in line for the usual stock (an int, or None when unlimited)
         outcome = known.get((variant.unlimited, stock)) if stock is None or type(stock) is int else None
         count, count_trace = outcome or quantity_of(product, variant)
-        was = None if list_source is None else shown_list_price(list_price(policy, product, variant), final, product)
+        listed = None if list_source is None else list_price(policy, product, variant)
+        was = None if listed is None else shown_list_price(listed, final, product)
         return final, count, SkuTrace(policy, product, variant, count_trace), was
 
     return numbers

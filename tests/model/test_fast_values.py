@@ -27,7 +27,9 @@ from engine.model.listing import (
 
 texts = st.text(max_size=8)
 money = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("999"), places=2)
-traces = st.dictionaries(st.sampled_from(["price", "quantity"]), st.builds(Trace, st.just(RuleRef("f", 1)), st.tuples(texts)))
+traces = st.dictionaries(
+    st.sampled_from(["price", "quantity"]), st.builds(Trace, st.just(RuleRef("f", 1)), st.tuples(texts))
+)
 sku_fields = st.fixed_dictionaries({
     "seller_sku": texts,
     "ecwid_product_id": st.integers(1, 10**6),
