@@ -74,14 +74,16 @@ class EvaluationCache:
     """
 
     def __init__(self) -> None:
-        self._entries: dict[int, tuple[str, ProductEvaluation]] = {}
+        # (content hash, the rest of the key, outcome): the product's own hash string and one shared
+        # string for the rest, not a concatenated key string per product (120 bytes each)
+        self._entries: dict[int, tuple[str, str, ProductEvaluation]] = {}
 
-    def get(self, product_id: int, key: str) -> ProductEvaluation | None:
+    def get(self, product_id: int, key: tuple[str, str]) -> ProductEvaluation | None:
         entry = self._entries.get(product_id)
-        return entry[1] if entry is not None and entry[0] == key else None
+        return entry[2] if entry is not None and entry[0] == key[0] and entry[1] == key[1] else None
 
-    def put(self, product_id: int, key: str, outcome: ProductEvaluation) -> None:
-        self._entries[product_id] = (key, outcome)
+    def put(self, product_id: int, key: tuple[str, str], outcome: ProductEvaluation) -> None:
+        self._entries[product_id] = (key[0], key[1], outcome)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -560,13 +562,13 @@ def _evaluate_all(
         if product.id in shared:
             problems.extend(shared[product.id])
             continue
-        key = product.content_hash + suffix if product.content_hash else ""
-        outcome = cache.get(product.id, key) if cache is not None and key else None
+        key = (product.content_hash, suffix) if product.content_hash else None
+        outcome = cache.get(product.id, key) if cache is not None and key is not None else None
         if outcome is None:
             outcome = evaluate_product(
                 config, product, profile=catalog.profile, category_attributes=category_attributes, region=region
             )
-            if cache is not None and key:
+            if cache is not None and key is not None:
                 cache.put(product.id, key, outcome)
         if outcome.listing is not None:
             listings[product.id] = outcome.listing
