@@ -433,27 +433,25 @@ def compiled(policy: SellingPolicy) -> PolicyFunction:
 
 
 class SkuTrace(Mapping[str, Trace]):
-    """A SKU's {"price": ..., "quantity": ...} traces, the price's steps written when first read.
+    """A SKU's {"price": ..., "quantity": ...} traces, the price's steps written when read.
 
     One small object per SKU instead of a dict, a lazy Trace and its closure: most SKUs' traces are
-    never read. Equal to the dict of the same traces (Mapping equality), pickled as that dict.
+    never read, and those that are are read once or twice (explain, a plan's details, the mirror's
+    JSON), so the price's trace is not kept (one slot less on every SKU). Equal to the dict of the same
+    traces (Mapping equality), pickled as that dict.
     """
 
-    __slots__ = ("_policy", "_price", "_product", "_quantity", "_variant")
+    __slots__ = ("_policy", "_product", "_quantity", "_variant")
 
     def __init__(self, policy: SellingPolicy, product: Product, variant: Variant, quantity: Trace) -> None:
         self._policy = policy
         self._product = product
         self._variant = variant
         self._quantity = quantity
-        self._price: Trace | None = None
 
     def _price_trace(self) -> Trace:
-        trace = self._price
-        if trace is None:  # the price rules are pure here (`_replayable`): worked out again, the same steps
-            steps = price_steps(self._policy, self._product, self._variant)
-            trace = self._price = Trace(trace_rule(self._policy), steps)
-        return trace
+        # the price rules are pure here (`_replayable`): worked out again, the same steps
+        return Trace(trace_rule(self._policy), price_steps(self._policy, self._product, self._variant))
 
     def __getitem__(self, key: str) -> Trace:
         if key == "price":
@@ -514,6 +512,10 @@ def _compile(policy: SellingPolicy) -> PolicyFunction:
         final: Decimal = value.quantize(CENT, rounding=ROUND_HALF_UP)
         if final < CENT:
             _final(policy, value, variant)  # raises: below TikTok's minimum
+        if type(value) is Decimal and value.same_quantum(final):
+            # already in cents, so `final` is the same number written the same way: keep the catalog's own
+            # Decimal, not a copy (a catalog's prices are mostly as sent: one object less per SKU)
+            final = value
         stock = variant.quantity
         # the quantity memo answers in line for the usual stock (an int, or None when unlimited)
         outcome = known.get((variant.unlimited, stock)) if stock is None or type(stock) is int else None
