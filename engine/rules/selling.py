@@ -450,8 +450,9 @@ class SkuTrace(Mapping[str, Trace]):
         self._quantity = quantity
 
     def _price_trace(self) -> Trace:
-        # the price rules are pure here (`_replayable`): worked out again, the same steps
-        return Trace(trace_rule(self._policy), price_steps(self._policy, self._product, self._variant))
+        # the price rules are pure here (`_replayable`): worked out again, the same steps; lazily, as a
+        # plan's diff often reads only the trace's rule
+        return Trace.lazy(trace_rule(self._policy), partial(price_steps, self._policy, self._product, self._variant))
 
     def __getitem__(self, key: str) -> Trace:
         if key == "price":
