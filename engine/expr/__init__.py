@@ -33,7 +33,6 @@ from engine.expr.limits import (
     LOOP_FILTER,
     WALKING_FILTERS,
     check_call,
-    check_output,
     check_repeat,
     check_size,
     counted,
@@ -357,6 +356,10 @@ class Expression:
     _closure: Closure | None = field(default=None, repr=False, compare=False)
 
     def evaluate(self, **names: Any) -> Any:
+        return self.evaluate_names(names)
+
+    def evaluate_names(self, names: dict[str, Any]) -> Any:
+        """`evaluate` with the names as one dict (the rule engine's callers have one already)."""
         # The closure (engine.expr.closures) gives Jinja's value or exception without Jinja's
         # per-call render context; expressions it does not cover run on Jinja's compiled code.
         fast, jinja = self._closure, self._fn
@@ -365,9 +368,11 @@ class Expression:
             if self.counts_steps:
                 start_evaluation()
             value = fast(names) if fast is not None else jinja(**names)  # type: ignore[misc]
-            if isinstance(value, Undefined):
+            if isinstance(value, str):  # check_output's test, in line: this runs for every product
+                check_size(len(value))
+            elif isinstance(value, Undefined):
                 str(value)  # StrictUndefined raises UndefinedError naming what is missing
-            return check_output(value)
+            return value
         except ExpressionError:
             raise
         except Exception as exc:
@@ -387,6 +392,10 @@ class Template:
     _parts: tuple[str | Closure, ...] | None = field(default=None, repr=False, compare=False)
 
     def render(self, **names: Any) -> str:
+        return self.render_names(names)
+
+    def render_names(self, names: dict[str, Any]) -> str:
+        """`render` with the names as one dict (the rule engine's callers have one already)."""
         parts = self._parts
         if parts is None:
             template = self._template
@@ -402,6 +411,11 @@ class Template:
 def _render_parts(parts: tuple[str | Closure, ...], names: Mapping[str, Any]) -> str:
     """What Jinja's code for `text {{ expr }} text` yields (`str()` of each value), bounded as `_bounded_render`."""
     start_evaluation()
+    if len(parts) == 1:  # `{{ product.name }}`: the loop below for one part, without a list to join
+        part = parts[0]
+        text = part if type(part) is str else str(part(names))  # type: ignore[operator]
+        check_size(len(text))
+        return text if type(text) is str else "".join([text])
     out: list[str] = []
     size = 0
     for part in parts:

@@ -154,9 +154,14 @@ class _Builder:
             return lambda names: full(inner(names), attr)
         undefined = self.env.undefined
         mapping_name = any(hasattr(kind, attr) for kind in _MAPPING_TYPES)
+        # `product.x`: the name is looked up here (the call's names hold it), not by a call to `inner`,
+        # which still resolves it when they do not (globals, then Undefined) exactly as `_Name` does
+        direct = node.node.name if isinstance(node.node, nodes.Name) else None
 
         def getattr_(names: Names) -> Any:
-            obj = inner(names)
+            obj: Any = names.get(direct, _MISSING) if direct is not None else _MISSING
+            if obj is _MISSING:
+                obj = inner(names)
             kind = type(obj)
             if kind in _DATA_TYPES:
                 try:
@@ -202,8 +207,7 @@ class _Builder:
         first = self.build(node.expr, depth)
         ops = tuple((_COMPARE[op.op], self.build(op.expr, depth)) for op in node.ops)
         if len(ops) == 1:
-            test, right = ops[0]
-            return lambda names: test(first(names), right(names))
+            return _compared(node.expr, first, node.ops[0].op, *ops[0])
 
         def chain(names: Names) -> Any:
             left = first(names)
@@ -371,6 +375,9 @@ def _applying(
         )
     if not args and not kwargs:
         return lambda names: func(value(names))
+    if len(args) == 1 and not kwargs:  # `x | default('')`: no list or dict of arguments built per call
+        arg = args[0]
+        return lambda names: func(value(names), arg(names))
     return lambda names: func(value(names), *[arg(names) for arg in args], **{k: v(names) for k, v in kwargs})
 
 
@@ -404,6 +411,24 @@ def _sandboxed_format(
         return kind(formatter.vformat(text, positional, keywords))
 
     return formatted
+
+
+def _compared(left: nodes.Expr, first: Closure, op: str, test: Callable[[Any, Any], Any], right: Closure) -> Closure:
+    """One comparison, `left op right`; a literal on the left (`'Sale' in product.categories`) is taken
+    once, as `_Const` would return it (not a container: those are copied per run), and `in` / `not in`
+    are Python's own operators, not a call. The left operand is still evaluated first, as Jinja's code does."""
+    if isinstance(left, nodes.Const) and not isinstance(left.value, (list, dict, set, tuple)):
+        value = left.value
+        if op == "in":
+            return lambda names: value in right(names)
+        if op == "notin":
+            return lambda names: value not in right(names)
+        return lambda names: test(value, right(names))
+    if op == "in":
+        return lambda names: first(names) in right(names)
+    if op == "notin":
+        return lambda names: first(names) not in right(names)
+    return lambda names: test(first(names), right(names))
 
 
 def _folded(node: nodes.Node) -> object:

@@ -126,7 +126,11 @@ class Product:
     @property
     def in_stock(self) -> bool:
         if self.variants:
-            return any(v.unlimited or (v.quantity or 0) > 0 for v in self.variants)
+            # any(...) without its generator's frames: this is asked for every product of every evaluation
+            for v in self.variants:  # noqa: SIM110
+                if v.unlimited or (v.quantity or 0) > 0:
+                    return True
+            return False
         return self.unlimited or (self.quantity or 0) > 0
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import FrozenInstanceError, dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +243,94 @@ class DesiredListing(ListingContent):
     # by `engine.rules.category_rules` after the rule engine, sent with creates and content edits.
     size_chart: SizeChart | None = None
     certifications: tuple[ListingCertification, ...] = ()
+
+
+# The rule engine builds hundreds of thousands of DesiredSkus and DesiredListings per catalog. A frozen
+# dataclass's __init__ sets each field through object.__setattr__ (about 4x the cost of plain slot
+# stores), so the engine builds them as a mutable twin with the very same slot layout and then makes
+# that object the frozen class (`__class__` assignment, allowed between identical layouts): the result
+# is an ordinary frozen instance, equal to one from the constructor (tests/model/test_fast_values.py).
+
+
+def _draft_of(cls: type) -> type:
+    """A mutable class with `cls`'s slot layout (same base, same slots), so its instances can become `cls`."""
+    return type(
+        f"_{cls.__name__}Draft",
+        cls.__bases__,
+        {"__slots__": cls.__dict__["__slots__"], "__init__": object.__init__, "__setattr__": object.__setattr__},
+    )
+
+
+_SkuDraft: Any = _draft_of(DesiredSku)
+_ListingDraft: Any = _draft_of(DesiredListing)
+
+
+def desired_sku(
+    seller_sku: str,
+    ecwid_product_id: int,
+    ecwid_combination_id: int | None,
+    price: Decimal,
+    quantity: int,
+    sales_attributes: tuple[SalesAttribute, ...],
+    list_price: Decimal | None,
+    image_url: str | None,
+    trace: Mapping[str, Trace],
+    identifier_code: IdentifierCode | None,
+) -> DesiredSku:
+    """`DesiredSku(...)` with every field given, built without the frozen __init__'s per-field cost."""
+    sku = _SkuDraft()
+    sku.seller_sku = seller_sku
+    sku.ecwid_product_id = ecwid_product_id
+    sku.ecwid_combination_id = ecwid_combination_id
+    sku.price = price
+    sku.quantity = quantity
+    sku.sales_attributes = sales_attributes
+    sku.list_price = list_price
+    sku.image_url = image_url
+    sku.trace = trace
+    sku.identifier_code = identifier_code
+    sku.__class__ = DesiredSku
+    return cast(DesiredSku, sku)
+
+
+def desired_listing(
+    *,
+    title: str,
+    description: str,
+    category_id: str,
+    brand: str,
+    main_images: tuple[str, ...],
+    product_attributes: tuple[ProductAttribute, ...],
+    package_weight: PackageWeight | None,
+    package_dimensions: PackageDimensions | None,
+    ecwid_product_id: int,
+    intent: ListingIntent,
+    save_mode: SaveMode,
+    skus: tuple[DesiredSku, ...],
+    trace: Mapping[str, Trace],
+    content_hash: str,
+) -> DesiredListing:
+    """`DesiredListing(...)` without size chart or certifications (what the rule engine makes;
+    engine.rules.category_rules adds those), built as `desired_sku` is."""
+    listing = _ListingDraft()
+    listing.title = title
+    listing.description = description
+    listing.category_id = category_id
+    listing.brand = brand
+    listing.main_images = main_images
+    listing.product_attributes = product_attributes
+    listing.package_weight = package_weight
+    listing.package_dimensions = package_dimensions
+    listing.ecwid_product_id = ecwid_product_id
+    listing.intent = intent
+    listing.save_mode = save_mode
+    listing.skus = skus
+    listing.trace = trace
+    listing.content_hash = content_hash
+    listing.size_chart = None
+    listing.certifications = ()
+    listing.__class__ = DesiredListing
+    return cast(DesiredListing, listing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.config.types import AttributeMapping, Config, ProductAttributeMap
+from engine.expr import Expression
 from engine.model.catalog import Product, Variant
 from engine.model.listing import ProductAttribute, RuleRef, SalesAttribute, TikTokAttribute, Trace
-from engine.rules.problems import ActionRequiredError, run
+from engine.rules.problems import ActionRequiredError, Memo, run
 
 FILE = "mappings/attributes.yaml"
 MAX_SALES_ATTRIBUTES = 3
@@ -40,8 +41,16 @@ def brand(config: Config, product: Product) -> tuple[str, Trace | None]:
         return "", None
     value = run(expression, None, default=FILE, product=product)
     text = "" if value is None else str(value).strip()
+    trace = _BRAND_TRACES.get(expression, text)
+    return text, trace or _BRAND_TRACES.put(expression, text, _brand_trace(expression, text))
+
+
+_BRAND_TRACES: Memo[Trace] = Memo()  # a catalog has a few brands: one trace per brand, shared
+
+
+def _brand_trace(expression: Expression, text: str) -> Trace:
     ref = RuleRef(expression.pos.file, expression.pos.line) if expression.pos else RuleRef(FILE, 0)
-    return text, Trace(ref, (f"{expression.source} = {text!r}",))
+    return Trace(ref, (f"{expression.source} = {text!r}",))
 
 
 def _values(value: object) -> tuple[str, ...]:
@@ -79,6 +88,9 @@ def product_attributes(
     config: Config, product: Product, category_id: str, known: Sequence[TikTokAttribute] | None
 ) -> tuple[tuple[ProductAttribute, ...], Trace | None]:
     mapped = config.attributes.product_attributes.get(category_id, ())
+    if known is None and mapped:  # no attribute list to check against: the outcome follows from the values
+        found = tuple([_values(run(item.value, item.ref, default=FILE, product=product)) for item in mapped])
+        return _MAPPED.get(mapped, found) or _MAPPED.put(mapped, found, _mapped(mapped, found))
     result: list[ProductAttribute] = []
     filled: set[str] = set()
     steps: list[str] = []
@@ -98,8 +110,55 @@ def product_attributes(
     return tuple(sorted(result, key=lambda a: (a.id, a.name))), trace
 
 
+# Catalogs repeat attribute values (a material, a fit): without the category's attribute list, each
+# mapping's outcome for the same values is made once and shared.
+_MAPPED: Memo[tuple[tuple[ProductAttribute, ...], Trace | None]] = Memo()
+
+
+def _mapped(
+    mapped: tuple[ProductAttributeMap, ...], values: tuple[tuple[str, ...], ...]
+) -> tuple[tuple[ProductAttribute, ...], Trace | None]:
+    """`product_attributes`' outcome without the category's attribute list: the mapping's names stand."""
+    result = [
+        ProductAttribute(id=item.attribute, name=item.attribute, values=found)
+        for item, found in zip(mapped, values, strict=True)
+        if found
+    ]
+    steps = tuple(
+        f"{item.attribute} = {', '.join(found) or 'none'}" for item, found in zip(mapped, values, strict=True)
+    )
+    return tuple(sorted(result, key=lambda a: (a.id, a.name))), Trace(mapped[0].ref, steps)
+
+
+# The same few option combinations (sizes, colours) recur across a catalog: each combination's sales
+# attributes are made once per mapping and shared (they are immutable). Keyed by id() with the mapping
+# kept in the entry, so a recycled id never matches; cleared when full, so any catalog keeps it bounded.
+_SALES: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[AttributeMapping, tuple[SalesAttribute, ...]]] = {}
+_SALES_MAX = 4096
+
+
+def forget_memos() -> None:
+    _SALES.clear()
+    _PLAIN.clear()
+
+
 def sales_attributes(mapping: AttributeMapping, product: Product, variant: Variant) -> tuple[SalesAttribute, ...]:
     """The TikTok sales attributes of one combination, in the order of the mapping."""
+    try:
+        key = (id(mapping), tuple(variant.options.items()))
+        entry = _SALES.get(key)
+    except TypeError:  # an unhashable option value: worked out without the memo
+        return _sales_attributes(mapping, variant)
+    if entry is not None and entry[0] is mapping:
+        return entry[1]
+    found = _sales_attributes(mapping, variant)  # raises for a value TikTok refuses: never remembered
+    if len(_SALES) >= _SALES_MAX:
+        _SALES.clear()
+    _SALES[key] = (mapping, found)
+    return found
+
+
+def _sales_attributes(mapping: AttributeMapping, variant: Variant) -> tuple[SalesAttribute, ...]:
     result: list[SalesAttribute] = []
     for item in mapping.sales_attributes:
         choice = variant.options.get(item.option)
@@ -118,21 +177,40 @@ def sales_attributes(mapping: AttributeMapping, product: Product, variant: Varia
     return tuple(result)
 
 
+# A SKU's sales attributes as plain (name, value) pairs and names; the tuples `sales_attributes` shares
+# are worked out once. Keyed by id() with the tuple kept in the entry (a recycled id never matches).
+_PLAIN: dict[int, tuple[tuple[SalesAttribute, ...], tuple[tuple[str, str], ...], tuple[str, ...]]] = {}
+
+
+def _plain(attrs: tuple[SalesAttribute, ...]) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    entry = _PLAIN.get(id(attrs))
+    if entry is not None and entry[0] is attrs:
+        return entry[1], entry[2]
+    pairs = tuple([(a.name, a.value) for a in attrs])
+    names = tuple([name for name, _ in pairs])
+    if len(_PLAIN) >= _SALES_MAX:
+        _PLAIN.clear()
+    _PLAIN[id(attrs)] = (attrs, pairs, names)
+    return pairs, names
+
+
 def check_sales_attributes(skus: Sequence[tuple[str, tuple[SalesAttribute, ...]]]) -> None:
     """TikTok's rules across a product's SKUs: <= 3 types, the same set on each, no duplicate values."""
     if len(skus) < 2 and not any(len(attrs) > MAX_SALES_ATTRIBUTES for _, attrs in skus):
         return
     first_sku, first = skus[0]
-    names = [a.name for a in first]
+    names = _plain(first)[1]
     if len(names) > MAX_SALES_ATTRIBUTES:
         raise ActionRequiredError(
             rule=FILE,
             reason=f"{len(names)} sales attribute types ({', '.join(names)}); TikTok allows at most 3",
             fix=f"map at most 3 Ecwid options under sales_attributes in {FILE}",
         )
-    seen: dict[tuple[SalesAttribute, ...], str] = {}
+    # keyed by plain (name, value) pairs, equal exactly when the SalesAttributes are, and hashed in C
+    seen: dict[tuple[tuple[str, str], ...], str] = {}
     for sku, attrs in skus:
-        if [a.name for a in attrs] != names:
+        pairs, own_names = _plain(attrs)
+        if own_names != names:
             raise ActionRequiredError(
                 rule=FILE,
                 reason=f"SKU {sku} has sales attributes ({', '.join(a.name for a in attrs) or 'none'}) "
@@ -140,12 +218,12 @@ def check_sales_attributes(skus: Sequence[tuple[str, tuple[SalesAttribute, ...]]
                 fix=f"give every combination a value for the same options in Ecwid, or map the options in {FILE}",
                 sku=sku,
             )
-        if attrs in seen:
+        if pairs in seen:
             shown = ", ".join(f"{a.name}={a.value}" for a in attrs) or "no sales attributes"
             raise ActionRequiredError(
                 rule=FILE,
-                reason=f"SKUs {seen[attrs]} and {sku} both have {shown}; TikTok needs different values per SKU",
+                reason=f"SKUs {seen[pairs]} and {sku} both have {shown}; TikTok needs different values per SKU",
                 fix=f"map each Ecwid option that tells them apart under sales_attributes in {FILE}",
                 sku=sku,
             )
-        seen[attrs] = sku
+        seen[pairs] = sku

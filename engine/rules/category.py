@@ -18,7 +18,7 @@ from __future__ import annotations
 from engine.config.types import CategoryRule, Config
 from engine.model.catalog import Product
 from engine.model.listing import RuleRef, Trace
-from engine.rules.problems import ActionRequiredError, run
+from engine.rules.problems import ActionRequiredError, Memo, run
 
 FILE = "mappings/categories.yaml"
 
@@ -36,6 +36,13 @@ def match(config: Config, product: Product) -> CategoryRule:
     )
 
 
+_OUTCOMES: Memo[tuple[str, Trace]] = Memo()  # one outcome per rule, shared by the products it maps
+
+
 def category(config: Config, product: Product) -> tuple[str, Trace]:
     rule = match(config, product)
+    return _OUTCOMES.get(rule) or _OUTCOMES.put(rule, None, _outcome(rule))
+
+
+def _outcome(rule: CategoryRule) -> tuple[str, Trace]:
     return rule.tiktok_category_id, Trace(RuleRef(rule.ref.file, rule.ref.line), (f"when {rule.when.source}",))

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from engine.config.types import Config, Region, SellingPolicy
 from engine.model.catalog import Catalog, Product, StoreProfile, UnreadableProduct, Variant
@@ -41,6 +41,8 @@ from engine.model.listing import (
     SalesAttribute,
     TikTokAttribute,
     Trace,
+    desired_listing,
+    desired_sku,
 )
 from engine.rules import attributes, category, listing, preflight, selling, sync
 from engine.rules.problems import ActionRequiredError, skus_of
@@ -72,14 +74,16 @@ class EvaluationCache:
     """
 
     def __init__(self) -> None:
-        self._entries: dict[int, tuple[str, ProductEvaluation]] = {}
+        # (content hash, the rest of the key, outcome): the product's own hash string and one shared
+        # string for the rest, not a concatenated key string per product (120 bytes each)
+        self._entries: dict[int, tuple[str, str, ProductEvaluation]] = {}
 
-    def get(self, product_id: int, key: str) -> ProductEvaluation | None:
+    def get(self, product_id: int, key: tuple[str, str]) -> ProductEvaluation | None:
         entry = self._entries.get(product_id)
-        return entry[1] if entry is not None and entry[0] == key else None
+        return entry[2] if entry is not None and entry[0] == key[0] and entry[1] == key[1] else None
 
-    def put(self, product_id: int, key: str, outcome: ProductEvaluation) -> None:
-        self._entries[product_id] = (key, outcome)
+    def put(self, product_id: int, key: tuple[str, str], outcome: ProductEvaluation) -> None:
+        self._entries[product_id] = (key[0], key[1], outcome)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -127,8 +131,7 @@ class _Problems:
         self.items.append(ActionRequired(self.product_id, exc.rule, exc.reason, exc.fix, sku=exc.sku))
 
 
-@dataclass(frozen=True, slots=True)
-class _Content:
+class _Content(NamedTuple):  # built once per product and read once: a tuple, not a frozen dataclass
     title: str
     description: str
     category_id: str
@@ -138,17 +141,15 @@ class _Content:
     package_weight: PackageWeight
     package_dimensions: PackageDimensions
     skus: tuple[DesiredSku, ...]
-    trace: Mapping[str, Trace]
+    trace: dict[str, Trace]
 
 
 _WHITESPACE = re.compile(r"\s")  # what str.isspace() calls whitespace
 
 
-def _sku_problem(variant: Variant, combinations: bool) -> ActionRequiredError | None:
-    """TikTok's seller SKU limits: 1-50 characters, no spaces."""
+def _sku_refused(variant: Variant, combinations: bool) -> ActionRequiredError:
+    """A seller SKU TikTok refuses (it takes 1-50 characters, no spaces: `_each_sku` tests that)."""
     sku = variant.sku
-    if sku and len(sku) <= 50 and not _WHITESPACE.search(sku):
-        return None
     shown = f"{sku!r} is {len(sku)} characters" if sku else "is empty"
     what = f"combination {variant.id}" if combinations else "product"
     return ActionRequiredError(
@@ -157,21 +158,6 @@ def _sku_problem(variant: Variant, combinations: bool) -> ActionRequiredError | 
         fix=f"set a SKU of 1-50 characters without spaces on the {what} in Ecwid",
         sku=sku,
     )
-
-
-def _desired_sku(
-    policy: SellingPolicy, config: Config, product: Product, variant: Variant, problems: _Problems
-) -> DesiredSku | None:
-    """One SKU's price, stock and sales attributes; None (its problems recorded) when any cannot be had."""
-    try:  # the common case, all five fine, under one handler; they are pure, so a failure re-runs them one by one
-        price = selling.price(policy, product, variant)
-        count = selling.quantity(policy, product, variant)
-        was = selling.list_price(policy, product, variant)
-        sales = attributes.sales_attributes(config.attributes, product, variant)
-        code = listing.identifier_code(product, variant)
-    except ActionRequiredError:
-        return _checked_sku(policy, config, product, variant, problems)
-    return _sku(product, variant, price, count, was, sales, code)
 
 
 def _checked_sku(
@@ -185,34 +171,32 @@ def _checked_sku(
     code = problems.attempt(partial(listing.identifier_code, product, variant))
     if price is None or count is None or sales is None:
         return None
-    return _sku(product, variant, price, count, was, sales, code)
+    trace = {"price": price[1], "quantity": count[1]}
+    return _sku(product, variant, price[0], count[0], was, sales, code, trace)
 
 
 def _sku(
     product: Product,
     variant: Variant,
-    price: tuple[Decimal, Trace],
-    count: tuple[int, Trace],
+    price: Decimal,
+    count: int,
     was: Decimal | None,
     sales: tuple[SalesAttribute, ...],
     code: IdentifierCode | None,
+    trace: Mapping[str, Trace],
 ) -> DesiredSku:
-    if was is not None and product.variants and was <= price[0]:
-        # A variation without its own compareToPrice inherits the product's in Ecwid, which can sit at
-        # or below the variation's own price (an XL that costs more): that is no reduction, none is sent.
-        was = None
     combinations = bool(product.variants)
-    return DesiredSku(
-        seller_sku=variant.sku,
-        ecwid_product_id=product.id,
-        ecwid_combination_id=variant.id if combinations else None,
-        price=price[0],
-        quantity=count[0],
-        sales_attributes=sales if combinations else (),
-        list_price=was,
-        image_url=variant.image_url,
-        trace={"price": price[1], "quantity": count[1]},
-        identifier_code=code,
+    return desired_sku(
+        variant.sku,
+        product.id,
+        variant.id if combinations else None,
+        price,
+        count,
+        sales if combinations else (),
+        selling.shown_list_price(was, price, product),
+        variant.image_url,
+        trace,
+        code,
     )
 
 
@@ -227,28 +211,57 @@ def _skus(config: Config, product: Product, problems: _Problems) -> tuple[Desire
             )
         )
         return None
-    policy = problems.attempt(lambda: selling.select(config, product))
-    if policy is None:
+    try:
+        policy = selling.select(config, product)
+    except ActionRequiredError as exc:
+        problems.add(exc)
         return None
     before = len(problems.items)
-    result: list[DesiredSku] = []
-    combinations = bool(product.variants)
-    for variant in variants:
-        problem = _sku_problem(variant, combinations)
-        if problem is not None:
-            problems.add(problem)
-            continue
-        desired = _desired_sku(policy, config, product, variant, problems)
-        if desired is not None:
-            result.append(desired)
+    result = _each_sku(policy, config, product, variants, problems)
     if len(problems.items) > before:
         return None
-    if combinations:
+    if product.variants:
         labelled = [(sku.seller_sku, sku.sales_attributes) for sku in result]
         problems.attempt(partial(attributes.check_sales_attributes, labelled))
         if len(problems.items) > before:
             return None
     return tuple(result)
+
+
+def _each_sku(
+    policy: SellingPolicy, config: Config, product: Product, variants: Sequence[Variant], problems: _Problems
+) -> list[DesiredSku]:
+    """Every SKU's price, stock and sales attributes, its problems recorded (a SKU with one is left out).
+
+    The per-SKU path of a whole catalog: the policy is one function (`selling.compiled`), and a SKU's
+    parts run under one handler (they are pure: a failure re-runs them one by one, `_checked_sku`).
+    """
+    values = selling.compiled(policy)
+    mapping = config.attributes
+    combinations = bool(product.variants)
+    # `listing.identifier_code` reads the variant's attributes, and the product's when it has no combinations
+    product_coded = not combinations and bool(product.attributes)
+    result: list[DesiredSku] = []
+    for variant in variants:
+        sku = variant.sku
+        if not sku or len(sku) > 50 or _WHITESPACE.search(sku):  # TikTok's seller SKU limits
+            problems.add(_sku_refused(variant, combinations))
+            continue
+        try:
+            price, count, trace, was = values(product, variant)
+            # a product without combinations has no options (product_as_variant): no sales attributes
+            sales = attributes.sales_attributes(mapping, product, variant) if combinations else ()
+            code = listing.identifier_code(product, variant) if variant.attributes or product_coded else None
+        except ActionRequiredError:
+            checked = _checked_sku(policy, config, product, variant, problems)
+            if checked is not None:
+                result.append(checked)
+            continue
+        # `_sku` in line: `values` gave the list price as sent, and `sales` is () without combinations
+        combination = variant.id if combinations else None
+        image = variant.image_url
+        result.append(desired_sku(sku, product.id, combination, price, count, sales, was, image, trace, code))
+    return result
 
 
 _Parts = tuple[
@@ -315,6 +328,7 @@ def _content(
     known: Mapping[str, Sequence[TikTokAttribute]] | None,
     region: Region,
     problems: _Problems,
+    mode_trace: Trace,
 ) -> _Content | None:
     before = len(problems.items)
     try:  # one handler for the common case; the parts are pure, so a problem re-runs them one by one
@@ -328,7 +342,12 @@ def _content(
     if parts is None or skus is None or len(problems.items) > before:
         return None
     title, description, images, weight, dimensions, brand, mapped, product_attributes = parts
+    # The listing's whole trace, in its order: "intent" and "save_mode" are set by `evaluate_product` (the
+    # save mode's trace holds both places until then). One dict built once, not merged into another:
+    # a merged copy is over-allocated (464 bytes instead of 272, for every listing of the catalog).
     trace = {
+        "intent": mode_trace,
+        "save_mode": mode_trace,
         "title": title[1],
         "description": description[1],
         "category_id": mapped[1],
@@ -374,11 +393,16 @@ def evaluate_product(
     """Evaluate one Ecwid product against every rule kind (see the module docstring for isolation)."""
     region = region or config.settings.region
     problems = _Problems(product.id)
-    decided = problems.attempt(lambda: sync.selection(config.sync, product))
-    if problems.items:
+    try:
+        decided = sync.selection(config.sync, product)
+    except ActionRequiredError as exc:
+        problems.add(exc)
         return ProductEvaluation(None, tuple(problems.items))
     mode, mode_trace = sync.save_mode(config.sync)
-    content = _content(config, product, profile=profile, known=category_attributes, region=region, problems=problems)
+    content = _content(
+        config, product, profile=profile, known=category_attributes, region=region, problems=problems,
+        mode_trace=mode_trace,
+    )
     if decided is not None:
         intent, intent_trace = decided
         if content is None:
@@ -402,11 +426,12 @@ def evaluate_product(
     else:
         if content is None:
             return ProductEvaluation(None, tuple(problems.items))
-        total = sum(sku.quantity for sku in content.skus)
+        total = sum([sku.quantity for sku in content.skus])
         intent, zero, intent_trace = sync.by_quantity(config.sync, total)
         skus = _zeroed(content.skus, intent_trace) if zero else content.skus
     digest = _content_hash(content)
-    listing = DesiredListing(
+    content.trace["intent"] = intent_trace  # its place was kept at the front (`_content`)
+    listing = desired_listing(
             ecwid_product_id=product.id,
             intent=intent,
             save_mode=mode,
@@ -419,7 +444,7 @@ def evaluate_product(
             package_weight=content.package_weight,
             package_dimensions=content.package_dimensions,
             skus=skus,
-            trace={"intent": intent_trace, "save_mode": mode_trace, **content.trace},
+            trace=content.trace,
             content_hash=digest,
         )
     if intent is ListingIntent.LIST:
@@ -472,6 +497,10 @@ def _named(product: Product) -> str:
 
 def _clashing_skus(products: Sequence[Product]) -> set[str]:
     """SKUs used more than once across the catalog (one dict lookup per SKU: this runs on every plan)."""
+    every = [variant.sku for product in products for variant in product.variants]
+    every += [product.sku for product in products if not product.variants]
+    if len(set(every)) == len(every):  # the usual catalog: no SKU twice, so no clash (found in C)
+        return set()
     owners: dict[str, Product] = {}
     clashes: set[str] = set()
     for product in products:
@@ -534,13 +563,13 @@ def _evaluate_all(
         if product.id in shared:
             problems.extend(shared[product.id])
             continue
-        key = product.content_hash + suffix if product.content_hash else ""
-        outcome = cache.get(product.id, key) if cache is not None and key else None
+        key = (product.content_hash, suffix) if product.content_hash else None
+        outcome = cache.get(product.id, key) if cache is not None and key is not None else None
         if outcome is None:
             outcome = evaluate_product(
                 config, product, profile=catalog.profile, category_attributes=category_attributes, region=region
             )
-            if cache is not None and key:
+            if cache is not None and key is not None:
                 cache.put(product.id, key, outcome)
         if outcome.listing is not None:
             listings[product.id] = outcome.listing

@@ -34,9 +34,10 @@ from decimal import ROUND_CEILING, ROUND_UP, Decimal
 from typing import TypeVar
 
 from engine.config.types import Region, SyncRules
+from engine.expr import Template
 from engine.model.catalog import Dimensions, DimensionUnit, Product, StoreProfile, Variant, WeightUnit
 from engine.model.listing import IdentifierCode, PackageDimensions, PackageWeight, RuleRef, Trace
-from engine.rules.problems import ActionRequiredError, render, where
+from engine.rules.problems import ActionRequiredError, Memo, render, where
 
 FILE = "rules/sync.yaml"
 TITLE_LIMITS: dict[Region, tuple[int, int]] = {Region.US: (1, 255), Region.UK: (1, 255)}
@@ -70,22 +71,35 @@ def title(sync: SyncRules, product: Product, region: Region) -> tuple[str, Trace
     ref = _ref(sync)
     template = sync.listing.title
     text = _SPACE.sub(" ", render(template, ref, default=FILE, product=product)).strip()
+    size = len(text)
+    if not text or size > TITLE_LIMITS[region][1]:
+        raise _title_refused(template, ref, size, region)
+    trace = _TITLE_TRACES.get(sync, size)
+    if trace is None:
+        trace = _TITLE_TRACES.put(sync, size, Trace(ref, (f"template {template.source!r}", f"{size} characters")))
+    return text, trace
+
+
+def _title_refused(template: Template, ref: RuleRef, size: int, region: Region) -> ActionRequiredError:
     low, high = TITLE_LIMITS[region]
     rule = where(template, ref, FILE)
-    if not text:
-        raise ActionRequiredError(
+    if not size:
+        return ActionRequiredError(
             rule=rule,
             reason=f"title is empty; TikTok requires {low}-{high} characters in {region.value}",
             fix=f"give the product a name in Ecwid or change the title template at {rule}",
         )
-    if len(text) > high:
-        raise ActionRequiredError(
-            rule=rule,
-            reason=f"title is {len(text)} characters; TikTok allows {low}-{high} in {region.value}",
-            fix=f"shorten the product name in Ecwid or cut the title template at {rule}, "
-            f"e.g. {{{{ product.name | truncate({high}) }}}}",
-        )
-    return text, Trace(ref, (f"template {template.source!r}", f"{len(text)} characters"))
+    return ActionRequiredError(
+        rule=rule,
+        reason=f"title is {size} characters; TikTok allows {low}-{high} in {region.value}",
+        fix=f"shorten the product name in Ecwid or cut the title template at {rule}, "
+        f"e.g. {{{{ product.name | truncate({high}) }}}}",
+    )
+
+
+# Title and description traces say only the template and the lengths: one per rules and lengths, shared.
+_TITLE_TRACES: Memo[Trace] = Memo()
+_DESCRIPTION_TRACES: Memo[Trace] = Memo()
 
 
 def description(sync: SyncRules, product: Product) -> tuple[str, Trace]:
@@ -93,26 +107,37 @@ def description(sync: SyncRules, product: Product) -> tuple[str, Trace]:
     template = sync.listing.description
     raw = render(template, ref, default=FILE, product=product)
     text = sanitize(raw)
+    if not text or len(text) > DESCRIPTION_LIMIT:
+        raise _description_refused(template, ref, len(text))
+    sizes = (len(raw), len(text))
+    trace = _DESCRIPTION_TRACES.get(sync, sizes)
+    if trace is None:
+        steps = (f"template {template.source!r}", f"{sizes[0]} characters -> cleaned {sizes[1]}")
+        trace = _DESCRIPTION_TRACES.put(sync, sizes, Trace(ref, steps))
+    return text, trace
+
+
+def _description_refused(template: Template, ref: RuleRef, size: int) -> ActionRequiredError:
     rule = where(template, ref, FILE)
-    if not text:
-        raise ActionRequiredError(
+    if not size:
+        return ActionRequiredError(
             rule=rule,
             reason="description is empty; TikTok requires one",
             fix=f"add a description to the product in Ecwid or a fallback in the template at {rule}, "
             "e.g. {{ product.description or product.name }}",
         )
-    if len(text) > DESCRIPTION_LIMIT:
-        raise ActionRequiredError(
-            rule=rule,
-            reason=f"description is {len(text)} characters after cleaning; TikTok allows at most 10,000",
-            fix=f"shorten the product description in Ecwid or the description template at {rule}",
-        )
-    steps = (f"template {template.source!r}", f"{len(raw)} characters -> cleaned {len(text)}")
-    return text, Trace(ref, steps)
+    return ActionRequiredError(
+        rule=rule,
+        reason=f"description is {size} characters after cleaning; TikTok allows at most 10,000",
+        fix=f"shorten the product description in Ecwid or the description template at {rule}",
+    )
+
+
+_IMAGES_REF = RuleRef("ecwid", 0, "product images")
+_IMAGE_TRACES: dict[int, Trace] = {}  # by the number of images: the trace says only that
 
 
 def images(product: Product) -> tuple[tuple[str, ...], Trace]:
-    ref = RuleRef("ecwid", 0, "product images")
     if not product.images:
         raise ActionRequiredError(
             rule="ecwid",
@@ -120,10 +145,14 @@ def images(product: Product) -> tuple[tuple[str, ...], Trace]:
             fix="add at least one image to the product in Ecwid",
         )
     chosen = product.images[:MAX_IMAGES]
-    steps = [f"{len(product.images)} Ecwid images"]
-    if len(product.images) > MAX_IMAGES:
-        steps.append(f"first {MAX_IMAGES}")
-    return chosen, Trace(ref, tuple(steps))
+    count = len(product.images)
+    trace = _IMAGE_TRACES.get(count)
+    if trace is None:
+        steps = [f"{count} Ecwid images"]
+        if count > MAX_IMAGES:
+            steps.append(f"first {MAX_IMAGES}")
+        trace = _remember(_IMAGE_TRACES, count, Trace(_IMAGES_REF, tuple(steps)))
+    return chosen, trace
 
 
 # Catalogs repeat a few weights and box sizes: each (value, unit) is converted, and its trace written,
@@ -137,6 +166,7 @@ _MEMO_MAX = 4096
 def forget_memos() -> None:
     _WEIGHTS.clear()
     _SIZES.clear()
+    _IMAGE_TRACES.clear()
 
 
 def _remember(table: dict[_K, _V], key: _K, value: _V) -> _V:

@@ -46,6 +46,7 @@ from engine.model.listing import (
     ListingIntent,
     ProductAttribute,
     RequirementCondition,
+    SalesAttribute,
     TikTokAttribute,
 )
 from engine.rules.problems import ActionRequiredError
@@ -104,6 +105,26 @@ def check_images(listing: DesiredListing, sizes: Mapping[str, ImageSize]) -> lis
     return found
 
 
+# The rule engine shares one tuple of sales attributes among the SKUs with the same options
+# (engine.rules.attributes), so a tuple's folded pairs and shape are worked out once. Keyed by id() with
+# the tuple kept in the entry (a recycled id never matches); cleared when full.
+_SHAPES: dict[int, tuple[tuple[SalesAttribute, ...], tuple[tuple[str, str], ...], tuple[str, ...]]] = {}
+_SHAPES_MAX = 4096
+
+
+def _shape(attributes: tuple[SalesAttribute, ...]) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The sorted casefolded (name, value) pairs of a SKU's sales attributes, and their names."""
+    entry = _SHAPES.get(id(attributes))
+    if entry is not None and entry[0] is attributes:
+        return entry[1], entry[2]
+    pairs = tuple(sorted([(a.name.casefold(), a.value.casefold()) for a in attributes]))
+    shape = tuple([name for name, _ in pairs])
+    if len(_SHAPES) >= _SHAPES_MAX:
+        _SHAPES.clear()
+    _SHAPES[id(attributes)] = (attributes, pairs, shape)
+    return pairs, shape
+
+
 def _skus(listing: DesiredListing) -> list[ActionRequiredError]:
     found = []
     skus = listing.skus
@@ -113,9 +134,9 @@ def _skus(listing: DesiredListing) -> list[ActionRequiredError]:
     shapes: set[tuple[str, ...]] = set()
     combos: list[tuple[tuple[str, str], ...]] = []
     for sku in skus:  # one pass: a SKU's shape is the names of its sorted (name, value) pairs
-        pairs = tuple(sorted([(a.name.casefold(), a.value.casefold()) for a in sku.sales_attributes]))
+        pairs, shape = _shape(sku.sales_attributes)
         combos.append(pairs)
-        shapes.add(tuple([name for name, _ in pairs]))
+        shapes.add(shape)
     if len(skus) > 1 and (len(shapes) != 1 or () in shapes):
         found.append(_problem("the SKUs do not share the same sales attributes",
                               "give every variation a value for the same options in Ecwid"))
@@ -268,6 +289,13 @@ def check_listing(listing: DesiredListing, *, region: Region,
     `attributes`: the category's attribute list; `rules`: its category rules (each None when TikTok
     is not connected: not checked); `image_sizes`: the Ecwid product's image sizes by URL.
     """
-    return [*_content(listing, region), *check_images(listing, image_sizes or {}), *_skus(listing),
-            *_attributes(listing, attributes),
-            *check_values(listing, attributes), *check_category_rules(listing, rules, attributes)]
+    found = _content(listing, region)
+    if image_sizes:
+        found.extend(check_images(listing, image_sizes))
+    found.extend(_skus(listing))
+    if attributes is not None:  # without the attribute list, neither finds anything
+        found.extend(_attributes(listing, attributes))
+        found.extend(check_values(listing, attributes))
+    if rules is not None:
+        found.extend(check_category_rules(listing, rules, attributes))
+    return found

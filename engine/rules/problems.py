@@ -7,8 +7,9 @@ of the catalog. Expression errors become the same thing, naming the expression's
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from engine.expr import Expression, ExpressionError, Template
 from engine.model.catalog import Product, Variant
@@ -47,14 +48,14 @@ def expression_failed(exc: ExpressionError, *, rule: str, sku: str = "") -> Acti
 def run(expression: Expression, ref: RuleRef | None, *, default: str, sku: str = "", **names: Any) -> Any:
     """Evaluate one merchant expression; its failure becomes this product's ActionRequiredError."""
     try:
-        return expression.evaluate(**names)
+        return expression.evaluate_names(names)
     except ExpressionError as exc:
         raise expression_failed(exc, rule=where(expression, ref, default), sku=sku) from None
 
 
 def render(template: Template, ref: RuleRef | None, *, default: str, **names: Any) -> str:
     try:
-        return template.render(**names)
+        return template.render_names(names)
     except ExpressionError as exc:
         raise expression_failed(exc, rule=where(template, ref, default)) from None
 
@@ -100,3 +101,40 @@ def product_as_variant(product: Product) -> Variant:
 def skus_of(product: Product) -> tuple[Variant, ...]:
     """One SKU per Ecwid combination, or the product itself when it has none."""
     return product.variants or (product_as_variant(product),)
+
+
+_V = TypeVar("_V")
+
+
+class Memo(Generic[_V]):
+    """Values worked out from one config object (a rule, a template) and a plain key, remembered: a
+    catalog asks for the same few traces over and over (one policy, one total, one title length), and
+    immutable values can be shared. Keyed by the object's id() with the object kept in the entry, so a
+    recycled id never matches; cleared when full, so any catalog keeps it bounded."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._entries: dict[tuple[int, Hashable], tuple[object, _V]] = {}
+        self._limit = limit
+        _MEMOS.append(self)
+
+    def get(self, owner: object, key: Hashable = None) -> _V | None:
+        entry = self._entries.get((id(owner), key))
+        return entry[1] if entry is not None and entry[0] is owner else None
+
+    def put(self, owner: object, key: Hashable, value: _V) -> _V:
+        if len(self._entries) >= self._limit:
+            self._entries.clear()
+        self._entries[(id(owner), key)] = (owner, value)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+_MEMOS: list[Memo[Any]] = []
+
+
+def forget_memos() -> None:
+    """Empty every Memo (a benchmark's cold start; results never depend on them)."""
+    for memo in _MEMOS:
+        memo.clear()

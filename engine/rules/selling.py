@@ -28,6 +28,7 @@ lists as `unlimited_as`, still capped by `max`::
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from functools import partial
 
@@ -44,7 +45,7 @@ from engine.expr import Expression
 from engine.model.catalog import Product, Variant
 from engine.model.listing import RuleRef, Trace
 from engine.model.money import CENT, cents, cents_text
-from engine.rules import listing
+from engine.rules import attributes, listing, problems
 from engine.rules.problems import ActionRequiredError, run, to_decimal, where
 
 FILE = "rules/selling.yaml"
@@ -329,14 +330,18 @@ _QUANTITIES_MAX = 65536
 
 
 def forget_memos() -> None:
-    """Empty the price and quantity memos (and engine.rules.listing's package ones), so a benchmark times a
+    """Empty the price and quantity memos (and engine.rules.listing's package ones, engine.rules.attributes'
+    sales attribute ones), so a benchmark times a
     cold start (results never depend on them)."""
+    _COMPILED.clear()
     _PRICE_PREFIXES.clear()
     _QUANTITIES.clear()
     _PERCENT_LABELS.clear()
     _TRACE_RULES.clear()
     _REPLAYABLE.clear()
     listing.forget_memos()
+    attributes.forget_memos()
+    problems.forget_memos()
 
 
 def quantity(policy: SellingPolicy, product: Product, variant: Variant) -> tuple[int, Trace]:
@@ -395,3 +400,221 @@ def _quantity_steps(policy: SellingPolicy, count: int, steps: list[str], *, unli
         count = 0
         steps.append("never negative 0")
     return count, Trace(trace_rule(policy), tuple(steps))
+
+
+# ---- one function per policy ------------------------------------------------------------------------
+#
+# The rule engine asks each SKU for its price, quantity, their traces and its "was" price. `compiled`
+# turns a policy into one function doing all of that, with the policy's decisions (which source field,
+# which modifiers, which rounding, numbers or expressions) taken once instead of per SKU. It computes
+# exactly what `price`, `quantity` and `list_price` compute (the same Decimal operations in the same
+# order, the same errors); tests/rules/test_compiled_policy.py holds the two equal.
+
+# price, quantity, traces, list price (as sent: `shown_list_price`)
+SkuValues = tuple[Decimal, int, Mapping[str, Trace], Decimal | None]
+PolicyFunction = Callable[[Product, Variant], SkuValues]
+
+# Keyed by id() with the policy kept in the entry (a recycled id never matches), bounded like _TRACE_RULES;
+# each function keeps its own quantity memo, so forget_memos empties this table too.
+_COMPILED: dict[int, tuple[SellingPolicy, PolicyFunction]] = {}
+
+
+def compiled(policy: SellingPolicy) -> PolicyFunction:
+    """The policy as one function: (product, variant) -> (price, quantity, {"price", "quantity"} traces,
+    list price). Raises ActionRequiredError as `price`, `quantity` and `list_price` do."""
+    entry = _COMPILED.get(id(policy))
+    if entry is not None and entry[0] is policy:
+        return entry[1]
+    function = _compile(policy)
+    if len(_COMPILED) >= _TRACE_RULES_MAX:
+        _COMPILED.clear()
+    _COMPILED[id(policy)] = (policy, function)
+    return function
+
+
+class SkuTrace(Mapping[str, Trace]):
+    """A SKU's {"price": ..., "quantity": ...} traces, the price's steps written when read.
+
+    One small object per SKU instead of a dict, a lazy Trace and its closure: most SKUs' traces are
+    never read, and those that are are read once or twice (explain, a plan's details, the mirror's
+    JSON), so the price's trace is not kept (one slot less on every SKU). Equal to the dict of the same
+    traces (Mapping equality), pickled as that dict.
+    """
+
+    __slots__ = ("_policy", "_product", "_quantity", "_variant")
+
+    def __init__(self, policy: SellingPolicy, product: Product, variant: Variant, quantity: Trace) -> None:
+        self._policy = policy
+        self._product = product
+        self._variant = variant
+        self._quantity = quantity
+
+    def _price_trace(self) -> Trace:
+        # the price rules are pure here (`_replayable`): worked out again, the same steps; lazily, as a
+        # plan's diff often reads only the trace's rule
+        return Trace.lazy(trace_rule(self._policy), partial(price_steps, self._policy, self._product, self._variant))
+
+    def __getitem__(self, key: str) -> Trace:
+        if key == "price":
+            return self._price_trace()
+        if key == "quantity":
+            return self._quantity
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("price", "quantity"))
+
+    def __len__(self) -> int:
+        return 2
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+    def __reduce__(self) -> tuple[type[dict[str, Trace]], tuple[dict[str, Trace]]]:
+        return dict, (dict(self),)
+
+
+def shown_list_price(was: Decimal | None, price: Decimal, product: Product) -> Decimal | None:
+    """The list price sent with a SKU priced `price`: none when a combination's is not above its price.
+
+    A variation without its own compareToPrice inherits the product's in Ecwid, which can sit at or below
+    the variation's own price (an XL that costs more): that is no reduction, none is sent.
+    """
+    return None if was is not None and product.variants and was <= price else was
+
+
+def _compile(policy: SellingPolicy) -> PolicyFunction:
+    numeric = _numeric_price(policy)
+    quantity_of, known = _quantity_function(policy)
+    list_source = policy.price.list_price
+
+    if numeric is None:  # an expression in the price's source or modifiers, or a random draw: `price` as is
+
+        def priced(product: Product, variant: Variant) -> SkuValues:
+            value, price_trace = price(policy, product, variant)
+            count, count_trace = quantity_of(product, variant)
+            listed = None if list_source is None else list_price(policy, product, variant)
+            was = shown_list_price(listed, value, product)
+            return value, count, {"price": price_trace, "quantity": count_trace}, was
+
+        return priced
+
+    field, prefix, bounded = numeric
+
+    def numbers(product: Product, variant: Variant) -> SkuValues:
+        value: Decimal | None = getattr(variant, field)  # `price`'s arithmetic, in line
+        if value is None:
+            _price_source(policy, product, variant)  # raises the merchant's "price source ... is empty"
+            raise AssertionError("unreachable")
+        if prefix is not None:
+            value = prefix(value)
+        if bounded is not None:
+            value = bounded(value, product, variant)
+        final: Decimal = value.quantize(CENT, rounding=ROUND_HALF_UP)
+        if final < CENT:
+            _final(policy, value, variant)  # raises: below TikTok's minimum
+        if type(value) is Decimal and value.same_quantum(final):
+            # already in cents, so `final` is the same number written the same way: keep the catalog's own
+            # Decimal, not a copy (a catalog's prices are mostly as sent: one object less per SKU)
+            final = value
+        stock = variant.quantity
+        # the quantity memo answers in line for the usual stock (an int, or None when unlimited)
+        outcome = known.get((variant.unlimited, stock)) if stock is None or type(stock) is int else None
+        count, count_trace = outcome or quantity_of(product, variant)
+        listed = None if list_source is None else list_price(policy, product, variant)
+        was = None if listed is None else shown_list_price(listed, final, product)
+        return final, count, SkuTrace(policy, product, variant, count_trace), was
+
+    return numbers
+
+
+_Numeric = tuple[
+    str, Callable[[Decimal], Decimal] | None, Callable[[Decimal, Product, Variant], Decimal] | None
+]
+
+
+def _numeric_price(policy: SellingPolicy) -> _Numeric | None:
+    """For a policy whose source is a field and whose modifiers are numbers (bounds may be expressions):
+    the field, and `price`'s modifiers and ending, and its bounds, as functions (None when there are none).
+    None for any other policy."""
+    rules = policy.price
+    source = rules.source
+    if not isinstance(source, PriceSource) or not _replayable(policy):
+        return None
+    if not all(isinstance(modifier.value, Decimal) for modifier in rules.modifiers):
+        return None
+    prefix = _numeric_prefix(rules) if rules.modifiers or rules.round is not _NO_ROUNDING else None
+    return str(source.value), prefix, _bounds(policy)
+
+
+def _bounds(policy: SellingPolicy) -> Callable[[Decimal, Product, Variant], Decimal] | None:
+    """`_bounded` without steps, or None when the policy has no `min` or `max`; a bound that is a number
+    is compared in line, an expression runs as `_number` runs it."""
+    rules, ref = policy.price, policy.ref
+    low, high = rules.min, rules.max
+    if low is None and high is None:
+        return None
+    if isinstance(low, Expression) and high is None:  # `min: "variant.cost_price * 1.2"`, the usual floor
+
+        def floor(value: Decimal, product: Product, variant: Variant) -> Decimal:
+            bound = _number(low, ref, "min price", product, variant)
+            return bound if value < bound else value
+
+        return floor
+    if not isinstance(low, Expression) and not isinstance(high, Expression):
+
+        def numbers(value: Decimal, product: Product, variant: Variant) -> Decimal:
+            if low is not None and value < low:
+                value = low
+            return high if high is not None and value > high else value
+
+        return numbers
+    return lambda value, product, variant: _bounded(policy, value, None, product, variant)
+
+
+def _numeric_prefix(rules: PricePolicy) -> Callable[[Decimal], Decimal]:
+    """`_price_prefix` for modifiers that are all numbers, without steps: the same operations in the same
+    order, a percent's `100 + amount` taken once."""
+    steps = tuple(
+        (modifier.kind, HUNDRED + amount if modifier.kind is ModifierKind.PERCENT else amount)
+        for modifier in rules.modifiers
+        if isinstance(amount := modifier.value, Decimal)
+    )
+    rounding = rules.round
+
+    def prefix(value: Decimal) -> Decimal:
+        for kind, amount in steps:
+            if kind is ModifierKind.PERCENT:
+                value = value * amount / HUNDRED
+            elif kind is ModifierKind.ADD:
+                value = value + amount
+            else:
+                value = value * amount
+        return value if rounding is _NO_ROUNDING else round_ending(value, rounding)
+
+    return prefix
+
+
+def _quantity_function(
+    policy: SellingPolicy,
+) -> tuple[Callable[[Product, Variant], tuple[int, Trace]], Mapping[tuple[bool, int | None], tuple[int, Trace]]]:
+    """`quantity` for this policy, and the outcomes it has remembered by (unlimited, stock) for a stock-based
+    policy (read them only for an int or None stock: True would find 1's)."""
+    source = policy.quantity.source
+    outcomes: dict[tuple[bool, int | None], tuple[int, Trace]] = {}
+    if isinstance(source, Expression):
+        return partial(quantity, policy), outcomes
+
+    def stock_based(product: Product, variant: Variant) -> tuple[int, Trace]:
+        stock, unlimited = variant.quantity, variant.unlimited
+        if stock is not None and type(stock) is not int:  # an int subclass (bool) would share a key with its int
+            return _stock_quantity(policy, source, stock, unlimited)
+        key = (unlimited, stock)
+        outcome = outcomes.get(key)
+        if outcome is None:
+            if len(outcomes) >= _QUANTITIES_MAX:
+                outcomes.clear()
+            outcome = outcomes[key] = _stock_quantity(policy, source, stock, unlimited)
+        return outcome
+
+    return stock_based, outcomes

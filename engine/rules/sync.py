@@ -24,7 +24,7 @@ from __future__ import annotations
 from engine.config.types import SyncRules
 from engine.model.catalog import Product
 from engine.model.listing import ListingIntent, RuleRef, SaveMode, Trace
-from engine.rules.problems import run
+from engine.rules.problems import Memo, run
 
 FILE = "rules/sync.yaml"
 
@@ -48,8 +48,19 @@ def selection(sync: SyncRules, product: Product) -> tuple[ListingIntent, Trace] 
     return None
 
 
+# Both depend only on the rules (and the total): worked out once per rules and total, shared by products.
+_BY_QUANTITY: Memo[tuple[ListingIntent, bool, Trace]] = Memo()
+_SAVE_MODE: Memo[tuple[SaveMode, Trace]] = Memo()
+
+
 def by_quantity(sync: SyncRules, total: int) -> tuple[ListingIntent, bool, Trace]:
     """The intent of a selected product from its total listed quantity; the bool says "list every SKU at 0"."""
+    if type(total) is not int:  # an int subclass would share a key with its int
+        return _by_quantity(sync, total)
+    return _BY_QUANTITY.get(sync, total) or _BY_QUANTITY.put(sync, total, _by_quantity(sync, total))
+
+
+def _by_quantity(sync: SyncRules, total: int) -> tuple[ListingIntent, bool, Trace]:
     minimum = sync.list.min_quantity
     rule = _ref(sync.list.ref)
     if total >= minimum:
@@ -62,5 +73,9 @@ def by_quantity(sync: SyncRules, total: int) -> tuple[ListingIntent, bool, Trace
 
 
 def save_mode(sync: SyncRules) -> tuple[SaveMode, Trace]:
+    return _SAVE_MODE.get(sync) or _SAVE_MODE.put(sync, None, _save_mode(sync))
+
+
+def _save_mode(sync: SyncRules) -> tuple[SaveMode, Trace]:
     mode = SaveMode(sync.list.save_mode)
     return mode, Trace(_ref(sync.list.ref), (f"list.save_mode {mode.value}",))
