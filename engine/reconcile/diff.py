@@ -194,8 +194,7 @@ def diff(
             if entry is not None:
                 drift.append(entry)
         planned, item = _product(desired.get(pid), have, rules, held_by_pid.get(pid), config_digest)
-        if planned and refused is not None and (want := desired.get(pid)) is not None:
-            planned = _sendable(planned, refused(pid, want), shown)
+        planned = _sendable(planned, pid, desired.get(pid), refused, shown)
         actions.extend(planned)
         waiting.extend(_waiting(desired.get(pid), have, rules))
         if item is not None:
@@ -224,8 +223,14 @@ def _sends(action: Action, field: str) -> bool:
     return action.kind is ActionKind.UPDATE_PRODUCT
 
 
-def _sendable(planned: list[Action], refused: Collection[ActionRequired], shown: list[ActionRequired]) -> list[Action]:
-    """`planned` less what sends a field TikTok refuses (`refused` then goes to `shown`)."""
+def _sendable(planned: list[Action], pid: int, want: DesiredListing | None,
+              refusing: Callable[[int, DesiredListing], Collection[ActionRequired]] | None,
+              shown: list[ActionRequired]) -> list[Action]:
+    """`planned` less what sends a field TikTok refuses (what it refuses then goes to `shown`). Asked
+    only when something is planned: a converged product's listing is not decoded for it."""
+    if not planned or refusing is None or want is None:
+        return planned
+    refused = refusing(pid, want)
     if not refused:
         return planned
     fields = {str(item.details.get("field", PRICE)) for item in refused}
