@@ -8,6 +8,13 @@ each store is doing, and the shared rate-limit slots. Only this module writes SQ
   daemon's `Work.key`). A key queued again while a job works on it gets a new `seq`, so the job
   deletes only what it took and the new event is not lost.
 - `tokbridge_fleet_rate`: one row per rate-limit bucket (`engine.fleet.limits`).
+- `tokbridge_fleet_replay`: the webhook events every receiver of the fleet has accepted, each kept
+  until its event leaves the freshness window (`engine.fleet.receiver`): one replay memory for all
+  receivers, so a replay sent to another receiver behind the load balancer is still a duplicate.
+
+A store's poll and reconcile intervals are its `tokbridge.yaml`'s: `config_stamp` says which
+version of that file (modification time and size) the row's intervals were read from, and the
+workers read the file again when it changed (`engine.fleet.stores.refresh_intervals`).
 
 The job queue itself is procrastinate's (`engine.fleet.queue`). Every statement is plain SQL with
 `%s` parameters through psycopg 3; connections are autocommit unless a transaction is opened.
@@ -59,10 +66,20 @@ CREATE TABLE IF NOT EXISTS tokbridge_fleet_rate (
     bucket TEXT PRIMARY KEY,
     next_slot DOUBLE PRECISION NOT NULL
 );
+ALTER TABLE tokbridge_fleet_stores ADD COLUMN IF NOT EXISTS config_stamp TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS tokbridge_fleet_replay (
+    key TEXT PRIMARY KEY,
+    expires_at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tokbridge_fleet_replay_expiry ON tokbridge_fleet_replay (expires_at);
 """
 
 
 ERROR_LIMIT = 500  # characters of a job's failure kept for `fleet status`
+
+
+class _Seen(Exception):
+    """One of an event's keys is in the replay memory already."""
 
 
 class FleetDatabaseError(TokbridgeError):
@@ -158,16 +175,76 @@ class FleetDatabase:
 
     # -- stores ------------------------------------------------------------------------------
 
-    def add_store(self, store: FleetStore, *, poll_seconds: float, reconcile_seconds: float) -> None:
+    def add_store(self, store: FleetStore, *, poll_seconds: float, reconcile_seconds: float,
+                  config_stamp: str = "") -> None:
         """Serve a store (again): its first poll is due now, its first full reconcile too."""
         with self._errors():
             self.conn.execute(
                 "INSERT INTO tokbridge_fleet_stores (name, root, ecwid_store_id, tiktok_shop_id, poll_seconds, "
-                "reconcile_seconds) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET "
-                "root = EXCLUDED.root, ecwid_store_id = EXCLUDED.ecwid_store_id, tiktok_shop_id = "
+                "reconcile_seconds, config_stamp) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE "
+                "SET root = EXCLUDED.root, ecwid_store_id = EXCLUDED.ecwid_store_id, tiktok_shop_id = "
                 "EXCLUDED.tiktok_shop_id, poll_seconds = EXCLUDED.poll_seconds, reconcile_seconds = "
-                "EXCLUDED.reconcile_seconds",
-                (store.name, store.root, store.ecwid_store_id, store.tiktok_shop_id, poll_seconds, reconcile_seconds))
+                "EXCLUDED.reconcile_seconds, config_stamp = EXCLUDED.config_stamp",
+                (store.name, store.root, store.ecwid_store_id, store.tiktok_shop_id, poll_seconds, reconcile_seconds,
+                 config_stamp))
+
+    def config_stamps(self) -> list[tuple[str, str, str]]:
+        """Every store's (name, root, config stamp its intervals were read at)."""
+        with self._errors():
+            rows = self.conn.execute("SELECT name, root, config_stamp FROM tokbridge_fleet_stores").fetchall()
+        return [(str(r["name"]), str(r["root"]), str(r["config_stamp"])) for r in rows]
+
+    def intervals(self, name: str) -> tuple[float, float, float, float] | None:
+        """(poll seconds, reconcile seconds, next poll at, next reconcile at) of a store."""
+        with self._errors():
+            row = self.conn.execute("SELECT poll_seconds, reconcile_seconds, next_poll_at, next_reconcile_at "
+                                    "FROM tokbridge_fleet_stores WHERE name = %s", (name,)).fetchone()
+        return None if row is None else (float(row["poll_seconds"]), float(row["reconcile_seconds"]),  # type: ignore[arg-type]
+                                         float(row["next_poll_at"]), float(row["next_reconcile_at"]))  # type: ignore[arg-type]
+
+    def set_intervals(self, name: str, *, config_stamp: str, poll_seconds: float, reconcile_seconds: float) -> bool:
+        """New intervals from a store's edited config: the next poll and reconcile move with them, counted
+        from the last ones (next - old interval), so a shorter interval is due at once if already passed.
+        Only once per config version, however many workers notice the edit."""
+        with self._errors():
+            cur = self.conn.execute(
+                "UPDATE tokbridge_fleet_stores SET next_poll_at = next_poll_at - poll_seconds + %(poll)s, "
+                "next_reconcile_at = next_reconcile_at - reconcile_seconds + %(reconcile)s, poll_seconds = %(poll)s, "
+                "reconcile_seconds = %(reconcile)s, config_stamp = %(stamp)s "
+                "WHERE name = %(name)s AND config_stamp <> %(stamp)s",
+                {"poll": poll_seconds, "reconcile": reconcile_seconds, "stamp": config_stamp, "name": name})
+        return cur.rowcount > 0
+
+    # -- the replay memory of every receiver ------------------------------------------------
+
+    def claim_events(self, keys: Iterable[str], *, expires_at: float) -> bool:
+        """Remember an event's keys for the whole fleet; False when any of them is remembered already (a
+        replay, or the same event delivered to another receiver). One transaction: two receivers given the
+        same event at the same moment cannot both claim it (the primary key makes the second wait, then
+        see the first's row)."""
+        now = self.now()
+        try:
+            with self._errors(), self.conn.transaction():
+                for key in keys:
+                    row = self.conn.execute(
+                        "INSERT INTO tokbridge_fleet_replay (key, expires_at) VALUES (%s, %s) ON CONFLICT (key) DO "
+                        "UPDATE SET expires_at = EXCLUDED.expires_at WHERE tokbridge_fleet_replay.expires_at < %s "
+                        "RETURNING key", (key, expires_at, now)).fetchone()
+                    if row is None:
+                        raise _Seen()  # rolls the transaction back: none of this event's keys stay claimed
+        except _Seen:
+            return False
+        return True
+
+    def forget_events(self, keys: Iterable[str]) -> None:
+        """Let an event go again (it could not be queued: its sender's retry must be accepted)."""
+        with self._errors(), self.conn.cursor() as cur:
+            cur.executemany("DELETE FROM tokbridge_fleet_replay WHERE key = %s", [(k,) for k in keys])
+
+    def forget_expired_events(self) -> int:
+        with self._errors():
+            cur = self.conn.execute("DELETE FROM tokbridge_fleet_replay WHERE expires_at < %s", (self.now(),))
+        return cur.rowcount
 
     def remove_store(self, name: str) -> bool:
         with self._errors():

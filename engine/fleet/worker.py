@@ -5,7 +5,9 @@ Each process runs, on one asyncio loop:
 
 - a realtime worker and a bulk worker (procrastinate), each with its own slots, so bulk jobs never
   hold up realtime ones; jobs run `engine.fleet.work.StoreJobs.run` on threads;
-- the timers: every `tick_seconds` the process claims the stores whose poll or full reconcile is
+- the timers: every `config_check_seconds` the process checks each store's tokbridge.yaml for
+  edited intervals (a stat per store; the file is read again only when it changed); every
+  `tick_seconds` it claims the stores whose poll or full reconcile is
   due (one statement; `SKIP LOCKED` makes each due store go to exactly one process) and queues
   their jobs. The poll is the backstop for lost webhooks;
 - stalled-job recovery: a worker that dies (SIGKILL, power loss) stops its heartbeat; its jobs
@@ -23,6 +25,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from dataclasses import dataclass
 
 import procrastinate
@@ -30,6 +33,7 @@ import procrastinate.exceptions
 import procrastinate.jobs
 
 from engine.fleet.queue import TASKS, Lane, defer, deferring_app, queue_poll
+from engine.fleet.stores import refresh_intervals
 from engine.fleet.work import JobOptions, StoreJobs
 
 log = logging.getLogger("engine.fleet")
@@ -45,6 +49,7 @@ class WorkerOptions:
     stalled_after_seconds: float = 30.0
     graceful_seconds: float = 60.0
     claim_limit: int = 100  # due stores claimed per tick by one process
+    config_check_seconds: float = 5.0  # how often the stores' tokbridge.yaml are checked for new intervals
 
 
 def build_app(url: str, jobs: StoreJobs) -> procrastinate.App:
@@ -67,6 +72,8 @@ class FleetWorker:
         self.url = url
         self.options = options
         self.stopping = asyncio.Event()
+        self._refused_configs: dict[str, str] = {}
+        self._checked_at = 0.0
 
     def run(self) -> None:
         asyncio.run(self._main())
@@ -119,6 +126,9 @@ class FleetWorker:
                 await asyncio.sleep(self.options.tick_seconds)
 
     def _queue_due(self, timers: procrastinate.App, jobs: StoreJobs) -> None:
+        if time.monotonic() - self._checked_at >= self.options.config_check_seconds:
+            self._checked_at = time.monotonic()
+            refresh_intervals(jobs.db, self._refused_configs)
         for store in jobs.db.claim_due_polls(self.options.claim_limit):
             queue_poll(jobs.db, timers, store, "fleet poll")
         for store in jobs.db.claim_due_reconciles(self.options.claim_limit):
