@@ -22,6 +22,7 @@ The job queue itself is procrastinate's (`engine.fleet.queue`). Every statement 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -136,6 +137,49 @@ def connect(url: str) -> psycopg.Connection[dict[str, object]]:
         return psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=10)
     except psycopg.OperationalError as error:
         raise FleetDatabaseError(f"cannot reach the fleet database: {_first_line(error)}") from None
+
+
+class Sessions:
+    """A few PostgreSQL sessions kept open and lent to one thread at a time.
+
+    A job's store lock and every API call's rate slot each need a session of their own for a moment;
+    connecting for each (a TCP and authentication round trip, and a server process forked) cost a
+    worker more than the statement itself. A session that saw an error is closed, not lent again.
+    """
+
+    def __init__(self, url: str, *, keep: int) -> None:
+        self.url = url
+        self.keep = keep  # idle sessions kept; more are opened when more threads need one at once
+        self._idle: list[psycopg.Connection[dict[str, object]]] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def session(self) -> Iterator[psycopg.Connection[dict[str, object]]]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None or conn.closed:
+            conn = connect(self.url)
+        try:
+            yield conn
+        except psycopg.Error:
+            conn.close()
+            raise
+        finally:
+            self.give_back(conn)  # a closed one is dropped
+
+    def give_back(self, conn: psycopg.Connection[dict[str, object]]) -> None:
+        with self._lock:
+            if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE \
+                    and len(self._idle) < self.keep:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
 
 def _first_line(error: Exception) -> str:

@@ -32,7 +32,7 @@ import procrastinate
 import procrastinate.exceptions
 import procrastinate.jobs
 
-from engine.fleet.queue import TASKS, Lane, defer, deferring_app, queue_poll
+from engine.fleet.queue import TASKS, Lane, defer, queue_poll
 from engine.fleet.stores import refresh_intervals
 from engine.fleet.work import JobOptions, StoreJobs
 
@@ -115,15 +115,14 @@ class FleetWorker:
             raise failed[0].exception()  # type: ignore[misc]  # a lane stopped on its own: exit non-zero
 
     async def _upkeep(self, app: procrastinate.App, jobs: StoreJobs) -> None:
-        timers = deferring_app(self.url)
-        with timers.open():
-            while True:
-                try:
-                    await asyncio.to_thread(self._queue_due, timers, jobs)
-                    await self._recover_stalled(app, timers)
-                except Exception:  # the database went away: say so and try again next tick
-                    log.exception("fleet upkeep failed; retrying in %.0f s", self.options.tick_seconds)
-                await asyncio.sleep(self.options.tick_seconds)
+        timers = jobs.deferrer  # the jobs' own deferring pool: no sessions of its own
+        while True:
+            try:
+                await asyncio.to_thread(self._queue_due, timers, jobs)
+                await self._recover_stalled(app, timers)
+            except Exception:  # the database went away: say so and try again next tick
+                log.exception("fleet upkeep failed; retrying in %.0f s", self.options.tick_seconds)
+            await asyncio.sleep(self.options.tick_seconds)
 
     def _queue_due(self, timers: procrastinate.App, jobs: StoreJobs) -> None:
         if time.monotonic() - self._checked_at >= self.options.config_check_seconds:
