@@ -140,43 +140,55 @@ def connect(url: str) -> psycopg.Connection[dict[str, object]]:
 
 
 class Sessions:
-    """A few PostgreSQL sessions kept open and lent to one thread at a time.
+    """At most `size` PostgreSQL sessions, kept open and lent to one thread at a time.
 
     A job's store lock and every API call's rate slot each need a session of their own for a moment;
     connecting for each (a TCP and authentication round trip, and a server process forked) cost a
-    worker more than the statement itself. A session that saw an error is closed, not lent again.
+    worker more than the statement itself, and the server's connection slots are shared by every
+    worker. A thread finding all of them lent waits for one. A session that saw an error is closed,
+    not lent again.
     """
 
-    def __init__(self, url: str, *, keep: int) -> None:
+    def __init__(self, url: str, *, size: int) -> None:
         self.url = url
-        self.keep = keep  # idle sessions kept; more are opened when more threads need one at once
+        self.size = size
         self._idle: list[psycopg.Connection[dict[str, object]]] = []
-        self._lock = threading.Lock()
+        self._lent = 0
+        self._cond = threading.Condition()
 
     @contextmanager
     def session(self) -> Iterator[psycopg.Connection[dict[str, object]]]:
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-        if conn is None or conn.closed:
-            conn = connect(self.url)
+        conn = self._borrow()
         try:
+            if conn is None or conn.closed:
+                conn = connect(self.url)
             yield conn
         except psycopg.Error:
-            conn.close()
+            if conn is not None:
+                conn.close()
             raise
         finally:
-            self.give_back(conn)  # a closed one is dropped
+            self._give_back(conn)
 
-    def give_back(self, conn: psycopg.Connection[dict[str, object]]) -> None:
-        with self._lock:
-            if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE \
-                    and len(self._idle) < self.keep:
+    def _borrow(self) -> psycopg.Connection[dict[str, object]] | None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._lent < self.size)
+            self._lent += 1
+            return self._idle.pop() if self._idle else None
+
+    def _give_back(self, conn: psycopg.Connection[dict[str, object]] | None) -> None:
+        with self._cond:
+            self._lent -= 1
+            if conn is not None and not conn.closed \
+                    and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
                 self._idle.append(conn)
-                return
-        conn.close()
+                conn = None
+            self._cond.notify()
+        if conn is not None:
+            conn.close()
 
     def close(self) -> None:
-        with self._lock:
+        with self._cond:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()

@@ -37,10 +37,10 @@ TAKE_SLOT = (
 class SharedRateLimits:
     """Slots from PostgreSQL; `wait(bucket, interval)` blocks until this call's slot."""
 
-    def __init__(self, url: str, *, sleep: Callable[[float], None] = time.sleep, sessions: int = 4) -> None:
-        # A few sessions, not one behind a lock: a worker's job threads each take their slots at once
-        # instead of queueing for one connection (and none connects per call).
-        self._sessions = Sessions(url, keep=sessions)
+    def __init__(self, url: str, *, sleep: Callable[[float], None] = time.sleep, sessions: int = 3) -> None:
+        # A few sessions, not one behind a lock: a worker's job threads take their slots side by side
+        # instead of queueing for one connection, and none connects per call.
+        self._sessions = Sessions(url, size=sessions)
         self._sleep = sleep
 
     def wait(self, bucket: str, interval: float) -> float:

@@ -70,7 +70,7 @@ class JobOptions:
     apply_workers: int = 4  # concurrent TikTok writes within one job (the passes' `workers`)
     retry_seconds: float = 5.0  # a failed job (database gone, broken state) waits this long to run again
     busy_retry_seconds: float = 1.0  # a job whose store another job is writing waits this long
-    lock_sessions: int = 6  # idle sessions kept for the stores' locks: one per job slot
+    lock_sessions: int = 6  # sessions for the stores' locks: one per job slot (the worker sets it)
 
 
 class StoreJobs:
@@ -84,7 +84,7 @@ class StoreJobs:
         self.limits = SharedRateLimits(url)
         self.deferrer = deferring_app(url)  # shared by the jobs' follow-ups and the worker's timers
         self.deferrer.open()
-        self.lock_sessions = Sessions(url, keep=options.lock_sessions)
+        self.lock_sessions = Sessions(url, size=options.lock_sessions)
         self._open: dict[str, OpenStore] = {}
         self._opening: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()

@@ -54,7 +54,8 @@ class WorkerOptions:
 
 def build_app(url: str, jobs: StoreJobs) -> procrastinate.App:
     """The worker's procrastinate app with the two lanes' tasks bound to this process's stores."""
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
+    # Pool: each lane's listener holds one session; fetching and finishing jobs share the rest.
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url, min_size=2, max_size=6))
 
     def realtime(store: str) -> None:
         jobs.run_or_requeue(store, Lane.REALTIME)
@@ -82,7 +83,8 @@ class FleetWorker:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
-        options = JobOptions(apply_workers=self.options.apply_workers)
+        options = JobOptions(apply_workers=self.options.apply_workers,
+                             lock_sessions=self.options.realtime_slots + self.options.bulk_slots)
         jobs = await asyncio.to_thread(StoreJobs, self.url, options=options)
         app = build_app(self.url, jobs)
         try:
