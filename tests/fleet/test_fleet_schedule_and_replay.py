@@ -16,15 +16,16 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 
 from engine.ecwid.webhooks import SIGNATURE_HEADER
 from engine.fleet.database import FleetDatabase
-from engine.fleet.queue import deferring_app
+from engine.fleet.queue import Lane, deferring_app
 from engine.fleet.stores import refresh_intervals
-from engine.fleet.work import StoreJobs
+from engine.fleet.work import StoreBusyError, StoreJobs
 from engine.fleet.worker import FleetWorker, WorkerOptions
 from engine.sandbox.ecwid.webhooks import signature
 from engine.tiktok.signing import webhook_signature
@@ -171,3 +172,40 @@ def test_two_receivers_share_one_replay_memory(tmp_path: Path) -> None:
             for process, _ in receivers:
                 process.terminate()
                 process.wait(timeout=30)
+
+
+def _lock_free(conn: psycopg.Connection[Any], name: str) -> bool:
+    """Whether another session can take the store's lock now (and then lets it go again)."""
+    row = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (f"tokbridge-store:{name}",)).fetchone()
+    if row is not None and row[0]:
+        conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (f"tokbridge-store:{name}",))
+        return True
+    return False
+
+
+def test_a_jobs_store_lock_is_let_go_though_its_session_is_kept(tmp_path: Path) -> None:
+    """Workers keep their lock sessions open between jobs: the lock must still end with the job, a busy store
+    must not take a session's lock along, and another process must find the store free after each job."""
+    with make_fleet(tmp_path, stores=1, n_products=1) as fleet:
+        name = fleet.pairs[0][0]
+        jobs = StoreJobs(fleet.url)
+        try:
+            with psycopg.connect(fleet.url, autocommit=True) as other:
+                jobs.run(name, Lane.REALTIME)
+                assert _lock_free(other, name)
+                # Another process holds it: the job is refused at once, and the session lent to it holds nothing.
+                other.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"tokbridge-store:{name}",))
+                try:
+                    jobs.run(name, Lane.REALTIME)
+                    raise AssertionError("a job ran while another process held its store")
+                except StoreBusyError:
+                    pass
+                other.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (f"tokbridge-store:{name}",))
+                jobs.run(name, Lane.BULK)
+                assert _lock_free(other, name)
+                held = other.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid <> "
+                                     "pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE datname = "
+                                     "current_database())").fetchone()
+                assert held == (0,)  # the worker's kept sessions hold no store's lock between jobs
+        finally:
+            jobs.close()
