@@ -195,7 +195,7 @@ class StoreJobs:
         pending = (now.failed - tally[0]) + (now.deferred - tally[1]) + (now.held - tally[2])
         failed = processor.failures - failures
         report = StoreReport(health=processor.health.state.value, pending_actions=pending,
-                             action_required=len(state.action_required()), orders_imported=len(state.orders()),
+                             action_required=state.action_required_count(), orders_imported=state.order_count(),
                              error=f"{failed} unit(s) of work failed; the worker log says why" if failed else "",
                              reconciled=reconciled)
         self.db.record(name, report, shop_id=opened.runtime.shop_id)
