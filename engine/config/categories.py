@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -86,12 +87,14 @@ def save_tree(config: Config, categories: Iterable[Any], *, fetched_at: float) -
     return path
 
 
-# Parsed trees by the saved file's digest. A tree is thousands of categories; a fleet worker opens many
-# stores of one market, each with its own saved copy of the same tree, and reads it at every config load
-# and readiness check: one parse each for them all. Trees are immutable, so sharing them is safe.
+# Parsed trees by the digest of their categories. A tree is thousands of categories; a fleet worker opens
+# many stores of one market, each with its own saved copy of the same tree (fetched at its own time), and
+# reads it at every config load and readiness check: one parse for them all. The digest leaves out when a
+# copy was fetched, so copies fetched at different times share it. Trees are immutable: sharing is safe.
 _TREES: dict[str, CategoryTree] = {}
 _TREES_KEPT = 8  # distinct trees (markets and versions) kept
 _TREES_LOCK = threading.Lock()
+FETCHED_AT = re.compile(rb'"fetched_at":\s*[^,}]*,?')
 
 
 def load_tree(config: Config) -> CategoryTree | None:
@@ -100,7 +103,7 @@ def load_tree(config: Config) -> CategoryTree | None:
         raw = cache_path(config).read_bytes()
     except OSError:
         return None
-    key = f"{version_for(config)}:{hashlib.sha256(raw).hexdigest()}"
+    key = f"{version_for(config)}:{_tree_digest(raw)}"
     with _TREES_LOCK:
         tree = _TREES.get(key)
     if tree is None:
@@ -111,6 +114,13 @@ def load_tree(config: Config) -> CategoryTree | None:
                     _TREES.pop(next(iter(_TREES)))
                 _TREES[key] = tree
     return tree
+
+
+def _tree_digest(raw: bytes) -> str:
+    """The saved tree's digest without its `fetched_at` (two copies of one tree fetched apart are one tree)."""
+    start = raw.find(b'"categories"')
+    head = FETCHED_AT.sub(b"", raw[:start]) if start > 0 else b""
+    return hashlib.sha256(head + raw[max(start, 0):]).hexdigest()
 
 
 def _parse_tree(raw: bytes, version: str) -> CategoryTree | None:
