@@ -96,6 +96,9 @@ def test_the_sandboxes_serve_many_stores_from_a_process_of_their_own() -> None:
         with EcwidClient(served["base_url"], second["store_id"], first["token"], max_attempts=1) as client, \
                 pytest.raises(ApiError, match=r"403|token"):  # one store's token opens no other store
             client.fetch_catalog()
+        panel = httpx.get(f"{served['url']}/_stores/{second['store_id']}/_admin/orders")
+        assert (panel.status_code, panel.json()) == (200, [])  # the merchant's order list: no token, no latency
+        assert httpx.get(f"{served['url']}/_stores/999/_admin/orders").status_code == 404
         shop = shops["shops"][1]
         code = httpx.post(f"{shops['url']}/_shops/{shop['id']}/_seller/auth_code", json={}).json()["data"]["auth_code"]
         with TikTokClient(shops["app_key"], shops["app_secret"], api_base=shops["url"],
