@@ -292,7 +292,8 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4", help="worker counts to measure")
     parser.add_argument("--ecwid-latency", type=float, default=0.05)
     parser.add_argument("--tiktok-latency", type=float, default=0.1)
-    parser.add_argument("--profile", default="", help="py-spy's samples of the 1-worker first run to this file")
+    parser.add_argument("--profile", default="", help="py-spy samples (collapsed stacks) of the 1-worker first run "
+                        "to this file (pip install py-spy)")
     args = parser.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp, bench_world(Path(tmp), args) as bench:
