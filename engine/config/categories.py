@@ -14,7 +14,10 @@ Without a saved tree nothing is checked here (a config can be written before the
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
+import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,16 +95,50 @@ def save_tree(config: Config, categories: Iterable[Any], *, fetched_at: float) -
     return path
 
 
+# Parsed trees by the digest of their categories. A tree is thousands of categories; a fleet worker opens
+# many stores of one market, each with its own saved copy of the same tree (fetched at its own time), and
+# reads it at every config load and readiness check: one parse for them all. The digest leaves out when a
+# copy was fetched, so copies fetched at different times share it. Trees are immutable: sharing is safe.
+_TREES: dict[str, CategoryTree] = {}
+_TREES_KEPT = 8  # distinct trees (markets and versions) kept
+_TREES_LOCK = threading.Lock()
+FETCHED_AT = re.compile(rb'"fetched_at":\s*[^,}]*,?')
+
+
 def load_tree(config: Config) -> CategoryTree | None:
     """The saved tree, or None when there is none (or it cannot be read: then it is simply refetched)."""
-    path = cache_path(config)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = cache_path(config).read_bytes()
+    except OSError:
+        return None
+    key = f"{version_for(config)}:{_tree_digest(raw)}"
+    with _TREES_LOCK:
+        tree = _TREES.get(key)
+    if tree is None:
+        tree = _parse_tree(raw, version_for(config))
+        if tree is not None:
+            with _TREES_LOCK:
+                while len(_TREES) >= _TREES_KEPT:
+                    _TREES.pop(next(iter(_TREES)))
+                _TREES[key] = tree
+    return tree
+
+
+def _tree_digest(raw: bytes) -> str:
+    """The saved tree's digest without its `fetched_at` (two copies of one tree fetched apart are one tree)."""
+    start = raw.find(b'"categories"')
+    head = FETCHED_AT.sub(b"", raw[:start]) if start > 0 else b""
+    return hashlib.sha256(head + raw[max(start, 0):]).hexdigest()
+
+
+def _parse_tree(raw: bytes, version: str) -> CategoryTree | None:
+    try:
+        data = json.loads(raw.decode("utf-8"))
         nodes = {str(c["id"]): Category(str(c["id"]), str(c["parent_id"]), str(c["name"]), bool(c["is_leaf"]))
                  for c in data["categories"]}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    return CategoryTree(str(data.get("version", version_for(config))), nodes)
+    return CategoryTree(str(data.get("version", version)), nodes)
 
 
 def category_diagnostics(config: Config, tree: CategoryTree) -> list[Diagnostic]:

@@ -7,7 +7,17 @@ each store is doing, and the shared rate-limit slots. Only this module writes SQ
 - `tokbridge_fleet_work`: the keys a store has waiting (`product:123`, `orders`, ...; the watch
   daemon's `Work.key`). A key queued again while a job works on it gets a new `seq`, so the job
   deletes only what it took and the new event is not lost.
-- `tokbridge_fleet_rate`: one row per rate-limit bucket (`engine.fleet.limits`).
+- `tokbridge_fleet_rate`: one row per rate-limit bucket (`engine.fleet.limits`). UNLOGGED: every API
+  call of every worker moves a row, and a logged table made each of those a WAL flush (4 ms on the
+  benchmark's machine against 0.3 ms); a slot is worth nothing after a crash or a failover (the table
+  comes back empty and the next calls simply start the buckets again).
+- `tokbridge_fleet_replay`: the webhook events every receiver of the fleet has accepted, each kept
+  until its event leaves the freshness window (`engine.fleet.receiver`): one replay memory for all
+  receivers, so a replay sent to another receiver behind the load balancer is still a duplicate.
+
+A store's poll and reconcile intervals are its `tokbridge.yaml`'s: `config_stamp` says which
+version of that file (modification time and size) the row's intervals were read from, and the
+workers read the file again when it changed (`engine.fleet.stores.refresh_intervals`).
 
 The job queue itself is procrastinate's (`engine.fleet.queue`). Every statement is plain SQL with
 `%s` parameters through psycopg 3; connections are autocommit unless a transaction is opened.
@@ -15,6 +25,7 @@ The job queue itself is procrastinate's (`engine.fleet.queue`). Every statement 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -55,14 +66,25 @@ CREATE TABLE IF NOT EXISTS tokbridge_fleet_work (
     queued_at DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (store, key)
 );
-CREATE TABLE IF NOT EXISTS tokbridge_fleet_rate (
+CREATE UNLOGGED TABLE IF NOT EXISTS tokbridge_fleet_rate (
     bucket TEXT PRIMARY KEY,
     next_slot DOUBLE PRECISION NOT NULL
 );
+ALTER TABLE tokbridge_fleet_rate SET UNLOGGED;
+ALTER TABLE tokbridge_fleet_stores ADD COLUMN IF NOT EXISTS config_stamp TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS tokbridge_fleet_replay (
+    key TEXT PRIMARY KEY,
+    expires_at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tokbridge_fleet_replay_expiry ON tokbridge_fleet_replay (expires_at);
 """
 
 
 ERROR_LIMIT = 500  # characters of a job's failure kept for `fleet status`
+
+
+class _Seen(Exception):
+    """One of an event's keys is in the replay memory already."""
 
 
 class FleetDatabaseError(TokbridgeError):
@@ -121,6 +143,61 @@ def connect(url: str) -> psycopg.Connection[dict[str, object]]:
         raise FleetDatabaseError(f"cannot reach the fleet database: {_first_line(error)}") from None
 
 
+class Sessions:
+    """At most `size` PostgreSQL sessions, kept open and lent to one thread at a time.
+
+    A job's store lock and every API call's rate slot each need a session of their own for a moment;
+    connecting for each (a TCP and authentication round trip, and a server process forked) cost a
+    worker more than the statement itself, and the server's connection slots are shared by every
+    worker. A thread finding all of them lent waits for one. A session that saw an error is closed,
+    not lent again.
+    """
+
+    def __init__(self, url: str, *, size: int) -> None:
+        self.url = url
+        self.size = size
+        self._idle: list[psycopg.Connection[dict[str, object]]] = []
+        self._lent = 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def session(self) -> Iterator[psycopg.Connection[dict[str, object]]]:
+        conn = self._borrow()
+        try:
+            if conn is None or conn.closed:
+                conn = connect(self.url)
+            yield conn
+        except psycopg.Error:
+            if conn is not None:
+                conn.close()
+            raise
+        finally:
+            self._give_back(conn)
+
+    def _borrow(self) -> psycopg.Connection[dict[str, object]] | None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._lent < self.size)
+            self._lent += 1
+            return self._idle.pop() if self._idle else None
+
+    def _give_back(self, conn: psycopg.Connection[dict[str, object]] | None) -> None:
+        with self._cond:
+            self._lent -= 1
+            if conn is not None and not conn.closed \
+                    and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                self._idle.append(conn)
+                conn = None
+            self._cond.notify()
+        if conn is not None:
+            conn.close()
+
+    def close(self) -> None:
+        with self._cond:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
@@ -158,16 +235,76 @@ class FleetDatabase:
 
     # -- stores ------------------------------------------------------------------------------
 
-    def add_store(self, store: FleetStore, *, poll_seconds: float, reconcile_seconds: float) -> None:
+    def add_store(self, store: FleetStore, *, poll_seconds: float, reconcile_seconds: float,
+                  config_stamp: str = "") -> None:
         """Serve a store (again): its first poll is due now, its first full reconcile too."""
         with self._errors():
             self.conn.execute(
                 "INSERT INTO tokbridge_fleet_stores (name, root, ecwid_store_id, tiktok_shop_id, poll_seconds, "
-                "reconcile_seconds) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET "
-                "root = EXCLUDED.root, ecwid_store_id = EXCLUDED.ecwid_store_id, tiktok_shop_id = "
+                "reconcile_seconds, config_stamp) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE "
+                "SET root = EXCLUDED.root, ecwid_store_id = EXCLUDED.ecwid_store_id, tiktok_shop_id = "
                 "EXCLUDED.tiktok_shop_id, poll_seconds = EXCLUDED.poll_seconds, reconcile_seconds = "
-                "EXCLUDED.reconcile_seconds",
-                (store.name, store.root, store.ecwid_store_id, store.tiktok_shop_id, poll_seconds, reconcile_seconds))
+                "EXCLUDED.reconcile_seconds, config_stamp = EXCLUDED.config_stamp",
+                (store.name, store.root, store.ecwid_store_id, store.tiktok_shop_id, poll_seconds, reconcile_seconds,
+                 config_stamp))
+
+    def config_stamps(self) -> list[tuple[str, str, str]]:
+        """Every store's (name, root, config stamp its intervals were read at)."""
+        with self._errors():
+            rows = self.conn.execute("SELECT name, root, config_stamp FROM tokbridge_fleet_stores").fetchall()
+        return [(str(r["name"]), str(r["root"]), str(r["config_stamp"])) for r in rows]
+
+    def intervals(self, name: str) -> tuple[float, float, float, float] | None:
+        """(poll seconds, reconcile seconds, next poll at, next reconcile at) of a store."""
+        with self._errors():
+            row = self.conn.execute("SELECT poll_seconds, reconcile_seconds, next_poll_at, next_reconcile_at "
+                                    "FROM tokbridge_fleet_stores WHERE name = %s", (name,)).fetchone()
+        return None if row is None else (float(row["poll_seconds"]), float(row["reconcile_seconds"]),  # type: ignore[arg-type]
+                                         float(row["next_poll_at"]), float(row["next_reconcile_at"]))  # type: ignore[arg-type]
+
+    def set_intervals(self, name: str, *, config_stamp: str, poll_seconds: float, reconcile_seconds: float) -> bool:
+        """New intervals from a store's edited config: the next poll and reconcile move with them, counted
+        from the last ones (next - old interval), so a shorter interval is due at once if already passed.
+        Only once per config version, however many workers notice the edit."""
+        with self._errors():
+            cur = self.conn.execute(
+                "UPDATE tokbridge_fleet_stores SET next_poll_at = next_poll_at - poll_seconds + %(poll)s, "
+                "next_reconcile_at = next_reconcile_at - reconcile_seconds + %(reconcile)s, poll_seconds = %(poll)s, "
+                "reconcile_seconds = %(reconcile)s, config_stamp = %(stamp)s "
+                "WHERE name = %(name)s AND config_stamp <> %(stamp)s",
+                {"poll": poll_seconds, "reconcile": reconcile_seconds, "stamp": config_stamp, "name": name})
+        return cur.rowcount > 0
+
+    # -- the replay memory of every receiver ------------------------------------------------
+
+    def claim_events(self, keys: Iterable[str], *, expires_at: float) -> bool:
+        """Remember an event's keys for the whole fleet; False when any of them is remembered already (a
+        replay, or the same event delivered to another receiver). One transaction: two receivers given the
+        same event at the same moment cannot both claim it (the primary key makes the second wait, then
+        see the first's row)."""
+        now = self.now()
+        try:
+            with self._errors(), self.conn.transaction():
+                for key in keys:
+                    row = self.conn.execute(
+                        "INSERT INTO tokbridge_fleet_replay (key, expires_at) VALUES (%s, %s) ON CONFLICT (key) DO "
+                        "UPDATE SET expires_at = EXCLUDED.expires_at WHERE tokbridge_fleet_replay.expires_at < %s "
+                        "RETURNING key", (key, expires_at, now)).fetchone()
+                    if row is None:
+                        raise _Seen()  # rolls the transaction back: none of this event's keys stay claimed
+        except _Seen:
+            return False
+        return True
+
+    def forget_events(self, keys: Iterable[str]) -> None:
+        """Let an event go again (it could not be queued: its sender's retry must be accepted)."""
+        with self._errors(), self.conn.cursor() as cur:
+            cur.executemany("DELETE FROM tokbridge_fleet_replay WHERE key = %s", [(k,) for k in keys])
+
+    def forget_expired_events(self) -> int:
+        with self._errors():
+            cur = self.conn.execute("DELETE FROM tokbridge_fleet_replay WHERE expires_at < %s", (self.now(),))
+        return cur.rowcount
 
     def remove_store(self, name: str) -> bool:
         with self._errors():

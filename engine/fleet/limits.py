@@ -15,13 +15,12 @@ job: no worker goes on calling unpaced.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
 import psycopg
 
-from engine.fleet.database import FleetDatabaseError, connect
+from engine.fleet.database import FleetDatabaseError, Sessions
 
 TIKTOK_INTERVAL = 1 / 47.5  # 95 % of TikTok's 50 QPS per API per shop
 ECWID_INTERVAL = 60 / 570  # 95 % of Ecwid's 600 a minute per token
@@ -38,21 +37,18 @@ TAKE_SLOT = (
 class SharedRateLimits:
     """Slots from PostgreSQL; `wait(bucket, interval)` blocks until this call's slot."""
 
-    def __init__(self, url: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
-        self._url = url
+    def __init__(self, url: str, *, sleep: Callable[[float], None] = time.sleep, sessions: int = 3) -> None:
+        # A few sessions, not one behind a lock: a worker's job threads take their slots side by side
+        # instead of queueing for one connection, and none connects per call.
+        self._sessions = Sessions(url, size=sessions)
         self._sleep = sleep
-        self._lock = threading.Lock()
-        self._conn: psycopg.Connection[dict[str, object]] | None = None
 
     def wait(self, bucket: str, interval: float) -> float:
-        with self._lock:
-            try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = connect(self._url)
-                row = self._conn.execute(TAKE_SLOT, {"bucket": bucket, "interval": interval}).fetchone()
-            except psycopg.Error as error:
-                self._conn = None
-                raise FleetDatabaseError(f"the shared rate limit could not be read: {error}") from None
+        try:
+            with self._sessions.session() as conn:
+                row = conn.execute(TAKE_SLOT, {"bucket": bucket, "interval": interval}).fetchone()
+        except psycopg.Error as error:
+            raise FleetDatabaseError(f"the shared rate limit could not be read: {error}") from None
         wait = max(0.0, float(row["wait"])) if row is not None else 0.0  # type: ignore[arg-type]
         if wait > 0:
             self._sleep(wait)
@@ -70,7 +66,4 @@ class SharedRateLimits:
         return pace
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._sessions.close()

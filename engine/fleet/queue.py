@@ -67,8 +67,11 @@ def queue_poll(db: FleetDatabase, app: procrastinate.App, store: str, reason: st
 
 
 def deferring_app(url: str) -> procrastinate.App:
-    """An app for deferring from ordinary (threaded) code: the receiver, the CLI, a job's follow-ups."""
-    return procrastinate.App(connector=procrastinate.SyncPsycopgConnector(conninfo=url))
+    """An app for deferring from ordinary (threaded) code: the receiver, the CLI, a job's follow-ups.
+
+    Its pool opens one session and up to four (procrastinate's default keeps four open): a deferral is
+    one short statement, and every worker process and receiver holds such a pool."""
+    return procrastinate.App(connector=procrastinate.SyncPsycopgConnector(conninfo=url, min_size=1, max_size=4))
 
 
 def install_schema(url: str) -> bool:

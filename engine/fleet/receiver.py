@@ -1,7 +1,7 @@
 """One webhook receiver for the whole fleet: each event goes to the store it names.
 
 The checks are the watch daemon's (`engine.watch.receiver`): body size, the Ecwid or TikTok
-signature, the freshness window and the replay memory (`engine.watch.replay`). Then, instead of
+signature, the freshness window (`engine.watch.replay`); the replay memory is the fleet's (below). Then, instead of
 "is this for our shop", the fleet asks "which of our stores is this": Ecwid events by `storeId`,
 TikTok events by `shop_id`, both from `tokbridge_fleet_stores`. An event for no store of the
 fleet is refused with 403, like the daemon's foreign-shop refusal. An accepted event becomes keys
@@ -9,8 +9,11 @@ for its store and a realtime job (`engine.fleet.queue.queue_work`); events are h
 re-reads every entity from its API.
 
 The fleet is one partner app on each side: one Ecwid client secret and one TikTok app key and
-secret verify every store's webhooks. Several receivers may run behind a load balancer: each has
-its own replay memory, and a replay that reaches a second receiver costs only a re-read.
+secret verify every store's webhooks. Several receivers may run behind a load balancer: the replay
+memory is the fleet's, in PostgreSQL (`tokbridge_fleet_replay`, each event kept until it leaves the
+freshness window), so an event is queued once however many receivers it reaches. A duplicate is
+answered 200 with the body "duplicate": delivered, as far as Ecwid and TikTok are concerned (both
+retry anything else for hours or days), and counted as `duplicate` in the metrics.
 """
 
 from __future__ import annotations
@@ -47,20 +50,20 @@ from engine.watch.replay import ReplayGuard
 
 log = logging.getLogger("engine.fleet")
 DEFAULT_LIMITS = WebhookLimits()
+SWEEP_SECONDS = 60.0  # how often a receiver deletes the replay memory's expired rows
 
 
 def build_fleet_app(keys: WebhookKeys, db: FleetDatabase, deferrer: procrastinate.App, *, metrics: Metrics,
                     clock: Callable[[], float] = time.time, limits: WebhookLimits = DEFAULT_LIMITS) -> Starlette:
-    guard = ReplayGuard(clock=clock, window_seconds=limits.window_seconds, capacity=limits.remembered_keys)
+    guard = ReplayGuard(clock=clock, window_seconds=limits.window_seconds, capacity=1)  # its window only
+    swept = [clock()]
 
-    def admit(timestamp: int, store: str | None, whose: str, replay_keys: tuple[str, ...]) -> str:
+    def admit(timestamp: int, store: str | None, whose: str) -> str:
         if not guard.fresh(timestamp):
             raise Refused(401, "stale", f"event time {timestamp} is more than {limits.window_seconds:g} s "
                                         "from now: a replay or a badly wrong clock")
         if store is None:
             raise Refused(403, "foreign_shop", f"event for {whose}, which is not a store of this fleet")
-        if guard.seen(replay_keys):
-            raise Refused(409, "duplicate", "event already received")
         return store
 
     def refuse(source: str, refusal: Refused) -> Response:
@@ -68,10 +71,22 @@ def build_fleet_app(keys: WebhookKeys, db: FleetDatabase, deferrer: procrastinat
         log.warning("%s webhook refused (%d %s): %s", source, refusal.status, refusal.outcome, refusal.detail)
         return Response(refusal.detail, status_code=refusal.status, media_type="text/plain")
 
+    def sweep() -> None:
+        if clock() - swept[0] >= SWEEP_SECONDS:  # the memory's expired rows, now and then, by whichever receiver
+            swept[0] = clock()
+            db.forget_expired_events()
+
     def accept(source: str, store: str, work: list[Queued], replay_keys: tuple[str, ...], timestamp: int) -> Response:
-        # Queued before it is remembered: a failure to queue answers 5xx and the sender retries.
-        queue_work(db, deferrer, store, work)
-        guard.remember(replay_keys, timestamp)
+        sweep()
+        if not db.claim_events(replay_keys, expires_at=timestamp + limits.window_seconds):
+            metrics.webhooks.labels(source, "duplicate").inc()
+            log.info("%s webhook for store %s already received (by this or another receiver)", source, store)
+            return Response("duplicate", status_code=200, media_type="text/plain")
+        try:
+            queue_work(db, deferrer, store, work)
+        except Exception:
+            db.forget_events(replay_keys)  # not queued: the sender's retry must be accepted
+            raise
         metrics.webhooks.labels(source, "accepted").inc()
         return Response(status_code=200)
 
@@ -81,8 +96,7 @@ def build_fleet_app(keys: WebhookKeys, db: FleetDatabase, deferrer: procrastinat
             event = verified_ecwid_event(keys.ecwid_client_secret, raw,
                                          request.headers.get(ecwid_webhooks.SIGNATURE_HEADER))
             replay_keys = (f"ecwid:{event.event_id}",)
-            store = admit(event.event_created, db.store_of_ecwid(event.store_id), f"Ecwid store {event.store_id}",
-                          replay_keys)
+            store = admit(event.event_created, db.store_of_ecwid(event.store_id), f"Ecwid store {event.store_id}")
         except Refused as refusal:
             return refuse("ecwid", refusal)
         return accept("ecwid", store, work_for_ecwid(event), replay_keys, event.event_created)
@@ -92,8 +106,7 @@ def build_fleet_app(keys: WebhookKeys, db: FleetDatabase, deferrer: procrastinat
             raw = await read_body(request, limits.max_body_bytes)
             event = verified_tiktok_event(keys, raw, request.headers.get("authorization"))
             replay_keys = tiktok_replay_keys(event, raw)
-            store = admit(event.timestamp, db.store_of_shop(event.shop_id), f"TikTok shop {event.shop_id!r}",
-                          replay_keys)
+            store = admit(event.timestamp, db.store_of_shop(event.shop_id), f"TikTok shop {event.shop_id!r}")
         except Refused as refusal:
             return refuse("tiktok", refusal)
         work = ([(HEALTH, Priority.STOP, "tiktok webhook 7 (authorization expiring)")]

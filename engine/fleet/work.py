@@ -27,13 +27,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import procrastinate
 import psycopg
 
 from engine.config import ConfigError, load
-from engine.fleet.database import FleetDatabase, FleetStore, QueuedKey, StoreReport, connect
+from engine.fleet.database import FleetDatabase, FleetStore, QueuedKey, Sessions, StoreReport
 from engine.fleet.limits import SharedRateLimits
-from engine.fleet.queue import POLL, Lane, defer, queue_work
+from engine.fleet.queue import POLL, Lane, defer, deferring_app, queue_work
 from engine.model.errors import TokbridgeError
 from engine.passes.health import load_health
 from engine.runtime import Runtime
@@ -71,6 +70,7 @@ class JobOptions:
     apply_workers: int = 4  # concurrent TikTok writes within one job (the passes' `workers`)
     retry_seconds: float = 5.0  # a failed job (database gone, broken state) waits this long to run again
     busy_retry_seconds: float = 1.0  # a job whose store another job is writing waits this long
+    lock_sessions: int = 6  # sessions for the stores' locks: one per job slot (the worker sets it)
 
 
 class StoreJobs:
@@ -82,9 +82,11 @@ class StoreJobs:
         self.options = options
         self.db = FleetDatabase(url, clock=clock)
         self.limits = SharedRateLimits(url)
-        self.deferrer = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(conninfo=url))
+        self.deferrer = deferring_app(url)  # shared by the jobs' follow-ups and the worker's timers
         self.deferrer.open()
+        self.lock_sessions = Sessions(url, size=options.lock_sessions)
         self._open: dict[str, OpenStore] = {}
+        self._opening: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -93,6 +95,7 @@ class StoreJobs:
         self._open.clear()
         self.deferrer.close()
         self.limits.close()
+        self.lock_sessions.close()
         self.db.close()
 
     # -- the job -----------------------------------------------------------------------------
@@ -192,7 +195,7 @@ class StoreJobs:
         pending = (now.failed - tally[0]) + (now.deferred - tally[1]) + (now.held - tally[2])
         failed = processor.failures - failures
         report = StoreReport(health=processor.health.state.value, pending_actions=pending,
-                             action_required=len(state.action_required()), orders_imported=len(state.orders()),
+                             action_required=state.action_required_count(), orders_imported=state.order_count(),
                              error=f"{failed} unit(s) of work failed; the worker log says why" if failed else "",
                              reconciled=reconciled)
         self.db.record(name, report, shop_id=opened.runtime.shop_id)
@@ -201,19 +204,33 @@ class StoreJobs:
 
     @contextmanager
     def _advisory_lock(self, name: str) -> Iterator[None]:
-        conn = connect(self.url)
-        try:
+        # A session lent for the job (not a new connection per job): the lock is let go explicitly at the end,
+        # and PostgreSQL lets it go by itself if this process dies and its sessions end.
+        with self.lock_sessions.session() as conn:
             if not _try_lock(conn, name):
                 raise StoreBusyError(f"store {name} is being written by another job")
-            yield
-        finally:
-            conn.close()  # ends the session: PostgreSQL lets the lock go
+            try:
+                yield
+            finally:
+                if not _unlock(conn, name):
+                    conn.close()  # never lend a session that might still hold a store's lock
 
     def _store(self, store: FleetStore) -> OpenStore:
+        # Opening a store (its config, state, clients) takes a while: only the store being opened waits for
+        # it, not every job thread of this worker.
         with self._lock:
             opened = self._open.get(store.name)
+            if opened is not None:
+                return opened
+            opening = self._opening.setdefault(store.name, threading.Lock())
+        with opening:
+            with self._lock:
+                opened = self._open.get(store.name)
             if opened is None:
-                opened = self._open[store.name] = self._open_store(store)
+                opened = self._open_store(store)
+                with self._lock:
+                    self._open[store.name] = opened
+                    self._opening.pop(store.name, None)
             return opened
 
     def _open_store(self, store: FleetStore) -> OpenStore:
@@ -236,6 +253,15 @@ def _try_lock(conn: psycopg.Connection[dict[str, object]], name: str) -> bool:
     row = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS held",
                        (f"tokbridge-store:{name}",)).fetchone()
     return bool(row and row["held"])
+
+
+def _unlock(conn: psycopg.Connection[dict[str, object]], name: str) -> bool:
+    try:
+        row = conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0)) AS released",
+                           (f"tokbridge-store:{name}",)).fetchone()
+    except psycopg.Error:
+        return False
+    return bool(row and row["released"])
 
 
 __all__ = ["JobOptions", "QueuedKey", "StoreBusyError", "StoreJobs"]

@@ -5,7 +5,9 @@ Each process runs, on one asyncio loop:
 
 - a realtime worker and a bulk worker (procrastinate), each with its own slots, so bulk jobs never
   hold up realtime ones; jobs run `engine.fleet.work.StoreJobs.run` on threads;
-- the timers: every `tick_seconds` the process claims the stores whose poll or full reconcile is
+- the timers: every `config_check_seconds` the process checks each store's tokbridge.yaml for
+  edited intervals (a stat per store; the file is read again only when it changed); every
+  `tick_seconds` it claims the stores whose poll or full reconcile is
   due (one statement; `SKIP LOCKED` makes each due store go to exactly one process) and queues
   their jobs. The poll is the backstop for lost webhooks;
 - stalled-job recovery: a worker that dies (SIGKILL, power loss) stops its heartbeat; its jobs
@@ -23,13 +25,15 @@ import logging
 import os
 import signal
 import socket
+import time
 from dataclasses import dataclass
 
 import procrastinate
 import procrastinate.exceptions
 import procrastinate.jobs
 
-from engine.fleet.queue import TASKS, Lane, defer, deferring_app, queue_poll
+from engine.fleet.queue import TASKS, Lane, defer, queue_poll
+from engine.fleet.stores import refresh_intervals
 from engine.fleet.work import JobOptions, StoreJobs
 
 log = logging.getLogger("engine.fleet")
@@ -45,11 +49,13 @@ class WorkerOptions:
     stalled_after_seconds: float = 30.0
     graceful_seconds: float = 60.0
     claim_limit: int = 100  # due stores claimed per tick by one process
+    config_check_seconds: float = 5.0  # how often the stores' tokbridge.yaml are checked for new intervals
 
 
 def build_app(url: str, jobs: StoreJobs) -> procrastinate.App:
     """The worker's procrastinate app with the two lanes' tasks bound to this process's stores."""
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
+    # Pool: each lane's listener holds one session; fetching and finishing jobs share the rest.
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url, min_size=2, max_size=6))
 
     def realtime(store: str) -> None:
         jobs.run_or_requeue(store, Lane.REALTIME)
@@ -67,6 +73,8 @@ class FleetWorker:
         self.url = url
         self.options = options
         self.stopping = asyncio.Event()
+        self._refused_configs: dict[str, str] = {}
+        self._checked_at = 0.0
 
     def run(self) -> None:
         asyncio.run(self._main())
@@ -75,7 +83,8 @@ class FleetWorker:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
-        options = JobOptions(apply_workers=self.options.apply_workers)
+        options = JobOptions(apply_workers=self.options.apply_workers,
+                             lock_sessions=self.options.realtime_slots + self.options.bulk_slots)
         jobs = await asyncio.to_thread(StoreJobs, self.url, options=options)
         app = build_app(self.url, jobs)
         try:
@@ -108,17 +117,19 @@ class FleetWorker:
             raise failed[0].exception()  # type: ignore[misc]  # a lane stopped on its own: exit non-zero
 
     async def _upkeep(self, app: procrastinate.App, jobs: StoreJobs) -> None:
-        timers = deferring_app(self.url)
-        with timers.open():
-            while True:
-                try:
-                    await asyncio.to_thread(self._queue_due, timers, jobs)
-                    await self._recover_stalled(app, timers)
-                except Exception:  # the database went away: say so and try again next tick
-                    log.exception("fleet upkeep failed; retrying in %.0f s", self.options.tick_seconds)
-                await asyncio.sleep(self.options.tick_seconds)
+        timers = jobs.deferrer  # the jobs' own deferring pool: no sessions of its own
+        while True:
+            try:
+                await asyncio.to_thread(self._queue_due, timers, jobs)
+                await self._recover_stalled(app, timers)
+            except Exception:  # the database went away: say so and try again next tick
+                log.exception("fleet upkeep failed; retrying in %.0f s", self.options.tick_seconds)
+            await asyncio.sleep(self.options.tick_seconds)
 
     def _queue_due(self, timers: procrastinate.App, jobs: StoreJobs) -> None:
+        if time.monotonic() - self._checked_at >= self.options.config_check_seconds:
+            self._checked_at = time.monotonic()
+            refresh_intervals(jobs.db, self._refused_configs)
         for store in jobs.db.claim_due_polls(self.options.claim_limit):
             queue_poll(jobs.db, timers, store, "fleet poll")
         for store in jobs.db.claim_due_reconciles(self.options.claim_limit):

@@ -939,6 +939,13 @@ class StateStore(MirrorTables):
     def orders(self) -> dict[str, ImportedOrder]:
         return {row["tiktok_order_id"]: _order(row) for row in self._read("SELECT * FROM orders ORDER BY created_at")}
 
+    def order_count(self) -> int:
+        """How many orders were imported (a count, not the rows: a fleet job reports it after every run)."""
+        return int(self._read("SELECT count(*) FROM orders")[0][0])
+
+    def action_required_count(self) -> int:
+        return int(self._read("SELECT count(*) FROM action_required")[0][0])
+
     # The audit log: one append-only entry per remote write, whatever its outcome.
 
     def audit(self, kind: str, key: str, *, request: str, outcome: str, error: str = "") -> None:

@@ -7,6 +7,13 @@ its shop cipher and, for the token endpoints, by the code or refresh token it ca
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
 import httpx
 import pytest
 
@@ -15,6 +22,7 @@ from engine.http import ApiError
 from engine.sandbox.ecwid.stores import serve_ecwid_stores
 from engine.sandbox.tiktok.shops import serve_tiktok_shops
 from engine.tiktok.client import TikTokClient
+from tests.fleet.world import REPO
 
 
 def test_each_ecwid_store_answers_for_itself_on_one_address() -> None:
@@ -66,3 +74,40 @@ def test_each_tiktok_shop_answers_for_itself_on_one_address() -> None:
         answer = httpx.post(f"{shops.url}/_shops/{sandboxes[2].shop['id']}/_buyer/orders", json={"items": []})
         assert answer.status_code in (200, 400)
         assert httpx.post(f"{shops.url}/_shops/nope/_buyer/orders", json={}).json()["code"] == 36009004
+
+
+def _serve_many(*args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    process = subprocess.Popen([sys.executable, "-m", "engine.sandbox.many", *args], cwd=REPO,
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    return process, json.loads(process.stdout.readline())
+
+
+def test_the_sandboxes_serve_many_stores_from_a_process_of_their_own() -> None:
+    """`python -m engine.sandbox.many`: seeded by itself, described on stdout, every API call after the latency."""
+    ecwid, served = _serve_many("ecwid", "--count", "2", "--products", "3", "--latency", "0.2")
+    tiktok, shops = _serve_many("tiktok", "--count", "2", "--latency", "0.2")
+    try:
+        first, second = served["stores"]
+        with EcwidClient(served["base_url"], first["store_id"], first["token"]) as client:
+            started = time.perf_counter()
+            assert len(client.fetch_catalog().products) == 3
+            assert time.perf_counter() - started >= 0.2
+        with EcwidClient(served["base_url"], second["store_id"], first["token"], max_attempts=1) as client, \
+                pytest.raises(ApiError, match=r"403|token"):  # one store's token opens no other store
+            client.fetch_catalog()
+        panel = httpx.get(f"{served['url']}/_stores/{second['store_id']}/_admin/orders")
+        assert (panel.status_code, panel.json()) == (200, [])  # the merchant's order list: no token, no latency
+        assert httpx.get(f"{served['url']}/_stores/999/_admin/orders").status_code == 404
+        shop = shops["shops"][1]
+        code = httpx.post(f"{shops['url']}/_shops/{shop['id']}/_seller/auth_code", json={}).json()["data"]["auth_code"]
+        with TikTokClient(shops["app_key"], shops["app_secret"], api_base=shops["url"],
+                          auth_base=shops["url"]) as client:
+            client.get_token(code)
+            started = time.perf_counter()
+            assert client.select_shop().id == shop["id"]
+            assert time.perf_counter() - started >= 0.2
+    finally:
+        for process in (ecwid, tiktok):
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0

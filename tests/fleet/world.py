@@ -80,13 +80,20 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str, interva
 
 def write_store(root: Path, ecwid: EcwidSandbox, ecwid_base: str, tiktok_url: str, *, poll_seconds: int,
                 reconcile_seconds: int) -> None:
-    write_store_config(root, store_id=ecwid.store_id, ecwid_base=ecwid_base, tiktok_url=tiktok_url, settings_edits={
+    write_store_files(root, ecwid.store_id, ecwid.token, ecwid_base, tiktok_url, poll_seconds=poll_seconds,
+                      reconcile_seconds=reconcile_seconds)
+
+
+def write_store_files(root: Path, store_id: int, token: str, ecwid_base: str, tiktok_url: str, *, poll_seconds: int,
+                      reconcile_seconds: int) -> None:
+    """A store's config directory (intervals as given) and its git-ignored secrets file."""
+    write_store_config(root, store_id=store_id, ecwid_base=ecwid_base, tiktok_url=tiktok_url, settings_edits={
         "poll_ecwid_seconds: 60": f"poll_ecwid_seconds: {poll_seconds}",
         "poll_tiktok_seconds: 60": f"poll_tiktok_seconds: {poll_seconds}",
         "full_reconcile_seconds: 3600": f"full_reconcile_seconds: {reconcile_seconds}",
     })
     (root / ".tokbridge" / "secrets").write_text(
-        f"ECWID_TOKEN={ecwid.token}\nECWID_CLIENT_SECRET={CLIENT_SECRET}\n"
+        f"ECWID_TOKEN={token}\nECWID_CLIENT_SECRET={CLIENT_SECRET}\n"
         "TIKTOK_APP_KEY=sandbox-app-key\nTIKTOK_APP_SECRET=sandbox-app-secret\n")
 
 

@@ -176,10 +176,12 @@ def test_action_required_is_replaced_per_run_and_rejections_stay(store: StateSto
     store.replace_action_required([rule_item])
     store.add_action_required(rejection)
     assert store.action_required() == [rule_item, rejection]
+    assert store.action_required_count() == 2
     store.replace_action_required([])
     assert store.action_required() == [rejection]
     store.clear_action_required(2)
     assert store.action_required() == []
+    assert store.action_required_count() == 0
 
 
 def test_serial_cursors_tokens_images_and_orders(store: StateStore) -> None:
@@ -200,8 +202,10 @@ def test_serial_cursors_tokens_images_and_orders(store: StateStore) -> None:
     assert store.image_uri("https://images.example/1.jpg") == "tos-maliva-i-1/abc"
     assert store.image_sources() == {"tos-maliva-i-1/abc": "https://images.example/1.jpg"}
     order = ImportedOrder("576461413038785752", "1042", "AWAITING_SHIPMENT", "PAID", "AWAITING_PROCESSING")
+    assert store.order_count() == 0
     store.record_order(order)
     store.record_order(dataclasses.replace(order, tiktok_status="IN_TRANSIT", ecwid_fulfillment_status="SHIPPED"))
+    assert store.order_count() == len(store.orders()) == 1  # recorded twice, one order
     got = store.order("576461413038785752")
     assert got is not None and (got.tiktok_status, got.ecwid_fulfillment_status) == ("IN_TRANSIT", "SHIPPED")
     assert store.order_by_ecwid_id("1042") == got

@@ -3,9 +3,10 @@
 Ecwid's REST API names the store in every path (`/api/v3/{storeId}/...`, ecwid.md §1), and so do
 the sandbox's images (`/images/{storeId}/...`): `EcwidStores` serves each store's own
 `EcwidSandbox` (its catalog, orders, tokens, rate limit, faults and webhooks) for the paths that
-name it, and answers Ecwid's 404 `STORE_NOT_FOUND` for a store it does not hold. OAuth and the
-`/_admin` pages stay per store (`EcwidSandbox.app`); tests drive the merchant's side through each
-sandbox's `admin_*` methods.
+name it, and answers Ecwid's 404 `STORE_NOT_FOUND` for a store it does not hold. A store's merchant
+pages (`/_admin/...`, e.g. its order list) are under `/_stores/{storeId}`, for a process that holds
+no sandbox object; tests in the same process drive the merchant's side through each sandbox's
+`admin_*` methods.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from engine.sandbox.ecwid.core import error_body
 from engine.sandbox.server import ServerThread
 
 Send = Callable[[dict[str, Any]], Any]
+STORE_PREFIX = "/_stores/"
 
 
 class EcwidStores:
@@ -56,7 +58,13 @@ class EcwidStores:
     async def __call__(self, scope: dict[str, Any], receive: Callable[[], Any], send: Send) -> None:
         if scope["type"] != "http":
             return
-        sandbox = self._store_of(scope["path"])
+        if scope["path"].startswith(STORE_PREFIX):  # one store's merchant pages: /_stores/{id}/_admin/...
+            store_id, _, rest = scope["path"][len(STORE_PREFIX):].partition("/")
+            with self.lock:
+                sandbox = self.stores.get(int(store_id)) if store_id.isdigit() else None
+            scope = {**scope, "path": "/" + rest, "raw_path": ("/" + rest).encode()}
+        else:
+            sandbox = self._store_of(scope["path"])
         if sandbox is not None:
             await sandbox.app(scope, receive, send)
             return
