@@ -1,7 +1,8 @@
 """The webhook receiver: one Starlette app for Ecwid and TikTok webhooks, `/healthz` and `/metrics`.
 
 Rule: a webhook reaches its callback only when it is authentic, fresh, for our shop and new.
-Anything else gets a 4xx, never a 500, whatever a hostile sender puts in it:
+Anything else gets a 4xx (or, for a copy of an accepted event, a 200 that does nothing), never a
+500, whatever a hostile sender puts in it:
 
 - 413 when the body is over `max_body_bytes`: refused at `Content-Length` before reading, else as
   soon as the streamed body passes the limit, so no more than the limit is ever held (uvicorn
@@ -14,8 +15,10 @@ Anything else gets a 4xx, never a 500, whatever a hostile sender puts in it:
 - 401 when the event's timestamp is outside the window (`engine.watch.replay`): a captured
   webhook does not stay valid;
 - 403 when the event is for another TikTok shop or Ecwid store (not connected: every TikTok event);
-- 409 when the event was accepted before (TikTok: notification id or body digest; Ecwid: eventId,
-  the only signed id).
+- 200 with the body "duplicate" when the event was accepted before (TikTok: notification id or body
+  digest; Ecwid: eventId, the only signed id), and nothing is done: a redelivery after a lost answer
+  is delivered as far as Ecwid and TikTok are concerned (both retry any other status for hours),
+  the same answer as the fleet's receiver.
 
 An accepted event goes to a callback that only enqueues work, and is answered at once: TikTok
 wants an empty 200 within 3 s. Events are hints: the daemon re-reads every entity from its API,
@@ -142,11 +145,12 @@ def build_app(keys: WebhookKeys, *, on_ecwid: Callable[[EcwidEvent], None],
         if not for_us:
             raise Refused(403, "foreign_shop", f"event for {whose}, not for this shop")
         if guard.seen(replay_keys):
-            raise Refused(409, "duplicate", "event already received")
+            raise Refused(200, "duplicate", "duplicate")
 
     def refuse(source: str, refusal: Refused) -> Response:
         metrics.webhooks.labels(source, refusal.outcome).inc()
-        log.warning("%s webhook refused (%d %s): %s", source, refusal.status, refusal.outcome, refusal.detail)
+        log.log(logging.INFO if refusal.status < 400 else logging.WARNING, "%s webhook refused (%d %s): %s",
+                source, refusal.status, refusal.outcome, refusal.detail)
         return Response(refusal.detail, status_code=refusal.status, media_type="text/plain")
 
     async def ecwid(request: Request) -> Response:
