@@ -5,7 +5,7 @@ created an order, before the state store records it: the crash the exactly-once 
                                           app_secret, state, config>'
 
 The crash test runs `main` in a process forked from a forkserver that imported this module once
-(tests/orders/test_exactly_once.py): the same process boundary, without an interpreter start per crash.
+(tests/forked.py): the same process boundary, without an interpreter start per crash.
 """
 
 from __future__ import annotations

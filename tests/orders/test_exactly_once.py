@@ -5,7 +5,6 @@ and kill -9 between Ecwid's create and the state write, 20 times over. Zero dupl
 from __future__ import annotations
 
 import json
-import multiprocessing
 import threading
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from engine.model.plan import ActionKind
 from engine.passes.orders import TIKTOK_CURSOR, webhook_order_ids
 from engine.sandbox.server import ServerThread
 from engine.tiktok.webhooks import receive
+from tests.forked import start
 from tests.orders import crash_import
 from tests.orders.conftest import Shop, order_rules
 
@@ -144,20 +144,13 @@ def test_a_create_whose_answer_was_lost_is_found_not_repeated(shop: Shop) -> Non
     assert shop.stock(shop.mug_id) == 8
 
 
-# Each crash pass is a process of its own that dies with kill -9's status (os._exit: no cleanup at all),
-# forked from a forkserver that has imported the engine once: a fresh interpreter per pass would spend
-# about a second of CPU on imports alone, twenty times over, for nothing the crash test asserts.
-_CRASHES = multiprocessing.get_context("forkserver")
-_CRASHES.set_forkserver_preload(["tests.orders.crash_import"])
-
-
 def _crash_pass(shop: Shop) -> int | None:
     args = {"ecwid_url": shop.ecwid_running.base_url, "store_id": shop.ecwid_running.store_id,
             "token": shop.ecwid_running.token, "tiktok_url": shop.tiktok_server.url,
             "app_key": shop.tiktok_sandbox.app_key, "app_secret": shop.tiktok_sandbox.app_secret,
             "state": str(shop.state.path), "config": str(shop.root)}
-    process = _CRASHES.Process(target=crash_import.main, args=(json.dumps(args),), daemon=True)
-    process.start()
+    # Forked with the engine imported (tests/forked.py): twenty interpreter starts would cost 20 CPU-s.
+    process = start(crash_import.main, json.dumps(args))
     process.join(60)
     if process.is_alive():
         process.kill()

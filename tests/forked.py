@@ -1,0 +1,46 @@
+"""Real processes without an interpreter start each: forked from one forkserver that imported the engine.
+
+A kill -9 test starts a process twenty times over; a fresh interpreter spends about a second of CPU
+importing the engine each time, and on a busy machine most random kill points would then land in
+the imports instead of in the work. A process forked from the forkserver is as separate as one
+started from scratch (its own pid, memory, sockets, exit status; SIGKILL ends it without any cleanup),
+and starts with the CLI and the engine already imported. One forkserver per test process (xdist
+worker), started on first use.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping, Sequence
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["cli", "engine.runtime", "engine.passes.catalog", "engine.apply",
+                                 "engine.passes.orders", "tests.orders.crash_import"])
+
+
+def start(target: Callable[..., Any], *args: Any) -> BaseProcess:
+    """Run `target(*args)` in a forked process (`target` must be importable by name)."""
+    process = _CONTEXT.Process(target=target, args=args, daemon=True)
+    process.start()
+    return process
+
+
+def _tokbridge(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> None:
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    from cli import main
+
+    main(list(argv), prog_name="tokbridge")  # exits with the command's status
+
+
+def start_tokbridge(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> BaseProcess:
+    """`tokbridge ARGV` with that environment and working directory, its output discarded."""
+    return start(_tokbridge, list(argv), dict(env), str(cwd))
