@@ -65,7 +65,7 @@ def _tiktok_view(world: World) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def converged_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+def converged_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     root = tmp_path_factory.mktemp("converged-template")
     with make_world(root, n_products=N_PRODUCTS) as world:
         converge(world)
@@ -76,7 +76,8 @@ def converged_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tem
             ids = sandbox.ids._rng.getstate()
         state = _tiktok_view(world)
         files = {name: (root / ".tokbridge" / name).read_bytes() for name in _STATE_FILES}
-        yield Template(world.ecwid.server.url + "/", world.tiktok_server.url + "/", data, ids, files, state)
+        urls = (world.ecwid.server.url + "/", world.tiktok_server.url + "/")
+    return Template(*urls, data, ids, files, state)  # the template's servers are stopped: only its data is kept
 
 
 def _rewrite_urls(path: Path, replacements: dict[str, str]) -> None:
