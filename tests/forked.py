@@ -19,7 +19,7 @@ from typing import Any
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["cli", "engine.runtime", "engine.passes.catalog", "engine.apply",
-                                 "engine.passes.orders", "tests.orders.crash_import"])
+                                 "engine.passes.orders", "engine.fleet.worker", "tests.orders.crash_import"])
 
 
 def start(target: Callable[..., Any], *args: Any) -> BaseProcess:
@@ -29,18 +29,20 @@ def start(target: Callable[..., Any], *args: Any) -> BaseProcess:
     return process
 
 
-def _tokbridge(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> None:
+def _tokbridge(argv: Sequence[str], env: Mapping[str, str], cwd: str, stderr: str | None) -> None:
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
+    os.dup2(os.open(stderr, os.O_WRONLY | os.O_APPEND | os.O_CREAT) if stderr else devnull, 2)
     from cli import main
 
     main(list(argv), prog_name="tokbridge")  # exits with the command's status
 
 
-def start_tokbridge(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> BaseProcess:
-    """`tokbridge ARGV` with that environment and working directory, its output discarded."""
-    return start(_tokbridge, list(argv), dict(env), str(cwd))
+def start_tokbridge(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path,
+                    stderr: Path | None = None) -> BaseProcess:
+    """`tokbridge ARGV` with that environment and working directory; its stderr appended to `stderr`, the
+    rest of its output discarded."""
+    return start(_tokbridge, list(argv), dict(env), str(cwd), str(stderr) if stderr else None)
