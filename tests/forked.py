@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -19,7 +21,8 @@ from typing import Any
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["cli", "engine.runtime", "engine.passes.catalog", "engine.apply",
-                                 "engine.passes.orders", "engine.fleet.worker", "tests.orders.crash_import"])
+                                 "engine.passes.orders", "engine.watch", "engine.fleet.worker",
+                                 "tests.orders.crash_import"])
 
 
 def start(target: Callable[..., Any], *args: Any) -> BaseProcess:
@@ -46,3 +49,39 @@ def start_tokbridge(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path,
     """`tokbridge ARGV` with that environment and working directory; its stderr appended to `stderr`, the
     rest of its output discarded."""
     return start(_tokbridge, list(argv), dict(env), str(cwd), str(stderr) if stderr else None)
+
+
+class Forked:
+    """A forked `tokbridge` process behind the part of `subprocess.Popen`'s interface the tests use."""
+
+    def __init__(self, process: BaseProcess, argv: Sequence[str]) -> None:
+        self.process = process
+        self.args = list(argv)
+        assert process.pid is not None
+        self.pid: int = process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.exitcode  # as Popen's: -N when signal N ended it
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self.process.join(timeout)
+        code = self.returncode
+        if code is None:
+            raise subprocess.TimeoutExpired(self.args, timeout or 0.0)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def popen_tokbridge(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, stderr: Path | None = None) -> Forked:
+    """`start_tokbridge`, handled like a `subprocess.Popen`."""
+    return Forked(start_tokbridge(argv, env=env, cwd=cwd, stderr=stderr), argv)
