@@ -1,7 +1,8 @@
 """kill -9 `tokbridge apply` at random points, many times, then re-apply: no duplicates, convergence.
 
-The sandboxes run in this process; `tokbridge apply` runs as a real subprocess against them and
-is killed after a random delay (seeded). Whatever the kill point (before a create, between
+The sandboxes run in this process; `tokbridge apply` runs as a real process against them (forked with
+the engine already imported, tests/forked.py, so the kill points land in apply's work, not in the
+interpreter's start) and is killed after a random delay (seeded). Whatever the kill point (before a create, between
 TikTok's answer and our commit, mid-batch), the next apply must adopt what TikTok holds instead
 of creating it twice. The invariant is checked after every kill, not only at the end.
 """
@@ -10,11 +11,9 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
-import sys
 from collections import Counter
 from decimal import Decimal
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ import pytest
 from engine.apply import execute
 from engine.passes.catalog import plan_catalog, refresh_reviews
 from tests.e2e.world import World, make_world
+from tests.forked import start_tokbridge
 
 REPO = Path(__file__).resolve().parents[2]
 RUNS = 20
@@ -32,12 +32,9 @@ def duplicates(world: World) -> list[str]:
     return [owner for owner, n in owners.items() if n > 1]
 
 
-def start_apply(root: Path) -> subprocess.Popen[bytes]:
+def start_apply(root: Path) -> BaseProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ECWID_", "TIKTOK_"))}
-    return subprocess.Popen(
-        [sys.executable, "-c", "from cli import main; main()", "apply", "--auto-approve", "--config", str(root)],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    return start_tokbridge(["apply", "--auto-approve", "--config", str(root)], env=env, cwd=REPO)
 
 
 @pytest.mark.slow
@@ -52,11 +49,10 @@ def test_kill_apply_at_random_points_then_reapply(tmp_path: Path) -> None:
                 world.ecwid.sandbox.admin_update_product(pid, price=float(price + 1))
             world.ecwid.sandbox.admin_update_product(rng.choice(sorted(products)), enabled=rng.random() < 0.7)
             process = start_apply(world.root)
-            try:
-                process.wait(timeout=rng.uniform(0.2, 1.6))  # the kill point: wherever apply has got to
-            except subprocess.TimeoutExpired:
-                process.send_signal(signal.SIGKILL)
-                process.wait()
+            process.join(timeout=rng.uniform(0.2, 1.6))  # the kill point: wherever apply has got to
+            if process.is_alive():
+                process.kill()  # SIGKILL
+                process.join()
             assert duplicates(world) == [], f"run {run}"
             if run % 5 == 4:
                 world.finish_reviews()

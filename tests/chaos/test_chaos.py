@@ -2,7 +2,7 @@
 
 Both sandboxes run in this process and inject faults into one API request in five (5xx, 429,
 a slow gateway timeout, a connection dropped mid-body, an answer lost after the server acted).
-`tokbridge watch` runs as a real subprocess with webhooks on and one-second polls, and is
+`tokbridge watch` runs as a real process of its own with webhooks on and one-second polls, and is
 killed (mostly SIGKILL, sometimes SIGTERM, which must exit 0) at a random point of every step,
 then started again. Between kills
 the merchant edits the Ecwid catalog (price, stock, disable / enable, new variations,
@@ -49,6 +49,7 @@ from engine.sandbox.ecwid import ALL_SCOPES
 from engine.sandbox.faults import ALL_FAULTS, Fault
 from engine.sandbox.tiktok.cancellations import cancel_lines, seller_approves_return
 from tests.e2e.world import World, make_world
+from tests.forked import Forked, popen_tokbridge
 from tests.watch.conftest import wait_for as watch_wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,7 +91,7 @@ class Chaos:
     cancelled_units: dict[str, str] = field(default_factory=dict)  # partially cancelled order -> "1 x SKU"
     deleted: set[int] = field(default_factory=set)
     variations: int = 0
-    process: subprocess.Popen[bytes] | None = None
+    process: Forked | None = None
     kills: Counter[str] = field(default_factory=Counter)
     token: str = ""  # the test's own Ecwid token: its reads must not eat the daemon's rate limit
     port: int = 0  # the daemon's webhook receiver (and /healthz)
@@ -113,11 +114,10 @@ class Chaos:
 
     def start_daemon(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ECWID_", "TIKTOK_"))}
-        with self.log_path.open("ab") as log_file:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", "from cli import main; main()", "watch", "--config", str(self.world.root),
-                 "--log-format", "json"],
-                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+        # Forked with the engine imported (tests/forked.py): the kill points land in the daemon's work, not
+        # in an interpreter's start-up, and fifteen starts cost no CPU for imports.
+        self.process = popen_tokbridge(["watch", "--config", str(self.world.root), "--log-format", "json"],
+                                       env=env, cwd=REPO, stderr=self.log_path)
 
     def kill_daemon_at_random(self) -> None:
         process = self.process

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from engine.expr import Expression, ExpressionError, compile_expression
 from engine.model.catalog import Dimensions, Product, ProductOption, Variant
+from tests.examples import examples
 
 ADDRESS = re.compile(r"0x[0-9a-f]+")
 
@@ -311,7 +312,7 @@ def catalog_names(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@settings(max_examples=1200, deadline=None)
+@settings(max_examples=examples(1200, ci=500), deadline=None)
 @given(source=expressions, names=catalog_names())
 def test_fast_path_and_jinja_agree_on_generated_expressions(source: str, names: dict[str, Any]) -> None:
     try:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from engine.expr import ExpressionError, Template, compile_template
 from engine.expr.limits import MAX_OUTPUT
+from tests.examples import examples
 from tests.expr.test_closures import ADDRESS, catalog_names, expressions, product, variant
 
 
@@ -67,7 +68,7 @@ def test_the_output_bound_holds_on_the_closures() -> None:
     assert outcome(template, big)[0] == "error"
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(600, ci=300), deadline=None)
 @given(
     parts=st.lists(
         st.one_of(st.sampled_from(["", " by ", "-", "\n", "é"]), expressions.map(lambda e: f"{{{{ {e} }}}}")),

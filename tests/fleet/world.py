@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from engine.tiktok.client import TikTokClient
 from engine.watch.metrics import Metrics
 from engine.watch.receiver import WebhookKeys
 from tests.e2e.world import write_store_config
+from tests.forked import start_tokbridge
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_SECRET = "fleet-ecwid-client-secret"
@@ -114,37 +114,39 @@ class Fleet:
     tiktok: TikTokShops
     pairs: list[tuple[str, EcwidSandbox, TikTokSandbox]]  # store name, its Ecwid store, its TikTok shop
     log_path: Path
-    workers: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Worker processes forked with the engine imported (tests/forked.py): the chaos test restarts them often.
+    workers: dict[int, BaseProcess] = field(default_factory=dict)
     worker_args: tuple[str, ...] = ("--tick", "0.5", "--heartbeat", "1", "--stalled-after", "4",
                                     "--realtime", "3", "--bulk", "2")
 
     def start_worker(self, slot: int) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ECWID_", "TIKTOK_"))}
         env["TOKBRIDGE_FLEET_DATABASE_URL"] = self.url
-        with self.log_path.open("ab") as log_file:
-            self.workers[slot] = subprocess.Popen(
-                [sys.executable, "-c", "from cli import main; main()", "fleet", "worker", *self.worker_args],
-                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+        self.workers[slot] = start_tokbridge(["fleet", "worker", *self.worker_args], env=env, cwd=REPO,
+                                             stderr=self.log_path)
 
     def kill_worker(self, slot: int, sig: int = signal.SIGKILL) -> int:
         process = self.workers.pop(slot)
-        process.send_signal(sig)
-        return process.wait(timeout=90)
+        assert process.pid is not None
+        os.kill(process.pid, sig)
+        process.join(timeout=90)
+        assert process.exitcode is not None, f"worker {slot} still running 90 s after signal {sig}"
+        return process.exitcode  # as Popen's: -N when signal N ended it
 
     def stop_all(self) -> list[int]:
         """SIGTERM every running worker; their exit codes (a graceful stop is 0)."""
         codes = []
         for slot in list(self.workers):
             process = self.workers[slot]
-            if process.poll() is None:
+            if process.exitcode is None:
                 codes.append(self.kill_worker(slot, signal.SIGTERM))
             else:
-                codes.append(self.workers.pop(slot).returncode)
+                codes.append(self.workers.pop(slot).exitcode)
         return codes
 
     def check_alive(self) -> None:
         for slot, process in self.workers.items():
-            code = process.poll()
+            code = process.exitcode
             assert code is None, f"worker {slot} exited on its own with {code}:\n{self.log_tail()}"
 
     def log_tail(self, lines: int = 60) -> str:

@@ -3,6 +3,9 @@ created an order, before the state store records it: the crash the exactly-once 
 
     python -m tests.orders.crash_import '<json: ecwid_url, store_id, token, tiktok_url, app_key,
                                           app_secret, state, config>'
+
+The crash test runs `main` in a process forked from a forkserver that imported this module once
+(tests/forked.py): the same process boundary, without an interpreter start per crash.
 """
 
 from __future__ import annotations

@@ -5,8 +5,6 @@ and kill -9 between Ecwid's create and the state write, 20 times over. Zero dupl
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,6 +23,8 @@ from engine.model.plan import ActionKind
 from engine.passes.orders import TIKTOK_CURSOR, webhook_order_ids
 from engine.sandbox.server import ServerThread
 from engine.tiktok.webhooks import receive
+from tests.forked import start
+from tests.orders import crash_import
 from tests.orders.conftest import Shop, order_rules
 
 REPO = Path(__file__).resolve().parents[2]
@@ -144,13 +144,19 @@ def test_a_create_whose_answer_was_lost_is_found_not_repeated(shop: Shop) -> Non
     assert shop.stock(shop.mug_id) == 8
 
 
-def _crash_pass(shop: Shop) -> subprocess.CompletedProcess[str]:
+def _crash_pass(shop: Shop) -> int | None:
     args = {"ecwid_url": shop.ecwid_running.base_url, "store_id": shop.ecwid_running.store_id,
             "token": shop.ecwid_running.token, "tiktok_url": shop.tiktok_server.url,
             "app_key": shop.tiktok_sandbox.app_key, "app_secret": shop.tiktok_sandbox.app_secret,
             "state": str(shop.state.path), "config": str(shop.root)}
-    return subprocess.run([sys.executable, "-m", "tests.orders.crash_import", json.dumps(args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=60, check=False)
+    # Forked with the engine imported (tests/forked.py): twenty interpreter starts would cost 20 CPU-s.
+    process = start(crash_import.main, json.dumps(args))
+    process.join(60)
+    if process.is_alive():
+        process.kill()
+        process.join()
+        raise AssertionError("a crash pass did not end within 60 s")
+    return process.exitcode
 
 
 @pytest.mark.slow
@@ -159,8 +165,7 @@ def test_kill_9_between_the_ecwid_create_and_the_state_write_never_duplicates_or
     for run in range(CRASH_RUNS):
         new = [shop.buy(("MUG-1", 1)), shop.buy(("TEE-RED-M", 1))] if run % 2 else [shop.buy(("MUG-1", 1))]
         order_ids += new
-        crashed = _crash_pass(shop)
-        assert crashed.returncode == 137, crashed.stderr
+        assert _crash_pass(shop) == crash_import.KILLED
         created_unrecorded = [o for o in new if shop.ecwid_orders_for(o) and shop.state.order(o) is None]
         assert len(created_unrecorded) == 1  # the crash hit right after exactly one create
         recovered = shop.sync()

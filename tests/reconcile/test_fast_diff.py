@@ -24,6 +24,7 @@ from engine.model.plan import Plan
 from engine.reconcile import ActualListing, diff, essence_of, rejection_fingerprint
 from engine.reconcile.stored import StoredListings, actual_hash
 from engine.state import StateStore
+from tests.examples import examples
 
 PIDS = st.integers(min_value=1, max_value=10)
 CONFIG = "c1"
@@ -55,7 +56,7 @@ def _without_digest(plan: Plan) -> Plan:
     return dataclasses.replace(plan, inputs_digest="")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150, ci=75), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), rules=sync_rules())
 def test_the_fast_diff_plans_what_the_old_diff_plans(data: st.DataObject, rules: SyncRules) -> None:
     desired = {pid: data.draw(desired_listings(pid)) for pid in data.draw(st.sets(PIDS, max_size=8))}

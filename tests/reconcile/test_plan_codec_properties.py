@@ -50,6 +50,7 @@ from engine.model.plan import (
 )
 from engine.reconcile import saved_plan_from_json
 from engine.reconcile.codec import plan_to_json
+from tests.examples import examples
 
 text = st.text(max_size=12)
 ids = st.integers(min_value=1, max_value=10**12)
@@ -158,7 +159,7 @@ order_plans = st.none() | st.builds(Plan, actions=st.lists(actions(ORDER_PAYLOAD
                                     blocked=blocked, inputs_digest=text, meta=meta)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200, ci=100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plan=listing_plans, orders=order_plans)
 def test_a_saved_plan_reads_back_as_the_same_typed_plan(plan: Plan, orders: Plan | None) -> None:
     assert saved_plan_from_json(plan_to_json(plan, orders=orders)) == (plan, orders)

@@ -25,6 +25,7 @@ from engine.reconcile import (
     record_live,
     stopped_live,
 )
+from tests.examples import examples
 
 PIDS = st.integers(min_value=1, max_value=12)
 
@@ -114,7 +115,7 @@ def apply_plan(plan: Plan, have: dict[int, ActualListing]) -> dict[int, ActualLi
     return out
 
 
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=examples(300, ci=150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST

@@ -16,6 +16,7 @@ from engine.model.catalog import Dimensions, DimensionUnit, StoreProfile, Weight
 from engine.model.listing import PackageDimensions, PackageWeight
 from engine.rules import evaluate, listing
 from engine.rules.listing import sanitize
+from tests.examples import examples
 from tests.rules.build import catalog, config, product
 
 
@@ -165,7 +166,7 @@ _PIECES = st.sampled_from(["<", ">", "/", '"', "'", "=", " ", "p", "li", "ul", "
                            "<!--", "-->", "<!", "&amp;", "x", "\n", "</", "/>", "td"])
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000, ci=1000), deadline=None)
 @given(st.one_of(st.lists(_PIECES, max_size=30).map("".join), st.text(alphabet="<>/\"'= apbl", max_size=40)))
 def test_the_sanitizer_tokenizes_as_the_regex_it_replaced(source: str) -> None:
     assert sanitize(source) == _reference(source)

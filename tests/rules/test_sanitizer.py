@@ -6,6 +6,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engine.rules.listing import _CLEAN, sanitize, sanitize_slowly
+from tests.examples import examples
 
 # Fragments near the clean form and just off it: HTML builds from these hit both paths and the
 # borders between them (a second space, a space after a tag, an empty inline, a stray "&" or "<").
@@ -35,7 +36,7 @@ near_clean = st.tuples(clean, st.integers(0, 200), st.sampled_from(FRAGMENTS)).m
 soup = st.lists(st.sampled_from(FRAGMENTS), max_size=30).map("".join)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(600, ci=300), deadline=None)
 @given(clean | near_clean | soup)
 @example("<p>Soft <b>cotton</b> tee 5.</p><ul><li>Machine wash</li><li>Size chart</li></ul>")
 @example("<p>a <b> c</b></p>")
