@@ -18,6 +18,7 @@ from engine.state import StateStore
 from engine.views.dashboard import DashboardSource
 from engine.views.dashboard_web import dashboard_site
 from tests.dashboard.conftest import screenshot
+from tests.watch.conftest import wait_for
 
 LIVE = {"ok": True, "queue_depth": 3, "shop": {}, "config": {"valid": False, "problems": [
     "rules/selling.yaml:4:12: price: unknown function 'rond' (did you mean 'round'?)"]}, "cursors": {}}
@@ -123,6 +124,8 @@ def test_a_refused_plan_is_approved_beyond_the_guardrails_from_its_page(tmp_path
             assert not violations, axe.report(violations)
             screenshot(browser, artifacts / "plan-guardrails.png")
             browser.find_element(By.XPATH, "//button[.='Approve, beyond the guardrails']").click()
+            # The click submits a form: the result page arrives when the daemon has answered.
+            wait_for(lambda: browser.find_elements(By.ID, "result-title"), what="the approval's result")
             assert browser.find_element(By.ID, "result-title").text == "Done"
         finally:
             server.stop()

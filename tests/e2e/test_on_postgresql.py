@@ -78,12 +78,15 @@ def test_apply_and_a_watch_cycle_run_on_postgresql(tmp_path: Path, pg_url: str) 
 
 def test_a_running_daemon_is_the_stores_one_writer_until_it_is_killed(tmp_path: Path, pg_url: str) -> None:
     with make_world(tmp_path / "shop", n_products=4, state_url=pg_url) as world:
+        log = tmp_path / "watch.log"
         watch = subprocess.Popen([sys.executable, "-c", "from cli import main; main()", "watch", "--no-webhooks",
                                   "--config", str(world.root)], cwd=REPO,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                 stdout=subprocess.DEVNULL, stderr=log.open("wb"))
         try:
             with state(world) as store:
                 def holder() -> str | None:
+                    # A daemon that stopped (say, the database refused a connection) fails at once, saying why.
+                    assert watch.poll() is None or watch.returncode == -signal.SIGKILL, log.read_text()
                     try:
                         store.writer_lock("probe").release()
                     except WriterBusyError as busy:
