@@ -141,22 +141,11 @@ class MirrorTables:
 
     def mirror_hashes(self, ids: Iterable[int]) -> dict[int, str]:
         """The content hash of these mirrored products (absent ids are left out)."""
-        found: dict[int, str] = {}
-        for chunk in _chunks(sorted(set(ids))):
-            marks = ",".join("?" * len(chunk))
-            rows = self._read(f"SELECT product_id, content_hash FROM ecwid_products WHERE product_id IN ({marks})",
-                              chunk)
-            found.update((pid, digest) for pid, digest in rows)
-        return found
+        return self._text_by_product("ecwid_products", "content_hash", ids)
 
     def mirror_bodies(self, ids: Iterable[int]) -> dict[int, str]:
         """The raw Ecwid JSON of these products (absent ids are left out)."""
-        found: dict[int, str] = {}
-        for chunk in _chunks(sorted(set(ids))):
-            marks = ",".join("?" * len(chunk))
-            rows = self._read(f"SELECT product_id, body FROM ecwid_products WHERE product_id IN ({marks})", chunk)
-            found.update((pid, body) for pid, body in rows)
-        return found
+        return self._text_by_product("ecwid_products", "body", ids)
 
     def all_mirror_bodies(self) -> Iterator[tuple[int, str]]:
         """Every product's raw JSON in id order, read in pages so the whole catalog is never one list."""
@@ -176,12 +165,16 @@ class MirrorTables:
 
     def evaluation_listings(self, ids: Iterable[int]) -> dict[int, str]:
         """The listing JSON of these products' stored evaluations (those without a listing are left out)."""
+        return self._text_by_product("evaluation_listings", "listing", ids)
+
+    def _text_by_product(self, table: str, column: str, ids: Iterable[int]) -> dict[int, str]:
+        """`column` of `table` by product_id for these ids (absent ids are left out), asked in chunks so
+        a query's parameters stay within the database's limit. `table` and `column` are ours, never input."""
         found: dict[int, str] = {}
         for chunk in _chunks(sorted(set(ids))):
             marks = ",".join("?" * len(chunk))
-            rows = self._read(f"SELECT product_id, listing FROM evaluation_listings WHERE product_id IN ({marks})",
-                              chunk)
-            found.update((pid, listing) for pid, listing in rows)
+            rows = self._read(f"SELECT product_id, {column} FROM {table} WHERE product_id IN ({marks})", chunk)
+            found.update((pid, text) for pid, text in rows)
         return found
 
     def save_evaluations(self, rows: Iterable[tuple[int, StoredEvaluation, str]]) -> None:
