@@ -532,30 +532,32 @@ class StateStore(MirrorTables):
     # Images: source URL -> TikTok URI, so an image is uploaded once and live reads map back.
 
     def record_image(self, source_url: str, tiktok_uri: str) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                """INSERT INTO images (source_url, tiktok_uri, uploaded_at) VALUES (?, ?, ?)
-                   ON CONFLICT(source_url) DO UPDATE SET tiktok_uri = excluded.tiktok_uri,
-                       uploaded_at = excluded.uploaded_at""",
-                (source_url, tiktok_uri, self._clock()),
-            )
+        self._record_uri("images", "source_url", source_url, tiktok_uri)
 
     def image_uri(self, source_url: str) -> str | None:
-        rows = self._read("SELECT tiktok_uri FROM images WHERE source_url = ?", (source_url,))
-        return rows[0]["tiktok_uri"] if rows else None
+        return self._uri("images", "source_url", source_url)
 
     def record_image_content(self, digest: str, tiktok_uri: str) -> None:
         """The URI TikTok gave these bytes (`digest`: sha256 of the bytes and the use case)."""
-        with self.transaction() as conn:
-            conn.execute(
-                """INSERT INTO image_contents (digest, tiktok_uri, uploaded_at) VALUES (?, ?, ?)
-                   ON CONFLICT(digest) DO UPDATE SET tiktok_uri = excluded.tiktok_uri,
-                       uploaded_at = excluded.uploaded_at""",
-                (digest, tiktok_uri, self._clock()),
-            )
+        self._record_uri("image_contents", "digest", digest, tiktok_uri)
 
     def image_content_uri(self, digest: str) -> str | None:
-        rows = self._read("SELECT tiktok_uri FROM image_contents WHERE digest = ?", (digest,))
+        return self._uri("image_contents", "digest", digest)
+
+    # The two image tables map a key (an Ecwid URL, or the bytes' digest) to TikTok's URI the same way.
+    # `table` and `key` are ours, never input.
+
+    def _record_uri(self, table: str, key: str, value: str, tiktok_uri: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                f"""INSERT INTO {table} ({key}, tiktok_uri, uploaded_at) VALUES (?, ?, ?)
+                    ON CONFLICT({key}) DO UPDATE SET tiktok_uri = excluded.tiktok_uri,
+                        uploaded_at = excluded.uploaded_at""",
+                (value, tiktok_uri, self._clock()),
+            )
+
+    def _uri(self, table: str, key: str, value: str) -> str | None:
+        rows = self._read(f"SELECT tiktok_uri FROM {table} WHERE {key} = ?", (value,))
         return rows[0]["tiktok_uri"] if rows else None
 
     def image_sources(self) -> dict[str, str]:
