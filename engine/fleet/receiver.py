@@ -41,7 +41,10 @@ from engine.watch.receiver import (
     Refused,
     WebhookKeys,
     WebhookLimits,
+    duplicate,
     read_body,
+    refusal_answer,
+    stale,
     tiktok_replay_keys,
     verified_ecwid_event,
     verified_tiktok_event,
@@ -60,16 +63,10 @@ def build_fleet_app(keys: WebhookKeys, db: FleetDatabase, deferrer: procrastinat
 
     def admit(timestamp: int, store: str | None, whose: str) -> str:
         if not guard.fresh(timestamp):
-            raise Refused(401, "stale", f"event time {timestamp} is more than {limits.window_seconds:g} s "
-                                        "from now: a replay or a badly wrong clock")
+            raise stale(timestamp, limits.window_seconds)
         if store is None:
             raise Refused(403, "foreign_shop", f"event for {whose}, which is not a store of this fleet")
         return store
-
-    def refuse(source: str, refusal: Refused) -> Response:
-        metrics.webhooks.labels(source, refusal.outcome).inc()
-        log.warning("%s webhook refused (%d %s): %s", source, refusal.status, refusal.outcome, refusal.detail)
-        return Response(refusal.detail, status_code=refusal.status, media_type="text/plain")
 
     def sweep() -> None:
         if clock() - swept[0] >= SWEEP_SECONDS:  # the memory's expired rows, now and then, by whichever receiver
@@ -79,9 +76,7 @@ def build_fleet_app(keys: WebhookKeys, db: FleetDatabase, deferrer: procrastinat
     def accept(source: str, store: str, work: list[Queued], replay_keys: tuple[str, ...], timestamp: int) -> Response:
         sweep()
         if not db.claim_events(replay_keys, expires_at=timestamp + limits.window_seconds):
-            metrics.webhooks.labels(source, "duplicate").inc()
-            log.info("%s webhook for store %s already received (by this or another receiver)", source, store)
-            return Response("duplicate", status_code=200, media_type="text/plain")
+            return refusal_answer(metrics, source, duplicate())  # received by this or another receiver
         try:
             queue_work(db, deferrer, store, work)
         except Exception:
@@ -98,7 +93,7 @@ def build_fleet_app(keys: WebhookKeys, db: FleetDatabase, deferrer: procrastinat
             replay_keys = (f"ecwid:{event.event_id}",)
             store = admit(event.event_created, db.store_of_ecwid(event.store_id), f"Ecwid store {event.store_id}")
         except Refused as refusal:
-            return refuse("ecwid", refusal)
+            return refusal_answer(metrics, "ecwid", refusal)
         return accept("ecwid", store, work_for_ecwid(event), replay_keys, event.event_created)
 
     async def tiktok(request: Request) -> Response:
@@ -108,7 +103,7 @@ def build_fleet_app(keys: WebhookKeys, db: FleetDatabase, deferrer: procrastinat
             replay_keys = tiktok_replay_keys(event, raw)
             store = admit(event.timestamp, db.store_of_shop(event.shop_id), f"TikTok shop {event.shop_id!r}")
         except Refused as refusal:
-            return refuse("tiktok", refusal)
+            return refusal_answer(metrics, "tiktok", refusal)
         work = ([(HEALTH, Priority.STOP, "tiktok webhook 7 (authorization expiring)")]
                 if isinstance(event, AuthorizationExpiring) else work_for_tiktok(event))
         return accept("tiktok", store, work, replay_keys, event.timestamp)

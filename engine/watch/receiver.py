@@ -72,7 +72,8 @@ class WebhookLimits:
 
 
 class Refused(Exception):
-    """A webhook answered with a 4xx: `outcome` labels the metric, `detail` is safe to show and log."""
+    """A webhook not acted on, answered with a 4xx (or 200 for a copy of an accepted event): `outcome`
+    labels the metric, `detail` is safe to show and log."""
 
     def __init__(self, status: int, outcome: str, detail: str) -> None:
         super().__init__(detail)
@@ -128,6 +129,25 @@ def tiktok_replay_keys(event: WebhookEvent, raw: bytes) -> tuple[str, ...]:
     return digest + ((f"tiktok:id:{event.notification_id}",) if event.notification_id else ())
 
 
+def duplicate() -> Refused:
+    """A copy of an event already accepted: answered as delivered, so a redelivery after a lost answer
+    stops (Ecwid and TikTok retry any other status for hours), and nothing is done again."""
+    return Refused(200, "duplicate", "duplicate")
+
+
+def stale(timestamp: int, window_seconds: float) -> Refused:
+    return Refused(401, "stale", f"event time {timestamp} is more than {window_seconds:g} s "
+                                 "from now: a replay or a badly wrong clock")
+
+
+def refusal_answer(metrics: Metrics, source: str, refusal: Refused) -> Response:
+    """The answer to a webhook not acted on, counted under its outcome and logged (a duplicate quietly)."""
+    metrics.webhooks.labels(source, refusal.outcome).inc()
+    log.log(logging.INFO if refusal.status < 400 else logging.WARNING, "%s webhook refused (%d %s): %s",
+            source, refusal.status, refusal.outcome, refusal.detail)
+    return Response(refusal.detail, status_code=refusal.status, media_type="text/plain")
+
+
 def build_app(keys: WebhookKeys, *, on_ecwid: Callable[[EcwidEvent], None],
               on_tiktok: Callable[[WebhookEvent], None], health: Callable[[], dict[str, Any]],
               metrics: Metrics, ecwid_store_id: int, tiktok_shop_id: str,
@@ -140,18 +160,11 @@ def build_app(keys: WebhookKeys, *, on_ecwid: Callable[[EcwidEvent], None],
 
     def admit(timestamp: int, for_us: bool, whose: str, replay_keys: tuple[str, ...]) -> None:
         if not guard.fresh(timestamp):
-            raise Refused(401, "stale", f"event time {timestamp} is more than {limits.window_seconds:g} s "
-                                        "from now: a replay or a badly wrong clock")
+            raise stale(timestamp, limits.window_seconds)
         if not for_us:
             raise Refused(403, "foreign_shop", f"event for {whose}, not for this shop")
         if guard.seen(replay_keys):
-            raise Refused(200, "duplicate", "duplicate")
-
-    def refuse(source: str, refusal: Refused) -> Response:
-        metrics.webhooks.labels(source, refusal.outcome).inc()
-        log.log(logging.INFO if refusal.status < 400 else logging.WARNING, "%s webhook refused (%d %s): %s",
-                source, refusal.status, refusal.outcome, refusal.detail)
-        return Response(refusal.detail, status_code=refusal.status, media_type="text/plain")
+            raise duplicate()
 
     async def ecwid(request: Request) -> Response:
         try:
@@ -162,7 +175,7 @@ def build_app(keys: WebhookKeys, *, on_ecwid: Callable[[EcwidEvent], None],
             admit(event.event_created, event.store_id == ecwid_store_id, f"Ecwid store {event.store_id}",
                   replay_keys)
         except Refused as refusal:
-            return refuse("ecwid", refusal)
+            return refusal_answer(metrics, "ecwid", refusal)
         on_ecwid(event)  # no await from the check to here: a concurrent copy cannot slip in between
         guard.remember(replay_keys, event.event_created)
         metrics.webhooks.labels("ecwid", "accepted").inc()  # after the enqueue: tests wait on it
@@ -176,7 +189,7 @@ def build_app(keys: WebhookKeys, *, on_ecwid: Callable[[EcwidEvent], None],
             admit(event.timestamp, bool(tiktok_shop_id) and event.shop_id == tiktok_shop_id,
                   f"TikTok shop {event.shop_id!r}", replay_keys)
         except Refused as refusal:
-            return refuse("tiktok", refusal)
+            return refusal_answer(metrics, "tiktok", refusal)
         on_tiktok(event)
         guard.remember(replay_keys, event.timestamp)
         metrics.webhooks.labels("tiktok", "accepted").inc()
