@@ -20,8 +20,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.sandbox.ecwid.images import image_size
-
 BASE_TIME = 1_717_200_000  # 2024-06-01: fixed so a seed gives byte-identical catalogs
 PRODUCT_ID_BASE = 500_000_000
 COMBINATION_ID_BASE = 800_000_000
@@ -79,6 +77,10 @@ def _number(value: Decimal) -> int | float:
 
 def served_size(url: str) -> dict[str, int]:
     """`{width, height}` of the PNG the sandbox serves at `url` (its name decides the size, images.py)."""
+    # Imported here: the Ecwid sandbox's package imports this module, so a top-level import would make
+    # `import engine.sandbox.seed` (the benchmarks' first import) a circular one.
+    from engine.sandbox.ecwid.images import image_size
+
     name = url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".png")
     width, height = image_size(name)
     return {"width": width, "height": height}
