@@ -19,7 +19,7 @@ from engine.reconcile.codec import (
     plan_to_json,
     saved_plan_from_json,
 )
-from engine.reconcile.diff import BATCH_SIZE, HOLDABLE, PRIORITY, batches, diff, product_key, rejection_fingerprint
+from engine.reconcile.differ import BATCH_SIZE, HOLDABLE, PRIORITY, batches, diff, product_key, rejection_fingerprint
 from engine.reconcile.essence import ActualListing, Essence, EssenceSku, essence_from_tiktok, essence_hash, essence_of
 from engine.reconcile.guardrails import check_guardrails, stopped_live
 from engine.reconcile.transitions import after_create, after_success, record_live
