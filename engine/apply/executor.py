@@ -344,7 +344,7 @@ class Executor:
         details: dict[str, Any] = {"action": action.kind.value}
         fix = "fix the product or the rules as TikTok's message says; the next apply tries again"
         if action.kind is ActionKind.CREATE_PRODUCT:
-            # Held by the reconciler until the listing or the config changes (see engine.reconcile.diff).
+            # Held by the reconciler until the listing or the config changes (see engine.reconcile.differ).
             details["fingerprint"] = rejection_fingerprint(self._listing(action), config_digest=self._config_digest)
             fix = ("fix the product in Ecwid or the rules as TikTok's message says; "
                    "tokbridge lists it again once the listing or the config changes")

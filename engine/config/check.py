@@ -14,10 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import cache
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from engine.config.diagnostics import Diagnostic
 from engine.config.schema import NOT_A_VARIABLE_NAME, SCHEMAS, SECRET_NAME_SUFFIX, YAML_TYPES
@@ -33,12 +30,17 @@ from engine.expr import (
     compile_template,
 )
 
-Compiled = dict[Path, Expression | Template]
+if TYPE_CHECKING:  # jsonschema loads when a document is checked: a config whose check passed before skips it
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
+Compiled = dict[Path, Expression | Template]
 
 
 @cache
 def _validator(kind: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # (engine.config.validated)
+
     return Draft202012Validator(SCHEMAS[kind])
 
 

@@ -23,6 +23,7 @@ from engine.config.scaffold import PLACEHOLDER
 from engine.config.scaffold import SECRETS_FILE as SECRETS_FILE  # where engine.apply.connect finds it
 from engine.config.schema import FILES
 from engine.config.types import Config
+from engine.config.validated import already_checked, checked_key, remember_checked
 from engine.config.yamlsource import Document, YamlProblem, parse
 
 MAX_FILE_BYTES = 2_000_000
@@ -190,12 +191,15 @@ def load(root: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) 
     problems += secret_problems
     variables = {**from_file, **(os.environ if env is None else env)}
     compiled: dict[str, Compiled] = {}
+    # The JSON Schema check only when these bytes (or the schemas, or the code) changed since a load passed it.
+    key = checked_key(read.digest)
+    checked = already_checked(base, key)
     for kind, doc in read.documents.items():
         gate = _version_gate(doc)
         if gate is not None:
             problems.append(gate)
             continue
-        structural = schema_diagnostics(doc, kind)
+        structural = [] if checked else schema_diagnostics(doc, kind)
         compiled[kind], expression_problems = compile_expressions(doc, kind)
         problems += structural + expression_problems
         if not structural:
@@ -221,4 +225,6 @@ def load(root: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) 
     category_problems = check_categories(config)
     if category_problems:
         raise ConfigError(category_problems)
+    if not checked:
+        remember_checked(base, key)  # every file was read and passed the schema check
     return config

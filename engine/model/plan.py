@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.model.ecwid_order import EcwidOrder
 from engine.model.listing import ActionRequired, DesiredListing, Essence, ProductStatus
+
+if TYPE_CHECKING:  # a field's type only: a catalog plan (every `apply`) needs no Ecwid order model
+    from engine.model.ecwid_order import EcwidOrder
 
 
 class ActionKind(StrEnum):

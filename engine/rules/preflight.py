@@ -22,7 +22,7 @@ rules produced (what would be sent), per tiktok.md §6.1/§6.2/§7:
 
 The market's price range (`check_prices`; tiktok.md §6.2, local sellers: US 0.01-7600 USD, UK
 0.01-5600 GBP) is checked apart: TikTok refuses a create or a price update outside it (12052073), so
-the plan blocks such a create and holds such a price update (`engine.reconcile.diff`), while a live
+the plan blocks such a create and holds such a price update (`engine.reconcile.differ`), while a live
 listing's stock keeps syncing. The rule named is the selling policy behind the price.
 
 The rule engine already refuses most of these earlier with a rule-specific message; this is the

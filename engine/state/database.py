@@ -15,17 +15,21 @@ directory's `flock` (`engine.state.lock`).
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine.state import files
+from engine.state import files, seal
 from engine.state.files import CorruptStateError, StateError
 from engine.state.lock import WriterLock
 from engine.state.mirror import MIRROR_TABLES
 
 BUSY_TIMEOUT_MS = 10_000
+# The tables as large as the catalog (a row per listing, per SKU): a sealed open leaves them out of its
+# check (engine.state.seal says when, and what still gets the full check).
+CATALOG_SIZED = frozenset({"listings", "sku_links"})
 
 
 class Rows(Protocol):
@@ -85,20 +89,23 @@ class Database(Protocol):
 class SqliteDatabase:
     """A state file opened with sqlite3; `open` prepares, configures and checks it."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, checked_at: float | None = None) -> None:
         self._conn = conn
         self.path = path
         self.location = str(path)
+        # When every table was last checked, if the seal vouches for the file since; None: check them now.
+        self.checked_at = checked_at
 
     @classmethod
     def open(cls, path: Path) -> SqliteDatabase:
+        checked_at = seal.take(path, now=time.time())
         files.prepare(path)
         try:
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{path}: cannot open the state database: {exc}") from exc
         conn.row_factory = sqlite3.Row
-        database = cls(conn, path)
+        database = cls(conn, path, checked_at=checked_at)
         try:
             database._configure()
             database._check_integrity()
@@ -125,13 +132,18 @@ class SqliteDatabase:
         The Ecwid catalog mirror's tables are left out: they grow with the catalog (reading 100,000
         products' JSON at every open would cost seconds), they are a copy of Ecwid that a full read
         rebuilds, and damage there still surfaces as a CorruptStateError at the first query meeting it.
+        The listings and SKU links are left out too when the seal vouches for the file (engine.state.seal).
         """
+        sealed = self.checked_at is not None
+        left_out = MIRROR_TABLES | CATALOG_SIZED if sealed else MIRROR_TABLES
+        self.checked_at = self.checked_at if sealed else time.time()
         with self.guard():
-            if self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'ecwid_products'").fetchone() is None:
+            mirrored = self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'ecwid_products'").fetchone()
+            if mirrored is None and not sealed:
                 problems = [str(row[0]) for row in self._conn.execute("PRAGMA quick_check(3)").fetchall()]
             else:
                 tables = [name for (name,) in self._conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") if name not in MIRROR_TABLES]
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") if name not in left_out]
                 problems = [str(row[0]) for name in tables
                             for row in self._conn.execute(f'PRAGMA quick_check("{name}")').fetchall()]
                 problems = [p for p in problems if p != "ok"] or ["ok"]
@@ -192,3 +204,5 @@ class SqliteDatabase:
 
     def close(self) -> None:
         self._conn.close()
+        if self.checked_at is not None:  # opened and checked: a clean close (engine.state.seal)
+            seal.write(self.path, checked_at=self.checked_at)

@@ -1,6 +1,6 @@
 """The reconciler's diff as it was before the hash-based fast path: the oracle the fast diff must equal.
 
-A verbatim copy of engine/reconcile/diff.py at the time (see its docstring for the rules), plus the
+A verbatim copy of engine/reconcile/differ.py (then diff.py) at the time (see its docstring for the rules), plus the
 "waiting on TikTok" section added since (`_waiting`); only `diff` is used, by tests/reconcile/test_fast_diff.py.
 """
 
