@@ -65,8 +65,10 @@ EDITS = st.one_of(
     st.tuples(st.just("category config"), st.integers(0, 99), st.sampled_from(list(CATEGORY_WHENS))),
     st.tuples(st.just("orders config"), st.integers(0, 99), st.integers(0, 9)),
 )
-ROUNDS = st.lists(st.tuples(st.lists(EDITS, max_size=4), st.sampled_from([0, 0, 1, 30, 61, 3_601])),
+ROUNDS = st.lists(st.tuples(st.lists(EDITS, max_size=4), st.sampled_from([0, 0, 1, 2, 3, 30, 61, 3_601])),
                   min_size=1, max_size=4)
+# Our clock against Ecwid's: the mirror must read Ecwid's dates by Ecwid's clock whatever ours says.
+SKEWS = st.sampled_from([0, 0, -90, 90, 7_200])
 
 
 @contextmanager
@@ -80,8 +82,9 @@ def mirrored_world(n_products: int = N_PRODUCTS) -> Iterator[tuple[World, Manual
         yield world, clock
 
 
-def _runtime(world: World, clock: ManualClock, **options: Any) -> Runtime:
-    return world.runtime(clock=clock.now, **options)
+def _runtime(world: World, clock: ManualClock, skew: float = 0, **options: Any) -> Runtime:
+    """A fresh runtime whose clock is `skew` seconds off the Ecwid sandbox's."""
+    return world.runtime(clock=(lambda: clock.now() + skew) if skew else clock.now, **options)
 
 
 def _link_some(world: World, clock: ManualClock) -> None:
@@ -201,17 +204,18 @@ def _same(incremental: Plan, full: Plan) -> None:
 
 @pytest.mark.slow  # a world per example: minutes on two busy cores
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rounds=ROUNDS)
-def test_incremental_plan_equals_full_plan(rounds: list[tuple[list[tuple[str, int, Any]], int]]) -> None:
+@given(rounds=ROUNDS, skew=SKEWS)
+def test_incremental_plan_equals_full_plan(rounds: list[tuple[list[tuple[str, int, Any]], int]],
+                                           skew: float) -> None:
     with mirrored_world() as (world, clock):
         reserve = [1]
-        with _runtime(world, clock) as runtime:
+        with _runtime(world, clock, skew) as runtime:
             _same(plan_catalog(runtime), _oracle(world, runtime))  # the first plan reads everything
         for edits, step in rounds:
             for edit in edits:
                 _edit(world, edit, reserve)
             clock.advance(step)
-            with _runtime(world, clock) as runtime:
+            with _runtime(world, clock, skew) as runtime:
                 _same(plan_catalog(runtime), _oracle(world, runtime))
 
 
@@ -319,3 +323,79 @@ def test_new_evaluating_code_re_evaluates_the_catalog_once(monkeypatch: pytest.M
         monkeypatch.setattr(evaluation_keys, "engine_digest", lambda: "an-upgraded-engine")
         assert _evaluated(world, clock) == len(_full_catalog(world).products)
         assert _evaluated(world, clock) == 0
+
+
+class _EditOnRequest(httpx.HTTPTransport):
+    """Makes a merchant edit just before Ecwid answers the first request matching `when`: an edit during a
+    read, between its latest-stats and its product pages or after them."""
+
+    def __init__(self, when: Callable[[httpx.Request], bool], edit: Callable[[], None]) -> None:
+        super().__init__()
+        self._when, self._edit = when, edit
+        self.edited = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.edited and self._when(request):
+            self._edit()
+            self.edited = True
+        return super().handle_request(request)
+
+
+def _changed_pages(request: httpx.Request) -> bool:
+    return request.url.path.endswith("/products") and "updatedFrom" in request.url.params
+
+
+def _deleted(request: httpx.Request) -> bool:
+    return request.url.path.endswith("/products/deleted")
+
+
+@pytest.mark.parametrize("when", [_changed_pages, _deleted], ids=["before the changed pages", "after them"])
+@pytest.mark.parametrize("skew", [0, -90, 7_200], ids=["no skew", "our clock behind", "our clock ahead"])
+def test_an_edit_during_a_read_or_in_its_second_is_seen_by_the_next_plan(
+        when: Callable[[httpx.Request], bool], skew: float) -> None:
+    """Edits in the same second as a read (during it, before or after its product pages, and just after it,
+    the clock not moving), whichever way our clock is off Ecwid's: the next plans see every one."""
+    with mirrored_world(n_products=20) as (world, clock):
+        sandbox = world.ecwid.sandbox
+        ids = sorted(sandbox.products)
+        with _runtime(world, clock, skew) as runtime:
+            plan_catalog(runtime)
+        clock.advance(5)
+        sandbox.admin_update_product(ids[1], quantity=4)  # makes the next plan read changes
+        transport = _EditOnRequest(when, lambda: sandbox.admin_update_product(ids[2], price=55))
+        with _runtime(world, clock, skew, ecwid_transport=transport) as runtime:
+            plan_catalog(runtime)
+        assert transport.edited
+        sandbox.admin_update_product(ids[3], price=66)  # the same second as that read
+        for step in (0, 1, 1, 61):
+            clock.advance(step)
+            with _runtime(world, clock, skew) as runtime:
+                _same(plan_catalog(runtime), _oracle(world, runtime))
+                _mirror_is_ecwid(world, runtime)
+
+
+@pytest.mark.parametrize("gap", [1, 2, 30, 59], ids=lambda gap: f"{gap} s later")
+def test_edits_inside_the_old_overlap_window_cost_no_page_and_are_seen(gap: int) -> None:
+    """Two rounds of 60 edits, the second `gap` seconds after the first round's plan (inside the 60 s the
+    read used to reach back): the second plan reads its 60 changes and the first round's margin apart, one
+    page each (latest-stats, two pages, the deleted products: 4 requests), and plans what a full read plans."""
+    with mirrored_world(n_products=130) as (world, clock):
+        sandbox = world.ecwid.sandbox
+        ids = sorted(sandbox.products)
+        with _runtime(world, clock) as runtime:
+            plan_catalog(runtime)
+        clock.advance(10)
+        for pid in ids[:60]:
+            sandbox.admin_update_product(pid, quantity=5)
+        clock.advance(1)  # the plan a second after the edits: they are settled when it reads them
+        with _runtime(world, clock) as runtime:
+            _same(plan_catalog(runtime), _oracle(world, runtime))
+        clock.advance(gap)
+        for pid in ids[60:120]:
+            sandbox.admin_update_product(pid, quantity=6)
+        clock.advance(1)
+        with _runtime(world, clock) as runtime:
+            plan = plan_catalog(runtime)
+            assert runtime.ecwid.request_count == 4
+            _same(plan, _oracle(world, runtime))
+            _mirror_is_ecwid(world, runtime)
