@@ -3,7 +3,8 @@
 Each example builds a world (both sandboxes on 127.0.0.1), links part of the catalog in the state,
 and then runs rounds: random merchant edits in the Ecwid sandbox (prices, stock, names, enabling,
 new products, deleted products, new variations, a renamed category), sometimes a config edit (a
-price rule, or the order rules the catalog evaluation does not read), and a
+price rule, a category rule, the sync rules, the attribute mappings, tokbridge.yaml, or the order
+rules the catalog evaluation does not read), our clock off Ecwid's by a skew, and a
 clock step that is often zero (an edit in the same second as the last read: Ecwid's dates have one
 second resolution). After every round a fresh runtime (a new `tokbridge plan` process: only the
 state carries over) plans from the state's mirror, asking Ecwid only what changed; the oracle reads
@@ -40,6 +41,7 @@ from engine.rules.evaluation import attributes_digest
 from engine.runtime import Runtime
 from engine.sandbox.ecwid.core import EcwidApiError
 from engine.sandbox.tiktok.clock import ManualClock
+from engine.sandbox.tiktok.data import SIZE_CHART_TEMPLATES
 from tests.e2e.world import World, make_world
 
 N_PRODUCTS = 12
@@ -64,7 +66,33 @@ EDITS = st.one_of(
     st.tuples(st.just("new policy"), st.integers(0, 99), st.integers(1, 3)),
     st.tuples(st.just("category config"), st.integers(0, 99), st.sampled_from(list(CATEGORY_WHENS))),
     st.tuples(st.just("orders config"), st.integers(0, 99), st.integers(0, 9)),
+    st.tuples(st.just("rules/sync.yaml"), st.integers(0, 99), st.integers(0, 9)),
+    st.tuples(st.just("mappings/attributes.yaml"), st.integers(0, 99), st.integers(0, 9)),
+    st.tuples(st.just("tokbridge.yaml"), st.integers(0, 99), st.integers(0, 9)),
 )
+SHIRT_CHART = f'"601226": {{ template_id: "{next(iter(SIZE_CHART_TEMPLATES))}" }}\n'  # world.py's, last line
+# Edits of the other config files: per file, aspects (picked by an edit's index), each a cycle of texts
+# (its value picks the next). Some change every product's outcome (the list rule, the title, the
+# brand), some one category's products (its product attributes or size chart), some none (relist,
+# drift, intervals, guardrails).
+CONFIG_CYCLES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "rules/sync.yaml": (
+        ("  min_quantity: 1\n  save_mode", "  min_quantity: 2\n  save_mode"),
+        ("after_manual_stop: false", "after_manual_stop: true "),
+        ('title: "{{ product.name }}"', 'title: "{{ product.name }} !"'),
+        ("drift: revert", "drift: adopt "),
+    ),
+    "mappings/attributes.yaml": (
+        ("default('Cotton')", "default('Linen')"),
+        (SHIRT_CHART, SHIRT_CHART + "  \"601591\": { image: \"product.attributes.SizeChart | default('')\" }\n"),
+        ("Brand | default('')", "Brand | default('Acme')"),
+    ),
+    "tokbridge.yaml": (
+        ("poll_ecwid_seconds: 60", "poll_ecwid_seconds: 90"),
+        ("max_price_drop_percent: 30", "max_price_drop_percent: 45"),
+        ("  port: 8787", "  port: 8788"),
+    ),
+}
 ROUNDS = st.lists(st.tuples(st.lists(EDITS, max_size=4), st.sampled_from([0, 0, 1, 2, 3, 30, 61, 3_601])),
                   min_size=1, max_size=4)
 # Our clock against Ecwid's: the mirror must read Ecwid's dates by Ecwid's clock whatever ours says.
@@ -166,11 +194,23 @@ def _edit(world: World, edit: tuple[str, int, Any], reserve: list[int]) -> None:
             text = path.read_text()
             current = next(w for w in sorted(CATEGORY_WHENS, key=len, reverse=True) if f'when: "{w}"' in text)
             path.write_text(text.replace(f'when: "{current}"', f'when: "{value}"', 1))
+        elif kind in CONFIG_CYCLES:
+            cycle_config(world, kind, index, value)
         elif kind == "orders config":  # a file the catalog rules never read: stored evaluations stay
             with (world.root / "rules" / "orders.yaml").open("a") as orders:
                 orders.write(f"# edited {value}\n")
     except (EcwidApiError, ConflictError):
         pass  # an edit Ecwid refuses (a SKU taken twice) is simply not made
+
+
+def cycle_config(world: World, name: str, aspect: int, value: int) -> None:
+    """Set one aspect of a config file (`CONFIG_CYCLES`) to the text `value` picks."""
+    cycles = CONFIG_CYCLES[name]
+    texts = cycles[aspect % len(cycles)]
+    path = world.root / name
+    text = path.read_text()
+    current = next(t for t in sorted(texts, key=len, reverse=True) if t in text)
+    path.write_text(text.replace(current, texts[value % len(texts)], 1))
 
 
 def _edit_selling(world: World, old: str, new: str, *, count: int) -> None:
