@@ -454,17 +454,8 @@ class Runtime:
             categories_json = _dump(list(self.ecwid.iter_categories_json()))
         self._load_details(profile_json, categories_json)
         mark = self._read_mark()
-        # By Ecwid's clock (see the module docstring): every change since the last read, then its margin apart.
-        windows = ([(mark, None), (mark - MIRROR_MARGIN, mark - 1)] if mark is not None
-                   else [(head.products_updated - MIRROR_OVERLAP, None)])
-        read: list[tuple[MirroredProduct, Product | UnreadableProduct]] = []
-        paged = False  # a window read in more than one page: an edit during it may have skipped a product
-        for since, until in windows:
-            sent = self.ecwid.request_count
-            extra = {"updatedTo": until} if until is not None else None
-            read.extend(self._mirrored(raw) for raw in self.ecwid.iter_products_json(since, extra_params=extra))
-            paged = paged or self.ecwid.request_count - sent > 1
-        deleted = {pid for pid, _ in self.ecwid.deleted_products(windows[-1][0])}
+        since, read, paged = self._read_windows(mark, head)
+        deleted = {pid for pid, _ in self.ecwid.deleted_products(since)}
         kept = [entry for entry in read if entry[0].product_id not in deleted]
         before = self.state.mirror_hashes(row.product_id for row, _ in kept)
         self.state.mirror_products((row for row, _ in kept), deleted=deleted)
@@ -481,6 +472,22 @@ class Runtime:
         changed = sorted({row.product_id for row, _ in kept if before.get(row.product_id) != row.content_hash})
         return CatalogChanges(changed=tuple(changed), deleted=tuple(sorted(deleted)),
                               details_changed=(profile_json, categories_json) != (head.profile, head.categories))
+
+    def _read_windows(self, mark: int | None, head: MirrorHead
+                      ) -> tuple[int, list[tuple[MirroredProduct, Product | UnreadableProduct]], bool]:
+        """The products changed since the last read by Ecwid's clock (see the module docstring): from the
+        mark, then the margin before it apart. Returns where the read reached back to, the products, and
+        whether a window took more than one page (an edit during it may have skipped a product)."""
+        windows = ([(mark, None), (mark - MIRROR_MARGIN, mark - 1)] if mark is not None
+                   else [(head.products_updated - MIRROR_OVERLAP, None)])
+        read: list[tuple[MirroredProduct, Product | UnreadableProduct]] = []
+        paged = False
+        for since, until in windows:
+            sent = self.ecwid.request_count
+            extra = {"updatedTo": until} if until is not None else None
+            read.extend(self._mirrored(raw) for raw in self.ecwid.iter_products_json(since, extra_params=extra))
+            paged = paged or self.ecwid.request_count - sent > 1  # a retry counts too: a recheck more, never less
+        return windows[-1][0], read, paged
 
     def _read_mark(self) -> int | None:
         """Ecwid's clock when the last read began (its answer to that read's latest-stats), None if unknown."""

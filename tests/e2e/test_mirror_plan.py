@@ -188,7 +188,9 @@ def _edit(world: World, edit: tuple[str, int, Any], reserve: list[int]) -> None:
         elif kind == "clearance config":  # the first policy only: the products it selects
             _edit_selling(world, "- percent: -", f"- percent: -{value} #", count=1)
         elif kind == "new policy":  # a policy above the catch-all: the products it or the catch-all selects
-            _edit_selling(world, "  - name: default\n", _extra_policy(index, value) + "  - name: default\n", count=1)
+            added = (world.root / "rules" / "selling.yaml").read_text().count("- name: extra-")  # names are unique
+            _edit_selling(world, "  - name: default\n", _extra_policy(index, value, added) + "  - name: default\n",
+                          count=1)
         elif kind == "category config":  # the first rule: the products it or the catch-all maps
             path = world.root / "mappings" / "categories.yaml"
             text = path.read_text()
@@ -218,10 +220,10 @@ def _edit_selling(world: World, old: str, new: str, *, count: int) -> None:
     path.write_text(path.read_text().replace(old, new, count))
 
 
-def _extra_policy(index: int, value: int) -> str:
+def _extra_policy(index: int, value: int, number: int = 0) -> str:
     """A policy selecting some products (by stock or by price), with its own markup."""
     when = f"product.quantity > {index % 30}" if value % 2 else f"product.price > {index}"
-    return (f"  - name: extra-{index}-{value}\n    when: \"{when}\"\n"
+    return (f"  - name: extra-{index}-{value}-{number}\n    when: \"{when}\"\n"
             f"    price:\n      modifiers:\n        - percent: {value}\n    quantity:\n      source: stock\n")
 
 
