@@ -38,7 +38,7 @@ def test_an_attribute_mapping_edit_re_evaluates_the_products_of_its_category() -
         catalog = _full_catalog(world)
         shirts = {p.id for p in catalog.products if "T-Shirts" in p.categories}
         assert shirts and len(shirts) < len(catalog.products), "the seeded catalog has both kinds"
-        cycle_config(world, "mappings/attributes.yaml", 0, 1)  # Material's default for 601226
+        cycle_config(world, "mappings/attributes.yaml", 0, 1)  # every t-shirt's Material (601226)
         assert _evaluated(world, clock) == len(shirts)
         cycle_config(world, "mappings/attributes.yaml", 1, 1)  # a size chart for 601591
         assert _evaluated(world, clock) == len(catalog.products) - len(shirts)

@@ -83,8 +83,8 @@ CONFIG_CYCLES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("drift: revert", "drift: adopt "),
     ),
     "mappings/attributes.yaml": (
-        ("default('Cotton')", "default('Linen')"),
-        (SHIRT_CHART, SHIRT_CHART + "  \"601591\": { image: \"product.attributes.SizeChart | default('')\" }\n"),
+        ("product.attributes.Material | default('Cotton')", "'Linen'"),
+        (SHIRT_CHART, SHIRT_CHART + "  \"601591\": { image: \"'https://example.com/chart.png'\" }\n"),
         ("Brand | default('')", "Brand | default('Acme')"),
     ),
     "tokbridge.yaml": (
