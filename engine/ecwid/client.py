@@ -85,7 +85,7 @@ def _safe_to_repeat(error: BaseException) -> bool:
     return isinstance(error, RateLimitedError | _NotSent)
 
 
-def _server_date(response: httpx.Response) -> int | None:
+def server_date(response: httpx.Response) -> int | None:
     """Ecwid's clock when it answered, from the HTTP `Date` header (UNIX seconds); None when it sent no
     single readable one (a proxy that strips it): the mirror then falls back to its own clock's margins."""
     values = response.headers.get_list("date")
@@ -188,7 +188,7 @@ class EcwidClient:
             message = redact(str(exc), [self._token])
             raise RetryableError(f"{where}: connection failed: {message}") from None
         if response.is_success:
-            self.answered_at = _server_date(response)
+            self.answered_at = server_date(response)
             try:
                 return response.json() if response.content else None
             except json.JSONDecodeError:
