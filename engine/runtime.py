@@ -14,11 +14,19 @@ TikTok client and the image fetcher. `plan`, `apply`, `status`, `watch`, `orders
   profile and categories, and Ecwid's `latest-stats` as last seen. `sync_catalog` asks
   `latest-stats` first (one request): when the catalog, categories and profile dates are what the
   mirror last saw, nothing is read. Otherwise it reads what changed: the profile or the categories
-  if their dates moved, the products updated since the last seen `productsUpdated` (`updatedFrom`)
-  and the products deleted since then (`products/deleted`). Ecwid's dates have one-second
-  resolution, so the read starts `MIRROR_OVERLAP` seconds earlier (products read twice are upserted,
-  which changes nothing), and stats seen less than `MIRROR_SETTLE` seconds after their date are
-  not trusted to skip the next read (a change in the same second leaves the date as it was). A
+  if their dates moved, the products updated since the last read began (`updatedFrom`) and the
+  products deleted since then (`products/deleted`). "Since" is by Ecwid's clock, never ours: the
+  `Date` of its answer to the last read's latest-stats (the read mark), asked before any product
+  was read, so a change made during or after that read (the edited product read or not) is dated
+  at or after the mark, Ecwid's one-second dates included; products read twice are upserted, which
+  changes nothing. The margin before the mark (`MIRROR_MARGIN` seconds, for skew between Ecwid's
+  own servers) is read as a window of its own, so the changes the last read already saw at the
+  mark's edge do not cost the changed pages another page. Stats are trusted to skip the next read
+  only when Ecwid's clock was `MIRROR_MARGIN` past them when it gave them (a change in the same
+  second leaves the date as it was). A paged read (more than one page in a window) asks
+  latest-stats again: an edit during it may have skipped a product, and the mark then stays. When
+  Ecwid sends no `Date`, the read reaches `MIRROR_OVERLAP` seconds back from the last seen
+  `productsUpdated` and stats settle `MIRROR_SETTLE` seconds after their date by our clock. A
   full read happens on the first sync, on `full=True` (`plan --full`, the daemon's reconcile),
   after a profile or category webhook (`forget_store_details`), and when the last full read is
   older than `intervals.full_reconcile_seconds`. A product webhook re-reads that product into the
@@ -51,7 +59,6 @@ from engine.config.categories import (
 from engine.config.secrets import refuse_placeholders
 from engine.config.types import Config, Region
 from engine.ecwid import EcwidClient
-from engine.ecwid.client import PAGE_LIMIT
 from engine.ecwid.converters import categories_from_json, content_hash, profile_from_json, read_product
 from engine.ecwid.images import FetchedImage, ImageFetcher
 from engine.http import ApiError
@@ -68,8 +75,11 @@ if TYPE_CHECKING:  # the TikTok client is imported when first built: a plan from
 TIKTOK_TOKEN = "tiktok"  # the state store's token row for the connected shop
 ECWID_CURSOR = "ecwid.products.updated_from"
 ECWID_FULL_READ = "ecwid.products.full_read"
+ECWID_READ_MARK = "ecwid.products.read_mark"  # Ecwid's clock when the last read began ("" when unknown)
+MIRROR_MARGIN = 2  # seconds of Ecwid's clock a read reaches back before the last one began (its servers' skew)
+# Without Ecwid's `Date`, by our clock instead (skew between us and Ecwid included):
 MIRROR_OVERLAP = 60  # seconds an incremental read reaches back before the last seen catalog date
-MIRROR_SETTLE = 60  # seconds after which a catalog date is trusted to hide no same-second change (clock skew)
+MIRROR_SETTLE = 60  # seconds after which a catalog date is trusted to hide no same-second change
 FULL_READ_BATCH = 1_000  # products written to the state per transaction during a full read
 KEEP_CONVERTED = 20_000  # products a full read keeps converted in memory for the evaluation that follows
 ATTRIBUTES_TTL = 86_400.0  # TikTok changes category forms rarely; a day-old copy is fresh enough
@@ -443,24 +453,46 @@ class Runtime:
         if stats.categories_updated != head.categories_updated:
             categories_json = _dump(list(self.ecwid.iter_categories_json()))
         self._load_details(profile_json, categories_json)
-        since = head.products_updated - MIRROR_OVERLAP
-        read = [self._mirrored(raw) for raw in self.ecwid.iter_products_json(since)]
+        mark = self._read_mark()
+        since, read, paged = self._read_windows(mark, head)
         deleted = {pid for pid, _ in self.ecwid.deleted_products(since)}
         kept = [entry for entry in read if entry[0].product_id not in deleted]
         before = self.state.mirror_hashes(row.product_id for row, _ in kept)
         self.state.mirror_products((row for row, _ in kept), deleted=deleted)
         self.mirror.forget(deleted)
         self.mirror.keep(product for _, product in kept)
-        overtaken = len(read) >= PAGE_LIMIT and self.ecwid.latest_stats().products_updated != stats.products_updated
+        # A one-page answer is one consistent view: only a paged read can have been overtaken.
+        overtaken = paged and self.ecwid.latest_stats().products_updated != stats.products_updated
         if overtaken:
             # Paged by offset in update order, a read that an edit overtook may have skipped a product (the
             # edited one moved to the end, the rest one place up): the next read covers this window again.
-            stats = dataclasses.replace(stats, products_updated=head.products_updated)
+            stats = dataclasses.replace(stats, products_updated=head.products_updated, answered_at=mark)
         self._save_head(stats, profile_json, categories_json, now, full_read_at=head.full_read_at,
                         trusted=not overtaken)
-        changed = sorted(row.product_id for row, _ in kept if before.get(row.product_id) != row.content_hash)
+        changed = sorted({row.product_id for row, _ in kept if before.get(row.product_id) != row.content_hash})
         return CatalogChanges(changed=tuple(changed), deleted=tuple(sorted(deleted)),
                               details_changed=(profile_json, categories_json) != (head.profile, head.categories))
+
+    def _read_windows(self, mark: int | None, head: MirrorHead
+                      ) -> tuple[int, list[tuple[MirroredProduct, Product | UnreadableProduct]], bool]:
+        """The products changed since the last read by Ecwid's clock (see the module docstring): from the
+        mark, then the margin before it apart. Returns where the read reached back to, the products, and
+        whether a window took more than one page (an edit during it may have skipped a product)."""
+        windows = ([(mark, None), (mark - MIRROR_MARGIN, mark - 1)] if mark is not None
+                   else [(head.products_updated - MIRROR_OVERLAP, None)])
+        read: list[tuple[MirroredProduct, Product | UnreadableProduct]] = []
+        paged = False
+        for since, until in windows:
+            sent = self.ecwid.request_count
+            extra = {"updatedTo": until} if until is not None else None
+            read.extend(self._mirrored(raw) for raw in self.ecwid.iter_products_json(since, extra_params=extra))
+            paged = paged or self.ecwid.request_count - sent > 1  # a retry counts too: a recheck more, never less
+        return windows[-1][0], read, paged
+
+    def _read_mark(self) -> int | None:
+        """Ecwid's clock when the last read began (its answer to that read's latest-stats), None if unknown."""
+        mark = self.state.cursor(ECWID_READ_MARK)
+        return int(mark.value) if mark is not None and mark.value else None
 
     def _read_in_full(self, stats: CatalogStats, now: float, head: MirrorHead | None) -> CatalogChanges:
         """Every product, streamed into the state page by page; products Ecwid no longer has are dropped."""
@@ -521,14 +553,18 @@ class Runtime:
 
     def _save_head(self, stats: CatalogStats, profile_json: str, categories_json: str, now: float, *,
                    full_read_at: float, trusted: bool = True) -> None:
-        # Settled: every date Ecwid gave is older than the settle window by our clock, so a change in the
-        # same second as one of them (which would leave the date as it is) has already happened and was read.
+        # Settled: every date Ecwid gave is older than Ecwid's own clock when it gave them, by MIRROR_MARGIN
+        # (by ours, by MIRROR_SETTLE, when Ecwid sent no `Date`), so a change in the same second as one of them
+        # (which would leave the date as it is) has already happened and was read.
         newest = max(stats.products_updated, stats.categories_updated, stats.profile_updated)
+        settled = (stats.answered_at - newest >= MIRROR_MARGIN if stats.answered_at is not None
+                   else now - newest >= MIRROR_SETTLE)
         self.state.save_mirror_head(MirrorHead(
             profile=profile_json, categories=categories_json, products_updated=stats.products_updated,
             categories_updated=stats.categories_updated, profile_updated=stats.profile_updated,
-            settled=trusted and now - newest >= MIRROR_SETTLE, synced_at=now, full_read_at=full_read_at))
+            settled=trusted and settled, synced_at=now, full_read_at=full_read_at))
         self.state.set_cursor(ECWID_CURSOR, str(stats.products_updated))
+        self.state.set_cursor(ECWID_READ_MARK, "" if stats.answered_at is None else str(stats.answered_at))
         if full_read_at == now:
             self.state.set_cursor(ECWID_FULL_READ, str(int(now)))
 

@@ -34,11 +34,13 @@ CATALOG_KINDS = frozenset({"selling", "sync", "categories", "attributes"})
 # Config files the catalog's rule evaluation never reads (order status rules): editing one keeps every
 # product's stored evaluation (engine.passes.mirror).
 NOT_CATALOG = frozenset({"rules/orders.yaml"})
-# The catalog files whose rules each product's stored evaluation is keyed by one by one (the selling
-# policy and category rule that selected it and the `when`s tried before them,
-# engine.passes.evaluation_keys), so they are left out of `catalog_base_digest`: an edit of one rule
-# re-evaluates only the products it can touch.
-NARROWED = frozenset({"rules/selling.yaml", "mappings/categories.yaml"})
+# The catalog files each product's stored evaluation is keyed by part by part, from their parsed values
+# (engine.passes.evaluation_keys: the selling policy and category rule that selected it and the `when`s
+# tried before them, its category's attribute mapping, the sync rules and mappings every product reads,
+# tokbridge.yaml's region), so they are left out of `catalog_base_digest`: an edit re-evaluates only
+# the products it can touch, a comment or an interval none.
+NARROWED = frozenset({"rules/selling.yaml", "mappings/categories.yaml", "rules/sync.yaml",
+                      "mappings/attributes.yaml", "tokbridge.yaml"})
 
 
 @dataclass(frozen=True, slots=True)

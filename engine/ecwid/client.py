@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -84,6 +85,18 @@ def _safe_to_repeat(error: BaseException) -> bool:
     return isinstance(error, RateLimitedError | _NotSent)
 
 
+def server_date(response: httpx.Response) -> int | None:
+    """Ecwid's clock when it answered, from the HTTP `Date` header (UNIX seconds); None when it sent no
+    single readable one (a proxy that strips it): the mirror then falls back to its own clock's margins."""
+    values = response.headers.get_list("date")
+    if len(values) != 1:
+        return None
+    try:
+        return int(parsedate_to_datetime(values[0]).timestamp())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After")
     try:
@@ -130,6 +143,7 @@ class EcwidClient:
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         )
         self.request_count = 0  # HTTP requests actually sent, retries included (benchmarks report it)
+        self.answered_at: int | None = None  # Ecwid's clock (its `Date` header) on the last answer read
 
     def close(self) -> None:
         self._http.close()
@@ -174,6 +188,7 @@ class EcwidClient:
             message = redact(str(exc), [self._token])
             raise RetryableError(f"{where}: connection failed: {message}") from None
         if response.is_success:
+            self.answered_at = server_date(response)
             try:
                 return response.json() if response.content else None
             except json.JSONDecodeError:
@@ -234,9 +249,10 @@ class EcwidClient:
     def latest_stats(self) -> CatalogStats:
         """`GET /latest-stats`: one request that says whether the catalog changed since a date."""
         try:
-            return catalog_stats_from_json(self._request("GET", "/latest-stats"))
+            stats = catalog_stats_from_json(self._request("GET", "/latest-stats"))
         except ConversionError as exc:
             raise PermanentError(f"Ecwid GET /latest-stats: unreadable answer: {exc}") from None
+        return replace(stats, answered_at=self.answered_at)
 
     # -- products -----------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ class BackgroundServer:
     """Serve an ASGI app with uvicorn on a daemon thread; stop() shuts it down gracefully."""
 
     def __init__(self, app: Any, *, host: str, port: int, log_level: str = "warning", name: str = "webhooks",
-                 graceful_seconds: int = 2) -> None:
+                 graceful_seconds: int = 2, date_header: bool = True) -> None:
         # `name` prefixes the thread's name ("webhooks:8080" for the daemon's receiver, "sandbox:..."),
         # so a thread dump says which server a thread is.
         self.app = app
@@ -38,8 +38,9 @@ class BackgroundServer:
             self._sock.close()
             raise ListenError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
         self.host, self.port = self._sock.getsockname()[:2]
+        # date_header=False: the app sends its own `Date` (the Ecwid sandbox's, from its clock).
         config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False,
-                                timeout_graceful_shutdown=graceful_seconds)
+                                timeout_graceful_shutdown=graceful_seconds, date_header=date_header)
         self._server = uvicorn.Server(config)
         # Off the main thread uvicorn installs no signal handlers: SIGTERM/SIGINT stay the caller's.
         self._thread = threading.Thread(target=lambda: self._server.run(sockets=[self._sock]),

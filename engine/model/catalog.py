@@ -153,11 +153,13 @@ class CatalogStats:
     """Ecwid's `latest-stats` for the catalog: when each part last changed (UNIX seconds, 1 s resolution).
 
     `products_updated` moves with any product or category change; the other two with their part only.
+    `answered_at` is Ecwid's own clock when it answered (its HTTP `Date`), None when it sent none.
     """
 
     products_updated: int
     categories_updated: int
     profile_updated: int
+    answered_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,26 +1,34 @@
 """What each product's stored evaluation is keyed by: the parts of the config that can change its outcome.
 
-A key is `content hash|base|selling part|category part`:
+A key is `content hash|base|selling part|category part|attributes part`:
 
 - the content hash of the product's Ecwid JSON;
-- the base, one digest every product shares: of every catalog config file except rules/selling.yaml
-  and mappings/categories.yaml (`Config.catalog_base_digest`), the category attributes, TikTok's
-  category rules, the region, the store details (`engine.passes.mirror` builds it) and tokbridge's
-  own evaluating code (`engine_digest`: an upgrade that checks something new, say an image's size,
-  re-evaluates the catalog once instead of trusting outcomes stored by the old code);
+- the base, one digest every product shares: of the catalog config files not narrowed below
+  (`Config.catalog_base_digest`: none of today's six, a new file counts whole until it is), what
+  every product reads of rules/sync.yaml and mappings/attributes.yaml (`shared_digest`: the listing
+  templates, the list and stop rules, the brand and the sales attributes; never tokbridge.yaml,
+  whose intervals, ports, guardrails and connections change no outcome), the category
+  attributes, TikTok's category rules, the region, the store details (`engine.passes.mirror`
+  builds it) and tokbridge's own evaluating code (`engine_digest`: an upgrade that checks
+  something new, say an image's size, re-evaluates the catalog once instead of trusting outcomes
+  stored by the old code);
 - the selling part, `s<i>:<digest>`: the product's price and stock come from policy i, the first
   whose `when` it matched, so its outcome reads policy i in full and the `when`s of the policies
   before it (each false for it) and nothing else of rules/selling.yaml. The digest covers exactly
   those, with each rule's file and line (a trace names them). A product no policy selected (none
   matched, or a `when` failed on it) gets `s*:<digest of every policy>`;
 - the category part, `c<j>:<digest>`, the same for mappings/categories.yaml (the first rule whose
-  `when` matched gives the TikTok category).
+  `when` matched gives the TikTok category);
+- the attributes part, `a:<digest>`: mappings/attributes.yaml's product attributes, size chart and
+  certifications of that TikTok category only (`a*:` of every category's when no rule selected it).
 
 So an edit of one policy re-evaluates the products that policy selected, and those after it in the
 file only if a `when` before them changed (or their lines moved); a new policy re-evaluates the
-products at or below it; the same for category rules. A config built by hand (no file digests) keys
-by its whole digest, `-`. Edits of the other files still re-evaluate every product (a category
-rule's new TikTok category id too: the category attributes in the base change).
+products at or below it; the same for category rules; an edit of one category's attribute mapping,
+the products mapped to it; an edit of tokbridge.yaml (but its region), of rules/sync.yaml's relist, revise, drift or
+on_ecwid_delete, or a comment, none. A config built by hand (no file digests) keys by its whole
+digest, `-`. A change of the shared parts still re-evaluates every product (a category rule's new
+TikTok category id too: the category attributes in the base change).
 
 Digests are taken over the parsed values (dataclass fields, sets sorted), never `repr` or `hash`:
 the same config gives the same digests in every process (string hashing is seeded per process).
@@ -104,7 +112,50 @@ def category_parts(config: Config) -> FirstMatchParts:
 
 def base_digest(config: Config) -> str:
     """The config files' and the code's part of the base (see the module docstring)."""
-    return f"{config.catalog_base_digest or config.catalog_digest or config.digest}|{engine_digest()}"
+    files = config.catalog_base_digest or config.catalog_digest or config.digest
+    return f"{files}|{shared_digest(config)}|{engine_digest()}"
+
+
+def shared_digest(config: Config) -> str:
+    """What every product's outcome reads of rules/sync.yaml and mappings/attributes.yaml: the listing
+    templates and the list and stop rules (relist, revise, drift and on_ecwid_delete are the diff's and
+    apply's), the brand and the sales attributes (every SKU of a product with options goes through them).
+    Of tokbridge.yaml only the region (in the base apart); its intervals, ports, guardrails and connections
+    change no outcome."""
+    sync, mapping = config.sync, config.attributes
+    return value_digest((sync.listing, sync.list, sync.stop, mapping.brand, mapping.sales_attributes))
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeParts:
+    """The part of a key for the TikTok category a product is mapped to: that category's product attributes,
+    size chart and certifications in mappings/attributes.yaml, and nothing of the other categories'."""
+
+    by_category: Mapping[str, str]  # TikTok category id -> `a:<digest>`
+    none_selected: str  # `a*:<digest of every category's>`: no category rule selected the product
+    valid: frozenset[str]
+
+    def part(self, category_id: str | None) -> str:
+        if category_id is None:
+            return self.none_selected
+        return self.by_category.get(category_id, self.none_selected)
+
+
+def attribute_parts(config: Config) -> AttributeParts:
+    if not config.catalog_base_digest:
+        return AttributeParts({}, HAND_BUILT, frozenset({HAND_BUILT}))
+    mapping = config.attributes
+    by_category = {
+        category: "a:" + value_digest((category, mapping.product_attributes.get(category, ()),
+                                       mapping.size_charts.get(category), mapping.certifications.get(category, ())))
+        for category in sorted({rule.tiktok_category_id for rule in config.categories})}
+    every = "a*:" + value_digest((mapping.product_attributes, mapping.size_charts, mapping.certifications))
+    return AttributeParts(by_category, every, frozenset({*by_category.values(), every}))
+
+
+def mapped_category(config: Config, selected: int | None) -> str | None:
+    """The TikTok category id of the category rule at `selected` (None: no rule selected the product)."""
+    return None if selected is None else config.categories[selected].tiktok_category_id
 
 
 # The code a product's outcome depends on: the catalog model and its reading from Ecwid's JSON, the

@@ -1,17 +1,20 @@
 """The rules' outcome for the whole mirrored catalog, evaluating only what changed.
 
 Each product's outcome is stored in the state (`evaluations`) under the key it was evaluated with:
-the product's content hash (its Ecwid JSON), the digest of the config files the catalog rules read
-(all but rules/orders.yaml: an order rule edit keeps every evaluation; of rules/selling.yaml and
-mappings/categories.yaml only the rule that selected the product and the `when`s tried before it,
-see `engine.passes.evaluation_keys`), the category attributes' digest, the region and the store
+the product's content hash (its Ecwid JSON), the digest of what the catalog rules read of the config
+(never rules/orders.yaml: an order rule edit keeps every evaluation; of rules/selling.yaml and
+mappings/categories.yaml only the rule that selected the product and the `when`s tried before it, of
+mappings/attributes.yaml its category's mapping and what every product reads, of tokbridge.yaml the
+region: see `engine.passes.evaluation_keys`), the category attributes' digest, the region and the store
 details' digest (profile and category names, which products are converted with). A product whose
 key is unchanged is not decoded, not evaluated and its listing not read: the diff gets its intent
 and hashes (`StoredDesired`) and decodes the listing only if it must act on it. So a plan after a
 few Ecwid edits evaluates those few products, one after an edit of a selling policy or a category
-rule the products that rule can touch; an edit of another catalog config file or a renamed category re-evaluates
-every product (not narrowed down to single rules there yet); `full=True` (`plan --full`)
-re-evaluates everything.
+rule the products that rule can touch, one of a category's attribute mapping the products mapped to that
+category, one of tokbridge.yaml (but its region) or of the sync rules' relist, revise, drift and
+on-delete parts none; an edit of what every product reads (the listing templates, the list and stop
+rules, the brand, the sales attributes) or a renamed category re-evaluates every product;
+`full=True` (`plan --full`) re-evaluates everything.
 
 The catalog-wide check (a SKU used by two products) runs over the SKUs stored with each product,
 so it needs no product decoded either, and its outcome is never stored: it depends on other
@@ -31,9 +34,12 @@ from dataclasses import dataclass
 from engine.model.catalog import Product, UnreadableProduct
 from engine.model.listing import ActionRequired, CategoryRules, DesiredListing, ListingIntent, TikTokAttribute
 from engine.passes.evaluation_keys import (
+    AttributeParts,
     FirstMatchParts,
+    attribute_parts,
     base_digest,
     category_parts,
+    mapped_category,
     selected_category,
     selected_policy,
     selling_parts,
@@ -72,7 +78,7 @@ def evaluate_mirror(
     shared_part = (f"{base_digest(config)}|{attributes_digest(category_attributes)}|{rules_digest(category_rules)}"
                    f"|{region.value}|{runtime.details_digest}")
     suffix = "|" + hashlib.sha256(shared_part.encode()).hexdigest()
-    parts = (selling_parts(config), category_parts(config))
+    parts = (selling_parts(config), category_parts(config), attribute_parts(config))
     with collection_paused():
         index = runtime.state.mirror_index()
         stored = {} if full else runtime.state.evaluation_index()
@@ -108,11 +114,12 @@ def collection_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _holds(key: str, head: str, parts: tuple[FirstMatchParts, FirstMatchParts]) -> bool:
-    """Whether a stored key still holds: same product content and base, and the selling policy and
-    category rule parts it was evaluated under unchanged (`engine.passes.evaluation_keys`)."""
-    stored_head, selling, category = key.rsplit("|", 2)
-    return stored_head == head and selling in parts[0].valid and category in parts[1].valid
+def _holds(key: str, head: str, parts: tuple[FirstMatchParts, FirstMatchParts, AttributeParts]) -> bool:
+    """Whether a stored key still holds: same product content and base, and the selling policy, category
+    rule and category attribute parts it was evaluated under unchanged (`engine.passes.evaluation_keys`)."""
+    stored_head, selling, category, attributes = key.rsplit("|", 3)
+    return (stored_head == head and selling in parts[0].valid and category in parts[1].valid
+            and attributes in parts[2].valid)
 
 
 def _assemble(
@@ -152,7 +159,7 @@ def _evaluate(
     products = runtime.products(ids)
     profile = runtime.mirror.profile
     assert profile is not None  # runtime.products loads the store details
-    selling, categories = selling_parts(config), category_parts(config)
+    selling, categories, mapped = selling_parts(config), category_parts(config), attribute_parts(config)
     found: dict[int, tuple[StoredEvaluation, str, DesiredListing | None]] = {}
     for pid in ids:
         product = products[pid]
@@ -164,7 +171,8 @@ def _evaluate(
                 config, product, profile=profile, category_attributes=category_attributes,
                 region=config.settings.region), category_rules, category_attributes)
             policy, category = selected_policy(config, product), selected_category(config, product)
-        found[pid] = _stored(outcome, f"{index[pid][0]}{suffix}{selling.part(policy)}|{categories.part(category)}")
+        found[pid] = _stored(outcome, f"{index[pid][0]}{suffix}{selling.part(policy)}|{categories.part(category)}"
+                                      f"|{mapped.part(mapped_category(config, category))}")
     runtime.mirror.forget(ids)  # converted for this evaluation only: memory stays bounded by the batch
     return found
 

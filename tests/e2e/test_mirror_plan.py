@@ -3,7 +3,8 @@
 Each example builds a world (both sandboxes on 127.0.0.1), links part of the catalog in the state,
 and then runs rounds: random merchant edits in the Ecwid sandbox (prices, stock, names, enabling,
 new products, deleted products, new variations, a renamed category), sometimes a config edit (a
-price rule, or the order rules the catalog evaluation does not read), and a
+price rule, a category rule, the sync rules, the attribute mappings, tokbridge.yaml, or the order
+rules the catalog evaluation does not read), our clock off Ecwid's by a skew, and a
 clock step that is often zero (an edit in the same second as the last read: Ecwid's dates have one
 second resolution). After every round a fresh runtime (a new `tokbridge plan` process: only the
 state carries over) plans from the state's mirror, asking Ecwid only what changed; the oracle reads
@@ -40,6 +41,7 @@ from engine.rules.evaluation import attributes_digest
 from engine.runtime import Runtime
 from engine.sandbox.ecwid.core import EcwidApiError
 from engine.sandbox.tiktok.clock import ManualClock
+from engine.sandbox.tiktok.data import SIZE_CHART_TEMPLATES
 from tests.e2e.world import World, make_world
 
 N_PRODUCTS = 12
@@ -64,9 +66,37 @@ EDITS = st.one_of(
     st.tuples(st.just("new policy"), st.integers(0, 99), st.integers(1, 3)),
     st.tuples(st.just("category config"), st.integers(0, 99), st.sampled_from(list(CATEGORY_WHENS))),
     st.tuples(st.just("orders config"), st.integers(0, 99), st.integers(0, 9)),
+    st.tuples(st.just("rules/sync.yaml"), st.integers(0, 99), st.integers(0, 9)),
+    st.tuples(st.just("mappings/attributes.yaml"), st.integers(0, 99), st.integers(0, 9)),
+    st.tuples(st.just("tokbridge.yaml"), st.integers(0, 99), st.integers(0, 9)),
 )
-ROUNDS = st.lists(st.tuples(st.lists(EDITS, max_size=4), st.sampled_from([0, 0, 1, 30, 61, 3_601])),
+SHIRT_CHART = f'"601226": {{ template_id: "{next(iter(SIZE_CHART_TEMPLATES))}" }}\n'  # world.py's, last line
+# Edits of the other config files: per file, aspects (picked by an edit's index), each a cycle of texts
+# (its value picks the next). Some change every product's outcome (the list rule, the title, the
+# brand), some one category's products (its product attributes or size chart), some none (relist,
+# drift, intervals, guardrails).
+CONFIG_CYCLES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "rules/sync.yaml": (
+        ("  min_quantity: 1\n  save_mode", "  min_quantity: 2\n  save_mode"),
+        ("after_manual_stop: false", "after_manual_stop: true "),
+        ('title: "{{ product.name }}"', 'title: "{{ product.name }} !"'),
+        ("drift: revert", "drift: adopt "),
+    ),
+    "mappings/attributes.yaml": (
+        ("product.attributes.Material | default('Cotton')", "'Linen'"),
+        (SHIRT_CHART, SHIRT_CHART + "  \"601591\": { image: \"'https://example.com/chart.png'\" }\n"),
+        ("Brand | default('')", "Brand | default('Acme')"),
+    ),
+    "tokbridge.yaml": (
+        ("poll_ecwid_seconds: 60", "poll_ecwid_seconds: 90"),
+        ("max_price_drop_percent: 30", "max_price_drop_percent: 45"),
+        ("  port: 8787", "  port: 8788"),
+    ),
+}
+ROUNDS = st.lists(st.tuples(st.lists(EDITS, max_size=4), st.sampled_from([0, 0, 1, 2, 3, 30, 61, 3_601])),
                   min_size=1, max_size=4)
+# Our clock against Ecwid's: the mirror must read Ecwid's dates by Ecwid's clock whatever ours says.
+SKEWS = st.sampled_from([0, 0, -90, 90, 7_200])
 
 
 @contextmanager
@@ -80,8 +110,9 @@ def mirrored_world(n_products: int = N_PRODUCTS) -> Iterator[tuple[World, Manual
         yield world, clock
 
 
-def _runtime(world: World, clock: ManualClock, **options: Any) -> Runtime:
-    return world.runtime(clock=clock.now, **options)
+def _runtime(world: World, clock: ManualClock, skew: float = 0, **options: Any) -> Runtime:
+    """A fresh runtime whose clock is `skew` seconds off the Ecwid sandbox's."""
+    return world.runtime(clock=(lambda: clock.now() + skew) if skew else clock.now, **options)
 
 
 def _link_some(world: World, clock: ManualClock) -> None:
@@ -157,12 +188,16 @@ def _edit(world: World, edit: tuple[str, int, Any], reserve: list[int]) -> None:
         elif kind == "clearance config":  # the first policy only: the products it selects
             _edit_selling(world, "- percent: -", f"- percent: -{value} #", count=1)
         elif kind == "new policy":  # a policy above the catch-all: the products it or the catch-all selects
-            _edit_selling(world, "  - name: default\n", _extra_policy(index, value) + "  - name: default\n", count=1)
+            added = (world.root / "rules" / "selling.yaml").read_text().count("- name: extra-")  # names are unique
+            _edit_selling(world, "  - name: default\n", _extra_policy(index, value, added) + "  - name: default\n",
+                          count=1)
         elif kind == "category config":  # the first rule: the products it or the catch-all maps
             path = world.root / "mappings" / "categories.yaml"
             text = path.read_text()
             current = next(w for w in sorted(CATEGORY_WHENS, key=len, reverse=True) if f'when: "{w}"' in text)
             path.write_text(text.replace(f'when: "{current}"', f'when: "{value}"', 1))
+        elif kind in CONFIG_CYCLES:
+            cycle_config(world, kind, index, value)
         elif kind == "orders config":  # a file the catalog rules never read: stored evaluations stay
             with (world.root / "rules" / "orders.yaml").open("a") as orders:
                 orders.write(f"# edited {value}\n")
@@ -170,15 +205,25 @@ def _edit(world: World, edit: tuple[str, int, Any], reserve: list[int]) -> None:
         pass  # an edit Ecwid refuses (a SKU taken twice) is simply not made
 
 
+def cycle_config(world: World, name: str, aspect: int, value: int) -> None:
+    """Set one aspect of a config file (`CONFIG_CYCLES`) to the text `value` picks."""
+    cycles = CONFIG_CYCLES[name]
+    texts = cycles[aspect % len(cycles)]
+    path = world.root / name
+    text = path.read_text()
+    current = next(t for t in sorted(texts, key=len, reverse=True) if t in text)
+    path.write_text(text.replace(current, texts[value % len(texts)], 1))
+
+
 def _edit_selling(world: World, old: str, new: str, *, count: int) -> None:
     path = world.root / "rules" / "selling.yaml"
     path.write_text(path.read_text().replace(old, new, count))
 
 
-def _extra_policy(index: int, value: int) -> str:
+def _extra_policy(index: int, value: int, number: int = 0) -> str:
     """A policy selecting some products (by stock or by price), with its own markup."""
     when = f"product.quantity > {index % 30}" if value % 2 else f"product.price > {index}"
-    return (f"  - name: extra-{index}-{value}\n    when: \"{when}\"\n"
+    return (f"  - name: extra-{index}-{value}-{number}\n    when: \"{when}\"\n"
             f"    price:\n      modifiers:\n        - percent: {value}\n    quantity:\n      source: stock\n")
 
 
@@ -201,17 +246,18 @@ def _same(incremental: Plan, full: Plan) -> None:
 
 @pytest.mark.slow  # a world per example: minutes on two busy cores
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rounds=ROUNDS)
-def test_incremental_plan_equals_full_plan(rounds: list[tuple[list[tuple[str, int, Any]], int]]) -> None:
+@given(rounds=ROUNDS, skew=SKEWS)
+def test_incremental_plan_equals_full_plan(rounds: list[tuple[list[tuple[str, int, Any]], int]],
+                                           skew: float) -> None:
     with mirrored_world() as (world, clock):
         reserve = [1]
-        with _runtime(world, clock) as runtime:
+        with _runtime(world, clock, skew) as runtime:
             _same(plan_catalog(runtime), _oracle(world, runtime))  # the first plan reads everything
         for edits, step in rounds:
             for edit in edits:
                 _edit(world, edit, reserve)
             clock.advance(step)
-            with _runtime(world, clock) as runtime:
+            with _runtime(world, clock, skew) as runtime:
                 _same(plan_catalog(runtime), _oracle(world, runtime))
 
 
@@ -319,3 +365,79 @@ def test_new_evaluating_code_re_evaluates_the_catalog_once(monkeypatch: pytest.M
         monkeypatch.setattr(evaluation_keys, "engine_digest", lambda: "an-upgraded-engine")
         assert _evaluated(world, clock) == len(_full_catalog(world).products)
         assert _evaluated(world, clock) == 0
+
+
+class _EditOnRequest(httpx.HTTPTransport):
+    """Makes a merchant edit just before Ecwid answers the first request matching `when`: an edit during a
+    read, between its latest-stats and its product pages or after them."""
+
+    def __init__(self, when: Callable[[httpx.Request], bool], edit: Callable[[], None]) -> None:
+        super().__init__()
+        self._when, self._edit = when, edit
+        self.edited = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.edited and self._when(request):
+            self._edit()
+            self.edited = True
+        return super().handle_request(request)
+
+
+def _changed_pages(request: httpx.Request) -> bool:
+    return request.url.path.endswith("/products") and "updatedFrom" in request.url.params
+
+
+def _deleted(request: httpx.Request) -> bool:
+    return request.url.path.endswith("/products/deleted")
+
+
+@pytest.mark.parametrize("when", [_changed_pages, _deleted], ids=["before the changed pages", "after them"])
+@pytest.mark.parametrize("skew", [0, -90, 7_200], ids=["no skew", "our clock behind", "our clock ahead"])
+def test_an_edit_during_a_read_or_in_its_second_is_seen_by_the_next_plan(
+        when: Callable[[httpx.Request], bool], skew: float) -> None:
+    """Edits in the same second as a read (during it, before or after its product pages, and just after it,
+    the clock not moving), whichever way our clock is off Ecwid's: the next plans see every one."""
+    with mirrored_world(n_products=20) as (world, clock):
+        sandbox = world.ecwid.sandbox
+        ids = sorted(sandbox.products)
+        with _runtime(world, clock, skew) as runtime:
+            plan_catalog(runtime)
+        clock.advance(5)
+        sandbox.admin_update_product(ids[1], quantity=4)  # makes the next plan read changes
+        transport = _EditOnRequest(when, lambda: sandbox.admin_update_product(ids[2], price=55))
+        with _runtime(world, clock, skew, ecwid_transport=transport) as runtime:
+            plan_catalog(runtime)
+        assert transport.edited
+        sandbox.admin_update_product(ids[3], price=66)  # the same second as that read
+        for step in (0, 1, 1, 61):
+            clock.advance(step)
+            with _runtime(world, clock, skew) as runtime:
+                _same(plan_catalog(runtime), _oracle(world, runtime))
+                _mirror_is_ecwid(world, runtime)
+
+
+@pytest.mark.parametrize("gap", [1, 2, 30, 59], ids=lambda gap: f"{gap} s later")
+def test_edits_inside_the_old_overlap_window_cost_no_page_and_are_seen(gap: int) -> None:
+    """Two rounds of 60 edits, the second `gap` seconds after the first round's plan (inside the 60 s the
+    read used to reach back): the second plan reads its 60 changes and the first round's margin apart, one
+    page each (latest-stats, two pages, the deleted products: 4 requests), and plans what a full read plans."""
+    with mirrored_world(n_products=130) as (world, clock):
+        sandbox = world.ecwid.sandbox
+        ids = sorted(sandbox.products)
+        with _runtime(world, clock) as runtime:
+            plan_catalog(runtime)
+        clock.advance(10)
+        for pid in ids[:60]:
+            sandbox.admin_update_product(pid, quantity=5)
+        clock.advance(1)  # the plan a second after the edits: they are settled when it reads them
+        with _runtime(world, clock) as runtime:
+            _same(plan_catalog(runtime), _oracle(world, runtime))
+        clock.advance(gap)
+        for pid in ids[60:120]:
+            sandbox.admin_update_product(pid, quantity=6)
+        clock.advance(1)
+        with _runtime(world, clock) as runtime:
+            plan = plan_catalog(runtime)
+            assert runtime.ecwid.request_count == 4
+            _same(plan, _oracle(world, runtime))
+            _mirror_is_ecwid(world, runtime)

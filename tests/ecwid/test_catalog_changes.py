@@ -3,9 +3,11 @@ against the Ecwid sandbox over sockets, and the documentation's sample answers t
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from engine.ecwid import EcwidClient
+from engine.ecwid.client import server_date
 from engine.ecwid.converters import ConversionError, catalog_stats_from_json, ecwid_date
 from engine.model.catalog import CatalogStats
 from engine.sandbox.ecwid import start_ecwid_sandbox
@@ -75,3 +77,18 @@ def test_deleted_products_are_paged_like_every_list(clock: FakeClock) -> None:
         page = client._request("GET", "/products/deleted", params={"limit": 500, "offset": 110})
         assert (page["total"], page["count"], page["limit"]) == (120, 10, 100)
         assert set(page["items"][0]) == {"id", "date"}
+
+
+def test_latest_stats_carry_ecwid_s_clock_from_its_date_header(clock: FakeClock) -> None:
+    """The mirror's read mark is Ecwid's clock (the answer's HTTP `Date`), never ours: the sandbox dates its
+    answers by its own clock, and an answer with no single readable `Date` gives None (our clock's margins)."""
+    with start_ecwid_sandbox(n_products=2, seed=1, clock=clock) as running, \
+            EcwidClient(running.base_url, running.store_id, running.token, clock=clock, sleep=clock.sleep) as client:
+        clock.now += 3_600.7
+        assert client.latest_stats().answered_at == int(clock.now)
+        for headers in ({}, {"Date": "not a date"}):
+            answer = httpx.Response(200, headers=headers)
+            assert server_date(answer) is None
+        twice = httpx.Response(200, headers=[("Date", "Wed, 02 Dec 2026 15:55:18 GMT")] * 2)
+        assert server_date(twice) is None
+        assert server_date(httpx.Response(200, headers={"Date": "Wed, 02 Dec 2026 15:55:18 GMT"})) == 1796226918

@@ -22,6 +22,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any
 
 from starlette.applications import Starlette
@@ -226,14 +227,19 @@ class EcwidSandbox:
                     except json.JSONDecodeError as exc:
                         raise bad(f"Request body is not valid JSON: {exc.msg}") from None
                 result = self._dispatch(request.method, parts[1:], request.query_params, body, token)
-            return JSONResponse(result)
+            return JSONResponse(result, headers=self._dated())
         except RateLimited as limited:
             return Response(error_body(429, "Rate limit exceeded: 600 requests per minute per token",
                                        "RATE_LIMITED"), status_code=429, media_type="application/json",
-                            headers={"Retry-After": str(limited.retry_after)})
+                            headers={"Retry-After": str(limited.retry_after), **self._dated()})
         except EcwidApiError as err:
             return Response(error_body(err.status, err.message, err.code), status_code=err.status,
-                            media_type="application/json")
+                            media_type="application/json", headers=self._dated())
+
+    def _dated(self) -> dict[str, str]:
+        """The HTTP `Date` of an answer, by the sandbox's clock (the one its product dates come from), as
+        Ecwid's servers date theirs: the mirror reads Ecwid's clock from it, never trusting its own."""
+        return {"Date": formatdate(self.clock(), usegmt=True)}
 
     def _dispatch(self, method: str, path: list[str], params: Any, body: Any, token: Token) -> Any:
         for route, pattern in self._routes:
@@ -312,7 +318,7 @@ def start_ecwid_sandbox(*, n_products: int = 0, seed: int = 0, catalog: SeedCata
                         port: int = 0, **options: Any) -> RunningEcwidSandbox:
     """Bind, seed (a loaded catalog, or `n_products` generated ones), and serve on 127.0.0.1."""
     sandbox = EcwidSandbox(**options)
-    server = ServerThread(sandbox.app, port=port)
+    server = ServerThread(sandbox.app, port=port, date_header=False)  # the sandbox's own clock dates answers
     if catalog is not None:
         sandbox.load(catalog)
     elif n_products:

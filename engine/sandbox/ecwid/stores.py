@@ -79,7 +79,7 @@ def serve_ecwid_stores(count: int, *, n_products: int = 0, first_store_id: int =
                        **options: Any) -> Iterator[EcwidStores]:
     """`count` stores (ids from `first_store_id`), each seeded with its own `n_products`, on one port."""
     stores = EcwidStores()
-    server = ServerThread(stores)
+    server = ServerThread(stores, date_header=False)  # each store's sandbox dates its answers
     stores.url = server.url
     for index in range(count):
         sandbox = stores.add(EcwidSandbox(store_id=first_store_id + index, **options))
