@@ -45,7 +45,7 @@ from engine.model.listing import (
     desired_sku,
 )
 from engine.rules import attributes, category, listing, preflight, selling, sync
-from engine.rules.problems import ActionRequiredError, skus_of
+from engine.rules.problems import ActionRequiredError, Memo, skus_of
 
 T = TypeVar("T")
 ECWID_DATA = "ecwid data"  # the rule of a product whose Ecwid data cannot be read at all
@@ -97,20 +97,42 @@ def attributes_digest(category_attributes: Mapping[str, Sequence[TikTokAttribute
 
 
 def _content_hash(content: _Content) -> str:
-    """sha256 of the content fields as one tuple of plain values: its repr is built in C, whereas the
-    dataclasses' generated __repr__ costs a Python call per value."""
+    """sha256 of the repr of the content fields as one tuple of plain values::
+
+        (title, description, category_id, brand, main_images, ((id, name, values), ...),
+         (weight, unit) | None, (length, width, height, unit) | None)
+
+    The repr of a tuple is its items' reprs joined, so it is written here from the parts: the three
+    parts that are shared objects across a catalog (engine.rules.attributes and engine.rules.listing
+    make each attribute set, weight and size once) are written once each (`_shared_repr`)."""
     weight, size = content.package_weight, content.package_dimensions
-    plain = (
-        content.title,
-        content.description,
-        content.category_id,
-        content.brand,
-        content.main_images,
-        tuple((a.id, a.name, a.values) for a in content.product_attributes),
-        None if weight is None else (weight.value, weight.unit),
-        None if size is None else (size.length, size.width, size.height, size.unit),
+    own = repr((content.title, content.description, content.category_id, content.brand, content.main_images))
+    text = (
+        f"{own[:-1]}, {_shared_repr(content.product_attributes, _attributes_plain)}, "
+        f"{'None' if weight is None else _shared_repr(weight, _weight_plain)}, "
+        f"{'None' if size is None else _shared_repr(size, _size_plain)})"
     )
-    return hashlib.sha256(repr(plain).encode()).hexdigest()
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _attributes_plain(attributes: tuple[ProductAttribute, ...]) -> object:
+    return tuple((a.id, a.name, a.values) for a in attributes)
+
+
+def _weight_plain(weight: PackageWeight) -> object:
+    return weight.value, weight.unit
+
+
+def _size_plain(size: PackageDimensions) -> object:
+    return size.length, size.width, size.height, size.unit
+
+
+# repr of each shared part's plain values, by the part (engine.rules.problems.Memo: by identity, bounded)
+_SHARED_REPRS: Memo[str] = Memo()
+
+
+def _shared_repr(part: T, plain: Callable[[T], object]) -> str:
+    return _SHARED_REPRS.get(part) or _SHARED_REPRS.put(part, None, repr(plain(part)))
 
 
 class _Problems:

@@ -64,18 +64,23 @@ def to_decimal(value: Any, *, what: str, rule: str, sku: str = "") -> Decimal:
     """A number from an expression result; bool and non-numbers are the merchant's error, not a crash."""
     if isinstance(value, Decimal):
         return value
-    problem = ActionRequiredError(
+    if isinstance(value, bool) or value is None:
+        raise _not_a_number(value, what=what, rule=rule, sku=sku)
+    if type(value) is int:  # `... else 0`: exact, and the usual non-Decimal result (no text round trip)
+        return Decimal(value)
+    try:
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+    except InvalidOperation:
+        raise _not_a_number(value, what=what, rule=rule, sku=sku) from None
+
+
+def _not_a_number(value: Any, *, what: str, rule: str, sku: str) -> ActionRequiredError:
+    return ActionRequiredError(
         rule=rule,
         reason=f"{what} is {value!r}, not a number",
         fix=f"make the expression at {rule} return a number",
         sku=sku,
     )
-    if isinstance(value, bool) or value is None:
-        raise problem
-    try:
-        return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise problem from None
 
 
 def product_as_variant(product: Product) -> Variant:
