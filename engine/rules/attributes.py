@@ -56,6 +56,9 @@ def _brand_trace(expression: Expression, text: str) -> Trace:
 def _values(value: object) -> tuple[str, ...]:
     if value is None:
         return ()
+    if type(value) is str:  # the usual attribute: the loop below for one item, without its generators
+        text = value.strip()
+        return (text,) if text else ()
     items = value if isinstance(value, list | tuple) else (value,)
     return tuple(text for text in (str(item).strip() for item in items if item is not None) if text)
 

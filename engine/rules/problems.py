@@ -137,9 +137,20 @@ class Memo(Generic[_V]):
 
 
 _MEMOS: list[Memo[Any]] = []
+_TABLES: list[dict[Any, Any]] = []
+_Table = TypeVar("_Table", bound=dict[Any, Any])
+
+
+def remembered(table: _Table) -> _Table:
+    """`table`, a memo dict its module keeps itself (looked up in line on a hot path), emptied by
+    `forget_memos` with every Memo."""
+    _TABLES.append(table)
+    return table
 
 
 def forget_memos() -> None:
-    """Empty every Memo (a benchmark's cold start; results never depend on them)."""
+    """Empty every Memo and `remembered` table (a benchmark's cold start; results never depend on them)."""
     for memo in _MEMOS:
         memo.clear()
+    for table in _TABLES:
+        table.clear()

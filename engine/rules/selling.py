@@ -61,9 +61,16 @@ _ENDINGS = frozenset({Rounding.END_99, Rounding.END_95, Rounding.END_X9})
 
 def select(config: Config, product: Product) -> SellingPolicy:
     """The first policy whose `when` matches this product."""
+    names = {"product": product}  # one dict for every policy's `when` (`run`, in line: expressions never change it)
     for policy in config.selling:
-        if policy.when is None or run(policy.when, policy.ref, default=FILE, product=product):
+        when = policy.when
+        if when is None:
             return policy
+        try:
+            if when.evaluate_names(names):
+                return policy
+        except ExpressionError as exc:
+            raise expression_failed(exc, rule=where(when, policy.ref, FILE)) from None
     raise ActionRequiredError(
         rule=FILE,
         reason="no selling policy matches",
@@ -477,6 +484,9 @@ class SkuTrace(Mapping[str, Trace]):
         return dict, (dict(self),)
 
 
+new_trace = object.__new__  # SkuTrace has no __new__ of its own: its instances are made by object's
+
+
 def shown_list_price(was: Decimal | None, price: Decimal, product: Product) -> Decimal | None:
     """The list price sent with a SKU priced `price`: none when a combination's is not above its price.
 
@@ -526,7 +536,10 @@ def _compile(policy: SellingPolicy) -> PolicyFunction:
         count, count_trace = outcome or quantity_of(product, variant)
         listed = None if list_source is None else list_price(policy, product, variant)
         was = None if listed is None else shown_list_price(listed, final, product)
-        return final, count, SkuTrace(policy, product, variant, count_trace), was
+        # `SkuTrace(policy, product, variant, count_trace)` without its __init__'s frame: one per SKU
+        trace = new_trace(SkuTrace)
+        trace._policy, trace._product, trace._variant, trace._quantity = policy, product, variant, count_trace
+        return final, count, trace, was
 
     return numbers
 
