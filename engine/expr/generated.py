@@ -74,7 +74,9 @@ _HELPERS: Mapping[str, Any] = {
     "_MISSING": _MISSING,
     "_DATA": _DATA_TYPES,
     "_MAPPINGS": _MAPPING_TYPES,
-    "_METHODS": _METHOD_TYPES,
+    # `type(x) in _METHODS` is `isinstance(x, closures._METHOD_TYPES)` without a call: neither type can be
+    # subclassed (tests/expr/test_generated.py checks that)
+    "_METHODS": frozenset(_METHOD_TYPES),
     "_deepcopy": copy.deepcopy,
     "_slice": slice,
     "_str_join": str_join,
@@ -216,7 +218,7 @@ class _Writer:
                 self.emit(f"{target} = _getattr({obj}, {attr})")
             with self.block("except _AttributeError:"):
                 self.emit(f"{target} = _env_getattr({obj}, {attr})")
-            with self.block("else:"), self.block(f"if _isinstance({target}, _METHODS):"):
+            with self.block("else:"), self.block(f"if _type({target}) in _METHODS:"):
                 self.emit(f"{target} = _env_getattr({obj}, {attr})")
         if not any(hasattr(mapping, node.attr) for mapping in _MAPPING_TYPES):
             with self.block(f"elif {kind} in _MAPPINGS:"):

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from jinja2.parser import Parser
 
 from engine.expr import _ENV, ExpressionError, compile_expression
+from engine.expr.closures import _METHOD_TYPES
 from engine.expr.generated import _HELPERS, FUNCTION_NAME, write_source
 from tests.examples import examples
 from tests.expr.test_closures import COVERED, FAILING, expressions, generated, jinja_only, outcome, product, variant
@@ -97,3 +98,11 @@ def test_any_string_literal_stays_a_constant(text: str) -> None:
 
 def test_the_token_check_sees_pasted_text() -> None:
     assert foreign_tokens("def _expression(names):\n    return os.system('id') + 1\n") == ["os", "system", "'id'", "1"]
+
+
+@pytest.mark.parametrize("kind", sorted(_METHOD_TYPES, key=str))
+def test_method_types_cannot_be_subclassed(kind: type) -> None:
+    """The generated getattr tests a value's exact type against these; `isinstance` would be the same
+    only while no subclass of them can exist."""
+    with pytest.raises(TypeError, match="not an acceptable base type"):
+        type("Sub", (kind,), {})
