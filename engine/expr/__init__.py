@@ -28,6 +28,7 @@ from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.expr.closures import Closure, compile_closure
+from engine.expr.generated import compile_function
 from engine.expr.limits import (
     GROWING_FILTERS,
     LOOP_FILTER,
@@ -449,11 +450,18 @@ def _template_parts(ast: nodes.Template, template: Any) -> tuple[str | Closure, 
             pass
         except Exception:  # folding itself fails (`{[]: 0}`): whatever Jinja makes of that, Jinja does
             return None
-        closure = compile_closure(child, environment=_ENV, template=template)
+        closure = _fast(child, template)
         if closure is None:
             return None
         parts.append(closure)
     return tuple(parts)
+
+
+def _fast(expr: nodes.Expr, template: Any) -> Closure | None:
+    """The fastest form of `expr` that keeps Jinja's outcome: one generated function (engine.expr.generated),
+    else the tree of closures (engine.expr.closures), else None (Jinja's own code runs it)."""
+    return compile_function(expr, environment=_ENV, template=template) or compile_closure(
+        expr, environment=_ENV, template=template)
 
 
 def _bounded_render(template: Any, names: Mapping[str, Any]) -> str:
@@ -506,7 +514,7 @@ def compile_expression(
     _flatten_globals(fn._template)
     # the same parse as Environment.compile_expression's, which succeeded just above
     parsed = Parser(_ENV, source, state="variable").parse_expression()
-    closure = compile_closure(parsed, environment=_ENV, template=fn._template)
+    closure = _fast(parsed, fn._template)
     counts_steps = any(isinstance(node, nodes.Filter | nodes.Call) for node in _walk(parsed))
     pure = not any(_draws_at_random(node) for node in _walk(parsed))
     return Expression(source=source, pos=pos, names=names, counts_steps=counts_steps, pure=pure, _fn=fn,

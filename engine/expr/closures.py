@@ -253,7 +253,7 @@ class _Builder:
             raise _Unsupported(symbol)  # our environment intercepts every arithmetic operator
         call_binop = self.env.call_binop
         constant = _folded(node.right)
-        if getattr(self.env, "floats_as_decimal", False) and isinstance(constant, float):
+        if decimal_shortcut(self.env, symbol, constant):
             # `cost_price * 1.2`: call_binop would turn 1.2 into Decimal('1.2') on every call; do it once
             apply = self.env.binop_table[symbol]
             exact = Decimal(repr(constant))
@@ -336,26 +336,34 @@ class _Builder:
         def call(names: Names) -> Any:
             func = target(names)
             positional = [arg(names) for arg in args]
-            keywords = {k: v(names) for k, v in kwargs}
-            if not env.is_safe_callable(func):
-                raise SecurityError(f"{func!r} is not safely callable")
-            check_call(func, positional, keywords)  # as the environment's `call` does on Jinja's path
-            formatting = _sandboxed_format(env, func)
-            if formatting is not None:
-                return formatting(positional, keywords)
-            # hasattr, not callable(): Context.call's own test, which an instance attribute passes
-            wrapped = hasattr(func, "__call__") and _PassArg.from_obj(func.__call__) is not None  # noqa: B004
-            if wrapped or _PassArg.from_obj(func) is not None:
-                # rare: the callable wants the render context, so give it a real one
-                return env.call(template.new_context(dict(names)), func, *positional, **keywords)
-            keywords.pop("_block_vars", None)  # Context.call drops these two before calling
-            keywords.pop("_loop_vars", None)
-            try:
-                return func(*positional, **keywords)
-            except StopIteration:
-                return env.undefined(_STOP_ITERATION)
+            return invoke(env, template, names, func, positional, {k: v(names) for k, v in kwargs})
 
         return call
+
+
+def invoke(
+    env: SandboxedEnvironment, template: Any, names: Names, func: Any, positional: list[Any], keywords: dict[str, Any]
+) -> Any:
+    """`func(*positional, **keywords)` from an expression, as the sandbox's `call` makes it: refused unless
+    safely callable, bounded (engine.expr.limits.check_call), `str.format` through the sandbox's formatter,
+    a callable that asks for the render context given a real one."""
+    if not env.is_safe_callable(func):
+        raise SecurityError(f"{func!r} is not safely callable")
+    check_call(func, positional, keywords)  # as the environment's `call` does on Jinja's path
+    formatting = _sandboxed_format(env, func)
+    if formatting is not None:
+        return formatting(positional, keywords)
+    # hasattr, not callable(): Context.call's own test, which an instance attribute passes
+    wrapped = hasattr(func, "__call__") and _PassArg.from_obj(func.__call__) is not None  # noqa: B004
+    if wrapped or _PassArg.from_obj(func) is not None:
+        # rare: the callable wants the render context, so give it a real one
+        return env.call(template.new_context(dict(names)), func, *positional, **keywords)
+    keywords.pop("_block_vars", None)  # Context.call drops these two before calling
+    keywords.pop("_loop_vars", None)
+    try:
+        return func(*positional, **keywords)
+    except StopIteration:
+        return env.undefined(_STOP_ITERATION)
 
 
 def _applying(
@@ -429,6 +437,13 @@ def _compared(left: nodes.Expr, first: Closure, op: str, test: Callable[[Any, An
     if op == "notin":
         return lambda names: first(names) not in right(names)
     return lambda names: test(first(names), right(names))
+
+
+def decimal_shortcut(env: SandboxedEnvironment, symbol: str, constant: object) -> bool:
+    """Whether `Decimal <symbol> <float literal>` may skip call_binop (the literal made Decimal once): only
+    where call_binop is exactly the money environment's, and never for `**`, whose exponent bound
+    (engine.expr.limits.check_repeat) must see every call."""
+    return getattr(env, "floats_as_decimal", False) and isinstance(constant, float) and symbol != "**"
 
 
 def _folded(node: nodes.Node) -> object:

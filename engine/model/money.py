@@ -14,7 +14,8 @@ CENT = Decimal("0.01")
 
 def cents(value: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
     """`value` rounded to two decimal places: Decimal("27.605") -> Decimal("27.61")."""
-    return value.quantize(CENT, rounding=rounding)
+    # the rounding by position: given by keyword, Decimal's C method parses its arguments at twice the cost
+    return value.quantize(CENT, rounding)
 
 
 def cents_text(value: Decimal, rounding: str = ROUND_HALF_UP) -> str:

@@ -56,6 +56,9 @@ def _brand_trace(expression: Expression, text: str) -> Trace:
 def _values(value: object) -> tuple[str, ...]:
     if value is None:
         return ()
+    if type(value) is str:  # the usual attribute: the loop below for one item, without its generators
+        text = value.strip()
+        return (text,) if text else ()
     items = value if isinstance(value, list | tuple) else (value,)
     return tuple(text for text in (str(item).strip() for item in items if item is not None) if text)
 
@@ -140,6 +143,7 @@ _SALES_MAX = 4096
 def forget_memos() -> None:
     _SALES.clear()
     _PLAIN.clear()
+    _PASSED.clear()
 
 
 def sales_attributes(mapping: AttributeMapping, product: Product, variant: Variant) -> tuple[SalesAttribute, ...]:
@@ -194,10 +198,29 @@ def _plain(attrs: tuple[SalesAttribute, ...]) -> tuple[tuple[tuple[str, str], ..
     return pairs, names
 
 
+# The outcome of the check depends only on the SKUs' sales attributes (the SKU names only word a
+# problem), and a catalog's products repeat the same few combinations, each one shared tuple
+# (`sales_attributes`): the combinations that passed are remembered. Keyed by the tuples' ids with the
+# tuples kept in the entry and compared (by identity first, so it costs nothing when they are the same
+# objects; equal values pass alike); cleared when full, so any catalog keeps it bounded.
+_PASSED: dict[tuple[int, ...], tuple[tuple[SalesAttribute, ...], ...]] = {}
+
+
 def check_sales_attributes(skus: Sequence[tuple[str, tuple[SalesAttribute, ...]]]) -> None:
     """TikTok's rules across a product's SKUs: <= 3 types, the same set on each, no duplicate values."""
     if len(skus) < 2 and not any(len(attrs) > MAX_SALES_ATTRIBUTES for _, attrs in skus):
         return
+    combinations = tuple([attrs for _, attrs in skus])
+    key = tuple(map(id, combinations))
+    if _PASSED.get(key) == combinations:
+        return
+    _check_sales_attributes(skus)  # raises for what TikTok refuses: never remembered
+    if len(_PASSED) >= _SALES_MAX:
+        _PASSED.clear()
+    _PASSED[key] = combinations
+
+
+def _check_sales_attributes(skus: Sequence[tuple[str, tuple[SalesAttribute, ...]]]) -> None:
     first_sku, first = skus[0]
     names = _plain(first)[1]
     if len(names) > MAX_SALES_ATTRIBUTES:

@@ -45,7 +45,7 @@ from engine.model.listing import (
     desired_sku,
 )
 from engine.rules import attributes, category, listing, preflight, selling, sync
-from engine.rules.problems import ActionRequiredError, skus_of
+from engine.rules.problems import ActionRequiredError, remembered, skus_of
 
 T = TypeVar("T")
 ECWID_DATA = "ecwid data"  # the rule of a product whose Ecwid data cannot be read at all
@@ -97,20 +97,46 @@ def attributes_digest(category_attributes: Mapping[str, Sequence[TikTokAttribute
 
 
 def _content_hash(content: _Content) -> str:
-    """sha256 of the content fields as one tuple of plain values: its repr is built in C, whereas the
-    dataclasses' generated __repr__ costs a Python call per value."""
-    weight, size = content.package_weight, content.package_dimensions
+    """sha256 of the repr of the content fields as one tuple of plain values::
+
+        (title, description, category_id, brand, main_images, ((id, name, values), ...),
+         (weight, unit) | None, (length, width, height, unit) | None)
+
+    The repr of a tuple is its items' reprs joined, so it is written here from the parts: the last three
+    are objects shared across a catalog (engine.rules.attributes and engine.rules.listing make each
+    attribute set, weight and size once), and their reprs are written once per such trio."""
+    shared = (content.product_attributes, content.package_weight, content.package_dimensions)
+    key = (id(shared[0]), id(shared[1]), id(shared[2]))
+    entry = _SHARED_REPRS.get(key)
+    # by identity (the entry keeps its objects, so a recycled id never matches): equal values can print
+    # apart (Decimal('0.30') == Decimal('0.3'))
+    if entry is not None and entry[0][0] is shared[0] and entry[0][1] is shared[1] and entry[0][2] is shared[2]:
+        rest = entry[1]
+    else:
+        rest = _shared_repr(*shared)
+        if len(_SHARED_REPRS) >= _SHARED_REPRS_MAX:
+            _SHARED_REPRS.clear()
+        _SHARED_REPRS[key] = (shared, rest)
+    own = repr((content.title, content.description, content.category_id, content.brand, content.main_images))
+    return hashlib.sha256(f"{own[:-1]}, {rest})".encode()).hexdigest()
+
+
+def _shared_repr(
+    attributes: tuple[ProductAttribute, ...], weight: PackageWeight | None, size: PackageDimensions | None
+) -> str:
+    """The reprs of the last three plain values of `_content_hash`'s tuple, joined as in its repr."""
     plain = (
-        content.title,
-        content.description,
-        content.category_id,
-        content.brand,
-        content.main_images,
-        tuple((a.id, a.name, a.values) for a in content.product_attributes),
+        tuple((a.id, a.name, a.values) for a in attributes),
         None if weight is None else (weight.value, weight.unit),
         None if size is None else (size.length, size.width, size.height, size.unit),
     )
-    return hashlib.sha256(repr(plain).encode()).hexdigest()
+    return repr(plain)[1:-1]
+
+
+_SharedParts = tuple[tuple[ProductAttribute, ...], PackageWeight | None, PackageDimensions | None]
+# by the ids of the three shared parts; bounded (cleared when full) and emptied by forget_memos
+_SHARED_REPRS: dict[tuple[int, int, int], tuple[_SharedParts, str]] = remembered({})
+_SHARED_REPRS_MAX = 4096
 
 
 class _Problems:
@@ -221,9 +247,10 @@ def _skus(config: Config, product: Product, problems: _Problems) -> tuple[Desire
     if len(problems.items) > before:
         return None
     if product.variants:
-        labelled = [(sku.seller_sku, sku.sales_attributes) for sku in result]
-        problems.attempt(partial(attributes.check_sales_attributes, labelled))
-        if len(problems.items) > before:
+        try:  # `problems.attempt` in line: no partial and no frame per product
+            attributes.check_sales_attributes([(sku.seller_sku, sku.sales_attributes) for sku in result])
+        except ActionRequiredError as exc:
+            problems.add(exc)
             return None
     return tuple(result)
 

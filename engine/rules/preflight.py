@@ -43,6 +43,7 @@ from engine.model.listing import (
     ActionRequired,
     CategoryRules,
     DesiredListing,
+    DesiredSku,
     ListingIntent,
     ProductAttribute,
     RequirementCondition,
@@ -125,12 +126,39 @@ def _shape(attributes: tuple[SalesAttribute, ...]) -> tuple[tuple[tuple[str, str
     return pairs, shape
 
 
+def forget_memos() -> None:
+    """Empty the shape and combination memos (a benchmark's cold start; results never depend on them)."""
+    _SHAPES.clear()
+    _FITTING.clear()
+
+
+# The SKUs' sales attributes that passed `_combinations`, by the ids of their shared tuples with the
+# tuples kept in the entry and compared (by identity first: the same objects cost nothing; equal values
+# pass alike); cleared when full. A catalog repeats the same few combinations.
+_FITTING: dict[tuple[int, ...], tuple[tuple[SalesAttribute, ...], ...]] = {}
+
+
 def _skus(listing: DesiredListing) -> list[ActionRequiredError]:
     found = []
     skus = listing.skus
     if not 1 <= len(skus) <= MAX_SKUS:
         found.append(_problem(f"{len(skus)} SKUs; TikTok takes 1-{MAX_SKUS}",
                               "split the product in Ecwid or remove combinations"))
+    combinations = tuple([sku.sales_attributes for sku in skus])
+    key = tuple(map(id, combinations))
+    if _FITTING.get(key) == combinations:
+        return found
+    problems = _combinations(skus)
+    if not problems:
+        if len(_FITTING) >= _SHAPES_MAX:
+            _FITTING.clear()
+        _FITTING[key] = combinations
+    return found + problems
+
+
+def _combinations(skus: Sequence[DesiredSku]) -> list[ActionRequiredError]:
+    """What TikTok refuses in the SKUs' sales attributes together: different sets, too many, a repeat."""
+    found = []
     shapes: set[tuple[str, ...]] = set()
     combos: list[tuple[tuple[str, str], ...]] = []
     for sku in skus:  # one pass: a SKU's shape is the names of its sorted (name, value) pairs

@@ -64,18 +64,23 @@ def to_decimal(value: Any, *, what: str, rule: str, sku: str = "") -> Decimal:
     """A number from an expression result; bool and non-numbers are the merchant's error, not a crash."""
     if isinstance(value, Decimal):
         return value
-    problem = ActionRequiredError(
+    if isinstance(value, bool) or value is None:
+        raise _not_a_number(value, what=what, rule=rule, sku=sku)
+    if type(value) is int:  # `... else 0`: exact, and the usual non-Decimal result (no text round trip)
+        return Decimal(value)
+    try:
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+    except InvalidOperation:
+        raise _not_a_number(value, what=what, rule=rule, sku=sku) from None
+
+
+def _not_a_number(value: Any, *, what: str, rule: str, sku: str) -> ActionRequiredError:
+    return ActionRequiredError(
         rule=rule,
         reason=f"{what} is {value!r}, not a number",
         fix=f"make the expression at {rule} return a number",
         sku=sku,
     )
-    if isinstance(value, bool) or value is None:
-        raise problem
-    try:
-        return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise problem from None
 
 
 def product_as_variant(product: Product) -> Variant:
@@ -132,9 +137,20 @@ class Memo(Generic[_V]):
 
 
 _MEMOS: list[Memo[Any]] = []
+_TABLES: list[dict[Any, Any]] = []
+_Table = TypeVar("_Table", bound=dict[Any, Any])
+
+
+def remembered(table: _Table) -> _Table:
+    """`table`, a memo dict its module keeps itself (looked up in line on a hot path), emptied by
+    `forget_memos` with every Memo."""
+    _TABLES.append(table)
+    return table
 
 
 def forget_memos() -> None:
-    """Empty every Memo (a benchmark's cold start; results never depend on them)."""
+    """Empty every Memo and `remembered` table (a benchmark's cold start; results never depend on them)."""
     for memo in _MEMOS:
         memo.clear()
+    for table in _TABLES:
+        table.clear()

@@ -41,12 +41,12 @@ from engine.config.types import (
     Rounding,
     SellingPolicy,
 )
-from engine.expr import Expression
+from engine.expr import Expression, ExpressionError
 from engine.model.catalog import Product, Variant
 from engine.model.listing import RuleRef, Trace
 from engine.model.money import CENT, cents, cents_text
-from engine.rules import attributes, listing, problems
-from engine.rules.problems import ActionRequiredError, run, to_decimal, where
+from engine.rules import attributes, listing, preflight, problems
+from engine.rules.problems import ActionRequiredError, expression_failed, run, to_decimal, where
 
 FILE = "rules/selling.yaml"
 ONE = Decimal(1)
@@ -61,9 +61,16 @@ _ENDINGS = frozenset({Rounding.END_99, Rounding.END_95, Rounding.END_X9})
 
 def select(config: Config, product: Product) -> SellingPolicy:
     """The first policy whose `when` matches this product."""
+    names = {"product": product}  # one dict for every policy's `when` (`run`, in line: expressions never change it)
     for policy in config.selling:
-        if policy.when is None or run(policy.when, policy.ref, default=FILE, product=product):
+        when = policy.when
+        if when is None:
             return policy
+        try:
+            if when.evaluate_names(names):
+                return policy
+        except ExpressionError as exc:
+            raise expression_failed(exc, rule=where(when, policy.ref, FILE)) from None
     raise ActionRequiredError(
         rule=FILE,
         reason="no selling policy matches",
@@ -100,6 +107,8 @@ def _number(value: Decimal | Expression, ref: RuleRef, what: str, product: Produ
     result = run(value, ref, default=FILE, sku=variant.sku, product=product, variant=variant)
     if isinstance(result, Decimal):
         return result
+    if type(result) is int:  # `... else 0`: to_decimal's value, without working out the rule's name
+        return Decimal(result)
     return to_decimal(result, what=what, rule=where(value, ref, FILE), sku=variant.sku)
 
 
@@ -146,15 +155,15 @@ def _modify(value: Decimal, kind: ModifierKind, amount: Decimal, traced: bool) -
 def round_ending(value: Decimal, rounding: Rounding) -> Decimal:
     """Apply a rounding ending (see the module docstring for what each one does)."""
     if rounding is Rounding.END_99:
-        return value.to_integral_value(rounding=ROUND_FLOOR) + _CENTS_99
+        return value.to_integral_value(ROUND_FLOOR) + _CENTS_99
     if rounding is Rounding.END_95:
-        return value.to_integral_value(rounding=ROUND_FLOOR) + _CENTS_95
+        return value.to_integral_value(ROUND_FLOOR) + _CENTS_95
     if rounding is Rounding.END_X9:
-        return value.quantize(_TENTH, rounding=ROUND_FLOOR) + _CENTS_09
+        return value.quantize(_TENTH, ROUND_FLOOR) + _CENTS_09
     if rounding is Rounding.WHOLE:
-        return value.quantize(ONE, rounding=ROUND_HALF_UP)
+        return value.quantize(ONE, ROUND_HALF_UP)
     if rounding is Rounding.NEAREST10:
-        return (value / TEN).quantize(ONE, rounding=ROUND_HALF_UP) * TEN
+        return (value / TEN).quantize(ONE, ROUND_HALF_UP) * TEN
     return value
 
 
@@ -318,7 +327,7 @@ def _whole(value: object, *, rule: str, sku: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     number = to_decimal(value, what="quantity", rule=rule, sku=sku)
-    return int(number.to_integral_value(rounding=ROUND_FLOOR))
+    return int(number.to_integral_value(ROUND_FLOOR))
 
 
 # Stock-based quantities depend only on the policy, the unlimited flag and the stock count, and the
@@ -331,8 +340,8 @@ _QUANTITIES_MAX = 65536
 
 def forget_memos() -> None:
     """Empty the price and quantity memos (and engine.rules.listing's package ones, engine.rules.attributes'
-    sales attribute ones), so a benchmark times a
-    cold start (results never depend on them)."""
+    sales attribute ones, engine.rules.preflight's, every engine.rules.problems.Memo), so a benchmark times
+    a cold start (results never depend on them)."""
     _COMPILED.clear()
     _PRICE_PREFIXES.clear()
     _QUANTITIES.clear()
@@ -341,6 +350,7 @@ def forget_memos() -> None:
     _REPLAYABLE.clear()
     listing.forget_memos()
     attributes.forget_memos()
+    preflight.forget_memos()
     problems.forget_memos()
 
 
@@ -385,7 +395,7 @@ def _quantity_steps(policy: SellingPolicy, count: int, steps: list[str], *, unli
     rules = policy.quantity
     if not (unlimited and rules.source == "stock"):
         if rules.percent != 100:
-            count = int((Decimal(count) * rules.percent / HUNDRED).to_integral_value(rounding=ROUND_FLOOR))
+            count = int((Decimal(count) * rules.percent / HUNDRED).to_integral_value(ROUND_FLOOR))
             steps.append(f"{rules.percent}% {count}")
         if rules.reserve:
             count -= rules.reserve
@@ -474,6 +484,9 @@ class SkuTrace(Mapping[str, Trace]):
         return dict, (dict(self),)
 
 
+new_trace = object.__new__  # SkuTrace has no __new__ of its own: its instances are made by object's
+
+
 def shown_list_price(was: Decimal | None, price: Decimal, product: Product) -> Decimal | None:
     """The list price sent with a SKU priced `price`: none when a combination's is not above its price.
 
@@ -510,7 +523,7 @@ def _compile(policy: SellingPolicy) -> PolicyFunction:
             value = prefix(value)
         if bounded is not None:
             value = bounded(value, product, variant)
-        final: Decimal = value.quantize(CENT, rounding=ROUND_HALF_UP)
+        final: Decimal = value.quantize(CENT, ROUND_HALF_UP)
         if final < CENT:
             _final(policy, value, variant)  # raises: below TikTok's minimum
         if type(value) is Decimal and value.same_quantum(final):
@@ -523,7 +536,10 @@ def _compile(policy: SellingPolicy) -> PolicyFunction:
         count, count_trace = outcome or quantity_of(product, variant)
         listed = None if list_source is None else list_price(policy, product, variant)
         was = None if listed is None else shown_list_price(listed, final, product)
-        return final, count, SkuTrace(policy, product, variant, count_trace), was
+        # `SkuTrace(policy, product, variant, count_trace)` without its __init__'s frame: one per SKU
+        trace = new_trace(SkuTrace)
+        trace._policy, trace._product, trace._variant, trace._quantity = policy, product, variant, count_trace
+        return final, count, trace, was
 
     return numbers
 
@@ -555,9 +571,17 @@ def _bounds(policy: SellingPolicy) -> Callable[[Decimal, Product, Variant], Deci
     if low is None and high is None:
         return None
     if isinstance(low, Expression) and high is None:  # `min: "variant.cost_price * 1.2"`, the usual floor
+        evaluate = low.evaluate_names
 
         def floor(value: Decimal, product: Product, variant: Variant) -> Decimal:
-            bound = _number(low, ref, "min price", product, variant)
+            # `_number` in line: the expression's own call, its failure the SKU's problem as `run` makes it
+            try:
+                bound = evaluate({"product": product, "variant": variant})
+            except ExpressionError as exc:
+                raise expression_failed(exc, rule=where(low, ref, FILE), sku=variant.sku) from None
+            if type(bound) is not Decimal:
+                bound = Decimal(bound) if type(bound) is int else to_decimal(
+                    bound, what="min price", rule=where(low, ref, FILE), sku=variant.sku)
             return bound if value < bound else value
 
         return floor

@@ -74,6 +74,17 @@ def test_title_empty_and_whitespace_collapsed() -> None:
     )
 
 
+# every character str.isspace() or `\s` calls whitespace, a few that neither does, and plain letters
+_SPACES = "".join(chr(c) for c in range(0x3100) if chr(c).isspace() or re.match(r"\s", chr(c))) + "\u200b\ufeffab"
+
+
+@settings(max_examples=examples(300, ci=100), deadline=None)
+@given(name=st.text(alphabet=st.sampled_from(_SPACES), max_size=12).filter(str.strip))
+def test_the_title_collapses_whitespace_as_the_regex_did(name: str) -> None:
+    title, _ = listing.title(config().sync, product(1, name=name), Region.US)
+    assert title == re.sub(r"\s+", " ", name).strip()
+
+
 def test_description_limits() -> None:
     long = "<p>" + "y" * 10_000 + "</p>"
     result = evaluate(config(), catalog(product(1, description=long), product(2, description="<br>")))
