@@ -9,7 +9,9 @@ product reads) and the process may use more than one core, it hands them here in
   other threads may hold. The fork server is started from the first big cold run, single-threaded,
   with the engine imported once (`set_forkserver_preload`); workers fork from it, never from us, and
   stay until the process ends (a daemon pays their start once). SIGINT is ignored in the workers:
-  Ctrl-C reaches this process, which stops them (`EvaluationPool.stop`).
+  Ctrl-C reaches this process, which stops them (`EvaluationPool.stop`). A process killed outright
+  (SIGTERM, SIGKILL) cannot stop them: each worker watches it and ends within a second, and the fork
+  server ends with its last worker.
 - **Compact inputs and results.** A worker gets each product as the state's raw Ecwid JSON (a str)
   and converts it itself, and answers with what the state stores (the row's strings and the listing
   JSON). Pickling the converted products and the DesiredListings instead was measured slower than
@@ -67,6 +69,7 @@ ENV_POOL_MIN = "TOKBRIDGE_EVALUATION_POOL_MIN"
 # costs about 0.3 s (the engine imported once more), and 2,000 products take about 0.25 s per core.
 POOL_MIN = 4_000
 CHUNK = 1_000  # products per task: small enough to keep both workers busy to the end, big enough to amortise
+CLIENT_CHECK = 0.5  # seconds between a worker's checks that the process it works for is still there
 IN_FLIGHT = 2  # tasks queued per worker: one running, one ready; bounds the memory of results waiting here
 
 
@@ -129,7 +132,8 @@ class EvaluationPool:
                 self._stop_locked()
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload([__name__])  # the engine imported once, in the fork server
-                self._executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_started)
+                self._executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_started,
+                                                     initargs=(os.getpid(),))
                 self._workers = workers
             return self._executor
 
@@ -165,7 +169,7 @@ def evaluated_chunks(runtime: Runtime, ids: list[int], index: Mapping[int, tuple
     `index` gives each product's content hash (the state's mirror index); `serial` evaluates a chunk here
     (a failed worker's)."""
     global LAST
-    LAST = figures = PoolFigures(workers=workers)
+    LAST = figures = PoolFigures(workers=workers, chunk=CHUNK)
     started = time.perf_counter()
     blob = pickle.dumps((context, runtime.mirror.categories), protocol=pickle.HIGHEST_PROTOCOL)
     tag = hashlib.sha256(blob).hexdigest()
@@ -242,8 +246,36 @@ def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
 _context: tuple[str, OutcomeContext, Mapping[int, Category]] | None = None
 
 
-def _worker_started() -> None:
+def _worker_started(client: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
+    threading.Thread(target=_exit_with_client, args=(client,), name="client-watch", daemon=True).start()
+
+
+def _exit_with_client(client: int) -> None:
+    """End this worker when the process it works for has ended.
+
+    A worker holds both ends of its task queue's pipe and the fork server's keep-alive pipe (multiprocessing
+    hands it to every process the server starts), so when its client is killed outright (SIGTERM, SIGKILL)
+    nothing wakes it and the fork server waits for it: it watches the client instead, and ends within
+    `CLIENT_CHECK` seconds (then the fork server, its keep-alive pipe closed by all, ends too).
+    """
+    while _running(client):
+        time.sleep(CLIENT_CHECK)
+    os._exit(0)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rpartition(") ")[2][:1] not in ("Z", "X")  # a zombie has ended
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: whether the pid exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
 
 
 def _work(tag: str, blob: bytes, payload: bytes) -> bytes:
