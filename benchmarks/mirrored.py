@@ -61,7 +61,8 @@ def child_run(root: str) -> None:
     with Runtime.open(root, env=os.environ) as runtime:
         runtime.ensure_details()
         figures: dict[str, Any] = {}
-        for run in ("cold", "warm"):
+        pooled = os.environ.get(POOL_ENV, "auto") not in ("0", "1")
+        for run in ("cold", "warm") if pooled else ("cold",):  # the warm pool: a daemon's next cold run
             started, cpu = time.perf_counter(), time.process_time()
             result = evaluate_mirror(runtime, category_attributes=None, full=True)
             figures[run] = time.perf_counter() - started
@@ -70,7 +71,8 @@ def child_run(root: str) -> None:
         pool = evalpool.LAST
         figures.update(workers=pool.workers, chunk=pool.chunk, chunks=pool.chunks, sent=pool.sent_bytes,
                        received=pool.received_bytes, transfer=pool.transfer_seconds, fallbacks=pool.fallbacks,
-                       worker_rss=sorted(pool.worker_peak_rss_mb.values()), parent_rss=peak_rss_mb())
+                       worker_cpu=pool.worker_cpu_seconds, worker_rss=sorted(pool.worker_peak_rss_mb.values()),
+                       parent_rss=peak_rss_mb())
     print(json.dumps(figures))
 
 
@@ -99,7 +101,8 @@ def mirror_cold_figures(products: int, runs: int) -> None:
         (f"evaluate_{label}_cold_warm_pool", [r["warm"] for r in pooled], "s", 5.0),  # a daemon's next run
         (f"evaluate_{label}_cold_serial", [r["cold"] for r in serial], "s", None),
         (f"evaluate_{label}_cold_serial_cpu", [r["cold_cpu"] for r in serial], "s", None),
-        ("evaluate_pool_transfer", [r["transfer"] for r in pooled], "s", None),
+        ("evaluate_pool_transfer", [r["transfer"] for r in pooled], "s", None),  # pickling here, both ways
+        (f"evaluate_{label}_pool_workers_cpu", [r["worker_cpu"] for r in pooled], "s", None),  # summed
         (f"evaluate_{label}_pooled_parent_rss", [r["parent_rss"] for r in pooled], "MB", 600.0),
         (f"evaluate_{label}_pool_worker_rss", [max(r["worker_rss"], default=0.0) for r in pooled], "MB", None),
         (f"evaluate_{label}_pool_workers_rss_total", [sum(r["worker_rss"]) for r in pooled], "MB", None),

@@ -229,3 +229,11 @@ def test_pool_workers_follow_settings_and_cores() -> None:
     assert evalpool.pool_workers(10, {evalpool.ENV_POOL_MIN: "10"}) == (cores if cores >= 2 else 0)
     with pytest.raises(Exception, match="TOKBRIDGE_EVALUATION_WORKERS is 'many'"):
         evalpool.pool_workers(many, {evalpool.ENV_WORKERS: "many"})
+
+
+def test_documented_defaults_are_the_code_s() -> None:
+    from engine.config.schema import ENVIRONMENT
+
+    documented = {name: default for name, default, _ in ENVIRONMENT}
+    assert documented[evalpool.ENV_WORKERS] == "auto"
+    assert documented[evalpool.ENV_POOL_MIN] == str(evalpool.POOL_MIN)
