@@ -170,6 +170,7 @@ def evaluated_chunks(runtime: Runtime, ids: list[int], index: Mapping[int, tuple
     (a failed worker's)."""
     global LAST
     LAST = figures = PoolFigures(workers=workers, chunk=CHUNK)
+    log.info("evaluating %d products over %d worker processes", len(ids), workers)
     started = time.perf_counter()
     blob = pickle.dumps((context, runtime.mirror.categories), protocol=pickle.HIGHEST_PROTOCOL)
     tag = hashlib.sha256(blob).hexdigest()
