@@ -90,6 +90,8 @@ def pool_workers(to_evaluate: int, env: Mapping[str, str] | None = None) -> int:
     wanted = cores if setting == "auto" else _number(ENV_WORKERS, setting)
     least = _number(ENV_POOL_MIN, env.get(ENV_POOL_MIN, "").strip() or str(POOL_MIN))
     workers = min(wanted, cores)
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # Windows: no fork server, no pool
+        return 0
     return workers if workers >= 2 and to_evaluate >= max(least, 1) else 0
 
 
@@ -218,6 +220,11 @@ def _collect(chunk: list[int], future: Future[bytes] | None, serial: Callable[[l
         if future is None:
             raise BrokenProcessPool("the evaluation workers stopped")
         data = future.result()
+        started = time.perf_counter()
+        worker, peak, cpu, rows = pickle.loads(data)
+        figures.transfer_seconds += time.perf_counter() - started
+        if [pid for pid, _, _ in rows] != chunk:  # never expected; a partial answer must not lose a product
+            raise ValueError("an evaluation worker answered for other products than it was given")
     except Exception as exc:  # a worker that died (BrokenProcessPool) or raised: its chunk is evaluated here
         if figures.fallbacks == 0:
             log.warning("an evaluation worker failed (%s: %s); its products and any left are evaluated in this "
@@ -226,14 +233,9 @@ def _collect(chunk: list[int], future: Future[bytes] | None, serial: Callable[[l
         if isinstance(exc, BrokenProcessPool):
             POOL.stop()
         return serial(chunk)
-    started = time.perf_counter()
-    worker, peak, cpu, rows = pickle.loads(data)
-    figures.transfer_seconds += time.perf_counter() - started
     figures.received_bytes += len(data)
     figures.worker_cpu_seconds += cpu
     figures.worker_peak_rss_mb[worker] = max(peak, figures.worker_peak_rss_mb.get(worker, 0.0))
-    if [pid for pid, _, _ in rows] != chunk:  # never expected; a partial answer must not lose a product
-        raise RuntimeError("an evaluation worker answered for other products than it was given")
     return {pid: (StoredEvaluation(*row), text, None) for pid, row, text in rows}
 
 
@@ -244,7 +246,9 @@ def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
 
 # ---- in the worker processes ----
 
-_context: tuple[str, OutcomeContext, Mapping[int, Category]] | None = None
+# the run contexts this worker has read, by digest: a few, as a fleet worker evaluates several stores in turn
+_contexts: dict[str, tuple[OutcomeContext, Mapping[int, Category]]] = {}
+CONTEXTS_KEPT = 4
 
 
 def _worker_started(client: int) -> None:
@@ -281,11 +285,11 @@ def _running(pid: int) -> bool:
 
 def _work(tag: str, blob: bytes, payload: bytes) -> bytes:
     """Evaluate one chunk: (pid, raw Ecwid JSON, content hash) rows in, (pid, stored row, listing JSON) out."""
-    global _context
-    if _context is None or _context[0] != tag:
-        context, categories = pickle.loads(blob)
-        _context = (tag, context, categories)
-    _, context, categories = _context
+    if tag not in _contexts:
+        if len(_contexts) >= CONTEXTS_KEPT:
+            _contexts.clear()
+        _contexts[tag] = pickle.loads(blob)
+    context, categories = _contexts[tag]
     cpu = time.process_time()
     collecting = gc.isenabled()
     gc.disable()  # as `engine.rules.evaluate`: millions of small acyclic values, no cycle to find

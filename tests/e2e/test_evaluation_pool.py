@@ -79,7 +79,8 @@ def _load(world: World, n: int, seed: int, refused: list[int], shared: list[tupl
 
 def _outcome(runtime: Runtime, workers: str) -> tuple[Any, ...]:
     os.environ[evalpool.ENV_WORKERS] = workers
-    mirrored = evaluate_mirror(runtime, category_attributes=runtime.category_attributes() or None, full=True)
+    mirrored = evaluate_mirror(runtime, category_attributes=runtime.category_attributes() or None,
+                               category_rules=runtime.category_rules() or None, full=True)  # as plan does
     evaluation = mirrored.evaluation
     rows = runtime.state.evaluation_index()
     texts = runtime.state.evaluation_listings(sorted(rows))

@@ -20,11 +20,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as children:
-            return [int(child) for child in children.read().split()]
-    except FileNotFoundError:
-        return []
+    """The process's children, whichever of its threads started them (the daemon's runtime thread here)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text(encoding="ascii").split()]
+        except OSError:  # the thread ended meanwhile
+            continue
+    return found
 
 
 def _alive(pid: int) -> bool:
@@ -66,7 +69,8 @@ def test_watch_evaluates_over_the_pool_and_leaves_nothing(tmp_path: Path) -> Non
             texts = runtime.state.evaluation_listings(sorted(stored))
             os.environ[evalpool.ENV_WORKERS] = "0"
             try:
-                evaluate_mirror(runtime, category_attributes=runtime.category_attributes() or None, full=True)
+                evaluate_mirror(runtime, category_attributes=runtime.category_attributes() or None,  # as plan does
+                                category_rules=runtime.category_rules() or None, full=True)
             finally:
                 del os.environ[evalpool.ENV_WORKERS]
             assert runtime.state.evaluation_index() == stored
