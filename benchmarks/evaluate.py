@@ -1,6 +1,15 @@
 """Benchmark of the rule engine: a generated catalog of 100,000 products / 300,000 SKUs.
 
-Prints figures, it is not a test: cold time, cached re-run time, peak RSS, and the ratio of the
+Prints figures, it is not a test. Last, the cold run a merchant gets (`evaluate_100k_cold`): a fresh
+process evaluating a whole mirrored catalog the way `tokbridge plan` does on its first run or after
+`plan --full` (`engine.passes.mirror.evaluate_mirror`: the state's Ecwid JSON in, every outcome
+stored), over the evaluation workers (`engine.passes.evalpool`), beside the same run in one process
+(`_serial`), with the pool's own figures: workers, chunk size, bytes moved each way, this process's
+seconds pickling tasks and loading results, and peak RSS of this process and of each worker apart.
+The mirror is written straight into the state (`mirrored_state`), each run is a child process.
+
+Before it, in this process (single-core), the rule engine alone over generated `Product`s: cold time,
+cached re-run time, peak RSS, and the ratio of the
 engine's price+quantity evaluation against the same logic hand-written in plain Python (every SKU
 price distinct, so the engine's memo tables do not flatter it), min and median of `--runs`.
 Targets (issue 18): cold <= 5 s wall, RSS <= 600 MB, ratio <= 2, full evaluation / plain <= 10.
@@ -8,7 +17,7 @@ Each time is also given in CPU seconds (`_cpu`): on a shared machine wall time i
 a core. The peak RSS is the whole process's, which holds the generated catalog too: the RSS before the
 first evaluation (`_catalog_rss`) and the rest (`_evaluation_rss`) are given beside it.
 
-    python benchmarks/evaluate.py [--products 100000]
+    python benchmarks/evaluate.py [--products 100000] [--runs 3]
 
 Evaluates with the starter rules (`tokbridge init`'s files, through `engine.config.load`). The
 price+quantity ratio starts the engine with empty memos (`selling.forget_memos`) and times both
@@ -31,6 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.figures import figure, peak_rss_mb
+from benchmarks.mirrored import mirror_cold_figures
 from engine.config import load, starter_files
 from engine.config.types import Config
 from engine.model.catalog import Catalog, Dimensions, Product, ProductOption, StoreProfile, Variant
@@ -168,7 +178,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--mirror-run", metavar="ROOT", help=argparse.SUPPRESS)  # one child run (mirrored.py)
+    parser.add_argument("--skip-mirror", action="store_true", help="only the single-process figures")
     args = parser.parse_args()
+    if args.mirror_run:
+        from benchmarks.mirrored import child_run
+        child_run(args.mirror_run)
+        return
     cfg = starter_config()
     started = time.perf_counter()
     catalog = generate(args.products)
@@ -203,7 +219,8 @@ def main() -> None:
         full_cpus.append(cold_cpus_run / plain_cpu)
     label = f"{args.products // 1000}k"
     for name, values, unit, target in (
-        (f"evaluate_{label}_cold", colds, "s", 5.0),
+        # one process, one core: `engine.rules.evaluate` of the generated Products (the engine's own speed)
+        (f"evaluate_{label}_cold_single", colds, "s", 5.0),
         # CPU seconds of the same runs: on a shared machine the wall time is mostly the wait for a core
         (f"evaluate_{label}_cold_cpu", cold_cpus, "s", 5.0),
         (f"evaluate_{label}_cached", cacheds, "s", 1.0),
@@ -220,6 +237,9 @@ def main() -> None:
     # what the process held before evaluating (interpreter, config and the generated catalog), and the rest
     figure(f"evaluate_{label}_catalog_rss", catalog_rss, "MB")
     figure(f"evaluate_{label}_evaluation_rss", peak - catalog_rss, "MB")
+    del catalog
+    if not args.skip_mirror:  # after the figures above: its set-up (sandboxes, state) would raise their peak RSS
+        mirror_cold_figures(args.products, args.runs)
 
 
 def current_rss_mb() -> float:

@@ -673,4 +673,20 @@ def reference_markdown() -> str:
                 "| --- | --- | --- | --- |"]
         out += [f"| `{p}` | {t} | {_default_cell(dv)} | {_cell(d)} |" for p, t, dv, d in _rows(schema, "")]
         out.append("")
+    out += ["## Environment variables", "", "Settings of the process rather than of the store: they change how fast",
+            "tokbridge works, never what it decides.", "", "| variable | default | meaning |", "| --- | --- | --- |"]
+    out += [f"| `{name}` | `{default}` | {meaning} |" for name, default, meaning in ENVIRONMENT]
+    out.append("")
     return "\n".join(out)
+
+
+# evalpool: engine/passes/evalpool.py reads these (listed here so docs/config.md, generated, holds them)
+ENVIRONMENT = (
+    ("TOKBRIDGE_EVALUATION_WORKERS", "auto",
+     "Worker processes that evaluate a big cold catalog (a first `plan`, `plan --full`, after an upgrade or an edit"
+     " every product reads) in `plan`, `apply` and `watch`: `auto` uses every core the process may run on"
+     " (its CPU affinity), a number caps that, `0` or `1` evaluates in the process itself. With one core the"
+     " pool is never used. Results are the same either way (docs/catalog-mirror.md)."),
+    ("TOKBRIDGE_EVALUATION_POOL_MIN", "4000",
+     "Fewest products to evaluate for the workers to be used: below it starting them costs more than they save."),
+)

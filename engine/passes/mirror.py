@@ -30,27 +30,26 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
-from engine.model.catalog import Product, UnreadableProduct
+from engine.model.catalog import Product
 from engine.model.listing import ActionRequired, CategoryRules, DesiredListing, ListingIntent, TikTokAttribute
+from engine.passes.evalpool import evaluated_chunks, pool_workers
 from engine.passes.evaluation_keys import (
     AttributeParts,
     FirstMatchParts,
     attribute_parts,
     base_digest,
     category_parts,
-    mapped_category,
-    selected_category,
-    selected_policy,
     selling_parts,
 )
-from engine.reconcile import essence_hash, essence_of, listing_from_json, listing_to_json
-from engine.reconcile.codec import action_required_from_json, action_required_to_json
-from engine.reconcile.essence import canonical_json
+from engine.passes.outcomes import Outcome, OutcomeContext, stored_outcome
+from engine.reconcile import listing_from_json
+from engine.reconcile.codec import action_required_from_json
 from engine.reconcile.stored import DesiredRow, StoredDesired
-from engine.rules import Evaluation, ProductEvaluation, evaluate_product
-from engine.rules.category_rules import rules_digest, with_category_rules
-from engine.rules.evaluation import attributes_digest, duplicate_skus, unreadable_problem
+from engine.rules import Evaluation
+from engine.rules.category_rules import rules_digest
+from engine.rules.evaluation import attributes_digest, duplicate_skus
 from engine.runtime import Runtime
 from engine.state import StoredEvaluation
 
@@ -86,8 +85,7 @@ def evaluate_mirror(
         stale = [pid for pid, (digest, _) in index.items() if pid not in shared
                  and (pid not in stored or not _holds(stored[pid].cache_key, digest + suffix, parts))]
     decoded: dict[int, DesiredListing] = {}
-    for chunk in _chunks(stale, EVALUATE_BATCH):
-        fresh = _evaluate(runtime, chunk, index, suffix + "|", category_attributes, category_rules)
+    for fresh in _fresh_outcomes(runtime, stale, index, suffix + "|", category_attributes, category_rules):
         runtime.state.save_evaluations((pid, row, text) for pid, (row, text, _) in fresh.items())
         for pid, (row, _, listing) in fresh.items():
             stored[pid] = row
@@ -146,47 +144,36 @@ def _assemble(
     return Evaluation(StoredDesired(rows, lambda ids: _load_listings(runtime, ids), decoded), tuple(problems))
 
 
-def _evaluate(
+def _fresh_outcomes(
     runtime: Runtime,
-    ids: list[int],
+    stale: list[int],
     index: Mapping[int, tuple[str, bool]],
     suffix: str,
     category_attributes: Mapping[str, Sequence[TikTokAttribute]] | None,
     category_rules: Mapping[str, CategoryRules] | None,
-) -> dict[int, tuple[StoredEvaluation, str, DesiredListing | None]]:
-    """Evaluate these products; each outcome as its stored row, its listing JSON and the listing itself."""
-    config = runtime.config
-    products = runtime.products(ids)
+) -> Iterator[dict[int, Outcome]]:
+    """The outcomes of the stale products, a batch at a time: over worker processes when they are many
+    (`engine.passes.evalpool`), here otherwise, through the same `stored_outcome`."""
+    if not stale:
+        return iter(())
+    runtime.ensure_details()
     profile = runtime.mirror.profile
-    assert profile is not None  # runtime.products loads the store details
-    selling, categories, mapped = selling_parts(config), category_parts(config), attribute_parts(config)
-    found: dict[int, tuple[StoredEvaluation, str, DesiredListing | None]] = {}
-    for pid in ids:
-        product = products[pid]
-        if isinstance(product, UnreadableProduct):
-            outcome = ProductEvaluation(None, (unreadable_problem(product),))
-            policy = category = None
-        else:
-            outcome = with_category_rules(config, product, evaluate_product(
-                config, product, profile=profile, category_attributes=category_attributes,
-                region=config.settings.region), category_rules, category_attributes)
-            policy, category = selected_policy(config, product), selected_category(config, product)
-        found[pid] = _stored(outcome, f"{index[pid][0]}{suffix}{selling.part(policy)}|{categories.part(category)}"
-                                      f"|{mapped.part(mapped_category(config, category))}")
+    assert profile is not None  # ensure_details loads the store details
+    context = OutcomeContext(runtime.config, profile, category_attributes, category_rules, suffix)
+    serial = partial(_evaluate, runtime, index, context)
+    workers = pool_workers(len(stale))
+    if workers:
+        return evaluated_chunks(runtime, stale, index, context, workers, serial)
+    return (serial(chunk) for chunk in _chunks(stale, EVALUATE_BATCH))
+
+
+def _evaluate(runtime: Runtime, index: Mapping[int, tuple[str, bool]], context: OutcomeContext,
+              ids: list[int]) -> dict[int, Outcome]:
+    """Evaluate these products here; each outcome as its stored row, its listing JSON and the listing itself."""
+    products = runtime.products(ids)
+    found = {pid: stored_outcome(context, products[pid], index[pid][0]) for pid in ids}
     runtime.mirror.forget(ids)  # converted for this evaluation only: memory stays bounded by the batch
     return found
-
-
-def _stored(outcome: ProductEvaluation, key: str) -> tuple[StoredEvaluation, str, DesiredListing | None]:
-    problems = (canonical_json([action_required_to_json(i) for i in outcome.action_required])
-                if outcome.action_required else "")
-    listing = outcome.listing
-    if listing is None:
-        return StoredEvaluation(key, "", "", "", problems), "", None
-    text = canonical_json(listing_to_json(listing))
-    row = StoredEvaluation(key, listing.intent.value, essence_hash(essence_of(listing)),
-                           hashlib.sha256(text.encode()).hexdigest(), problems)
-    return row, text, listing
 
 
 def _load_listings(runtime: Runtime, ids: list[int]) -> dict[int, DesiredListing]:
