@@ -49,11 +49,12 @@ def _output(path: str | None) -> int:
     return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT) if path else os.open(os.devnull, os.O_WRONLY)
 
 
-def start_tokbridge(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path,
-                    stderr: Path | None = None) -> BaseProcess:
-    """`tokbridge ARGV` with that environment and working directory; its stderr appended to `stderr`, the
-    rest of its output discarded."""
-    return start(_tokbridge, list(argv), dict(env), str(cwd), str(stderr) if stderr else None)
+def start_tokbridge(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, stderr: Path | None = None,
+                    stdout: Path | None = None) -> BaseProcess:
+    """`tokbridge ARGV` with that environment and working directory; its stderr appended to `stderr` and its
+    stdout to `stdout` (the same file for both is fine), each discarded when not given."""
+    return start(_tokbridge, list(argv), dict(env), str(cwd), str(stderr) if stderr else None,
+                 str(stdout) if stdout else None)
 
 
 def run_tokbridge(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None,
@@ -105,6 +106,7 @@ class Forked:
         self.send_signal(signal.SIGKILL)
 
 
-def popen_tokbridge(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, stderr: Path | None = None) -> Forked:
+def popen_tokbridge(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, stderr: Path | None = None,
+                    stdout: Path | None = None) -> Forked:
     """`start_tokbridge`, handled like a `subprocess.Popen`."""
-    return Forked(start_tokbridge(argv, env=env, cwd=cwd, stderr=stderr), argv)
+    return Forked(start_tokbridge(argv, env=env, cwd=cwd, stderr=stderr, stdout=stdout), argv)
