@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,14 +13,15 @@ import pytest
 
 from engine.state import StateStore
 from tests.e2e.world import World, make_world, unsized
+from tests.forked import run_tokbridge
 from tests.orders.conftest import _tiktok_product
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def tokbridge(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from cli import main; main()", *args, str(root)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    """`tokbridge ARGS ROOT` in a process of its own, forked with the engine imported (tests/forked.py)."""
+    return run_tokbridge([*args, str(root)], cwd=REPO, timeout=300)
 
 
 def _list_outside_tokbridge(world: World) -> tuple[dict[str, int], list[str]]:

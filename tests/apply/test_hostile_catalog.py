@@ -1,4 +1,4 @@
-"""A hostile Ecwid catalog end to end: `tokbridge plan` and `tokbridge apply` as real processes.
+"""A hostile Ecwid catalog end to end: `tokbridge plan` and `tokbridge apply` as real processes (forked).
 
 200 good products and 30+ hostile ones (nulls, wrong types, absurd numbers, duplicate SKUs, a 1 MB
 description, 10,000 combinations, emoji and right-to-left names, no images) are served by the Ecwid
@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import pytest
 from engine.sandbox.seed import SeedCatalog, generate_catalog, image_fields
 from engine.state import StateStore
 from tests.e2e.world import World, make_world
+from tests.forked import run_tokbridge
 
 REPO = Path(__file__).resolve().parents[2]
 GOOD = 200
@@ -36,11 +36,9 @@ Raw = dict[str, Any]
 
 
 def run(world: World, *args: str) -> subprocess.CompletedProcess[str]:
+    """`tokbridge ARGS --config ROOT` in a process of its own, forked with the engine imported (tests/forked.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ECWID_", "TIKTOK_"))}
-    return subprocess.run(
-        [sys.executable, "-c", "from cli import main; main()", *args, "--config", str(world.root)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )
+    return run_tokbridge([*args, "--config", str(world.root)], cwd=REPO, env=env, timeout=600)
 
 
 def good_catalog(image_base: str) -> SeedCatalog:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,15 @@ import pytest
 from engine.state import StateStore
 from tests.apply.conftest import converge
 from tests.e2e.world import make_world
+from tests.forked import run_tokbridge
 from tests.orders.conftest import _tiktok_product
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def tokbridge(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from cli import main; main()", *args, "--config", str(root)],
-                          cwd=REPO, capture_output=True, text=True, timeout=180)
+    """`tokbridge ARGS` in a process of its own, forked with the engine imported (tests/forked.py)."""
+    return run_tokbridge([*args, "--config", str(root)], cwd=REPO, timeout=180)
 
 
 def links(path: Path) -> dict[str, tuple[int, int | None, str]]:

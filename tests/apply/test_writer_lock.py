@@ -1,8 +1,10 @@
 """One writer per state database: a second `apply` (or `disconnect`) while `watch` runs is refused,
-naming the watch process; `plan` and `status` still work. Two real processes."""
+naming the watch process; `plan` and `status` still work. Two real processes (the tokbridge commands forked
+with the engine imported, tests/forked.py)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -15,13 +17,19 @@ from cli import main
 from engine.state import WriterBusyError, WriterLock, lock_path
 from tests.apply.conftest import converge
 from tests.e2e.world import make_world
+from tests.forked import Forked, popen_tokbridge, run_tokbridge
 from tests.watch.conftest import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def tokbridge(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from cli import main; main()", *args]
+def watch_process(root: Path) -> Forked:
+    """`tokbridge watch` as a process of its own, forked with the engine imported (tests/forked.py)."""
+    return popen_tokbridge(["watch", "--config", str(root), "--no-webhooks"], env=os.environ, cwd=REPO)
+
+
+def apply_process(root: Path) -> subprocess.CompletedProcess[str]:
+    return run_tokbridge(["apply", "--auto-approve", "--config", str(root)], cwd=REPO, timeout=60)
 
 
 @pytest.mark.slow
@@ -29,14 +37,12 @@ def test_a_second_writer_is_refused_while_watch_runs(tmp_path: Path) -> None:
     with make_world(tmp_path / "shop", n_products=6) as world:
         converge(world)
         database = world.root / ".tokbridge" / "state.db"
-        watch = subprocess.Popen(tokbridge("watch", "--config", str(world.root), "--no-webhooks"), cwd=REPO,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        watch = watch_process(world.root)
         try:
             holder = wait_for(lambda: lock_path(database).read_text() if lock_path(database).exists() else "",
                               what="watch to take the writer lock")
             assert holder == f"{watch.pid}\ntokbridge watch\n"
-            applied = subprocess.run(tokbridge("apply", "--auto-approve", "--config", str(world.root)), cwd=REPO,
-                                     capture_output=True, text=True, timeout=60)
+            applied = apply_process(world.root)
             assert applied.returncode == 1
             assert applied.stderr.strip() == (
                 f"Error: {database} is in use by pid {watch.pid} (tokbridge watch); only one tokbridge process "
@@ -54,8 +60,7 @@ def test_a_second_writer_is_refused_while_watch_runs(tmp_path: Path) -> None:
         finally:
             if watch.poll() is None:
                 watch.kill()
-        applied = subprocess.run(tokbridge("apply", "--auto-approve", "--config", str(world.root)), cwd=REPO,
-                                 capture_output=True, text=True, timeout=60)
+        applied = apply_process(world.root)
         assert applied.returncode == 0, applied.stderr
         assert "No changes: TikTok matches the rules" in applied.stdout
 
@@ -112,14 +117,12 @@ def test_apply_is_refused_while_watch_runs_even_after_the_lock_file_is_deleted(t
     """The issue as a merchant met it: a "stale" state.db.lock deleted, then apply listed every product twice."""
     with make_world(tmp_path / "shop", n_products=6) as world:
         database = world.root / ".tokbridge" / "state.db"
-        watch = subprocess.Popen(tokbridge("watch", "--config", str(world.root), "--no-webhooks"), cwd=REPO,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        watch = watch_process(world.root)
         try:
             wait_for(lambda: lock_path(database).exists() and lock_path(database).read_text(),
                      what="watch to take the writer lock")
             lock_path(database).unlink()
-            applied = subprocess.run(tokbridge("apply", "--auto-approve", "--config", str(world.root)), cwd=REPO,
-                                     capture_output=True, text=True, timeout=60)
+            applied = apply_process(world.root)
             assert applied.returncode == 1
             assert f"in use by pid {watch.pid} (tokbridge watch); only one tokbridge process" in applied.stderr
             wait_for(lambda: len(world.live_products()) == 6, what="watch to list the catalog")

@@ -5,9 +5,9 @@ No SQLite file is ever made."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -17,14 +17,15 @@ from engine.config import load
 from engine.sandbox.tiktok.orders import pay_order, place_order
 from engine.state import StateStore, WriterBusyError, open_state, store_schema
 from tests.e2e.world import World, make_world
+from tests.forked import popen_tokbridge, run_tokbridge
 from tests.watch.conftest import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def tokbridge(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from cli import main; main()", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=180)
+    """`tokbridge ARGS` in a process of its own, forked with the engine imported (tests/forked.py)."""
+    return run_tokbridge(args, cwd=REPO, timeout=180)
 
 
 def state(world: World) -> StateStore:
@@ -79,9 +80,8 @@ def test_apply_and_a_watch_cycle_run_on_postgresql(tmp_path: Path, pg_url: str) 
 def test_a_running_daemon_is_the_stores_one_writer_until_it_is_killed(tmp_path: Path, pg_url: str) -> None:
     with make_world(tmp_path / "shop", n_products=4, state_url=pg_url) as world:
         log = tmp_path / "watch.log"
-        watch = subprocess.Popen([sys.executable, "-c", "from cli import main; main()", "watch", "--no-webhooks",
-                                  "--config", str(world.root)], cwd=REPO,
-                                 stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+        watch = popen_tokbridge(["watch", "--no-webhooks", "--config", str(world.root)], env=os.environ, cwd=REPO,
+                                stderr=log)
         try:
             with state(world) as store:
                 def holder() -> str | None:

@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from contextlib import ExitStack
 from pathlib import Path
 
 from engine.sandbox.tiktok.orders import pay_order, place_order
 from engine.state import StateStore
 from tests.e2e.world import World, make_world
+from tests.forked import run_tokbridge
 
 REPO = Path(__file__).resolve().parents[2]
 N_PRODUCTS = 12
 
 
 def tokbridge(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from cli import main; main()", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=180)
+    """`tokbridge ARGS` in a process of its own, forked with the engine imported (tests/forked.py)."""
+    return run_tokbridge(args, cwd=REPO, timeout=180)
 
 
 # What each sandbox issues on its own (image URIs, TikTok product, SKU, brand and order ids, its port) differs

@@ -7,19 +7,20 @@ state, whose last plan recorded which products were listable.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from engine.passes.catalog import apply_catalog, plan_catalog
 from tests.e2e.world import make_world
+from tests.forked import run_tokbridge
 
 
 def plan_exit(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from cli import main; main()", "plan", "--detailed-exitcode",
-                           "--config", str(root)], capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).resolve().parents[2])
+    """`tokbridge plan --detailed-exitcode` in a process of its own, forked with the engine imported
+    (tests/forked.py)."""
+    return run_tokbridge(["plan", "--detailed-exitcode", "--config", str(root)],
+                         cwd=Path(__file__).resolve().parents[2], timeout=120)
 
 
 @pytest.mark.slow

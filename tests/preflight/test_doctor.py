@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,11 +19,12 @@ from engine.model.plan import ActionKind
 from engine.passes.catalog import apply_catalog, plan_catalog, refresh_reviews
 from engine.watch import Daemon, WatchOptions
 from tests.e2e.world import make_world
+from tests.forked import run_tokbridge
 
 
 def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from cli import main; main()", *args, "--config", str(root)],
-                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    """`tokbridge ARGS --config ROOT` in a process of its own, forked with the engine imported (tests/forked.py)."""
+    return run_tokbridge([*args, "--config", str(root)], cwd=Path(__file__).resolve().parents[2], timeout=120)
 
 
 @pytest.mark.slow
@@ -88,8 +88,7 @@ def test_a_saved_category_tree_makes_unknown_and_non_leaf_ids_load_time_diagnost
         assert "category 601152 (Womenswear & Underwear) is not a leaf" in result.stderr + result.stdout
         assert "mappings/categories.yaml:6:1: error" in result.stderr + result.stdout
         assert "TikTok has no category 999999999 in its v2 tree" in result.stderr + result.stdout
-        validate = subprocess.run([sys.executable, "-c", "from cli import main; main()", "validate", str(tmp_path)],
-                                  capture_output=True, text=True, timeout=60)
+        validate = run_tokbridge(["validate", str(tmp_path)], cwd=Path(__file__).resolve().parents[2], timeout=60)
         assert validate.returncode == 1 and "999999999" in validate.stdout + validate.stderr
 
 

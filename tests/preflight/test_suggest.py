@@ -6,8 +6,6 @@ suggestion for has a leaf category, and the rest are named in the proposal.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
@@ -15,6 +13,7 @@ import yaml
 from engine.passes.catalog import plan_catalog
 from engine.sandbox.tiktok.data import CategoryTree
 from tests.e2e.world import make_world
+from tests.forked import run_tokbridge
 
 ONLY_TSHIRTS = """version: 1
 categories:
@@ -31,9 +30,8 @@ def test_suggest_writes_a_reviewable_proposal_that_maps_every_product(tmp_path: 
         with world.runtime() as runtime:
             unmapped = [b for b in plan_catalog(runtime).blocked if b.reason == "no category mapping matches"]
         assert unmapped
-        result = subprocess.run([sys.executable, "-c", "from cli import main; main()", "categories", "suggest",
-                                 "--config", str(tmp_path)], capture_output=True, text=True, timeout=120,
-                                cwd=Path(__file__).resolve().parents[2])
+        result = run_tokbridge(["categories", "suggest", "--config", str(tmp_path)],  # forked: tests/forked.py
+                               cwd=Path(__file__).resolve().parents[2], timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
         proposal_file = tmp_path / "categories.proposed.yaml"
         assert f"written to {proposal_file}" in result.stdout

@@ -1,4 +1,5 @@
-"""The merchant stays in charge while `tokbridge watch` runs (real processes, real sandboxes):
+"""The merchant stays in charge while `tokbridge watch` runs (real processes, forked with the engine
+imported by tests/forked.py; real sandboxes):
 
 - under `sync_policy.config_changes: manual` a rule edit writes nothing to TikTok; it waits as a plan
   that `status` and /healthz show with the command that approves it, and `tokbridge apply` (refused the
@@ -11,9 +12,9 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ import pytest
 
 from engine.http.tls import tls_context
 from tests.e2e.world import World, make_world
+from tests.forked import popen_tokbridge, run_tokbridge
 from tests.watch.conftest import converge, simple_live_products, tiktok_price, tiktok_quantity, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,17 +33,17 @@ PRICE = "      source: price\n      round: none"
 
 
 def tokbridge(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from cli import main; main()", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    """`tokbridge ARGS` in a process of its own, forked with the engine imported (tests/forked.py)."""
+    return run_tokbridge(args, cwd=REPO, timeout=120)
 
 
 @contextmanager
 def watching(world: World, log_path: Path) -> Iterator[str]:
-    """`tokbridge watch` as a process; yields its receiver's URL; SIGTERM (exit 0) at the end."""
-    with log_path.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from cli import main; main()", "watch", "--config", str(world.root), "--port",
-             "0", "--log-format", "json"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=log_file)
+    """`tokbridge watch` as a process (forked, tests/forked.py); yields its receiver's URL; SIGTERM (exit 0)
+    at the end."""
+    log_path.write_text("")
+    process = popen_tokbridge(["watch", "--config", str(world.root), "--port", "0", "--log-format", "json"],
+                              env=os.environ, cwd=REPO, stderr=log_path)
     try:
         def url() -> str | None:
             for line in log_path.read_text().splitlines():
@@ -59,8 +61,13 @@ def watching(world: World, log_path: Path) -> Iterator[str]:
             process.kill()
 
 
+def healthz(url: str) -> Any:
+    # The shared TLS context: httpx would read the CA bundle again for each poll (20-40 ms of CPU).
+    return httpx.get(f"{url}/healthz", verify=tls_context()).json()
+
+
 def waiting_for_you(url: str) -> Any:
-    health = httpx.get(f"{url}/healthz").json()
+    health = healthz(url)
     return health if health["waiting_for_you"] else None
 
 
@@ -75,8 +82,7 @@ def test_a_manual_config_edit_waits_for_approval_then_applies_once(tmp_path: Pat
         pid = simple_live_products(world)[0]
         before = tiktok_price(world, pid)
         with watching(world, tmp_path / "watch.log") as url:
-            wait_for(lambda: httpx.get(f"{url}/healthz", verify=tls_context()).json()["queue_depth"] == 0,
-                     what="the start-up work")
+            wait_for(lambda: healthz(url)["queue_depth"] == 0, what="the start-up work")
             world.transport.reset()
             world.edit_config("rules/selling.yaml", PRICE, PRICE.replace("round: none",
                                                                          "modifiers:\n        - percent: 5\n"
@@ -93,7 +99,7 @@ def test_a_manual_config_edit_waits_for_approval_then_applies_once(tmp_path: Pat
             assert approved.returncode == 0, approved.stderr
             assert "tokbridge watch applied the plan: " in approved.stdout and ", 0 failed" in approved.stdout
             assert float(tiktok_price(world, pid)) > float(before)
-            assert httpx.get(f"{url}/healthz").json()["waiting_for_you"] is None
+            assert healthz(url)["waiting_for_you"] is None
             price_writes = len(world.transport.writes("/prices/update"))
             again = tokbridge("apply", "--config", str(world.root), "--auto-approve")
             assert again.returncode == 1 and "is in use by pid" in again.stderr  # nothing waits: watch writes
@@ -125,7 +131,7 @@ def test_a_guardrail_refusal_is_shown_and_approved_through_the_running_daemon(tm
             approved = tokbridge("apply", "--config", str(world.root), "--auto-approve", "--allow-destructive")
             assert approved.returncode == 0, approved.stdout + approved.stderr
             assert float(tiktok_price(world, pid)) < float(before)
-            assert httpx.get(f"{url}/healthz").json()["waiting_for_you"] is None
+            assert healthz(url)["waiting_for_you"] is None
 
 
 def test_watch_once_ends_with_a_summary(tmp_path: Path) -> None:
@@ -143,8 +149,8 @@ def test_a_rules_edit_made_while_watch_was_stopped_waits_again_at_start(tmp_path
         pid = simple_live_products(world)[0]
         price, stock = tiktok_price(world, pid), tiktok_quantity(world, pid)
         with watching(world, tmp_path / "first.log") as url:
-            wait_for(lambda: httpx.get(f"{url}/healthz").json()["queue_depth"] == 0, what="the start-up work")
-            assert httpx.get(f"{url}/healthz").json()["waiting_for_you"] is None  # an interval needs no approval
+            wait_for(lambda: healthz(url)["queue_depth"] == 0, what="the start-up work")
+            assert healthz(url)["waiting_for_you"] is None  # an interval needs no approval
 
         world.edit_config("rules/selling.yaml", PRICE, PRICE.replace(
             "round: none", "modifiers:\n        - percent: 5\n      round: none"))
@@ -161,7 +167,7 @@ def test_a_rules_edit_made_while_watch_was_stopped_waits_again_at_start(tmp_path
                 assert health["waiting_for_you"]["approve_with"] == f"tokbridge apply --config {world.root}"
                 wait_for(lambda log_path=log_path: "until you approve the rules" in log_path.read_text(),
                          what="the start-up plan held back")
-                wait_for(lambda: httpx.get(f"{url}/healthz").json()["queue_depth"] == 0, what="the queue to empty")
+                wait_for(lambda: healthz(url)["queue_depth"] == 0, what="the queue to empty")
             assert writes(world) == 0, world.transport.writes()
             assert (tiktok_price(world, pid), tiktok_quantity(world, pid)) == (price, stock)
 
@@ -172,13 +178,13 @@ def test_a_rules_edit_made_while_watch_was_stopped_waits_again_at_start(tmp_path
             assert "tokbridge watch applied the plan: " in approved.stdout and ", 0 failed" in approved.stdout
             assert float(tiktok_price(world, pid)) > float(price) and tiktok_quantity(world, pid) > stock
         with watching(world, tmp_path / "fifth.log") as url:  # approved: the next start takes it as the rules
-            wait_for(lambda: httpx.get(f"{url}/healthz").json()["queue_depth"] == 0, what="the start-up work")
-            assert httpx.get(f"{url}/healthz").json()["waiting_for_you"] is None
+            wait_for(lambda: healthz(url)["queue_depth"] == 0, what="the start-up work")
+            assert healthz(url)["waiting_for_you"] is None
 
         # Applied by hand while watch is stopped: that is an approval too.
         world.edit_config("rules/selling.yaml", "percent: 5", "percent: 7")
         applied = tokbridge("apply", "--config", str(world.root), "--auto-approve")
         assert applied.returncode == 0, applied.stdout + applied.stderr
         with watching(world, tmp_path / "sixth.log") as url:
-            wait_for(lambda: httpx.get(f"{url}/healthz").json()["queue_depth"] == 0, what="the start-up work")
-            assert httpx.get(f"{url}/healthz").json()["waiting_for_you"] is None
+            wait_for(lambda: healthz(url)["queue_depth"] == 0, what="the start-up work")
+            assert healthz(url)["waiting_for_you"] is None

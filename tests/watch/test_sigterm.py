@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from engine.watch import Daemon, WatchOptions
 from tests.e2e.world import make_world
+from tests.forked import popen_tokbridge
 from tests.watch.conftest import converge, simple_live_products, tiktok_quantity, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,23 +20,22 @@ def test_sigterm_mid_sync_loses_nothing(tmp_path: Path) -> None:
         converge(world)
         world.edit_config("tokbridge.yaml", "poll_ecwid_seconds: 60", "poll_ecwid_seconds: 1")
         log_path = tmp_path / "watch.log"
-        with log_path.open("w") as log_file:
-            process = subprocess.Popen(
-                [sys.executable, "-c", "from cli import main; main()", "watch", "--config", str(world.root),
-                 "--no-webhooks", "--log-format", "json"],
-                cwd=REPO, stdout=subprocess.DEVNULL, stderr=log_file)
-            try:
-                pids = simple_live_products(world)
-                before = {pid: tiktok_quantity(world, pid) for pid in pids}
-                for n, pid in enumerate(pids):
-                    world.ecwid.sandbox.admin_update_product(pid, quantity=60 + n)
-                wait_for(lambda: any(tiktok_quantity(world, pid) != before[pid] for pid in pids),
-                         what="the daemon to start syncing")
-                process.send_signal(signal.SIGTERM)
-                assert process.wait(timeout=30) == 0
-            finally:
-                if process.poll() is None:
-                    process.kill()
+        log_path.write_text("")
+        # A process of its own, forked with the engine imported (tests/forked.py).
+        process = popen_tokbridge(["watch", "--config", str(world.root), "--no-webhooks", "--log-format", "json"],
+                                  env=os.environ, cwd=REPO, stderr=log_path)
+        try:
+            pids = simple_live_products(world)
+            before = {pid: tiktok_quantity(world, pid) for pid in pids}
+            for n, pid in enumerate(pids):
+                world.ecwid.sandbox.admin_update_product(pid, quantity=60 + n)
+            wait_for(lambda: any(tiktok_quantity(world, pid) != before[pid] for pid in pids),
+                     what="the daemon to start syncing")
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
         lines = log_path.read_text().splitlines()
         entries = [json.loads(line) for line in lines if line.startswith("{")]
         assert any(e["message"].startswith("syncing") for e in entries)

@@ -5,10 +5,9 @@ restarts it) and says why."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,18 @@ from cli import main
 from engine.http.tls import tls_context
 from engine.watch import ORDERS, REPLAN, Daemon, Priority, WatchOptions
 from tests.e2e.world import World, make_world
+from tests.forked import Forked, popen_tokbridge
 from tests.watch.conftest import converge, simple_live_products, tiktok_quantity, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 DEEP = '"order' + ".a" * 1000 + ' == 1"'  # a config edit that once raised RecursionError in the watch thread
 
 
-def watch_process(world: World, log_path: Path, *extra: str) -> subprocess.Popen[bytes]:
-    with log_path.open("w") as log_file:
-        return subprocess.Popen(
-            [sys.executable, "-c", "from cli import main; main()", "watch", "--config", str(world.root),
-             "--log-format", "json", *extra], cwd=REPO, stdout=subprocess.DEVNULL, stderr=log_file)
+def watch_process(world: World, log_path: Path, *extra: str) -> Forked:
+    """`tokbridge watch` as a process of its own, forked with the engine imported (tests/forked.py)."""
+    log_path.write_text("")
+    return popen_tokbridge(["watch", "--config", str(world.root), "--log-format", "json", *extra], env=os.environ,
+                           cwd=REPO, stderr=log_path)
 
 
 def listening_url(log_path: Path) -> str:
@@ -69,7 +69,7 @@ def test_hostile_data_and_a_broken_config_edit_leave_watch_up_and_syncing(tmp_pa
             world.ecwid.sandbox.admin_update_product(good, quantity=33)
             wait_for(lambda: tiktok_quantity(world, good) == 32, what="the good product's stock on TikTok")
             assert process.poll() is None
-            health = httpx.get(f"{url}/healthz").json()
+            health = httpx.get(f"{url}/healthz", verify=tls_context()).json()
             assert health["ok"] is True
             orders.write_text(orders.read_text().replace(DEEP, "\"order.status == 'AWAITING_SHIPMENT'\"", 1))
             status = CliRunner().invoke(main, ["status", "--config", str(world.root)])
