@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -143,7 +144,9 @@ class EcwidClient:
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         )
         self.request_count = 0  # HTTP requests actually sent, retries included (benchmarks report it)
-        self.answered_at: int | None = None  # Ecwid's clock (its `Date` header) on the last answer read
+        # Ecwid's clock (its `Date` header) on the last answer this thread read: per thread, so a call made
+        # meanwhile by another thread sharing the client never lends latest-stats its date.
+        self._answered = threading.local()
 
     def close(self) -> None:
         self._http.close()
@@ -188,7 +191,7 @@ class EcwidClient:
             message = redact(str(exc), [self._token])
             raise RetryableError(f"{where}: connection failed: {message}") from None
         if response.is_success:
-            self.answered_at = server_date(response)
+            self._answered.at = server_date(response)
             try:
                 return response.json() if response.content else None
             except json.JSONDecodeError:
@@ -252,7 +255,7 @@ class EcwidClient:
             stats = catalog_stats_from_json(self._request("GET", "/latest-stats"))
         except ConversionError as exc:
             raise PermanentError(f"Ecwid GET /latest-stats: unreadable answer: {exc}") from None
-        return replace(stats, answered_at=self.answered_at)
+        return replace(stats, answered_at=getattr(self._answered, "at", None))
 
     # -- products -----------------------------------------------------------------------------
 
