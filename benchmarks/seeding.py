@@ -83,7 +83,10 @@ def mirrored_listed_world(world: World, n_products: int, *, seed: int = 1) -> tu
         with world.runtime(ecwid_options={"requests_per_minute": 10**7}) as runtime:
             runtime.sync_catalog(full=True)
             attributes = runtime.category_attributes()
-            listings = evaluate_mirror(runtime, category_attributes=attributes or None).evaluation.listings
+            # With the category rules too, as `plan` evaluates: they are part of each stored evaluation's key,
+            # so without them the first measured plan would find every key changed and evaluate the catalog.
+            listings = evaluate_mirror(runtime, category_attributes=attributes or None,
+                                       category_rules=runtime.category_rules() or None).evaluation.listings
             actual = []
             for pid, listing in sorted(listings.items()):
                 if listing.intent is not ListingIntent.LIST:
