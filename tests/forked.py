@@ -10,12 +10,18 @@ worker), started on first use.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import shlex
 import signal
+import socket
 import subprocess
+import sys
 import tempfile
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from multiprocessing import reduction
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -26,9 +32,10 @@ _CONTEXT.set_forkserver_preload(["cli", "engine.runtime", "engine.passes.catalog
                                  "tests.orders.crash_import"])
 
 
-def start(target: Callable[..., Any], *args: Any) -> BaseProcess:
-    """Run `target(*args)` in a forked process (`target` must be importable by name)."""
-    process = _CONTEXT.Process(target=target, args=args, daemon=True)
+def start(target: Callable[..., Any], *args: Any, daemon: bool = True) -> BaseProcess:
+    """Run `target(*args)` in a forked process (`target` must be importable by name). A daemonic one is ended
+    with this process; a process that is always waited for need not be (and may then start processes)."""
+    process = _CONTEXT.Process(target=target, args=args, daemon=daemon)
     process.start()
     return process
 
@@ -66,7 +73,7 @@ def run_tokbridge(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | No
     with tempfile.TemporaryDirectory(prefix="tokbridge-output-") as directory:
         stdout, stderr = Path(directory) / "stdout", Path(directory) / "stderr"
         process = start(_tokbridge, list(argv), dict(os.environ if env is None else env), str(cwd), str(stderr),
-                        str(stdout))
+                        str(stdout), daemon=False)
         process.join(timeout)
         if process.exitcode is None:
             process.kill()
@@ -110,3 +117,100 @@ def popen_tokbridge(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, s
                     stdout: Path | None = None) -> Forked:
     """`start_tokbridge`, handled like a `subprocess.Popen`."""
     return Forked(start_tokbridge(argv, env=env, cwd=cwd, stderr=stderr, stdout=stdout), argv)
+
+
+# -- `tokbridge` on PATH, forked -------------------------------------------------------------------------------
+
+# The `tokbridge` a shell runs: a bare interpreter (no site, no engine: about 20 ms of CPU) that hands its
+# arguments, environment, working directory and standard streams to the test process, which forks the command
+# from the forkserver onto those very streams, and exits with the command's status.
+_CLIENT = """import json, os, socket, sys
+with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as server:
+    server.connect(sys.argv[1])
+    request = {"argv": sys.argv[2:], "cwd": os.getcwd(), "env": dict(os.environ)}
+    socket.send_fds(server, [json.dumps(request).encode()], [0, 1, 2])
+    status = int(server.recv(16) or b"-9")
+sys.exit(status if status >= 0 else 128 - status)
+"""
+
+
+class _Inherited:
+    """An open file descriptor for a forked process: sent to the forkserver with the request that starts it."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __reduce__(self) -> tuple[Callable[[Any], int], tuple[Any]]:
+        return _inherited, (reduction.DupFd(self.fd),)
+
+
+def _inherited(duplicate: Any) -> int:
+    return int(duplicate.detach())
+
+
+def _tokbridge_on(argv: Sequence[str], env: Mapping[str, str], cwd: str, stdin: int, stdout: int,
+                  stderr: int) -> None:
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2)):  # the inherited fds are all above 2
+        os.dup2(fd, target)
+        os.close(fd)
+    # multiprocessing pointed sys.stdin at /dev/null; the command reads the shell's stdin, open for its lifetime
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    from cli import main
+
+    main(list(argv), prog_name="tokbridge")
+
+
+class TokbridgeOnPath:
+    """A `tokbridge` executable in `bin_dir` that runs each command forked (see `_CLIENT`), for tests that run
+    shell lines as written. Serves while the context is open."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        # A short path: a unix socket's is limited to 107 bytes, and pytest's tmp_path can be longer
+        self._directory = tempfile.TemporaryDirectory(prefix="tokbridge-")
+        self._socket_path = Path(self._directory.name) / "sock"
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> TokbridgeOnPath:
+        client = self.bin_dir / "tokbridge_client.py"
+        client.write_text(_CLIENT)
+        executable = self.bin_dir / "tokbridge"
+        executable.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -I -S {shlex.quote(str(client))} "
+                              f"{shlex.quote(str(self._socket_path))} \"$@\"\n")
+        executable.chmod(0o755)
+        self._listener.bind(str(self._socket_path))
+        self._listener.listen()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        self._thread.join(timeout=10)
+        self._directory.cleanup()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._run, args=(connection,), daemon=True).start()
+
+    @staticmethod
+    def _run(connection: socket.socket) -> None:
+        with connection:
+            raw, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
+            try:
+                request = json.loads(raw)
+                process = start(_tokbridge_on, request["argv"], request["env"], request["cwd"],
+                                *(_Inherited(fd) for fd in fds), daemon=False)
+            finally:
+                for fd in fds:
+                    os.close(fd)  # the forked process has its own copies
+            process.join()
+            connection.sendall(str(process.exitcode).encode())

@@ -1,4 +1,5 @@
-"""`tokbridge demo` and `tokbridge sandbox` as a merchant runs them: real processes, real sockets on 127.0.0.1.
+"""`tokbridge demo` and `tokbridge sandbox` as a merchant runs them: real processes (the one-shot commands forked
+with the engine imported, tests/forked.py), real sockets on 127.0.0.1.
 
 The demo's narrative is part of the contract (the README promises it), so its key lines are
 asserted word for word. The sandbox is started as a process, its printed URLs awaited with a
@@ -30,6 +31,7 @@ from rich.console import Console
 from cli import main
 from engine.demo import run_demo
 from engine.sandbox.seed import generate_catalog
+from tests.forked import run_tokbridge
 
 REPO = Path(__file__).resolve().parents[2]
 TOKBRIDGE = [sys.executable, "-c", "from cli import main; main()"]
@@ -39,7 +41,8 @@ STARTUP_DEADLINE = 60.0
 
 
 def tokbridge(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*TOKBRIDGE, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
+    """`tokbridge ARGS` in a process of its own, forked with the engine imported (tests/forked.py)."""
+    return run_tokbridge(args, cwd=cwd, env=ENV, timeout=timeout)
 
 
 @pytest.mark.slow

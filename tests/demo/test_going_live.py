@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -21,6 +19,7 @@ import pytest
 
 from cli import main
 from tests.demo.test_demo import ENV, REPO, sandbox_process
+from tests.forked import TokbridgeOnPath
 
 PAGE = REPO / "docs" / "going-live.md"
 
@@ -56,9 +55,6 @@ def test_every_command_on_the_page_is_one_tokbridge_accepts(tmp_path: Path,
 def test_the_runnable_blocks_run_in_order_on_the_sandboxes(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    wrapper = bin_dir / "tokbridge"
-    wrapper.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -c "from cli import main; main()" "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
     env = {k: v for k, v in ENV.items() if not k.startswith(("ECWID_", "TIKTOK_"))}
     env.update(PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", PYTHONPATH=str(REPO))
     work = tmp_path / "work"
@@ -71,10 +67,13 @@ def test_the_runnable_blocks_run_in_order_on_the_sandboxes(tmp_path: Path) -> No
 
     first, *rest = _blocks("bash")
     assert "tokbridge init shop" in first
-    run(first)
-    with sandbox_process("--products", "20", "--review-delay", "1", str(work / "shop")) as sandbox:
-        sandbox.wait_for("Ctrl-C to stop.")
-        for block in rest:
-            run(block)
-        assert sandbox.interrupt()[0] == 0
+    # `tokbridge` on PATH: each command line a process of its own, forked with the engine imported
+    # (tests/forked.py) onto the shell's streams, in its directory and environment.
+    with TokbridgeOnPath(bin_dir):
+        run(first)
+        with sandbox_process("--products", "20", "--review-delay", "1", str(work / "shop")) as sandbox:
+            sandbox.wait_for("Ctrl-C to stop.")
+            for block in rest:
+                run(block)
+            assert sandbox.interrupt()[0] == 0
     assert len(rest) >= 4

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
+import signal
 import threading
 import time
 import uuid
@@ -29,7 +28,8 @@ from engine.fleet.work import StoreBusyError, StoreJobs
 from engine.fleet.worker import FleetWorker, WorkerOptions
 from engine.sandbox.ecwid.webhooks import signature
 from engine.tiktok.signing import webhook_signature
-from tests.fleet.world import CLIENT_SECRET, REPO, make_fleet
+from tests.fleet.world import CLIENT_SECRET, REPO, make_fleet, wait_for
+from tests.forked import Forked, popen_tokbridge
 
 
 def _jobs(url: str) -> list[tuple[str, str]]:
@@ -113,14 +113,19 @@ def _ecwid_event(store_id: int) -> tuple[bytes, dict[str, str]]:
     return json.dumps(event).encode(), headers
 
 
-def _start_receiver(url: str, log: Path) -> tuple[subprocess.Popen[str], str]:
+def _start_receiver(url: str, log: Path, out: Path) -> tuple[Forked, str]:
+    """`tokbridge fleet receiver` as a process of its own (forked with the engine imported, tests/forked.py)."""
     env = {**os.environ, "TOKBRIDGE_FLEET_DATABASE_URL": url, "ECWID_CLIENT_SECRET": CLIENT_SECRET,
            "TIKTOK_APP_KEY": "sandbox-app-key", "TIKTOK_APP_SECRET": "sandbox-app-secret"}
-    with log.open("a") as errors:
-        process = subprocess.Popen([sys.executable, "-c", "from cli import main; main()", "fleet", "receiver",
-                                    "--port", "0"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=errors, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()  # "fleet webhooks on http://127.0.0.1:PORT/webhooks/ecwid and ..."
+    out.write_text("")
+    process = popen_tokbridge(["fleet", "receiver", "--port", "0"], env=env, cwd=REPO, stdout=out, stderr=log)
+
+    def first_line() -> str:  # "fleet webhooks on http://127.0.0.1:PORT/webhooks/ecwid and ..."
+        assert process.poll() is None, log.read_text()
+        text = out.read_text()
+        return text.splitlines()[0] if text.endswith("\n") else ""
+
+    line = wait_for(first_line, timeout=60, what="the receiver's address", interval=0.05)
     assert " on http://" in line, (line, log.read_text())
     return process, line.split(" on ")[1].split("/webhooks")[0]
 
@@ -128,7 +133,8 @@ def _start_receiver(url: str, log: Path) -> tuple[subprocess.Popen[str], str]:
 def test_two_receivers_share_one_replay_memory(tmp_path: Path) -> None:
     with make_fleet(tmp_path, stores=1, n_products=1) as fleet:
         name, ecwid, shop = fleet.pairs[0]
-        receivers = [_start_receiver(fleet.url, tmp_path / "receivers.log") for _ in range(2)]
+        receivers = [_start_receiver(fleet.url, tmp_path / "receivers.log", tmp_path / f"receiver-{n}.out")
+                     for n in range(2)]
         try:
             (_, first), (_, second) = receivers
             body, headers = _ecwid_event(ecwid.store_id)
@@ -170,7 +176,7 @@ def test_two_receivers_share_one_replay_memory(tmp_path: Path) -> None:
                 assert sorted(k.key for k in db.waiting_keys(name)) == ["order:5760000000000000009", "product:77"]
         finally:
             for process, _ in receivers:
-                process.terminate()
+                process.send_signal(signal.SIGTERM)
                 process.wait(timeout=30)
 
 
