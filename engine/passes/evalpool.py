@@ -304,8 +304,20 @@ def _work(tag: str, blob: bytes, payload: bytes) -> bytes:
     finally:
         if collecting:
             gc.enable()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    peak = _peak_rss_mb()
     return pickle.dumps((os.getpid(), peak, time.process_time() - cpu, rows), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _peak_rss_mb() -> float:
+    """This worker's peak RSS: VmHWM of its own memory (pages shared with the fork server included)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
 
 
 # ---- pickling what the context holds ----
