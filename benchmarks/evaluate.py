@@ -180,10 +180,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--mirror-run", metavar="ROOT", help=argparse.SUPPRESS)  # one child run (mirrored.py)
     parser.add_argument("--skip-mirror", action="store_true", help="only the single-process figures")
+    parser.add_argument("--only-mirror", action="store_true", help="only the mirrored cold run's figures")
     args = parser.parse_args()
     if args.mirror_run:
         from benchmarks.mirrored import child_run
         child_run(args.mirror_run)
+        return
+    if args.only_mirror:
+        mirror_cold_figures(args.products, args.runs)
         return
     cfg = starter_config()
     started = time.perf_counter()
