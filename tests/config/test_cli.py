@@ -37,8 +37,11 @@ def test_init_then_validate_round_trip_in_a_real_process(tmp_path: Path) -> None
                           env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
                           capture_output=True, text=True, check=False)
     assert init.returncode == 0, init.stderr
-    validate = subprocess.run([sys.executable, "-c", "from cli import main; main()", "validate", "shop"],
-                              cwd=tmp_path, env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    # The installed `tokbridge` script (pyproject's [project.scripts]) itself, as a merchant types it: most
+    # other tests fork their commands from an engine-importing process, so this is where its wiring is held.
+    installed = Path(sys.executable).parent / "tokbridge"
+    assert installed.is_file(), f"{installed}: the project's install put no tokbridge command beside its python"
+    validate = subprocess.run([str(installed), "validate", "shop"], cwd=tmp_path, env=env,
                               capture_output=True, text=True, check=False)
     assert validate.returncode == 0, validate.stdout + validate.stderr
     assert validate.stdout == "shop: valid (2 selling policies, 1 category rule(s))\n"
