@@ -226,7 +226,7 @@ def main() -> None:
         # one process, one core: `engine.rules.evaluate` of the generated Products (the engine's own speed)
         (f"evaluate_{label}_cold_single", colds, "s", 5.0),
         # CPU seconds of the same runs: on a shared machine the wall time is mostly the wait for a core
-        (f"evaluate_{label}_cold_cpu", cold_cpus, "s", 5.0),
+        (f"evaluate_{label}_cold_single_cpu", cold_cpus, "s", 5.0),
         (f"evaluate_{label}_cached", cacheds, "s", 1.0),
         (f"evaluate_{label}_cached_cpu", cached_cpus, "s", 1.0),
         ("evaluate_price_quantity_ratio", ratios, "x", 2.0),
