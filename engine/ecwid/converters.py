@@ -63,6 +63,11 @@ class ConversionError(ValueError):
 
 
 SHOWN_LIMIT = 60
+# Tuples built once: `int | float | ...` written in an isinstance call builds a new union on every call,
+# and the converters run it some fifty times per product.
+_NUMBERS = (int, float, str, Decimal)
+_TEXTUAL_NUMBERS = (int, float, Decimal)
+_LISTS = (list, tuple)
 MONEY_LIMIT = Decimal(10) ** 12  # far above any real price or weight; keeps later rounding exact
 
 
@@ -74,7 +79,7 @@ def shown(value: Any) -> str:
 
 def money(value: Any, *, field: str) -> Decimal:
     """A finite number of sane size as Decimal (through str, so a JSON float never leaks in)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+    if isinstance(value, bool) or not isinstance(value, _NUMBERS):
         raise ConversionError(field, "expected a number", value)
     try:
         number = Decimal(str(value).strip())
@@ -120,7 +125,7 @@ def text(value: Any, *, field: str) -> str:
         return ""
     if isinstance(value, str):
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+    if isinstance(value, bool) or not isinstance(value, _TEXTUAL_NUMBERS):
         raise ConversionError(field, "expected text", value)
     return str(value)
 
@@ -146,10 +151,11 @@ def objects(value: Any, *, field: str) -> list[Mapping[str, Any]]:
     """A list of objects, each checked; absent or null is an empty list."""
     if value is None:
         return []
-    if not isinstance(value, list | tuple):
+    if not isinstance(value, _LISTS):
         raise ConversionError(field, "expected a list", value)
     for n, item in enumerate(value):
-        if not isinstance(item, Mapping):
+        # a dict first: what JSON gives, checked without the Mapping ABC's slower isinstance
+        if type(item) is not dict and not isinstance(item, Mapping):
             raise ConversionError(f"{field}[{n}]", "expected an object", item)
     return list(value)
 
@@ -446,15 +452,18 @@ def _variants(raw: Mapping[str, Any], parent: _Parent) -> tuple[Variant, ...]:
 def _category_ids(raw: Mapping[str, Any]) -> tuple[int, ...]:
     if raw.get("categoryIds"):
         listed = raw["categoryIds"]
-        if not isinstance(listed, list | tuple):
+        if not isinstance(listed, _LISTS):
             raise ConversionError("categoryIds", "expected a list", listed)
         return tuple(integer(c, field=f"categoryIds[{n}]") for n, c in enumerate(listed))
     return tuple(integer(c.get("id"), field=f"categories[{n}].id")
                  for n, c in enumerate(objects(raw.get("categories"), field="categories")))
 
 
-def product_from_json(raw: Mapping[str, Any], categories: Mapping[int, Category]) -> Product:
+def product_from_json(raw: Mapping[str, Any], categories: Mapping[int, Category], *, known_hash: str = "") -> Product:
     """One Ecwid product (with `combinations` embedded) as a `Product`; category names come from `categories`.
+
+    `known_hash`: `content_hash(raw)` when the caller has it already (the state's mirror stores it beside the
+    JSON), so a cold plan does not write every product as sorted JSON a second time to hash it.
 
     Raises ConversionError naming the field when the JSON cannot mean a product; `read_product` turns
     that into an `UnreadableProduct` so one product never stops a catalog read.
@@ -488,7 +497,7 @@ def product_from_json(raw: Mapping[str, Any], categories: Mapping[int, Category]
         options=options,
         variants=_variants(raw, parent),
         update_timestamp=integer(raw.get("updateTimestamp"), field="updateTimestamp"),
-        content_hash=content_hash(raw),
+        content_hash=known_hash or content_hash(raw),
         image_sizes=_image_sizes(raw),
     )
 
@@ -508,12 +517,12 @@ def _unreadable(raw: Any, field: str, value: Any, reason: str) -> UnreadableProd
                              value=shown(value), reason=reason, update_timestamp=timestamp)
 
 
-def read_product(raw: Any, categories: Mapping[int, Category]) -> Product | UnreadableProduct:
+def read_product(raw: Any, categories: Mapping[int, Category], *, known_hash: str = "") -> Product | UnreadableProduct:
     """`product_from_json`, or the reason the product cannot be read: never raises, whatever the JSON."""
     if not isinstance(raw, Mapping):
         return _unreadable(raw, "product", raw, "expected an object")
     try:
-        return product_from_json(raw, categories)
+        return product_from_json(raw, categories, known_hash=known_hash)
     except ConversionError as exc:
         return _unreadable(raw, exc.field, exc.value, exc.problem)
     except (ArithmeticError, RecursionError, TypeError, ValueError) as exc:
