@@ -299,7 +299,9 @@ def _work(tag: str, blob: bytes, payload: bytes) -> bytes:
     try:
         rows = []
         for pid, body, content in pickle.loads(payload):
-            row, text, _ = stored_outcome(context, read_product(json.loads(body), categories), content)
+            # `content` is the mirror's content hash of `body`: not computed again
+            row, text, _ = stored_outcome(context, read_product(json.loads(body), categories, known_hash=content),
+                                          content)
             rows.append((pid, tuple(row), text))
     finally:
         if collecting:

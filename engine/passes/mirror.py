@@ -78,20 +78,21 @@ def evaluate_mirror(
                    f"|{region.value}|{runtime.details_digest}")
     suffix = "|" + hashlib.sha256(shared_part.encode()).hexdigest()
     parts = (selling_parts(config), category_parts(config), attribute_parts(config))
+    # The collector pauses for the whole run (`collection_paused`): reading one row per product, then
+    # evaluating and storing, make millions of small acyclic values it would only walk again and again.
     with collection_paused():
         index = runtime.state.mirror_index()
         stored = {} if full else runtime.state.evaluation_index()
         shared = _shared_skus(runtime)
         stale = [pid for pid, (digest, _) in index.items() if pid not in shared
                  and (pid not in stored or not _holds(stored[pid].cache_key, digest + suffix, parts))]
-    decoded: dict[int, DesiredListing] = {}
-    for fresh in _fresh_outcomes(runtime, stale, index, suffix + "|", category_attributes, category_rules):
-        runtime.state.save_evaluations((pid, row, text) for pid, (row, text, _) in fresh.items())
-        for pid, (row, _, listing) in fresh.items():
-            stored[pid] = row
-            if listing is not None:
-                decoded[pid] = listing
-    with collection_paused():
+        decoded: dict[int, DesiredListing] = {}
+        for fresh in _fresh_outcomes(runtime, stale, index, suffix + "|", category_attributes, category_rules):
+            runtime.state.save_evaluations((pid, row, text) for pid, (row, text, _) in fresh.items())
+            for pid, (row, _, listing) in fresh.items():
+                stored[pid] = row
+                if listing is not None:
+                    decoded[pid] = listing
         evaluation = _assemble(runtime, index, stored, shared, decoded)
     readable = sum(1 for _, can_read in index.values() if can_read)
     return MirrorEvaluation(evaluation, products=readable, evaluated=len(stale))
@@ -101,7 +102,8 @@ def evaluate_mirror(
 def collection_paused() -> Iterator[None]:
     """Python's cyclic garbage collector paused while a plan reads one row per product: the 300,000 tuples
     a 100,000-product plan reads hold no cycles, yet each thousand allocations set off a collection that
-    walks them all (a third of such a plan's CPU). Evaluation runs with it on."""
+    walks them all (a third of such a plan's CPU). Evaluating and storing the outcomes are the same kind of work
+    (a fifth of a serial cold run's CPU at 10,000 products went to collections walking the listings kept)."""
     if not gc.isenabled():
         yield
         return
@@ -169,9 +171,13 @@ def _fresh_outcomes(
 
 def _evaluate(runtime: Runtime, index: Mapping[int, tuple[str, bool]], context: OutcomeContext,
               ids: list[int]) -> dict[int, Outcome]:
-    """Evaluate these products here; each outcome as its stored row, its listing JSON and the listing itself."""
-    products = runtime.products(ids)
-    found = {pid: stored_outcome(context, products[pid], index[pid][0]) for pid in ids}
+    """Evaluate these products here; each outcome as its stored row, its listing JSON and the listing itself.
+
+    The collector pauses here as in the evaluation workers and `engine.rules.evaluate` (`evaluate_mirror`
+    pauses it already; the evaluation pool's fallback calls this too)."""
+    with collection_paused():
+        products = runtime.products(ids)
+        found = {pid: stored_outcome(context, products[pid], index[pid][0]) for pid in ids}
     runtime.mirror.forget(ids)  # converted for this evaluation only: memory stays bounded by the batch
     return found
 

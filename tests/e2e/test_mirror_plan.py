@@ -15,6 +15,7 @@ blocked item, and in their inputs digest. The Ecwid sandbox and the runtime shar
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from hypothesis import strategies as st
 from engine.ecwid import EcwidClient
 from engine.ecwid.converters import content_hash
 from engine.http.errors import ConflictError
+from engine.model.catalog import Product
 from engine.model.listing import ListingIntent, ProductStatus
 from engine.model.plan import Plan
 from engine.passes import evaluation_keys
@@ -441,3 +443,18 @@ def test_edits_inside_the_old_overlap_window_cost_no_page_and_are_seen(gap: int)
             assert runtime.ecwid.request_count == 4
             _same(plan, _oracle(world, runtime))
             _mirror_is_ecwid(world, runtime)
+
+
+def test_a_product_decoded_from_the_mirror_carries_its_own_json_hash() -> None:
+    """Products decoded from the state take the content hash stored beside their JSON instead of hashing it
+    again (a cold plan's CPU): that stored hash must be the one their JSON gives, and the one Ecwid's gives."""
+    with mirrored_world(n_products=40) as (world, clock), _runtime(world, clock) as runtime:
+        runtime.sync_catalog(full=True)
+        ids = list(runtime.state.mirror_index())
+        runtime.mirror.forget(ids)  # decoded from the state's rows, not kept from the read
+        bodies = runtime.state.mirror_bodies(ids)
+        decoded = runtime.products(ids)
+        assert len(decoded) == len(ids) == len(bodies) > 30
+        assert {pid: p.content_hash for pid, p in decoded.items() if isinstance(p, Product)} == {
+            pid: content_hash(json.loads(body)) for pid, body in bodies.items() if isinstance(decoded[pid], Product)}
+        _mirror_is_ecwid(world, runtime)
