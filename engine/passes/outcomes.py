@@ -21,9 +21,9 @@ from engine.passes.evaluation_keys import (
     selected_policy,
     selling_parts,
 )
-from engine.reconcile import essence_hash, essence_of, listing_to_json
+from engine.reconcile import listing_to_json
 from engine.reconcile.codec import action_required_to_json
-from engine.reconcile.essence import canonical_json
+from engine.reconcile.essence import canonical_json, desired_essence_hash
 from engine.rules import ProductEvaluation, evaluate_product
 from engine.rules.category_rules import with_category_rules
 from engine.rules.evaluation import unreadable_problem
@@ -74,7 +74,7 @@ def stored(outcome: ProductEvaluation, key: str) -> Outcome:
     if listing is None:
         return StoredEvaluation(key, "", "", "", problems), "", None
     text = canonical_json(listing_to_json(listing))
-    row = StoredEvaluation(key, listing.intent.value, essence_hash(essence_of(listing)),
+    row = StoredEvaluation(key, listing.intent.value, desired_essence_hash(listing),
                            hashlib.sha256(text.encode()).hexdigest(), problems)
     return row, text, listing
 

@@ -312,3 +312,22 @@ def canonical_json(data: Any) -> str:
 def essence_hash(e: Essence) -> str:
     """Stable hash of an essence: equal essences, equal hashes, across processes and versions."""
     return hashlib.sha256(canonical_json(essence_to_json(e)).encode()).hexdigest()
+
+
+def desired_essence_hash(listing: DesiredListing) -> str:
+    """`essence_hash(essence_of(listing))`, written from the listing without building the `Essence` and its
+    SKUs first (a cold plan hashes every product's essence once and keeps none of them): the same JSON,
+    with `essence_of`'s normal form (SKUs by seller SKU, attributes by id and name, money to cents)."""
+    content = content_to_json(listing)
+    content["product_attributes"] = [_attr_json(a) for a in _sorted_attributes(listing.product_attributes)]
+    content["skus"] = [
+        {
+            "seller_sku": s.seller_sku,
+            "price": str(_money(s.price)),
+            "quantity": s.quantity,
+            "sales_attributes": _sales_json(s.sales_attributes),
+            "list_price": None if s.list_price is None else str(_money(s.list_price)),
+        }
+        for s in sorted(listing.skus, key=lambda s: s.seller_sku)
+    ]
+    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
