@@ -31,6 +31,7 @@ from engine.passes.mirror import evaluate_mirror
 from engine.runtime import Runtime
 from engine.sandbox.seed import generate_catalog
 from tests.e2e.world import World, make_world
+from tests.processes import alive
 
 COSTLY = "(range(product.id) | length)"  # ids are 500,000,001 and up: over the sandbox's range limit of 100,000
 CLEARANCE_WHEN = "when: \"'Clearance' in product.categories\""
@@ -177,19 +178,11 @@ if __name__ == "__main__":
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().split(") ")[-1][:1] not in ("Z", "X")  # a zombie has ended
-    except FileNotFoundError:
-        return False
-
-
 def _gone(pids: list[int], timeout: float = 20.0) -> list[int]:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids):
         time.sleep(0.05)
-    return [pid for pid in pids if _alive(pid)]
+    return [pid for pid in pids if alive(pid)]
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
@@ -209,7 +202,7 @@ def test_stopping_the_process_mid_run_leaves_no_worker(world: World, tmp_path: P
         assert child.stdout is not None
         started = json.loads(child.stdout.readline())
         pids = [*started["workers"], started["server"]]
-        assert len(started["workers"]) == 2 and all(_alive(pid) for pid in pids)
+        assert len(started["workers"]) == 2 and all(alive(pid) for pid in pids)
         child.send_signal(stop)
         child.wait(timeout=60)
         assert _gone(pids) == []

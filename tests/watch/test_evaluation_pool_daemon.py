@@ -14,6 +14,7 @@ from pathlib import Path
 from engine.passes import evalpool
 from engine.passes.mirror import evaluate_mirror
 from tests.e2e.world import make_world
+from tests.processes import alive
 from tests.watch.conftest import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,14 +29,6 @@ def _children(pid: int) -> list[int]:
         except OSError:  # the thread ended meanwhile
             continue
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rpartition(") ")[2][:1] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
 
 
 def test_watch_evaluates_over_the_pool_and_leaves_nothing(tmp_path: Path) -> None:
@@ -59,7 +52,7 @@ def test_watch_evaluates_over_the_pool_and_leaves_nothing(tmp_path: Path) -> Non
             finally:
                 if process.poll() is None:
                     process.kill()
-        assert wait_for(lambda: not any(_alive(pid) for pid in helpers), timeout=20,
+        assert wait_for(lambda: not any(alive(pid) for pid in helpers), timeout=20,
                         what="every pool process to end")
         entries = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
         assert any("over 2 worker processes" in e["message"] for e in entries)
