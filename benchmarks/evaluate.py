@@ -40,7 +40,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.figures import figure, peak_rss_mb
-from benchmarks.mirrored import mirror_cold_figures
 from engine.config import load, starter_files
 from engine.config.types import Config
 from engine.model.catalog import Catalog, Dimensions, Product, ProductOption, StoreProfile, Variant
@@ -187,6 +186,8 @@ def main() -> None:
         child_run(args.mirror_run)
         return
     if args.only_mirror:
+        from benchmarks.mirrored import mirror_cold_figures
+
         mirror_cold_figures(args.products, args.runs)
         return
     cfg = starter_config()
@@ -243,6 +244,9 @@ def main() -> None:
     figure(f"evaluate_{label}_evaluation_rss", peak - catalog_rss, "MB")
     del catalog
     if not args.skip_mirror:  # after the figures above: its set-up (sandboxes, state) would raise their peak RSS
+        # Imported only here for the same reason: it loads the sandboxes (about 15 MB) on import.
+        from benchmarks.mirrored import mirror_cold_figures
+
         mirror_cold_figures(args.products, args.runs)
 
 
