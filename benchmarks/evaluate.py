@@ -40,6 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.figures import figure, peak_rss_mb
+from benchmarks.memory import status_mb
 from engine.config import load, starter_files
 from engine.config.types import Config
 from engine.model.catalog import Catalog, Dimensions, Product, ProductOption, StoreProfile, Variant
@@ -252,14 +253,7 @@ def main() -> None:
 
 def current_rss_mb() -> float:
     """This process's resident set size now (Linux's /proc; 0 where there is none)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return status_mb("VmRSS") or 0.0
 
 
 if __name__ == "__main__":

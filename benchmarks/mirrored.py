@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.figures import figure, peak_rss_mb
+from benchmarks.memory import status_mb
 from engine.ecwid.converters import read_product
 from engine.model.catalog import Product
 from engine.sandbox.ecwid.catalog import render_product
@@ -77,13 +78,9 @@ def child_run(root: str) -> None:
 
 
 def own_peak_rss_mb() -> float:
-    """This process's own peak RSS (VmHWM): `getrusage`'s ru_maxrss survives exec, so a child started by a
-    process that held 1.7 GB (this benchmark, with the sandbox's catalog) would report that 1.7 GB."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return peak_rss_mb()
+    """This process's own peak RSS (VmHWM, `benchmarks.memory`); `getrusage`'s where Linux's is missing."""
+    peak = status_mb("VmHWM")
+    return peak_rss_mb() if peak is None else peak
 
 
 def _child(root: Path, env: dict[str, str], workers: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the e2e world lives with the tests
 
+from benchmarks.memory import status_mb
 from engine.passes.catalog import plan_catalog
 from engine.runtime import Runtime
 
@@ -66,10 +67,10 @@ def child(root: str) -> None:
 
 def _own_peak_rss_mb() -> float:
     """This process's own peak RSS (`VmHWM`): `ru_maxrss` would carry the parent's over fork and exec."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    peak = status_mb("VmHWM")
+    if peak is None:
+        raise RuntimeError("no VmHWM in /proc/self/status")
+    return peak
 
 
 def fresh_process(world: World) -> dict[str, float]:
