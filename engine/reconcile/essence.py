@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from engine.model.jsontext import canonical_json as canonical_json  # re-exported: the stored form's writer
 from engine.model.listing import (
     AuditFailure,
     DesiredListing,
@@ -303,10 +303,6 @@ def audit_failure_from_json(data: Mapping[str, Any]) -> AuditFailure:
     return AuditFailure(
         position=data["position"], reasons=tuple(data["reasons"]), suggestions=tuple(data["suggestions"])
     )
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def essence_hash(e: Essence) -> str:

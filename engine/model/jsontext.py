@@ -1,0 +1,63 @@
+"""JSON text in and out at C speed (orjson), giving exactly what the standard library gives. Pure; no I/O.
+
+A cold plan decodes every mirrored product's Ecwid JSON and writes the canonical JSON of every listing
+it evaluates; `json`'s encoder and decoder were a third of that run's CPU outside the rule engine. Both
+functions here answer what `json` answers, value for value and byte for byte (tests/model/test_jsontext.py
+proves it over arbitrary values), and hand every case orjson would treat otherwise to `json` itself:
+
+- `loads`: orjson refuses NaN/Infinity, numbers beyond a double (1e400), escaped lone surrogates, and
+  decodes an integer beyond 64 bits as a float (silently: `json` keeps it an int). A refusal, or a text
+  with 19 digits in a row anywhere (the only way to write such an integer), is decoded by `json.loads`,
+  which also raises the same errors as before for text that is not JSON.
+- `canonical_json`: sorted keys, no spaces, UTF-8 kept (`json.dumps(sort_keys=True, separators=(",", ":"),
+  ensure_ascii=False)`: the form every stored hash was computed over). orjson writes floats in another
+  form (1e16, not 1e+16; NaN as null) and writes some values `json` refuses (UUID, enums, dataclasses),
+  so it is given only values made of exactly dict (str keys), list, tuple, str, int, bool and None; any
+  other value, or one orjson refuses (integers beyond 64 bits, lone surrogates, deep nesting), is written
+  by `json.dumps`, which also raises what it raised before.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import orjson
+
+_LONG_DIGITS = re.compile(r"[0-9]{19}")  # 2**63 has 19 digits: any integer orjson would turn into a float
+_SORTED = orjson.OPT_SORT_KEYS
+_LEAVES = frozenset({str, int, bool, type(None)})
+
+
+def loads(text: str | bytes) -> Any:
+    """`json.loads(text)`, at orjson's speed where orjson decodes the same value."""
+    if isinstance(text, str) and _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass  # NaN, 1e400, an escaped lone surrogate, or not JSON: json's value or json's error
+    return json.loads(text)
+
+
+def canonical_json(data: Any) -> str:
+    """`json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`, byte for byte."""
+    try:
+        if _plain(data):
+            return orjson.dumps(data, option=_SORTED).decode()
+    except (orjson.JSONEncodeError, RecursionError):
+        pass  # an integer beyond 64 bits, a lone surrogate, nesting deeper than orjson's 1024 levels or our stack
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _plain(value: Any) -> bool:
+    """Only exact dict (str keys), list, tuple, str, int, bool and None: the values orjson writes as json does.
+
+    Exact types, not isinstance: a subclass (an IntEnum, a str subclass with its own methods) is not
+    worth proving the two libraries agree on; it goes the way it always went."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(key) is str and _plain(item) for key, item in value.items())
+    if kind is list or kind is tuple:
+        return all(_plain(item) for item in value)
+    return kind in _LEAVES
