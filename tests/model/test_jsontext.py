@@ -153,3 +153,10 @@ def test_loads_keeps_json_s_values_where_orjson_differs(text: str) -> None:
 def test_loads_keeps_a_long_integer_an_int() -> None:
     assert loads("[1" + "0" * 25 + "]") == [10**25]  # as json gives it, not orjson's float
     assert type(loads("[-9223372036854775809]")[0]) is int
+
+
+@pytest.mark.parametrize("text", ['\ufeff{"a": 1}'.encode(), '{"a": "é"}'.encode("utf-16"), b'["\xed\xa0\x80"]',
+                                  b'{"a": 12345678901234567890}', b"[1e400]", b"\xff"])
+def test_loads_answers_bytes_as_json_does(text: bytes) -> None:
+    """json reads a BOM, UTF-16 and UTF-8-encoded surrogates from bytes; orjson refuses them."""
+    assert_same_decoding(text)
