@@ -7,8 +7,8 @@ proves it over arbitrary values), and hand every case orjson would treat otherwi
 
 - `loads`: orjson refuses NaN/Infinity, numbers beyond a double (1e400), lone surrogates and bytes that
   are not UTF-8 (a BOM, UTF-16), and decodes an integer beyond 64 bits as a float (silently: `json` keeps
-  it an int). A refusal, or a text with 19 digits in a row anywhere (the only way to write such an
-  integer), is decoded by `json.loads`, which also raises the same errors as before for text that is not
+  it an int). A refusal, or a text with 19 digits in a row where a number may start (the only way to
+  write such an integer), is decoded by `json.loads`, which also raises the same errors as before for text that is not
   JSON.
 - `canonical_json`: sorted keys, no spaces, UTF-8 kept (`json.dumps(sort_keys=True, separators=(",", ":"),
   ensure_ascii=False)`: the form every stored hash was computed over). orjson writes floats in another
@@ -29,6 +29,7 @@ import orjson
 # memory speed (a regular expression took longer than decoding the text).
 _DIGIT_RUNS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
 _LONG_RUN = b"0" * 19  # 2**63 has 19 digits: an integer orjson would turn into a float has as many
+_BEFORE_NUMBER = frozenset(b"[,:- \t\n\r")
 _SORTED = orjson.OPT_SORT_KEYS
 _LEAVES = frozenset({str, int, bool, type(None)})
 
@@ -37,11 +38,27 @@ def loads(text: str | bytes) -> Any:
     """`json.loads(text)`, at orjson's speed where orjson decodes the same value."""
     try:
         utf8 = text.encode() if isinstance(text, str) else text
-        if _LONG_RUN not in utf8.translate(_DIGIT_RUNS):
+        if not _may_hold_a_long_integer(utf8):
             return orjson.loads(utf8)
     except (UnicodeEncodeError, orjson.JSONDecodeError):
         pass  # a lone surrogate, NaN, 1e400, bytes not in UTF-8, or not JSON: json's value or json's error
     return json.loads(text)
+
+
+def _may_hold_a_long_integer(utf8: bytes) -> bool:
+    """Whether 19 digits or more in a row start where a JSON number may start: at the start, or after one of
+    `[,:-` or whitespace. A run after anything else is inside a string (TikTok's ids are 19-digit strings,
+    and the state holds many) or a float's fraction, which orjson reads as json does."""
+    runs = utf8.translate(_DIGIT_RUNS)
+    start = runs.find(_LONG_RUN)
+    while start != -1:
+        if start == 0 or utf8[start - 1] in _BEFORE_NUMBER:
+            return True
+        end = runs.find(b" ", start)
+        if end == -1:
+            return False
+        start = runs.find(_LONG_RUN, end)
+    return False
 
 
 def canonical_json(data: Any) -> str:

@@ -132,7 +132,9 @@ def test_loads_decodes_what_json_decodes(data: Any, ascii_only: bool, separators
 
 json_tokens = st.sampled_from(['{"a":', '"a"', "1", "-0", "1.5e3", "NaN", "Infinity", "1e400", "[", "]", "{", "}",
                                ",", ":", " ", "\n", "null", "true", '"\\ud800"', '"\\u00e9"', "12345678901234567890",
-                               "-9223372036854775809", '"a","a"', '"x":1', '"x":2', "\ufeff", "\\"])
+                               "-9223372036854775809", '"a","a"',
+                               '"7300000000000000001"', '"a:12345678901234567890"', "1.12345678901234567891",
+                               '"x":1', '"x":2', "\ufeff", "\\"])
 
 
 @settings(max_examples=1500, deadline=None)
@@ -140,6 +142,7 @@ json_tokens = st.sampled_from(['{"a":', '"a"', "1", "-0", "1.5e3", "NaN", "Infin
 @example('{"a":1,"b":2,"a":3}')
 @example("[18446744073709551616, -9223372036854775809, 9223372036854775807]")
 @example('{"sku": "1234567890123456789", "n": 1}')
+@example('{"template_id": "7300000000000000001", "n": [1,\n 12345678901234567890, -12345678901234567890]}')
 def test_loads_answers_any_text_as_json_does(text: str) -> None:
     """Text that is not JSON, or JSON orjson reads otherwise: the same value or the same error."""
     assert_same_decoding(text)
