@@ -250,16 +250,9 @@ _GALLERY_KEYS = ("originalImageUrl", "url", "imageUrl")
 _MAIN_KEYS = ("originalImageUrl", "imageUrl", "hdThumbnailUrl")
 
 
-def _text_at(raw: Mapping[str, Any], key: str, where: str) -> str:
-    """`text(raw.get(key), field=where + key)`, the field's path written only for an error: a cold plan reads
-    some fifty text fields per product, nearly all of them text already."""
-    value = raw.get(key)
-    return value if type(value) is str else text(value, field=f"{where}{key}")
-
-
 def _first_url(raw: Mapping[str, Any], keys: Iterable[str], *, field: str) -> str:
     for key in keys:
-        url = _text_at(raw, key, field)
+        url = text(raw.get(key), field=f"{field}{key}")
         if url:
             return url
     return ""
@@ -315,8 +308,8 @@ def _image_sizes(raw: Mapping[str, Any]) -> Mapping[str, ImageSize]:
 def _attributes(value: Any, *, field: str) -> Mapping[str, str]:
     found: dict[str, str] = {}
     for n, item in enumerate(objects(value, field=field)):
-        where = f"{field}[{n}]."
-        name, shown_value = _text_at(item, "name", where), _text_at(item, "value", where)
+        name = text(item.get("name"), field=f"{field}[{n}].name")
+        shown_value = text(item.get("value"), field=f"{field}[{n}].value")
         if name and shown_value:
             found[name] = shown_value
     return MappingProxyType(found)
@@ -389,31 +382,19 @@ class _Parent:
 
 def _stock(raw: Mapping[str, Any], *, where: str) -> tuple[int | None, bool]:
     """(quantity, unlimited): Ecwid omits `quantity` for unlimited stock."""
-    unlimited = raw.get("unlimited")
-    if type(unlimited) is not bool:  # fields' paths written only for an error or a default (see `_text_at`)
-        unlimited = flag(unlimited, field=f"{where}unlimited", default="quantity" not in raw)
-    if unlimited:
-        return None, True
-    quantity = raw.get("quantity")
-    return (quantity if type(quantity) is int else integer(quantity, field=f"{where}quantity")), False
+    unlimited = flag(raw.get("unlimited"), field=f"{where}unlimited", default="quantity" not in raw)
+    return (None if unlimited else integer(raw.get("quantity"), field=f"{where}quantity")), unlimited
 
 
 def _chosen(raw: Mapping[str, Any], *, where: str) -> dict[str, str]:
-    options = raw.get("options")
-    if options is None:
-        return {}
     field = f"{where}options"
-    chosen = {}
-    for n, option in enumerate(objects(options, field=field)):
-        at = f"{field}[{n}]."
-        name = _text_at(option, "name", at)  # before the value, as an error names the first bad field
-        chosen[name] = _text_at(option, "value", at)
-    return chosen
+    return {text(o.get("name"), field=f"{field}[{n}].name"): text(o.get("value"), field=f"{field}[{n}].value")
+            for n, o in enumerate(objects(raw.get("options"), field=field))}
 
 
 def _variant(raw: Mapping[str, Any], parent: _Parent, *, where: str) -> Variant:
     chosen = _chosen(raw, where=where)
-    own_sku = _text_at(raw, "sku", where)
+    own_sku = text(raw.get("sku"), field=f"{where}sku")
     price = _opt_money(raw, "price", where=where)
     if price is None:
         price = parent.price + _option_modifier(parent.modifiers, chosen, parent.price)
