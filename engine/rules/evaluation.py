@@ -20,32 +20,28 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
-from functools import partial
 from typing import NamedTuple, TypeVar
 
-from engine.config.types import Config, Region, SellingPolicy
+from engine.config.types import Config, Region
 from engine.model.catalog import Catalog, Product, StoreProfile, UnreadableProduct, Variant
 from engine.model.listing import (
     ActionRequired,
     DesiredListing,
     DesiredSku,
-    IdentifierCode,
     ListingIntent,
     PackageDimensions,
     PackageWeight,
     ProductAttribute,
-    SalesAttribute,
     TikTokAttribute,
     Trace,
     desired_listing,
-    desired_sku,
 )
 from engine.rules import attributes, category, listing, preflight, selling, sync
 from engine.rules.problems import ActionRequiredError, remembered, skus_of
+from engine.rules.skus import Problems as _Problems
+from engine.rules.skus import loop as sku_loop
 
 T = TypeVar("T")
 ECWID_DATA = "ecwid data"  # the rule of a product whose Ecwid data cannot be read at all
@@ -139,24 +135,6 @@ _SHARED_REPRS: dict[tuple[int, int, int], tuple[_SharedParts, str]] = remembered
 _SHARED_REPRS_MAX = 4096
 
 
-class _Problems:
-    """Collects ActionRequiredErrors from independent checks so a product reports all of them at once."""
-
-    def __init__(self, product_id: int) -> None:
-        self.product_id = product_id
-        self.items: list[ActionRequired] = []
-
-    def attempt(self, fn: Callable[[], T]) -> T | None:
-        try:
-            return fn()
-        except ActionRequiredError as exc:
-            self.add(exc)
-            return None
-
-    def add(self, exc: ActionRequiredError) -> None:
-        self.items.append(ActionRequired(self.product_id, exc.rule, exc.reason, exc.fix, sku=exc.sku))
-
-
 class _Content(NamedTuple):  # built once per product and read once: a tuple, not a frozen dataclass
     title: str
     description: str
@@ -168,62 +146,6 @@ class _Content(NamedTuple):  # built once per product and read once: a tuple, no
     package_dimensions: PackageDimensions
     skus: tuple[DesiredSku, ...]
     trace: dict[str, Trace]
-
-
-_WHITESPACE = re.compile(r"\s")  # what str.isspace() calls whitespace
-
-
-def _sku_refused(variant: Variant, combinations: bool) -> ActionRequiredError:
-    """A seller SKU TikTok refuses (it takes 1-50 characters, no spaces: `_each_sku` tests that)."""
-    sku = variant.sku
-    shown = f"{sku!r} is {len(sku)} characters" if sku else "is empty"
-    what = f"combination {variant.id}" if combinations else "product"
-    return ActionRequiredError(
-        rule="ecwid",
-        reason=f"SKU {shown}; TikTok needs 1-50 characters without spaces",
-        fix=f"set a SKU of 1-50 characters without spaces on the {what} in Ecwid",
-        sku=sku,
-    )
-
-
-def _checked_sku(
-    policy: SellingPolicy, config: Config, product: Product, variant: Variant, problems: _Problems
-) -> DesiredSku | None:
-    """`_desired_sku` with each part checked on its own, so every problem of the SKU is recorded."""
-    price = problems.attempt(partial(selling.price, policy, product, variant))
-    count = problems.attempt(partial(selling.quantity, policy, product, variant))
-    was = problems.attempt(partial(selling.list_price, policy, product, variant))
-    sales = problems.attempt(partial(attributes.sales_attributes, config.attributes, product, variant))
-    code = problems.attempt(partial(listing.identifier_code, product, variant))
-    if price is None or count is None or sales is None:
-        return None
-    trace = {"price": price[1], "quantity": count[1]}
-    return _sku(product, variant, price[0], count[0], was, sales, code, trace)
-
-
-def _sku(
-    product: Product,
-    variant: Variant,
-    price: Decimal,
-    count: int,
-    was: Decimal | None,
-    sales: tuple[SalesAttribute, ...],
-    code: IdentifierCode | None,
-    trace: Mapping[str, Trace],
-) -> DesiredSku:
-    combinations = bool(product.variants)
-    return desired_sku(
-        variant.sku,
-        product.id,
-        variant.id if combinations else None,
-        price,
-        count,
-        sales if combinations else (),
-        selling.shown_list_price(was, price, product),
-        variant.image_url,
-        trace,
-        code,
-    )
 
 
 def _skus(config: Config, product: Product, problems: _Problems) -> tuple[DesiredSku, ...] | None:
@@ -242,53 +164,8 @@ def _skus(config: Config, product: Product, problems: _Problems) -> tuple[Desire
     except ActionRequiredError as exc:
         problems.add(exc)
         return None
-    before = len(problems.items)
-    result = _each_sku(policy, config, product, variants, problems)
-    if len(problems.items) > before:
-        return None
-    if product.variants:
-        try:  # `problems.attempt` in line: no partial and no frame per product
-            attributes.check_sales_attributes([(sku.seller_sku, sku.sales_attributes) for sku in result])
-        except ActionRequiredError as exc:
-            problems.add(exc)
-            return None
-    return tuple(result)
-
-
-def _each_sku(
-    policy: SellingPolicy, config: Config, product: Product, variants: Sequence[Variant], problems: _Problems
-) -> list[DesiredSku]:
-    """Every SKU's price, stock and sales attributes, its problems recorded (a SKU with one is left out).
-
-    The per-SKU path of a whole catalog: the policy is one function (`selling.compiled`), and a SKU's
-    parts run under one handler (they are pure: a failure re-runs them one by one, `_checked_sku`).
-    """
-    values = selling.compiled(policy)
-    mapping = config.attributes
-    combinations = bool(product.variants)
-    # `listing.identifier_code` reads the variant's attributes, and the product's when it has no combinations
-    product_coded = not combinations and bool(product.attributes)
-    result: list[DesiredSku] = []
-    for variant in variants:
-        sku = variant.sku
-        if not sku or len(sku) > 50 or _WHITESPACE.search(sku):  # TikTok's seller SKU limits
-            problems.add(_sku_refused(variant, combinations))
-            continue
-        try:
-            price, count, trace, was = values(product, variant)
-            # a product without combinations has no options (product_as_variant): no sales attributes
-            sales = attributes.sales_attributes(mapping, product, variant) if combinations else ()
-            code = listing.identifier_code(product, variant) if variant.attributes or product_coded else None
-        except ActionRequiredError:
-            checked = _checked_sku(policy, config, product, variant, problems)
-            if checked is not None:
-                result.append(checked)
-            continue
-        # `_sku` in line: `values` gave the list price as sent, and `sales` is () without combinations
-        combination = variant.id if combinations else None
-        image = variant.image_url
-        result.append(desired_sku(sku, product.id, combination, price, count, sales, was, image, trace, code))
-    return result
+    # the policy's whole per-SKU loop, one generated function (engine.rules.skus)
+    return sku_loop(policy, config.attributes)(product, variants, problems)
 
 
 _Parts = tuple[

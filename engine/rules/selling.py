@@ -419,6 +419,8 @@ def _quantity_steps(policy: SellingPolicy, count: int, steps: list[str], *, unli
 # which modifiers, which rounding, numbers or expressions) taken once instead of per SKU. It computes
 # exactly what `price`, `quantity` and `list_price` compute (the same Decimal operations in the same
 # order, the same errors); tests/rules/test_compiled_policy.py holds the two equal.
+# engine.rules.skus writes a field source with number modifiers in line into its per-policy loop and
+# calls this function for every other policy.
 
 # price, quantity, traces, list price (as sent: `shown_list_price`)
 SkuValues = tuple[Decimal, int, Mapping[str, Trace], Decimal | None]
