@@ -62,6 +62,7 @@ from engine.ecwid import EcwidClient
 from engine.ecwid.converters import categories_from_json, content_hash, profile_from_json, read_product
 from engine.ecwid.images import FetchedImage, ImageFetcher
 from engine.http import ApiError
+from engine.model import jsontext
 from engine.model.catalog import Catalog, CatalogStats, Category, Product, StoreProfile, UnreadableProduct
 from engine.model.errors import TokbridgeError
 from engine.model.listing import CategoryRules, SizeChartTemplate, TikTokAttribute
@@ -592,7 +593,7 @@ class Runtime:
         # not computed again (sorting and writing every product's JSON was a tenth of a cold plan's CPU)
         hashes = self.state.mirror_hashes(missing)
         for pid, body in self.state.mirror_bodies(missing).items():
-            mirror.products[pid] = read_product(json.loads(body), mirror.categories, known_hash=hashes.get(pid, ""))
+            mirror.products[pid] = read_product(jsontext.loads(body), mirror.categories, known_hash=hashes.get(pid, ""))
         return {pid: mirror.products[pid] for pid in wanted if pid in mirror.products}
 
     def product_name(self, product_id: int) -> str:

@@ -36,7 +36,6 @@ import atexit
 import copyreg
 import gc
 import hashlib
-import json
 import logging
 import multiprocessing
 import os
@@ -55,6 +54,7 @@ from typing import Any
 
 from engine.ecwid.converters import read_product
 from engine.expr import Expression, SourcePos, Template, compile_expression, compile_template
+from engine.model import jsontext
 from engine.model.catalog import Category
 from engine.model.errors import TokbridgeError
 from engine.passes.outcomes import Outcome, OutcomeContext, stored_outcome
@@ -300,7 +300,7 @@ def _work(tag: str, blob: bytes, payload: bytes) -> bytes:
         rows = []
         for pid, body, content in pickle.loads(payload):
             # `content` is the mirror's content hash of `body`: not computed again
-            row, text, _ = stored_outcome(context, read_product(json.loads(body), categories, known_hash=content),
+            row, text, _ = stored_outcome(context, read_product(jsontext.loads(body), categories, known_hash=content),
                                           content)
             rows.append((pid, tuple(row), text))
     finally:

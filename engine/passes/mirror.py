@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
+from engine.model import jsontext
 from engine.model.catalog import Product
 from engine.model.listing import ActionRequired, CategoryRules, DesiredListing, ListingIntent, TikTokAttribute
 from engine.passes.evalpool import evaluated_chunks, pool_workers
@@ -141,7 +141,7 @@ def _assemble(
         if outcome.intent:
             rows[pid] = DesiredRow(intents[outcome.intent], outcome.essence_hash, outcome.desired_hash)
         if outcome.problems:
-            problems.extend(action_required_from_json(item) for item in json.loads(outcome.problems))
+            problems.extend(action_required_from_json(item) for item in jsontext.loads(outcome.problems))
     problems.sort(key=lambda item: (item.ecwid_product_id, item.rule, item.sku, item.reason))
     return Evaluation(StoredDesired(rows, lambda ids: _load_listings(runtime, ids), decoded), tuple(problems))
 
@@ -183,7 +183,8 @@ def _evaluate(runtime: Runtime, index: Mapping[int, tuple[str, bool]], context: 
 
 
 def _load_listings(runtime: Runtime, ids: list[int]) -> dict[int, DesiredListing]:
-    return {pid: listing_from_json(json.loads(text)) for pid, text in runtime.state.evaluation_listings(ids).items()}
+    listings = runtime.state.evaluation_listings(ids)
+    return {pid: listing_from_json(jsontext.loads(text)) for pid, text in listings.items()}
 
 
 def _shared_skus(runtime: Runtime) -> dict[int, tuple[ActionRequired, ...]]:

@@ -21,9 +21,8 @@ from engine.passes.evaluation_keys import (
     selected_policy,
     selling_parts,
 )
-from engine.reconcile import listing_to_json
-from engine.reconcile.codec import action_required_to_json
-from engine.reconcile.essence import canonical_json, desired_essence_hash
+from engine.reconcile.codec import action_required_to_json, listing_texts
+from engine.reconcile.essence import canonical_json
 from engine.rules import ProductEvaluation, evaluate_product
 from engine.rules.category_rules import with_category_rules
 from engine.rules.evaluation import unreadable_problem
@@ -73,9 +72,8 @@ def stored(outcome: ProductEvaluation, key: str) -> Outcome:
     listing = outcome.listing
     if listing is None:
         return StoredEvaluation(key, "", "", "", problems), "", None
-    text = canonical_json(listing_to_json(listing))
-    row = StoredEvaluation(key, listing.intent.value, desired_essence_hash(listing),
-                           hashlib.sha256(text.encode()).hexdigest(), problems)
+    text, essence_hash = listing_texts(listing)  # the listing's JSON and its essence's, in one pass
+    row = StoredEvaluation(key, listing.intent.value, essence_hash, hashlib.sha256(text.encode()).hexdigest(), problems)
     return row, text, listing
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,7 @@ from engine.model.ecwid_order import (
     ShippingOption,
 )
 from engine.model.errors import TokbridgeError
+from engine.model.jsontext import canonical_json_of_plain
 from engine.model.listing import (
     ActionRequired,
     DesiredListing,
@@ -39,6 +40,7 @@ from engine.model.listing import (
     ListingIntent,
     ProductStatus,
     RuleRef,
+    SalesAttribute,
     SaveMode,
     SizeChart,
     Trace,
@@ -68,6 +70,7 @@ from engine.reconcile.essence import (
     canonical_json,
     content_from_json,
     content_to_json,
+    desired_essence_json,
     essence_from_json,
     essence_to_json,
     sales_from_json,
@@ -96,11 +99,53 @@ def _trace_from_json(data: Mapping[str, Any]) -> dict[str, Trace]:
 
 
 def listing_to_json(listing: DesiredListing) -> dict[str, Any]:
+    return _listing_json(listing, content_to_json(listing), [_sales_json(s.sales_attributes) for s in listing.skus])
+
+
+def listing_texts(listing: DesiredListing) -> tuple[str, str]:
+    """`canonical_json(listing_to_json(listing))` and `desired_essence_hash(listing)`, the listing's stored text
+    and essence hash, with the parts both hold (content fields, sales attributes) written once."""
+    content = content_to_json(listing)
+    sales = [_sales_json(s.sales_attributes) for s in listing.skus]
+    data = _listing_json(listing, content, sales)
+    essence = desired_essence_json(listing, content, sales)  # its values are the listing's, or str of a Decimal
+    # Every value here is a str field, a str of a Decimal, an enum's str value, an int field or None, held by
+    # exact dicts and lists built above (typed fields, mypy strict): only a number that is not an int (a float
+    # where an int belongs) would be written otherwise by orjson than by json. Those are checked; a listing
+    # with another kind of number is written by the checking writer (`canonical_json`).
+    write = canonical_json_of_plain if _INT_OR_NONE.issuperset(map(type, _numbers(data))) else canonical_json
+    return write(data), hashlib.sha256(write(essence).encode()).hexdigest()
+
+
+_INT_OR_NONE = frozenset({int, type(None)})
+
+
+def _numbers(data: Mapping[str, Any]) -> Iterator[Any]:
+    """The values of `_listing_json`'s number fields (ids, stock, dimensions, trace lines)."""
+    yield data["ecwid_product_id"]
+    if data["package_dimensions"] is not None:
+        yield from (data["package_dimensions"][side] for side in ("length", "width", "height"))
+    for trace in data["trace"].values():
+        yield trace["line"]
+    for sku in data["skus"]:
+        yield sku["ecwid_product_id"]
+        yield sku["ecwid_combination_id"]
+        yield sku["quantity"]
+        for trace in sku["trace"].values():
+            yield trace["line"]
+
+
+def _sales_json(attributes: Iterable[SalesAttribute]) -> list[dict[str, str]]:
+    return [{"name": a.name, "value": a.value} for a in attributes]
+
+
+def _listing_json(listing: DesiredListing, content: Mapping[str, Any],
+                  sales: list[list[dict[str, str]]]) -> dict[str, Any]:
     return {
         "ecwid_product_id": listing.ecwid_product_id,
         "intent": listing.intent.value,
         "save_mode": listing.save_mode.value,
-        **content_to_json(listing),
+        **content,
         "skus": [
             {
                 "seller_sku": s.seller_sku,
@@ -108,7 +153,7 @@ def listing_to_json(listing: DesiredListing) -> dict[str, Any]:
                 "ecwid_combination_id": s.ecwid_combination_id,
                 "price": str(s.price),
                 "quantity": s.quantity,
-                "sales_attributes": [{"name": a.name, "value": a.value} for a in s.sales_attributes],
+                "sales_attributes": sales[i],
                 "list_price": None if s.list_price is None else str(s.list_price),
                 "image_url": s.image_url,
                 "trace": _trace_json(s.trace),
@@ -116,7 +161,7 @@ def listing_to_json(listing: DesiredListing) -> dict[str, Any]:
                 **({} if s.identifier_code is None else
                    {"identifier_code": {"type": s.identifier_code.type, "code": s.identifier_code.code}}),
             }
-            for s in listing.skus
+            for i, s in enumerate(listing.skus)
         ],
         "trace": _trace_json(listing.trace),
         "content_hash": listing.content_hash,

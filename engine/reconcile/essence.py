@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from engine.model.jsontext import canonical_json as canonical_json  # re-exported: the stored form's writer
 from engine.model.listing import (
     AuditFailure,
     DesiredListing,
@@ -305,10 +305,6 @@ def audit_failure_from_json(data: Mapping[str, Any]) -> AuditFailure:
     )
 
 
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def essence_hash(e: Essence) -> str:
     """Stable hash of an essence: equal essences, equal hashes, across processes and versions."""
     return hashlib.sha256(canonical_json(essence_to_json(e)).encode()).hexdigest()
@@ -316,18 +312,35 @@ def essence_hash(e: Essence) -> str:
 
 def desired_essence_hash(listing: DesiredListing) -> str:
     """`essence_hash(essence_of(listing))`, written from the listing without building the `Essence` and its
-    SKUs first (a cold plan hashes every product's essence once and keeps none of them): the same JSON,
-    with `essence_of`'s normal form (SKUs by seller SKU, attributes by id and name, money to cents)."""
-    content = content_to_json(listing)
-    content["product_attributes"] = [_attr_json(a) for a in _sorted_attributes(listing.product_attributes)]
-    content["skus"] = [
+    SKUs first (a cold plan hashes every product's essence once and keeps none of them)."""
+    return hashlib.sha256(canonical_json(desired_essence_json(listing)).encode()).hexdigest()
+
+
+def desired_essence_json(listing: DesiredListing, content: Mapping[str, Any] | None = None,
+                         sales: Sequence[list[dict[str, str]]] | None = None) -> dict[str, Any]:
+    """`essence_to_json(essence_of(listing))`: the same JSON, with `essence_of`'s normal form (SKUs by seller
+    SKU, attributes by id and name, money to cents).
+
+    `content` (`content_to_json(listing)`) and `sales` (each SKU's `_sales_json`, in the listing's order) are
+    the parts the listing's own JSON already holds (`engine.reconcile.codec.listing_texts`): reused, not
+    written again; the attributes' and SKUs' JSON are put in the essence's order by sorting their indices
+    with `_sorted_attributes`'s and `_sorted_skus`'s keys (stable, as `sorted` of the values is)."""
+    if content is None:
+        content = content_to_json(listing)
+    attributes, skus = listing.product_attributes, listing.skus
+    written = content["product_attributes"]
+    essence = dict(content)
+    essence["product_attributes"] = [
+        written[i] for i in sorted(range(len(attributes)), key=lambda i: (attributes[i].id, attributes[i].name))
+    ]
+    essence["skus"] = [
         {
             "seller_sku": s.seller_sku,
             "price": str(_money(s.price)),
             "quantity": s.quantity,
-            "sales_attributes": _sales_json(s.sales_attributes),
+            "sales_attributes": _sales_json(s.sales_attributes) if sales is None else sales[i],
             "list_price": None if s.list_price is None else str(_money(s.list_price)),
         }
-        for s in sorted(listing.skus, key=lambda s: s.seller_sku)
+        for i, s in sorted(enumerate(skus), key=lambda pair: pair[1].seller_sku)
     ]
-    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+    return essence

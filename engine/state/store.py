@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.http import redact
+from engine.model import jsontext
 from engine.model.listing import (
     ActionRequired,
     AttributeValue,
@@ -493,9 +494,9 @@ class StateStore(MirrorTables):
             sku_ids.setdefault(row["ecwid_product_id"], {})[row["seller_sku"]] = row["tiktok_sku_id"]
         found: dict[int, ActualListing] = {}
         for row in rows:
-            applied = essence_from_json(json.loads(row["applied"]))
+            applied = essence_from_json(jsontext.loads(row["applied"]))
             # Settled listings (most of them) store one essence twice: decode it once.
-            known = applied if row["known"] == row["applied"] else essence_from_json(json.loads(row["known"]))
+            known = applied if row["known"] == row["applied"] else essence_from_json(jsontext.loads(row["known"]))
             found[row["ecwid_product_id"]] = ActualListing(
                 ecwid_product_id=row["ecwid_product_id"],
                 tiktok_product_id=row["tiktok_product_id"],
@@ -504,7 +505,7 @@ class StateStore(MirrorTables):
                 known=known,
                 sku_ids=sku_ids.get(row["ecwid_product_id"], {}),
                 stopped_by_us=bool(row["stopped_by_us"]),
-                audit_failures=tuple(audit_failure_from_json(f) for f in json.loads(row["audit_failures"])),
+                audit_failures=tuple(audit_failure_from_json(f) for f in jsontext.loads(row["audit_failures"])),
             )
         return found
 
@@ -668,7 +669,7 @@ class StateStore(MirrorTables):
             Intent(
                 intent_id=row["intent_id"],
                 ecwid_product_id=row["ecwid_product_id"],
-                seller_skus=tuple(json.loads(row["seller_skus"])),
+                seller_skus=tuple(jsontext.loads(row["seller_skus"])),
                 idempotency_key=row["idempotency_key"],
                 started_at=row["started_at"],
             )
