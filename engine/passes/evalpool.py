@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.ecwid.converters import read_product
-from engine.expr import Expression, SourcePos, Template, compile_expression, compile_template
+from engine.expr import Expression, SourcePos, Template
 from engine.model import jsontext
 from engine.model.catalog import Category
 from engine.model.errors import TokbridgeError
@@ -136,7 +136,8 @@ class EvaluationPool:
             if self._executor is None or self._workers != workers:
                 self._stop_locked()
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload([__name__])  # the engine imported once, in the fork server
+                # the engine imported once, in the fork server, and Jinja (workers compile the expressions)
+                context.set_forkserver_preload([__name__, "engine.expr.compiling"])
                 self._executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_started,
                                                      initargs=(os.getpid(),))
                 self._workers = workers
@@ -329,10 +330,14 @@ def _peak_rss_mb() -> float:
 
 
 def _expression(source: str, pos: SourcePos | None) -> Expression:
+    from engine.expr import compile_expression  # Jinja: a plan that starts no worker never imports it
+
     return compile_expression(source, pos=pos)
 
 
 def _template(source: str, pos: SourcePos | None) -> Template:
+    from engine.expr import compile_template
+
     return compile_template(source, pos=pos)
 
 
