@@ -54,6 +54,11 @@ from engine.runtime import Runtime
 from engine.state import StoredEvaluation
 
 EVALUATE_BATCH = 2_000  # products converted and evaluated at a time, so memory stays bounded on a full run
+# Fresh listings kept decoded for the diff (it need not decode them again from their JSON). Only this many:
+# a cold run of 100,000 products kept them all (1,081 MB at its peak, serial); beyond, the diff decodes the
+# ones it acts on from the state's listing JSON, a batch at a time (`engine.reconcile.differ`).
+DECODED_KEPT = 5_000
+LOAD_BATCH = 2_000  # stored listings decoded per read of the state: their JSON texts are never all at hand
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +96,7 @@ def evaluate_mirror(
             runtime.state.save_evaluations((pid, row, text) for pid, (row, text, _) in fresh.items())
             for pid, (row, _, listing) in fresh.items():
                 stored[pid] = row
-                if listing is not None:
+                if listing is not None and len(decoded) < DECODED_KEPT:
                     decoded[pid] = listing
         evaluation = _assemble(runtime, index, stored, shared, decoded)
     readable = sum(1 for _, can_read in index.values() if can_read)
@@ -183,7 +188,13 @@ def _evaluate(runtime: Runtime, index: Mapping[int, tuple[str, bool]], context: 
 
 
 def _load_listings(runtime: Runtime, ids: list[int]) -> dict[int, DesiredListing]:
-    return {pid: listing_from_json(json.loads(text)) for pid, text in runtime.state.evaluation_listings(ids).items()}
+    """The stored listings of these products, decoded; read `LOAD_BATCH` at a time, so the JSON texts of a
+    big request are never all in memory beside the listings they decode to."""
+    found: dict[int, DesiredListing] = {}
+    for chunk in _chunks(ids, LOAD_BATCH):
+        found.update((pid, listing_from_json(json.loads(text)))
+                     for pid, text in runtime.state.evaluation_listings(chunk).items())
+    return found
 
 
 def _shared_skus(runtime: Runtime) -> dict[int, tuple[ActionRequired, ...]]:
