@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
-from engine.model.catalog import Product
+from engine.model.catalog import Product, UnreadableProduct
 from engine.model.listing import ActionRequired, CategoryRules, DesiredListing, ListingIntent, TikTokAttribute
 from engine.passes.evalpool import evaluated_chunks, pool_workers
 from engine.passes.evaluation_keys import (
@@ -51,7 +51,7 @@ from engine.rules import Evaluation
 from engine.rules.category_rules import rules_digest
 from engine.rules.evaluation import attributes_digest, duplicate_skus
 from engine.runtime import Runtime
-from engine.state import StoredEvaluation
+from engine.state import MirroredProduct, StoredEvaluation
 
 EVALUATE_BATCH = 2_000  # products converted and evaluated at a time, so memory stays bounded on a full run
 # Fresh listings kept decoded for the diff (it need not decode them again from their JSON). Only this many:
@@ -68,39 +68,113 @@ class MirrorEvaluation:
     evaluated: int  # products evaluated in this run (the rest came from the state)
 
 
+Parts = tuple[FirstMatchParts, FirstMatchParts, AttributeParts]
+
+
 def evaluate_mirror(
     runtime: Runtime,
     *,
     category_attributes: Mapping[str, Sequence[TikTokAttribute]] | None,
     category_rules: Mapping[str, CategoryRules] | None = None,
     full: bool = False,
+    during_read: ReadEvaluation | None = None,
 ) -> MirrorEvaluation:
-    """Every mirrored product's outcome: stored where its key is unchanged, evaluated (and stored) otherwise."""
-    config = runtime.config
-    region = config.settings.region
-    # What every product's key shares, hashed once: the stored keys stay short to read and to compare.
-    shared_part = (f"{base_digest(config)}|{attributes_digest(category_attributes)}|{rules_digest(category_rules)}"
-                   f"|{region.value}|{runtime.details_digest}")
-    suffix = "|" + hashlib.sha256(shared_part.encode()).hexdigest()
-    parts = (selling_parts(config), category_parts(config), attribute_parts(config))
+    """Every mirrored product's outcome: stored where its key is unchanged, evaluated (and stored) otherwise.
+
+    `during_read`: the products the read before this evaluated as it went (`ReadEvaluation`); with `full`,
+    their outcomes count as this run's (the rest of the state's are not trusted). Any product whose key no
+    longer holds (edited after it was evaluated, the store details changed) is evaluated here as always."""
+    suffix, parts = _run_keys(runtime, category_attributes, category_rules, runtime.details_digest)
     # The collector pauses for the whole run (`collection_paused`): reading one row per product, then
     # evaluating and storing, make millions of small acyclic values it would only walk again and again.
     with collection_paused():
         index = runtime.state.mirror_index()
-        stored = {} if full else runtime.state.evaluation_index()
+        stored = _trusted(runtime, full, during_read)
         shared = _shared_skus(runtime)
         stale = [pid for pid, (digest, _) in index.items() if pid not in shared
                  and (pid not in stored or not _holds(stored[pid].cache_key, digest + suffix, parts))]
-        decoded: dict[int, DesiredListing] = {}
+        decoded: dict[int, DesiredListing] = dict(during_read.decoded) if during_read else {}
         for fresh in _fresh_outcomes(runtime, stale, index, suffix + "|", category_attributes, category_rules):
             runtime.state.save_evaluations((pid, row, text) for pid, (row, text, _) in fresh.items())
             for pid, (row, _, listing) in fresh.items():
                 stored[pid] = row
+                decoded.pop(pid, None)  # evaluated again: the one from the read is an older outcome
                 if listing is not None and len(decoded) < DECODED_KEPT:
                     decoded[pid] = listing
         evaluation = _assemble(runtime, index, stored, shared, decoded)
     readable = sum(1 for _, can_read in index.values() if can_read)
-    return MirrorEvaluation(evaluation, products=readable, evaluated=len(stale))
+    early = len(during_read.fresh) if during_read is not None else 0  # evaluated during the read
+    return MirrorEvaluation(evaluation, products=readable, evaluated=len(stale) + early)
+
+
+def _trusted(runtime: Runtime, full: bool, during_read: ReadEvaluation | None) -> dict[int, StoredEvaluation]:
+    """The stored outcomes this run may keep (if their keys hold): all the state's, or with `full` only those
+    evaluated during this run's read."""
+    if not full:
+        return runtime.state.evaluation_index()
+    return dict(during_read.fresh) if during_read is not None else {}
+
+
+def _run_keys(runtime: Runtime, category_attributes: Mapping[str, Sequence[TikTokAttribute]] | None,
+              category_rules: Mapping[str, CategoryRules] | None, details_digest: str) -> tuple[str, Parts]:
+    """What every product's key shares in this run, hashed once (the stored keys stay short to read and to
+    compare), and the selling, category and attribute parts a stored key is checked against."""
+    config = runtime.config
+    shared_part = (f"{base_digest(config)}|{attributes_digest(category_attributes)}|{rules_digest(category_rules)}"
+                   f"|{config.settings.region.value}|{details_digest}")
+    suffix = "|" + hashlib.sha256(shared_part.encode()).hexdigest()
+    return suffix, (selling_parts(config), category_parts(config), attribute_parts(config))
+
+
+class ReadEvaluation:
+    """Evaluates a full read's products batch by batch while the read goes on (`Runtime.sync_catalog`'s
+    `on_batch`), so a store's first plan takes about the read's time, not the read's and then the evaluation's.
+
+    A full read of a big store is paced by Ecwid's 600 requests/minute (100 products a request: 1,000
+    products a second, at most); evaluating a product costs well under a millisecond, so evaluating each
+    written batch (`FULL_READ_BATCH`) here takes less than the second of budget its ten pages leave, and the
+    read's rate limiter, a token bucket, lets the next pages go at once. The outcomes are stored under the
+    same keys as `evaluate_mirror`'s, from the same converted products (the read's own), and evaluate_mirror
+    checks every key again: a product edited after it was evaluated here (read again, its content changed),
+    a product a later batch dropped, a changed store detail, a product sharing a SKU with a later one, all
+    come out as they would without this. Products whose stored outcome already holds are not evaluated
+    again (a periodic full read); with `full` (`plan --full`) every product read is. Only the first
+    `DECODED_KEPT` listings are kept decoded for the diff, as in `evaluate_mirror`."""
+
+    def __init__(self, runtime: Runtime, *, category_attributes: Mapping[str, Sequence[TikTokAttribute]] | None,
+                 category_rules: Mapping[str, CategoryRules] | None, full: bool = False) -> None:
+        self._runtime = runtime
+        self._attributes, self._rules, self._full = category_attributes, category_rules, full
+        self._run: tuple[str, Parts, OutcomeContext, Mapping[int, StoredEvaluation]] | None = None
+        self.fresh: dict[int, StoredEvaluation] = {}  # the outcomes evaluated during the read, by product
+        self.decoded: dict[int, DesiredListing] = {}
+
+    def __call__(self, batch: Sequence[tuple[MirroredProduct, Product | UnreadableProduct]]) -> None:
+        runtime = self._runtime
+        if self._run is None:
+            # The read loaded the store details before its first batch. Taken from the mirror as they are:
+            # `Runtime.details_digest` would start a read of its own while this one has saved no head yet.
+            profile = runtime.mirror.profile
+            assert profile is not None  # loaded by the read before its first page
+            suffix, parts = _run_keys(runtime, self._attributes, self._rules, runtime.mirror.details_digest)
+            context = OutcomeContext(runtime.config, profile, self._attributes, self._rules, suffix + "|")
+            stored: Mapping[int, StoredEvaluation] = {} if self._full else runtime.state.evaluation_index()
+            self._run = suffix, parts, context, stored
+        suffix, parts, context, known = self._run
+        with collection_paused():
+            found: list[tuple[int, StoredEvaluation, str]] = []
+            for row, product in batch:
+                pid, digest = row.product_id, row.content_hash
+                held = self.fresh.get(pid) or known.get(pid)
+                if held is not None and _holds(held.cache_key, digest + suffix, parts):
+                    continue
+                outcome, text, listing = stored_outcome(context, product, digest)
+                found.append((pid, outcome, text))
+                self.fresh[pid] = outcome
+                self.decoded.pop(pid, None)
+                if listing is not None and len(self.decoded) < DECODED_KEPT:
+                    self.decoded[pid] = listing
+            runtime.state.save_evaluations(found)
 
 
 @contextmanager
@@ -119,7 +193,7 @@ def collection_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _holds(key: str, head: str, parts: tuple[FirstMatchParts, FirstMatchParts, AttributeParts]) -> bool:
+def _holds(key: str, head: str, parts: Parts) -> bool:
     """Whether a stored key still holds: same product content and base, and the selling policy, category
     rule and category attribute parts it was evaluated under unchanged (`engine.passes.evaluation_keys`)."""
     stored_head, selling, category, attributes = key.rsplit("|", 3)

@@ -27,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine import runtime as runtime_module
 from engine.ecwid import EcwidClient
 from engine.ecwid.converters import content_hash
 from engine.http.errors import ConflictError
@@ -458,3 +459,80 @@ def test_a_product_decoded_from_the_mirror_carries_its_own_json_hash() -> None:
         assert {pid: p.content_hash for pid, p in decoded.items() if isinstance(p, Product)} == {
             pid: content_hash(json.loads(body)) for pid, body in bodies.items() if isinstance(decoded[pid], Product)}
         _mirror_is_ecwid(world, runtime)
+
+
+class _ChangeDuringFullRead(httpx.HTTPTransport):
+    """Runs `change` just before a full read (creation order) asks for the page at `offset`."""
+
+    def __init__(self, offset: int, change: Callable[[], None]) -> None:
+        super().__init__()
+        self._offset, self._change = str(offset), change
+        self.changed = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        if (not self.changed and request.url.path.endswith("/products")
+                and params.get("sortBy") == "ADDED_TIME_ASC" and params.get("offset") == self._offset):
+            self._change()
+            self.changed = True
+        return super().handle_request(request)
+
+
+def _stored_outcomes(runtime: Runtime) -> tuple[dict[int, Any], dict[int, str]]:
+    index = runtime.state.evaluation_index()
+    return index, runtime.state.evaluation_listings(index)
+
+
+@pytest.mark.parametrize("where", ["read", "unread"])
+def test_a_first_plan_evaluating_during_its_read_plans_what_reading_then_evaluating_plans(
+        monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """A store's first plan evaluates each batch its full read writes while the read goes on. Products are
+    edited and deleted during the read (among those read and evaluated already, or among those not read
+    yet): the plan, and every outcome stored, are those of the old order (the whole read, then every
+    product evaluated from the mirror); and the next plan sees the changes, as the full plan does (where
+    the deletion was of a product read already, see the test after this one)."""
+    monkeypatch.setattr(runtime_module, "FULL_READ_BATCH", 40)  # batches evaluated before the change
+    with mirrored_world(n_products=250) as (world, clock):
+        sandbox = world.ecwid.sandbox
+        ids = sorted(sandbox.products)
+        edited, deleted = (ids[10], ids[30]) if where == "read" else (ids[160], ids[220])
+        evaluated_before: list[int] = []
+
+        def change() -> None:
+            evaluated_before.append(len(runtime.state.evaluation_index()))
+            sandbox.admin_update_product(edited, price=77, name="Edited during the read")
+            sandbox.admin_delete_product(deleted)
+
+        transport = _ChangeDuringFullRead(100, change)
+        with _runtime(world, clock, ecwid_transport=transport) as runtime:
+            assert runtime.state.mirror_head() is None and not runtime.state.evaluation_index()
+            overlapped = plan_catalog(runtime)
+            outcomes = _stored_outcomes(runtime)
+        assert transport.changed and evaluated_before and evaluated_before[0] >= 80  # two batches, during the read
+        with _runtime(world, clock) as runtime:  # the old order: the mirror as read, every product evaluated
+            _same(overlapped, plan_catalog(runtime, from_mirror=True, full=True))
+            assert _stored_outcomes(runtime) == outcomes  # byte for byte the same rows and listing JSON
+        if where == "unread":
+            clock.advance(120)
+            with _runtime(world, clock) as runtime:
+                _same(plan_catalog(runtime), _oracle(world, runtime))
+
+
+@pytest.mark.xfail(strict=True, reason="known, in the read before this session's change too: a deletion during a "
+                   "store's first full read shifts the offset pages and skips a product until the next full read")
+def test_a_deletion_during_a_first_full_read_skips_no_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A product read already is deleted during the first full read (creation order, offset paging): the
+    products after it move one place up, and the one at the next page's offset is skipped. No `before` to
+    confirm absences by id on a first read, and its update date is old, so the reads of the changes after it
+    never ask for it either: the next plan still lacks it (it is there after the next full read)."""
+    with mirrored_world(n_products=250) as (world, clock):
+        sandbox = world.ecwid.sandbox
+        ids = sorted(sandbox.products)
+        transport = _ChangeDuringFullRead(100, lambda: sandbox.admin_delete_product(ids[30]))
+        with _runtime(world, clock, ecwid_transport=transport) as runtime:
+            plan_catalog(runtime)
+        assert transport.changed
+        clock.advance(120)
+        with _runtime(world, clock) as runtime:
+            plan_catalog(runtime)
+            _mirror_is_ecwid(world, runtime)
