@@ -27,14 +27,16 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
 from engine.model.catalog import Product, UnreadableProduct
 from engine.model.listing import ActionRequired, CategoryRules, DesiredListing, ListingIntent, TikTokAttribute
-from engine.passes.evalpool import evaluated_chunks, pool_workers
+from engine.passes.evalpool import IN_FLIGHT, evaluated_chunks, pool_workers, rows_answered, submit_rows
 from engine.passes.evaluation_keys import (
     AttributeParts,
     FirstMatchParts,
@@ -84,6 +86,8 @@ def evaluate_mirror(
     `during_read`: the products the read before this evaluated as it went (`ReadEvaluation`); with `full`,
     their outcomes count as this run's (the rest of the state's are not trusted). Any product whose key no
     longer holds (edited after it was evaluated, the store details changed) is evaluated here as always."""
+    if during_read is not None:
+        during_read.finish()
     suffix, parts = _run_keys(runtime, category_attributes, category_rules, runtime.details_digest)
     # The collector pauses for the whole run (`collection_paused`): reading one row per product, then
     # evaluating and storing, make millions of small acyclic values it would only walk again and again.
@@ -139,7 +143,12 @@ class ReadEvaluation:
     a product a later batch dropped, a changed store detail, a product sharing a SKU with a later one, all
     come out as they would without this. Products whose stored outcome already holds are not evaluated
     again (a periodic full read); with `full` (`plan --full`) every product read is. Only the first
-    `DECODED_KEPT` listings are kept decoded for the diff, as in `evaluate_mirror`."""
+    `DECODED_KEPT` listings are kept decoded for the diff, as in `evaluate_mirror`.
+
+    Once the read has handed over as many products as the evaluation workers pay for (`pool_workers`),
+    each batch goes to them as its Ecwid JSON (`evalpool.submit_rows`) and the read goes on at once; their
+    answers are stored in order as they come, the rest by `finish` (`evaluate_mirror` calls it). A chunk
+    whose worker failed is not stored: evaluate_mirror finds its products stale and evaluates them."""
 
     def __init__(self, runtime: Runtime, *, category_attributes: Mapping[str, Sequence[TikTokAttribute]] | None,
                  category_rules: Mapping[str, CategoryRules] | None, full: bool = False) -> None:
@@ -148,10 +157,32 @@ class ReadEvaluation:
         self._run: tuple[str, Parts, OutcomeContext, Mapping[int, StoredEvaluation]] | None = None
         self.fresh: dict[int, StoredEvaluation] = {}  # the outcomes evaluated during the read, by product
         self.decoded: dict[int, DesiredListing] = {}
+        self._read = 0  # products the read has handed over
+        self._pending: deque[tuple[list[int], Future[bytes] | None]] = deque()  # chunks at the workers
 
     def __call__(self, batch: Sequence[tuple[MirroredProduct, Product | UnreadableProduct]]) -> None:
-        runtime = self._runtime
+        suffix, parts, context, known = self._started()
+        self._read += len(batch)
+        stale = [(row, product) for row, product in batch
+                 if not ((held := self.fresh.get(row.product_id) or known.get(row.product_id)) is not None
+                         and _holds(held.cache_key, row.content_hash + suffix, parts))]
+        self._take(block=False)
+        # Over the workers once the read has gone past what pays for them (`pool_workers`): the read, this
+        # process's core, goes on meanwhile; a chunk a worker failed is left stale for evaluate_mirror.
+        workers = pool_workers(self._read) if stale else 0
+        if workers:
+            rows = [(row.product_id, row.body, row.content_hash) for row, _ in stale]
+            self._pending.append(([pid for pid, _, _ in rows],
+                                  submit_rows(workers, context, self._runtime.mirror.categories, rows)))
+            while len(self._pending) > workers * IN_FLIGHT:
+                self._take(block=True)
+        elif stale:
+            self._evaluate_here(context, stale)
+
+    def _started(self) -> tuple[str, Parts, OutcomeContext, Mapping[int, StoredEvaluation]]:
+        """The run's keys, context and the stored outcomes it may keep, made at the first batch."""
         if self._run is None:
+            runtime = self._runtime
             # The read loaded the store details before its first batch. Taken from the mirror as they are:
             # `Runtime.details_digest` would start a read of its own while this one has saved no head yet.
             profile = runtime.mirror.profile
@@ -160,21 +191,38 @@ class ReadEvaluation:
             context = OutcomeContext(runtime.config, profile, self._attributes, self._rules, suffix + "|")
             stored: Mapping[int, StoredEvaluation] = {} if self._full else runtime.state.evaluation_index()
             self._run = suffix, parts, context, stored
-        suffix, parts, context, known = self._run
+        return self._run
+
+    def _evaluate_here(self, context: OutcomeContext,
+                       stale: list[tuple[MirroredProduct, Product | UnreadableProduct]]) -> None:
         with collection_paused():
             found: list[tuple[int, StoredEvaluation, str]] = []
-            for row, product in batch:
-                pid, digest = row.product_id, row.content_hash
-                held = self.fresh.get(pid) or known.get(pid)
-                if held is not None and _holds(held.cache_key, digest + suffix, parts):
-                    continue
-                outcome, text, listing = stored_outcome(context, product, digest)
+            for row, product in stale:
+                pid = row.product_id
+                outcome, text, listing = stored_outcome(context, product, row.content_hash)
                 found.append((pid, outcome, text))
                 self.fresh[pid] = outcome
                 self.decoded.pop(pid, None)
                 if listing is not None and len(self.decoded) < DECODED_KEPT:
                     self.decoded[pid] = listing
-            runtime.state.save_evaluations(found)
+            self._runtime.state.save_evaluations(found)
+
+    def finish(self) -> None:
+        """Wait for the chunks still at the workers and store their outcomes (evaluate_mirror calls it)."""
+        while self._pending:
+            self._take(block=True)
+
+    def _take(self, *, block: bool) -> None:
+        """Store the outcomes of the workers' finished chunks, oldest first (waiting for the oldest if `block`)."""
+        while self._pending and (block or (self._pending[0][1] is None or self._pending[0][1].done())):
+            pids, future = self._pending.popleft()
+            answered = rows_answered(future, pids)
+            if answered is not None:
+                self._runtime.state.save_evaluations(answered)
+                self.fresh.update((pid, row) for pid, row, _ in answered)
+                for pid in pids:
+                    self.decoded.pop(pid, None)  # an older outcome's listing, if the product was read twice
+            block = False
 
 
 @contextmanager

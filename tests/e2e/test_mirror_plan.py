@@ -34,7 +34,8 @@ from engine.http.errors import ConflictError
 from engine.model.catalog import Product
 from engine.model.listing import ListingIntent, ProductStatus
 from engine.model.plan import Plan
-from engine.passes import evaluation_keys
+from engine.passes import evalpool, evaluation_keys
+from engine.passes import mirror as mirror_module
 from engine.passes.catalog import plan_catalog
 from engine.passes.mirror import evaluate_mirror
 from engine.reconcile import ActualListing, diff, essence_of
@@ -483,15 +484,27 @@ def _stored_outcomes(runtime: Runtime) -> tuple[dict[int, Any], dict[int, str]]:
     return index, runtime.state.evaluation_listings(index)
 
 
-@pytest.mark.parametrize("where", ["read", "unread"])
+@pytest.mark.parametrize(("where", "workers"),
+                         [("read", "0"), ("unread", "0"), ("read", "2"), ("unread", "2"), ("read", "failing")])
 def test_a_first_plan_evaluating_during_its_read_plans_what_reading_then_evaluating_plans(
-        monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+        monkeypatch: pytest.MonkeyPatch, where: str, workers: str) -> None:
     """A store's first plan evaluates each batch its full read writes while the read goes on. Products are
     edited and deleted during the read (among those read and evaluated already, or among those not read
     yet): the plan, and every outcome stored, are those of the old order (the whole read, then every
     product evaluated from the mirror); and the next plan sees the changes, as the full plan does (where
     the deletion was of a product read already, see the test after this one)."""
     monkeypatch.setattr(runtime_module, "FULL_READ_BATCH", 40)  # batches evaluated before the change
+    # "2": the batches after the first go to two evaluation workers while the read goes on (on two cores);
+    # "failing": the pool takes none of them (as if its workers had died): evaluate_mirror evaluates them after
+    monkeypatch.setenv(evalpool.ENV_WORKERS, "0" if workers == "0" else "2")
+    monkeypatch.setenv(evalpool.ENV_POOL_MIN, "41")
+    submitted: list[int] = []
+
+    def submit(*args: Any) -> Any:
+        submitted.append(len(args[-1]))
+        return None if workers == "failing" else evalpool.submit_rows(*args)
+
+    monkeypatch.setattr(mirror_module, "submit_rows", submit)
     with mirrored_world(n_products=250) as (world, clock):
         sandbox = world.ecwid.sandbox
         ids = sorted(sandbox.products)
@@ -508,7 +521,9 @@ def test_a_first_plan_evaluating_during_its_read_plans_what_reading_then_evaluat
             assert runtime.state.mirror_head() is None and not runtime.state.evaluation_index()
             overlapped = plan_catalog(runtime)
             outcomes = _stored_outcomes(runtime)
-        assert transport.changed and evaluated_before and evaluated_before[0] >= 80  # two batches, during the read
+        assert transport.changed and evaluated_before  # and some products were evaluated before the change:
+        assert evaluated_before[0] >= (80 if workers == "0" else 40)  # the pool's second batch may be under way
+        assert bool(submitted) == (workers != "0" and evalpool.usable_cores() >= 2)
         with _runtime(world, clock) as runtime:  # the old order: the mirror as read, every product evaluated
             _same(overlapped, plan_catalog(runtime, from_mirror=True, full=True))
             assert _stored_outcomes(runtime) == outcomes  # byte for byte the same rows and listing JSON
