@@ -179,12 +179,23 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--mirror-run", metavar="ROOT", help=argparse.SUPPRESS)  # one child run (mirrored.py)
+    parser.add_argument("--plan-run", metavar="ROOT", help=argparse.SUPPRESS)  # one first plan (mirrored.py)
+    parser.add_argument("--only-first-plan", action="store_true", help="only the first plan's figures (plan_N_first_*)")
     parser.add_argument("--skip-mirror", action="store_true", help="only the single-process figures")
     parser.add_argument("--only-mirror", action="store_true", help="only the mirrored cold run's figures")
     args = parser.parse_args()
     if args.mirror_run:
         from benchmarks.mirrored import child_run
         child_run(args.mirror_run)
+        return
+    if args.plan_run:
+        from benchmarks.mirrored import plan_child_run
+        plan_child_run(args.plan_run)
+        return
+    if args.only_first_plan:
+        from benchmarks.mirrored import first_plan_figures
+
+        first_plan_figures(args.products, args.runs)
         return
     if args.only_mirror:
         from benchmarks.mirrored import mirror_cold_figures

@@ -124,3 +124,60 @@ def mirror_cold_figures(products: int, runs: int) -> None:
     figure("evaluate_pool_sent", last["sent"] / 2**20, "MB")
     figure("evaluate_pool_received", last["received"] / 2**20, "MB")
     figure("evaluate_pool_fallback_chunks", max(r["fallbacks"] for r in pooled), "tasks", at_most=0)
+
+
+def plan_child_run(root: str) -> None:
+    """One measured first plan in this (fresh) process: `plan_catalog(full=True)` of the mirrored catalog into the
+    world's TikTok shop, which has no listing (every listable product is a create). Its peak RSS, and the peak
+    when the evaluation had returned (the diff and the plan come after it)."""
+    from engine.passes import catalog
+    from engine.runtime import Runtime
+
+    evaluate = catalog.evaluate_mirror
+    marks: dict[str, float] = {}
+
+    def measured(*args: Any, **kwargs: Any) -> Any:
+        result = evaluate(*args, **kwargs)
+        marks["evaluated_rss"] = own_peak_rss_mb()
+        return result
+
+    catalog.evaluate_mirror = measured  # type: ignore[assignment]  # a benchmark's probe, in its own process
+    with Runtime.open(root, env=os.environ) as runtime:
+        runtime.ensure_details()
+        started, cpu = time.perf_counter(), time.process_time()
+        plan = catalog.plan_catalog(runtime, full=True, from_mirror=True)
+        wall, spent = time.perf_counter() - started, time.process_time() - cpu
+        creates = sum(1 for action in plan.actions if action.kind.value == "create_product")
+    print(json.dumps({"wall": wall, "cpu": spent, "actions": len(plan.actions), "creates": creates,
+                      "rss": own_peak_rss_mb(), **marks}))
+
+
+def first_plan_figures(products: int, runs: int) -> None:
+    """`plan_<N>_first_*`: a store's first plan into an empty TikTok shop (every listable product a create), from
+    the mirror (the full read's own figures are `plan_10k_first_wall`'s), one process (`TOKBRIDGE_EVALUATION_WORKERS=0`)
+    and pooled. Peak RSS whole, at the evaluation's end, and per 1,000 products."""
+    from tests.e2e.world import make_world
+
+    with tempfile.TemporaryDirectory() as tmp, make_world(Path(tmp), n_products=30) as world:
+        mirrored = mirrored_state(world, products)
+        print(f"mirror: {mirrored:,} products written into the state")
+        env = {**os.environ, **world.env}
+        script = Path(__file__).resolve().parent / "evaluate.py"
+        found: dict[str, list[dict[str, Any]]] = {}
+        for mode, workers in (("serial", "0"), ("pooled", "auto")):
+            found[mode] = []
+            for _ in range(runs):
+                done = subprocess.run([sys.executable, str(script), "--plan-run", str(world.root)],
+                                      env={**env, POOL_ENV: workers}, capture_output=True, text=True, check=True,
+                                      timeout=3_600)
+                found[mode].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    label = f"{products // 1000}k"
+    print(f"first plan: {found['serial'][-1]['actions']:,} actions, {found['serial'][-1]['creates']:,} creates")
+    for mode, results in found.items():
+        for name, key, unit in (("rss", "rss", "MB"), ("evaluated_rss", "evaluated_rss", "MB"),
+                                ("cpu", "cpu", "s"), ("wall", "wall", "s")):
+            values = [r[key] for r in results]
+            figure(f"plan_{label}_first_{mode}_{name}_min", min(values), unit)
+            figure(f"plan_{label}_first_{mode}_{name}_median", statistics.median(values), unit)
+        figure(f"plan_{label}_first_{mode}_rss_per_1k", statistics.median(r["rss"] for r in results)
+               / (products / 1000), "MB")

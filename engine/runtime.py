@@ -43,7 +43,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,6 +82,8 @@ MIRROR_MARGIN = 2  # seconds of Ecwid's clock a read reaches back before the las
 MIRROR_OVERLAP = 60  # seconds an incremental read reaches back before the last seen catalog date
 MIRROR_SETTLE = 60  # seconds after which a catalog date is trusted to hide no same-second change
 FULL_READ_BATCH = 1_000  # products written to the state per transaction during a full read
+# What a full read hands on after writing each batch (its rows and converted products), before the next page.
+ReadBatchHook = Callable[[Sequence[tuple[MirroredProduct, Product | UnreadableProduct]]], None]
 KEEP_CONVERTED = 20_000  # products a full read keeps converted in memory for the evaluation that follows
 ATTRIBUTES_TTL = 86_400.0  # TikTok changes category forms rarely; a day-old copy is fresh enough
 CURRENCY = {Region.US: "USD", Region.UK: "GBP"}
@@ -429,18 +431,20 @@ class Runtime:
 
     # -- Ecwid catalog (the mirror: see the module docstring) -----------------------------------
 
-    def sync_catalog(self, *, full: bool = False) -> CatalogChanges:
+    def sync_catalog(self, *, full: bool = False, on_batch: ReadBatchHook | None = None) -> CatalogChanges:
         """Bring the state's copy of the Ecwid catalog up to date, asking Ecwid only what changed.
 
         The changes name the products whose content differs from what the mirror held (new ones too),
-        the products gone, and whether the profile or the categories changed.
+        the products gone, and whether the profile or the categories changed. `on_batch`: called with each
+        batch a full read has just written to the state (the plan evaluates it while the read goes on:
+        `engine.passes.mirror.ReadEvaluation`); a read of the changes only does not call it.
         """
         head = self.state.mirror_head()
         now = self.clock()
         interval = self.config.settings.intervals.full_reconcile_seconds
         stats = self.ecwid.latest_stats()
         if full or head is None or now - head.full_read_at >= interval:
-            return self._read_in_full(stats, now, head)
+            return self._read_in_full(stats, now, head, on_batch)
         if head.settled and _same_stats(head, stats):
             self.state.set_cursor(ECWID_CURSOR, str(stats.products_updated))  # `status`: when Ecwid was last asked
             return CatalogChanges()
@@ -495,7 +499,8 @@ class Runtime:
         mark = self.state.cursor(ECWID_READ_MARK)
         return int(mark.value) if mark is not None and mark.value else None
 
-    def _read_in_full(self, stats: CatalogStats, now: float, head: MirrorHead | None) -> CatalogChanges:
+    def _read_in_full(self, stats: CatalogStats, now: float, head: MirrorHead | None,
+                      on_batch: ReadBatchHook | None = None) -> CatalogChanges:
         """Every product, streamed into the state page by page; products Ecwid no longer has are dropped."""
         ecwid = self.ecwid
         profile_json = _dump(ecwid.get_profile_json())
@@ -509,11 +514,11 @@ class Runtime:
         for raw in ecwid.iter_products_json(extra_params={"sortBy": "ADDED_TIME_ASC"}):
             batch.append(self._mirrored(raw))
             if len(batch) >= FULL_READ_BATCH:
-                changed.extend(self._keep_batch(batch, before))
-        changed.extend(self._keep_batch(batch, before))
+                changed.extend(self._keep_batch(batch, before, on_batch))
+        changed.extend(self._keep_batch(batch, before, on_batch))
         if before:  # _keep_batch took every product read out of `before`: these were not in the read
             batch.extend(self._mirrored(raw) for raw in ecwid.get_products_json(before))
-            changed.extend(self._keep_batch(batch, before))
+            changed.extend(self._keep_batch(batch, before, on_batch))
         gone = set(before)
         self.state.mirror_products((), deleted=gone)
         self.mirror.forget(gone)
@@ -523,9 +528,12 @@ class Runtime:
                               details_changed=details_changed, full=True)
 
     def _keep_batch(self, batch: list[tuple[MirroredProduct, Product | UnreadableProduct]],
-                    before: dict[int, str]) -> list[int]:
-        """Write a batch of a full read; returns the products whose content changed (taking all out of `before`)."""
+                    before: dict[int, str], on_batch: ReadBatchHook | None = None) -> list[int]:
+        """Write a batch of a full read; returns the products whose content changed (taking all out of `before`).
+        Then `on_batch` has it: the products are in the state by then."""
         self.state.mirror_products(row for row, _ in batch)
+        if on_batch is not None and batch:
+            on_batch(batch)
         if len(self.mirror.products) < KEEP_CONVERTED:  # beyond, memory stays bounded: decoded again when needed
             self.mirror.keep(product for _, product in batch)
         changed = [row.product_id for row, _ in batch if before.pop(row.product_id, None) != row.content_hash]

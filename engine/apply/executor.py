@@ -39,7 +39,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -213,6 +212,8 @@ class Executor:
 
     def _phase(self, units: list[tuple[ActionKind, tuple[Action, ...]]]) -> None:
         """Run one phase's units, as many at once as `InFlight` says keeps TikTok's buckets busy."""
+        from concurrent.futures import ThreadPoolExecutor  # here: a `plan` imports this module and applies nothing
+
         tiktok = self.runtime.tiktok
         gate = InFlight(tiktok.api_rate, cap=self.workers)
 

@@ -21,10 +21,9 @@ asks for ever more in flight; `cap` (the `--workers` option) bounds that.
 from __future__ import annotations
 
 import math
-import statistics
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 DEFAULT_MAX_IN_FLIGHT = 64  # threads at most: with HEADROOM, 50 units/s of 0.85 s each
 START_IN_FLIGHT = 8  # before the first unit is measured
@@ -67,7 +66,7 @@ class InFlight:
             sent = sum(calls.values())
             if sent:
                 self._queued.append(waited / sent)
-            self.limit = self._estimate(statistics.median(self._recent))
+            self.limit = self._estimate(_median(self._recent))
             self._changed.notify_all()
 
     def _estimate(self, service: float) -> int:
@@ -77,7 +76,15 @@ class InFlight:
         throughput = min(per_unit)
         wanted = min(self.cap, max(1, math.ceil(throughput * service * HEADROOM) + 1))
         rate = max(self._rate_of(api) for api in self._calls)
-        if self._queued and statistics.median(self._queued) * rate >= QUEUED:
+        if self._queued and _median(self._queued) * rate >= QUEUED:
             # Calls already queue at a bucket: it never stands idle, and more units would only wait.
             return min(wanted, self.limit)
         return wanted
+
+
+def _median(values: Iterable[float]) -> float:
+    """statistics.median's answer (the mean of the middle two of an even count), without importing statistics
+    (and its fractions and random) into every `plan` and `apply` for two medians of a few numbers."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

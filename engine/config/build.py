@@ -14,8 +14,6 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from jinja2 import nodes
-
 from engine.config.check import Compiled
 from engine.config.diagnostics import Diagnostic
 from engine.config.schema import (
@@ -66,7 +64,7 @@ from engine.config.types import (
     WebhookListen,
 )
 from engine.config.yamlsource import Document, Path, json_path
-from engine.expr import Expression, ExpressionError, Template, compile_template, parse
+from engine.expr import Expression, ExpressionError, Template, deferred_template
 from engine.model.listing import RuleRef
 
 # The env-var fields of tokbridge.yaml: (section, field, default variable name).
@@ -147,6 +145,10 @@ _STATUS_FIELDS: Mapping[str, Mapping[str, tuple[str, tuple[str, ...]]]] = {
 @cache
 def _compared_literals(source: str) -> tuple[tuple[str, str], ...]:
     """(order field, string) for each `order.FIELD == 'X'` / `order.FIELD in ['X', ...]` in an expression."""
+    from jinja2 import nodes  # only a load that checks expressions parses one (semantic_diagnostics)
+
+    from engine.expr import parse
+
     try:
         ast = parse(source)  # guarded: a deep expression is reported by the compile pass, not walked here
     except ExpressionError:
@@ -190,6 +192,10 @@ def import_start(text: str) -> datetime | str:
     return when
 
 
+def _no_literal_diagnostics(doc: Document, section: str, path: Path, source: Any) -> list[Diagnostic]:
+    return []  # checked before: `_status_literal_diagnostics` found nothing in these bytes with this code
+
+
 def _import_from_diagnostics(doc: Document) -> list[Diagnostic]:
     text = doc.data["import"].get("from")
     start = import_start(text) if isinstance(text, str) else None
@@ -216,13 +222,14 @@ def _answer_rule_diagnostics(doc: Document, section: str) -> list[Diagnostic]:
     return out
 
 
-def _orders_diagnostics(doc: Document) -> list[Diagnostic]:
-    out = _status_literal_diagnostics(doc, "import", ("import", "when"), doc.data["import"].get("when"))
+def _orders_diagnostics(doc: Document, *, checked: bool) -> list[Diagnostic]:
+    literals = _no_literal_diagnostics if checked else _status_literal_diagnostics
+    out = literals(doc, "import", ("import", "when"), doc.data["import"].get("when"))
     out += _answer_rule_diagnostics(doc, "buyer_cancellation") + _answer_rule_diagnostics(doc, "returns")
     out += _import_from_diagnostics(doc)
     reasons = doc.data.get("cancel_reasons", {})
     for index, rule in enumerate(doc.data.get("ecwid_to_tiktok", [])):
-        out += _status_literal_diagnostics(doc, "ecwid_to_tiktok", ("ecwid_to_tiktok", index, "when"), rule["when"])
+        out += literals(doc, "ecwid_to_tiktok", ("ecwid_to_tiktok", index, "when"), rule["when"])
         if rule["do"] == "ship_package" and "shipping_provider" not in rule:
             out.append(_at(doc, ("ecwid_to_tiktok", index), "ship_package needs shipping_provider", "schema"))
         label = rule.get("cancel_reason")
@@ -251,13 +258,16 @@ def _state_url_diagnostics(doc: Document, env: Mapping[str, str]) -> list[Diagno
                                      "(what is written here is not repeated)", "secret-in-config")]
 
 
-def semantic_diagnostics(kind: str, doc: Document, *, env: Mapping[str, str]) -> list[Diagnostic]:
+def semantic_diagnostics(kind: str, doc: Document, *, env: Mapping[str, str],
+                         checked: bool = False) -> list[Diagnostic]:
+    """`checked`: these bytes passed every check with this code before (engine.config.validated), so the
+    checks of what the expressions compare need not parse them again (the environment's are run anyway)."""
     if kind == "tokbridge":
         return _env_diagnostics(doc, env) + _state_url_diagnostics(doc, env)
     if kind == "selling":
         return _selling_diagnostics(doc)
     if kind == "orders":
-        return _orders_diagnostics(doc)
+        return _orders_diagnostics(doc, checked=checked)
     return []
 
 
@@ -365,7 +375,7 @@ def build_sync(doc: Document, compiled: Compiled) -> SyncRules:
     def template(path: Path, default: str) -> Template:
         if path in compiled:
             return _template(compiled, path)
-        return compile_template(default, allowed=frozenset({"product"}))
+        return deferred_template(default)  # our own default: tests compile it with its checks
 
     def ref(key: str) -> RuleRef:
         return _ref(doc, (key,) if key in data else ())
@@ -465,7 +475,7 @@ def build_orders(doc: Document, compiled: Compiled) -> OrderRules:
     customer_email = (
         _template(compiled, ("import", "customer_email"))
         if ("import", "customer_email") in compiled
-        else compile_template(DEFAULT_CUSTOMER_EMAIL, allowed=frozenset({"order"}))
+        else deferred_template(DEFAULT_CUSTOMER_EMAIL)  # our own default: tests compile it with its checks
     )
     default_reject = data.get("default_reject_reason", DEFAULT_REJECT_REASON)
     return OrderRules(

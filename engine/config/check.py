@@ -18,17 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from engine.config.diagnostics import Diagnostic
 from engine.config.schema import NOT_A_VARIABLE_NAME, SCHEMAS, SECRET_NAME_SUFFIX, YAML_TYPES
+from engine.config.validated import names_key
 from engine.config.yamlsource import Document, Path, json_path
-from engine.expr import (
-    Expression,
-    ExpressionError,
-    SourcePos,
-    Template,
-    check_cost,
-    check_fields,
-    compile_expression,
-    compile_template,
-)
+from engine.expr import Expression, ExpressionError, SourcePos, Template, deferred_expression, deferred_template
 
 if TYPE_CHECKING:  # jsonschema loads when a document is checked: a config whose check passed before skips it
     from jsonschema import Draft202012Validator
@@ -205,6 +197,8 @@ def _content_start(doc: Document, line: int) -> tuple[int, int]:
 @cache
 def _compile(kind: str, source: str, names: frozenset[str]) -> Expression | Template:
     # Many policies repeat an expression; compile each distinct one once and stamp its position.
+    from engine.expr import check_cost, check_fields, compile_expression, compile_template  # imports Jinja
+
     if kind == "template":
         compiled: Expression | Template = compile_template(source, allowed=names)
     else:
@@ -214,13 +208,26 @@ def _compile(kind: str, source: str, names: frozenset[str]) -> Expression | Temp
     return compiled
 
 
-def _compile_one(doc: Document, path: Path, source: str, marker: Mapping[str, Any]) -> Expression | Template:
+@cache
+def _deferred(kind: str, source: str, names: frozenset[str] | None) -> Expression | Template:
+    # One per distinct source, as `_compile`: its copies at each position share one compile at first use.
+    if kind == "template":
+        return deferred_template(source, names=names)
+    return deferred_expression(source, names=names)
+
+
+def _compile_one(doc: Document, path: Path, source: str, marker: Mapping[str, Any], *,
+                 checked: Mapping[str, frozenset[str]] | None) -> Expression | Template:
     pos = doc.pos(path)
     line, column = pos.line, pos.column
     block_line: int | None = None
     if pos.style in _BLOCK:
         line, column = _content_start(doc, pos.line)
         block_line = line
+    if checked is not None:  # these bytes passed every check below with this code: compiled at first use
+        template = marker["kind"] == "template"
+        names = checked.get(names_key(source, template=template))
+        return dataclasses.replace(_deferred(marker["kind"], source, names), pos=SourcePos(doc.file, line, column))
     try:
         compiled = _compile(marker["kind"], source, frozenset(marker["names"]))
     except ExpressionError as exc:
@@ -237,8 +244,14 @@ class _ExpressionProblem(Exception):
         self.diagnostic = diagnostic
 
 
-def compile_expressions(doc: Document, kind: str) -> tuple[Compiled, list[Diagnostic]]:
-    """Compile every string the schema marks as an expression or template; a literal stays a value."""
+def compile_expressions(doc: Document, kind: str, *,
+                        checked: Mapping[str, frozenset[str]] | None = None) -> tuple[Compiled, list[Diagnostic]]:
+    """Compile every string the schema marks as an expression or template; a literal stays a value.
+
+    `checked` (not None): the loader found these bytes checked before with this code, and these are the
+    names each expression reads (engine.config.validated), so every one compiled then and passed the
+    checks; each is left to compile at its first use (engine.expr), at the same position, and a `plan`
+    that evaluates none imports no Jinja."""
     compiled: Compiled = {}
     problems: list[Diagnostic] = []
 
@@ -247,7 +260,7 @@ def compile_expressions(doc: Document, kind: str) -> tuple[Compiled, list[Diagno
         if marker is not None:
             if isinstance(value, str) and not re.match(marker.get("literal", r"(?!)"), value):
                 try:
-                    compiled[path] = _compile_one(doc, path, value, marker)
+                    compiled[path] = _compile_one(doc, path, value, marker, checked=checked)
                 except _ExpressionProblem as problem:
                     problems.append(problem.diagnostic)
             return

@@ -23,8 +23,9 @@ from engine.config.scaffold import PLACEHOLDER
 from engine.config.scaffold import SECRETS_FILE as SECRETS_FILE  # where engine.apply.connect finds it
 from engine.config.schema import FILES
 from engine.config.types import Config
-from engine.config.validated import already_checked, checked_key, remember_checked
+from engine.config.validated import checked_key, names_key, read_stamp, remember_checked
 from engine.config.yamlsource import Document, YamlProblem, parse
+from engine.expr import Template
 
 MAX_FILE_BYTES = 2_000_000
 # The files that decide what each listing should be on TikTok (with tokbridge.yaml's region): an edit of
@@ -193,19 +194,21 @@ def load(root: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) 
     problems += secret_problems
     variables = {**from_file, **(os.environ if env is None else env)}
     compiled: dict[str, Compiled] = {}
-    # The JSON Schema check only when these bytes (or the schemas, or the code) changed since a load passed it.
+    # The JSON Schema check, and compiling the expressions, only when these bytes (or the schemas, or the
+    # code) changed since a load passed every check: then each expression compiles at its first use.
     key = checked_key(read.digest)
-    checked = already_checked(base, key)
+    known_names = read_stamp(base, key)
+    checked = known_names is not None
     for kind, doc in read.documents.items():
         gate = _version_gate(doc)
         if gate is not None:
             problems.append(gate)
             continue
         structural = [] if checked else schema_diagnostics(doc, kind)
-        compiled[kind], expression_problems = compile_expressions(doc, kind)
+        compiled[kind], expression_problems = compile_expressions(doc, kind, checked=known_names)
         problems += structural + expression_problems
         if not structural:
-            problems += build.semantic_diagnostics(kind, doc, env=variables)
+            problems += build.semantic_diagnostics(kind, doc, env=variables, checked=checked)
     if problems:
         raise ConfigError(problems)
     docs = read.documents
@@ -227,6 +230,8 @@ def load(root: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) 
     category_problems = check_categories(config)
     if category_problems:
         raise ConfigError(category_problems)
-    if not checked:
-        remember_checked(base, key)  # every file was read and passed the schema check
+    if not checked:  # every file was read and passed every check: and each expression compiled
+        names = {names_key(found.source, template=isinstance(found, Template)): found.names
+                 for expressions in compiled.values() for found in expressions.values()}
+        remember_checked(base, key, names)
     return config

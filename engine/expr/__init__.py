@@ -1,4 +1,4 @@
-"""Sandboxed Jinja2 expressions and templates: compiled once at load, evaluated many times. Pure.
+"""Sandboxed Jinja2 expressions and templates: checked at load, compiled once, evaluated many times. Pure.
 
 Merchants write expressions (`variant.cost_price * 1.2`, `'Sale' in product.categories`) and
 templates (`{{ product.name }} by {{ product.attributes.Brand }}`) in YAML. They run in a
@@ -7,42 +7,50 @@ silent empty string, and no attribute that reaches Python internals is reachable
 
 Money stays `Decimal`: arithmetic between a Decimal and a float literal (Jinja parses `1.2` as a
 float) is done in Decimal through the sandbox's binop hook, so `cost_price * 1.2` is exact.
+
+Compiling (Jinja, engine.expr.compiling) loads only when something compiles: `compile_expression`,
+`compile_template`, `parse` and the checks come from there on first use. A config the loader found
+already checked (engine.config.validated: the same bytes passed every check with this code) holds its
+expressions uncompiled (`deferred_expression`): each compiles on its first evaluation, once for every
+place it appears, so a `plan` of a converged catalog, which evaluates none, neither imports Jinja nor
+compiles anything.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import html
-import re
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
-from jinja2.exceptions import SecurityError
-from jinja2.parser import Parser
-from jinja2.sandbox import SandboxedEnvironment
+if TYPE_CHECKING:
+    from engine.expr.closures import Closure
+    from engine.expr.compiling import _ENV as _ENV
+    from engine.expr.compiling import FIELDS as FIELDS
+    from engine.expr.compiling import FILTERS as FILTERS
+    from engine.expr.compiling import MAX_BRACKETS as MAX_BRACKETS
+    from engine.expr.compiling import MAX_NESTING as MAX_NESTING
+    from engine.expr.compiling import MAX_SOURCE_CHARS as MAX_SOURCE_CHARS
+    from engine.expr.compiling import _MoneyEnvironment as _MoneyEnvironment
+    from engine.expr.compiling import check_cost as check_cost
+    from engine.expr.compiling import check_fields as check_fields
+    from engine.expr.compiling import compile_expression as compile_expression
+    from engine.expr.compiling import compile_template as compile_template
+    from engine.expr.compiling import parse as parse
 
-from engine.expr.closures import Closure, compile_closure
-from engine.expr.generated import compile_function
-from engine.expr.limits import (
-    GROWING_FILTERS,
-    LOOP_FILTER,
-    WALKING_FILTERS,
-    check_call,
-    check_repeat,
-    check_size,
-    counted,
-    guarded_filter,
-    start_evaluation,
-    static_problem,
-)
-from engine.model.catalog import Product, Variant
-from engine.model.money import cents
+# What `from engine.expr import X` finds in engine.expr.compiling (importing it imports Jinja).
+_COMPILING = frozenset({"FIELDS", "FILTERS", "MAX_BRACKETS", "MAX_NESTING", "MAX_SOURCE_CHARS", "_ENV",
+                        "_MoneyEnvironment", "check_cost", "check_fields", "compile_expression", "compile_template",
+                        "parse"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _COMPILING:
+        from engine.expr import compiling
+
+        return getattr(compiling, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 
 # The names an expression may use, by where it appears. The loader rejects any other name at load
 # time, with the position of the expression in the file. Documented in docs/expressions.md.
@@ -72,90 +80,6 @@ class ExpressionError(Exception):
         self.lineno = lineno
 
 
-def _to_decimal(value: Any) -> Any:
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    return value
-
-
-class _MoneyEnvironment(SandboxedEnvironment):
-    intercepted_binops = frozenset(["+", "-", "*", "/", "//", "%", "**"])
-    floats_as_decimal = True  # tells engine.expr.closures that call_binop is exactly the method below
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if isinstance(left, Decimal) or isinstance(right, Decimal):
-            left, right = _to_decimal(left), _to_decimal(right)
-        check_repeat(operator, left, right)
-        return super().call_binop(context, operator, left, right)
-
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # Jinja's names
-        check_call(__obj, args, kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
-
-    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
-        template = super()._parse(source, name, filename)
-        for node in _walk(template):
-            if isinstance(node, nodes.For):  # each iteration of a {% for %} loop is a step (engine.expr.limits)
-                node.iter = nodes.Filter(node.iter, LOOP_FILTER, [], [], None, None, lineno=node.lineno)
-        return template
-
-
-def _decimal(value: Any) -> Decimal:
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise ValueError(f"not a number: {value!r}") from exc
-
-
-def _money(value: Any) -> Decimal:
-    return cents(_decimal(value))
-
-
-def _clamp(value: Any, low: Any = None, high: Any = None) -> Any:
-    if low is not None and value < low:
-        value = low
-    if high is not None and value > high:
-        value = high
-    return value
-
-
-_TAG = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"\s+")
-
-
-def _strip_html(value: Any) -> str:
-    text = str(value)
-    # No tag starts after the last ">": left in, `<[^>]+>` would scan to the end from each "<" there
-    # (quadratic on '<' * 100000); before it, every match or miss ends at the next ">", so linear.
-    tags_end = text.rfind(">") + 1
-    stripped = _TAG.sub(" ", text[:tags_end]) + text[tags_end:]
-    return _SPACE.sub(" ", html.unescape(stripped)).strip()
-
-
-FILTERS: Mapping[str, Callable[..., Any]] = {
-    "decimal": _decimal,
-    "money": _money,
-    "clamp": _clamp,
-    "strip_html": _strip_html,
-}
-
-
-def _environment() -> SandboxedEnvironment:
-    env = _MoneyEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
-    env.filters.update(FILTERS)
-    for name in GROWING_FILTERS | WALKING_FILTERS:
-        env.filters[name] = guarded_filter(name, env.filters[name])
-    env.filters[LOOP_FILTER] = counted
-    return env
-
-
-_ENV = _environment()
-
-
 @dataclass(frozen=True, slots=True)
 class SourcePos:
     file: str
@@ -166,171 +90,23 @@ class SourcePos:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-# Jinja's parser, optimizer and code generator recurse once or more per level of nesting, and Python
-# refuses generated code nested past 200 parentheses: a deeper expression is refused at load, with a
-# message, instead of a RecursionError wherever Jinja happens to walk it. Documented in docs/expressions.md.
-# Jinja's parser spends a dozen frames per bracket or block, before any depth can be measured, so
-# those are counted on the tokens first.
-MAX_NESTING = 50
-MAX_BRACKETS = 20
-MAX_SOURCE_CHARS = 20_000
-_OPEN, _CLOSE = frozenset("([{"), frozenset(")]}")
-_BLOCKS = frozenset({"if", "for", "macro", "call", "filter", "with", "block", "autoescape"})
+
+# What evaluating compiled code needs of Jinja and engine.expr.limits, bound by engine.expr.compiling
+# when it loads (`bind_runtime`): every compiled expression or template was made there, so these are
+# set before the first evaluation, and importing this module stays free of Jinja.
+_start_evaluation: Callable[[], None]
+_check_size: Callable[[int], None]
+_undefined: type
+_failure: Callable[[Exception, str], ExpressionError]
+_bounded_render: Callable[[Any, Mapping[str, Any]], str]
 
 
-def _bracket_depth(text: str) -> int:
-    """How deeply brackets and `{% block %}` statements nest in `text`, from Jinja's tokens (no recursion)."""
-    deepest = depth = 0
-    after_block_begin = False
-    try:
-        for _, kind, value in _ENV.lexer.tokeniter(text, None):
-            if kind == "whitespace":
-                continue
-            opens = value in _OPEN if kind == "operator" else after_block_begin and kind == "name" and value in _BLOCKS
-            closes = value in _CLOSE if kind == "operator" else after_block_begin and value.startswith("end")
-            depth += 1 if opens else -1 if closes else 0
-            deepest = max(deepest, depth)
-            after_block_begin = kind == "block_begin"
-    except TemplateSyntaxError:
-        pass  # unbalanced: the parser says where, in its own words
-    return deepest
-
-
-def _depth(ast: nodes.Node) -> int:
-    """How deeply `ast` nests, counted without recursion (it may be far deeper than the stack allows)."""
-    deepest = 0
-    pending = [(ast, 1)]
-    while pending:
-        node, depth = pending.pop()
-        deepest = max(deepest, depth)
-        pending.extend((child, depth + 1) for child in node.iter_child_nodes())
-    return deepest
-
-
-def _walk(ast: nodes.Node) -> Iterator[nodes.Node]:
-    """Every node of `ast`, without recursion."""
-    pending = [ast]
-    while pending:
-        node = pending.pop()
-        yield node
-        pending.extend(node.iter_child_nodes())
-
-
-def _parse_expression(source: str) -> nodes.Expr:
-    """The parse Environment.compile_expression makes (so syntax errors read the same)."""
-    parser = Parser(_ENV, source, state="variable")
-    expr = parser.parse_expression()
-    if not parser.stream.eos:
-        raise TemplateSyntaxError("chunk after expression", parser.stream.current.lineno, None, None)
-    return expr
-
-
-def parse(source: str, *, template: bool = False) -> nodes.Node:
-    """The Jinja AST of an expression (or a template), refused with an ExpressionError when it is too
-    long or too deeply nested for Jinja to walk: every reader of merchant expressions parses here."""
-    if len(source) > MAX_SOURCE_CHARS:
-        raise ExpressionError(f"longer than {MAX_SOURCE_CHARS} characters; split it into simpler rules")
-    too_deep = ExpressionError(f"nested deeper than {MAX_NESTING} levels; split it into simpler rules")
-    try:
-        if _bracket_depth(source if template else "{{ " + source + " }}") > MAX_BRACKETS:
-            raise ExpressionError(f"more than {MAX_BRACKETS} nested brackets or blocks; split it into simpler rules")
-        ast = _ENV.parse(source) if template else _parse_expression(source)
-    except TemplateSyntaxError as exc:
-        raise _syntax_error(exc) from None
-    except RecursionError:
-        raise too_deep from None
-    if _depth(ast) > MAX_NESTING:
-        raise too_deep
-    return ast
-
-
-def check_cost(source: str, *, template: bool = False) -> None:
-    """Refuse, as the loader does, what literals show to be past a cost bound (engine.expr.limits):
-    `range(200000)`, `'x' * 1000000`, nested loops of 10^10 steps. At run time the same bounds hold
-    for every value; this only says so at load, with the file and line."""
-    problem = static_problem(parse(source, template=template))
-    if problem is not None:
-        raise ExpressionError(f"not allowed: {problem}, so that one product cannot stall a sync")
-
-
-def _undeclared(ast: nodes.Template) -> frozenset[str]:
-    return frozenset(meta.find_undeclared_variables(ast))
-
-
-def _syntax_error(exc: TemplateSyntaxError) -> ExpressionError:
-    return ExpressionError(f"syntax error: {exc.message}", lineno=exc.lineno)
-
-
-def _public(cls: type) -> frozenset[str]:
-    return frozenset({f.name for f in dataclasses.fields(cls)} | {n for n in dir(cls) if not n.startswith("_")})
-
-
-# The fields of the names that are the same type wherever they appear, so that `product.image` (for
-# `product.images`) is a diagnostic at load rather than every product's action-required at run time.
-FIELDS: Mapping[str, frozenset[str]] = {"product": _public(Product), "variant": _public(Variant)}
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, sorted(choices), n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
-def check_fields(compiled: Expression | Template) -> None:
-    """Refuse, as the loader does, `product.X` / `variant.X` for a field the model does not have. (At
-    run time such an expression fails for each product with Jinja's message; this says so at load.)"""
-    names = compiled.names
-    for node in _walk(parse(compiled.source, template=isinstance(compiled, Template))):
-        if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name in names:
-            fields = FIELDS.get(node.node.name)
-            if fields is not None and node.attr not in fields and not node.attr.startswith("_"):
-                hint = _did_you_mean(node.attr, fields) or " (its fields are listed in docs/expressions.md)"
-                raise ExpressionError(f"'{node.node.name}' has no field '{node.attr}'{hint}")
-
-
-def _check_filters(ast: nodes.Node) -> None:
-    """Jinja's own message for a misspelt filter ("No filter named 'monye'.") suggests nothing."""
-    for node in _walk(ast):
-        if isinstance(node, nodes.Filter) and node.name not in _ENV.filters:
-            raise ExpressionError(f"unknown filter '{node.name}'{_did_you_mean(node.name, _ENV.filters)}")
-        if isinstance(node, nodes.Test) and node.name not in _ENV.tests:
-            raise ExpressionError(f"unknown test '{node.name}'{_did_you_mean(node.name, _ENV.tests)}")
-
-
-def _check_names(names: frozenset[str], allowed: frozenset[str] | None) -> None:
-    if allowed is None:
-        return
-    unknown = sorted(names - allowed)
-    if unknown:
-        known = ", ".join(sorted(allowed)) or "none"
-        raise ExpressionError(f"unknown name '{unknown[0]}' (names here: {known})")
-
-
-_NO_ATTRIBUTE = re.compile(r"^'(?P<owner>[\w.]+) object' has no attribute '(?P<name>[^']*)'$")
-_OWNERS = {f"{cls.__module__}.{cls.__name__}": (word, FIELDS[word]) for word, cls in (("product", Product),
-                                                                                      ("variant", Variant))}
-
-
-def _merchant_words(message: str) -> str:
-    """Jinja's "'engine.model.catalog.Product object' has no attribute 'x'" in the merchant's words: the
-    name they wrote (product, variant) and its field, or a key their data does not have; no Python names."""
-    match = _NO_ATTRIBUTE.match(message)
-    if match is None:
-        return message
-    name = match["name"]
-    if match["owner"] == "dict":
-        return f"no value for '{name}'"
-    word, fields = _OWNERS.get(match["owner"], ("this value", frozenset[str]()))
-    return f"{word} has no field '{name}'{_did_you_mean(name, fields) if not name.startswith('_') else ''}"
-
-
-def _failure(exc: Exception, source: str) -> ExpressionError:
-    """The ExpressionError for an exception raised inside merchant code (any error there is that
-    expression's error, never a crash)."""
-    if isinstance(exc, UndefinedError):
-        return ExpressionError(f"{_merchant_words(exc.message or '')} in '{source}'")
-    if isinstance(exc, SecurityError):
-        return ExpressionError(f"not allowed: {exc} in '{source}'")
-    return ExpressionError(f"{type(exc).__name__}: {exc} in '{source}'")
+def bind_runtime(*, start_evaluation: Callable[[], None], check_size: Callable[[int], None], undefined: type,
+                 failure: Callable[[Exception, str], ExpressionError],
+                 bounded_render: Callable[[Any, Mapping[str, Any]], str]) -> None:
+    global _start_evaluation, _check_size, _undefined, _failure, _bounded_render
+    _start_evaluation, _check_size, _undefined, _failure = start_evaluation, check_size, undefined, failure
+    _bounded_render = bounded_render
 
 
 def _run(fn: Callable[[], Any], source: str) -> Any:
@@ -342,19 +118,76 @@ def _run(fn: Callable[[], Any], source: str) -> Any:
         raise _failure(exc, source) from None
 
 
+class _Deferred:
+    """An expression or template left uncompiled by the loader (it passed every check before, with the
+    same code): compiled on first use, once, and shared by every copy (`dataclasses.replace` keeps it),
+    so the same source at a thousand positions compiles once, as the loader's own cache did."""
+
+    __slots__ = ("compiled", "source", "template")
+
+    def __init__(self, source: str, *, template: bool) -> None:
+        self.source = source
+        self.template = template
+        self.compiled: Expression | Template | None = None
+
+    def get(self) -> Expression | Template:
+        # Two threads may both compile it: the results are equal and either is kept.
+        compiled = self.compiled
+        if compiled is None:
+            from engine.expr import compiling
+
+            compiled = compiling.compile_template(self.source) if self.template else compiling.compile_expression(
+                self.source)
+            self.compiled = compiled
+        return compiled
+
+
 @dataclass(frozen=True, slots=True)
 class Expression:
-    """A compiled Jinja2 expression. `evaluate(product=..., variant=...)` returns a Python value."""
+    """A compiled Jinja2 expression. `evaluate(product=..., variant=...)` returns a Python value.
+
+    Equal by source and position (the rest follows from the source). One made by `deferred_expression`
+    compiles on its first evaluation, or when `names`, `counts_steps` or `pure` is first asked.
+    """
 
     source: str
     pos: SourcePos | None = None
-    names: frozenset[str] = frozenset()
-    counts_steps: bool = True  # False when it calls nothing that walks a list (no filter, no call)
+    _names: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    # False when it calls nothing that walks a list (no filter, no call)
+    _counts_steps: bool = field(default=True, repr=False, compare=False)
     # False when it draws at random (Jinja's `random` filter, `lipsum`): two runs may differ, so what
     # it produced cannot be worked out again later (engine.rules.selling writes such traces at once)
-    pure: bool = True
+    _pure: bool = field(default=True, repr=False, compare=False)
     _fn: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
     _closure: Closure | None = field(default=None, repr=False, compare=False)
+    _deferred: _Deferred | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The names it reads (product, variant, ...)."""
+        if self._names is None:
+            self._compile()
+        assert self._names is not None
+        return self._names
+
+    @property
+    def counts_steps(self) -> bool:
+        if self._fn is None and self._closure is None:
+            self._compile()
+        return self._counts_steps
+
+    @property
+    def pure(self) -> bool:
+        if self._fn is None and self._closure is None:
+            self._compile()
+        return self._pure
+
+    def _compile(self) -> None:
+        """Fill in what compiling the source gives (a deferred expression's first use)."""
+        assert self._deferred is not None, "an Expression is made by compile_expression or deferred_expression"
+        done = self._deferred.get()
+        for name in ("_names", "_counts_steps", "_pure", "_fn", "_closure"):
+            object.__setattr__(self, name, getattr(done, name))  # frozen: filled once, same value every time
 
     def evaluate(self, **names: Any) -> Any:
         return self.evaluate_names(names)
@@ -364,14 +197,16 @@ class Expression:
         # The closure (engine.expr.closures) gives Jinja's value or exception without Jinja's
         # per-call render context; expressions it does not cover run on Jinja's compiled code.
         fast, jinja = self._closure, self._fn
-        assert fast is not None or jinja is not None
+        if fast is None and jinja is None:
+            self._compile()
+            fast, jinja = self._closure, self._fn
         try:
-            if self.counts_steps:
-                start_evaluation()
+            if self._counts_steps:
+                _start_evaluation()
             value = fast(names) if fast is not None else jinja(**names)  # type: ignore[misc]
             if isinstance(value, str):  # check_output's test, in line: this runs for every product
-                check_size(len(value))
-            elif isinstance(value, Undefined):
+                _check_size(len(value))
+            elif isinstance(value, _undefined):
                 str(value)  # StrictUndefined raises UndefinedError naming what is missing
             return value
         except ExpressionError:
@@ -382,15 +217,33 @@ class Expression:
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """A compiled Jinja2 string template. `render(product=...)` returns a str."""
+    """A compiled Jinja2 string template. `render(product=...)` returns a str.
+
+    Equal by source and position; one made by `deferred_template` compiles on its first render.
+    """
 
     source: str
     pos: SourcePos | None = None
-    names: frozenset[str] = frozenset()
+    _names: frozenset[str] | None = field(default=None, repr=False, compare=False)
     _template: Any = field(default=None, repr=False, compare=False)
     # Text and closures (engine.expr.closures) whose str() values joined are the render, for a template
     # that is only text and `{{ expression }}`s; None keeps it on Jinja (`{% %}` blocks and the like).
     _parts: tuple[str | Closure, ...] | None = field(default=None, repr=False, compare=False)
+    _deferred: _Deferred | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The names it reads (product, order, ...)."""
+        if self._names is None:
+            self._compile()
+        assert self._names is not None
+        return self._names
+
+    def _compile(self) -> None:
+        assert self._deferred is not None, "a Template is made by compile_template or deferred_template"
+        done = self._deferred.get()
+        for name in ("_names", "_template", "_parts"):
+            object.__setattr__(self, name, getattr(done, name))  # frozen: filled once, same value every time
 
     def render(self, **names: Any) -> str:
         return self.render_names(names)
@@ -400,6 +253,9 @@ class Template:
         parts = self._parts
         if parts is None:
             template = self._template
+            if template is None:  # deferred: compiled at its first render
+                self._compile()
+                return self.render_names(names)
             return str(_run(lambda: _bounded_render(template, names), self.source))
         try:
             return _render_parts(parts, names)
@@ -411,136 +267,31 @@ class Template:
 
 def _render_parts(parts: tuple[str | Closure, ...], names: Mapping[str, Any]) -> str:
     """What Jinja's code for `text {{ expr }} text` yields (`str()` of each value), bounded as `_bounded_render`."""
-    start_evaluation()
+    _start_evaluation()
     if len(parts) == 1:  # `{{ product.name }}`: the loop below for one part, without a list to join
         part = parts[0]
         text = part if type(part) is str else str(part(names))  # type: ignore[operator]
-        check_size(len(text))
+        _check_size(len(text))
         return text if type(text) is str else "".join([text])
     out: list[str] = []
     size = 0
     for part in parts:
         text = part if type(part) is str else str(part(names))  # type: ignore[operator]
         size += len(text)
-        check_size(size)
+        _check_size(size)
         out.append(text)
     return "".join(out)
 
 
-def _template_parts(ast: nodes.Template, template: Any) -> tuple[str | Closure, ...] | None:
-    """The parts of a template made only of text and non-constant `{{ }}` outputs, or None.
-
-    Jinja's code yields `str(value)` for each output (no autoescape, no finalize in this environment)
-    and the text as it is; an output Jinja folds to a constant at compile time stays on Jinja.
-    """
-    if not ast.body:
-        return ("",)
-    if len(ast.body) != 1 or not isinstance(ast.body[0], nodes.Output):
-        return None
-    eval_ctx = nodes.EvalContext(_ENV, template.name)
-    parts: list[str | Closure] = []
-    for child in ast.body[0].nodes:
-        if isinstance(child, nodes.TemplateData):
-            parts.append(child.data)
-            continue
-        try:
-            child.as_const(eval_ctx)
-            return None  # folded by Jinja's compiler: leave it to Jinja
-        except nodes.Impossible:
-            pass
-        except Exception:  # folding itself fails (`{[]: 0}`): whatever Jinja makes of that, Jinja does
-            return None
-        closure = _fast(child, template)
-        if closure is None:
-            return None
-        parts.append(closure)
-    return tuple(parts)
+def deferred_expression(source: str, *, pos: SourcePos | None = None,
+                        names: frozenset[str] | None = None) -> Expression:
+    """An Expression of `source` compiled at its first use, for a source that passed `compile_expression` and
+    the loader's checks before with this code (engine.config.validated). Copies made by `dataclasses.replace`
+    (another position) share one compile. `names`: what that compile found it reads, when known (else asking
+    `names` compiles it)."""
+    return Expression(source=source, pos=pos, _names=names, _deferred=_Deferred(source, template=False))
 
 
-def _fast(expr: nodes.Expr, template: Any) -> Closure | None:
-    """The fastest form of `expr` that keeps Jinja's outcome: one generated function (engine.expr.generated),
-    else the tree of closures (engine.expr.closures), else None (Jinja's own code runs it)."""
-    return compile_function(expr, environment=_ENV, template=template) or compile_closure(
-        expr, environment=_ENV, template=template)
-
-
-def _bounded_render(template: Any, names: Mapping[str, Any]) -> str:
-    """The rendered text, refused as soon as it passes engine.expr.limits.MAX_OUTPUT characters."""
-    start_evaluation()
-    parts: list[str] = []
-    size = 0
-    for part in template.generate(**names):
-        size += len(part)
-        check_size(size)
-        parts.append(part)
-    return "".join(parts)
-
-
-def _flatten_globals(template: Any) -> None:
-    """Jinja keeps a template's globals as a ChainMap over the environment's, and copies it into every
-    render context: that copy costs as much as evaluating a short expression. Our environment's
-    globals never change after setup, so a plain dict is equivalent and halves each evaluation."""
-    template.globals = dict(template.globals)
-
-
-@contextmanager
-def _python_warnings_refused() -> Iterator[None]:
-    """Python warns (SyntaxWarning, on stderr) about code that always fails, e.g. `1.5[0]`, when it
-    compiles what Jinja generated from merchant input: refuse that input at load instead, as an error."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", SyntaxWarning)
-        yield
-
-
-def compile_expression(
-    source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None
-) -> Expression:
-    """Compile once; raise ExpressionError for a syntax error, a name outside `allowed`, or an
-    expression too long or too deeply nested."""
-    parsed_ast = parse(source)
-    _check_filters(parsed_ast)
-    try:
-        with _python_warnings_refused():
-            fn = _ENV.compile_expression(source, undefined_to_none=False)
-        ast = _ENV.parse("{{ " + source + " }}")
-    except TemplateSyntaxError as exc:
-        raise _syntax_error(exc) from None
-    except SyntaxError as exc:  # what Python warned about in the code Jinja generated: `1.5[0]`, `'a' 'b'()`
-        raise ExpressionError(f"{exc.msg} in '{source}'") from None
-    except Exception as exc:  # Jinja's constant folding failed: `1 if 0.__class__`, `{[]: 0} | first`
-        raise _failure(exc, source) from None
-    names = _undeclared(ast)
-    _check_names(names, allowed)
-    _flatten_globals(fn._template)
-    # the same parse as Environment.compile_expression's, which succeeded just above
-    parsed = Parser(_ENV, source, state="variable").parse_expression()
-    closure = _fast(parsed, fn._template)
-    counts_steps = any(isinstance(node, nodes.Filter | nodes.Call) for node in _walk(parsed))
-    pure = not any(_draws_at_random(node) for node in _walk(parsed))
-    return Expression(source=source, pos=pos, names=names, counts_steps=counts_steps, pure=pure, _fn=fn,
-                      _closure=closure)
-
-
-def _draws_at_random(node: nodes.Node) -> bool:
-    return (isinstance(node, nodes.Filter) and node.name == "random") or (
-        isinstance(node, nodes.Name) and node.name == "lipsum")
-
-
-def compile_template(source: str, *, pos: SourcePos | None = None, allowed: frozenset[str] | None = None) -> Template:
-    parsed_ast = parse(source, template=True)
-    _check_filters(parsed_ast)
-    try:
-        ast = _ENV.parse(source)
-        with _python_warnings_refused():
-            template = _ENV.from_string(source)
-    except TemplateSyntaxError as exc:
-        raise _syntax_error(exc) from None
-    except SyntaxError as exc:
-        raise ExpressionError(f"{exc.msg} in '{source}'") from None
-    except Exception as exc:  # Jinja's constant folding failed: `1 if 0.__class__`, `{[]: 0} | first`
-        raise _failure(exc, source) from None
-    names = _undeclared(ast)
-    _check_names(names, allowed)
-    _flatten_globals(template)
-    parts = None if _ENV.autoescape or _ENV.finalize is not None else _template_parts(ast, template)
-    return Template(source=source, pos=pos, names=names, _template=template, _parts=parts)
+def deferred_template(source: str, *, pos: SourcePos | None = None, names: frozenset[str] | None = None) -> Template:
+    """The same for a template (`compile_template`)."""
+    return Template(source=source, pos=pos, _names=names, _deferred=_Deferred(source, template=True))

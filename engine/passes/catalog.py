@@ -36,10 +36,17 @@ from typing import Any
 from engine.apply import ApplyReport, execute
 from engine.apply.executor import PROMOTION_SOURCE
 from engine.http import NotFoundError
-from engine.model.listing import ActionRequired, DesiredListing, ProductStatus, TikTokProduct
+from engine.model.listing import (
+    ActionRequired,
+    CategoryRules,
+    DesiredListing,
+    ProductStatus,
+    TikTokAttribute,
+    TikTokProduct,
+)
 from engine.model.plan import Action, ActionKind, Plan
 from engine.passes.errors import StalePlanError
-from engine.passes.mirror import collection_paused, evaluate_mirror
+from engine.passes.mirror import MirrorEvaluation, ReadEvaluation, collection_paused, evaluate_mirror
 from engine.passes.readiness import ListingBlocker, creates, ensure_category_tree, hold_creates, listing_blockers
 from engine.reconcile import ActualListing, check_guardrails, diff, essence_from_tiktok, product_key
 from engine.rules import preflight
@@ -73,12 +80,7 @@ def plan_catalog(
     """
     config = runtime.config
     ensure_category_tree(runtime)
-    if not (from_mirror and runtime.state.mirror_head() is not None):
-        runtime.sync_catalog(full=full)
-    attributes = runtime.category_attributes()
-    rules = runtime.category_rules()
-    mirrored = evaluate_mirror(runtime, category_attributes=attributes or None, category_rules=rules or None,
-                               full=full)
+    attributes, rules, mirrored = _read_and_evaluate(runtime, full=full, from_mirror=from_mirror)
     evaluation = mirrored.evaluation
     before = {i.ecwid_product_id for i in runtime.state.action_required(source="rules")}
     # From state, the diff decodes only the listings whose hashes differ from the desired ones.
@@ -115,6 +117,22 @@ def plan_catalog(
             blocked=tuple(b for b in plan.blocked if product_key(b.ecwid_product_id) in wanted),
         )
     return dataclasses.replace(plan, meta=meta)
+
+
+def _read_and_evaluate(runtime: Runtime, *, full: bool, from_mirror: bool
+                       ) -> tuple[dict[str, tuple[TikTokAttribute, ...]], dict[str, CategoryRules], MirrorEvaluation]:
+    """The Ecwid catalog read (what changed, or all of it) and evaluated: the category attributes and rules,
+    and the mirror's evaluation. TikTok's side first: a full read evaluates each batch it writes
+    (`ReadEvaluation`) while it waits for Ecwid's rate limit, with what the evaluation after it uses."""
+    attributes = runtime.category_attributes()
+    rules = runtime.category_rules()
+    during_read = ReadEvaluation(runtime, category_attributes=attributes or None, category_rules=rules or None,
+                                 full=full)
+    if not (from_mirror and runtime.state.mirror_head() is not None):
+        runtime.sync_catalog(full=full, on_batch=during_read)
+    mirrored = evaluate_mirror(runtime, category_attributes=attributes or None, category_rules=rules or None,
+                               full=full, during_read=during_read)
+    return attributes, rules, mirrored
 
 
 class _Refusals:

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.ecwid.converters import read_product
-from engine.expr import Expression, SourcePos, Template, compile_expression, compile_template
+from engine.expr import Expression, SourcePos, Template
 from engine.model import jsontext
 from engine.model.catalog import Category
 from engine.model.errors import TokbridgeError
@@ -136,7 +136,8 @@ class EvaluationPool:
             if self._executor is None or self._workers != workers:
                 self._stop_locked()
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload([__name__])  # the engine imported once, in the fork server
+                # the engine imported once, in the fork server, and Jinja (workers compile the expressions)
+                context.set_forkserver_preload([__name__, "engine.expr.compiling"])
                 self._executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_started,
                                                      initargs=(os.getpid(),))
                 self._workers = workers
@@ -247,6 +248,37 @@ def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
         yield ids[start:start + size]
 
 
+def submit_rows(workers: int, context: OutcomeContext, categories: Mapping[int, Category],
+                rows: list[tuple[int, str, str]]) -> Future[bytes] | None:
+    """Hand (pid, raw Ecwid JSON, content hash) rows to the workers without waiting for them (a full read
+    evaluating as it goes, `engine.passes.mirror.ReadEvaluation`); None when the pool cannot take them."""
+    blob = pickle.dumps((context, categories), protocol=pickle.HIGHEST_PROTOCOL)
+    payload = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        return POOL.executor(workers).submit(_work, hashlib.sha256(blob).hexdigest(), blob, payload)
+    except (BrokenProcessPool, RuntimeError):
+        POOL.stop()
+        return None
+
+
+def rows_answered(future: Future[bytes] | None, pids: list[int]) -> list[tuple[int, StoredEvaluation, str]] | None:
+    """What a worker answered for `submit_rows`, waiting for it if need be: (pid, stored row, listing JSON), or
+    None when it failed (logged; its products are then left to the caller)."""
+    try:
+        if future is None:
+            raise BrokenProcessPool("the evaluation workers stopped")
+        _, _, _, rows = pickle.loads(future.result())
+        if [pid for pid, _, _ in rows] != pids:
+            raise ValueError("an evaluation worker answered for other products than it was given")
+    except Exception as exc:
+        log.warning("an evaluation worker failed (%s: %s); its products are evaluated in this process",
+                    type(exc).__name__, exc)
+        if isinstance(exc, BrokenProcessPool):
+            POOL.stop()
+        return None
+    return [(pid, StoredEvaluation(*row), text) for pid, row, text in rows]
+
+
 # ---- in the worker processes ----
 
 # the run contexts this worker has read, by digest: a few, as a fleet worker evaluates several stores in turn
@@ -329,10 +361,14 @@ def _peak_rss_mb() -> float:
 
 
 def _expression(source: str, pos: SourcePos | None) -> Expression:
+    from engine.expr import compile_expression  # Jinja: a plan that starts no worker never imports it
+
     return compile_expression(source, pos=pos)
 
 
 def _template(source: str, pos: SourcePos | None) -> Template:
+    from engine.expr import compile_template
+
     return compile_template(source, pos=pos)
 
 

@@ -37,7 +37,7 @@ plans nothing for a drifted field until the rules change that field.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from engine.config.types import DriftPolicy, OnEcwidDelete, SyncRules
@@ -84,6 +84,7 @@ from engine.reconcile.essence import (
 )
 from engine.reconcile.stored import StoredDesired, StoredListings
 
+DECODE_WINDOW = 2_000  # stored listings decoded at a time by the diff (`_decoded_in_windows`)
 # Statuses a deactivate makes sense for (buyers can see it, or will once review passes).
 STOPPABLE = frozenset({ProductStatus.ACTIVATE, ProductStatus.PENDING})
 # Not on sale and editable: an edit (re)submits it to review, so `revise` does not hold it back,
@@ -151,9 +152,7 @@ def diff(
     waiting: list[Action] = []
     drift: list[Action] = []
     skipped = blocked_ids | _needs_nothing(desired, actual, blocked=blocked_ids, held=held_by_pid.keys())
-    for pid in sorted(set(desired) | set(actual)):
-        if pid in skipped:
-            continue
+    for pid in _decoded_in_windows(desired, actual, skipped):
         have = actual.get(pid)
         if have is not None and have.status is ProductStatus.DELETED:
             have = None  # deleted on TikTok: as if never linked
@@ -180,6 +179,24 @@ def diff(
                                     config_digest=config_digest + (f"|kept:{sorted(kept)}" if kept else "")),
         meta={"live_listings": _live(actual)},
     )
+
+
+def _decoded_in_windows(desired: Mapping[int, DesiredListing], actual: Mapping[int, ActualListing],
+                        skipped: set[int]) -> Iterator[int]:
+    """The products the diff must look at, in id order, their stored listings (both sides) decoded a window
+    of `DECODE_WINDOW` at a time and let go after it: a first plan of 100,000 products decodes them all, and
+    holding them all at once beside the actions was most of its memory. A value an action carries stays
+    alive with the action; one asked again later is decoded again."""
+    todo = [pid for pid in sorted(set(desired) | set(actual)) if pid not in skipped]
+    lazy: list[StoredDesired | StoredListings] = [
+        side for side in (desired, actual) if isinstance(side, StoredDesired | StoredListings)]
+    for start in range(0, len(todo), DECODE_WINDOW):
+        window = todo[start:start + DECODE_WINDOW]
+        for side in lazy:
+            side.preload(window)
+        yield from window
+        for side in lazy:
+            side.release(window)
 
 
 def _sends(action: Action, field: str) -> bool:
@@ -224,16 +241,15 @@ def _settled(desired: Mapping[int, DesiredListing], actual: Mapping[int, ActualL
     whose hash is the desired essence's, has nothing to write: `_updates` would find every field
     equal. Other statuses and intents depend on more than the essence, so they take the full path;
     so do products with a held item (it may have to be shown in `plan.blocked`). The other stored
-    rows are decoded in one go. Listings given decoded (a live read) take the full path.
+    rows are decoded a window at a time (`_decoded_in_windows`). Listings given decoded (a live read)
+    take the full path.
     """
     if not isinstance(actual, StoredListings):
         return set()
     skipped = blocked | set(held)
-    found = {pid for pid, row in actual.rows.items()
-             if pid not in skipped and row.settled and row.status is ProductStatus.ACTIVATE
-             and _listed_as(desired, pid) == row.essence_hash}
-    actual.preload(pid for pid in actual if pid not in found and pid not in blocked)
-    return found
+    return {pid for pid, row in actual.rows.items()
+            if pid not in skipped and row.settled and row.status is ProductStatus.ACTIVATE
+            and _listed_as(desired, pid) == row.essence_hash}
 
 
 def _listed_as(desired: Mapping[int, DesiredListing], pid: int) -> str | None:
@@ -250,12 +266,11 @@ def _needs_nothing(desired: Mapping[int, DesiredListing], actual: Mapping[int, A
                    blocked: set[int], held: Iterable[int]) -> set[int]:
     """Products the diff can pass over without decoding anything: settled listings (`_settled`) and,
     for stored desired listings, unlinked products the rules do not list (nothing to create). The
-    desired listings of the rest are decoded in one go."""
+    desired listings of the rest are decoded a window at a time (`_decoded_in_windows`)."""
     found = _settled(desired, actual, blocked=blocked, held=held)
     if isinstance(desired, StoredDesired):
         found.update(pid for pid, row in desired.rows.items()
                      if row.intent is not ListingIntent.LIST and pid not in actual)
-        desired.preload(pid for pid in desired if pid not in found and pid not in blocked)
     return found
 
 

@@ -89,6 +89,12 @@ class _DecodedOnDemand(Mapping[int, V], Generic[R, V]):
         if missing:
             self._decoded.update(self._load(missing))
 
+    def release(self, ids: Iterable[int]) -> None:
+        """Drop these rows' decoded values (decoded again if asked): the diff walks a big catalog a window
+        at a time, so only a window's values are decoded at once (the actions keep the ones they carry)."""
+        for pid in ids:
+            self._decoded.pop(pid, None)
+
     def __getitem__(self, pid: int) -> V:
         if pid not in self.rows:
             raise KeyError(pid)

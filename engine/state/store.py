@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -628,6 +627,8 @@ class StateStore(MirrorTables):
     # SKU instead of a second create. A retry reuses the idempotency key of the pending intent.
 
     def begin_intent(self, ecwid_product_id: int, *, seller_skus: Iterable[str]) -> Intent:
+        import uuid  # here: a `plan` (every process imports this module) creates nothing
+
         skus = tuple(sorted(seller_skus))
         with self.transaction() as conn:
             row = conn.execute("SELECT * FROM intents WHERE ecwid_product_id = ?", (ecwid_product_id,)).fetchone()

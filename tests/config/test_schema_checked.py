@@ -56,6 +56,23 @@ def test_an_unchanged_config_loads_without_the_schema_check(shop: Path) -> None:
      "tokbridge.yaml:9:13: error: ecwid.store_id: expected integer, got string"),
     ("rules/selling.yaml", "    when: \"'Clearance'", "    whn: \"'Clearance'",
      "rules/selling.yaml:9:5: error: selling[0].whn: unknown key 'whn'; did you mean 'when'?"),
+    # The expressions are checked again too: under a key of the old bytes they would compile only at their
+    # first use (engine.expr.deferred_expression), so these prove the edited ones do not wait for that.
+    ("rules/selling.yaml", "in product.categories\"", "in (product.categories\"",
+     "rules/selling.yaml:9:11: error: selling[0].when: syntax error: unexpected end of template, expected ')'."),
+    ("rules/selling.yaml", "in product.categories\"", "in product.categoriez\"",
+     "rules/selling.yaml:9:11: error: selling[0].when: 'product' has no field 'categoriez'; "
+     "did you mean 'categories'?"),
+    ("rules/selling.yaml", "\"variant.cost_price * 1.2", "\"range(10**9) | list | length + variant.cost_price * 1.2",
+     "rules/selling.yaml:15:12: error: selling[0].price.min: not allowed: range of 1000000000 items; at most 100000, "
+     "so that one product cannot stall a sync"),
+    ("rules/orders.yaml", "order.status == 'AWAITING_SHIPMENT'", "order.status == 'AWAITING_SHIPPING'",
+     "rules/orders.yaml:6:9: error: import.when: 'AWAITING_SHIPPING' is not a TikTok order status (expected one of: "
+     "UNPAID, ON_HOLD, AWAITING_SHIPMENT, PARTIALLY_SHIPPING, AWAITING_COLLECTION, IN_TRANSIT, DELIVERED, COMPLETED, "
+     "CANCELLED)"),
+    ("mappings/attributes.yaml", "default('Cotton')", "default(Cotton)",
+     "mappings/attributes.yaml:17:15: error: product_attributes[\"601226\"].Material: unknown name 'Cotton' "
+     "(names here: product)"),
 ])
 def test_an_edit_after_a_checked_load_is_refused_word_for_word(shop: Path, tmp_path: Path, file: str, old: str,
                                                                 new: str, expected: str) -> None:

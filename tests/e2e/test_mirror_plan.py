@@ -27,13 +27,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine import runtime as runtime_module
 from engine.ecwid import EcwidClient
 from engine.ecwid.converters import content_hash
 from engine.http.errors import ConflictError
 from engine.model.catalog import Product
 from engine.model.listing import ListingIntent, ProductStatus
 from engine.model.plan import Plan
-from engine.passes import evaluation_keys
+from engine.passes import evalpool, evaluation_keys
+from engine.passes import mirror as mirror_module
 from engine.passes.catalog import plan_catalog
 from engine.passes.mirror import evaluate_mirror
 from engine.reconcile import ActualListing, diff, essence_of
@@ -458,3 +460,94 @@ def test_a_product_decoded_from_the_mirror_carries_its_own_json_hash() -> None:
         assert {pid: p.content_hash for pid, p in decoded.items() if isinstance(p, Product)} == {
             pid: content_hash(json.loads(body)) for pid, body in bodies.items() if isinstance(decoded[pid], Product)}
         _mirror_is_ecwid(world, runtime)
+
+
+class _ChangeDuringFullRead(httpx.HTTPTransport):
+    """Runs `change` just before a full read (creation order) asks for the page at `offset`."""
+
+    def __init__(self, offset: int, change: Callable[[], None]) -> None:
+        super().__init__()
+        self._offset, self._change = str(offset), change
+        self.changed = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        if (not self.changed and request.url.path.endswith("/products")
+                and params.get("sortBy") == "ADDED_TIME_ASC" and params.get("offset") == self._offset):
+            self._change()
+            self.changed = True
+        return super().handle_request(request)
+
+
+def _stored_outcomes(runtime: Runtime) -> tuple[dict[int, Any], dict[int, str]]:
+    index = runtime.state.evaluation_index()
+    return index, runtime.state.evaluation_listings(index)
+
+
+@pytest.mark.parametrize(("where", "workers"),
+                         [("read", "0"), ("unread", "0"), ("read", "2"), ("unread", "2"), ("read", "failing")])
+def test_a_first_plan_evaluating_during_its_read_plans_what_reading_then_evaluating_plans(
+        monkeypatch: pytest.MonkeyPatch, where: str, workers: str) -> None:
+    """A store's first plan evaluates each batch its full read writes while the read goes on. Products are
+    edited and deleted during the read (among those read and evaluated already, or among those not read
+    yet): the plan, and every outcome stored, are those of the old order (the whole read, then every
+    product evaluated from the mirror); and the next plan sees the changes, as the full plan does (where
+    the deletion was of a product read already, see the test after this one)."""
+    monkeypatch.setattr(runtime_module, "FULL_READ_BATCH", 40)  # batches evaluated before the change
+    # "2": the batches after the first go to two evaluation workers while the read goes on (on two cores);
+    # "failing": the pool takes none of them (as if its workers had died): evaluate_mirror evaluates them after
+    monkeypatch.setenv(evalpool.ENV_WORKERS, "0" if workers == "0" else "2")
+    monkeypatch.setenv(evalpool.ENV_POOL_MIN, "41")
+    submitted: list[int] = []
+
+    def submit(*args: Any) -> Any:
+        submitted.append(len(args[-1]))
+        return None if workers == "failing" else evalpool.submit_rows(*args)
+
+    monkeypatch.setattr(mirror_module, "submit_rows", submit)
+    with mirrored_world(n_products=250) as (world, clock):
+        sandbox = world.ecwid.sandbox
+        ids = sorted(sandbox.products)
+        edited, deleted = (ids[10], ids[30]) if where == "read" else (ids[160], ids[220])
+        evaluated_before: list[int] = []
+
+        def change() -> None:
+            evaluated_before.append(len(runtime.state.evaluation_index()))
+            sandbox.admin_update_product(edited, price=77, name="Edited during the read")
+            sandbox.admin_delete_product(deleted)
+
+        transport = _ChangeDuringFullRead(100, change)
+        with _runtime(world, clock, ecwid_transport=transport) as runtime:
+            assert runtime.state.mirror_head() is None and not runtime.state.evaluation_index()
+            overlapped = plan_catalog(runtime)
+            outcomes = _stored_outcomes(runtime)
+        assert transport.changed and evaluated_before  # and some products were evaluated before the change:
+        assert evaluated_before[0] >= (80 if workers == "0" else 40)  # the pool's second batch may be under way
+        assert bool(submitted) == (workers != "0" and evalpool.usable_cores() >= 2)
+        with _runtime(world, clock) as runtime:  # the old order: the mirror as read, every product evaluated
+            _same(overlapped, plan_catalog(runtime, from_mirror=True, full=True))
+            assert _stored_outcomes(runtime) == outcomes  # byte for byte the same rows and listing JSON
+        if where == "unread":
+            clock.advance(120)
+            with _runtime(world, clock) as runtime:
+                _same(plan_catalog(runtime), _oracle(world, runtime))
+
+
+@pytest.mark.xfail(strict=True, reason="known, in the read before this session's change too: a deletion during a "
+                   "store's first full read shifts the offset pages and skips a product until the next full read")
+def test_a_deletion_during_a_first_full_read_skips_no_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A product read already is deleted during the first full read (creation order, offset paging): the
+    products after it move one place up, and the one at the next page's offset is skipped. No `before` to
+    confirm absences by id on a first read, and its update date is old, so the reads of the changes after it
+    never ask for it either: the next plan still lacks it (it is there after the next full read)."""
+    with mirrored_world(n_products=250) as (world, clock):
+        sandbox = world.ecwid.sandbox
+        ids = sorted(sandbox.products)
+        transport = _ChangeDuringFullRead(100, lambda: sandbox.admin_delete_product(ids[30]))
+        with _runtime(world, clock, ecwid_transport=transport) as runtime:
+            plan_catalog(runtime)
+        assert transport.changed
+        clock.advance(120)
+        with _runtime(world, clock) as runtime:
+            plan_catalog(runtime)
+            _mirror_is_ecwid(world, runtime)

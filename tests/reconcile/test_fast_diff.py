@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import diff_oracle
 from hypothesis import HealthCheck, given, settings
@@ -21,8 +22,10 @@ from test_reconcile_properties import desired_listings, sync_rules
 from engine.config.types import SyncRules
 from engine.model.listing import ActionRequired, DesiredListing, ListingIntent, ProductStatus
 from engine.model.plan import Plan
-from engine.reconcile import ActualListing, diff, essence_of, rejection_fingerprint
-from engine.reconcile.stored import StoredListings, actual_hash
+from engine.reconcile import ActualListing, diff, differ, essence_of, rejection_fingerprint
+from engine.reconcile.codec import desired_hash
+from engine.reconcile.essence import essence_hash
+from engine.reconcile.stored import DesiredRow, StoredDesired, StoredListings, actual_hash
 from engine.state import StateStore
 from tests.examples import examples
 
@@ -90,10 +93,53 @@ def test_a_converged_listing_is_not_decoded() -> None:
     with tempfile.TemporaryDirectory() as tmp, StateStore.open(Path(tmp) / "state.db") as state:
         state.save_listings([actual(want), actual(listing(4), status=ProductStatus.SELLER_DEACTIVATED)])
         index = state.listing_index()
+        assert isinstance(index, StoredListings)
+        asked: list[int] = []
+        load = index._load
+        index._load = lambda ids: asked.extend(ids) or load(ids)  # type: ignore[method-assign]
         plan = diff({3: want, 4: listing(4)}, index, sync=sync())
         assert plan.empty
-        assert isinstance(index, StoredListings)
-        assert sorted(index._decoded) == [4]  # only the listing the hashes could not settle
+        assert asked == [4]  # only the listing the hashes could not settle
+        assert not index._decoded  # and let go once the diff had looked at it
+
+
+def _stored_desired(desired: dict[int, DesiredListing], asked: list[list[int]]) -> StoredDesired:
+    """`desired` as the mirror gives it: rows of hashes, listings decoded on demand (each request recorded)."""
+    rows = {pid: DesiredRow(want.intent, essence_hash(essence_of(want)), desired_hash(want))
+            for pid, want in desired.items()}
+
+    def load(ids: list[int]) -> dict[int, DesiredListing]:
+        asked.append(list(ids))
+        return {pid: desired[pid] for pid in ids}
+
+    return StoredDesired(rows, load)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(data=st.data(), rules=sync_rules(), window=st.integers(min_value=1, max_value=4))
+def test_a_diff_decoding_in_windows_plans_what_it_plans_decoding_all(
+        data: st.DataObject, rules: SyncRules, window: int) -> None:
+    """Both sides stored (hash rows, decoded on demand) and decoded a few at a time, the diff plans what it
+    plans over plain mappings, and at no time holds more than a window of decoded listings on either side."""
+    desired = {pid: data.draw(desired_listings(pid)) for pid in data.draw(st.sets(PIDS, max_size=8))}
+    stored = {pid: data.draw(stored_listings(pid)) for pid in data.draw(st.sets(PIDS, max_size=8))}
+    for pid in data.draw(st.sets(st.sampled_from(sorted(desired)), max_size=len(desired))) if desired else ():
+        stored[pid] = actual(desired[pid], status=ProductStatus.ACTIVATE)  # converged: the hashes settle it
+    blocked = [ActionRequired(pid, "mappings/categories.yaml:4", "no category", "add one")
+               for pid in data.draw(st.sets(PIDS, max_size=2))]
+    held = data.draw(held_items(desired))
+    asked: list[list[int]] = []
+    lazy = _stored_desired(desired, asked)
+    with tempfile.TemporaryDirectory() as tmp, StateStore.open(Path(tmp) / "state.db") as state:
+        state.save_listings(stored.values())
+        index = state.listing_index()
+        plain = diff(desired, state.listings(), sync=rules, blocked=blocked, held=held, config_digest=CONFIG)
+        with mock.patch.object(differ, "DECODE_WINDOW", window):
+            windowed = diff(lazy, index, sync=rules, blocked=blocked, held=held, config_digest=CONFIG)
+    assert windowed == plain
+    assert all(len(ids) <= window for ids in asked)
+    assert len({pid for ids in asked for pid in ids}) == sum(len(ids) for ids in asked)  # none decoded twice
+    assert not lazy._decoded and not index._decoded
 
 
 def test_stored_row_digests_are_the_listings_hashes() -> None:
