@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:  # the engine is imported lazily inside commands so `tokbridge --help` stays fast
+    import threading
+
     from engine.config import ConfigError
     from engine.config.types import Config
     from engine.demo import Sandboxes
@@ -579,6 +581,10 @@ def watch_command(directory: str, once: bool, log_format: str, host: str | None,
     from engine.views.status import cycle_summary
     from engine.watch import Daemon, WatchOptions, configure_logging
 
+    # SIGTERM / Ctrl-C are caught from the start, not only once the loop runs: a supervisor (or a merchant) that
+    # sees the writer lock taken and stops the daemon before its loop starts gets the same clean stop, never a
+    # death by signal (exit -15) with the lock just taken.
+    stop_requested = None if once else _catch_stop_signals()
     with _open_runtime(directory) as runtime:
         creds = secrets(runtime.config)
         configure_logging(log_format, secrets=[creds.ecwid_token, creds.ecwid_client_secret,
@@ -593,19 +599,33 @@ def watch_command(directory: str, once: bool, log_format: str, host: str | None,
                 raise click.ClickException(f"{daemon.processor.failures} step(s) of this cycle failed (see the log "
                                            "above); the next cycle tries them again")
             return
-        _serve(daemon)
+        assert stop_requested is not None
+        _serve(daemon, stop_requested)
     if daemon.failure is not None:
         # Never exit 0 on a failure: a supervisor (systemd Restart=on-failure) restarts the daemon.
         raise click.ClickException(f"tokbridge watch stopped after a failure: {daemon.failure}")
     click.echo("tokbridge watch stopped; cursors and queued work saved", err=True)
 
 
-def _serve(daemon: Daemon) -> None:
+def _catch_stop_signals() -> threading.Event:
+    """SIGTERM and SIGINT set the returned event instead of ending the process."""
+    import signal
+    import threading
+
+    requested = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: requested.set())
+    return requested
+
+
+def _serve(daemon: Daemon, stop_requested: threading.Event) -> None:
     """Run the daemon until SIGTERM / Ctrl-C (its normal end) or until its loop fails."""
     import signal
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: daemon.request_stop())
+    if stop_requested.is_set():  # asked to stop while starting up: the loop starts, sees it, and ends cleanly
+        daemon.request_stop()
     daemon.start()
     while not daemon.wait(1.0):
         pass

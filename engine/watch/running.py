@@ -243,8 +243,9 @@ class Daemon:
 
     def _loop(self) -> None:
         try:
-            self.processor.guard("ecwid", "read", self.processor.ensure_mirror)
-            self.processor.guard("ecwid", "check the rules", self.processor.check_rules)
+            if not self._stopping.is_set():  # a stop asked for during start-up skips the first read
+                self.processor.guard("ecwid", "read", self.processor.ensure_mirror)
+                self.processor.guard("ecwid", "check the rules", self.processor.check_rules)
             while not self._stopping.is_set():
                 self._turn()
         except BaseException as error:  # the loop must never end silently: `failure` makes the exit non-zero

@@ -65,6 +65,29 @@ def test_a_second_writer_is_refused_while_watch_runs(tmp_path: Path) -> None:
         assert "No changes: TikTok matches the rules" in applied.stdout
 
 
+@pytest.mark.slow
+def test_a_stop_right_after_the_lock_is_taken_is_a_clean_stop(tmp_path: Path) -> None:
+    """A supervisor that sees the lock taken and stops the daemon at once: the daemon is still starting (building its
+    clients, its loop not yet running), and SIGTERM must end it cleanly (exit 0, lock released), not kill it."""
+    with make_world(tmp_path / "shop", n_products=2) as world:
+        converge(world)
+        database = world.root / ".tokbridge" / "state.db"
+        log = tmp_path / "watch.log"
+        watch = popen_tokbridge(["watch", "--config", str(world.root), "--no-webhooks"], env=os.environ, cwd=REPO,
+                                stderr=log)
+        try:
+            wait_for(lambda: lock_path(database).exists() and lock_path(database).read_text() != "",
+                     what="watch to take the writer lock", interval=0.001)
+            watch.send_signal(signal.SIGTERM)
+            assert watch.wait(timeout=30) == 0
+        finally:
+            if watch.poll() is None:
+                watch.kill()
+        assert "tokbridge watch stopped; cursors and queued work saved" in log.read_text()
+        applied = apply_process(world.root)
+        assert applied.returncode == 0, applied.stderr
+
+
 def test_the_lock_is_released_on_close_and_by_the_kernel_when_a_holder_dies(tmp_path: Path) -> None:
     database = tmp_path / "state.db"
     with WriterLock.acquire(database, command="tokbridge apply"), \
