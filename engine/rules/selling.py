@@ -486,9 +486,6 @@ class SkuTrace(Mapping[str, Trace]):
         return dict, (dict(self),)
 
 
-new_trace = object.__new__  # SkuTrace has no __new__ of its own: its instances are made by object's
-
-
 def shown_list_price(was: Decimal | None, price: Decimal, product: Product) -> Decimal | None:
     """The list price sent with a SKU priced `price`: none when a combination's is not above its price.
 
@@ -499,126 +496,32 @@ def shown_list_price(was: Decimal | None, price: Decimal, product: Product) -> D
 
 
 def _compile(policy: SellingPolicy) -> PolicyFunction:
-    numeric = _numeric_price(policy)
-    quantity_of, known = _quantity_function(policy)
+    # `engine/rules/skus.py` writes the arithmetic of a policy with a field source and number modifiers
+    # (`numeric_price_field`) in line; this function is what its loop calls for every other policy.
+    quantity_of, _ = _quantity_function(policy)
     list_source = policy.price.list_price
 
-    if numeric is None:  # an expression in the price's source or modifiers, or a random draw: `price` as is
-
-        def priced(product: Product, variant: Variant) -> SkuValues:
-            value, price_trace = price(policy, product, variant)
-            count, count_trace = quantity_of(product, variant)
-            listed = None if list_source is None else list_price(policy, product, variant)
-            was = shown_list_price(listed, value, product)
-            return value, count, {"price": price_trace, "quantity": count_trace}, was
-
-        return priced
-
-    field, prefix, bounded = numeric
-
-    def numbers(product: Product, variant: Variant) -> SkuValues:
-        value: Decimal | None = getattr(variant, field)  # `price`'s arithmetic, in line
-        if value is None:
-            _price_source(policy, product, variant)  # raises the merchant's "price source ... is empty"
-            raise AssertionError("unreachable")
-        if prefix is not None:
-            value = prefix(value)
-        if bounded is not None:
-            value = bounded(value, product, variant)
-        final: Decimal = value.quantize(CENT, ROUND_HALF_UP)
-        if final < CENT:
-            _final(policy, value, variant)  # raises: below TikTok's minimum
-        if type(value) is Decimal and value.same_quantum(final):
-            # already in cents, so `final` is the same number written the same way: keep the catalog's own
-            # Decimal, not a copy (a catalog's prices are mostly as sent: one object less per SKU)
-            final = value
-        stock = variant.quantity
-        # the quantity memo answers in line for the usual stock (an int, or None when unlimited)
-        outcome = known.get((variant.unlimited, stock)) if stock is None or type(stock) is int else None
-        count, count_trace = outcome or quantity_of(product, variant)
+    def priced(product: Product, variant: Variant) -> SkuValues:
+        value, price_trace = price(policy, product, variant)
+        count, count_trace = quantity_of(product, variant)
         listed = None if list_source is None else list_price(policy, product, variant)
-        was = None if listed is None else shown_list_price(listed, final, product)
-        # `SkuTrace(policy, product, variant, count_trace)` without its __init__'s frame: one per SKU
-        trace = new_trace(SkuTrace)
-        trace._policy, trace._product, trace._variant, trace._quantity = policy, product, variant, count_trace
-        return final, count, trace, was
+        was = shown_list_price(listed, value, product)
+        return value, count, {"price": price_trace, "quantity": count_trace}, was
 
-    return numbers
+    return priced
 
 
-_Numeric = tuple[
-    str, Callable[[Decimal], Decimal] | None, Callable[[Decimal, Product, Variant], Decimal] | None
-]
-
-
-def _numeric_price(policy: SellingPolicy) -> _Numeric | None:
-    """For a policy whose source is a field and whose modifiers are numbers (bounds may be expressions):
-    the field, and `price`'s modifiers and ending, and its bounds, as functions (None when there are none).
-    None for any other policy."""
+def numeric_price_field(policy: SellingPolicy) -> str | None:
+    """The catalog field a policy prices from when its modifiers are all numbers and its price rules are pure
+    (`_replayable`): such a policy's arithmetic can be written in line (`engine/rules/skus.py`). None for any
+    other policy (an expression in the source or a modifier, a random draw)."""
     rules = policy.price
     source = rules.source
     if not isinstance(source, PriceSource) or not _replayable(policy):
         return None
     if not all(isinstance(modifier.value, Decimal) for modifier in rules.modifiers):
         return None
-    prefix = _numeric_prefix(rules) if rules.modifiers or rules.round is not _NO_ROUNDING else None
-    return str(source.value), prefix, _bounds(policy)
-
-
-def _bounds(policy: SellingPolicy) -> Callable[[Decimal, Product, Variant], Decimal] | None:
-    """`_bounded` without steps, or None when the policy has no `min` or `max`; a bound that is a number
-    is compared in line, an expression runs as `_number` runs it."""
-    rules, ref = policy.price, policy.ref
-    low, high = rules.min, rules.max
-    if low is None and high is None:
-        return None
-    if isinstance(low, Expression) and high is None:  # `min: "variant.cost_price * 1.2"`, the usual floor
-        evaluate = low.evaluate_names
-
-        def floor(value: Decimal, product: Product, variant: Variant) -> Decimal:
-            # `_number` in line: the expression's own call, its failure the SKU's problem as `run` makes it
-            try:
-                bound = evaluate({"product": product, "variant": variant})
-            except ExpressionError as exc:
-                raise expression_failed(exc, rule=where(low, ref, FILE), sku=variant.sku) from None
-            if type(bound) is not Decimal:
-                bound = Decimal(bound) if type(bound) is int else to_decimal(
-                    bound, what="min price", rule=where(low, ref, FILE), sku=variant.sku)
-            return bound if value < bound else value
-
-        return floor
-    if not isinstance(low, Expression) and not isinstance(high, Expression):
-
-        def numbers(value: Decimal, product: Product, variant: Variant) -> Decimal:
-            if low is not None and value < low:
-                value = low
-            return high if high is not None and value > high else value
-
-        return numbers
-    return lambda value, product, variant: _bounded(policy, value, None, product, variant)
-
-
-def _numeric_prefix(rules: PricePolicy) -> Callable[[Decimal], Decimal]:
-    """`_price_prefix` for modifiers that are all numbers, without steps: the same operations in the same
-    order, a percent's `100 + amount` taken once."""
-    steps = tuple(
-        (modifier.kind, HUNDRED + amount if modifier.kind is ModifierKind.PERCENT else amount)
-        for modifier in rules.modifiers
-        if isinstance(amount := modifier.value, Decimal)
-    )
-    rounding = rules.round
-
-    def prefix(value: Decimal) -> Decimal:
-        for kind, amount in steps:
-            if kind is ModifierKind.PERCENT:
-                value = value * amount / HUNDRED
-            elif kind is ModifierKind.ADD:
-                value = value + amount
-            else:
-                value = value * amount
-        return value if rounding is _NO_ROUNDING else round_ending(value, rounding)
-
-    return prefix
+    return str(source.value)
 
 
 def _quantity_function(

@@ -7,7 +7,7 @@ writes the whole loop for one policy and one attribute mapping as the straight-l
 function, with the policy's decisions taken once (which price field, which modifiers and ending, which
 bounds, numbers or expressions):
 
-- a policy whose price source is a field and whose modifiers are numbers (`selling._numeric_price`)
+- a policy whose price source is a field and whose modifiers are numbers (`selling.numeric_price_field`)
   has its arithmetic in line: the very Decimal operations of `selling.price`, in the same order, the
   bounds' expressions run as `selling._number` runs them; any other policy calls `selling.compiled`'s
   function per SKU;
@@ -261,7 +261,7 @@ def _write_price(w: _Writer, policy: SellingPolicy, field: str) -> None:
     for modifier in rules.modifiers:
         amount = modifier.value
         assert isinstance(amount, Decimal)
-        if modifier.kind is ModifierKind.PERCENT:  # `_numeric_prefix`: 100 + amount taken once
+        if modifier.kind is ModifierKind.PERCENT:  # 100 + amount taken once, a constant of the generated loop
             w(3, f"value = value * {w.constant(selling.HUNDRED + amount)} / _HUNDRED")
         elif modifier.kind is ModifierKind.ADD:
             w(3, f"value = value + {w.constant(amount)}")
@@ -309,7 +309,7 @@ def _write_price(w: _Writer, policy: SellingPolicy, field: str) -> None:
 
 def _generate(policy: SellingPolicy, mapping: AttributeMapping) -> SkuLoop:
     w = _Writer()
-    numeric = selling._numeric_price(policy)
+    field = selling.numeric_price_field(policy)
     options = [w.constant(item.option) for item in mapping.sales_attributes]
     sales_memo, passed = w.constant({}), w.constant({})
     w(0, "def _skus(product, variants, problems):")
@@ -330,10 +330,10 @@ def _generate(policy: SellingPolicy, mapping: AttributeMapping) -> SkuLoop:
     w(3, "problems.add(_sku_refused(variant, combinations))")
     w(3, "continue")
     w(2, "try:")
-    if numeric is None:  # an expression in the price's source or modifiers, or a random draw
+    if field is None:  # an expression in the price's source or modifiers, or a random draw
         w(3, f"final, count, trace, was = {w.constant(selling.compiled(policy))}(product, variant)")
     else:
-        _write_price(w, policy, _FIELDS[PriceSource(numeric[0])])
+        _write_price(w, policy, _FIELDS[PriceSource(field)])
     w(3, "if combinations:")
     # `_sales_attributes` reads only the mapped options: their choices are the memo's key
     w(4, "choices = variant.options")
