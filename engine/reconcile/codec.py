@@ -103,7 +103,7 @@ def listing_to_json(listing: DesiredListing) -> dict[str, Any]:
 
 
 def listing_texts(listing: DesiredListing) -> tuple[str, str]:
-    """`canonical_json(listing_to_json(listing))` and `desired_essence_hash(listing)`, the listing's stored text
+    """`canonical_json(listing_to_json(listing))` and `essence_hash(essence_of(listing))`, the listing's stored text
     and essence hash, with the parts both hold (content fields, sales attributes) written once."""
     content = content_to_json(listing)
     sales = [_sales_json(s.sales_attributes) for s in listing.skus]

@@ -310,12 +310,6 @@ def essence_hash(e: Essence) -> str:
     return hashlib.sha256(canonical_json(essence_to_json(e)).encode()).hexdigest()
 
 
-def desired_essence_hash(listing: DesiredListing) -> str:
-    """`essence_hash(essence_of(listing))`, written from the listing without building the `Essence` and its
-    SKUs first (a cold plan hashes every product's essence once and keeps none of them)."""
-    return hashlib.sha256(canonical_json(desired_essence_json(listing)).encode()).hexdigest()
-
-
 def desired_essence_json(listing: DesiredListing, content: Mapping[str, Any] | None = None,
                          sales: Sequence[list[dict[str, str]]] | None = None) -> dict[str, Any]:
     """`essence_to_json(essence_of(listing))`: the same JSON, with `essence_of`'s normal form (SKUs by seller

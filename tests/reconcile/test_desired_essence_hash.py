@@ -1,5 +1,6 @@
-"""`desired_essence_hash` (the cold plan's essence hash, written from the listing) equals
-`essence_hash(essence_of(listing))`, the hash the state stores and every later diff compares with."""
+"""The cold plan's essence hash, written from the listing (`desired_essence_json`, and `listing_texts` which
+writes it in one pass with the listing's JSON), equals `essence_hash(essence_of(listing))`, the hash the state
+stores and every later diff compares with."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from engine.model.listing import (
 )
 from engine.reconcile import essence_hash, essence_of
 from engine.reconcile.codec import listing_texts, listing_to_json
-from engine.reconcile.essence import desired_essence_hash, desired_essence_json, essence_to_json
+from engine.reconcile.essence import canonical_json, desired_essence_json, essence_to_json
 
 TEXT = st.text(max_size=6)  # any characters: the canonical JSON writes them unescaped
 MONEY = st.decimals(min_value=Decimal("-1000"), max_value=Decimal("100000"), places=4, allow_nan=False)
@@ -52,6 +53,11 @@ def listings(draw: st.DrawFn) -> DesiredListing:
         package_dimensions=draw(st.none() | st.builds(PackageDimensions, st.integers(0, 99), st.integers(0, 99),
                                                       st.integers(0, 99), st.just("CENTIMETER"))),
     )
+
+
+def desired_essence_hash(desired: DesiredListing) -> str:
+    """The essence hash written from the listing without building the `Essence` (`listing_texts`'s, alone)."""
+    return hashlib.sha256(canonical_json(desired_essence_json(desired)).encode()).hexdigest()
 
 
 @given(listings())
