@@ -11,6 +11,7 @@ multi-byte character, so working on bytes is exact. Every malformed input raises
 from __future__ import annotations
 
 import json
+import math
 import re
 from itertools import accumulate
 from typing import Any
@@ -24,7 +25,8 @@ _STEP = tuple(1 if b in b"[{" else -1 if b in b"]}" else 0 for b in range(256))
 
 
 class StrictJSONError(ValueError):
-    """The bytes are not JSON we accept: not UTF-8, not JSON, NaN/Infinity, or nested too deeply."""
+    """The bytes are not JSON we accept: not UTF-8, not JSON, NaN/Infinity (or a number beyond a double's
+    range), or nested too deeply."""
 
 
 def nesting_depth(raw: bytes) -> int:
@@ -37,6 +39,15 @@ def _refuse_constant(name: str) -> Any:
     raise StrictJSONError(f"{name} is not a JSON number")
 
 
+def _finite_float(text: str) -> float:
+    # `1e400` is valid JSON that Python reads as inf: Infinity by another spelling, and `int()` of it raises
+    # OverflowError, which a caller catching ValueError does not expect
+    value = float(text)
+    if math.isinf(value):
+        raise StrictJSONError(f"{text[:40]} is beyond a number's range")
+    return value
+
+
 def loads(raw: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     try:
         text = raw.decode("utf-8")
@@ -46,7 +57,7 @@ def loads(raw: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     if depth > max_depth:
         raise StrictJSONError(f"nested {depth} levels deep; at most {max_depth} are accepted")
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except StrictJSONError:
         raise
     except ValueError as exc:  # JSONDecodeError, and integers over Python's 4,300-digit limit

@@ -97,7 +97,8 @@ def test_no_bytes_raise_anything_but_a_strict_json_error(raw: bytes) -> None:
 
 
 @pytest.mark.parametrize("raw", [b"NaN", b"[Infinity]", b'{"a": -Infinity}', b"[" * 100_000 + b"]" * 100_000,
-                                 b'"\xff"', b"1" * 5000, b'{"a": 1,}'])
+                                 b'"\xff"', b"1" * 5000, b'{"a": 1,}',
+                                 b"1e400", b'{"eventCreated": -1.5e999}'])
 def test_what_json_loads_lets_through_or_crashes_on_is_refused(raw: bytes) -> None:
     with pytest.raises(StrictJSONError):
         loads(raw)
