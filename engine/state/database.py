@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine.state import files, seal
+from engine.state import files, seal, text
 from engine.state.files import CorruptStateError, StateError
 from engine.state.lock import WriterLock
 from engine.state.mirror import MIRROR_TABLES
@@ -162,10 +162,19 @@ class SqliteDatabase:
             raise damaged from exc
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
-        return self._conn.execute(sql, tuple(params))
+        try:
+            return self._conn.execute(sql, tuple(params))
+        except UnicodeEncodeError:  # a lone surrogate (engine/state/text.py): checked only when binding fails
+            return self._conn.execute(sql, text.mended(params))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self._conn.executemany(sql, rows)
+        remaining = text.Rows(rows)
+        while True:
+            try:
+                self._conn.executemany(sql, remaining)
+                return
+            except UnicodeEncodeError:  # the row that failed to bind was not written; the ones before it were
+                self._conn.execute(sql, text.mended(remaining.last))
 
     def begin(self) -> None:
         self._conn.execute("BEGIN IMMEDIATE")

@@ -37,6 +37,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from engine.http import redact
+from engine.state import text
 from engine.state.dialect import migration_statements, translate
 from engine.state.files import StateError
 from engine.state.lock import COMMAND_LIMIT, WriterBusyError
@@ -259,9 +260,10 @@ def _application_name(command: str) -> str:
 
 def _storable(params: Sequence[Any]) -> tuple[Any, ...]:
     """PostgreSQL text cannot hold a NUL character (SQLite's can): it is stored as U+FFFD, so a stray one
-    in a webhook's text costs that character, never the write."""
-    return tuple(value.replace("\x00", NUL_STAND_IN) if isinstance(value, str) and "\x00" in value else value
-                 for value in params)
+    in a webhook's text costs that character, never the write; so is a lone surrogate (engine/state/text.py)."""
+    values = tuple(value.replace("\x00", NUL_STAND_IN) if isinstance(value, str) and "\x00" in value else value
+                   for value in params)
+    return text.mended(values)
 
 
 def _one(cursor: Any) -> Any:

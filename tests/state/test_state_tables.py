@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from engine.model.listing import AttributeValue, TikTokAttribute
 from engine.state import CachedAttributes, PendingWork, ShopHealthRecord, StateStore
 from engine.state.store import MIGRATIONS, SCHEMA_VERSION
+from engine.state.text import mended
 from tests.pg import StateBackend
 
 NOW = 1_700_000_000.0
@@ -151,8 +152,20 @@ def test_migration_moves_every_legacy_row_and_keeps_every_real_cursor(
     with backend.open(name) as store:
         assert {name: c.value for name, c in store.cursors().items()} == real
         assert store.restock_states() == restocks
-        assert store.pending_work() == [PendingWork(*item) for item in pending]
+        # a lone surrogate (JSON's "\ud800" escape) cannot be stored as UTF-8: it is kept as U+FFFD
+        assert store.pending_work() == [PendingWork(*mended(item)) for item in pending]
         assert store.order_import_enabled() is (order_import != "stopped")
+
+
+def test_a_lone_surrogate_stands_in_as_u_fffd_and_costs_no_write(store: StateStore) -> None:
+    """A webhook's event type reaches a queued key's reason as is; JSON's "\ud800" makes half a UTF-16 pair
+    that no database stores: the queue a stopping daemon saves keeps every item, that character as U+FFFD."""
+    work = [PendingWork("product:1", 1, "webhook a.\ud800"), PendingWork("product:2", 2, "fine"),
+            PendingWork("product:\udfff3", 3, "x\udc80y\ud800"), PendingWork("product:4", 4, "é")]
+    store.save_pending_work(work)
+    assert store.pending_work() == [
+        PendingWork("product:1", 1, "webhook a.\ufffd"), PendingWork("product:2", 2, "fine"),
+        PendingWork("product:\ufffd3", 3, "x\ufffdy\ufffd"), PendingWork("product:4", 4, "é")]
 
 
 def test_a_nul_character_is_kept_by_sqlite_and_stands_in_as_u_fffd_on_postgresql(store: StateStore,
