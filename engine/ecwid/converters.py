@@ -149,7 +149,8 @@ def obj(value: Any, *, field: str) -> Mapping[str, Any]:
     """An object; absent or null is an empty one."""
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    # a dict first: what JSON gives, checked without the Mapping ABC's slower isinstance
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise ConversionError(field, "expected an object", value)
     return value
 
@@ -278,6 +279,13 @@ def _plain_money(value: Any) -> Decimal | None:
     return None
 
 
+def _money_at(raw: Mapping[str, Any], key: str, field: str) -> Decimal:
+    """`money(raw.get(key, 0), field=field)`: an absent amount is 0."""
+    value = raw.get(key, 0)
+    number = _plain_money(value)
+    return money(value, field=field) if number is None else number
+
+
 def _plain_objects(value: Any) -> list[Mapping[str, Any]] | None:
     """`objects(value)` for nothing or a JSON list of objects; None for anything else."""
     if value is None:
@@ -393,7 +401,7 @@ def _dimensions(raw: Mapping[str, Any]) -> Dimensions | None:
     dims = obj(raw.get("dimensions"), field="dimensions")
     if not dims:
         return None
-    values = [money(dims.get(k, 0), field=f"dimensions.{k}") for k in ("length", "width", "height")]
+    values = [_money_at(dims, k, f"dimensions.{k}") for k in ("length", "width", "height")]
     if not any(values):
         return None  # Ecwid sends all-zero dimensions for "not set"
     return make_dimensions(values[0], values[1], values[2])
@@ -523,17 +531,12 @@ def _variant(raw: Mapping[str, Any], parent: _Parent, *, where: str) -> Variant:
 
 def _parent(raw: Mapping[str, Any], images: tuple[str, ...], modifiers: _Modifiers) -> _Parent:
     quantity, unlimited = _stock(raw, where="")
-    return _Parent(
-        sku=text(raw.get("sku"), field="sku"),
-        price=money(raw.get("price", 0), field="price"),
-        compare_to_price=_opt_money(raw, "compareToPrice", where=""),
-        cost_price=_opt_money(raw, "costPrice", where=""),
-        weight=_opt_money(raw, "weight", where=""),
-        quantity=quantity,
-        unlimited=unlimited,
-        image=images[0] if images else None,
-        modifiers=modifiers,
-    )
+    sku = raw.get("sku")
+    if type(sku) is not str:
+        sku = text(sku, field="sku")
+    price = _money_at(raw, "price", "price")
+    return _Parent(sku, price, _opt_money(raw, "compareToPrice", where=""), _opt_money(raw, "costPrice", where=""),
+                   _opt_money(raw, "weight", where=""), quantity, unlimited, images[0] if images else None, modifiers)
 
 
 def variant_from_json(raw: Mapping[str, Any], product: Mapping[str, Any]) -> Variant:
@@ -559,7 +562,7 @@ def _category_ids(raw: Mapping[str, Any]) -> tuple[int, ...]:
         listed = raw["categoryIds"]
         if not isinstance(listed, _LISTS):
             raise ConversionError("categoryIds", "expected a list", listed)
-        return tuple(integer(c, field=f"categoryIds[{n}]") for n, c in enumerate(listed))
+        return tuple(c if type(c) is int else integer(c, field=f"categoryIds[{n}]") for n, c in enumerate(listed))
     return tuple(integer(c.get("id"), field=f"categories[{n}].id")
                  for n, c in enumerate(objects(raw.get("categories"), field="categories")))
 
@@ -581,10 +584,18 @@ def product_from_json(raw: Mapping[str, Any], categories: Mapping[int, Category]
     images = _images(raw)
     parent = _parent(raw, images, modifiers)
     # The fields in the order the constructor's keywords were evaluated, so the first bad one is the one named.
-    product_id = identifier(raw.get("id"), field="id")
-    name = text(raw.get("name"), field="name")
-    description = text(raw.get("description"), field="description")
-    enabled = flag(raw.get("enabled"), field="enabled", default=True)
+    product_id = raw.get("id")
+    if type(product_id) is not int:
+        product_id = identifier(product_id, field="id")
+    name = raw.get("name")
+    if type(name) is not str:
+        name = text(name, field="name")
+    description = raw.get("description")
+    if type(description) is not str:
+        description = text(description, field="description")
+    enabled = raw.get("enabled")
+    if type(enabled) is not bool:
+        enabled = flag(enabled, field="enabled", default=True)
     dimensions = _dimensions(raw)
     attributes = _attributes(raw.get("attributes"), where="")
     variants = _variants(raw, parent)
