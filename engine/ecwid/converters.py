@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
@@ -34,6 +33,11 @@ from engine.model.catalog import (
     UnreadableProduct,
     Variant,
     WeightUnit,
+    make_dimensions,
+    make_image_size,
+    make_option,
+    make_product,
+    make_variant,
 )
 from engine.model.ecwid_order import (
     CreatedOrder,
@@ -92,7 +96,10 @@ def money(value: Any, *, field: str) -> Decimal:
 
 def _opt_money(raw: Mapping[str, Any], key: str, *, where: str) -> Decimal | None:
     value = raw.get(key)
-    return None if value is None else money(value, field=f"{where}{key}")
+    if value is None:
+        return None
+    number = _plain_money(value)  # the field's path is built only for a value that needs the check
+    return money(value, field=f"{where}{key}") if number is None else number
 
 
 def integer(value: Any, *, field: str, default: int = 0) -> int:
@@ -142,7 +149,8 @@ def obj(value: Any, *, field: str) -> Mapping[str, Any]:
     """An object; absent or null is an empty one."""
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    # a dict first: what JSON gives, checked without the Mapping ABC's slower isinstance
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise ConversionError(field, "expected an object", value)
     return value
 
@@ -244,10 +252,62 @@ def profile_from_json(raw: Mapping[str, Any]) -> StoreProfile:
 # -- products -------------------------------------------------------------------------------------
 # Field paths in errors are relative to the product (`price`, `combinations[2].options[0].value`), so
 # an unreadable product tells the merchant which field of which product to correct.
+#
+# A cold plan converts every product of the catalog, some sixty fields each, so the hot fields have a fast
+# path: where the JSON holds what the field means (a str for text, an int or a float for money, a bool for a
+# flag, an int for an id, a list of dicts for a list of objects), the value is taken as it is, in line.
+# Anything else (null, absent, the wrong kind) goes to the checking function above with the field's path,
+# built only then: a wrong value raises the very error it always did (tests/ecwid/test_fast_conversion.py
+# holds this converter to the one before the fast paths, value for value and error for error).
 
 _IMAGE_KEYS = ("imageOriginalUrl", "image1500pxUrl", "image800pxUrl")
 _GALLERY_KEYS = ("originalImageUrl", "url", "imageUrl")
 _MAIN_KEYS = ("originalImageUrl", "imageUrl", "hdThumbnailUrl")
+_INT_MONEY_LIMIT = 10**12
+_FLOAT_MONEY_LIMIT = 1e12
+
+
+def _plain_money(value: Any) -> Decimal | None:
+    """`money(value)` for what JSON gives, an int or a float below 10^12 either way; None for anything else."""
+    kind = type(value)
+    if kind is float:
+        # str(): the float's shortest repr, as `money` reads it. Any decimal that rounds to a float below 1e12
+        # is below 10^12 itself, so the bounds agree with money's; NaN fails the comparison.
+        return Decimal(str(value)) if -_FLOAT_MONEY_LIMIT < value < _FLOAT_MONEY_LIMIT else None
+    if kind is int:
+        return Decimal(value) if -_INT_MONEY_LIMIT < value < _INT_MONEY_LIMIT else None  # the digits str() gives
+    return None
+
+
+def _money_at(raw: Mapping[str, Any], key: str, field: str) -> Decimal:
+    """`money(raw.get(key, 0), field=field)`: an absent amount is 0."""
+    value = raw.get(key, 0)
+    number = _plain_money(value)
+    return money(value, field=field) if number is None else number
+
+
+def _plain_objects(value: Any) -> list[Mapping[str, Any]] | None:
+    """`objects(value)` for nothing or a JSON list of objects; None for anything else."""
+    if value is None:
+        return []
+    if type(value) is not list:
+        return None
+    for item in value:
+        if type(item) is not dict:
+            return None
+    return value
+
+
+def _plain_url(raw: Mapping[str, Any], keys: Iterable[str]) -> str | None:
+    """`_first_url` when each key up to the first URL holds text or nothing; None when one holds anything else."""
+    for key in keys:
+        url = raw.get(key)
+        if type(url) is str:
+            if url:
+                return url
+        elif url is not None:
+            return None
+    return ""
 
 
 def _first_url(raw: Mapping[str, Any], keys: Iterable[str], *, field: str) -> str:
@@ -258,30 +318,43 @@ def _first_url(raw: Mapping[str, Any], keys: Iterable[str], *, field: str) -> st
     return ""
 
 
-def _order_key(item: Mapping[str, Any], key: str, *, field: str) -> int:
-    return integer(item.get(key), field=f"{field}.{key}")
+def _order_key(item: Mapping[str, Any], where: str, n: int) -> int:
+    value = item.get("orderBy")
+    return value if type(value) is int else integer(value, field=f"{where}[{n}].orderBy")
 
 
 def _images(raw: Mapping[str, Any]) -> tuple[str, ...]:
     """Product images in Ecwid order, largest rendition first choice; modern `media` wins over legacy fields."""
     media = objects(obj(raw.get("media"), field="media").get("images"), field="media.images")
     if media:
-        keyed = [((not flag(img.get("isMain"), field=f"media.images[{n}].isMain", default=False),
-                   _order_key(img, "orderBy", field=f"media.images[{n}]")), n, img) for n, img in enumerate(media)]
-        urls = [_first_url(img, _IMAGE_KEYS, field=f"media.images[{n}].") for _, n, img in sorted(keyed)]
+        keyed = []
+        for n, img in enumerate(media):
+            main = img.get("isMain")
+            if type(main) is not bool:
+                main = flag(main, field=f"media.images[{n}].isMain", default=False)
+            keyed.append(((not main, _order_key(img, "media.images", n)), n, img))
+        urls = [_image_url(img, _IMAGE_KEYS, f"media.images[{n}].") for _, n, img in sorted(keyed)]
     else:
         gallery = objects(raw.get("galleryImages"), field="galleryImages")
-        keyed_gallery = sorted((_order_key(img, "orderBy", field=f"galleryImages[{n}]"), n, img)
-                               for n, img in enumerate(gallery))
-        urls = [_first_url(raw, _MAIN_KEYS, field="")]
-        urls += [_first_url(img, _GALLERY_KEYS, field=f"galleryImages[{n}].") for _, n, img in keyed_gallery]
+        keyed_gallery = sorted((_order_key(img, "galleryImages", n), n, img) for n, img in enumerate(gallery))
+        urls = [_image_url(raw, _MAIN_KEYS, "")]
+        urls += [_image_url(img, _GALLERY_KEYS, f"galleryImages[{n}].") for _, n, img in keyed_gallery]
     return tuple(dict.fromkeys(url for url in urls if url))
 
 
+def _image_url(raw: Mapping[str, Any], keys: Iterable[str], field: str) -> str:
+    url = _plain_url(raw, keys)
+    return _first_url(raw, keys, field=field) if url is None else url
+
+
 def _size(item: Mapping[str, Any], *, field: str) -> ImageSize | None:
-    width = integer(item.get("width"), field=f"{field}width")
-    height = integer(item.get("height"), field=f"{field}height")
-    return ImageSize(width, height) if width > 0 and height > 0 else None  # absent or 0: not known
+    width = item.get("width")
+    if type(width) is not int:
+        width = integer(width, field=f"{field}width")
+    height = item.get("height")
+    if type(height) is not int:
+        height = integer(height, field=f"{field}height")
+    return make_image_size(width, height) if width > 0 and height > 0 else None  # absent or 0: not known
 
 
 def _image_sizes(raw: Mapping[str, Any]) -> Mapping[str, ImageSize]:
@@ -299,17 +372,26 @@ def _image_sizes(raw: Mapping[str, Any]) -> Mapping[str, ImageSize]:
                 sizes[url] = size
     for n, image in enumerate(objects(raw.get("galleryImages"), field="galleryImages")):
         size = _size(image, field=f"galleryImages[{n}].")
-        url = text(image.get("originalImageUrl"), field=f"galleryImages[{n}].originalImageUrl")
-        if size is not None and url:
-            sizes[url] = size
+        found = image.get("originalImageUrl")
+        gallery_url = found if type(found) is str else text(found, field=f"galleryImages[{n}].originalImageUrl")
+        if size is not None and gallery_url:
+            sizes[gallery_url] = size
     return MappingProxyType(sizes)
 
 
-def _attributes(value: Any, *, field: str) -> Mapping[str, str]:
+def _attributes(value: Any, *, where: str) -> Mapping[str, str]:
+    """The `attributes` list at `where` (`""` or `combinations[2].`) as name -> shown value."""
+    items = _plain_objects(value)
+    if items is None:
+        items = objects(value, field=f"{where}attributes")
     found: dict[str, str] = {}
-    for n, item in enumerate(objects(value, field=field)):
-        name = text(item.get("name"), field=f"{field}[{n}].name")
-        shown_value = text(item.get("value"), field=f"{field}[{n}].value")
+    for n, item in enumerate(items):
+        name = item.get("name")
+        if type(name) is not str:
+            name = text(name, field=f"{where}attributes[{n}].name")
+        shown_value = item.get("value")
+        if type(shown_value) is not str:
+            shown_value = text(shown_value, field=f"{where}attributes[{n}].value")
         if name and shown_value:
             found[name] = shown_value
     return MappingProxyType(found)
@@ -319,20 +401,33 @@ def _dimensions(raw: Mapping[str, Any]) -> Dimensions | None:
     dims = obj(raw.get("dimensions"), field="dimensions")
     if not dims:
         return None
-    values = [money(dims.get(k, 0), field=f"dimensions.{k}") for k in ("length", "width", "height")]
+    values = [_money_at(dims, k, f"dimensions.{k}") for k in ("length", "width", "height")]
     if not any(values):
         return None  # Ecwid sends all-zero dimensions for "not set"
-    return Dimensions(length=values[0], width=values[1], height=values[2])
+    return make_dimensions(values[0], values[1], values[2])
 
 
-@dataclass(frozen=True, slots=True)
-class _Choice:
-    text: str
-    modifier: Decimal
-    percent: bool
-
-
+# An option's choice: its text, its price modifier and whether that is a percentage of the price.
+_Choice = tuple[str, Decimal, bool]
 _Modifiers = tuple[tuple[str, tuple[_Choice, ...]], ...]  # (option name, its choices) in option order
+
+
+def _choices(option: Mapping[str, Any], where: str) -> tuple[_Choice, ...]:
+    listed = option.get("choices")
+    items = _plain_objects(listed)
+    if items is None:
+        items = objects(listed, field=f"{where}.choices")
+    choices = []
+    for m, c in enumerate(items):
+        choice = c.get("text")
+        if type(choice) is not str:
+            choice = text(choice, field=f"{where}.choices[{m}].text")
+        value = c.get("priceModifier", 0)
+        modifier = _plain_money(value)
+        if modifier is None:
+            modifier = money(value, field=f"{where}.choices[{m}].priceModifier")
+        choices.append((choice, modifier, c.get("priceModifierType") == "PERCENT"))
+    return tuple(choices)
 
 
 def _options(raw: Mapping[str, Any]) -> tuple[tuple[ProductOption, ...], _Modifiers]:
@@ -341,15 +436,10 @@ def _options(raw: Mapping[str, Any]) -> tuple[tuple[ProductOption, ...], _Modifi
     modifiers: list[tuple[str, tuple[_Choice, ...]]] = []
     for n, option in enumerate(objects(raw.get("options"), field="options")):
         where = f"options[{n}]"
-        choices = tuple(
-            _Choice(text=text(c.get("text"), field=f"{where}.choices[{m}].text"),
-                    modifier=money(c.get("priceModifier", 0), field=f"{where}.choices[{m}].priceModifier"),
-                    percent=c.get("priceModifierType") == "PERCENT")
-            for m, c in enumerate(objects(option.get("choices"), field=f"{where}.choices"))
-        )
+        choices = _choices(option, where)
         name = text(option.get("name"), field=f"{where}.name")
-        options.append(ProductOption(name=name, type=text(option.get("type"), field=f"{where}.type"),
-                                     choices=tuple(c.text for c in choices)))
+        options.append(make_option(name, text(option.get("type"), field=f"{where}.type"),
+                                   tuple(c[0] for c in choices)))
         modifiers.append((name, choices))
     return tuple(options), tuple(modifiers)
 
@@ -359,80 +449,94 @@ def _option_modifier(modifiers: _Modifiers, chosen: Mapping[str, str], base: Dec
     total = Decimal(0)
     for name, choices in modifiers:
         value = chosen.get(name)
-        for choice in choices:
-            if value is not None and choice.text == value:
-                total += base * choice.modifier / 100 if choice.percent else choice.modifier
+        if value is None:
+            continue
+        for choice, modifier, percent in choices:
+            if choice == value:
+                total += base * modifier / 100 if percent else modifier
     return total
 
 
-@dataclass(frozen=True, slots=True)
 class _Parent:
-    """What a combination inherits from its product, read once per product."""
+    """What a combination inherits from its product, read once per product (the converter's own, never shared)."""
 
-    sku: str
-    price: Decimal
-    compare_to_price: Decimal | None
-    cost_price: Decimal | None
-    weight: Decimal | None
-    quantity: int | None
-    unlimited: bool
-    image: str | None
-    modifiers: _Modifiers
+    __slots__ = ("compare_to_price", "cost_price", "image", "modifiers", "price", "quantity", "sku", "unlimited",
+                 "weight")
+
+    def __init__(self, sku: str, price: Decimal, compare_to_price: Decimal | None, cost_price: Decimal | None,
+                 weight: Decimal | None, quantity: int | None, unlimited: bool, image: str | None,
+                 modifiers: _Modifiers) -> None:
+        self.sku = sku
+        self.price = price
+        self.compare_to_price = compare_to_price
+        self.cost_price = cost_price
+        self.weight = weight
+        self.quantity = quantity
+        self.unlimited = unlimited
+        self.image = image
+        self.modifiers = modifiers
 
 
 def _stock(raw: Mapping[str, Any], *, where: str) -> tuple[int | None, bool]:
     """(quantity, unlimited): Ecwid omits `quantity` for unlimited stock."""
-    unlimited = flag(raw.get("unlimited"), field=f"{where}unlimited", default="quantity" not in raw)
-    return (None if unlimited else integer(raw.get("quantity"), field=f"{where}quantity")), unlimited
+    unlimited = raw.get("unlimited")
+    if type(unlimited) is not bool:
+        unlimited = flag(unlimited, field=f"{where}unlimited", default="quantity" not in raw)
+    if unlimited:
+        return None, True
+    quantity = raw.get("quantity")
+    return (quantity if type(quantity) is int else integer(quantity, field=f"{where}quantity")), False
 
 
 def _chosen(raw: Mapping[str, Any], *, where: str) -> dict[str, str]:
-    field = f"{where}options"
-    return {text(o.get("name"), field=f"{field}[{n}].name"): text(o.get("value"), field=f"{field}[{n}].value")
-            for n, o in enumerate(objects(raw.get("options"), field=field))}
+    listed = raw.get("options")
+    items = _plain_objects(listed)
+    if items is None:
+        items = objects(listed, field=f"{where}options")
+    chosen: dict[str, str] = {}
+    for n, o in enumerate(items):
+        name, value = o.get("name"), o.get("value")
+        if type(name) is not str:
+            name = text(name, field=f"{where}options[{n}].name")
+        chosen[name] = value if type(value) is str else text(value, field=f"{where}options[{n}].value")
+    return chosen
+
+
+def _inherited_money(raw: Mapping[str, Any], key: str, inherited: Decimal | None, where: str) -> Decimal | None:
+    """A combination's own `key` when it sends one (null included: no value), else its product's."""
+    return _opt_money(raw, key, where=where) if key in raw else inherited
 
 
 def _variant(raw: Mapping[str, Any], parent: _Parent, *, where: str) -> Variant:
     chosen = _chosen(raw, where=where)
-    own_sku = text(raw.get("sku"), field=f"{where}sku")
+    own_sku = raw.get("sku")
+    if type(own_sku) is not str:
+        own_sku = text(own_sku, field=f"{where}sku")
     price = _opt_money(raw, "price", where=where)
     if price is None:
         price = parent.price + _option_modifier(parent.modifiers, chosen, parent.price)
     # Without its own SKU a combination shares the product's stock (ecwid.md §5 "Stock ownership").
     quantity, unlimited = _stock(raw, where=where) if own_sku else (parent.quantity, parent.unlimited)
-    image = _first_url(raw, _MAIN_KEYS, field=where) or parent.image
-    compare = _opt_money(raw, "compareToPrice", where=where) if "compareToPrice" in raw else parent.compare_to_price
-    cost = _opt_money(raw, "costPrice", where=where) if "costPrice" in raw else parent.cost_price
-    weight = _opt_money(raw, "weight", where=where) if "weight" in raw else parent.weight
-    return Variant(
-        id=identifier(raw.get("id"), field=f"{where}id"),
-        sku=own_sku or parent.sku,
-        options=MappingProxyType(chosen),
-        price=price,
-        compare_to_price=compare,
-        cost_price=cost,
-        quantity=quantity,
-        unlimited=unlimited,
-        weight=weight,
-        image_url=image or None,
-        attributes=_attributes(raw.get("attributes"), field=f"{where}attributes"),
-        has_own_stock=bool(own_sku),
-    )
+    image = _image_url(raw, _MAIN_KEYS, where) or parent.image
+    compare = _inherited_money(raw, "compareToPrice", parent.compare_to_price, where)
+    cost = _inherited_money(raw, "costPrice", parent.cost_price, where)
+    weight = _inherited_money(raw, "weight", parent.weight, where)
+    variant_id = raw.get("id")
+    if type(variant_id) is not int:
+        variant_id = identifier(variant_id, field=f"{where}id")
+    return make_variant(variant_id, own_sku or parent.sku, MappingProxyType(chosen), price, compare, cost, quantity,
+                        unlimited, weight, image or None, _attributes(raw.get("attributes"), where=where),
+                        bool(own_sku))
 
 
 def _parent(raw: Mapping[str, Any], images: tuple[str, ...], modifiers: _Modifiers) -> _Parent:
     quantity, unlimited = _stock(raw, where="")
-    return _Parent(
-        sku=text(raw.get("sku"), field="sku"),
-        price=money(raw.get("price", 0), field="price"),
-        compare_to_price=_opt_money(raw, "compareToPrice", where=""),
-        cost_price=_opt_money(raw, "costPrice", where=""),
-        weight=_opt_money(raw, "weight", where=""),
-        quantity=quantity,
-        unlimited=unlimited,
-        image=images[0] if images else None,
-        modifiers=modifiers,
-    )
+    sku = raw.get("sku")
+    if type(sku) is not str:
+        sku = text(sku, field="sku")
+    price = _money_at(raw, "price", "price")
+    return _Parent(sku, price, _opt_money(raw, "compareToPrice", where=""), _opt_money(raw, "costPrice", where=""),
+                   _opt_money(raw, "weight", where=""), quantity, unlimited, images[0] if images else None, modifiers)
 
 
 def variant_from_json(raw: Mapping[str, Any], product: Mapping[str, Any]) -> Variant:
@@ -443,8 +547,12 @@ def variant_from_json(raw: Mapping[str, Any], product: Mapping[str, Any]) -> Var
 
 def _variants(raw: Mapping[str, Any], parent: _Parent) -> tuple[Variant, ...]:
     combinations = objects(raw.get("combinations"), field="combinations")
-    variants = [(integer(c.get("combinationNumber"), field=f"combinations[{n}].combinationNumber"),
-                 _variant(c, parent, where=f"combinations[{n}].")) for n, c in enumerate(combinations)]
+    variants = []
+    for n, c in enumerate(combinations):
+        number = c.get("combinationNumber")
+        if type(number) is not int:
+            number = integer(number, field=f"combinations[{n}].combinationNumber")
+        variants.append((number, _variant(c, parent, where=f"combinations[{n}].")))
     variants.sort(key=lambda pair: (pair[0], pair[1].id))
     return tuple(variant for _, variant in variants)
 
@@ -454,7 +562,7 @@ def _category_ids(raw: Mapping[str, Any]) -> tuple[int, ...]:
         listed = raw["categoryIds"]
         if not isinstance(listed, _LISTS):
             raise ConversionError("categoryIds", "expected a list", listed)
-        return tuple(integer(c, field=f"categoryIds[{n}]") for n, c in enumerate(listed))
+        return tuple(c if type(c) is int else integer(c, field=f"categoryIds[{n}]") for n, c in enumerate(listed))
     return tuple(integer(c.get("id"), field=f"categories[{n}].id")
                  for n, c in enumerate(objects(raw.get("categories"), field="categories")))
 
@@ -475,30 +583,28 @@ def product_from_json(raw: Mapping[str, Any], categories: Mapping[int, Category]
     options, modifiers = _options(raw)
     images = _images(raw)
     parent = _parent(raw, images, modifiers)
-    return Product(
-        id=identifier(raw.get("id"), field="id"),
-        sku=parent.sku,
-        name=text(raw.get("name"), field="name"),
-        description=text(raw.get("description"), field="description"),
-        enabled=flag(raw.get("enabled"), field="enabled", default=True),
-        price=parent.price,
-        compare_to_price=parent.compare_to_price,
-        cost_price=parent.cost_price,
-        quantity=parent.quantity,
-        unlimited=parent.unlimited,
-        weight=parent.weight,
-        dimensions=_dimensions(raw),
-        images=images,
-        category_ids=category_ids,
-        categories=tuple(c.name for c in known),
-        category_paths=tuple(c.path for c in known),
-        category_path=default.path if default else "",
-        attributes=_attributes(raw.get("attributes"), field="attributes"),
-        options=options,
-        variants=_variants(raw, parent),
-        update_timestamp=integer(raw.get("updateTimestamp"), field="updateTimestamp"),
-        content_hash=known_hash or content_hash(raw),
-        image_sizes=_image_sizes(raw),
+    # The fields in the order the constructor's keywords were evaluated, so the first bad one is the one named.
+    product_id = raw.get("id")
+    if type(product_id) is not int:
+        product_id = identifier(product_id, field="id")
+    name = raw.get("name")
+    if type(name) is not str:
+        name = text(name, field="name")
+    description = raw.get("description")
+    if type(description) is not str:
+        description = text(description, field="description")
+    enabled = raw.get("enabled")
+    if type(enabled) is not bool:
+        enabled = flag(enabled, field="enabled", default=True)
+    dimensions = _dimensions(raw)
+    attributes = _attributes(raw.get("attributes"), where="")
+    variants = _variants(raw, parent)
+    update_timestamp = integer(raw.get("updateTimestamp"), field="updateTimestamp")
+    return make_product(
+        product_id, parent.sku, name, description, enabled, parent.price, parent.compare_to_price,
+        parent.cost_price, parent.quantity, parent.unlimited, parent.weight, dimensions, images, category_ids,
+        tuple(c.name for c in known), tuple(c.path for c in known), default.path if default else "", attributes,
+        options, variants, update_timestamp, known_hash or content_hash(raw), _image_sizes(raw),
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any, cast
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -176,3 +177,143 @@ class Catalog:
     products: tuple[Product, ...]
     categories: Mapping[int, Category] = field(default_factory=dict)
     unreadable: tuple[UnreadableProduct, ...] = ()  # products the read could not convert, each its own problem
+
+
+# The Ecwid converter builds each product of a cold plan (100,000 of them) with its variants, options, sizes and
+# dimensions. A frozen dataclass's __init__ sets every field through object.__setattr__, called by keywords
+# (a dict built and unpacked per call): about ten times the cost of plain slot stores. So the converter builds
+# them as a mutable twin with the very same slot layout, then makes that object the frozen class (`__class__`
+# assignment, allowed between identical layouts), as engine.model.listing does for the rule engine's values:
+# the result is an ordinary frozen instance, equal to the constructor's (tests/ecwid/test_fast_conversion.py).
+# Each builder takes every field, in declaration order; it checks nothing: its caller has.
+
+
+def _draft_of(cls: type) -> Any:
+    """A mutable class with `cls`'s slot layout (same base, same slots), so its instances can become `cls`."""
+    return type(
+        f"_{cls.__name__}Draft",
+        cls.__bases__,
+        {"__slots__": cls.__dict__["__slots__"], "__init__": object.__init__, "__setattr__": object.__setattr__},
+    )
+
+
+_DimensionsDraft = _draft_of(Dimensions)
+_ImageSizeDraft = _draft_of(ImageSize)
+_OptionDraft = _draft_of(ProductOption)
+_VariantDraft = _draft_of(Variant)
+_ProductDraft = _draft_of(Product)
+
+
+def make_dimensions(length: Decimal, width: Decimal, height: Decimal) -> Dimensions:
+    """`Dimensions(length, width, height)`, built without the frozen __init__'s per-field cost."""
+    made = _DimensionsDraft()
+    made.length = length
+    made.width = width
+    made.height = height
+    made.__class__ = Dimensions
+    return cast(Dimensions, made)
+
+
+def make_image_size(width: int, height: int) -> ImageSize:
+    """`ImageSize(width, height)`, built as `make_dimensions` is."""
+    made = _ImageSizeDraft()
+    made.width = width
+    made.height = height
+    made.__class__ = ImageSize
+    return cast(ImageSize, made)
+
+
+def make_option(name: str, type: str, choices: tuple[str, ...]) -> ProductOption:
+    """`ProductOption(name, type, choices)`, built as `make_dimensions` is."""
+    made = _OptionDraft()
+    made.name = name
+    made.type = type
+    made.choices = choices
+    made.__class__ = ProductOption
+    return cast(ProductOption, made)
+
+
+def make_variant(
+    id: int,
+    sku: str,
+    options: Mapping[str, str],
+    price: Decimal,
+    compare_to_price: Decimal | None,
+    cost_price: Decimal | None,
+    quantity: int | None,
+    unlimited: bool,
+    weight: Decimal | None,
+    image_url: str | None,
+    attributes: Mapping[str, str],
+    has_own_stock: bool,
+) -> Variant:
+    """`Variant(...)` with every field given, built as `make_dimensions` is."""
+    made = _VariantDraft()
+    made.id = id
+    made.sku = sku
+    made.options = options
+    made.price = price
+    made.compare_to_price = compare_to_price
+    made.cost_price = cost_price
+    made.quantity = quantity
+    made.unlimited = unlimited
+    made.weight = weight
+    made.image_url = image_url
+    made.attributes = attributes
+    made.has_own_stock = has_own_stock
+    made.__class__ = Variant
+    return cast(Variant, made)
+
+
+def make_product(
+    id: int,
+    sku: str,
+    name: str,
+    description: str,
+    enabled: bool,
+    price: Decimal,
+    compare_to_price: Decimal | None,
+    cost_price: Decimal | None,
+    quantity: int | None,
+    unlimited: bool,
+    weight: Decimal | None,
+    dimensions: Dimensions | None,
+    images: tuple[str, ...],
+    category_ids: tuple[int, ...],
+    categories: tuple[str, ...],
+    category_paths: tuple[str, ...],
+    category_path: str,
+    attributes: Mapping[str, str],
+    options: tuple[ProductOption, ...],
+    variants: tuple[Variant, ...],
+    update_timestamp: int,
+    content_hash: str,
+    image_sizes: Mapping[str, ImageSize],
+) -> Product:
+    """`Product(...)` with every field given, built as `make_dimensions` is."""
+    made = _ProductDraft()
+    made.id = id
+    made.sku = sku
+    made.name = name
+    made.description = description
+    made.enabled = enabled
+    made.price = price
+    made.compare_to_price = compare_to_price
+    made.cost_price = cost_price
+    made.quantity = quantity
+    made.unlimited = unlimited
+    made.weight = weight
+    made.dimensions = dimensions
+    made.images = images
+    made.category_ids = category_ids
+    made.categories = categories
+    made.category_paths = category_paths
+    made.category_path = category_path
+    made.attributes = attributes
+    made.options = options
+    made.variants = variants
+    made.update_timestamp = update_timestamp
+    made.content_hash = content_hash
+    made.image_sizes = image_sizes
+    made.__class__ = Product
+    return cast(Product, made)
