@@ -189,6 +189,13 @@ class Expression:
         for name in ("_names", "_counts_steps", "_pure", "_fn", "_closure"):
             object.__setattr__(self, name, getattr(done, name))  # frozen: filled once, same value every time
 
+    def positional(self, params: tuple[str, ...]) -> Callable[..., Any] | None:
+        """Its function taking `params` as arguments, for hot loops (engine.expr.compiling.positional_function:
+        what it returns and what a caller must still check), or None."""
+        from engine.expr import compiling
+
+        return compiling.positional_function(self, params)
+
     def evaluate(self, **names: Any) -> Any:
         return self.evaluate_names(names)
 

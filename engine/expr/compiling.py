@@ -326,8 +326,24 @@ def _template_parts(ast: nodes.Template, template: Any) -> tuple[str | Closure, 
 def _fast(expr: nodes.Expr, template: Any) -> Closure | None:
     """The fastest form of `expr` that keeps Jinja's outcome: one generated function (engine.expr.generated),
     else the tree of closures (engine.expr.closures), else None (Jinja's own code runs it)."""
-    return compile_function(expr, environment=_ENV, template=template) or compile_closure(
-        expr, environment=_ENV, template=template)
+    function: Closure | None = compile_function(expr, environment=_ENV, template=template)
+    return function or compile_closure(expr, environment=_ENV, template=template)
+
+
+def positional_function(expression: Expression, params: tuple[str, ...]) -> Callable[..., Any] | None:
+    """`expression`'s generated function taking `params` (names of engine.expr.generated.PARAMETERS) as
+    arguments, or None: for an expression that draws at random or counts steps (`evaluate_names` starts
+    each run's step budget), or one engine.expr.generated does not write.
+
+    It returns what `evaluate_names` with a dict of exactly those names computes, before that method's
+    checks of the result (a string's size, an Undefined) and its wrapping of an exception in an
+    ExpressionError: a caller takes from it only results those checks pass untouched, and for anything
+    else (an exception included) calls `evaluate_names`, which runs the expression again (it is pure)."""
+    if not expression.pure or expression.counts_steps or expression._fn is None:
+        return None
+    parsed = Parser(_ENV, expression.source, state="variable").parse_expression()
+    template = expression._fn._template  # type: ignore[attr-defined]  # Jinja's TemplateExpression
+    return compile_function(parsed, environment=_ENV, template=template, params=params)
 
 
 def _bounded_render(template: Any, names: Mapping[str, Any]) -> str:

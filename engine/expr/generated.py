@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import partial
+from types import MemberDescriptorType
 from typing import Any
 
 from jinja2 import Undefined, nodes
@@ -53,6 +54,7 @@ from engine.expr.closures import (
     decimal_shortcut,
     invoke,
 )
+from engine.model.catalog import Product, Variant
 
 # Jinja's comparison operators as Python writes them (fixed words: never the merchant's text).
 _COMPARE = {"eq": "==", "ne": "!=", "gt": ">", "gteq": ">=", "lt": "<", "lteq": "<=", "in": "in", "notin": "not in"}
@@ -64,6 +66,15 @@ _ARITHMETIC = {
     "/": ("/", operator.truediv),
     "//": ("//", operator.floordiv),
     "%": ("%", operator.mod),
+}
+# The catalog's two hot types, and each field they hold in a slot: `x.<field>` of an exact Product or Variant
+# is written as a slot read (the sandbox's getattr on them is plain getattr for a public name, the method
+# check kept). The field's name written is this table's own string, never the merchant's.
+_SLOT_TYPES = {"_Product": Product, "_Variant": Variant}
+_SLOT_FIELDS: Mapping[str, tuple[str, ...]] = {
+    name: tuple(helper for helper, kind in _SLOT_TYPES.items()
+                if isinstance(vars(kind).get(name), MemberDescriptorType) and kind in _DATA_TYPES)
+    for kind in _SLOT_TYPES.values() for name in vars(kind)["__slots__"] if not name.startswith("_")
 }
 _HELPERS: Mapping[str, Any] = {
     "_type": type,
@@ -83,6 +94,7 @@ _HELPERS: Mapping[str, Any] = {
     "_Decimal": Decimal,
     "_Undefined": Undefined,
     "_EvalContext": nodes.EvalContext,
+    **_SLOT_TYPES,
 }
 FUNCTION_NAME = "_expression"
 SOURCE_NAME = "<merchant expression>"  # the generated code's file name in tracebacks
@@ -93,12 +105,21 @@ class _Unsupported(Exception):
     """A node this module does not write: the whole expression stays on the closures (or Jinja)."""
 
 
-def compile_function(expr: nodes.Expr, *, environment: SandboxedEnvironment, template: Any) -> Closure | None:
+# The names a function may take as its own parameters (`params`): engine words, the only ones written.
+PARAMETERS = ("product", "variant")
+
+
+def compile_function(
+    expr: nodes.Expr, *, environment: SandboxedEnvironment, template: Any, params: tuple[str, ...] | None = None
+) -> Callable[..., Any] | None:
     """The function for `expr` (called with a dict of names), or None when the closures or Jinja must run it.
 
-    `template` is the Jinja template of the same expression, as for `closures.compile_closure`.
+    `template` is the Jinja template of the same expression, as for `closures.compile_closure`. With
+    `params` (names of PARAMETERS) the function takes those names' values as its arguments instead of the
+    dict, as if called with a dict of exactly those names: the rule engine's hot loops call it so, without
+    building a dict per call. Such a function has no `names` for a Call node, so a Call is not written.
     """
-    written = write_source(expr, environment=environment, template=template)
+    written = write_source(expr, environment=environment, template=template, params=params)
     if written is None:
         return None
     source, namespace = written
@@ -112,15 +133,20 @@ def compile_function(expr: nodes.Expr, *, environment: SandboxedEnvironment, tem
 
 
 def write_source(
-    expr: nodes.Expr, *, environment: SandboxedEnvironment, template: Any
+    expr: nodes.Expr, *, environment: SandboxedEnvironment, template: Any, params: tuple[str, ...] | None = None
 ) -> tuple[str, dict[str, Any]] | None:
     """The function's source and the namespace it runs in, or None for a node this module does not write."""
-    writer = _Writer(environment, template)
+    # the parameters written are PARAMETERS' own strings, never the caller's: only engine words in the source
+    own = None if params is None else tuple(name for name in PARAMETERS if name in params)
+    if own is not None and len(own) != len(params or ()):
+        raise ValueError(f"parameters must be among {PARAMETERS}: {params}")
+    writer = _Writer(environment, template, own)
     try:
         result = writer.value(expr, 0)
     except (_Unsupported, RecursionError):
         return None
-    lines = [f"def {FUNCTION_NAME}(names):", *writer.lines, f"    return {result}", ""]
+    header = "names" if own is None else ", ".join(own)
+    lines = [f"def {FUNCTION_NAME}({header}):", *writer.lines, f"    return {result}", ""]
     return "\n".join(lines), writer.namespace
 
 
@@ -128,8 +154,9 @@ class _Writer:
     """Writes a node's steps as lines of the function's body; each node's value ends in a temporary or a
     constant whose name `value` returns."""
 
-    def __init__(self, environment: SandboxedEnvironment, template: Any) -> None:
+    def __init__(self, environment: SandboxedEnvironment, template: Any, params: tuple[str, ...] | None) -> None:
         self.env = environment
+        self.params = params
         self.optimizer = Optimizer(environment)
         self.eval_ctx = nodes.EvalContext(environment, template.name)
         self.lines: list[str] = []
@@ -191,6 +218,16 @@ class _Writer:
     def _Name(self, node: nodes.Name, depth: int) -> str:
         if node.ctx != "load":
             raise _Unsupported("store")
+        if self.params is not None:
+            for param in self.params:
+                if node.name == param:
+                    return param  # the parameter: what the dict of exactly these names would give
+            # any other name: not in that dict, so the globals, else Undefined (as below)
+            name = self.constant(node.name)
+            target = self.assign(f"_globals.get({name}, _MISSING)")
+            with self.block(f"if {target} is _MISSING:"):
+                self.emit(f"{target} = _undefined(name={name})")
+            return target
         name = self.constant(node.name)
         target = self.assign(f"names.get({name}, _MISSING)")
         with self.block(f"if {target} is _MISSING:"):
@@ -213,7 +250,19 @@ class _Writer:
         if node.attr.startswith("_"):
             return self.assign(f"_env_getattr({obj}, {attr})")
         target, kind = self.temp(), self.assign(f"_type({obj})")
-        with self.block(f"if {kind} in _DATA:"):
+        own = next((name for name in _SLOT_FIELDS if name == node.attr), None)
+        first = "if"
+        if own is not None and _SLOT_FIELDS[own]:
+            # an exact Product or Variant: its slot read directly (`own` is the table's own string)
+            with self.block(f"if {' or '.join(f'{kind} is {helper}' for helper in _SLOT_FIELDS[own])}:"):
+                with self.block("try:"):
+                    self.emit(f"{target} = {obj}.{own}")
+                with self.block("except _AttributeError:"):
+                    self.emit(f"{target} = _env_getattr({obj}, {attr})")
+                with self.block("else:"), self.block(f"if _type({target}) in _METHODS:"):
+                    self.emit(f"{target} = _env_getattr({obj}, {attr})")
+            first = "elif"
+        with self.block(f"{first} {kind} in _DATA:"):
             with self.block("try:"):
                 self.emit(f"{target} = _getattr({obj}, {attr})")
             with self.block("except _AttributeError:"):
@@ -376,6 +425,8 @@ class _Writer:
     def _Call(self, node: nodes.Call, depth: int) -> str:
         if node.dyn_args is not None or node.dyn_kwargs is not None:
             raise _Unsupported("call with *args or **kwargs")
+        if self.params is not None:
+            raise _Unsupported("call without the names dict")  # `invoke` hands the names to the callable
         func = self.value(node.node, depth)
         positional = [self.value(arg, depth) for arg in node.args]
         keywords = [f"{self.constant(str(kw.key))}: {self.value(kw.value, depth)}" for kw in node.kwargs]

@@ -38,10 +38,10 @@ from engine.model.listing import (
     Trace,
     desired_listing,
 )
-from engine.rules import attributes, category, listing, preflight, selling, sync
+from engine.rules import attributes, category, listing, preflight, sync
 from engine.rules.problems import ActionRequiredError, remembered, skus_of
 from engine.rules.skus import Problems as _Problems
-from engine.rules.skus import loop as sku_loop
+from engine.rules.skus import config_skus
 
 T = TypeVar("T")
 ECWID_DATA = "ecwid data"  # the rule of a product whose Ecwid data cannot be read at all
@@ -159,13 +159,8 @@ def _skus(config: Config, product: Product, problems: _Problems) -> tuple[Desire
             )
         )
         return None
-    try:
-        policy = selling.select(config, product)
-    except ActionRequiredError as exc:
-        problems.add(exc)
-        return None
-    # the policy's whole per-SKU loop, one generated function (engine.rules.skus)
-    return sku_loop(policy, config.attributes)(product, variants, problems)
+    # the policy's choice and its whole per-SKU loop, generated functions (engine.rules.skus)
+    return config_skus(config)(product, variants, problems)
 
 
 _Parts = tuple[

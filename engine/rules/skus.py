@@ -30,7 +30,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from functools import partial
 from typing import Any, TypeVar
 
-from engine.config.types import AttributeMapping, ModifierKind, PriceSource, Rounding, SellingPolicy
+from engine.config.types import AttributeMapping, Config, ModifierKind, PriceSource, Rounding, SellingPolicy
 from engine.expr import Expression, ExpressionError
 from engine.model.catalog import Product, Variant
 from engine.model.listing import (
@@ -51,6 +51,8 @@ _MEMO_MAX = 4096  # each memo below is cleared when full, so any catalog keeps i
 
 class Problems:
     """Collects ActionRequiredErrors from independent checks so a product reports all of them at once."""
+
+    __slots__ = ("items", "product_id")  # one per product evaluated: no instance dict to make
 
     def __init__(self, product_id: int) -> None:
         self.product_id = product_id
@@ -167,6 +169,78 @@ def loop(policy: SellingPolicy, mapping: AttributeMapping) -> SkuLoop:
     return function
 
 
+# (product, variants, problems) -> the product's SKUs under the policy it selects, or None when a problem
+# (no policy, a `when` that fails, ...) was recorded
+ConfigSkus = Callable[[Product, Sequence[Variant], Problems], "tuple[DesiredSku, ...] | None"]
+
+# by the id of the config, kept in the entry; emptied with the loops (each holds the loops it calls)
+_CONFIGS: dict[int, tuple[Config, ConfigSkus]] = remembered({})
+_CONFIGS_MAX = 16
+
+
+def config_skus(config: Config) -> ConfigSkus:
+    """One function per config: `selling.select`'s choice of policy, then that policy's loop (`loop`)."""
+    entry = _CONFIGS.get(id(config))
+    if entry is not None and entry[0] is config:
+        return entry[1]
+    function = _generate_config(config)
+    if len(_CONFIGS) >= _CONFIGS_MAX:
+        _CONFIGS.clear()
+    _CONFIGS[id(config)] = (config, function)
+    return function
+
+
+def selected_skus(config: Config, product: Product, variants: Sequence[Variant],
+                  problems: Problems) -> tuple[DesiredSku, ...] | None:
+    """The reference: `selling.select`, its problem recorded, then the selected policy's loop."""
+    try:
+        policy = selling.select(config, product)
+    except ActionRequiredError as exc:
+        problems.add(exc)
+        return None
+    return loop(policy, config.attributes)(product, variants, problems)
+
+
+# The `when` results whose truth the generated selection takes as they are: `evaluate_names` returns them
+# unchecked and their truth runs no code of anyone's. Anything else goes to `selected_skus`.
+_PLAIN_TRUTH = frozenset({bool, int, float, Decimal, type(None), tuple, list, dict})
+
+
+def _generate_config(config: Config) -> ConfigSkus:
+    """`selected_skus` written out: each policy's `when` through its generated function
+    (`Expression.positional`), its loop called directly; a `when` that raises, gives anything but a plain
+    value, or has no such function hands the product to `selected_skus` (the whens are pure: the policies
+    before it decide alike there, and it records the problem in `select`'s words)."""
+    w = _Writer()
+    checked = w.constant(partial(selected_skus, config))
+    w(0, "def _config(product, variants, problems):")
+    for policy in config.selling:
+        run = w.constant(loop(policy, config.attributes))
+        if policy.when is None:
+            w(1, f"return {run}(product, variants, problems)")
+            break
+        fast = policy.when.positional(("product",))
+        if fast is None:
+            w(1, f"return {checked}(product, variants, problems)")
+            break
+        w(1, "try:")
+        w(2, f"chosen = {w.constant(fast)}(product)")
+        w(1, "except _Exception:")
+        w(2, f"return {checked}(product, variants, problems)")
+        w(1, "if _type(chosen) not in _PLAIN_TRUTH:")
+        w(2, f"return {checked}(product, variants, problems)")
+        w(1, "if chosen:")
+        w(2, f"return {run}(product, variants, problems)")
+    else:
+        w(1, f"return {checked}(product, variants, problems)  # no policy matches: `select` says so")
+    namespace: dict[str, Any] = {"_type": type, "_Exception": Exception, "_PLAIN_TRUTH": _PLAIN_TRUTH,
+                                 **w.constants, "__builtins__": {}}
+    exec(compile("\n".join(w.lines), "<selling policies>", "exec"), namespace)
+    function: ConfigSkus = namespace["_config"]
+    function.source = "\n".join(w.lines)  # type: ignore[attr-defined]  # for the tests' token check
+    return function
+
+
 # The price fields by PriceSource: fixed words of this module, written into the source.
 _FIELDS = {PriceSource.PRICE: "price", PriceSource.COMPARE_TO_PRICE: "compare_to_price",
            PriceSource.COST_PRICE: "cost_price"}
@@ -178,6 +252,18 @@ _ENDINGS = {
     Rounding.WHOLE: "value = value.quantize(_ONE, _HALF_UP)",
     Rounding.NEAREST10: "value = (value / _TEN).quantize(_ONE, _HALF_UP) * _TEN",
 }
+
+def _remember_sales(tree: dict[Any, Any], memo: dict[tuple[Any, ...], tuple[tuple[Any, ...], int]],
+                    key: tuple[Any, ...], sales: tuple[Any, ...]) -> tuple[tuple[Any, ...], int]:
+    """A new entry of the sales-attribute memo: numbered in `memo` (by the key tuple), and in `tree` as the
+    leaf of one dict per choice, where the generated loop looks it up."""
+    entry = memo[key] = (sales, len(memo))
+    node = tree
+    for choice in key[:-1]:
+        node = node.setdefault(choice, {})
+    node[key[-1]] = entry
+    return entry
+
 
 _HELPERS: Mapping[str, Any] = {
     "_type": type,
@@ -199,11 +285,14 @@ _HELPERS: Mapping[str, Any] = {
     "_C95": Decimal("0.95"),
     "_C09": Decimal("0.09"),
     "_TENTH": Decimal("0.1"),
+    "_NO_CENTS_ABOVE": Decimal("1E+26"),
+    "_Exception": Exception,
     "_MAX_SELLER_SKU": MAX_SELLER_SKU,
     "_WHITESPACE": _WHITESPACE,
     "_sku_refused": sku_refused,
     "_identifier_code": listing.identifier_code,
     "_sales_attributes": attributes.sales_attributes,
+    "_remember_sales": _remember_sales,
     "_check_sales_attributes": attributes.check_sales_attributes,
     "_shown_list_price": selling.shown_list_price,
     "_list_price": selling.list_price,
@@ -273,28 +362,64 @@ def _write_price(w: _Writer, policy: SellingPolicy, field: str) -> None:
         if bound is None:
             continue
         if isinstance(bound, Expression):  # `selling._number`, the expression's own call in line
-            w(3, "try:")
-            w(4, f"bound = {w.constant(bound.evaluate_names)}({{'product': product, 'variant': variant}})")
-            w(3, "except _ExpressionError as exc:")
-            w(4, f"raise {w.constant(_bound_failed(policy, bound))}(exc, variant) from None")
-            w(3, "if _type(bound) is not _Decimal:")
-            w(4, f"bound = {w.constant(_bound_number(policy, bound, what))}(bound, variant)")
+            fast = bound.positional(("product", "variant"))
+            indent = 3
+            if fast is not None:
+                # its generated function called directly: a Decimal or an int is what `evaluate_names`
+                # returns unchecked (and `_bound_number` takes an int as Decimal(int)); anything else, an
+                # exception included, runs the checked call below (the expression is pure: the same outcome)
+                w(3, "try:")
+                w(4, f"bound = {w.constant(fast)}(product, variant)")
+                w(3, "except _Exception:")
+                w(4, "bound = None")
+                w(3, "if _type(bound) is not _Decimal:")
+                w(4, "if _type(bound) is _int:")
+                w(5, "bound = _Decimal(bound)")
+                w(4, "else:")
+                indent = 5
+            w(indent, "try:")
+            w(indent + 1, f"bound = {w.constant(bound.evaluate_names)}({{'product': product, 'variant': variant}})")
+            w(indent, "except _ExpressionError as exc:")
+            w(indent + 1, f"raise {w.constant(_bound_failed(policy, bound))}(exc, variant) from None")
+            w(indent, "if _type(bound) is not _Decimal:")
+            w(indent + 1, f"bound = {w.constant(_bound_number(policy, bound, what))}(bound, variant)")
         else:
             w(3, f"bound = {w.constant(bound)}")
         w(3, f"if value {beyond} bound:")
         w(4, "value = bound")
-    w(3, "final = value.quantize(_CENT, _HALF_UP)")
-    w(3, "if final < _CENT:")
-    w(4, f"{w.constant(partial(selling._final, policy))}(value, variant)  # raises: below TikTok's minimum")
-    # already in cents: the catalog's own Decimal, not a copy (one object less per SKU), as `compiled` does
-    w(3, "if _type(value) is _Decimal and value.same_quantum(final):")
+    # already in cents: the catalog's own Decimal, not a copy (one object less per SKU), as `compiled` does.
+    # A Decimal written in cents is its own quantize(_CENT) unless it has more digits than the context's
+    # precision (quantize then raises): below 10**26 it has at most 28, the default precision.
+    # One at or above a cent needs no check of TikTok's minimum either; the rest takes the long way.
+    w(3, "if _type(value) is _Decimal and value.same_quantum(_CENT) and _CENT <= value < _NO_CENTS_ABOVE:")
     w(4, "final = value")
+    w(3, "else:")
+    w(4, "final = value.quantize(_CENT, _HALF_UP)")
+    w(4, "if final < _CENT:")
+    w(5, f"{w.constant(partial(selling._final, policy))}(value, variant)  # raises: below TikTok's minimum")
+    w(4, "if _type(value) is _Decimal and value.same_quantum(final):")
+    w(5, "final = value")
     quantity_of, known = selling._quantity_function(policy)
     w(3, "stock = variant.quantity")
-    # the quantity memo in line for the usual stock (an int, or None when unlimited): True would find 1's
-    w(3, f"outcome = {w.constant(known)}.get((variant.unlimited, stock)) "
-         "if stock is None or _type(stock) is _int else None")
-    w(3, f"count, count_trace = outcome or {w.constant(quantity_of)}(product, variant)")
+    if isinstance(policy.quantity.source, Expression):
+        w(3, f"count, count_trace = {w.constant(quantity_of)}(product, variant)")
+    else:
+        # a stock-based quantity depends on (unlimited, stock) only: for the usual SKU (an int stock, not
+        # unlimited) this loop's own memo by the stock alone (no key tuple to make, hash and compare; an
+        # exact int: True or 1.0 would find 1's), the rest through `selling`'s memo
+        memo = w.constant({})
+        w(3, "if _type(stock) is _int and variant.unlimited is False:")
+        w(4, f"outcome = {memo}.get(stock)")
+        w(4, "if outcome is None:")
+        w(5, f"outcome = {w.constant(quantity_of)}(product, variant)")
+        w(5, f"if _len({memo}) >= _MEMO_MAX:")
+        w(6, f"{memo}.clear()")
+        w(5, f"{memo}[stock] = outcome")
+        w(4, "count, count_trace = outcome")
+        w(3, "else:")
+        w(4, f"outcome = {w.constant(known)}.get((variant.unlimited, stock)) "
+             "if stock is None or _type(stock) is _int else None")
+        w(4, f"count, count_trace = outcome or {w.constant(quantity_of)}(product, variant)")
     if rules.list_price is None:
         w(3, "was = None")
     else:
@@ -325,7 +450,9 @@ def _generate(policy: SellingPolicy, mapping: AttributeMapping) -> SkuLoop:
     w(1, "for variant in variants:")
     w(2, "sku = variant.sku")
     # `bad_seller_sku` in line
-    w(2, "if not sku or _len(sku) > _MAX_SELLER_SKU or not (sku.isascii() and sku.isprintable() and ' ' not in sku) "
+    # (printable with no space has no whitespace: every other whitespace character is a control character or
+    # a separator, which str.isprintable refuses; tests/rules/test_sku_loop.py checks that over all of Unicode)
+    w(2, "if not sku or _len(sku) > _MAX_SELLER_SKU or not (sku.isprintable() and ' ' not in sku) "
          "and _WHITESPACE.search(sku) is not None:")
     w(3, "problems.add(_sku_refused(variant, combinations))")
     w(3, "continue")
@@ -337,24 +464,44 @@ def _generate(policy: SellingPolicy, mapping: AttributeMapping) -> SkuLoop:
     w(3, "if combinations:")
     # `_sales_attributes` reads only the mapped options: their choices are the memo's key
     w(4, "choices = variant.options")
-    w(4, "key = (" + "".join(f"choices.get({name}), " for name in options) + ")")
-    w(4, "try:")
-    w(5, f"entry = {sales_memo}.get(key)")
-    w(4, "except _TypeError:  # an unhashable choice: worked out without the memo")
-    w(5, "key = _UNHASHABLE")
-    w(5, "keys = None")
-    w(5, "entry = None")
-    w(4, "if entry is None:")
-    w(5, f"sales = _sales_attributes({w.constant(mapping)}, product, variant)  # raises for a refused value")
-    w(5, "if key is not _UNHASHABLE:")
-    # the memos are emptied together: an entry's number names the same sales attributes in both
-    w(6, f"if _len({sales_memo}) >= _MEMO_MAX:")
-    w(7, f"{sales_memo}.clear()")
-    w(7, f"{passed}.clear()")
-    w(7, "keys = None  # numbers from before the clear may name other sales attributes after it")
-    w(6, f"entry = {sales_memo}[key] = (sales, _len({sales_memo}))")
-    w(5, "if keys is not None:")
-    w(6, "keys.append(entry[1])")
+    if options:
+        # looked up as a tree, one dict per option (by its choice), so a hit makes, hashes and compares no
+        # key tuple; `sales_memo` holds the same entries by the tuple, numbers them and bounds them
+        tree = w.constant({})
+        w(4, "try:")
+        w(5, f"entry = {tree}.get(choices.get({options[0]}))")
+        for name in options[1:]:
+            w(5, "if entry is not None:")
+            w(6, f"entry = entry.get(choices.get({name}))")
+        w(4, "except _TypeError:  # an unhashable choice: worked out without the memo")
+        w(5, "entry = _UNHASHABLE")
+        w(4, "if entry is None or entry is _UNHASHABLE:")
+        w(5, "if entry is _UNHASHABLE:")
+        w(6, "keys = None")
+        w(5, f"sales = _sales_attributes({w.constant(mapping)}, product, variant)  # raises for a refused value")
+        w(5, "if entry is None:")
+        # the memos are emptied together: an entry's number names the same sales attributes in both
+        w(6, f"if _len({sales_memo}) >= _MEMO_MAX:")
+        w(7, f"{sales_memo}.clear()")
+        w(7, f"{tree}.clear()")
+        w(7, f"{passed}.clear()")
+        w(7, "keys = None  # numbers from before the clear may name other sales attributes after it")
+        key = "(" + "".join(f"choices.get({name}), " for name in options) + ")"
+        w(6, f"entry = _remember_sales({tree}, {sales_memo}, {key}, sales)")
+        w(6, "if keys is not None:")
+        w(7, "keys.append(entry[1])")
+    else:
+        w(4, "key = ()")
+        w(4, f"entry = {sales_memo}.get(key)")
+        w(4, "if entry is None:")
+        w(5, f"sales = _sales_attributes({w.constant(mapping)}, product, variant)  # raises for a refused value")
+        w(5, f"if _len({sales_memo}) >= _MEMO_MAX:")
+        w(6, f"{sales_memo}.clear()")
+        w(6, f"{passed}.clear()")
+        w(6, "keys = None  # numbers from before the clear may name other sales attributes after it")
+        w(5, f"entry = {sales_memo}[key] = (sales, _len({sales_memo}))")
+        w(5, "if keys is not None:")
+        w(6, "keys.append(entry[1])")
     w(4, "else:")
     w(5, "sales = entry[0]")
     w(5, "if keys is not None:")

@@ -16,7 +16,7 @@ from jinja2.parser import Parser
 
 from engine.expr import _ENV, ExpressionError, compile_expression
 from engine.expr.closures import _METHOD_TYPES
-from engine.expr.generated import _HELPERS, FUNCTION_NAME, write_source
+from engine.expr.generated import _HELPERS, _SLOT_FIELDS, FUNCTION_NAME, PARAMETERS, write_source
 from tests.examples import examples
 from tests.expr.test_closures import COVERED, FAILING, expressions, generated, jinja_only, outcome, product, variant
 from tests.expr.test_security import BLOCKED
@@ -24,7 +24,9 @@ from tests.expr.test_security import BLOCKED
 # the words the writer itself uses: its temporaries and constants, the helpers and the function's own
 _OWN = re.compile(r"_[tc]\d+")
 _WORDS = {*_HELPERS, FUNCTION_NAME, "names", "get", "_globals", "_undefined", "_env", "_env_getattr",
-          "_env_getitem", "_call_binop", "_invoke", "name", "obj"}
+          "_env_getitem", "_call_binop", "_invoke", "name", "obj",
+          # the catalog's slot fields (the writer's own table) and the parameters of a positional function
+          *_SLOT_FIELDS, *PARAMETERS}
 HOSTILE = [
     "product.attributes['\\'); import os; (\\''] | default('x')",
     "'__import__(\"os\").system(\"id\")' ~ product.name",
@@ -106,3 +108,29 @@ def test_method_types_cannot_be_subclassed(kind: type) -> None:
     only while no subclass of them can exist."""
     with pytest.raises(TypeError, match="not an acceptable base type"):
         type("Sub", (kind,), {})
+
+
+def positional_source_of(text: str, params: tuple[str, ...] = PARAMETERS) -> str | None:
+    expression = compile_expression(text)
+    parsed = Parser(_ENV, text, state="variable").parse_expression()
+    written = write_source(parsed, environment=_ENV, template=expression._fn._template,  # type: ignore[union-attr]
+                           params=params)
+    return None if written is None else written[0]
+
+
+@pytest.mark.parametrize("text", [*COVERED, *FAILING, *BLOCKED, *HOSTILE])
+def test_positional_source_holds_no_merchant_text(text: str) -> None:
+    source = positional_source_of(text)
+    if source is not None:
+        assert foreign_tokens(source) == []
+
+
+def test_the_slot_read_writes_the_tables_field_only() -> None:
+    """`variant.cost_price` is read from the slot; an attribute the table does not hold stays a constant."""
+    source = source_of("variant.cost_price ~ variant.whatever")
+    assert ".cost_price" in source and "whatever" not in source
+
+
+def test_a_positional_function_takes_only_engine_names() -> None:
+    with pytest.raises(ValueError, match="parameters must be among"):
+        positional_source_of("product.name", ("os",))

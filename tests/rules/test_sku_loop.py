@@ -12,12 +12,14 @@ mappings; the loop's memos warm from product to product.
 from __future__ import annotations
 
 import pickle
+import sys
 import tokenize
 from dataclasses import replace
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from io import StringIO
 from typing import Any
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -35,7 +37,7 @@ from engine.model.listing import DesiredSku, RuleRef
 from engine.rules import selling, skus
 from engine.rules.problems import product_as_variant
 from engine.rules.skus import Problems
-from tests.rules.build import expr, policy, product, variant
+from tests.rules.build import config, expr, policy, product, variant
 from tests.rules.test_compiled_policy import price_policies, quantities
 
 REF = RuleRef("mappings/attributes.yaml", 5)
@@ -156,3 +158,81 @@ def test_the_generated_source_holds_no_merchant_text() -> None:
         if token.type == tokenize.STRING:
             assert token.string in {"' '", "'product'", "'variant'"}, token
     assert "hostile" not in source and "Op" not in source and "1.23" not in source
+
+
+def test_printable_without_a_space_has_no_whitespace() -> None:
+    """What the generated loop's seller-SKU check relies on (it asks `isprintable` and `' ' in`, not
+    `isascii`, before the regex): no whitespace character but the space is printable, in all of Unicode."""
+    printable_spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace() and chr(c).isprintable()]
+    assert printable_spaces == [" "]
+
+
+@pytest.mark.parametrize("price", [
+    Decimal("99999999999999999999999999.99"),  # 28 digits in cents: its own quantize
+    Decimal("100000000000000000000000000.00"),  # 29 digits: quantize raises, in both paths
+    Decimal("-100000000000000000000000000.00"),
+    Decimal("0.01"), Decimal("0.00"), Decimal("-0.01"), Decimal("5.10"), Decimal("5.1"), Decimal("5.100"),
+])
+def test_prices_in_cents_at_the_edges_equal_the_reference(price: Decimal) -> None:
+    """A price already in cents keeps its Decimal without quantize, below 10**26 and at or above a cent."""
+    chosen = policy("edges", line=3)
+    selling.forget_memos()
+    own = (variant(1, "A-1", {}, price=price),)
+    item = product(1, price=price)
+    expected_problems, got_problems = Problems(1), Problems(1)
+    try:
+        expected: Any = skus.reference_skus(chosen, AttributeMapping(), item, own, expected_problems)
+    except InvalidOperation:
+        with pytest.raises(InvalidOperation):
+            skus.loop(chosen, AttributeMapping())(item, own, got_problems)
+        return
+    got = skus.loop(chosen, AttributeMapping())(item, own, got_problems)
+    assert outcome(got, got_problems) == outcome(expected, expected_problems)
+    assert got == expected
+    if got:
+        assert got[0].price is price or not price.same_quantum(Decimal("0.01"))  # the catalog's own object
+
+
+# `when`s the generated selection takes as they come, and ones it hands to `selected_skus`: a failing one,
+# an Undefined, a string, a call (no positional function), a random draw, a non-bool truth
+whens = st.sampled_from([
+    "'Clearance' in product.categories", "product.price > 10", "product.enabled", "product.quantity",
+    "product.missing", "product.name", "product.name.startswith('P')", "[1, 2] | random",
+    "product.price / 0 > 1", "product.attributes.Brand", "none", "product.price", "product.category_path",
+    "variant.price > 1", "product.attributes", "product._hidden", "product.__class__",
+])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    chosen_whens=st.lists(st.one_of(st.none(), whens), min_size=1, max_size=4),
+    products=st.lists(st.tuples(skus_of_a_product(), st.booleans(), st.sampled_from(
+        [(), ("Clearance",), ("T-Shirts", "Clearance")])), min_size=1, max_size=4),
+)
+def test_the_generated_selection_equals_select(
+    chosen_whens: list[str | None], products: list[tuple[list[Variant], bool, tuple[str, ...]]],
+) -> None:
+    """`config_skus` chooses the policy `selling.select` chooses, and records its problem in its words."""
+    policies = [policy(f"p{i}", when=when, line=i + 2, price=PricePolicy(
+        modifiers=(PriceModifier(ModifierKind.ADD, Decimal(i), REF),))) for i, when in enumerate(chosen_whens)]
+    made = config(selling=policies, attributes=AttributeMapping(
+        sales_attributes=(SalesAttributeMap("Size", "Size", {}, REF),)))
+    selling.forget_memos()
+    generated = skus.config_skus(made)
+    for number, (variants, combinations, categories) in enumerate(products):
+        item = product(number, variants=tuple(variants), categories=categories) if combinations else product(
+            number, price=variants[0].price, categories=categories)
+        own = tuple(variants) if combinations else (_as_variant(item, variants[0]),)
+        expected_problems, got_problems = Problems(item.id), Problems(item.id)
+        expected = skus.selected_skus(made, item, own, expected_problems)
+        got = generated(item, own, got_problems)
+        assert outcome(got, got_problems) == outcome(expected, expected_problems)
+        assert got == expected
+
+
+def test_the_generated_selection_holds_no_merchant_text() -> None:
+    chosen = policy("hostile'\"name", when="product.name == 'x\"; import os'", line=3)
+    source = skus.config_skus(config(selling=[chosen, policy("rest")])).source  # type: ignore[attr-defined]
+    for token in tokenize.generate_tokens(StringIO(source).readline):
+        assert token.type not in (tokenize.NUMBER, tokenize.STRING), token
+    assert "hostile" not in source and "import" not in source
