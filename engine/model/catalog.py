@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, cast
+from typing import cast
+
+from engine.model.drafts import draft_of
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -186,22 +188,11 @@ class Catalog:
 # assignment, allowed between identical layouts), as engine.model.listing does for the rule engine's values:
 # the result is an ordinary frozen instance, equal to the constructor's (tests/ecwid/test_fast_conversion.py).
 # Each builder takes every field, in declaration order; it checks nothing: its caller has.
-
-
-def _draft_of(cls: type) -> Any:
-    """A mutable class with `cls`'s slot layout (same base, same slots), so its instances can become `cls`."""
-    return type(
-        f"_{cls.__name__}Draft",
-        cls.__bases__,
-        {"__slots__": cls.__dict__["__slots__"], "__init__": object.__init__, "__setattr__": object.__setattr__},
-    )
-
-
-_DimensionsDraft = _draft_of(Dimensions)
-_ImageSizeDraft = _draft_of(ImageSize)
-_OptionDraft = _draft_of(ProductOption)
-_VariantDraft = _draft_of(Variant)
-_ProductDraft = _draft_of(Product)
+_DimensionsDraft = draft_of(Dimensions)
+_ImageSizeDraft = draft_of(ImageSize)
+_OptionDraft = draft_of(ProductOption)
+_VariantDraft = draft_of(Variant)
+_ProductDraft = draft_of(Product)
 
 
 def make_dimensions(length: Decimal, width: Decimal, height: Decimal) -> Dimensions:

@@ -13,6 +13,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, cast
 
+from engine.model.drafts import draft_of
+
 
 @dataclass(frozen=True, slots=True)
 class RuleRef:
@@ -250,19 +252,8 @@ class DesiredListing(ListingContent):
 # stores), so the engine builds them as a mutable twin with the very same slot layout and then makes
 # that object the frozen class (`__class__` assignment, allowed between identical layouts): the result
 # is an ordinary frozen instance, equal to one from the constructor (tests/model/test_fast_values.py).
-
-
-def _draft_of(cls: type) -> type:
-    """A mutable class with `cls`'s slot layout (same base, same slots), so its instances can become `cls`."""
-    return type(
-        f"_{cls.__name__}Draft",
-        cls.__bases__,
-        {"__slots__": cls.__dict__["__slots__"], "__init__": object.__init__, "__setattr__": object.__setattr__},
-    )
-
-
-_SkuDraft: Any = _draft_of(DesiredSku)
-_ListingDraft: Any = _draft_of(DesiredListing)
+_SkuDraft: Any = draft_of(DesiredSku)
+_ListingDraft: Any = draft_of(DesiredListing)
 
 
 def desired_sku(
