@@ -53,7 +53,6 @@ APPLICATION_NAME_LIMIT = 63  # PostgreSQL keeps 63 bytes of application_name
 # gives up on the connection (hours); with these it notices within about a minute and a half.
 KEEPALIVES = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10", "keepalives_count": "6"}
 CONNECT_TIMEOUT = "10"
-NUL_STAND_IN = "\ufffd"
 
 
 def describe(url: str) -> str:
@@ -142,11 +141,11 @@ class PostgresDatabase:
                 "once the database is back") from None
 
     def execute(self, query: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(translate(query), _storable(params))
+        return self._conn.execute(translate(query), text.mended_for_postgres(params))
 
     def executemany(self, query: str, rows: Iterable[Sequence[Any]]) -> None:
         with self._conn.cursor() as cursor:
-            cursor.executemany(translate(query), [_storable(row) for row in rows])
+            cursor.executemany(translate(query), [text.mended_for_postgres(row) for row in rows])
 
     def begin(self) -> None:
         # One round trip for both (two statements run together only without parameters; both keys are ints).
@@ -256,14 +255,6 @@ def _application_name(command: str) -> str:
     """What `pg_stat_activity` shows for this session: the command, its pid and host."""
     suffix = f" pid {os.getpid()}@{socket.gethostname()}"
     return command[:max(0, min(COMMAND_LIMIT, APPLICATION_NAME_LIMIT - len(suffix)))] + suffix
-
-
-def _storable(params: Sequence[Any]) -> tuple[Any, ...]:
-    """PostgreSQL text cannot hold a NUL character (SQLite's can): it is stored as U+FFFD, so a stray one
-    in a webhook's text costs that character, never the write; so is a lone surrogate (engine/state/text.py)."""
-    values = tuple(value.replace("\x00", NUL_STAND_IN) if isinstance(value, str) and "\x00" in value else value
-                   for value in params)
-    return text.mended(values)
 
 
 def _one(cursor: Any) -> Any:
